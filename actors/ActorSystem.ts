@@ -1,0 +1,145 @@
+import type { Clock } from '../src/clock.js';
+import type { Scope } from '../src/state/Scope.js';
+import type { StorageBackend } from '../src/storage/index.js';
+import type { CommitScheduler } from './CommitScheduler.js';
+import { ScopeActor, type ActorHost } from './ScopeActor.js';
+
+export interface ActorSystemOptions {
+  storage: StorageBackend;
+  scheduler: CommitScheduler;
+  clock: Clock;
+  maxValueBytes: number;
+  /** Passivate an actor after this long without a message. */
+  idleMs: number;
+  /** Passivate least recently used actors when caches and actors together exceed this. */
+  memoryBudgetBytes: number;
+}
+
+export interface ActorMetrics {
+  active: number;
+  activations: number;
+  passivations: number;
+  cacheBytes: number;
+  memoryBudgetBytes: number;
+}
+
+/** Rough heap cost of one live actor (xstate actor, mailbox, maps), counted against the budget. */
+const ACTOR_OVERHEAD = 4096;
+
+/**
+ * Owns the scope actors: activates one on the first message for its scope, and passivates it when it
+ * has been idle for `idleMs` or when memory is over budget (least recently used first). A passivated
+ * actor is simply gone; its next message activates a fresh one that reloads lazily from the store.
+ */
+export class ActorSystem implements ActorHost {
+  readonly storage: StorageBackend;
+  readonly scheduler: CommitScheduler;
+  readonly maxValueBytes: number;
+  readonly #options: ActorSystemOptions;
+  readonly #actors = new Map<string, ScopeActor>();
+  #bytes = 0;
+  #activations = 0;
+  #passivations = 0;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #evicting = false;
+
+  constructor(options: ActorSystemOptions) {
+    this.#options = options;
+    this.storage = options.storage;
+    this.scheduler = options.scheduler;
+    this.maxValueBytes = options.maxValueBytes;
+    const every = Math.max(50, Math.min(options.idleMs / 2, 5000));
+    this.#sweepTimer = setInterval(() => this.passivateIdle(), every);
+    this.#sweepTimer.unref();
+  }
+
+  /** The actor that owns `scope`, activating it if needed. */
+  ownerOf(scope: Scope): ScopeActor {
+    const name = scope.toString();
+    let actor = this.#actors.get(name);
+    if (actor === undefined) {
+      actor = new ScopeActor(scope, this);
+      this.#actors.set(name, actor);
+      this.#activations++;
+      this.#resize(ACTOR_OVERHEAD);
+    }
+    return actor;
+  }
+
+  /** The live actor for `scope`, without activating one. */
+  peek(scope: Scope): ScopeActor | undefined {
+    return this.#actors.get(scope.toString());
+  }
+
+  touched(actor: ScopeActor): void {
+    actor.lastUsed = this.#options.clock.now();
+  }
+
+  cacheResized(_actor: ScopeActor, delta: number): void {
+    this.#resize(delta);
+  }
+
+  /** Passivates every idle actor unused for longer than `idleMs`. Runs on a timer; callable directly. */
+  passivateIdle(): number {
+    const cutoff = this.#options.clock.now() - this.#options.idleMs;
+    let count = 0;
+    for (const actor of this.#actors.values()) {
+      if (actor.isIdle && actor.lastUsed <= cutoff) {
+        this.#passivate(actor);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  get metrics(): ActorMetrics {
+    return {
+      active: this.#actors.size,
+      activations: this.#activations,
+      passivations: this.#passivations,
+      cacheBytes: this.#bytes,
+      memoryBudgetBytes: this.#options.memoryBudgetBytes,
+    };
+  }
+
+  /** Drains every mailbox and stops every actor, then waits for the last batch. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    await Promise.all([...this.#actors.values()].map((actor) => actor.stop()));
+    await this.scheduler.idle();
+    this.#actors.clear();
+  }
+
+  #resize(delta: number): void {
+    this.#bytes += delta;
+    if (this.#bytes > this.#options.memoryBudgetBytes && !this.#evicting) this.#evict();
+  }
+
+  /** Frees memory down to 90% of the budget: least recently used idle actors go first. */
+  #evict(): void {
+    this.#evicting = true;
+    try {
+      const target = this.#options.memoryBudgetBytes * 0.9;
+      const idle = [...this.#actors.values()].filter((actor) => actor.isIdle).sort((a, b) => a.lastUsed - b.lastUsed);
+      for (const actor of idle) {
+        if (this.#bytes <= target) return;
+        this.#passivate(actor);
+      }
+      // Everything left is busy; shed their caches, which reload from the store on demand.
+      for (const actor of this.#actors.values()) {
+        if (this.#bytes <= target) return;
+        actor.dropCache();
+      }
+    } finally {
+      this.#evicting = false;
+    }
+  }
+
+  #passivate(actor: ScopeActor): void {
+    this.#actors.delete(actor.scope.toString());
+    this.#passivations++;
+    void actor.stop();
+    this.#resize(-ACTOR_OVERHEAD);
+  }
+}

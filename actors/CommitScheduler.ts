@@ -1,0 +1,196 @@
+import type { Clock } from '../src/clock.js';
+import { eventId, stateEventJson, correlationIndexKey, encodeCommitRecord, encodeSeqKey } from '../src/events/eventLog.js';
+import { encodeStateKey } from '../src/state/keyCodec.js';
+import { encodeRecord } from '../src/state/recordEnvelope.js';
+import type { Scope } from '../src/state/Scope.js';
+import type { BatchOp, StorageBackend } from '../src/storage/index.js';
+import type { CommitGroup } from './WriteUnit.js';
+
+/** An actor whose mailbox has writes ready to commit. */
+export interface CommitParticipant {
+  readonly scope: Scope;
+  /** Hands over the writes at the head of the mailbox, within the bounds, or nothing. */
+  takeGroup(maxOps: number, maxBytes: number): CommitGroup | undefined;
+  groupCommitted(group: CommitGroup): void;
+  groupFailed(group: CommitGroup, error: unknown): void;
+}
+
+export interface CommitSchedulerOptions {
+  storage: StorageBackend;
+  clock: Clock;
+  durability: 'process' | 'sync';
+  maxBatchOps: number;
+  maxBatchBytes: number;
+  /** The last committed sequence, read from the store at open. */
+  lastSeq: number;
+}
+
+export interface CommitMetrics {
+  seq: number;
+  batches: number;
+  units: number;
+  failedBatches: number;
+}
+
+type Taken = [CommitParticipant, CommitGroup];
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Merges the ready groups of many actors into one backend batch, with one batch in flight at a time.
+ * While a batch commits, new writes pile up in mailboxes and all go in the next batch: group commit
+ * across actors, which is how the runtime approaches raw LevelDB batch throughput.
+ *
+ * Each batch advances the commit sequence once and writes one event-log record. Every change, its
+ * event and its index entries are in the same batch, so they commit together or not at all.
+ */
+export class CommitScheduler {
+  readonly #options: CommitSchedulerOptions;
+  #ready: CommitParticipant[] = [];
+  #scheduled = false;
+  #flushing = false;
+  #seq: number;
+  #idleWaiters: (() => void)[] = [];
+  #metrics = { batches: 0, units: 0, failedBatches: 0 };
+
+  constructor(options: CommitSchedulerOptions) {
+    this.#options = options;
+    this.#seq = options.lastSeq;
+  }
+
+  /** The sequence of the last batch this runtime committed (or found at open). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get metrics(): CommitMetrics {
+    return { seq: this.#seq, ...this.#metrics };
+  }
+
+  /** Called by an actor when it has writes at the head of its mailbox. Each actor enqueues once. */
+  enqueue(participant: CommitParticipant): void {
+    this.#ready.push(participant);
+    this.#schedule();
+  }
+
+  /** Resolves once no batch is waiting or in flight. */
+  idle(): Promise<void> {
+    if (!this.#busy()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #busy(): boolean {
+    return this.#scheduled || this.#flushing || this.#ready.length > 0;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    // nextTick runs after the current chain of promise reactions settles, so callers that continue
+    // after an acknowledgement get their next write into the same batch.
+    process.nextTick(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const taken = this.#take();
+    if (taken.length === 0) {
+      this.#notifyIdle();
+      return;
+    }
+    this.#flushing = true;
+    void this.#commit(taken).finally(() => {
+      this.#flushing = false;
+      if (this.#ready.length > 0) this.#schedule();
+      else this.#notifyIdle();
+    });
+  };
+
+  #take(): Taken[] {
+    const { maxBatchOps, maxBatchBytes } = this.#options;
+    const taken: Taken[] = [];
+    let ops = 0;
+    let bytes = 0;
+    let index = 0;
+    for (; index < this.#ready.length && ops < maxBatchOps && bytes < maxBatchBytes; index++) {
+      const participant = this.#ready[index];
+      const group = participant.takeGroup(maxBatchOps - ops, maxBatchBytes - bytes);
+      if (group === undefined) continue;
+      taken.push([participant, group]);
+      for (const unit of group.units) ops += unit.writes.length + 1;
+      bytes += group.bytes;
+    }
+    this.#ready = index === this.#ready.length ? [] : this.#ready.slice(index);
+    return taken;
+  }
+
+  async #commit(taken: Taken[]): Promise<void> {
+    let wrote: boolean;
+    try {
+      wrote = await this.#write(taken);
+    } catch (error) {
+      if (taken.length === 1) {
+        this.#metrics.failedBatches++;
+        taken[0][0].groupFailed(taken[0][1], error);
+        return;
+      }
+      // Retry each actor's group on its own, so that one bad group cannot fail the others.
+      for (const one of taken) await this.#commit([one]);
+      return;
+    }
+    if (wrote) this.#metrics.batches++;
+    for (const [participant, group] of taken) {
+      this.#metrics.units += group.units.length;
+      participant.groupCommitted(group);
+    }
+  }
+
+  async #write(taken: Taken[]): Promise<boolean> {
+    const seq = this.#seq + 1;
+    const timestamp = this.#options.clock.now();
+    const ops: BatchOp[] = [];
+    const events: string[] = [];
+    let correlationIds: Set<string> | undefined;
+    for (const [participant, group] of taken) {
+      const scope = participant.scope;
+      const scopeJson = JSON.stringify(scope.toString());
+      for (const unit of group.units) {
+        const context = unit.context;
+        const correlationId = context?.correlationId ?? eventId(seq, events.length);
+        const causationId = context?.causationId;
+        if (context !== undefined) (correlationIds ??= new Set()).add(context.correlationId);
+        for (const write of unit.writes) {
+          const key = encodeStateKey(scope, write.key);
+          if (write.json === null) {
+            ops.push({ type: 'del', sublevel: 'state', key });
+            if (unit.kind !== 'clear') {
+              events.push(stateEventJson('state.delete', scopeJson, write.key, correlationId, causationId));
+            }
+          } else {
+            ops.push({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq, timestamp }, write.json) });
+            events.push(stateEventJson('state.set', scopeJson, write.key, correlationId, causationId, write.json));
+          }
+        }
+        if (unit.kind === 'clear') {
+          events.push(stateEventJson('scope.clear', scopeJson, undefined, correlationId, causationId, undefined, unit.cleared));
+        }
+      }
+    }
+    // Deletes of absent keys change nothing, so they need no batch and no sequence number.
+    if (events.length === 0) return false;
+    ops.push({ type: 'put', sublevel: 'events', key: encodeSeqKey(seq), value: encodeCommitRecord(seq, timestamp, events) });
+    if (correlationIds !== undefined) {
+      for (const id of correlationIds) ops.push({ type: 'put', sublevel: 'eventsByCorrelation', key: correlationIndexKey(id, seq), value: EMPTY });
+    }
+    this.#seq = seq;
+    await this.#options.storage.batch(ops, { sync: this.#options.durability === 'sync' });
+    return true;
+  }
+
+  #notifyIdle(): void {
+    if (this.#busy()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

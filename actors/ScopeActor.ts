@@ -1,0 +1,439 @@
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { createActor, type Actor } from 'xstate';
+import { LlmStateError } from '../src/errors.js';
+import type { CorrelationContext } from '../src/events/correlation.js';
+import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/state/keyCodec.js';
+import { decodeRecord } from '../src/state/recordEnvelope.js';
+import type { Scope } from '../src/state/Scope.js';
+import { parseFrozen } from '../src/state/values.js';
+import type { StorageBackend } from '../src/storage/index.js';
+import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
+import { Mailbox } from './Mailbox.js';
+import { scopeLifecycle, type LifecycleState } from './scopeLifecycle.js';
+import { Transaction, type TransactionFn } from './Transaction.js';
+import type { CommitGroup, KeyWrite, WriteUnit } from './WriteUnit.js';
+
+/** What an actor needs from the system that owns it. */
+export interface ActorHost {
+  readonly storage: StorageBackend;
+  readonly scheduler: CommitScheduler;
+  readonly maxValueBytes: number;
+  /** The actor was used now: keeps it from passivating and moves it to the back of the LRU. */
+  touched(actor: ScopeActor): void;
+  /** The actor's cache changed size by `delta` bytes. */
+  cacheResized(actor: ScopeActor, delta: number): void;
+}
+
+/** A committed key as the cache knows it. `json` null means known to be absent. */
+interface CacheEntry {
+  json: string | null;
+  value: unknown;
+  parsed: boolean;
+}
+
+type Settle<T> = { resolve(value: T): void; reject(error: unknown): void };
+
+type Message =
+  | ({ type: 'set'; key: string; json: string; context: CorrelationContext | undefined } & Settle<unknown>)
+  | ({ type: 'delete'; key: string; context: CorrelationContext | undefined; existed?: boolean } & Settle<unknown>)
+  | ({ type: 'get'; key: string } & Settle<unknown>)
+  | ({ type: 'list'; prefix: string } & Settle<string[]>)
+  | ({ type: 'clear'; context: CorrelationContext | undefined } & Settle<number>)
+  | ({ type: 'transaction'; fn: TransactionFn<unknown>; context: CorrelationContext | undefined } & Settle<unknown>);
+
+/**
+ * Where the mailbox is: `idle` can take the next message; `ready` has writes waiting for the commit
+ * scheduler; `committing` has a group in the current batch; `busy` is serving a read, scanning for a
+ * clear or running a transaction. One phase at a time is what makes this actor the single writer.
+ */
+type Phase = 'idle' | 'ready' | 'committing' | 'busy';
+
+/** Estimated heap cost of one cache entry beyond its strings, for the memory budget. */
+const ENTRY_OVERHEAD = 96;
+
+const activeTransaction = new AsyncLocalStorage<ScopeActor>();
+
+/**
+ * Owns one scope instance. Every mutation passes through its FIFO mailbox; runs of writes are handed to
+ * the shared {@link CommitScheduler} as one group, and their promises settle only once the batch that
+ * holds them is committed. The cache holds committed values only, so a read never sees a write that
+ * might still fail.
+ */
+export class ScopeActor implements CommitParticipant {
+  readonly scope: Scope;
+  /** When the actor last received a message, by the host's clock. */
+  lastUsed = 0;
+  readonly #host: ActorHost;
+  readonly #mailbox = new Mailbox<Message>();
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #lifecycle: Actor<typeof scopeLifecycle>;
+  #phase: Phase = 'idle';
+  #prepared: WriteUnit | undefined;
+  #cacheBytes = 0;
+  #stopWaiters: (() => void)[] = [];
+
+  constructor(scope: Scope, host: ActorHost) {
+    this.scope = scope;
+    this.#host = host;
+    this.#lifecycle = createActor(scopeLifecycle, { id: scope.toString() }).start();
+    // Plain scopes load lazily, key by key, so there is nothing to wait for.
+    this.#lifecycle.send({ type: 'LOADED' });
+  }
+
+  get state(): LifecycleState {
+    return this.#lifecycle.getSnapshot().value as LifecycleState;
+  }
+
+  get cacheBytes(): number {
+    return this.#cacheBytes;
+  }
+
+  get cachedKeys(): number {
+    return this.#cache.size;
+  }
+
+  /** Nothing queued, nothing in flight: safe to passivate. */
+  get isIdle(): boolean {
+    return this.#phase === 'idle' && this.#mailbox.size === 0 && this.#prepared === undefined;
+  }
+
+  get(key: string): Promise<unknown> {
+    // A cached committed value is current when nothing is queued ahead of this read.
+    if (this.#phase === 'idle' && this.#mailbox.size === 0 && this.state === 'ready') {
+      const entry = this.#cache.get(key);
+      if (entry !== undefined) {
+        this.#host.touched(this);
+        return Promise.resolve(valueOf(entry));
+      }
+    }
+    return this.#send<unknown>({ type: 'get', key });
+  }
+
+  set(key: string, json: string, context: CorrelationContext | undefined): Promise<void> {
+    return this.#send({ type: 'set', key, json, context }) as Promise<void>;
+  }
+
+  delete(key: string, context: CorrelationContext | undefined): Promise<boolean> {
+    return this.#send({ type: 'delete', key, context }) as Promise<boolean>;
+  }
+
+  listKeys(prefix: string): Promise<string[]> {
+    return this.#send<string[]>({ type: 'list', prefix });
+  }
+
+  clear(context: CorrelationContext | undefined): Promise<number> {
+    return this.#send<number>({ type: 'clear', context });
+  }
+
+  transaction<T>(fn: TransactionFn<T>, context: CorrelationContext | undefined): Promise<T> {
+    // Run the callback in the caller's async context, not in whichever callback drains the mailbox.
+    const bound = AsyncResource.bind((tx: Transaction) => activeTransaction.run(this, () => fn(tx)));
+    return this.#send({ type: 'transaction', fn: bound, context }) as Promise<T>;
+  }
+
+  /** Stops taking messages until {@link resume}; queued ones wait. */
+  pause(): void {
+    this.#lifecycle.send({ type: 'PAUSE' });
+  }
+
+  resume(): void {
+    this.#lifecycle.send({ type: 'RESUME' });
+    this.#process();
+  }
+
+  /** Processes everything already queued, then stops. Later messages reject with ACTOR_STOPPED. */
+  stop(): Promise<void> {
+    const state = this.state;
+    if (state === 'stopped') return Promise.resolve();
+    if (state === 'paused') this.#lifecycle.send({ type: 'RESUME' });
+    if (state !== 'stopping') this.#lifecycle.send({ type: 'STOP' });
+    const stopped = new Promise<void>((resolve) => this.#stopWaiters.push(resolve));
+    this.#process();
+    return stopped;
+  }
+
+  #send<T>(partial: Record<string, unknown>): Promise<T> {
+    const state = this.state;
+    if (state === 'stopping' || state === 'stopped' || state === 'failed') {
+      return Promise.reject(
+        new LlmStateError('ACTOR_STOPPED', `The actor for ${this.scope} is ${state} and takes no more messages`, {
+          details: { scope: this.scope.toString(), state },
+        }),
+      );
+    }
+    if (activeTransaction.getStore() === this) {
+      return Promise.reject(
+        new TypeError(
+          `A transaction on ${this.scope} cannot call rt.state on the same scope: it would wait for itself. Use the tx argument`,
+        ),
+      );
+    }
+    this.#host.touched(this);
+    return new Promise<T>((resolve, reject) => {
+      this.#mailbox.push({ ...partial, resolve, reject } as unknown as Message);
+      this.#process();
+    });
+  }
+
+  #process(): void {
+    while (this.#phase === 'idle') {
+      const state = this.state;
+      if (state !== 'ready' && state !== 'stopping') return;
+      if (this.#prepared !== undefined) return this.#becomeReady();
+      const message = this.#mailbox.peek();
+      if (message === undefined) return this.#finishStopping();
+      switch (message.type) {
+        case 'set':
+          return this.#becomeReady();
+        case 'delete':
+          if (message.existed !== undefined || this.#cache.has(message.key)) return this.#becomeReady();
+          return this.#runBusy(() => this.#checkExistence(message));
+        case 'get': {
+          const entry = this.#cache.get(message.key);
+          this.#mailbox.shift();
+          if (entry !== undefined) {
+            message.resolve(valueOf(entry));
+            continue;
+          }
+          return this.#runBusy(() => settle(message, () => this.#readCommitted(message.key)));
+        }
+        case 'list':
+          this.#mailbox.shift();
+          return this.#runBusy(() => settle(message, () => this.#scanKeys(message.prefix)));
+        case 'clear':
+          this.#mailbox.shift();
+          return this.#runBusy(() => this.#prepareClear(message));
+        case 'transaction':
+          this.#mailbox.shift();
+          return this.#runBusy(() => this.#runTransaction(message));
+      }
+    }
+  }
+
+  #becomeReady(): void {
+    this.#phase = 'ready';
+    this.#host.scheduler.enqueue(this);
+  }
+
+  #runBusy(work: () => Promise<void>): void {
+    this.#phase = 'busy';
+    void work().then(() => {
+      this.#phase = 'idle';
+      this.#process();
+    });
+  }
+
+  #finishStopping(): void {
+    if (this.state !== 'stopping') return;
+    this.#lifecycle.send({ type: 'STOPPED' });
+    this.#lifecycle.stop();
+    this.#cacheClear();
+    const waiters = this.#stopWaiters;
+    this.#stopWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** @internal Called by the scheduler at flush time. */
+  takeGroup(maxOps: number, maxBytes: number): CommitGroup | undefined {
+    if (this.#phase !== 'ready') return undefined;
+    const units: WriteUnit[] = [];
+    let ops = 0;
+    let bytes = 0;
+    // The group's own effect on keys, so a delete after a set in the same group knows the key exists.
+    let overlay: Map<string, boolean> | undefined;
+    let clearedInGroup = false;
+    if (this.#prepared !== undefined) {
+      const unit = this.#prepared;
+      this.#prepared = undefined;
+      units.push(unit);
+      ops += unit.writes.length + 1;
+      overlay = new Map();
+      if (unit.kind === 'clear') clearedInGroup = true;
+      for (const write of unit.writes) {
+        overlay.set(write.key, write.json !== null);
+        bytes += write.json?.length ?? 0;
+      }
+    }
+    for (let message = this.#mailbox.peek(); message !== undefined; message = this.#mailbox.peek()) {
+      let unit: WriteUnit;
+      if (message.type === 'set') {
+        unit = writeUnit('set', [{ key: message.key, json: message.json }], message.context, undefined, message);
+        overlay?.set(message.key, true);
+        bytes += message.json.length;
+      } else if (message.type === 'delete') {
+        const existed =
+          overlay?.get(message.key) ??
+          (clearedInGroup ? false : undefined) ??
+          (this.#cache.has(message.key) ? this.#cache.get(message.key)!.json !== null : message.existed);
+        if (existed === undefined) break;
+        unit = writeUnit('delete', existed ? [{ key: message.key, json: null }] : [], message.context, existed, message);
+        (overlay ??= this.#overlayOf(units)).set(message.key, false);
+      } else {
+        break;
+      }
+      if (units.length > 0 && (ops >= maxOps || bytes >= maxBytes)) break;
+      this.#mailbox.shift();
+      units.push(unit);
+      ops += unit.writes.length + 1;
+    }
+    if (units.length === 0) {
+      this.#phase = 'idle';
+      return undefined;
+    }
+    this.#phase = 'committing';
+    return { units, bytes };
+  }
+
+  #overlayOf(units: WriteUnit[]): Map<string, boolean> {
+    const overlay = new Map<string, boolean>();
+    for (const unit of units) for (const write of unit.writes) overlay.set(write.key, write.json !== null);
+    return overlay;
+  }
+
+  /** @internal Called by the scheduler once the batch holding `group` is durable. */
+  groupCommitted(group: CommitGroup): void {
+    for (const unit of group.units) {
+      if (unit.kind === 'clear') this.#cacheClear();
+      for (const write of unit.writes) this.#cachePut(write.key, write.json);
+    }
+    this.#phase = 'idle';
+    for (const unit of group.units) unit.resolve(unit.result);
+    this.#process();
+  }
+
+  /** @internal Called by the scheduler when the batch holding `group` failed: nothing of it was written. */
+  groupFailed(group: CommitGroup, error: unknown): void {
+    this.#phase = 'idle';
+    for (const unit of group.units) unit.reject(error);
+    this.#process();
+  }
+
+  async #checkExistence(message: Extract<Message, { type: 'delete' }>): Promise<void> {
+    try {
+      const raw = await this.#host.storage.get('state', encodeStateKey(this.scope, message.key));
+      // A corrupt record still exists, and deleting it is how a user gets rid of it.
+      message.existed = raw !== undefined;
+    } catch (error) {
+      this.#mailbox.shift();
+      message.reject(error);
+    }
+  }
+
+  async #readCommitted(key: string): Promise<unknown> {
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return valueOf(cached);
+    const raw = await this.#host.storage.get('state', encodeStateKey(this.scope, key));
+    if (raw === undefined) {
+      this.#cachePut(key, null);
+      return undefined;
+    }
+    const { payload } = decodeRecord(raw, { scope: this.scope.toString(), key });
+    const json = payload.toString('utf8');
+    const entry = this.#cachePut(key, json);
+    return valueOf(entry);
+  }
+
+  async #scanKeys(prefix: string): Promise<string[]> {
+    const range = scopeRange(this.scope, prefix);
+    const prefixLength = scopePrefix(this.scope).length;
+    const keys: string[] = [];
+    for await (const [stored] of this.#host.storage.iterate('state', range)) keys.push(keyAfterPrefix(stored, prefixLength));
+    return keys;
+  }
+
+  async #prepareClear(message: Extract<Message, { type: 'clear' }>): Promise<void> {
+    let keys: string[];
+    try {
+      keys = await this.#scanKeys('');
+    } catch (error) {
+      message.reject(error);
+      return;
+    }
+    if (keys.length === 0) {
+      message.resolve(0);
+      return;
+    }
+    const writes = keys.map((key) => ({ key, json: null }));
+    this.#prepared = writeUnit('clear', writes, message.context, keys.length, message, keys.length);
+  }
+
+  async #runTransaction(message: Extract<Message, { type: 'transaction' }>): Promise<void> {
+    const tx = new Transaction(this.scope, this.#host.maxValueBytes, (key) => this.#readCommitted(key));
+    let result: unknown;
+    let writes: KeyWrite[];
+    try {
+      result = await message.fn(tx);
+      writes = await tx.finish((key) => this.#exists(key));
+    } catch (error) {
+      tx.abandon();
+      message.reject(error);
+      return;
+    }
+    if (writes.length === 0) {
+      message.resolve(result);
+      return;
+    }
+    this.#prepared = writeUnit('transaction', writes, message.context, result, message);
+  }
+
+  async #exists(key: string): Promise<boolean> {
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return cached.json !== null;
+    return (await this.#host.storage.get('state', encodeStateKey(this.scope, key))) !== undefined;
+  }
+
+  #cachePut(key: string, json: string | null): CacheEntry {
+    const previous = this.#cache.get(key);
+    const entry: CacheEntry = { json, value: undefined, parsed: false };
+    this.#cache.set(key, entry);
+    const delta = entrySize(key, json) - (previous === undefined ? 0 : entrySize(key, previous.json));
+    this.#cacheBytes += delta;
+    this.#host.cacheResized(this, delta);
+    return entry;
+  }
+
+  #cacheClear(): void {
+    if (this.#cacheBytes === 0 && this.#cache.size === 0) return;
+    const freed = this.#cacheBytes;
+    this.#cache.clear();
+    this.#cacheBytes = 0;
+    this.#host.cacheResized(this, -freed);
+  }
+
+  /** Drops cached values to free memory; they are reloaded from the store on demand. */
+  dropCache(): void {
+    this.#cacheClear();
+  }
+}
+
+function writeUnit(
+  kind: WriteUnit['kind'],
+  writes: KeyWrite[],
+  context: CorrelationContext | undefined,
+  result: unknown,
+  settle: Settle<never>,
+  cleared?: number,
+): WriteUnit {
+  return { kind, writes, context, result, cleared, resolve: settle.resolve, reject: settle.reject };
+}
+
+function valueOf(entry: CacheEntry): unknown {
+  if (!entry.parsed) {
+    entry.value = entry.json === null ? undefined : parseFrozen(entry.json);
+    entry.parsed = true;
+  }
+  return entry.value;
+}
+
+function entrySize(key: string, json: string | null): number {
+  // Strings are UTF-16 in the heap; the parsed value roughly doubles the footprint once read.
+  return ENTRY_OVERHEAD + key.length * 2 + (json === null ? 0 : json.length * 4);
+}
+
+async function settle<T>(target: Settle<T>, work: () => Promise<T>): Promise<void> {
+  try {
+    target.resolve(await work());
+  } catch (error) {
+    target.reject(error);
+  }
+}

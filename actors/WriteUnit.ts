@@ -1,0 +1,31 @@
+import type { CorrelationContext } from '../src/events/correlation.js';
+
+/** One key's new state: JSON text, or null for deleted. */
+export interface KeyWrite {
+  readonly key: string;
+  readonly json: string | null;
+}
+
+/**
+ * One acknowledged operation as the commit path sees it: a set, a delete, a clear or a whole
+ * transaction. A unit's writes commit together or not at all, and its promise settles once, after the
+ * batch that holds it.
+ */
+export interface WriteUnit {
+  readonly kind: 'set' | 'delete' | 'clear' | 'transaction';
+  readonly writes: readonly KeyWrite[];
+  readonly context: CorrelationContext | undefined;
+  /** Keys removed by a clear; a clear logs one `scope.clear` event instead of one per key. */
+  readonly cleared?: number;
+  /** What the caller's promise resolves with once the unit is durable. */
+  readonly result: unknown;
+  resolve(result: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** The units one actor contributes to one backend batch, in mailbox order. */
+export interface CommitGroup {
+  readonly units: WriteUnit[];
+  /** Rough payload bytes, for the batch byte bound. */
+  readonly bytes: number;
+}

@@ -1,0 +1,36 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { nanoid } from 'nanoid';
+
+/** What every operation carries across awaits, mailboxes and (later) workers. */
+export interface CorrelationContext {
+  readonly correlationId: string;
+  readonly causationId?: string;
+  readonly principal?: string;
+  readonly actorId?: string;
+}
+
+const storage = new AsyncLocalStorage<CorrelationContext>();
+
+/** The context of the running operation, if any. */
+export function currentCorrelation(): CorrelationContext | undefined {
+  return storage.getStore();
+}
+
+/** Runs `fn` inside `context`; everything it awaits inherits the context. */
+export function runCorrelated<T>(context: CorrelationContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+export function newCorrelationId(): string {
+  return nanoid();
+}
+
+/**
+ * The context a write records: an explicit `correlationId` option wins, then the ambient context.
+ * Undefined means the write starts its own story, and its event id becomes its correlation id.
+ */
+export function correlationForWrite(explicitId: string | undefined): CorrelationContext | undefined {
+  const ambient = storage.getStore();
+  if (explicitId === undefined) return ambient;
+  return ambient === undefined ? { correlationId: explicitId } : { ...ambient, correlationId: explicitId };
+}

@@ -1,0 +1,90 @@
+import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import type { StorageBackend } from '../storage/index.js';
+
+/**
+ * The event log holds one commit record per backend batch, keyed by its commit sequence. A commit
+ * record is a JSON array of that batch's events. One record per batch, rather than one per event, keeps
+ * the write path at one extra LevelDB operation per batch.
+ *
+ * An event's id is `<seq>.<index in the record>`. A write made outside any correlation context starts
+ * its own story: its correlation id is its event id, so it needs no entry in the correlation index.
+ */
+export type StateEventKind = 'state.set' | 'state.delete' | 'scope.clear';
+
+export interface LoggedEvent {
+  id: string;
+  seq: number;
+  at: number;
+  kind: string;
+  scope?: string;
+  key?: string;
+  value?: unknown;
+  count?: number;
+  correlationId: string;
+  causationId?: string;
+}
+
+const SEQ_BYTES = 8;
+
+/** Big-endian, so the log iterates in commit order. */
+export function encodeSeqKey(seq: number): Buffer {
+  const key = Buffer.alloc(SEQ_BYTES);
+  key.writeUIntBE(seq, 2, 6);
+  return key;
+}
+
+export function decodeSeqKey(key: Buffer): number {
+  return key.readUIntBE(2, 6);
+}
+
+export function eventId(seq: number, index: number): string {
+  return `${seq}.${index}`;
+}
+
+/** The index entry that finds a batch by one of its correlation ids. */
+export function correlationIndexKey(correlationId: string, seq: number): Buffer {
+  const id = Buffer.from(correlationId, 'utf8');
+  const key = Buffer.allocUnsafe(id.length + 1 + SEQ_BYTES);
+  id.copy(key, 0);
+  key[id.length] = 0;
+  encodeSeqKey(seq).copy(key, id.length + 1);
+  return key;
+}
+
+/**
+ * One event as JSON text. `valueJson` is already-validated JSON and is spliced in as is, so a value is
+ * serialised once on its way to the store.
+ */
+export function stateEventJson(
+  kind: StateEventKind,
+  scopeJson: string,
+  key: string | undefined,
+  correlationId: string,
+  causationId: string | undefined,
+  valueJson?: string,
+  count?: number,
+): string {
+  let text = `{"kind":"${kind}","scope":${scopeJson},"correlationId":${JSON.stringify(correlationId)}`;
+  if (causationId !== undefined) text += `,"causationId":${JSON.stringify(causationId)}`;
+  if (key !== undefined) text += `,"key":${JSON.stringify(key)}`;
+  if (valueJson !== undefined) text += `,"value":${valueJson}`;
+  if (count !== undefined) text += `,"count":${count}`;
+  return text + '}';
+}
+
+export function encodeCommitRecord(seq: number, timestamp: number, eventsJson: string[]): Buffer {
+  return encodeRecord({ seq, timestamp }, `[${eventsJson.join(',')}]`);
+}
+
+/** @throws {DATA_CORRUPT} naming the sequence from the record's key. */
+export function decodeCommitRecord(record: Buffer, keySeq: number): LoggedEvent[] {
+  const { seq, timestamp, payload } = decodeRecord(record, { 'event log sequence': keySeq });
+  const events = JSON.parse(payload.toString('utf8')) as Omit<LoggedEvent, 'id' | 'seq' | 'at'>[];
+  return events.map((event, index) => ({ id: eventId(seq, index), seq, at: timestamp, ...event }));
+}
+
+/** The sequence of the newest commit record, or 0 for an empty log. */
+export async function readLastSeq(storage: StorageBackend): Promise<number> {
+  for await (const [key] of storage.iterate('events', { reverse: true, limit: 1 })) return decodeSeqKey(key);
+  return 0;
+}

@@ -1,0 +1,18 @@
+export { createRuntime } from './runtime.js';
+export type { Runtime, RuntimeMetrics, CorrelateResult } from './runtime.js';
+export { DEFAULT_OPTIONS } from './runtimeOptions.js';
+export type { RuntimeOptions, ResolvedRuntimeOptions } from './runtimeOptions.js';
+export { LlmStateError, ERROR_CODES, isLlmStateError } from './errors.js';
+export type { ErrorCode, LlmStateErrorOptions } from './errors.js';
+export { Scope, SCOPE_KINDS } from './state/Scope.js';
+export type { ScopeKind } from './state/Scope.js';
+export { StateManager } from './state/StateManager.js';
+export type { WriteOptions, ListKeysOptions, TransactionHandle } from './state/StateManager.js';
+export { MAX_KEY_LENGTH, MAX_SCOPE_ID_LENGTH } from './state/keyRules.js';
+export type { KeyRule } from './state/keyRules.js';
+export { DEFAULT_MAX_VALUE_BYTES } from './state/values.js';
+export { currentCorrelation } from './events/correlation.js';
+export type { CorrelationContext } from './events/correlation.js';
+export type { Clock } from './clock.js';
+export { StorageBackend, SUBLEVELS } from './storage/StorageBackend.js';
+export type { SublevelName, BatchOp, StorageInterceptor } from './storage/StorageBackend.js';

@@ -1,0 +1,182 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
+import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
+import { LlmStateError } from './errors.js';
+import { newCorrelationId, runCorrelated, currentCorrelation } from './events/correlation.js';
+import { readLastSeq } from './events/eventLog.js';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
+import { checkCorrelationId, StateManager } from './state/StateManager.js';
+import { ensureStoreFormat } from './state/storeFormat.js';
+import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
+
+export interface RuntimeMetrics {
+  actors: ActorMetrics;
+  commits: CommitMetrics;
+}
+
+export interface CorrelateResult<T> {
+  correlationId: string;
+  result: T;
+}
+
+/** A running llmstate runtime. Create one with {@link createRuntime}; close it with {@link Runtime.close}. */
+export interface Runtime {
+  /** Scoped, durable JSON state. */
+  readonly state: StateManager;
+  /** Where the store lives: the LevelDB directory, or `memory`. */
+  readonly location: string;
+  /** True once {@link Runtime.close} has begun. */
+  readonly closed: boolean;
+  /**
+   * Runs `fn` in a new correlation context: every write it makes, directly or through awaits, records
+   * `correlationId`.
+   *
+   * @example const { correlationId } = await rt.correlate(() => rt.state.set(scope, 'k', 1))
+   */
+  correlate<T>(fn: () => Promise<T> | T, correlationId?: string): Promise<CorrelateResult<T>>;
+  /** Counters for actors, caches and commits. */
+  metrics(): RuntimeMetrics;
+  /** Drains every mailbox, waits for the last commit and closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (or creates) a store and starts the runtime.
+ *
+ * @throws {TypeError} for invalid options, as ``Expected `idleMs` to be a positive integer, got `-1` (number)``.
+ * @throws {STORAGE_FAILED} when the store cannot be opened, for example because another process holds it.
+ * @example
+ * const rt = await createRuntime({ dataDir: './.llmstate' });
+ * await rt.state.set(Scope.agent('a1'), 'topic', { name: 'weather' });
+ * await rt.close();
+ */
+export async function createRuntime(options?: RuntimeOptions): Promise<Runtime> {
+  const resolved = resolveRuntimeOptions(options);
+  const storage = await openStorage(resolved);
+  try {
+    await ensureStoreFormat(storage, resolved.clock.now());
+    const scheduler = new CommitScheduler({
+      storage,
+      clock: resolved.clock,
+      durability: resolved.durability,
+      maxBatchOps: resolved.maxBatchOps,
+      maxBatchBytes: resolved.maxBatchBytes,
+      lastSeq: await readLastSeq(storage),
+    });
+    const actors = new ActorSystem({
+      storage,
+      scheduler,
+      clock: resolved.clock,
+      maxValueBytes: resolved.maxValueBytes,
+      idleMs: resolved.idleMs,
+      memoryBudgetBytes: resolved.memoryBudgetBytes,
+    });
+    return new LlmStateRuntime(resolved, storage, scheduler, actors);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
+async function openStorage(options: ResolvedRuntimeOptions): Promise<StorageBackend> {
+  let storage: StorageBackend;
+  if (options.memory) {
+    storage = createMemoryBackend();
+  } else {
+    const dataDir = resolve(options.dataDir!);
+    try {
+      await mkdir(dataDir, { recursive: true });
+    } catch (error) {
+      throw new LlmStateError('STORAGE_FAILED', `Cannot create the data directory ${dataDir}: ${(error as Error).message}`, {
+        cause: error,
+        details: { location: dataDir },
+      });
+    }
+    storage = createDiskBackend(join(dataDir, 'db'));
+  }
+  await storage.open();
+  return storage;
+}
+
+class LlmStateRuntime implements Runtime {
+  readonly state: StateManager;
+  readonly #storage: StorageBackend;
+  readonly #scheduler: CommitScheduler;
+  readonly #actors: ActorSystem;
+  #closing: Promise<void> | undefined;
+
+  constructor(_options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem) {
+    this.#storage = storage;
+    this.#scheduler = scheduler;
+    this.#actors = actors;
+    const assertOpen = () => this.#assertOpen();
+    this.state = new StateManager({
+      ownerOf: (scope) => actors.ownerOf(scope),
+      assertWritable: assertOpen,
+      assertReadable: assertOpen,
+      maxValueBytes: _options.maxValueBytes,
+    });
+    storageByRuntime.set(this, storage);
+    actorsByRuntime.set(this, actors);
+  }
+
+  get location(): string {
+    return this.#storage.location;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  async correlate<T>(fn: () => Promise<T> | T, correlationId?: string): Promise<CorrelateResult<T>> {
+    this.#assertOpen();
+    if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be a function, got ${typeof fn}`);
+    if (correlationId !== undefined) checkCorrelationId(correlationId);
+    const id = correlationId ?? newCorrelationId();
+    const parent = currentCorrelation();
+    const context = parent === undefined ? { correlationId: id } : { ...parent, correlationId: id };
+    const result = await runCorrelated(context, fn);
+    return { correlationId: id, result };
+  }
+
+  metrics(): RuntimeMetrics {
+    return { actors: this.#actors.metrics, commits: this.#scheduler.metrics };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    try {
+      await this.#actors.close();
+    } finally {
+      await this.#storage.close();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) {
+      throw new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} is closed`);
+    }
+  }
+}
+
+const storageByRuntime = new WeakMap<Runtime, StorageBackend>();
+const actorsByRuntime = new WeakMap<Runtime, ActorSystem>();
+
+/** The storage backend under a runtime, for fault-injection tests. @internal */
+export function storageOf(rt: Runtime): StorageBackend {
+  const storage = storageByRuntime.get(rt);
+  if (storage === undefined) throw new TypeError('Not a runtime created by createRuntime');
+  return storage;
+}
+
+/** The actor system under a runtime, for passivation tests. @internal */
+export function actorsOf(rt: Runtime): ActorSystem {
+  const actors = actorsByRuntime.get(rt);
+  if (actors === undefined) throw new TypeError('Not a runtime created by createRuntime');
+  return actors;
+}

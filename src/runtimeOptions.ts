@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { systemClock, type Clock } from './clock.js';
+import { DEFAULT_MAX_VALUE_BYTES } from './state/values.js';
+
+/** Options of {@link createRuntime}. */
+export interface RuntimeOptions {
+  /** Directory of the LevelDB store; created if missing. Required unless `memory` is true. */
+  dataDir?: string;
+  /** Keep everything in memory (memory-level): nothing survives the process. @default false */
+  memory?: boolean;
+  /**
+   * `process`: an acknowledged write survives the process being killed. `sync`: it is also fsynced, so it
+   * survives the machine losing power. @default 'process'
+   */
+  durability?: 'process' | 'sync';
+  /** Largest value, in bytes of UTF-8 JSON. @default 1048576 (1 MiB) */
+  maxValueBytes?: number;
+  /** An actor unused for this long is passivated; its state stays in the store. @default 60000 */
+  idleMs?: number;
+  /** Cache and actor memory above this passivates the least recently used actors. @default 268435456 (256 MiB) */
+  memoryBudgetBytes?: number;
+  /** Most operations in one backend batch. @default 4096 */
+  maxBatchOps?: number;
+  /** A batch stops taking more writes once their values reach this many bytes. @default 16777216 (16 MiB) */
+  maxBatchBytes?: number;
+  /** Source of time, for tests. @default the system clock */
+  clock?: Clock;
+}
+
+export interface ResolvedRuntimeOptions {
+  dataDir: string | undefined;
+  memory: boolean;
+  durability: 'process' | 'sync';
+  maxValueBytes: number;
+  idleMs: number;
+  memoryBudgetBytes: number;
+  maxBatchOps: number;
+  maxBatchBytes: number;
+  clock: Clock;
+}
+
+export const DEFAULT_OPTIONS = {
+  memory: false,
+  durability: 'process',
+  maxValueBytes: DEFAULT_MAX_VALUE_BYTES,
+  idleMs: 60_000,
+  memoryBudgetBytes: 256 * 1024 * 1024,
+  maxBatchOps: 4096,
+  maxBatchBytes: 16 * 1024 * 1024,
+} as const satisfies Partial<ResolvedRuntimeOptions>;
+
+const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** Each option's schema, and how a message describes what it expects. */
+const FIELDS = {
+  dataDir: [z.string().min(1), 'a non-empty directory path'],
+  memory: [z.boolean(), 'a boolean'],
+  durability: [z.enum(['process', 'sync']), "'process' or 'sync'"],
+  maxValueBytes: [positiveInteger, 'a positive integer'],
+  idleMs: [positiveInteger, 'a positive integer'],
+  memoryBudgetBytes: [positiveInteger, 'a positive integer'],
+  maxBatchOps: [positiveInteger, 'a positive integer'],
+  maxBatchBytes: [positiveInteger, 'a positive integer'],
+  clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
+} as const;
+
+type FieldName = keyof typeof FIELDS;
+
+/**
+ * Checks options once, at the edge, and fills defaults.
+ *
+ * @throws {TypeError} reading like ``Expected `idleMs` to be a positive integer, got `-1` (number)``.
+ */
+export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
+  if (input === undefined) input = {};
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new TypeError(`Expected the options to be an object, got ${describe(input)}`);
+  }
+  const options = input as Record<string, unknown>;
+  for (const name of Object.keys(options)) {
+    if (!(name in FIELDS)) {
+      throw new TypeError(`Unknown option \`${name}\`; the options are ${Object.keys(FIELDS).map((n) => `\`${n}\``).join(', ')}`);
+    }
+  }
+  for (const [name, [schema, expected]] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
+    const value = options[name];
+    if (value !== undefined && !schema.safeParse(value).success) {
+      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+    }
+  }
+  const memory = (options.memory as boolean | undefined) ?? DEFAULT_OPTIONS.memory;
+  const dataDir = options.dataDir as string | undefined;
+  if (memory && dataDir !== undefined) {
+    throw new TypeError('Expected either `dataDir` or `memory: true`, got both');
+  }
+  if (!memory && dataDir === undefined) {
+    throw new TypeError('Expected `dataDir` to be a non-empty directory path (or pass `memory: true`), got `undefined`');
+  }
+  return {
+    dataDir,
+    memory,
+    durability: (options.durability as 'process' | 'sync' | undefined) ?? DEFAULT_OPTIONS.durability,
+    maxValueBytes: (options.maxValueBytes as number | undefined) ?? DEFAULT_OPTIONS.maxValueBytes,
+    idleMs: (options.idleMs as number | undefined) ?? DEFAULT_OPTIONS.idleMs,
+    memoryBudgetBytes: (options.memoryBudgetBytes as number | undefined) ?? DEFAULT_OPTIONS.memoryBudgetBytes,
+    maxBatchOps: (options.maxBatchOps as number | undefined) ?? DEFAULT_OPTIONS.maxBatchOps,
+    maxBatchBytes: (options.maxBatchBytes as number | undefined) ?? DEFAULT_OPTIONS.maxBatchBytes,
+    clock: (options.clock as Clock | undefined) ?? systemClock,
+  };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return '`null`';
+  const type = Array.isArray(value) ? 'array' : typeof value;
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? (JSON.stringify(value) ?? String(value)) : String(value);
+  } catch {
+    shown = String(value);
+  }
+  return `\`${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}\` (${type})`;
+}

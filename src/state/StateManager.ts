@@ -1,0 +1,173 @@
+import { correlationForWrite, type CorrelationContext } from '../events/correlation.js';
+import { normalizeKey } from './keyRules.js';
+import { assertScope, type Scope } from './Scope.js';
+import { serializeValue } from './values.js';
+
+/** The transaction handle, as the facade needs to describe it. */
+export interface TransactionHandle {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): void;
+  delete(key: string): void;
+}
+
+/** The single writer of one scope. Implemented by the actors layer; receives checked arguments only. */
+export interface ScopeOwner {
+  get(key: string): Promise<unknown>;
+  set(key: string, json: string, context: CorrelationContext | undefined): Promise<void>;
+  delete(key: string, context: CorrelationContext | undefined): Promise<boolean>;
+  listKeys(prefix: string): Promise<string[]>;
+  clear(context: CorrelationContext | undefined): Promise<number>;
+  transaction<T>(fn: (tx: TransactionHandle) => Promise<T> | T, context: CorrelationContext | undefined): Promise<T>;
+}
+
+export interface StateManagerDeps {
+  ownerOf(scope: Scope): ScopeOwner;
+  /** Throws RUNTIME_CLOSED (or another code) when operations must be refused. */
+  assertWritable(): void;
+  assertReadable(): void;
+  maxValueBytes: number;
+}
+
+/** Accepted by every write as its last argument. */
+export interface WriteOptions {
+  /** Records the write under this correlation id instead of the ambient one. */
+  correlationId?: string;
+}
+
+export interface ListKeysOptions {
+  /** Only keys that start with this. */
+  prefix?: string;
+}
+
+/**
+ * `rt.state`: scoped JSON values. Every call validates its arguments here, then goes to the actor that
+ * owns the scope. Writes resolve only once durable (DESIGN §3).
+ */
+export class StateManager {
+  readonly #deps: StateManagerDeps;
+
+  /** @internal */
+  constructor(deps: StateManagerDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Stores `value` under `key`. Resolves once the write is committed to the store.
+   *
+   * @throws {STATE_KEY_INVALID} @throws {SCOPE_INVALID} @throws {VALUE_INVALID} @throws {VALUE_TOO_LARGE}
+   * @throws {STORAGE_FAILED} the write left no trace. @throws {RUNTIME_CLOSED}
+   * @example await rt.state.set(Scope.agent('a1'), 'topic', { name: 'weather' })
+   */
+  set(scope: Scope, key: string, value: unknown, options?: WriteOptions): Promise<void> {
+    try {
+      this.#deps.assertWritable();
+      assertScope(scope);
+      const normalized = normalizeKey(key);
+      const json = serializeValue(value, this.#deps.maxValueBytes);
+      return this.#deps.ownerOf(scope).set(normalized, json, contextOf(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The committed value, deeply frozen, or undefined when there is none.
+   *
+   * @throws {DATA_CORRUPT} the stored record failed its checksum; the bad value is not returned.
+   * @example const topic = await rt.state.get(Scope.agent('a1'), 'topic')
+   */
+  get<T = unknown>(scope: Scope, key: string): Promise<T | undefined> {
+    try {
+      this.#deps.assertReadable();
+      assertScope(scope);
+      return this.#deps.ownerOf(scope).get(normalizeKey(key)) as Promise<T | undefined>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Removes `key`. Resolves with whether it existed.
+   *
+   * @example if (await rt.state.delete(Scope.agent('a1'), 'topic')) console.log('gone')
+   */
+  delete(scope: Scope, key: string, options?: WriteOptions): Promise<boolean> {
+    try {
+      this.#deps.assertWritable();
+      assertScope(scope);
+      return this.#deps.ownerOf(scope).delete(normalizeKey(key), contextOf(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The keys of a scope in key order (UTF-8 byte order, which is code point order).
+   *
+   * @example await rt.state.listKeys(Scope.global(), { prefix: 'cfg.' })
+   */
+  listKeys(scope: Scope, options: ListKeysOptions = {}): Promise<string[]> {
+    try {
+      this.#deps.assertReadable();
+      assertScope(scope);
+      const prefix = options.prefix ?? '';
+      if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got \`${String(prefix)}\``);
+      return this.#deps.ownerOf(scope).listKeys(prefix.normalize('NFC'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Removes every key of a scope in one atomic batch. Resolves with how many were removed.
+   *
+   * @example const removed = await rt.state.clearScope(Scope.workflow('w1'))
+   */
+  clearScope(scope: Scope, options?: WriteOptions): Promise<number> {
+    try {
+      this.#deps.assertWritable();
+      assertScope(scope);
+      return this.#deps.ownerOf(scope).clear(contextOf(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs `fn` with exclusive access to the scope; its writes commit as one batch when it resolves, or
+   * not at all when it throws (the promise then rejects with what it threw). Other messages to the scope
+   * wait until it finishes, so keep it short. Inside `fn`, use `tx`, not `rt.state`, for this scope.
+   *
+   * @example
+   * await rt.state.transaction(Scope.agent('a1'), async (tx) => {
+   *   const n = ((await tx.get('count')) as number | undefined) ?? 0;
+   *   tx.set('count', n + 1);
+   * });
+   */
+  transaction<T>(scope: Scope, fn: (tx: TransactionHandle) => Promise<T> | T, options?: WriteOptions): Promise<T> {
+    try {
+      this.#deps.assertWritable();
+      assertScope(scope);
+      if (typeof fn !== 'function') throw new TypeError(`Expected the transaction callback to be a function, got ${typeof fn}`);
+      return this.#deps.ownerOf(scope).transaction(fn, contextOf(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+function contextOf(options: WriteOptions | undefined): CorrelationContext | undefined {
+  const explicit = options?.correlationId;
+  if (explicit !== undefined) checkCorrelationId(explicit);
+  return correlationForWrite(explicit);
+}
+
+const CORRELATION_ID = /^[^\x00-\x1f\x7f-\x9f]{1,128}$/;
+
+export function checkCorrelationId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !CORRELATION_ID.test(id)) {
+    throw new TypeError(
+      `Expected \`correlationId\` to be 1–128 characters without control characters, got \`${String(id)}\` (${typeof id})`,
+    );
+  }
+}

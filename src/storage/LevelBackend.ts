@@ -1,0 +1,134 @@
+import type { AbstractLevel, AbstractSublevel, AbstractSnapshot } from 'abstract-level';
+import { ClassicLevel } from 'classic-level';
+import { MemoryLevel } from 'memory-level';
+import {
+  StorageBackend,
+  SUBLEVELS,
+  storageError,
+  type BatchOp,
+  type BatchOptions,
+  type Entry,
+  type RangeOptions,
+  type ReadOptions,
+  type StorageSnapshot,
+  type SublevelName,
+} from './StorageBackend.js';
+
+type Db = AbstractLevel<Buffer, Buffer, Buffer>;
+type Sublevel = AbstractSublevel<Db, Buffer, Buffer, Buffer>;
+
+const BUFFERS = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
+
+/**
+ * A {@link StorageBackend} over any abstract-level database. Each namespace is a sublevel of one root, so
+ * a batch that spans namespaces is still one atomic LevelDB write.
+ */
+export class LevelBackend extends StorageBackend {
+  readonly location: string;
+  readonly #db: Db;
+  readonly #sublevels: Record<SublevelName, Sublevel>;
+
+  constructor(db: Db, location: string) {
+    super();
+    // abstract-level opens a database by itself on the next microtask. Cancel that, so that a backend
+    // touches its directory (and takes the LevelDB lock) only in open(), and close() can release it.
+    void db.close();
+    this.#db = db;
+    this.location = location;
+    this.#sublevels = Object.fromEntries(
+      SUBLEVELS.map((name) => [name, db.sublevel<Buffer, Buffer>(name, BUFFERS)]),
+    ) as Record<SublevelName, Sublevel>;
+  }
+
+  protected async _open(): Promise<void> {
+    try {
+      await this.#db.open();
+      // Closing the root closes its sublevels, and reopening the root does not reopen them.
+      await Promise.all(Object.values(this.#sublevels).map((sublevel) => sublevel.open()));
+    } catch (err) {
+      throw describeOpenFailure(err, this.location);
+    }
+  }
+
+  protected async _close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  protected async _get(sublevel: SublevelName, key: Buffer, options: ReadOptions): Promise<Buffer | undefined> {
+    const value = await this.#sublevels[sublevel].get(key, levelReadOptions(options));
+    return value ?? undefined;
+  }
+
+  protected async _batch(ops: readonly BatchOp[], options: BatchOptions): Promise<void> {
+    const levelOps = new Array(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      levelOps[i] =
+        op.type === 'put'
+          ? { type: 'put', sublevel: this.#sublevels[op.sublevel], key: op.key, value: op.value }
+          : { type: 'del', sublevel: this.#sublevels[op.sublevel], key: op.key };
+    }
+    // `sync` is a classic-level option; memory-level ignores it.
+    await this.#db.batch(levelOps, { sync: options.sync === true } as object);
+  }
+
+  protected _iterator(sublevel: SublevelName, options: RangeOptions): AsyncIterable<Entry> {
+    const { snapshot, ...range } = options;
+    // abstract-level would encode a bound that is present but undefined as the bytes of 'undefined'.
+    const levelOptions: Record<string, unknown> = Object.fromEntries(
+      Object.entries(range).filter(([, value]) => value !== undefined),
+    );
+    if (snapshot !== undefined) levelOptions.snapshot = unwrap(snapshot);
+    return this.#sublevels[sublevel].iterator(levelOptions) as AsyncIterable<Entry>;
+  }
+
+  protected _snapshot(): StorageSnapshot {
+    return new LevelSnapshot(this.#db.snapshot());
+  }
+
+  protected override async _approximateSize(): Promise<number | undefined> {
+    const db = this.#db as unknown as { approximateSize?: (start: Buffer, end: Buffer) => Promise<number> };
+    if (typeof db.approximateSize !== 'function') return undefined;
+    return db.approximateSize(Buffer.alloc(0), Buffer.from([0xff]));
+  }
+}
+
+class LevelSnapshot implements StorageSnapshot {
+  constructor(readonly inner: AbstractSnapshot) {}
+  async close(): Promise<void> {
+    await this.inner.close();
+  }
+}
+
+function unwrap(snapshot: StorageSnapshot): AbstractSnapshot {
+  if (!(snapshot instanceof LevelSnapshot)) throw new TypeError('Expected a snapshot taken from this backend');
+  return snapshot.inner;
+}
+
+function levelReadOptions(options: ReadOptions): { snapshot?: AbstractSnapshot } {
+  return options.snapshot === undefined ? {} : { snapshot: unwrap(options.snapshot) };
+}
+
+function describeOpenFailure(err: unknown, location: string) {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  if (cause?.code === 'LEVEL_LOCKED') {
+    const lock = `${location}/LOCK`;
+    return storageError(
+      `The data directory ${location} is already in use: its LevelDB lock ${lock} is held by another process ` +
+        `(or by another runtime in this process). Close that one first`,
+      err,
+      { location, lock },
+    );
+  }
+  return storageError(`Cannot open the store at ${location}`, err, { location });
+}
+
+/** LevelDB on disk, via classic-level. */
+export function createDiskBackend(directory: string): LevelBackend {
+  return new LevelBackend(new ClassicLevel<Buffer, Buffer>(directory, BUFFERS) as unknown as Db, directory);
+}
+
+/** An ephemeral in-memory store, via memory-level. */
+export function createMemoryBackend(): LevelBackend {
+  return new LevelBackend(new MemoryLevel<Buffer, Buffer>({ ...BUFFERS, storeEncoding: 'buffer' }) as unknown as Db, 'memory');
+}

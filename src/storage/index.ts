@@ -1,0 +1,13 @@
+export { StorageBackend, SUBLEVELS, storageError } from './StorageBackend.js';
+export type {
+  BatchOp,
+  BatchOptions,
+  Entry,
+  RangeOptions,
+  ReadOptions,
+  StorageInterceptor,
+  StorageSnapshot,
+  StorageStatus,
+  SublevelName,
+} from './StorageBackend.js';
+export { LevelBackend, createDiskBackend, createMemoryBackend } from './LevelBackend.js';
