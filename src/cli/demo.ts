@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Runtime } from '../runtime.js';
+import type { Scope } from '../state/Scope.js';
+import { DEMO_STEPS } from './demoSteps.js';
+import { globalOptions } from './globalOptions.js';
+import { ExitError, EXIT_FAILURE, printLine, shellQuote, stdoutStyles, type Styles } from './output.js';
+
+/** What the steps of the demo share. */
+export interface DemoContext {
+  readonly dataDir: string;
+  /** True when the store did not exist before the demo, so it must hold exactly what the demo wrote. */
+  readonly freshStore: boolean;
+  /** The open runtime, or undefined between a close and a reopen. */
+  rt: Runtime | undefined;
+  /** Every value written, by scope text then key, as JSON round-tripped data: what a read must return. */
+  readonly written: Map<string, { scope: Scope; values: Map<string, unknown> }>;
+  /** Checks that failed so far; the demo exits 1 when there is any. */
+  failures: number;
+  readonly styles: Styles;
+  /** Prints one indented line under the current step. */
+  say(text: string): void;
+  /** Prints a ✓ or ✗ line and counts a failure. */
+  check(ok: boolean, text: string): void;
+  /** The open runtime. @throws {Error} between a close and a reopen, which is a bug in a step. */
+  runtime(): Runtime;
+}
+
+/** One numbered step of the demo. Later steps (supervisors, hooks, backups) join {@link DEMO_STEPS}. */
+export interface DemoStep {
+  title: string;
+  run(ctx: DemoContext): Promise<void>;
+}
+
+/** Adds `demo`. */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('write state for a few agents, restart, and verify every value survived')
+    .action(async (_options: unknown, command: Command) => {
+      const { dataDir, dataDirGiven } = globalOptions(command);
+      await runDemo(dataDirGiven ? resolve(dataDir) : undefined);
+    });
+}
+
+/**
+ * Runs every step in order against `dataDir`, or a new temporary directory that is kept afterwards.
+ *
+ * @throws {ExitError} with exit code 1 when any check failed.
+ */
+export async function runDemo(dataDir: string | undefined, steps: readonly DemoStep[] = DEMO_STEPS): Promise<void> {
+  const styles = stdoutStyles();
+  const directory = dataDir ?? mkdtempSync(join(tmpdir(), 'llmstate-demo-'));
+  const freshStore = !existsSync(join(directory, 'db'));
+  printLine(styles.bold('llmstate demo'));
+  printLine(`data dir: ${directory} ${styles.dim(dataDir === undefined ? '(new temporary directory, kept after the demo)' : '(from --data-dir)')}`);
+
+  const ctx = createContext(directory, freshStore, styles);
+  try {
+    for (const [index, step] of steps.entries()) {
+      printLine();
+      printLine(styles.bold(`${index + 1}. ${step.title}`));
+      await step.run(ctx);
+    }
+  } finally {
+    await ctx.rt?.close();
+  }
+
+  printLine();
+  if (ctx.failures > 0) throw new ExitError(EXIT_FAILURE, `demo: ${ctx.failures} check(s) failed`);
+  printLine(styles.green('Every check passed.'));
+  printLine('Look around:');
+  const dir = shellQuote(directory);
+  printLine(`  llmstate --data-dir ${dir} keys agent:researcher`);
+  printLine(`  llmstate --data-dir ${dir} get agent:researcher topic --pretty`);
+  printLine(`  llmstate --data-dir ${dir} stats`);
+}
+
+function createContext(dataDir: string, freshStore: boolean, styles: Styles): DemoContext {
+  return {
+    dataDir,
+    freshStore,
+    rt: undefined,
+    written: new Map(),
+    failures: 0,
+    styles,
+    say(text) {
+      printLine(`   ${text}`);
+    },
+    check(ok, text) {
+      if (!ok) this.failures++;
+      this.say(`${ok ? styles.green('✓') : styles.red('✗')} ${text}`);
+    },
+    runtime() {
+      if (this.rt === undefined) throw new Error('The demo runtime is closed at this step');
+      return this.rt;
+    },
+  };
+}

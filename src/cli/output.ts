@@ -1,0 +1,99 @@
+import { isLlmStateError } from '../errors.js';
+
+/** A way to decorate text on one stream: ANSI colour on a terminal that supports it, identity elsewhere. */
+export interface Styles {
+  bold(text: string): string;
+  dim(text: string): string;
+  green(text: string): string;
+  red(text: string): string;
+  cyan(text: string): string;
+}
+
+const PLAIN: Styles = { bold: same, dim: same, green: same, red: same, cyan: same };
+
+const ANSI: Styles = {
+  bold: (text) => `\x1b[1m${text}\x1b[22m`,
+  dim: (text) => `\x1b[2m${text}\x1b[22m`,
+  green: (text) => `\x1b[32m${text}\x1b[39m`,
+  red: (text) => `\x1b[31m${text}\x1b[39m`,
+  cyan: (text) => `\x1b[36m${text}\x1b[39m`,
+};
+
+function same(text: string): string {
+  return text;
+}
+
+/** Colour only on a terminal; `hasColors()` also honours NO_COLOR, FORCE_COLOR and TERM=dumb. */
+export function stylesFor(stream: NodeJS.WriteStream): Styles {
+  return stream.isTTY === true && stream.hasColors?.() === true ? ANSI : PLAIN;
+}
+
+export const stdoutStyles = (): Styles => stylesFor(process.stdout);
+export const stderrStyles = (): Styles => stylesFor(process.stderr);
+
+let stdoutClosed = false;
+
+// When the reader goes away (`llmstate keys … | head -1`), stop writing instead of crashing, so that the
+// command still closes its runtime and exits normally.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  stdoutClosed = true;
+});
+
+/** Writes one line of results to stdout. */
+export function printLine(text = ''): void {
+  if (!stdoutClosed) process.stdout.write(`${text}\n`);
+}
+
+/** Writes one line of commentary to stderr, where it never mixes with results. */
+export function printNote(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/**
+ * Thrown by a command that has already said why it failed, to end with `exitCode` and print nothing
+ * more (for example `get` of a missing key).
+ */
+export class ExitError extends Error {
+  readonly exitCode: number;
+
+  constructor(exitCode: number, message = '') {
+    super(message);
+    this.name = 'ExitError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Exit codes (DESIGN §13). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** `error[CODE]: message` for an LlmStateError, `error: message` for anything else. */
+export function formatError(error: unknown): string {
+  if (isLlmStateError(error)) return `error[${error.code}]: ${error.message}`;
+  return `error: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Prints a failure that is not a usage error and returns its exit code. */
+export function reportFailure(error: unknown): number {
+  if (error instanceof ExitError) {
+    if (error.message !== '') printNote(error.message);
+    return error.exitCode;
+  }
+  const text = formatError(error);
+  const colon = text.indexOf(':');
+  printNote(stderrStyles().red(text.slice(0, colon + 1)) + text.slice(colon + 1));
+  return EXIT_FAILURE;
+}
+
+/** A word safe to paste into a POSIX shell: as is when plain, single-quoted otherwise. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** JSON on one line, cut to `max` characters for display. */
+export function previewJson(value: unknown, max = 72): string {
+  const text = JSON.stringify(value);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -1,0 +1,94 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { LlmStateError } from '../errors.js';
+import { checkCorrelationId } from '../state/StateManager.js';
+import { Scope } from '../state/Scope.js';
+import { normalizeKey } from '../state/keyRules.js';
+import { globalOptions } from './globalOptions.js';
+import { ExitError, EXIT_FAILURE, printLine } from './output.js';
+import { withRuntime } from './withRuntime.js';
+
+const SCOPE_HELP = 'global, agent:<id>, workflow:<id>, step:<workflowId>/<stepName>, session:<id> or custom:<name>';
+
+/** Adds `set`, `get`, `keys` and `del`. */
+export function registerStateCommands(program: Command): void {
+  program
+    .command('set')
+    .description('store a JSON value under a key')
+    .argument('<scope>', SCOPE_HELP)
+    .argument('<key>', 'the key, such as topic or cfg.model')
+    .argument('<json>', `the value as JSON: '{"name":"weather"}', 42, '"text"'`)
+    .option('--correlation-id <id>', 'record the write under this correlation id', parseCorrelationId)
+    .action(async (scopeText: string, keyText: string, json: string, options: { correlationId?: string }, command: Command) => {
+      const scope = Scope.parse(scopeText);
+      const key = normalizeKey(keyText);
+      const value = parseJsonValue(json);
+      await withRuntime(globalOptions(command).dataDir, 'create', (rt) =>
+        rt.state.set(scope, key, value, options),
+      );
+    });
+
+  program
+    .command('get')
+    .description('print the value of a key as JSON (nothing, and exit 1, when there is none)')
+    .argument('<scope>', SCOPE_HELP)
+    .argument('<key>', 'the key')
+    .option('--pretty', 'indent the JSON')
+    .action(async (scopeText: string, keyText: string, options: { pretty?: boolean }, command: Command) => {
+      const scope = Scope.parse(scopeText);
+      const key = normalizeKey(keyText);
+      const value = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) => rt.state.get(scope, key));
+      if (value === undefined) throw new ExitError(EXIT_FAILURE, `no value at ${scope} ${key}`);
+      printLine(JSON.stringify(value, null, options.pretty === true ? 2 : undefined));
+    });
+
+  program
+    .command('keys')
+    .description('list the keys of a scope, one per line, in key order')
+    .argument('<scope>', SCOPE_HELP)
+    .option('--prefix <prefix>', 'only keys that start with this')
+    .action(async (scopeText: string, options: { prefix?: string }, command: Command) => {
+      const scope = Scope.parse(scopeText);
+      const keys = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) =>
+        rt.state.listKeys(scope, { prefix: options.prefix ?? '' }),
+      );
+      for (const key of keys) printLine(key);
+    });
+
+  program
+    .command('del')
+    .description('delete a key; prints deleted or not found')
+    .argument('<scope>', SCOPE_HELP)
+    .argument('<key>', 'the key')
+    .option('--correlation-id <id>', 'record the delete under this correlation id', parseCorrelationId)
+    .action(async (scopeText: string, keyText: string, options: { correlationId?: string }, command: Command) => {
+      const scope = Scope.parse(scopeText);
+      const key = normalizeKey(keyText);
+      const existed = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) =>
+        rt.state.delete(scope, key, options),
+      );
+      printLine(existed ? 'deleted' : 'not found');
+    });
+}
+
+/** @throws {VALUE_INVALID} naming the JSON syntax problem. */
+export function parseJsonValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // A bare word is the usual slip: the shell has already eaten the quotes of a JSON string.
+    const hint = /^[^\s"'{}[\]]+$/.test(text) ? `. To store it as a string, write it as JSON: '${JSON.stringify(text)}'` : '';
+    throw new LlmStateError('VALUE_INVALID', `The value is not valid JSON: ${(error as Error).message}${hint}`, {
+      cause: error,
+      details: { rule: 'json-syntax' },
+    });
+  }
+}
+
+function parseCorrelationId(id: string): string {
+  try {
+    checkCorrelationId(id);
+  } catch {
+    throw new InvalidArgumentError('a correlation id is 1–128 characters without control characters.');
+  }
+  return id;
+}

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LlmStateError } from '../errors.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+import { formatError, printNote } from './output.js';
+
+/**
+ * `create` makes the store when it is missing (writes). `existing` refuses a directory that holds no store,
+ * so that a mistyped `--data-dir` on a read reports the mistake instead of creating an empty store.
+ */
+export type StoreAccess = 'create' | 'existing';
+
+/**
+ * Opens the runtime on `dataDir`, runs `fn`, and always closes the runtime, so the LevelDB lock is
+ * released even when `fn` fails. A failure of `fn` wins over a failure to close.
+ *
+ * @throws {STORAGE_FAILED} when there is no store and `access` is `existing`, or the store cannot be opened.
+ */
+export async function withRuntime<T>(dataDir: string, access: StoreAccess, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  if (access === 'existing') assertStoreExists(dataDir);
+  const rt = await createRuntime({ dataDir });
+  let result: T;
+  try {
+    result = await fn(rt);
+  } catch (error) {
+    // The command's error is the one to report, but a failed close is still worth a line.
+    await rt.close().catch((closeError: unknown) => printNote(`while closing after the error below: ${formatError(closeError)}`));
+    throw error;
+  }
+  await rt.close();
+  return result;
+}
+
+function assertStoreExists(dataDir: string): void {
+  const location = resolve(dataDir);
+  if (!existsSync(join(location, 'db'))) {
+    throw new LlmStateError(
+      'STORAGE_FAILED',
+      `There is no llmstate store in ${location}. Check --data-dir, or write a value first with llmstate set`,
+      { details: { location } },
+    );
+  }
+}
