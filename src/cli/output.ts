@@ -94,6 +94,6 @@ export function shellQuote(word: string): string {
 
 /** JSON on one line, cut to `max` characters for display. */
 export function previewJson(value: unknown, max = 72): string {
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value) ?? String(value);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

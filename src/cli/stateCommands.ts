@@ -88,7 +88,7 @@ function parseCorrelationId(id: string): string {
   try {
     checkCorrelationId(id);
   } catch {
-    throw new InvalidArgumentError('a correlation id is 1–128 characters without control characters.');
+    throw new InvalidArgumentError('A correlation id is 1–128 characters without control characters.');
   }
   return id;
 }

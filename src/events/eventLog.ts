@@ -88,3 +88,19 @@ export async function readLastSeq(storage: StorageBackend): Promise<number> {
   for await (const [key] of storage.iterate('events', { reverse: true, limit: 1 })) return decodeSeqKey(key);
   return 0;
 }
+
+/** Every logged event, oldest first, starting after `afterSeq`. @throws {DATA_CORRUPT} */
+export async function* readEvents(storage: StorageBackend, afterSeq = 0): AsyncGenerator<LoggedEvent> {
+  for await (const [key, record] of storage.iterate('events', { gt: encodeSeqKey(afterSeq) })) {
+    yield* decodeCommitRecord(record, decodeSeqKey(key));
+  }
+}
+
+/** The sequences of the batches that recorded events under `correlationId`, oldest first. */
+export async function sequencesOfCorrelation(storage: StorageBackend, correlationId: string): Promise<number[]> {
+  const prefix = Buffer.from(`${correlationId}\x00`, 'utf8');
+  const seqs: number[] = [];
+  const range = { gte: prefix, lt: Buffer.concat([prefix.subarray(0, -1), Buffer.from([0x01])]) };
+  for await (const [key] of storage.iterate('eventsByCorrelation', range)) seqs.push(decodeSeqKey(key.subarray(prefix.length)));
+  return seqs;
+}

@@ -65,6 +65,7 @@ function checkArray(array: unknown[], path: string, ancestors: Set<object>, dept
     checkJsonData(array[i], `${path}[${i}]`, ancestors, depth + 1);
   }
   if (Object.keys(array).length !== array.length) invalid(path, 'an array with extra named properties is not JSON');
+  if (Object.getOwnPropertySymbols(array).length > 0) invalid(path, 'a symbol-keyed property is not JSON');
 }
 
 function checkPlainObject(object: object, path: string, ancestors: Set<object>, depth: number): void {

@@ -107,4 +107,15 @@ describe('persistence across restart', () => {
     await pending;
     assert.deepEqual(await rt.state.get(scope, 'v'), { list: [1, 2] });
   });
+
+  it('the commit sequence continues from where it was after reopening', async () => {
+    let rt = await fixture.open();
+    for (let i = 0; i < 5; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
+    const before = rt.metrics().commits.seq;
+    assert.equal(before, 5);
+    rt = await fixture.reopen(rt);
+    assert.equal(rt.metrics().commits.seq, before);
+    await rt.state.set(Scope.agent('a1'), 'next', true);
+    assert.equal(rt.metrics().commits.seq, before + 1);
+  });
 });

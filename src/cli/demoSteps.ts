@@ -1,0 +1,160 @@
+import { deepStrictEqual } from 'node:assert/strict';
+import { createRuntime } from '../runtime.js';
+import { Scope } from '../state/Scope.js';
+import type { WriteOptions } from '../state/StateManager.js';
+import type { DemoContext, DemoStep } from './demo.js';
+import { previewJson } from './output.js';
+
+const RESEARCHER = Scope.agent('researcher');
+const WRITER = Scope.agent('writer');
+const REVIEWER = Scope.agent('reviewer');
+const WORKFLOW = Scope.workflow('report-42');
+const TOPIC = { name: 'solid-state batteries', question: 'Which electrolytes are closest to mass production?' };
+
+/** Writes through the runtime and remembers the value, so that the last step can compare. */
+async function write(ctx: DemoContext, scope: Scope, key: string, value: unknown, options?: WriteOptions): Promise<void> {
+  await ctx.runtime().state.set(scope, key, value, options);
+  remember(ctx, scope, key, value);
+  ctx.say(`${ctx.styles.cyan(`${scope} ${key}`)} = ${previewJson(value)}`);
+}
+
+function remember(ctx: DemoContext, scope: Scope, key: string, value: unknown): void {
+  const text = scope.toString();
+  let entry = ctx.written.get(text);
+  if (entry === undefined) {
+    entry = { scope, values: new Map() };
+    ctx.written.set(text, entry);
+  }
+  entry.values.set(key, JSON.parse(JSON.stringify(value)));
+}
+
+const openStore: DemoStep = {
+  title: 'Open the store',
+  async run(ctx) {
+    ctx.rt = await createRuntime({ dataDir: ctx.dataDir });
+    ctx.say(`LevelDB at ${ctx.rt.location}${ctx.freshStore ? ' (new)' : ' (existing; the demo adds its keys)'}`);
+  },
+};
+
+const writeAgents: DemoStep = {
+  title: 'Give three agents their own state',
+  async run(ctx) {
+    await write(ctx, RESEARCHER, 'topic', TOPIC);
+    await write(ctx, RESEARCHER, 'messages', [
+      { role: 'user', content: `Research: ${TOPIC.question}` },
+      { role: 'assistant', content: 'Starting with recent reviews of sulfide and oxide electrolytes.' },
+    ]);
+    await write(ctx, RESEARCHER, 'progress', { sourcesRead: 0, notes: 0 });
+    await write(ctx, WRITER, 'topic', TOPIC);
+    await write(ctx, WRITER, 'messages', [{ role: 'user', content: 'Draft a two-page brief once research is done.' }]);
+    await write(ctx, WRITER, 'progress', { drafts: 0, words: 0 });
+    await write(ctx, REVIEWER, 'topic', TOPIC);
+    await write(ctx, REVIEWER, 'progress', { reviews: 0 });
+    ctx.say('each write resolved only once it was committed to disk');
+  },
+};
+
+const transaction: DemoStep = {
+  title: 'Record research progress in one transaction',
+  async run(ctx) {
+    const { state } = ctx.runtime();
+    const changes = await state.transaction(RESEARCHER, async (tx) => {
+      const progress = (await tx.get('progress')) as { sourcesRead: number; notes: number };
+      const messages = (await tx.get('messages')) as unknown[];
+      const next = { sourcesRead: progress.sourcesRead + 4, notes: progress.notes + 2 };
+      const notes = ['Sulfides: highest conductivity, moisture-sensitive.', 'Oxides: stable, hard to process.'];
+      const reply = { role: 'assistant', content: 'Read 4 sources; 2 notes taken.' };
+      tx.set('progress', next);
+      tx.set('notes', notes);
+      tx.set('messages', [...messages, reply]);
+      return { progress: next, notes, messages: [...messages, reply] };
+    });
+    for (const [key, value] of Object.entries(changes)) {
+      remember(ctx, RESEARCHER, key, value);
+      ctx.say(`${ctx.styles.cyan(`${RESEARCHER} ${key}`)} = ${previewJson(value)}`);
+    }
+    ctx.say('all three writes committed together, in one batch: all or nothing');
+  },
+};
+
+const correlatedHandOff: DemoStep = {
+  title: 'Hand the research to the writer, under one correlation id',
+  async run(ctx) {
+    const { correlationId } = await ctx.runtime().correlate(async () => {
+      await write(ctx, WRITER, 'brief', { from: 'researcher', notes: 2, due: 'end of day' });
+      await write(ctx, WORKFLOW, 'status', 'drafting');
+    });
+    ctx.say(`correlation id: ${ctx.styles.bold(correlationId)}`);
+    ctx.say('both writes are recorded in the event log under that id');
+  },
+};
+
+const sharedScopes: DemoStep = {
+  title: 'Write global, workflow and step state',
+  async run(ctx) {
+    await write(ctx, Scope.global(), 'config.model', { name: 'example-model', temperature: 0.2 });
+    await write(ctx, Scope.global(), 'config.maxTurns', 12);
+    await write(ctx, WORKFLOW, 'plan', ['research', 'write', 'review']);
+    await write(ctx, Scope.step('report-42', 'research'), 'result', { sources: 4, confidence: 'medium' });
+    await write(ctx, Scope.step('report-42', 'write'), 'status', 'pending');
+  },
+};
+
+const closeStore: DemoStep = {
+  title: 'Close the runtime',
+  async run(ctx) {
+    await ctx.runtime().close();
+    ctx.rt = undefined;
+    ctx.say('mailboxes drained, store closed, LevelDB lock released');
+  },
+};
+
+const reopenAndVerify: DemoStep = {
+  title: 'Reopen the store and read everything back',
+  async run(ctx) {
+    ctx.rt = await createRuntime({ dataDir: ctx.dataDir });
+    let values = 0;
+    for (const [text, { scope, values: expected }] of ctx.written) {
+      const keys = await ctx.rt.state.listKeys(scope);
+      const missing = [...expected.keys()].filter((key) => !keys.includes(key));
+      const wantKeys = [...expected.keys()].sort(byCodePoint);
+      if (ctx.freshStore) ctx.check(sameList(keys, wantKeys), `${text} lists ${keys.join(', ')}`);
+      else ctx.check(missing.length === 0, `${text} lists every key written${missing.length === 0 ? '' : `; missing ${missing.join(', ')}`}`);
+      for (const [key, value] of expected) {
+        const problem = differs(await ctx.rt.state.get(scope, key), value);
+        ctx.check(problem === undefined, `${text} ${key} ${problem ?? 'equals what was written'}`);
+        values++;
+      }
+    }
+    ctx.say(`${values} values compared with deepStrictEqual`);
+  },
+};
+
+/** Runs in this order. */
+export const DEMO_STEPS: readonly DemoStep[] = [
+  openStore,
+  writeAgents,
+  transaction,
+  correlatedHandOff,
+  sharedScopes,
+  closeStore,
+  reopenAndVerify,
+];
+
+function differs(actual: unknown, expected: unknown): string | undefined {
+  try {
+    deepStrictEqual(actual, expected);
+    return undefined;
+  } catch {
+    return `differs: read ${actual === undefined ? 'nothing' : previewJson(actual)}, wrote ${previewJson(expected)}`;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
+/** Key order is UTF-8 byte order, which is code point order, not JS string order. */
+function byCodePoint(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

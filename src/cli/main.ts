@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runCli } from './program.js';
+
+// Setting the exit code, rather than calling process.exit(), lets buffered output drain first.
+process.exitCode = await runCli(process.argv);

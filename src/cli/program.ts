@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { registerDemoCommand } from './demo.js';
+import { DEFAULT_DATA_DIR } from './globalOptions.js';
+import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles } from './output.js';
+import { registerStateCommands } from './stateCommands.js';
+import { registerStatsCommand } from './stats.js';
+
+/** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
+export function createProgram(): Command {
+  const program = new Command('llmstate')
+    .description('Inspect and edit an llmstate store: persistent state for LLM agents over LevelDB')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--data-dir <dir>', 'directory of the store', DEFAULT_DATA_DIR)
+    .configureOutput({ outputError: (text, write) => write(stderrStyles().red(text)) })
+    // Set before the subcommands are added, which inherit both.
+    .exitOverride()
+    .showHelpAfterError('(run llmstate --help for usage)');
+  registerStateCommands(program);
+  registerStatsCommand(program);
+  registerDemoCommand(program);
+  for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
+  return program;
+}
+
+/**
+ * Runs the command line and returns the exit code: 0 for success, 1 for a failure, 2 for a usage error
+ * (DESIGN §13). Never throws.
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync([...argv]);
+    return EXIT_OK;
+  } catch (error) {
+    // Commander has already printed its message (or the help, or the version) when it throws.
+    if (error instanceof CommanderError) return error.exitCode === EXIT_OK ? EXIT_OK : EXIT_USAGE;
+    return reportFailure(error);
+  }
+}
+
+/** The version in package.json, found by walking up from this file (in src/cli or dist/src/cli). */
+function packageVersion(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'llmstate' && manifest.version !== undefined) return manifest.version;
+    } catch {
+      // No readable package.json here; keep walking up.
+    }
+    const parent = dirname(directory);
+    if (parent === directory) return 'unknown';
+    directory = parent;
+  }
+}
