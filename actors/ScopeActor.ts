@@ -261,13 +261,14 @@ export class ScopeActor implements CommitParticipant {
         overlay?.set(message.key, true);
         bytes += message.json.length;
       } else if (message.type === 'delete') {
+        overlay ??= this.#overlayOf(units);
         const existed =
-          overlay?.get(message.key) ??
+          overlay.get(message.key) ??
           (clearedInGroup ? false : undefined) ??
           (this.#cache.has(message.key) ? this.#cache.get(message.key)!.json !== null : message.existed);
         if (existed === undefined) break;
         unit = writeUnit('delete', existed ? [{ key: message.key, json: null }] : [], message.context, existed, message);
-        (overlay ??= this.#overlayOf(units)).set(message.key, false);
+        overlay.set(message.key, false);
       } else {
         break;
       }

@@ -157,7 +157,7 @@ describe('key codec', () => {
         const scope = Scope.step('w1', 's1');
         for await (const [key] of storage.iterate('state', scopeRange(scope, 'k'))) {
           const decoded = decodeStateKey(key);
-          assert.ok(decoded?.scope.equals(scope));
+          assert.ok(decoded !== undefined && decoded.scope.equals(scope));
           listed.push(decoded.key);
         }
         assert.deepEqual(listed, ['k', 'k/1', 'k1']);

@@ -24,7 +24,7 @@ function assertCorrupt(record: Buffer, label: string): LlmStateError {
   return err;
 }
 
-/** Sets the schema flag and re-signs the record, as a buggy writer or a tamperer would. */
+/** Recomputes the checksum of an edited record, as a buggy writer or a tamperer would. */
 function withValidChecksum(record: Buffer): Buffer {
   const copy = Buffer.from(record);
   copy.writeUInt32BE(crc32(copy.subarray(5)), 1);

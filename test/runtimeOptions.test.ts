@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { systemClock, type Clock } from '../src/clock.js';
+import { DEFAULT_OPTIONS, resolveRuntimeOptions } from '../src/runtimeOptions.js';
+
+function rejects(options: unknown, message: string): void {
+  assert.throws(
+    () => resolveRuntimeOptions(options),
+    (err: unknown) => {
+      assert.ok(err instanceof TypeError, `expected a TypeError, got ${String(err)}`);
+      assert.equal(err.message, message);
+      return true;
+    },
+  );
+}
+
+const POSITIVE_INTEGER_OPTIONS = ['maxValueBytes', 'idleMs', 'memoryBudgetBytes', 'maxBatchOps', 'maxBatchBytes'] as const;
+
+describe('resolveRuntimeOptions', () => {
+  describe('defaults', () => {
+    it('fills every default from DEFAULT_OPTIONS for an in-memory runtime', () => {
+      assert.deepEqual(resolveRuntimeOptions({ memory: true }), {
+        dataDir: undefined,
+        memory: true,
+        durability: DEFAULT_OPTIONS.durability,
+        maxValueBytes: DEFAULT_OPTIONS.maxValueBytes,
+        idleMs: DEFAULT_OPTIONS.idleMs,
+        memoryBudgetBytes: DEFAULT_OPTIONS.memoryBudgetBytes,
+        maxBatchOps: DEFAULT_OPTIONS.maxBatchOps,
+        maxBatchBytes: DEFAULT_OPTIONS.maxBatchBytes,
+        clock: systemClock,
+      });
+    });
+
+    it('fills every default for an on-disk runtime, with memory false', () => {
+      const resolved = resolveRuntimeOptions({ dataDir: './data' });
+      assert.equal(resolved.dataDir, './data');
+      assert.equal(resolved.memory, false);
+      assert.equal(resolved.clock, systemClock);
+      for (const [name, value] of Object.entries(DEFAULT_OPTIONS)) {
+        if (name === 'memory') continue;
+        assert.equal(resolved[name as keyof typeof resolved], value, name);
+      }
+    });
+
+    it('DEFAULT_OPTIONS holds the documented defaults', () => {
+      assert.deepEqual(DEFAULT_OPTIONS, {
+        memory: false,
+        durability: 'process',
+        maxValueBytes: 1048576,
+        idleMs: 60000,
+        memoryBudgetBytes: 268435456,
+        maxBatchOps: 4096,
+        maxBatchBytes: 16777216,
+      });
+    });
+
+    it('treats an option given as undefined as not given', () => {
+      const resolved = resolveRuntimeOptions({ memory: true, idleMs: undefined, durability: undefined, clock: undefined });
+      assert.equal(resolved.idleMs, DEFAULT_OPTIONS.idleMs);
+      assert.equal(resolved.durability, DEFAULT_OPTIONS.durability);
+      assert.equal(resolved.clock, systemClock);
+    });
+
+    it('keeps every valid value that is given', () => {
+      const clock: Clock = { now: () => 5 };
+      assert.deepEqual(
+        resolveRuntimeOptions({
+          dataDir: '/tmp/x',
+          memory: false,
+          durability: 'sync',
+          maxValueBytes: 10,
+          idleMs: 1,
+          memoryBudgetBytes: 2,
+          maxBatchOps: 3,
+          maxBatchBytes: Number.MAX_SAFE_INTEGER,
+          clock,
+        }),
+        {
+          dataDir: '/tmp/x',
+          memory: false,
+          durability: 'sync',
+          maxValueBytes: 10,
+          idleMs: 1,
+          memoryBudgetBytes: 2,
+          maxBatchOps: 3,
+          maxBatchBytes: Number.MAX_SAFE_INTEGER,
+          clock,
+        },
+      );
+    });
+  });
+
+  describe('the options object', () => {
+    it('rejects options that are not an object', () => {
+      rejects(null, 'Expected the options to be an object, got `null`');
+      rejects('./data', 'Expected the options to be an object, got `"./data"` (string)');
+      rejects(42, 'Expected the options to be an object, got `42` (number)');
+      rejects(['./data'], 'Expected the options to be an object, got `["./data"]` (array)');
+    });
+
+    it('rejects an unknown option, naming it and the known ones', () => {
+      rejects(
+        { memory: true, idle: 5 },
+        'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`',
+      );
+    });
+
+    it('rejects an unknown option named like a member of Object.prototype', () => {
+      for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+        const options = JSON.parse(`{"memory": true, ${JSON.stringify(name)}: 1}`) as object;
+        assert.throws(() => resolveRuntimeOptions(options), (err: unknown) => {
+          assert.ok(err instanceof TypeError, `${name}: expected a TypeError, got ${String(err)}`);
+          assert.match(err.message, new RegExp(`^Unknown option \`${name}\``));
+          return true;
+        });
+      }
+    });
+
+    it('rejects both dataDir and memory: true', () => {
+      rejects({ dataDir: './data', memory: true }, 'Expected either `dataDir` or `memory: true`, got both');
+    });
+
+    it('rejects neither dataDir nor memory: true', () => {
+      const message = 'Expected `dataDir` to be a non-empty directory path (or pass `memory: true`), got `undefined`';
+      rejects({}, message);
+      rejects(undefined, message);
+      rejects({ memory: false }, message);
+    });
+  });
+
+  describe('each option', () => {
+    it('dataDir must be a non-empty string', () => {
+      rejects({ dataDir: '' }, 'Expected `dataDir` to be a non-empty directory path, got `""` (string)');
+      rejects({ dataDir: 7 }, 'Expected `dataDir` to be a non-empty directory path, got `7` (number)');
+    });
+
+    it('memory must be a boolean', () => {
+      rejects({ memory: 'yes' }, 'Expected `memory` to be a boolean, got `"yes"` (string)');
+      rejects({ memory: 1 }, 'Expected `memory` to be a boolean, got `1` (number)');
+    });
+
+    it("durability must be 'process' or 'sync'", () => {
+      rejects({ memory: true, durability: 'fast' }, "Expected `durability` to be 'process' or 'sync', got `\"fast\"` (string)");
+      rejects({ memory: true, durability: true }, "Expected `durability` to be 'process' or 'sync', got `true` (boolean)");
+    });
+
+    for (const name of POSITIVE_INTEGER_OPTIONS) {
+      it(`${name} must be a positive safe integer`, () => {
+        const cases: [unknown, string][] = [
+          [-1, '`-1` (number)'],
+          [0, '`0` (number)'],
+          [1.5, '`1.5` (number)'],
+          [NaN, '`NaN` (number)'],
+          [Infinity, '`Infinity` (number)'],
+          [Number.MAX_SAFE_INTEGER + 1, '`9007199254740992` (number)'],
+          ['10', '`"10"` (string)'],
+          [[1], '`[1]` (array)'],
+          [10n, '`10` (bigint)'],
+          [null, '`null`'],
+        ];
+        for (const [value, shown] of cases) {
+          rejects({ memory: true, [name]: value }, `Expected \`${name}\` to be a positive integer, got ${shown}`);
+        }
+      });
+    }
+
+    it('idleMs: the message reads exactly as the style guide shows', () => {
+      rejects({ memory: true, idleMs: -1 }, 'Expected `idleMs` to be a positive integer, got `-1` (number)');
+    });
+
+    it('clock must be an object with a now() method', () => {
+      rejects({ memory: true, clock: {} }, 'Expected `clock` to be an object with a now() method, got `{}` (object)');
+      rejects({ memory: true, clock: { now: 5 } }, 'Expected `clock` to be an object with a now() method, got `{"now":5}` (object)');
+      rejects({ memory: true, clock: 'system' }, 'Expected `clock` to be an object with a now() method, got `"system"` (string)');
+    });
+
+    it('shortens a long bad value in the message', () => {
+      rejects(
+        { memory: 'x'.repeat(100) },
+        `Expected \`memory\` to be a boolean, got \`"${'x'.repeat(59)}…\` (string)`,
+      );
+    });
+  });
+});
