@@ -12,7 +12,7 @@ interface Real {
   dataDir: string;
 }
 
-type Command = fc.AsyncCommand<StoreModel, Real, true>;
+type Command = fc.AsyncCommand<StoreModel, Real>;
 
 class SetCommand implements Command {
   constructor(readonly scope: number, readonly key: string, readonly value: unknown) {}
