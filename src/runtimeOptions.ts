@@ -78,7 +78,7 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   }
   const options = input as Record<string, unknown>;
   for (const name of Object.keys(options)) {
-    if (!(name in FIELDS)) {
+    if (!Object.hasOwn(FIELDS, name)) {
       throw new TypeError(`Unknown option \`${name}\`; the options are ${Object.keys(FIELDS).map((n) => `\`${n}\``).join(', ')}`);
     }
   }

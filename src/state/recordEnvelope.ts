@@ -64,8 +64,11 @@ export function decodeRecord(record: Buffer, where: Record<string, unknown> = {}
   const flags = record[5];
   let payloadStart = HEADER_BYTES;
   let schema: string | undefined;
+  if ((flags & ~FLAG_SCHEMA) !== 0) throw corrupt(`its flags byte is ${flags}`, record, where);
   if ((flags & FLAG_SCHEMA) !== 0) {
+    if (record.length < HEADER_BYTES + 2) throw corrupt('it is truncated', record, where);
     const length = record.readUInt16BE(HEADER_BYTES);
+    if (HEADER_BYTES + 2 + length > record.length) throw corrupt('its schema reference runs past its end', record, where);
     schema = record.toString('utf8', HEADER_BYTES + 2, HEADER_BYTES + 2 + length);
     payloadStart += 2 + length;
   }
