@@ -6,7 +6,7 @@ import { fmtNs, median, now, elapsedNs, sampleValue, withRawDb } from '../harnes
 const OPS = Number(process.argv[2] ?? 65);
 const scopes = Array.from({ length: OPS }, (_, i) => Scope.agent(`agent-${i}`));
 const v = storedValue(sampleValue(1));
-const SP = Buffer.from('!state!');
+const big = Buffer.alloc(12165, 97);
 await withRawDb('prep', async (db) => {
   const st = db.sublevel<Buffer, Buffer>('state', { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   const forms: [string, () => Promise<unknown>][] = [
@@ -14,6 +14,8 @@ await withRawDb('prep', async (db) => {
     ['plain ops + {sync:false}', () => db.batch(scopes.map((s) => ({ type: 'put' as const, key: storedKey(s, 'k'), value: v })), { sync: false } as any)],
     ['sublevel ops + {sync:false}', () => db.batch(scopes.map((s) => ({ type: 'put', sublevel: st, key: encodeStateKey(s, 'k'), value: v })) as any, { sync: false } as any)],
     ['chained, plain keys', () => { const b = db.batch(); for (const s of scopes) b.put(storedKey(s, 'k'), v); return b.write(); }],
+    ['plain ops + one 12 KB value', () => db.batch([...scopes.map((s) => ({ type: 'put' as const, key: storedKey(s, 'k'), value: v })), { type: 'put' as const, key: Buffer.from('!events!x'), value: big }])],
+    ['plain ops + one 3 KB value', () => db.batch([...scopes.map((s) => ({ type: 'put' as const, key: storedKey(s, 'k'), value: v })), { type: 'put' as const, key: Buffer.from('!events!x'), value: big.subarray(0, 3000) }])],
     ['st.batch (on the sublevel)', () => st.batch(scopes.map((s) => ({ type: 'put' as const, key: encodeStateKey(s, 'k'), value: v })))],
   ];
   const res: Record<string, number[]> = {}; const lat: Record<string, number[]> = {};

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+
+/** What each example must print, so that a broken example fails here. */
+const expected: Record<string, RegExp[]> = {
+  'quickstart.ts': [/^topic: \{"name":"weather"\}$/m, /^turns: 1$/m, /^keys: last, topic, turns$/m, /^rejected: STATE_KEY_INVALID$/m],
+};
+
+describe('examples', () => {
+  const files = readdirSync(examples).filter((name) => name.endsWith('.ts'));
+
+  it('every example has its expected output listed here', () => {
+    assert.deepEqual(files.sort(), Object.keys(expected).sort());
+  });
+
+  for (const file of files) {
+    it(`examples/${file} runs and prints what it should`, async () => {
+      const { dir, cleanup } = tempDir('example');
+      try {
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', `${examples}${file}`, dir], { cwd: root });
+        for (const pattern of expected[file] ?? []) assert.match(stdout, pattern);
+      } finally {
+        cleanup();
+      }
+    });
+  }
+});
