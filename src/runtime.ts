@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
 import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
 import { LlmStateError } from './errors.js';
@@ -86,7 +86,7 @@ async function openStorage(options: ResolvedRuntimeOptions): Promise<StorageBack
   } else {
     const dataDir = resolve(options.dataDir!);
     try {
-      await mkdir(dataDir, { recursive: true });
+      await makeDirectory(dataDir);
     } catch (error) {
       throw new LlmStateError('STORAGE_FAILED', `Cannot create the data directory ${dataDir}: ${(error as Error).message}`, {
         cause: error,
@@ -97,6 +97,24 @@ async function openStorage(options: ResolvedRuntimeOptions): Promise<StorageBack
   }
   await storage.open();
   return storage;
+}
+
+/**
+ * `mkdir -p` that cannot spin: Node's recursive mkdir loops forever where a parent exists but answers
+ * ENOENT, as under /proc.
+ */
+async function makeDirectory(directory: string): Promise<void> {
+  try {
+    await mkdir(directory);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await stat(directory)).isDirectory()) return;
+    if (code !== 'ENOENT' || dirname(directory) === directory) throw error;
+    await makeDirectory(dirname(directory));
+    await mkdir(directory).catch(async (retry: NodeJS.ErrnoException) => {
+      if (!(retry.code === 'EEXIST' && (await stat(directory)).isDirectory())) throw retry;
+    });
+  }
 }
 
 class LlmStateRuntime implements Runtime {

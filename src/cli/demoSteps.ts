@@ -113,20 +113,23 @@ const reopenAndVerify: DemoStep = {
   title: 'Reopen the store and read everything back',
   async run(ctx) {
     ctx.rt = await createRuntime({ dataDir: ctx.dataDir });
-    let values = 0;
+    let compared = 0;
     for (const [text, { scope, values: expected }] of ctx.written) {
+      const problems: string[] = [];
       const keys = await ctx.rt.state.listKeys(scope);
-      const missing = [...expected.keys()].filter((key) => !keys.includes(key));
       const wantKeys = [...expected.keys()].sort(byCodePoint);
-      if (ctx.freshStore) ctx.check(sameList(keys, wantKeys), `${text} lists ${keys.join(', ')}`);
-      else ctx.check(missing.length === 0, `${text} lists every key written${missing.length === 0 ? '' : `; missing ${missing.join(', ')}`}`);
+      const missing = wantKeys.filter((key) => !keys.includes(key));
+      // On a store of its own the demo knows every key; on a reused one it checks only its own.
+      if (missing.length > 0) problems.push(`listKeys lacks ${missing.join(', ')}`);
+      else if (ctx.freshStore && !sameList(keys, wantKeys)) problems.push(`listKeys returned ${keys.join(', ')}`);
       for (const [key, value] of expected) {
         const problem = differs(await ctx.rt.state.get(scope, key), value);
-        ctx.check(problem === undefined, `${text} ${key} ${problem ?? 'equals what was written'}`);
-        values++;
+        if (problem !== undefined) problems.push(`${key} ${problem}`);
+        compared++;
       }
+      ctx.check(problems.length === 0, `${ctx.styles.cyan(text)}: ${wantKeys.join(', ')}${problems.length === 0 ? '' : ` — ${problems.join('; ')}`}`);
     }
-    ctx.say(`${values} values compared with deepStrictEqual`);
+    ctx.say(`${compared} values read back, each deepStrictEqual to what was written`);
   },
 };
 

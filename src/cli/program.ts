@@ -8,16 +8,28 @@ import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles } from './output.js';
 import { registerStateCommands } from './stateCommands.js';
 import { registerStatsCommand } from './stats.js';
 
+const EXAMPLES = `
+Scopes are written global, agent:<id>, workflow:<id>, step:<workflowId>/<stepName>,
+session:<id> or custom:<name>. Values are JSON.
+
+Examples:
+  llmstate set agent:a1 topic '{"name":"weather"}'
+  llmstate get agent:a1 topic --pretty
+  llmstate keys global --prefix cfg.
+  llmstate --data-dir ./state stats
+  llmstate demo`;
+
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
 export function createProgram(): Command {
   const program = new Command('llmstate')
     .description('Inspect and edit an llmstate store: persistent state for LLM agents over LevelDB')
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--data-dir <dir>', 'directory of the store', DEFAULT_DATA_DIR)
-    .configureOutput({ outputError: (text, write) => write(stderrStyles().red(text)) })
-    // Set before the subcommands are added, which inherit both.
+    .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(text.trimEnd())}\n`) })
+    // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
-    .showHelpAfterError('(run llmstate --help for usage)');
+    .showHelpAfterError('(run llmstate --help for usage)')
+    .addHelpText('after', EXAMPLES);
   registerStateCommands(program);
   registerStatsCommand(program);
   registerDemoCommand(program);

@@ -16,12 +16,12 @@ export function registerStateCommands(program: Command): void {
     .description('store a JSON value under a key')
     .argument('<scope>', SCOPE_HELP)
     .argument('<key>', 'the key, such as topic or cfg.model')
-    .argument('<json>', `the value as JSON: '{"name":"weather"}', 42, '"text"'`)
+    .argument('<json>', `the value as JSON: '{"name":"weather"}', 42, '"text"'; - reads it from stdin`)
     .option('--correlation-id <id>', 'record the write under this correlation id', parseCorrelationId)
     .action(async (scopeText: string, keyText: string, json: string, options: { correlationId?: string }, command: Command) => {
       const scope = Scope.parse(scopeText);
       const key = normalizeKey(keyText);
-      const value = parseJsonValue(json);
+      const value = parseJsonValue(json === '-' ? await readStdin() : json);
       await withRuntime(globalOptions(command).dataDir, 'create', (rt) =>
         rt.state.set(scope, key, value, options),
       );
@@ -82,6 +82,13 @@ export function parseJsonValue(text: string): unknown {
       details: { rule: 'json-syntax' },
     });
   }
+}
+
+/** All of stdin, for values too large for a command-line argument (Linux caps one at 128 KiB). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseCorrelationId(id: string): string {

@@ -5,8 +5,9 @@ import { createRuntime, type Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
 
 /**
- * `create` makes the store when it is missing (writes). `existing` refuses a directory that holds no store,
- * so that a mistyped `--data-dir` on a read reports the mistake instead of creating an empty store.
+ * `create` makes the store when it is missing (`set`, `demo`). `existing` refuses a directory that holds
+ * no store (`get`, `keys`, `del`, `stats`), so that a mistyped `--data-dir` is reported instead of
+ * silently creating an empty store there.
  */
 export type StoreAccess = 'create' | 'existing';
 

@@ -65,3 +65,24 @@ describe('a closed runtime', () => {
     }
   });
 });
+
+describe('opening a runtime', () => {
+  it('creates missing parent directories of dataDir', async () => {
+    const fixture = new RuntimeFixture('nested');
+    try {
+      const rt = await createRuntime({ dataDir: `${fixture.dir}/a/b/c` });
+      await rt.state.set(Scope.global(), 'k', 1);
+      await rt.close();
+    } finally {
+      await fixture.dispose();
+    }
+  });
+
+  it('fails with STORAGE_FAILED, and does not hang, when dataDir cannot be created', async () => {
+    for (const dataDir of ['/proc/llmstate-cannot-exist', '/dev/null/below-a-file']) {
+      const error = await rejection(createRuntime({ dataDir }));
+      assert.equal(error.code, 'STORAGE_FAILED', dataDir);
+      assert.match(error.message, /Cannot create the data directory/);
+    }
+  });
+});

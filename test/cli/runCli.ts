@@ -1,0 +1,105 @@
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Helpers for tests that run the real, built `llmstate` binary in a child process. */
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = path.join(PROJECT_ROOT, 'dist/src/cli/main.js');
+const RUNTIME_MODULE = pathToFileURL(path.join(PROJECT_ROOT, 'dist/src/index.js')).href;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Written to the child's stdin, which is then closed. */
+  input?: string;
+}
+
+/** Fails with a clear message when the binary has not been built (`npm test` builds first). */
+export function assertBuilt(): void {
+  if (!fs.existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does it for you)`);
+  }
+}
+
+/** Runs `node dist/src/cli/main.js …args` and resolves with its exit code and output, whatever the code. */
+export function llmstate(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: options.cwd ?? os.tmpdir(), maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error !== null && typeof error.code !== 'number') return reject(error);
+        resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
+      },
+    );
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+const tempDirs: string[] = [];
+
+/** A new empty directory, removed by {@link removeTempDirs}. */
+export function tempDir(prefix = 'llmstate-cli-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Also removes directories that a test found out about later, such as the demo's own. */
+export function removeTempDirs(...more: string[]): void {
+  for (const dir of [...tempDirs.splice(0), ...more]) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// Runs as an ES module in the child; keeps the runtime open until its stdin closes.
+const HOLD_OPEN_SCRIPT = `
+const [moduleUrl, dataDir] = process.argv.slice(1);
+const { createRuntime } = await import(moduleUrl);
+const rt = await createRuntime({ dataDir });
+process.stdout.write('READY\\n');
+process.stdin.resume();
+process.stdin.on('end', () => rt.close());
+`;
+
+/** A child process that holds the store in `dataDir` open (and so its LevelDB lock) until it is stopped. */
+export async function holdOpen(dataDir: string): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--input-type=module', '--eval', HOLD_OPEN_SCRIPT, RUNTIME_MODULE, dataDir]);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.stdin.end();
+    await exited;
+  };
+  try {
+    await readyLine(child);
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+  return { stop };
+}
+
+function readyLine(child: ChildProcessWithoutNullStreams): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('READY\n')) resolve();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(`The holder exited (${code ?? signal}) before READY:\n${stderr}`)));
+  });
+}
