@@ -1,5 +1,13 @@
 import type { Clock } from '../src/clock.js';
-import { eventId, stateEventJson, correlationIndexKey, encodeCommitRecord, encodeSeqKey } from '../src/events/eventLog.js';
+import {
+  agentIndexKey,
+  correlationIndexKey,
+  encodeCommitRecord,
+  encodeSeqKey,
+  eventId,
+  eventJson,
+  stateEventJson,
+} from '../src/events/eventLog.js';
 import { encodeStateKey } from '../src/state/keyCodec.js';
 import { encodeRecord } from '../src/state/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
@@ -8,7 +16,8 @@ import type { CommitGroup } from './WriteUnit.js';
 
 /** An actor whose mailbox has writes ready to commit. */
 export interface CommitParticipant {
-  readonly scope: Scope;
+  /** The scope whose state the group's writes change; undefined for a participant that writes none. */
+  readonly scope: Scope | undefined;
   /** Hands over the writes at the head of the mailbox, within the bounds, or nothing. */
   takeGroup(maxOps: number, maxBytes: number): CommitGroup | undefined;
   groupCommitted(group: CommitGroup): void;
@@ -151,16 +160,17 @@ export class CommitScheduler {
     const ops: BatchOp[] = [];
     const events: string[] = [];
     let correlationIds: Set<string> | undefined;
+    let agentIds: Set<string> | undefined;
     for (const [participant, group] of taken) {
       const scope = participant.scope;
-      const scopeJson = JSON.stringify(scope.toString());
+      const scopeJson = scope === undefined ? '' : JSON.stringify(scope.toString());
       for (const unit of group.units) {
         const context = unit.context;
         const correlationId = context?.correlationId ?? eventId(seq, events.length);
         const causationId = context?.causationId;
         if (context !== undefined) (correlationIds ??= new Set()).add(context.correlationId);
         for (const write of unit.writes) {
-          const key = encodeStateKey(scope, write.key);
+          const key = encodeStateKey(scope!, write.key);
           if (write.json === null) {
             ops.push({ type: 'del', sublevel: 'state', key });
             if (unit.kind !== 'clear') {
@@ -174,13 +184,25 @@ export class CommitScheduler {
         if (unit.kind === 'clear') {
           events.push(stateEventJson('scope.clear', scopeJson, undefined, correlationId, causationId, undefined, unit.cleared));
         }
+        if (unit.extraOps !== undefined) ops.push(...unit.extraOps);
+        if (unit.events !== undefined) {
+          for (const spec of unit.events) {
+            events.push(eventJson(spec, correlationId, causationId));
+            if (spec.agentId !== undefined) (agentIds ??= new Set()).add(spec.agentId);
+          }
+        }
       }
     }
     // Deletes of absent keys change nothing, so they need no batch and no sequence number.
-    if (events.length === 0) return false;
+    if (events.length === 0 && ops.length === 0) return false;
     ops.push({ type: 'put', sublevel: 'events', key: encodeSeqKey(seq), value: encodeCommitRecord(seq, timestamp, events) });
     if (correlationIds !== undefined) {
       for (const id of correlationIds) ops.push({ type: 'put', sublevel: 'eventsByCorrelation', key: correlationIndexKey(id, seq), value: EMPTY });
+    }
+    // State events are found by scanning; only events that name an agent are indexed by it, so plain
+    // writes to agent scopes cost no index entry.
+    if (agentIds !== undefined) {
+      for (const id of agentIds) ops.push({ type: 'put', sublevel: 'eventsByAgent', key: agentIndexKey(id, seq), value: EMPTY });
     }
     this.#seq = seq;
     await this.#options.storage.batch(ops, { sync: this.#options.durability === 'sync' });

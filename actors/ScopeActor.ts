@@ -6,7 +6,8 @@ import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/
 import { decodeRecord } from '../src/state/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import { parseFrozen } from '../src/state/values.js';
-import type { StorageBackend } from '../src/storage/index.js';
+import type { BatchOp, StorageBackend } from '../src/storage/index.js';
+import type { EventSpec } from '../src/events/eventLog.js';
 import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
 import { Mailbox } from './Mailbox.js';
 import { scopeLifecycle, type LifecycleState } from './scopeLifecycle.js';
@@ -39,7 +40,14 @@ type Message =
   | ({ type: 'get'; key: string } & Settle<unknown>)
   | ({ type: 'list'; prefix: string } & Settle<string[]>)
   | ({ type: 'clear'; context: CorrelationContext | undefined } & Settle<number>)
-  | ({ type: 'transaction'; fn: TransactionFn<unknown>; context: CorrelationContext | undefined } & Settle<unknown>);
+  | ({ type: 'transaction'; fn: TransactionFn<unknown>; context: CorrelationContext | undefined } & Settle<unknown>)
+  | ({ type: 'record'; record: RecordWrite; context: CorrelationContext | undefined } & Settle<unknown>);
+
+/** Records other than state values that commit through this scope's mailbox, in order with its writes. */
+export interface RecordWrite {
+  readonly extraOps?: readonly BatchOp[];
+  readonly events?: readonly EventSpec[];
+}
 
 /**
  * Where the mailbox is: `idle` can take the next message; `ready` has writes waiting for the commit
@@ -131,6 +139,14 @@ export class ScopeActor implements CommitParticipant {
     return this.#send({ type: 'transaction', fn: bound, context }) as Promise<T>;
   }
 
+  /**
+   * Commits records outside the `state` namespace (an agent record, lifecycle events) in mailbox order
+   * with this scope's writes, so everything about the scope has one writer.
+   */
+  commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> {
+    return this.#send({ type: 'record', record, context }) as Promise<void>;
+  }
+
   /** Stops taking messages until {@link resume}; queued ones wait. */
   pause(): void {
     this.#lifecycle.send({ type: 'PAUSE' });
@@ -184,6 +200,7 @@ export class ScopeActor implements CommitParticipant {
       if (message === undefined) return this.#finishStopping();
       switch (message.type) {
         case 'set':
+        case 'record':
           return this.#becomeReady();
         case 'delete':
           if (message.existed !== undefined || this.#cache.has(message.key)) return this.#becomeReady();
@@ -260,6 +277,9 @@ export class ScopeActor implements CommitParticipant {
         unit = writeUnit('set', [{ key: message.key, json: message.json }], message.context, undefined, message);
         overlay?.set(message.key, true);
         bytes += message.json.length;
+      } else if (message.type === 'record') {
+        unit = { kind: 'record', writes: [], ...message.record, context: message.context, result: undefined, resolve: message.resolve, reject: message.reject };
+        for (const op of message.record.extraOps ?? []) if (op.type === 'put') bytes += op.value.length;
       } else if (message.type === 'delete') {
         overlay ??= this.#overlayOf(units);
         const existed =

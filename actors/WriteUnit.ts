@@ -1,4 +1,6 @@
 import type { CorrelationContext } from '../src/events/correlation.js';
+import type { EventSpec } from '../src/events/eventLog.js';
+import type { BatchOp } from '../src/storage/index.js';
 
 /** One key's new state: JSON text, or null for deleted. */
 export interface KeyWrite {
@@ -7,13 +9,17 @@ export interface KeyWrite {
 }
 
 /**
- * One acknowledged operation as the commit path sees it: a set, a delete, a clear or a whole
- * transaction. A unit's writes commit together or not at all, and its promise settles once, after the
- * batch that holds it.
+ * One acknowledged operation as the commit path sees it: a set, a delete, a clear, a whole transaction,
+ * or a record of another kind (an agent record, a lifecycle event). A unit's writes commit together or
+ * not at all, and its promise settles once, after the batch that holds it.
  */
 export interface WriteUnit {
-  readonly kind: 'set' | 'delete' | 'clear' | 'transaction';
+  readonly kind: 'set' | 'delete' | 'clear' | 'transaction' | 'record';
   readonly writes: readonly KeyWrite[];
+  /** Operations outside the `state` namespace, such as an agent record. */
+  readonly extraOps?: readonly BatchOp[];
+  /** Events beyond the state events the writes imply, logged in the same batch. */
+  readonly events?: readonly EventSpec[];
   readonly context: CorrelationContext | undefined;
   /** Keys removed by a clear; a clear logs one `scope.clear` event instead of one per key. */
   readonly cleared?: number;

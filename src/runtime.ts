@@ -5,6 +5,7 @@ import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.j
 import { LlmStateError } from './errors.js';
 import { newCorrelationId, runCorrelated, currentCorrelation } from './events/correlation.js';
 import { readLastSeq } from './events/eventLog.js';
+import { Events } from './events/Events.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
 import { checkCorrelationId, StateManager } from './state/StateManager.js';
 import { ensureStoreFormat } from './state/storeFormat.js';
@@ -24,6 +25,8 @@ export interface CorrelateResult<T> {
 export interface Runtime {
   /** Scoped, durable JSON state. */
   readonly state: StateManager;
+  /** The event log: every committed change and lifecycle event. */
+  readonly events: Events;
   /** Where the store lives: the LevelDB directory, or `memory`. */
   readonly location: string;
   /** True once {@link Runtime.close} has begun. */
@@ -119,6 +122,7 @@ async function makeDirectory(directory: string): Promise<void> {
 
 class LlmStateRuntime implements Runtime {
   readonly state: StateManager;
+  readonly events: Events;
   readonly #storage: StorageBackend;
   readonly #scheduler: CommitScheduler;
   readonly #actors: ActorSystem;
@@ -135,6 +139,7 @@ class LlmStateRuntime implements Runtime {
       assertReadable: assertOpen,
       maxValueBytes: _options.maxValueBytes,
     });
+    this.events = new Events({ storage, assertOpen });
     storageByRuntime.set(this, storage);
     actorsByRuntime.set(this, actors);
   }

@@ -12,16 +12,30 @@ import type { StorageBackend } from '../storage/index.js';
 export type StateEventKind = 'state.set' | 'state.delete' | 'scope.clear';
 
 export interface LoggedEvent {
+  /** `<seq>.<index>`: unique, and ordered like the log. */
   id: string;
   seq: number;
+  /** Commit time, ms since the epoch. */
   at: number;
   kind: string;
   scope?: string;
   key?: string;
   value?: unknown;
   count?: number;
+  /** The agent an event is about (lifecycle, supervision and fault events). */
+  agentId?: string;
+  /** Kind-specific details. */
+  data?: unknown;
   correlationId: string;
   causationId?: string;
+}
+
+/** An event other than a state change, as a producer describes it. `data` must be JSON data. */
+export interface EventSpec {
+  kind: string;
+  scope?: string;
+  agentId?: string;
+  data?: unknown;
 }
 
 const SEQ_BYTES = 8;
@@ -72,6 +86,20 @@ export function stateEventJson(
   return text + '}';
 }
 
+export function eventJson(spec: EventSpec, correlationId: string, causationId: string | undefined): string {
+  let text = `{"kind":${JSON.stringify(spec.kind)},"correlationId":${JSON.stringify(correlationId)}`;
+  if (causationId !== undefined) text += `,"causationId":${JSON.stringify(causationId)}`;
+  if (spec.scope !== undefined) text += `,"scope":${JSON.stringify(spec.scope)}`;
+  if (spec.agentId !== undefined) text += `,"agentId":${JSON.stringify(spec.agentId)}`;
+  if (spec.data !== undefined) text += `,"data":${JSON.stringify(spec.data)}`;
+  return text + '}';
+}
+
+/** The index entry that finds a batch by an agent its events are about. */
+export function agentIndexKey(agentId: string, seq: number): Buffer {
+  return correlationIndexKey(agentId, seq);
+}
+
 export function encodeCommitRecord(seq: number, timestamp: number, eventsJson: string[]): Buffer {
   return encodeRecord({ seq, timestamp }, `[${eventsJson.join(',')}]`);
 }
@@ -94,13 +122,4 @@ export async function* readEvents(storage: StorageBackend, afterSeq = 0): AsyncG
   for await (const [key, record] of storage.iterate('events', { gt: encodeSeqKey(afterSeq) })) {
     yield* decodeCommitRecord(record, decodeSeqKey(key));
   }
-}
-
-/** The sequences of the batches that recorded events under `correlationId`, oldest first. */
-export async function sequencesOfCorrelation(storage: StorageBackend, correlationId: string): Promise<number[]> {
-  const prefix = Buffer.from(`${correlationId}\x00`, 'utf8');
-  const seqs: number[] = [];
-  const range = { gte: prefix, lt: Buffer.concat([prefix.subarray(0, -1), Buffer.from([0x01])]) };
-  for await (const [key] of storage.iterate('eventsByCorrelation', range)) seqs.push(decodeSeqKey(key.subarray(prefix.length)));
-  return seqs;
 }

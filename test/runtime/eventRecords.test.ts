@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
-import { readEvents, sequencesOfCorrelation, type LoggedEvent } from '../../src/events/eventLog.js';
+import { readEvents, type LoggedEvent } from '../../src/events/eventLog.js';
 import { storageOf } from '../../src/runtime.js';
 import { rejection } from '../helpers.js';
 
@@ -79,7 +79,7 @@ describe('event records', () => {
     const events = await allEvents(rt);
     const inside = events.filter((e) => e.correlationId === correlationId);
     assert.deepEqual(inside.map((e) => `${e.scope} ${e.key}`), ['agent:a1 a', 'workflow:w1 x', 'workflow:w1 y']);
-    assert.deepEqual(await sequencesOfCorrelation(storageOf(rt), correlationId), [...new Set(inside.map((e) => e.seq))]);
+    assert.deepEqual(await rt.events.query({ correlationId }), inside);
     assert.notEqual(events.at(-1)!.correlationId, correlationId);
   });
 
@@ -104,5 +104,39 @@ describe('event records', () => {
     assert.equal(seqs.length, rt.metrics().commits.batches);
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
     assert.equal(rt.metrics().commits.seq, seqs.at(-1));
+  });
+
+  describe('rt.events.query', () => {
+    it('filters by kind, with * wildcards, and by scope', async () => {
+      await rt.state.set(scope, 'a', 1);
+      await rt.state.set(Scope.workflow('w1'), 'b', 2);
+      await rt.state.delete(scope, 'a');
+      await rt.state.clearScope(Scope.workflow('w1'));
+      assert.deepEqual((await rt.events.query({ kinds: ['state.*'] })).map((e) => e.kind), ['state.set', 'state.set', 'state.delete']);
+      assert.deepEqual((await rt.events.query({ kinds: ['scope.clear'] })).map((e) => e.scope), ['workflow:w1']);
+      assert.deepEqual((await rt.events.query({ scope: 'agent:a1' })).map((e) => e.kind), ['state.set', 'state.delete']);
+      assert.deepEqual((await rt.events.query({ agentId: 'a1' })).map((e) => e.kind), ['state.set', 'state.delete']);
+    });
+
+    it('finds a write made outside any context by its own id, which is its correlation id', async () => {
+      await rt.state.set(scope, 'a', 1);
+      await rt.state.set(scope, 'b', 2);
+      const [, second] = await rt.events.query();
+      assert.deepEqual(await rt.events.query({ correlationId: second.correlationId }), [second]);
+    });
+
+    it('honours limit and time bounds, oldest first', async () => {
+      for (let i = 0; i < 5; i++) await rt.state.set(scope, `k${i}`, i);
+      const all = await rt.events.query();
+      assert.deepEqual((await rt.events.query({ limit: 2 })).map((e) => e.key), ['k0', 'k1']);
+      assert.equal((await rt.events.query({ from: all[0].at, to: new Date(all[4].at) })).length, 5);
+      assert.deepEqual(await rt.events.query({ from: all[4].at + 1 }), []);
+    });
+
+    it('rejects a malformed filter with a TypeError', async () => {
+      await assert.rejects(rt.events.query({ kinds: 'state.set' as unknown as string[] }), TypeError);
+      await assert.rejects(rt.events.query({ limit: 0 }), TypeError);
+      await assert.rejects(rt.events.query({ from: 'yesterday' as unknown as number }), TypeError);
+    });
   });
 });

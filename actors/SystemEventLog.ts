@@ -1,0 +1,52 @@
+import type { CorrelationContext } from '../src/events/correlation.js';
+import { currentCorrelation } from '../src/events/correlation.js';
+import type { EventSpec } from '../src/events/eventLog.js';
+import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
+import type { CommitGroup, WriteUnit } from './WriteUnit.js';
+
+/**
+ * Logs events that belong to no scope (supervision, injected faults, runtime.fatal) through the shared
+ * commit path, so they get commit sequences and sit on the timeline with everything else.
+ */
+export class SystemEventLog implements CommitParticipant {
+  readonly scope = undefined;
+  readonly #scheduler: CommitScheduler;
+  #queue: WriteUnit[] = [];
+  #committing = false;
+
+  constructor(scheduler: CommitScheduler) {
+    this.#scheduler = scheduler;
+  }
+
+  /** Resolves once the events are durable. Runs in the caller's correlation context unless given one. */
+  append(events: readonly EventSpec[], context: CorrelationContext | undefined = currentCorrelation()): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const wasEmpty = this.#queue.length === 0;
+      this.#queue.push({ kind: 'record', writes: [], events, context, result: undefined, resolve, reject });
+      if (wasEmpty && !this.#committing) this.#scheduler.enqueue(this);
+    });
+  }
+
+  takeGroup(): CommitGroup | undefined {
+    if (this.#committing || this.#queue.length === 0) return undefined;
+    const units = this.#queue;
+    this.#queue = [];
+    this.#committing = true;
+    return { units, bytes: 0 };
+  }
+
+  groupCommitted(group: CommitGroup): void {
+    this.#settled();
+    for (const unit of group.units) unit.resolve(undefined);
+  }
+
+  groupFailed(group: CommitGroup, error: unknown): void {
+    this.#settled();
+    for (const unit of group.units) unit.reject(error);
+  }
+
+  #settled(): void {
+    this.#committing = false;
+    if (this.#queue.length > 0) this.#scheduler.enqueue(this);
+  }
+}
