@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { systemTimers } from '../../supervisors/timers.js';
+import { ManualClock } from '../helpers.js';
+import { ManualTimers } from './ManualTimers.js';
+
+describe('timers', () => {
+  describe('ManualTimers', () => {
+    it('fires nothing until advanced, then each due timer in due order, with the clock at its due time', async () => {
+      const clock = new ManualClock(1000);
+      const timers = new ManualTimers(clock);
+      const fired: string[] = [];
+      timers.setTimeout(() => fired.push(`b@${clock.now()}`), 30);
+      timers.setTimeout(() => fired.push(`a@${clock.now()}`), 10);
+      timers.setTimeout(() => fired.push(`c@${clock.now()}`), 100);
+      assert.deepEqual(fired, []);
+      await timers.advance(30);
+      assert.deepEqual(fired, ['a@1010', 'b@1030']);
+      assert.equal(clock.now(), 1030);
+      assert.equal(timers.pending, 1);
+      await timers.advance(70);
+      assert.deepEqual(fired, ['a@1010', 'b@1030', 'c@1100']);
+    });
+
+    it('fires timers due at the same time in the order they were set', async () => {
+      const timers = new ManualTimers();
+      const fired: number[] = [];
+      for (const n of [1, 2, 3]) timers.setTimeout(() => fired.push(n), 5);
+      await timers.advance(5);
+      assert.deepEqual(fired, [1, 2, 3]);
+    });
+
+    it('never fires a cleared timer', async () => {
+      const timers = new ManualTimers();
+      let fired = false;
+      const handle = timers.setTimeout(() => (fired = true), 5);
+      timers.clearTimeout(handle);
+      await timers.advance(10);
+      assert.equal(fired, false);
+      assert.equal(timers.pending, 0);
+    });
+
+    it('fires, within the same advance, a timer set by another timer or by a promise callback', async () => {
+      const timers = new ManualTimers();
+      const fired: string[] = [];
+      timers.setTimeout(() => {
+        fired.push('first');
+        void Promise.resolve().then(() => timers.setTimeout(() => fired.push('second'), 10));
+      }, 10);
+      await timers.advance(25);
+      assert.deepEqual(fired, ['first', 'second']);
+      assert.deepEqual(timers.delays(), []);
+    });
+
+    it('reports the delays of pending timers, soonest first', () => {
+      const timers = new ManualTimers();
+      timers.setTimeout(() => {}, 50);
+      timers.setTimeout(() => {}, 20);
+      assert.deepEqual(timers.delays(), [20, 50]);
+    });
+  });
+
+  describe('systemTimers', () => {
+    it('runs a callback on the host’s timers, and clearTimeout cancels one', async () => {
+      let cancelledRan = false;
+      const cancelled = systemTimers.setTimeout(() => (cancelledRan = true), 0);
+      systemTimers.clearTimeout(cancelled);
+      await new Promise<void>((resolve) => systemTimers.setTimeout(resolve, 0));
+      assert.equal(cancelledRan, false);
+    });
+  });
+});
