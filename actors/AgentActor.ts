@@ -192,6 +192,11 @@ export class AgentActor {
     this.#finish();
   }
 
+  /** Persists the record as it stands with one lifecycle event, such as `agent.spawned`. @internal */
+  async persistAs(kind: string, data?: Record<string, unknown>): Promise<void> {
+    await this.#persist([{ kind, agentId: this.id, ...(data === undefined ? {} : { data }) }]);
+  }
+
   /** Persists the record with the machine's current snapshot. */
   async save(): Promise<void> {
     await this.#persist([{ kind: 'agent.saved', agentId: this.id }]);
@@ -343,14 +348,23 @@ export class AgentActor {
     return actor as Actor<AnyActorLogic>;
   }
 
+  /** The machine's persisted snapshot as JSON data (xstate leaves `undefined` fields in it). */
   #snapshot(): unknown {
-    return this.#behaviour === undefined ? this.#record.machineSnapshot : this.#behaviour.getPersistedSnapshot();
+    if (this.#behaviour === undefined) return this.#record.machineSnapshot;
+    const json = JSON.stringify(this.#behaviour.getPersistedSnapshot());
+    return json === undefined ? null : JSON.parse(json);
   }
 
   /** Saves the record (with the machine's snapshot) and `events` in one batch through the agent's scope. */
   async #persist(events: EventSpec[]): Promise<void> {
     const now = this.#host.clock.now();
-    const record = agentRecordSchema.parse({ ...this.#record, machineSnapshot: this.#snapshot() ?? null, metadata: { ...this.#record.metadata, updatedAt: now } });
+    const parsed = agentRecordSchema.safeParse({ ...this.#record, machineSnapshot: this.#snapshot() ?? null, metadata: { ...this.#record.metadata, updatedAt: now } });
+    if (!parsed.success) {
+      throw new LlmStateError('VALUE_INVALID', `Agent ${this.id}'s record cannot be saved: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+        details: { agent: this.id, issues: parsed.error.issues },
+      });
+    }
+    const record = parsed.data;
     this.#record = record;
     const op: BatchOp = { type: 'put', sublevel: 'agents', key: agentRecordKey(this.id), value: encodeAgentRecord(record, 0) };
     await this.#host.ownerOf(this.scope).commitRecord({ extraOps: [op], events }, currentCorrelation());

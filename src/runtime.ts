@@ -2,6 +2,13 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
 import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
+import { SystemEventLog } from '../actors/SystemEventLog.js';
+import { FaultInjector } from '../supervisors/FaultInjector.js';
+import { SupervisorTree } from '../supervisors/SupervisorTree.js';
+import { systemTimers } from '../supervisors/timers.js';
+import { seededRandom } from '../supervisors/seededRandom.js';
+import { Agents, readDeadLetters, type DeadLetterFilter } from './agents/Agents.js';
+import type { DeadLetter } from '../actors/AgentActor.js';
 import { LlmStateError } from './errors.js';
 import { newCorrelationId, runCorrelated, currentCorrelation } from './events/correlation.js';
 import { readLastSeq } from './events/eventLog.js';
@@ -27,6 +34,12 @@ export interface Runtime {
   readonly state: StateManager;
   /** The event log: every committed change and lifecycle event. */
   readonly events: Events;
+  /** Agents: actors with a record and an optional xstate machine, under supervisors. */
+  readonly agents: Agents;
+  /** The supervisor tree (OTP semantics) and the dead letters of crashed messages. */
+  readonly supervisors: Supervisors;
+  /** Rehearse failures: crash an agent, fail or delay the store. */
+  readonly faults: FaultInjector;
   /** Where the store lives: the LevelDB directory, or `memory`. */
   readonly location: string;
   /** True once {@link Runtime.close} has begun. */
@@ -75,7 +88,9 @@ export async function createRuntime(options?: RuntimeOptions): Promise<Runtime> 
       idleMs: resolved.idleMs,
       memoryBudgetBytes: resolved.memoryBudgetBytes,
     });
-    return new LlmStateRuntime(resolved, storage, scheduler, actors);
+    const runtime = new LlmStateRuntime(resolved, storage, scheduler, actors);
+    await runtime.started();
+    return runtime;
   } catch (error) {
     await storage.close();
     throw error;
@@ -120,28 +135,82 @@ async function makeDirectory(directory: string): Promise<void> {
   }
 }
 
+/** `rt.supervisors`: the supervisor tree, plus the dead letters of messages that crashed agents. */
+export interface Supervisors extends SupervisorTree {
+  /** Messages that crashed their agent, or were refused as poison; durable, oldest first per agent. */
+  deadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+}
+
 class LlmStateRuntime implements Runtime {
   readonly state: StateManager;
   readonly events: Events;
+  readonly agents: Agents;
+  readonly supervisors: Supervisors;
+  readonly faults: FaultInjector;
   readonly #storage: StorageBackend;
   readonly #scheduler: CommitScheduler;
   readonly #actors: ActorSystem;
+  readonly #systemLog: SystemEventLog;
+  readonly #tree: SupervisorTree;
   #closing: Promise<void> | undefined;
+  #fatal: LlmStateError | undefined;
 
-  constructor(_options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem) {
+  constructor(options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem) {
     this.#storage = storage;
     this.#scheduler = scheduler;
     this.#actors = actors;
-    const assertOpen = () => this.#assertOpen();
+    const assertReadable = () => this.#assertOpen();
+    const assertWritable = () => this.#assertWritable();
     this.state = new StateManager({
       ownerOf: (scope) => actors.ownerOf(scope),
-      assertWritable: assertOpen,
-      assertReadable: assertOpen,
-      maxValueBytes: _options.maxValueBytes,
+      assertWritable,
+      assertReadable,
+      maxValueBytes: options.maxValueBytes,
     });
-    this.events = new Events({ storage, assertOpen });
+    this.events = new Events({ storage, assertOpen: assertReadable });
+    const systemLog = new SystemEventLog(scheduler);
+    this.#systemLog = systemLog;
+    this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events) });
+    let agents: Agents | undefined;
+    const tree = new SupervisorTree({
+      clock: options.clock,
+      timers: systemTimers,
+      random: seededRandom(options.faultSeed ^ 0x5eed),
+      rootIntensity: 3,
+      rootPeriod: 5000,
+      record: (events) => systemLog.append(events),
+      isAgent: (id) => agents?.isLive(id) ?? false,
+      onFatal: (error) => this.#onFatal(error),
+    });
+    this.#tree = tree;
+    agents = new Agents({
+      storage,
+      tree,
+      clock: options.clock,
+      assertWritable,
+      assertReadable,
+      host: {
+        clock: options.clock,
+        storage,
+        ownerOf: (scope) => actors.ownerOf(scope),
+        takeInjectedCrash: (id) => this.faults.takeCrash(id),
+        poisonLimit: options.poisonLimit,
+      },
+    });
+    this.agents = agents;
+    this.supervisors = Object.assign(tree, {
+      deadLetters: (filter?: DeadLetterFilter) => {
+        assertReadable();
+        return readDeadLetters(storage, filter);
+      },
+    });
     storageByRuntime.set(this, storage);
     actorsByRuntime.set(this, actors);
+  }
+
+  /** Resolves once the supervisor tree runs. @internal */
+  async started(): Promise<void> {
+    await this.#tree.ready();
   }
 
   get location(): string {
@@ -174,10 +243,27 @@ class LlmStateRuntime implements Runtime {
 
   async #shutdown(): Promise<void> {
     try {
+      if (this.#fatal === undefined) await this.agents.saveAll();
+      await this.#tree.stop();
+      this.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} closed`));
       await this.#actors.close();
     } finally {
       await this.#storage.close();
     }
+  }
+
+  #onFatal(error: LlmStateError): void {
+    this.#fatal = new LlmStateError('SUPERVISOR_SHUTDOWN', `The root supervisor failed (${error.message}); the runtime refuses writes`, {
+      cause: error,
+    });
+    this.#systemLog.append([{ kind: 'runtime.fatal', data: { reason: error.message } }]).catch(() => {});
+    this.agents.rejectAllQueued(this.#fatal);
+    fatalListeners.get(this)?.forEach((listener) => listener(this.#fatal!));
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.#fatal !== undefined) throw this.#fatal;
   }
 
   #assertOpen(): void {
@@ -185,6 +271,19 @@ class LlmStateRuntime implements Runtime {
       throw new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} is closed`);
     }
   }
+}
+
+const fatalListeners = new WeakMap<Runtime, Set<(error: LlmStateError) => void>>();
+
+/**
+ * Calls `listener` when the root supervisor fails and the runtime starts refusing writes
+ * (`runtime.fatal`). Returns the function that removes it.
+ */
+export function onRuntimeFatal(rt: Runtime, listener: (error: LlmStateError) => void): () => void {
+  let listeners = fatalListeners.get(rt);
+  if (listeners === undefined) fatalListeners.set(rt, (listeners = new Set()));
+  listeners.add(listener);
+  return () => listeners!.delete(listener);
 }
 
 const storageByRuntime = new WeakMap<Runtime, StorageBackend>();

@@ -25,6 +25,10 @@ export interface RuntimeOptions {
   maxBatchBytes?: number;
   /** Source of time, for tests. @default the system clock */
   clock?: Clock;
+  /** Seed of the fault injector's random choices, to repeat a fault rehearsal exactly. @default random */
+  faultSeed?: number;
+  /** A message that crashed its agent this many times is dead-lettered without being delivered again. @default 3 */
+  poisonLimit?: number;
 }
 
 export interface ResolvedRuntimeOptions {
@@ -37,6 +41,8 @@ export interface ResolvedRuntimeOptions {
   maxBatchOps: number;
   maxBatchBytes: number;
   clock: Clock;
+  faultSeed: number;
+  poisonLimit: number;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -47,6 +53,7 @@ export const DEFAULT_OPTIONS = {
   memoryBudgetBytes: 256 * 1024 * 1024,
   maxBatchOps: 4096,
   maxBatchBytes: 16 * 1024 * 1024,
+  poisonLimit: 3,
 } as const satisfies Partial<ResolvedRuntimeOptions>;
 
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -62,6 +69,8 @@ const FIELDS = {
   maxBatchOps: [positiveInteger, 'a positive integer'],
   maxBatchBytes: [positiveInteger, 'a positive integer'],
   clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
+  faultSeed: [z.number().int().min(0).max(2 ** 32 - 1), 'an integer from 0 to 2^32 - 1'],
+  poisonLimit: [positiveInteger, 'a positive integer'],
 } as const;
 
 type FieldName = keyof typeof FIELDS;
@@ -106,6 +115,8 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     maxBatchOps: (options.maxBatchOps as number | undefined) ?? DEFAULT_OPTIONS.maxBatchOps,
     maxBatchBytes: (options.maxBatchBytes as number | undefined) ?? DEFAULT_OPTIONS.maxBatchBytes,
     clock: (options.clock as Clock | undefined) ?? systemClock,
+    faultSeed: (options.faultSeed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32),
+    poisonLimit: (options.poisonLimit as number | undefined) ?? DEFAULT_OPTIONS.poisonLimit,
   };
 }
 

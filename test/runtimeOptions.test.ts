@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { systemClock, type Clock } from '../src/clock.js';
 import { DEFAULT_OPTIONS, resolveRuntimeOptions } from '../src/runtimeOptions.js';
 
-function rejects(options: unknown, message: string): void {
+function rejects(options: unknown, message: string | RegExp): void {
   assert.throws(
     () => resolveRuntimeOptions(options),
     (err: unknown) => {
       assert.ok(err instanceof TypeError, `expected a TypeError, got ${String(err)}`);
-      assert.equal(err.message, message);
+      if (typeof message === 'string') assert.equal(err.message, message);
+      else assert.match(err.message, message);
       return true;
     },
   );
@@ -18,7 +19,9 @@ const POSITIVE_INTEGER_OPTIONS = ['maxValueBytes', 'idleMs', 'memoryBudgetBytes'
 describe('resolveRuntimeOptions', () => {
   describe('defaults', () => {
     it('fills every default from DEFAULT_OPTIONS for an in-memory runtime', () => {
-      assert.deepEqual(resolveRuntimeOptions({ memory: true }), {
+      const { faultSeed, ...resolved } = resolveRuntimeOptions({ memory: true });
+      assert.ok(Number.isSafeInteger(faultSeed) && faultSeed >= 0 && faultSeed < 2 ** 32, 'a random fault seed is chosen');
+      assert.deepEqual(resolved, {
         dataDir: undefined,
         memory: true,
         durability: DEFAULT_OPTIONS.durability,
@@ -28,6 +31,7 @@ describe('resolveRuntimeOptions', () => {
         maxBatchOps: DEFAULT_OPTIONS.maxBatchOps,
         maxBatchBytes: DEFAULT_OPTIONS.maxBatchBytes,
         clock: systemClock,
+        poisonLimit: DEFAULT_OPTIONS.poisonLimit,
       });
     });
 
@@ -51,6 +55,7 @@ describe('resolveRuntimeOptions', () => {
         memoryBudgetBytes: 268435456,
         maxBatchOps: 4096,
         maxBatchBytes: 16777216,
+        poisonLimit: 3,
       });
     });
 
@@ -74,6 +79,8 @@ describe('resolveRuntimeOptions', () => {
           maxBatchOps: 3,
           maxBatchBytes: Number.MAX_SAFE_INTEGER,
           clock,
+          faultSeed: 42,
+          poisonLimit: 1,
         }),
         {
           dataDir: '/tmp/x',
@@ -85,6 +92,8 @@ describe('resolveRuntimeOptions', () => {
           maxBatchOps: 3,
           maxBatchBytes: Number.MAX_SAFE_INTEGER,
           clock,
+          faultSeed: 42,
+          poisonLimit: 1,
         },
       );
     });
@@ -102,7 +111,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`, `faultSeed`, `poisonLimit`',
       );
     });
 
@@ -173,6 +182,16 @@ describe('resolveRuntimeOptions', () => {
       rejects({ memory: true, clock: {} }, 'Expected `clock` to be an object with a now() method, got `{}` (object)');
       rejects({ memory: true, clock: { now: 5 } }, 'Expected `clock` to be an object with a now() method, got `{"now":5}` (object)');
       rejects({ memory: true, clock: 'system' }, 'Expected `clock` to be an object with a now() method, got `"system"` (string)');
+    });
+
+    it('faultSeed must be an integer from 0 to 2^32 - 1', () => {
+      for (const bad of [-1, 2 ** 32, 1.5, '7']) {
+        rejects({ memory: true, faultSeed: bad }, new RegExp('^Expected `faultSeed` to be an integer from 0 to 2\\^32 - 1, got'));
+      }
+    });
+
+    it('poisonLimit must be a positive integer', () => {
+      for (const bad of [0, -3, 2.5]) rejects({ memory: true, poisonLimit: bad }, new RegExp('^Expected `poisonLimit` to be a positive integer, got'));
     });
 
     it('shortens a long bad value in the message', () => {

@@ -1,0 +1,388 @@
+import type { AnyStateMachine } from 'xstate';
+import { AgentActor, type AgentEvent, type AgentHost, type AgentReply, type DeadLetter } from '../../actors/AgentActor.js';
+import {
+  AGENT_RECORD_VERSION,
+  agentPatchSchema,
+  agentRecordKey,
+  agentRecordRange,
+  deadLetterRange,
+  decodeAgentRecord,
+  type AgentPatch,
+  type AgentRecord,
+  type AgentStatus,
+} from '../../actors/agentRecord.js';
+import type { RestartType, Shutdown } from '../../supervisors/childSpec.js';
+import { DEFAULT_AGENT_SUPERVISOR, type SupervisorTree } from '../../supervisors/SupervisorTree.js';
+import { LlmStateError } from '../errors.js';
+import { currentCorrelation, type CorrelationContext } from '../events/correlation.js';
+import { normalizeScopeId } from '../state/keyRules.js';
+import { Scope } from '../state/Scope.js';
+import { serializeValue } from '../state/values.js';
+import type { StorageBackend } from '../storage/index.js';
+
+/** What `rt.agents.spawn` takes. */
+export interface SpawnOptions {
+  /** The agent's id; its state lives in `Scope.agent(id)`. */
+  id: string;
+  /** A name for the kind of agent; `restore` finds the machine of a type defined with `define`. */
+  type: string;
+  /** Plain JSON configuration, kept in the record. @default {} */
+  config?: Record<string, unknown>;
+  /** The agent's behaviour: an xstate machine. Its persisted snapshot is saved with the record. */
+  machine?: AnyStateMachine;
+  /** The supervisor to run under. @default 'agents' (a simple_one_for_one supervisor) */
+  supervisor?: string;
+  /** `every-message` saves the record after each message; `lifecycle` only on pause, stop and save. @default 'every-message' */
+  persist?: 'every-message' | 'lifecycle';
+  /** OTP restart type. Under a simple_one_for_one supervisor the template's (`permanent`) applies. @default 'permanent' */
+  restart?: RestartType;
+  /** How long the supervisor waits for the agent to stop. @default 5000 */
+  shutdown?: Shutdown;
+  tools?: AgentRecord['tools'];
+  custom?: Record<string, unknown>;
+}
+
+export interface RestoreOptions {
+  /** The behaviour to restore with; defaults to the machine defined for the record's type. */
+  machine?: AnyStateMachine;
+  /** The supervisor to run under; defaults to the one in the record, or `agents` if it does not exist. */
+  supervisor?: string;
+}
+
+/** One line of `rt.agents.list()`. */
+export interface AgentSummary {
+  id: string;
+  type: string;
+  /** As last saved. */
+  status: AgentStatus;
+  /** Running in this process now. */
+  live: boolean;
+  supervisor: string;
+  messages: number;
+  restarts: number;
+  updatedAt: number;
+}
+
+export interface AgentsDeps {
+  storage: StorageBackend;
+  tree: SupervisorTree;
+  host: Omit<AgentHost, 'takeInjectedCrash'> & { takeInjectedCrash(agentId: string): boolean };
+  assertWritable(): void;
+  assertReadable(): void;
+  clock: { now(): number };
+}
+
+/**
+ * `rt.agents`: spawn, address, save, restore and delete agents. Each agent is an actor under a
+ * supervisor; its record and its machine's snapshot survive crashes and restarts.
+ */
+export class Agents {
+  readonly #deps: AgentsDeps;
+  readonly #live = new Map<string, { actor: AgentActor; supervisor: string }>();
+  readonly #machines = new Map<string, AnyStateMachine>();
+
+  /** @internal */
+  constructor(deps: AgentsDeps) {
+    this.#deps = deps;
+  }
+
+  /** Remembers the machine of an agent type, so `restore` can bring such agents back in a new process. */
+  define(type: string, machine: AnyStateMachine): void {
+    if (typeof type !== 'string' || type.length === 0) throw new TypeError('Expected `type` to be a non-empty string');
+    this.#machines.set(type, machine);
+  }
+
+  /**
+   * Creates an agent, saves its record, and starts it under its supervisor.
+   *
+   * @throws {SCOPE_INVALID} for an id that breaks the key rules. @throws {VALUE_INVALID} for non-JSON config.
+   * @throws {TypeError} when an agent with this id exists (running, or saved: use `restore` or `delete`).
+   * @throws {AGENT_NOT_FOUND} when the named supervisor does not exist.
+   * @example const a = await rt.agents.spawn({ id: 'a1', type: 'chat', config: { model: 'x' }, machine });
+   */
+  async spawn(options: SpawnOptions): Promise<AgentHandle> {
+    this.#deps.assertWritable();
+    if (typeof options !== 'object' || options === null) throw new TypeError('Expected the spawn options to be an object');
+    const id = normalizeScopeId(options.id, 'agent id');
+    if (typeof options.type !== 'string' || options.type.length === 0) throw new TypeError('Expected `type` to be a non-empty string');
+    const supervisor = options.supervisor ?? DEFAULT_AGENT_SUPERVISOR;
+    if (!this.#deps.tree.has(supervisor)) {
+      throw new LlmStateError('AGENT_NOT_FOUND', `There is no supervisor '${supervisor}' to spawn agent ${id} under`, { details: { supervisor } });
+    }
+    if (this.#live.has(id)) throw new TypeError(`Agent ${id} is already running; use rt.agents.get('${id}')`);
+    if ((await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined) {
+      throw new TypeError(`Agent ${id} already exists in the store; use rt.agents.restore('${id}') or delete it first`);
+    }
+    for (const [name, value] of [['config', options.config ?? {}], ['custom', options.custom ?? {}], ['tools', options.tools ?? []]] as const) {
+      try {
+        serializeValue(value, Number.MAX_SAFE_INTEGER);
+      } catch (error) {
+        throw new LlmStateError('VALUE_INVALID', `Agent ${id}'s ${name}: ${(error as Error).message}`, { cause: error, details: { agent: id, field: name } });
+      }
+    }
+    if (options.machine !== undefined) this.#machines.set(options.type, options.machine);
+    const now = this.#deps.clock.now();
+    const record: AgentRecord = {
+      id,
+      type: options.type,
+      status: 'running',
+      config: structuredClone(options.config ?? {}),
+      conversation: [],
+      tools: structuredClone(options.tools ?? []),
+      workflow: { completedSteps: [] },
+      custom: structuredClone(options.custom ?? {}),
+      machineSnapshot: null,
+      supervisor,
+      persist: options.persist ?? 'every-message',
+      metadata: { createdAt: now, updatedAt: now, schemaVersion: AGENT_RECORD_VERSION, messages: 0, restarts: 0 },
+    };
+    const actor = new AgentActor(this.#deps.host, record, options.machine);
+    await actor.persistAs('agent.spawned', { type: options.type, supervisor });
+    return this.#run(actor, supervisor, options.restart, options.shutdown);
+  }
+
+  /**
+   * The handle of a running agent.
+   *
+   * @throws {AGENT_NOT_FOUND} when no agent with this id runs in this process (a saved one needs `restore`).
+   */
+  get(id: string): AgentHandle {
+    const live = this.#live.get(id);
+    if (live === undefined) {
+      throw new LlmStateError('AGENT_NOT_FOUND', `No agent ${id} is running; rt.agents.restore('${id}') brings back a saved one`, {
+        details: { agent: id },
+      });
+    }
+    return new AgentHandle(live.actor, this, live.supervisor);
+  }
+
+  /** Saves a running agent's record and machine snapshot. @throws {AGENT_NOT_FOUND} */
+  async save(id: string): Promise<void> {
+    this.#deps.assertWritable();
+    await this.#actor(id).save();
+  }
+
+  /**
+   * Brings back an agent saved earlier, by this process or another, with its record and its machine's
+   * snapshot, and starts it under its supervisor. A running agent's handle is returned as it is.
+   *
+   * @throws {AGENT_NOT_FOUND} when nothing is stored under this id.
+   * @throws {DATA_CORRUPT} when the stored record fails its checksum or schema.
+   */
+  async restore(id: string, options: RestoreOptions = {}): Promise<AgentHandle> {
+    this.#deps.assertWritable();
+    const live = this.#live.get(id);
+    if (live !== undefined) return new AgentHandle(live.actor, this, live.supervisor);
+    const record = await this.#load(id);
+    if (record === undefined) throw new LlmStateError('AGENT_NOT_FOUND', `No agent ${id} is stored`, { details: { agent: id } });
+    const machine = options.machine ?? this.#machines.get(record.type);
+    if (record.machineSnapshot !== null && machine === undefined) {
+      throw new TypeError(`Agent ${id} was saved with a machine; pass { machine } or call rt.agents.define('${record.type}', machine) first`);
+    }
+    const wanted = options.supervisor ?? record.supervisor;
+    const supervisor = this.#deps.tree.has(wanted) ? wanted : DEFAULT_AGENT_SUPERVISOR;
+    const actor = new AgentActor(this.#deps.host, { ...record, status: record.status === 'paused' ? 'paused' : 'running', supervisor }, machine);
+    await actor.persistAs('agent.restored', { supervisor });
+    return this.#run(actor, supervisor, undefined, undefined);
+  }
+
+  /** Every stored agent, with whether it runs in this process. */
+  async list(): Promise<AgentSummary[]> {
+    this.#deps.assertReadable();
+    const summaries: AgentSummary[] = [];
+    for await (const [key, bytes] of this.#deps.storage.iterate('agents', agentRecordRange())) {
+      const id = key.toString('utf8').slice('record\x00'.length);
+      const live = this.#live.get(id);
+      const record = live?.actor.record() ?? decodeAgentRecord(bytes, id);
+      summaries.push({
+        id,
+        type: record.type,
+        status: record.status,
+        live: live !== undefined,
+        supervisor: record.supervisor,
+        messages: record.metadata.messages,
+        restarts: record.metadata.restarts,
+        updatedAt: record.metadata.updatedAt,
+      });
+    }
+    return summaries;
+  }
+
+  /** A stored agent's record, running or not. @throws {AGENT_NOT_FOUND} */
+  async show(id: string): Promise<AgentRecord> {
+    this.#deps.assertReadable();
+    const live = this.#live.get(id);
+    if (live !== undefined) return live.actor.record();
+    const record = await this.#load(id);
+    if (record === undefined) throw new LlmStateError('AGENT_NOT_FOUND', `No agent ${id} is stored`, { details: { agent: id } });
+    return record;
+  }
+
+  /**
+   * Stops the agent if it runs, and removes its record, its dead letters and its `agent:<id>` state.
+   * Resolves with whether there was anything to delete.
+   */
+  async delete(id: string, context: CorrelationContext | undefined = currentCorrelation()): Promise<boolean> {
+    this.#deps.assertWritable();
+    const live = this.#live.get(id);
+    if (live !== undefined) {
+      await this.#deps.tree.removeChild(live.supervisor, id);
+      live.actor.rejectQueued(new LlmStateError('ACTOR_STOPPED', `Agent ${id} was deleted`, { details: { agent: id } }));
+      this.#live.delete(id);
+    }
+    const stored = (await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined;
+    if (!stored && live === undefined) return false;
+    const ops = [{ type: 'del' as const, sublevel: 'agents' as const, key: agentRecordKey(id) }];
+    for await (const [key] of this.#deps.storage.iterate('agents', deadLetterRange(id))) ops.push({ type: 'del', sublevel: 'agents', key });
+    const scope = Scope.agent(id);
+    await this.#deps.host.ownerOf(scope).clear(context);
+    await this.#deps.host.ownerOf(scope).commitRecord({ extraOps: ops, events: [{ kind: 'agent.deleted', agentId: id }] }, context);
+    return true;
+  }
+
+  /** Dead letters, oldest first per agent. */
+  async deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    this.#deps.assertReadable();
+    return readDeadLetters(this.#deps.storage, filter);
+  }
+
+  /** Whether `id` names an agent running in this process. @internal */
+  isLive(id: string): boolean {
+    return this.#live.has(id);
+  }
+
+  /** Ids of the agents running in this process. */
+  liveIds(): string[] {
+    return [...this.#live.keys()];
+  }
+
+  /** Saves every running agent, then forgets them; the supervisor tree stops them. @internal */
+  async saveAll(): Promise<void> {
+    await Promise.allSettled([...this.#live.values()].map(({ actor }) => actor.save()));
+  }
+
+  /** Rejects every queued message: the runtime can no longer run agents. @internal */
+  rejectAllQueued(error: LlmStateError): void {
+    for (const { actor } of this.#live.values()) actor.rejectQueued(error);
+  }
+
+  /** @internal */
+  async stopAgent(handle: AgentHandle, supervisor: string): Promise<void> {
+    const live = this.#live.get(handle.id);
+    if (live === undefined) return;
+    await live.actor.stop();
+    await this.#deps.tree.removeChild(supervisor, handle.id);
+    this.#live.delete(handle.id);
+  }
+
+  async #run(actor: AgentActor, supervisor: string, restart: RestartType | undefined, shutdown: Shutdown | undefined): Promise<AgentHandle> {
+    this.#live.set(actor.id, { actor, supervisor });
+    try {
+      await this.#deps.tree.startChild(supervisor, {
+        id: actor.id,
+        start: (link) => actor.start(link),
+        restart: restart ?? 'permanent',
+        shutdown: shutdown ?? 5000,
+      });
+    } catch (error) {
+      this.#live.delete(actor.id);
+      throw error;
+    }
+    return new AgentHandle(actor, this, supervisor);
+  }
+
+  #actor(id: string): AgentActor {
+    return this.get(id).actor;
+  }
+
+  async #load(id: string): Promise<AgentRecord | undefined> {
+    const bytes = await this.#deps.storage.get('agents', agentRecordKey(id));
+    return bytes === undefined ? undefined : decodeAgentRecord(bytes, id);
+  }
+}
+
+export interface DeadLetterFilter {
+  agentId?: string;
+  limit?: number;
+}
+
+/** Dead letters from the store, oldest first per agent. */
+export async function readDeadLetters(storage: StorageBackend, filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  const range = { ...deadLetterRange(filter.agentId), ...(filter.limit === undefined ? {} : { limit: filter.limit }) };
+  for await (const [, bytes] of storage.iterate('agents', range)) letters.push(JSON.parse(bytes.toString('utf8')) as DeadLetter);
+  return letters;
+}
+
+/** What `rt.agents.get(id)` returns: the way to talk to a running agent. */
+export class AgentHandle {
+  readonly id: string;
+  /** @internal */
+  readonly actor: AgentActor;
+  readonly #agents: Agents;
+  readonly #supervisor: string;
+
+  /** @internal */
+  constructor(actor: AgentActor, agents: Agents, supervisor: string) {
+    this.id = actor.id;
+    this.actor = actor;
+    this.#agents = agents;
+    this.#supervisor = supervisor;
+  }
+
+  /**
+   * Sends a message to the agent's machine; messages are processed one at a time, in order.
+   *
+   * @throws {ACTOR_CRASHED} the message crashed the agent; it was dead-lettered and the supervisor decides.
+   * @throws {ACTOR_STOPPED} the agent is stopped or deleted.
+   * @throws {VALUE_INVALID} the message is not JSON data.
+   * @example const { state } = await a.send({ type: 'USER_MESSAGE', text: 'hi' })
+   */
+  send(event: AgentEvent): Promise<AgentReply> {
+    try {
+      if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+        throw new TypeError('Expected the message to be an object with a string `type`');
+      }
+      serializeValue(event, Number.MAX_SAFE_INTEGER);
+      return this.actor.send(structuredClone(event));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Stops processing messages (they queue) and saves the agent. */
+  pause(): Promise<void> {
+    return this.actor.pause();
+  }
+
+  resume(): Promise<void> {
+    return this.actor.resume();
+  }
+
+  /** Processes what is queued, saves the agent as stopped, and removes it from its supervisor. */
+  stop(): Promise<void> {
+    return this.#agents.stopAgent(this, this.#supervisor);
+  }
+
+  /** Saves the record and the machine's snapshot now. */
+  save(): Promise<void> {
+    return this.actor.save();
+  }
+
+  /** Changes config, conversation, tools, workflow progress or custom data, and saves. */
+  update(patch: AgentPatch): Promise<void> {
+    const parsed = agentPatchSchema.safeParse(patch);
+    if (!parsed.success) return Promise.reject(new LlmStateError('VALUE_INVALID', `Invalid agent update: ${parsed.error.message}`, { details: { issues: parsed.error.issues } }));
+    return this.actor.update(parsed.data);
+  }
+
+  /** Where the agent is in its lifecycle, and how busy it is. */
+  status(): { id: string; state: string; queued: number; restarts: number; supervisor: string } {
+    return { id: this.id, state: this.actor.state, queued: this.actor.queued, restarts: this.actor.restarts, supervisor: this.#supervisor };
+  }
+
+  /** A copy of the agent's record as it stands. */
+  record(): AgentRecord {
+    return this.actor.record();
+  }
+}
