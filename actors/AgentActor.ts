@@ -237,7 +237,12 @@ export class AgentActor {
     while (this.state === 'running') {
       const envelope = this.#mailbox.shift();
       if (envelope === undefined) return;
-      await runCorrelated(envelope.context ?? { correlationId: nanoid() }, () => this.#deliver(envelope));
+      try {
+        await runCorrelated(envelope.context ?? { correlationId: nanoid() }, () => this.#deliver(envelope));
+      } catch (error) {
+        // #deliver settles the envelope itself; this only guards the loop against the unexpected.
+        envelope.reject(error);
+      }
     }
   }
 
@@ -252,8 +257,13 @@ export class AgentActor {
       );
       return;
     }
+    if (this.#machine === undefined) {
+      envelope.reject(new TypeError(`Agent ${this.id} has no machine to handle ${envelope.event.type}; spawn it with { machine }`));
+      return;
+    }
     const error = this.#apply(envelope.event);
     if (error !== undefined) return this.#crash(envelope, error);
+    const { value, context } = this.#behaviour!.getSnapshot() as { value: unknown; context: unknown };
     this.#record = { ...this.#record, metadata: { ...this.#record.metadata, messages: this.#record.metadata.messages + 1 } };
     if (this.#record.persist === 'every-message') {
       try {
@@ -265,20 +275,18 @@ export class AgentActor {
         return;
       }
     }
-    const snapshot = this.#behaviour!.getSnapshot() as { value: unknown; context: unknown };
-    envelope.resolve({ state: snapshot.value, context: snapshot.context });
+    envelope.resolve({ state: value, context });
   }
 
   /** Runs one event through the machine; returns the error if it crashed. */
   #apply(event: AgentEvent): unknown {
     if (this.#host.takeInjectedCrash(this.id)) return new Error(`injected crash of agent ${this.id}`);
-    if (this.#behaviour === undefined) return new TypeError(`Agent ${this.id} has no machine to handle ${event.type}`);
     try {
-      this.#behaviour.send(event);
+      this.#behaviour!.send(event);
     } catch (error) {
       return error;
     }
-    const snapshot = this.#behaviour.getSnapshot() as { status: string; error?: unknown };
+    const snapshot = this.#behaviour!.getSnapshot() as { status: string; error?: unknown };
     return snapshot.status === 'error' ? (snapshot.error ?? new Error('the machine failed')) : undefined;
   }
 
