@@ -47,6 +47,12 @@ export type Benchmark = (ctx: BenchContext) => Promise<BenchResult>;
 
 export const now = (): bigint => process.hrtime.bigint();
 
+/** CPU time of the whole process (every thread: JS, LevelDB's writer and compaction, GC), in ns. */
+export function cpuNs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) * 1_000;
+}
+
 /** Nanoseconds between two hrtime.bigint readings, as a number. */
 export const elapsedNs = (start: bigint, end: bigint = now()): number => Number(end - start);
 
@@ -157,12 +163,20 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** An agent-like value of about `bytes` bytes of JSON (the default is about 100 B). */
+const WORDS = (
+  'the a user assistant tool call result weather search plan step agent memory note task answer ' +
+  'question context token model prompt reply summary file code error retry budget cost time city'
+).split(' ');
+
+/**
+ * An agent-like value of about `bytes` bytes of JSON (the default is about 100 B): a role, a counter and
+ * text drawn from a small vocabulary by a seeded PRNG, so it compresses about as well as chat text does.
+ */
 export function sampleValue(i: number, bytes = 100): { role: string; n: number; text: string } {
   const base = JSON.stringify({ role: 'assistant', n: i, text: '' }).length;
-  const filler = 'the quick brown fox jumps over the lazy dog; ';
+  const random = rng(i + 1);
   let text = '';
-  while (text.length < bytes - base) text += filler;
+  while (text.length < bytes - base) text += `${WORDS[(random() * WORDS.length) | 0]} `;
   return { role: 'assistant', n: i, text: text.slice(0, Math.max(0, bytes - base)) };
 }
 

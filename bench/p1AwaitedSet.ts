@@ -4,10 +4,12 @@
  */
 import { Scope, storedKey, storedValue, withRuntime } from './common.js';
 import {
+  cpuNs,
   elapsedNs,
   fmtNs,
   fmtRatio,
   gc,
+  median,
   medianSummary,
   now,
   sampleValue,
@@ -32,6 +34,8 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
 
   const ours: LatencySummary[] = [];
   const raw: LatencySummary[] = [];
+  const oursCpu: number[] = [];
+  const rawCpu: number[] = [];
   for (let rep = 0; rep < ctx.reps; rep++) {
     // Alternate the order, so that drift on a shared machine does not always favour one side.
     const runOurs = async () => {
@@ -41,11 +45,13 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
           withRuntime(dir, async (rt) => {
             for (let i = 0; i < warmup; i++) await rt.state.set(scope, key, value);
             const samples = new Float64Array(count);
+            const cpu = cpuNs();
             for (let i = 0; i < count; i++) {
               const start = now();
               await rt.state.set(scope, key, value);
               samples[i] = elapsedNs(start);
             }
+            oursCpu.push((cpuNs() - cpu) / count);
             return summarize(samples);
           }),
         ),
@@ -57,11 +63,13 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
         await withRawDb('p1raw', async (db) => {
           for (let i = 0; i < warmup; i++) await db.put(rawKey, rawValue);
           const samples = new Float64Array(count);
+          const cpu = cpuNs();
           for (let i = 0; i < count; i++) {
             const start = now();
             await db.put(rawKey, rawValue);
             samples[i] = elapsedNs(start);
           }
+          rawCpu.push((cpuNs() - cpu) / count);
           return summarize(samples);
         }),
       );
@@ -79,6 +87,8 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
   const o = medianSummary(ours);
   const r = medianSummary(raw);
   const ratio = (a: number, b: number) => a / b;
+  const oc = median(oursCpu);
+  const rc = median(rawCpu);
   return {
     id: 'P1',
     title: `awaited single-caller set vs awaited raw put (${count} ops × ${ctx.reps} reps, ${rawValue.length} B stored value)`,
@@ -86,12 +96,13 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
       { id: 'P1', metric: 'p50', ours: fmtNs(o.p50), raw: fmtNs(r.p50), ratio: fmtRatio(ratio(o.p50, r.p50)), goal: `≤ ${GOAL}×`, pass: o.p50 / r.p50 <= GOAL },
       { id: 'P1', metric: 'mean', ours: fmtNs(o.mean), raw: fmtNs(r.mean), ratio: fmtRatio(ratio(o.mean, r.mean)), goal: `≤ ${GOAL}×`, pass: o.mean / r.mean <= GOAL },
       { id: 'P1', metric: 'p99', ours: fmtNs(o.p99), raw: fmtNs(r.p99), ratio: fmtRatio(ratio(o.p99, r.p99)), goal: '(info)' },
+      { id: 'P1', metric: 'process CPU per op', ours: fmtNs(oc), raw: fmtNs(rc), ratio: fmtRatio(oc / rc), goal: '(info)' },
       { id: 'P1', metric: 'ops/s (1/mean)', ours: `${(1e9 / o.mean / 1000).toFixed(1)}k/s`, raw: `${(1e9 / r.mean / 1000).toFixed(1)}k/s`, ratio: fmtRatio(r.mean / o.mean), goal: '(info)' },
     ],
     notes: [
       'Each set is one LevelDB batch: the state record plus one event-log commit record (which repeats the value).',
       'The raw side is db.put of the very key and value bytes the runtime stores in its state sublevel.',
     ],
-    data: { ours, raw, median: { ours: o, raw: r } },
+    data: { ours, raw, oursCpu, rawCpu, median: { ours: o, raw: r, oursCpu: oc, rawCpu: rc } },
   };
 }

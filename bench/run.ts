@@ -8,7 +8,7 @@
  *   options: --reps N (measured repetitions, default 5; 3 with --quick), --json FILE (write raw results)
  */
 import { writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { gc, hasGc, printResult, table, PASS, type Benchmark, type BenchContext, type BenchResult } from './harness.js';
 import { p1AwaitedSet } from './p1AwaitedSet.js';
 import { p2ConcurrentSet } from './p2ConcurrentSet.js';
@@ -59,7 +59,10 @@ async function main(): Promise<void> {
   };
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}`;
   console.log(`llmstate bench — ${machine}`);
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadBefore = load();
   console.log(`${args.quick ? 'quick sizes' : 'full sizes'}, ${ctx.reps} reps, gc between benchmarks: ${hasGc() ? 'yes' : 'no (run with --expose-gc)'}`);
+  console.log(`load average at start: ${loadBefore} (other processes on this machine skew every figure; compare ratios)`);
 
   const results: BenchResult[] = [];
   const failures: string[] = [];
@@ -84,9 +87,10 @@ async function main(): Promise<void> {
       rows.map((r) => [r.id, r.metric, r.ours, r.raw, r.ratio, r.goal, PASS(r.pass!)]),
     ),
   );
+  console.log(`\nload average at end: ${load()}`);
   if (failures.length > 0) console.log(`\nFailed to run: ${failures.join(', ')}`);
   if (args.json !== undefined) {
-    await writeFile(args.json, JSON.stringify({ machine, quick: args.quick, reps: ctx.reps, at: new Date().toISOString(), results }, null, 2));
+    await writeFile(args.json, JSON.stringify({ machine, quick: args.quick, reps: ctx.reps, at: new Date().toISOString(), loadBefore, loadAfter: load(), results }, null, 2));
     console.log(`\nWrote ${args.json}`);
   }
   // Benchmarks are not gates (DESIGN §14): only a crash sets a failing exit code, and without process.exit.

@@ -21,3 +21,21 @@ const show = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] -
 console.log(`total ${(total / 1000).toFixed(0)} ms`);
 console.log('--- self time by function'); show(byFn, top);
 console.log('--- self time by file/package'); show(byFile, 20);
+
+// Inclusive time by function (each function counted once per stack).
+const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const incl = new Map<string, number>();
+for (const [id, t] of self) {
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const f = byId.get(cur)!.callFrame;
+    const file = f.url.replace(/^.*\/work\/main\//, '').replace(/^file:\/\//, '') || '(native)';
+    const name = `${f.functionName || '(anon)'}  ${file}:${f.lineNumber + 1}`;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    incl.set(name, (incl.get(name) ?? 0) + t);
+  }
+}
+console.log('--- inclusive time by function'); show(incl, top);

@@ -1,0 +1,105 @@
+/**
+ * Combines several `bench/run.ts --json FILE` outputs: for each figure, the median over runs of the
+ * per-run median, with the range; ratios are taken within each run (same process, same moment) and
+ * then their median is reported.
+ *
+ *   node --import tsx bench/aggregate.ts run1.json run2.json run3.json
+ */
+import { readFile } from 'node:fs/promises';
+import { fmtNs, fmtRate, fmtRatio, median, table } from './harness.js';
+
+interface RunFile {
+  machine: string;
+  at: string;
+  loadBefore?: string;
+  loadAfter?: string;
+  results: { id: string; data: Record<string, any> }[];
+}
+
+type Fig = { label: string; ours: number[]; raw: number[]; fmt: (n: number) => string; goal: string; better: "lower" | "higher"; limit?: number; rawLabel?: string };
+
+const files = process.argv.slice(2);
+if (files.length === 0) throw new TypeError('usage: bench/aggregate.ts run1.json run2.json …');
+const runs: RunFile[] = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as RunFile));
+const figs: Fig[] = [];
+const fig = (label: string, fmt: Fig['fmt'], goal: string, better: Fig['better'], limit?: number, rawLabel?: string) => {
+  const f: Fig = { label, ours: [], raw: [], fmt, goal, better, limit, rawLabel };
+  figs.push(f);
+  return f;
+};
+const byId = (run: RunFile, id: string) => run.results.find((r) => r.id === id)?.data;
+
+const p1 = [fig('P1 set p50 vs put p50', fmtNs, '≤ 2×', 'lower', 2), fig('P1 set mean vs put mean', fmtNs, '≤ 2×', 'lower', 2), fig('P1 p99', fmtNs, '(info)', 'lower'), fig('P1 process CPU per op', fmtNs, '(info)', 'lower')];
+const p2 = [
+  fig('P2 ops/s vs best raw batch of 100', fmtRate, '≥ 0.5×', 'higher', 0.5),
+  fig('P2 ops/s vs raw batch([...])', fmtRate, '(info)', 'higher'),
+  fig('P2 ops/s vs raw chained batch', fmtRate, '(info)', 'higher'),
+  fig('P2 ops/s vs raw put, 64 in flight', fmtRate, '(info)', 'higher'),
+  fig('P2 process CPU per op vs best raw', fmtNs, '(info)', 'lower'),
+];
+const p3 = [fig('P3 cached get ops/s vs Map.get', fmtRate, '≥ 2M/s', 'higher', undefined, 'Map.get'), fig('P3 get p99 vs Map.get p99', fmtNs, '≤ 10 µs', 'lower', undefined, 'Map.get'), fig('P3 get p50 vs Map.get p50', fmtNs, '(info)', 'lower')];
+const p8 = [
+  fig('P8 first reopen after build → first get', fmtNs, '≤ 1 s', 'lower'),
+  fig('P8 later reopens → first get (median)', fmtNs, '≤ 1 s', 'lower'),
+  fig('P8 build of the store', fmtNs, '(info)', 'lower'),
+  fig('P8 size on disk (MB)', (n) => `${n.toFixed(0)} MB`, '(info)', 'lower'),
+];
+for (const run of runs) {
+  const d1 = byId(run, 'P1');
+  if (d1) {
+    const { ours, raw, oursCpu, rawCpu } = d1.median;
+    for (const [f, a, b] of [[p1[0], ours.p50, raw.p50], [p1[1], ours.mean, raw.mean], [p1[2], ours.p99, raw.p99], [p1[3], oursCpu, rawCpu]] as const) {
+      f.ours.push(a);
+      f.raw.push(b);
+    }
+  }
+  const d2 = byId(run, 'P2');
+  if (d2) {
+    const o = median(d2.ours);
+    const a = median(d2.rawArray);
+    const c = median(d2.rawChained);
+    const p = median(d2.rawInFlight);
+    for (const [f, b] of [[p2[0], Math.max(a, c)], [p2[1], a], [p2[2], c], [p2[3], p]] as const) {
+      f.ours.push(o);
+      f.raw.push(b);
+    }
+    p2[4].ours.push(median(d2.cpu.ours));
+    p2[4].raw.push(median(a >= c ? d2.cpu.array : d2.cpu.chained));
+  }
+  const d3 = byId(run, 'P3');
+  if (d3) {
+    p3[0].ours.push(median(d3.oursRate));
+    p3[0].raw.push(median(d3.mapRate));
+    p3[1].ours.push(median(d3.oursLat.map((s: any) => s.p99)));
+    p3[1].raw.push(median(d3.mapLat.map((s: any) => s.p99)));
+    p3[2].ours.push(median(d3.oursLat.map((s: any) => s.p50)));
+    p3[2].raw.push(median(d3.mapLat.map((s: any) => s.p50)));
+  }
+  const d8 = byId(run, 'P8');
+  if (d8) {
+    p8[0].ours.push(d8.oursNs[0]);
+    p8[0].raw.push(d8.rawNs[0]);
+    p8[1].ours.push(median(d8.oursNs.slice(1)));
+    p8[1].raw.push(median(d8.rawNs.slice(1)));
+    p8[2].ours.push(d8.buildNs);
+    p8[2].raw.push(d8.rawBuildNs);
+    p8[3].ours.push(d8.oursBytes / 1e6);
+    p8[3].raw.push(d8.rawBytes / 1e6);
+  }
+}
+
+const range = (values: number[], fmt: (n: number) => string) =>
+  values.length > 1 ? `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})` : fmt(values[0]);
+console.log(`${runs.length} runs: ${runs.map((r) => `${r.at} (load ${r.loadBefore ?? '?'} → ${r.loadAfter ?? '?'})`).join('; ')}`);
+console.log(runs[0].machine);
+console.log(
+  table(
+    ['figure', 'llmstate median (range)', 'raw median (range)', 'ratio median (range)', 'goal'],
+    figs
+      .filter((f) => f.ours.length > 0)
+      .map((f) => {
+        const ratios = f.ours.map((o, i) => o / f.raw[i]);
+        return [f.label, range(f.ours, f.fmt), range(f.raw, f.fmt), range(ratios, fmtRatio), f.goal];
+      }),
+  ),
+);
