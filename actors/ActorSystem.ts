@@ -61,7 +61,9 @@ export class ActorSystem implements ActorHost {
       actor = new ScopeActor(scope, this);
       this.#actors.set(name, actor);
       this.#activations++;
-      this.#resize(ACTOR_OVERHEAD);
+      this.touched(actor);
+      // The new actor is idle until its first message is queued, so it must not be the one evicted.
+      this.#resize(ACTOR_OVERHEAD, actor);
     }
     return actor;
   }
@@ -111,17 +113,17 @@ export class ActorSystem implements ActorHost {
     this.#actors.clear();
   }
 
-  #resize(delta: number): void {
+  #resize(delta: number, keep?: ScopeActor): void {
     this.#bytes += delta;
-    if (this.#bytes > this.#options.memoryBudgetBytes && !this.#evicting) this.#evict();
+    if (this.#bytes > this.#options.memoryBudgetBytes && !this.#evicting) this.#evict(keep);
   }
 
   /** Frees memory down to 90% of the budget: least recently used idle actors go first. */
-  #evict(): void {
+  #evict(keep: ScopeActor | undefined): void {
     this.#evicting = true;
     try {
       const target = this.#options.memoryBudgetBytes * 0.9;
-      const idle = [...this.#actors.values()].filter((actor) => actor.isIdle).sort((a, b) => a.lastUsed - b.lastUsed);
+      const idle = [...this.#actors.values()].filter((actor) => actor.isIdle && actor !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
       for (const actor of idle) {
         if (this.#bytes <= target) return;
         this.#passivate(actor);

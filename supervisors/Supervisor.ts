@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { LlmStateError } from '../src/errors.js';
 import { checkChildSpec } from './checkChildSpecs.js';
 import { ChildTable, newRecord, type ChildRecord, type ChildStatus, type Incarnation, type RestartAttempt } from './ChildTable.js';
@@ -124,6 +125,8 @@ export class Supervisor<Args = never> implements ChildRef {
   constructor(options: SupervisorOptions<Args>) {
     this.#options = resolveSupervisorOptions<Args>(options);
     this.#children = new ChildTable(this.#options.timers);
+    // Every child being shut down at once listens to this signal; thousands of agents is not a leak.
+    setMaxListeners(Infinity, this.#abort.signal);
     this.#down = new Promise((resolve) => (this.#resolveDown = resolve));
   }
 

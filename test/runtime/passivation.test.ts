@@ -87,3 +87,16 @@ describe('activation and passivation', () => {
     }
   });
 });
+
+describe('activation under memory pressure', () => {
+  it('a scope activated while memory is over budget is not the actor evicted to make room', async () => {
+    // A budget smaller than one actor's overhead: every activation is over budget.
+    const rt = await createRuntime({ memory: true, memoryBudgetBytes: 1024 });
+    try {
+      for (let i = 0; i < 200; i++) await rt.state.set(Scope.agent(`a${i}`), 'k', i);
+      for (let i = 0; i < 200; i += 37) assert.equal(await rt.state.get(Scope.agent(`a${i}`), 'k'), i);
+    } finally {
+      await rt.close();
+    }
+  });
+});
