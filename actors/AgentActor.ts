@@ -205,8 +205,14 @@ export class AgentActor {
   /** Changes the user-editable fields of the record and saves it. */
   async update(patch: AgentPatch): Promise<void> {
     this.#assertLive('update');
+    const previous = this.#record;
     this.#record = { ...this.#record, ...patch };
-    await this.#persist([{ kind: 'agent.saved', agentId: this.id, data: { fields: Object.keys(patch) } }]);
+    try {
+      await this.#persist([{ kind: 'agent.saved', agentId: this.id, data: { fields: Object.keys(patch) } }]);
+    } catch (error) {
+      this.#record = previous; // a rejected update leaves no trace, not even for the next save
+      throw error;
+    }
   }
 
   /** Rejects every queued message with `error`; used when the agent will not run again. */
@@ -222,9 +228,9 @@ export class AgentActor {
   }
 
   #drain(): Promise<void> {
-    this.#processing ??= this.#processQueue().finally(() => {
-      this.#processing = undefined;
-    });
+    // The loop starts a microtask later, once #processing is set, and clears it itself, synchronously, the
+    // moment it finds the mailbox empty: a send after that starts a new loop instead of joining a finished one.
+    this.#processing ??= Promise.resolve().then(() => this.#processQueue());
     return this.#processing;
   }
 
@@ -234,15 +240,19 @@ export class AgentActor {
   }
 
   async #processQueue(): Promise<void> {
-    while (this.state === 'running') {
-      const envelope = this.#mailbox.shift();
-      if (envelope === undefined) return;
-      try {
-        await runCorrelated(envelope.context ?? { correlationId: nanoid() }, () => this.#deliver(envelope));
-      } catch (error) {
-        // #deliver settles the envelope itself; this only guards the loop against the unexpected.
-        envelope.reject(error);
+    try {
+      while (this.state === 'running') {
+        const envelope = this.#mailbox.shift();
+        if (envelope === undefined) return;
+        try {
+          await runCorrelated(envelope.context ?? { correlationId: nanoid() }, () => this.#deliver(envelope));
+        } catch (error) {
+          // #deliver settles the envelope itself; this only guards the loop against the unexpected.
+          envelope.reject(error);
+        }
       }
+    } finally {
+      this.#processing = undefined;
     }
   }
 
@@ -264,12 +274,14 @@ export class AgentActor {
     const error = this.#apply(envelope.event);
     if (error !== undefined) return this.#crash(envelope, error);
     const { value, context } = this.#behaviour!.getSnapshot() as { value: unknown; context: unknown };
+    const previous = this.#record;
     this.#record = { ...this.#record, metadata: { ...this.#record.metadata, messages: this.#record.metadata.messages + 1 } };
     if (this.#record.persist === 'every-message') {
       try {
         await this.#persist([]);
       } catch (saveError) {
-        // The machine moved on but the store did not: reject, and restart from what is stored.
+        // The machine moved on but the store did not: forget the message, reject it, and restart from the store.
+        this.#record = previous;
         envelope.reject(saveError);
         this.#crashIncarnation(saveError);
         return;
@@ -321,7 +333,7 @@ export class AgentActor {
     const value = Buffer.from(JSON.stringify(letter), 'utf8');
     await this.#host.ownerOf(this.scope).commitRecord(
       {
-        extraOps: [{ type: 'put', sublevel: 'agents', key: deadLetterKey(this.id, at, nanoid(8)), value }],
+        extraOps: [{ type: 'put', sublevel: 'agents', key: deadLetterKey(this.id, at, nextLetter()), value }],
         events: [{ kind: poison ? 'agent.poison_message' : 'agent.crashed', agentId: this.id, data: { event: envelope.event.type, error, crashes } }],
       },
       envelope.context,
@@ -329,14 +341,28 @@ export class AgentActor {
   }
 
   async #stopIncarnation(): Promise<void> {
-    if (this.state === 'running' || this.state === 'paused') this.#lifecycle.send({ type: 'STOP' });
+    if (this.state === 'running' || this.state === 'paused') this.#lifecycle.send({ type: 'SUSPEND' });
     await this.#processing;
     this.#finish();
   }
 
   #kill(): void {
-    if (this.state !== 'stopped' && this.state !== 'stopping' && this.state !== 'crashed') this.#lifecycle.send({ type: 'STOP' });
+    if (this.state === 'running' || this.state === 'paused') this.#lifecycle.send({ type: 'SUSPEND' });
     this.#finish();
+  }
+
+  /**
+   * The agent will not run again (deleted, or not restarted by its supervisor): later messages are refused,
+   * queued ones rejected with `error`; with `status`, the record is saved with it. @internal
+   */
+  retire(error: LlmStateError, status?: 'crashed'): Promise<void> {
+    if (this.state === 'stopped') status = undefined; // stopped (and saved) by its user already
+    if (this.state !== 'stopping' && this.state !== 'stopped') this.#lifecycle.send({ type: 'STOP' });
+    this.#finish();
+    this.rejectQueued(error);
+    if (status === undefined) return Promise.resolve();
+    this.#record = { ...this.#record, status };
+    return this.#persist([{ kind: 'agent.retired', agentId: this.id, data: { status } }]);
   }
 
   #finish(): void {
@@ -383,6 +409,13 @@ export class AgentActor {
     if (bytes === undefined) throw new LlmStateError('AGENT_NOT_FOUND', `Agent ${this.id} has no stored record`, { details: { agent: this.id } });
     return decodeAgentRecord(bytes, this.id);
   }
+}
+
+let letters = 0;
+
+/** Orders dead letters written within one millisecond; the random tail keeps processes apart. */
+function nextLetter(): string {
+  return `${(letters++).toString(36).padStart(8, '0')}${nanoid(4)}`;
 }
 
 /** Messages with the same content share a fingerprint, so a resent poison message is recognised. */

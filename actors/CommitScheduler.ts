@@ -61,6 +61,7 @@ export class CommitScheduler {
   #seq: number;
   #idleWaiters: (() => void)[] = [];
   #metrics = { batches: 0, units: 0, failedBatches: 0 };
+  #groupCheck: ((scope: Scope | undefined) => void | Promise<void>) | undefined;
 
   constructor(options: CommitSchedulerOptions) {
     this.#options = options;
@@ -74,6 +75,14 @@ export class CommitScheduler {
 
   get metrics(): CommitMetrics {
     return { seq: this.#seq, ...this.#metrics };
+  }
+
+  /**
+   * Consulted for each actor's group before it joins a batch; a group it throws for fails alone, with that
+   * error, and the other groups commit. The fault injector fails one scope's writes this way. @internal
+   */
+  checkGroups(check: (scope: Scope | undefined) => void | Promise<void>): void {
+    this.#groupCheck = check;
   }
 
   /** Called by an actor when it has writes at the head of its mailbox. Each actor enqueues once. */
@@ -133,7 +142,23 @@ export class CommitScheduler {
     return taken;
   }
 
-  async #commit(taken: Taken[]): Promise<void> {
+  async #commit(taken: Taken[], checked = false): Promise<void> {
+    if (!checked && this.#groupCheck !== undefined) {
+      const kept: Taken[] = [];
+      for (const one of taken) {
+        try {
+          // Most of the time nothing is armed and the check returns nothing: no await on the hot path.
+          const pending = this.#groupCheck(one[0].scope);
+          if (pending !== undefined) await pending;
+          kept.push(one);
+        } catch (error) {
+          this.#metrics.failedBatches++;
+          one[0].groupFailed(one[1], error);
+        }
+      }
+      if (kept.length === 0) return;
+      taken = kept;
+    }
     let wrote: boolean;
     try {
       wrote = await this.#write(taken);
@@ -144,7 +169,7 @@ export class CommitScheduler {
         return;
       }
       // Retry each actor's group on its own, so that one bad group cannot fail the others.
-      for (const one of taken) await this.#commit([one]);
+      for (const one of taken) await this.#commit([one], true);
       return;
     }
     if (wrote) this.#metrics.batches++;

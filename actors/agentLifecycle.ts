@@ -7,6 +7,7 @@ export type AgentLifecycleEvent =
   | { type: 'CRASH' }
   | { type: 'RESTART' }
   | { type: 'STOP' }
+  | { type: 'SUSPEND' }
   | { type: 'STOPPED' };
 
 /**
@@ -20,12 +21,14 @@ export const agentLifecycle = setup({
   initial: 'starting',
   states: {
     starting: { on: { STARTED: 'running', STOP: 'stopping', CRASH: 'crashed' } },
-    running: { on: { PAUSE: 'paused', CRASH: 'crashed', STOP: 'stopping', RESTART: 'starting' } },
-    paused: { on: { RESUME: 'running', STOP: 'stopping', CRASH: 'crashed', RESTART: 'starting' } },
+    running: { on: { PAUSE: 'paused', CRASH: 'crashed', STOP: 'stopping', RESTART: 'starting', SUSPEND: 'suspended' } },
+    paused: { on: { RESUME: 'running', STOP: 'stopping', CRASH: 'crashed', RESTART: 'starting', SUSPEND: 'suspended' } },
+    // Stopped by its supervisor, which may start it again (a sibling's restart, an escalation): messages queue.
+    suspended: { on: { RESTART: 'starting', STOP: 'stopping' } },
     crashed: { on: { RESTART: 'starting', STOP: 'stopping' } },
     stopping: { on: { STOPPED: 'stopped', RESTART: 'starting' } },
     stopped: { on: { RESTART: 'starting' } },
   },
 });
 
-export type AgentLifecycleState = 'starting' | 'running' | 'paused' | 'crashed' | 'stopping' | 'stopped';
+export type AgentLifecycleState = 'starting' | 'running' | 'paused' | 'crashed' | 'suspended' | 'stopping' | 'stopped';

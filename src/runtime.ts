@@ -171,6 +171,7 @@ class LlmStateRuntime implements Runtime {
     const systemLog = new SystemEventLog(scheduler);
     this.#systemLog = systemLog;
     this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events) });
+    scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
     let agents: Agents | undefined;
     const tree = new SupervisorTree({
       clock: options.clock,
@@ -181,6 +182,7 @@ class LlmStateRuntime implements Runtime {
       record: (events) => systemLog.append(events),
       isAgent: (id) => agents?.isLive(id) ?? false,
       onFatal: (error) => this.#onFatal(error),
+      assertWritable,
     });
     this.#tree = tree;
     agents = new Agents({

@@ -121,11 +121,27 @@ export class FaultInjector {
     return true;
   }
 
+  /**
+   * @internal Runs a scope's batch faults against one actor's commit group, so that a fault on a scope fails
+   * that scope's writes (state and agent records alike), however the commit scheduler merges groups.
+   */
+  beforeGroup(scope: Scope | undefined): Promise<void> | undefined {
+    if (this.#storageFaults.length === 0 || scope === undefined) return undefined;
+    return this.#fire('batch', (fault) => fault.scope === undefined || fault.scope.equals(scope));
+  }
+
   async #beforeOperation(op: 'batch' | 'get', ops: readonly BatchOp[]): Promise<void> {
     if (this.#storageFaults.length === 0) return;
+    // Batch faults are checked per commit group, in beforeGroup: a fault fails an actor's writes, never
+    // the event log of supervision and faults (which would swallow the fault's own log entry).
+    if (op === 'batch') return;
+    await this.#fire(op, (fault) => fault.scope === undefined || ops.some((o) => touchesScope(o.sublevel, o.key, fault.scope!)));
+  }
+
+  async #fire(op: 'batch' | 'get', matches: (fault: ArmedStorageFault) => boolean): Promise<void> {
     for (const fault of this.#storageFaults) {
       if (fault.op !== undefined && fault.op !== op) continue;
-      if (fault.scope !== undefined && !ops.some((o) => touchesScope(o.sublevel, o.key, fault.scope!))) continue;
+      if (!matches(fault)) continue;
       if (fault.count !== undefined && fault.fired >= fault.count) continue;
       if (fault.probability !== undefined && this.#random() >= fault.probability) continue;
       fault.fired++;

@@ -37,6 +37,8 @@ export interface SupervisorTreeOptions {
   isAgent(id: string): boolean;
   /** The root gave up: the runtime refuses writes from now on. */
   onFatal(error: LlmStateError): void;
+  /** Throws RUNTIME_CLOSED or SUPERVISOR_SHUTDOWN when the runtime takes no more changes to the tree. */
+  assertWritable?(): void;
 }
 
 /** The supervisor that owns every other one. */
@@ -97,17 +99,24 @@ export class SupervisorTree {
    * @throws {TypeError} for an invalid spec or an id in use.
    */
   create(spec: SupervisorSpec): SupervisorHandle {
+    this.#options.assertWritable?.();
     if (typeof spec !== 'object' || spec === null) throw new TypeError('Expected the supervisor spec to be an object');
     if (typeof spec.id !== 'string' || spec.id.length === 0) throw new TypeError('Expected `id` to be a non-empty string');
     if (this.#nodes.has(spec.id)) throw new TypeError(`A supervisor with id '${spec.id}' already exists`);
     const parent = this.#node(spec.parent ?? ROOT_SUPERVISOR);
     const node = this.#newNode(spec, parent);
-    // Build once now so that invalid options throw here, not later inside the parent.
-    this.#build(node);
+    try {
+      // Build once now so that invalid options throw here, not later inside the parent.
+      this.#build(node);
+    } catch (error) {
+      this.#nodes.delete(spec.id);
+      throw error;
+    }
     const childSpec = this.#childSpecOf(node);
-    parent.members.set(node.spec.id, childSpec);
+    // A member once started: a parent that has not started yet would otherwise start it twice.
     node.ready = parent.ready.then(async () => {
       await this.#current(parent).startChild(childSpec);
+      parent.members.set(node.spec.id, childSpec);
     });
     node.ready.catch(() => {});
     return new SupervisorHandle(this, node.spec.id);
@@ -218,6 +227,8 @@ export class SupervisorTree {
       restart: node.spec.restart ?? 'permanent',
       shutdown: 'infinity',
       start: async (link) => {
+        // OTP never restarts a temporary child, not even when its supervisor starts again.
+        for (const [id, member] of node.members) if (member.restart === 'temporary') node.members.delete(id);
         const supervisor = this.#build(node);
         node.current = supervisor;
         await supervisor.start(link);

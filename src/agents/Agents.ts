@@ -147,6 +147,7 @@ export class Agents {
    * @throws {AGENT_NOT_FOUND} when no agent with this id runs in this process (a saved one needs `restore`).
    */
   get(id: string): AgentHandle {
+    this.#deps.assertReadable();
     const live = this.#live.get(id);
     if (live === undefined) {
       throw new LlmStateError('AGENT_NOT_FOUND', `No agent ${id} is running; rt.agents.restore('${id}') brings back a saved one`, {
@@ -227,7 +228,7 @@ export class Agents {
     const live = this.#live.get(id);
     if (live !== undefined) {
       await this.#deps.tree.removeChild(live.supervisor, id);
-      live.actor.rejectQueued(new LlmStateError('ACTOR_STOPPED', `Agent ${id} was deleted`, { details: { agent: id } }));
+      await live.actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${id} was deleted`, { details: { agent: id } }));
       this.#live.delete(id);
     }
     const stored = (await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined;
@@ -244,6 +245,11 @@ export class Agents {
   async deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     this.#deps.assertReadable();
     return readDeadLetters(this.#deps.storage, filter);
+  }
+
+  /** Throws RUNTIME_CLOSED or SUPERVISOR_SHUTDOWN when the runtime takes no more writes. @internal */
+  assertWritable(): void {
+    this.#deps.assertWritable();
   }
 
   /** Whether `id` names an agent running in this process. @internal */
@@ -277,10 +283,32 @@ export class Agents {
 
   async #run(actor: AgentActor, supervisor: string, restart: RestartType | undefined, shutdown: Shutdown | undefined): Promise<AgentHandle> {
     this.#live.set(actor.id, { actor, supervisor });
+    // Under simple_one_for_one the template's restart type (permanent) applies.
+    const simple = this.#deps.tree.list().find((node) => node.id === supervisor)?.strategy === 'simple_one_for_one';
+    const temporary = !simple && restart === 'temporary';
     try {
       await this.#deps.tree.startChild(supervisor, {
         id: actor.id,
-        start: (link) => actor.start(link),
+        start: async (link) => {
+          if (!temporary) return actor.start(link);
+          // OTP never restarts a temporary child: once it crashes, or its supervisor stops it, it is gone.
+          const ref = await actor.start({
+            exited: (reason) => {
+              link.exited(reason);
+              this.#retire(actor, 'crashed');
+            },
+          });
+          return {
+            stop: async () => {
+              await ref.stop();
+              this.#retire(actor);
+            },
+            kill: () => {
+              ref.kill();
+              this.#retire(actor);
+            },
+          };
+        },
         restart: restart ?? 'permanent',
         shutdown: shutdown ?? 5000,
       });
@@ -289,6 +317,14 @@ export class Agents {
       throw error;
     }
     return new AgentHandle(actor, this, supervisor);
+  }
+
+  /** A temporary agent crashed or was stopped by its supervisor: it will not run again. */
+  #retire(actor: AgentActor, status?: 'crashed'): void {
+    if (this.#live.get(actor.id)?.actor !== actor) return;
+    this.#live.delete(actor.id);
+    const error = new LlmStateError('ACTOR_STOPPED', `Agent ${actor.id} is temporary and its supervisor does not restart it`, { details: { agent: actor.id } });
+    actor.retire(error, status).catch(() => {});
   }
 
   #actor(id: string): AgentActor {
@@ -340,6 +376,7 @@ export class AgentHandle {
    */
   send(event: AgentEvent): Promise<AgentReply> {
     try {
+      this.#agents.assertWritable();
       if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
         throw new TypeError('Expected the message to be an object with a string `type`');
       }
@@ -352,33 +389,43 @@ export class AgentHandle {
 
   /** Stops processing messages (they queue) and saves the agent. */
   pause(): Promise<void> {
-    return this.actor.pause();
+    return this.#writing(() => this.actor.pause());
   }
 
   resume(): Promise<void> {
-    return this.actor.resume();
+    return this.#writing(() => this.actor.resume());
   }
 
   /** Processes what is queued, saves the agent as stopped, and removes it from its supervisor. */
   stop(): Promise<void> {
-    return this.#agents.stopAgent(this, this.#supervisor);
+    return this.#writing(() => this.#agents.stopAgent(this, this.#supervisor));
   }
 
   /** Saves the record and the machine's snapshot now. */
   save(): Promise<void> {
-    return this.actor.save();
+    return this.#writing(() => this.actor.save());
   }
 
   /** Changes config, conversation, tools, workflow progress or custom data, and saves. */
   update(patch: AgentPatch): Promise<void> {
     const parsed = agentPatchSchema.safeParse(patch);
     if (!parsed.success) return Promise.reject(new LlmStateError('VALUE_INVALID', `Invalid agent update: ${parsed.error.message}`, { details: { issues: parsed.error.issues } }));
-    return this.actor.update(parsed.data);
+    return this.#writing(() => this.actor.update(parsed.data));
   }
 
   /** Where the agent is in its lifecycle, and how busy it is. */
   status(): { id: string; state: string; queued: number; restarts: number; supervisor: string } {
     return { id: this.id, state: this.actor.state, queued: this.actor.queued, restarts: this.actor.restarts, supervisor: this.#supervisor };
+  }
+
+  /** Runs a write, unless the runtime is closed (RUNTIME_CLOSED) or has failed (SUPERVISOR_SHUTDOWN). */
+  #writing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      this.#agents.assertWritable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return write();
   }
 
   /** A copy of the agent's record as it stands. */
