@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { AgentHandle } from '../agents/Agents.js';
 import type { Runtime } from '../runtime.js';
 import type { Scope } from '../state/Scope.js';
 import { DEMO_STEPS } from './demoSteps.js';
@@ -17,6 +18,10 @@ export interface DemoContext {
   rt: Runtime | undefined;
   /** Every value written, by scope text then key, as JSON round-tripped data: what a read must return. */
   readonly written: Map<string, { scope: Scope; values: Map<string, unknown> }>;
+  /** The agents the demo runs, by id; emptied when the runtime closes. */
+  readonly agents: Map<string, AgentHandle>;
+  /** The commit sequence reached before the demo's agents were spawned: later events are this run's. */
+  agentsFromSeq: number;
   /** Checks that failed so far; the demo exits 1 when there is any. */
   failures: number;
   readonly styles: Styles;
@@ -28,7 +33,7 @@ export interface DemoContext {
   runtime(): Runtime;
 }
 
-/** One numbered step of the demo. Later steps (supervisors, hooks, backups) join {@link DEMO_STEPS}. */
+/** One numbered step of the demo. Later steps (hooks, backups) join {@link DEMO_STEPS}. */
 export interface DemoStep {
   title: string;
   run(ctx: DemoContext): Promise<void>;
@@ -38,7 +43,7 @@ export interface DemoStep {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('write state for a few agents, restart, and verify every value survived')
+    .description('write state, crash an agent under a supervisor and watch it recover, restart, and verify it all survived')
     .action(async (_options: unknown, command: Command) => {
       const { dataDir, dataDirGiven } = globalOptions(command);
       await runDemo(dataDirGiven ? resolve(dataDir) : undefined);
@@ -76,6 +81,8 @@ export async function runDemo(dataDir: string | undefined, steps: readonly DemoS
   printLine(`  llmstate --data-dir ${dir} keys agent:researcher`);
   printLine(`  llmstate --data-dir ${dir} get agent:researcher topic --pretty`);
   printLine(`  llmstate --data-dir ${dir} stats`);
+  printLine(`  llmstate --data-dir ${dir} agents list`);
+  printLine(`  llmstate --data-dir ${dir} agents show ada`);
 }
 
 function createContext(dataDir: string, freshStore: boolean, styles: Styles): DemoContext {
@@ -84,6 +91,8 @@ function createContext(dataDir: string, freshStore: boolean, styles: Styles): De
     freshStore,
     rt: undefined,
     written: new Map(),
+    agents: new Map(),
+    agentsFromSeq: 0,
     failures: 0,
     styles,
     say(text) {

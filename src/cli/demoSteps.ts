@@ -3,6 +3,7 @@ import { createRuntime } from '../runtime.js';
 import { Scope } from '../state/Scope.js';
 import type { WriteOptions } from '../state/StateManager.js';
 import type { DemoContext, DemoStep } from './demo.js';
+import { RESTORE_STEPS, SUPERVISION_STEPS } from './demoAgentSteps.js';
 import { previewJson } from './output.js';
 
 const RESEARCHER = Scope.agent('researcher');
@@ -103,8 +104,11 @@ const sharedScopes: DemoStep = {
 const closeStore: DemoStep = {
   title: 'Close the runtime',
   async run(ctx) {
+    const running = [...ctx.agents.keys()];
     await ctx.runtime().close();
     ctx.rt = undefined;
+    ctx.agents.clear();
+    if (running.length > 0) ctx.say(`agents ${running.join(' and ')} saved with their machine snapshots, then stopped`);
     ctx.say('mailboxes drained, store closed, LevelDB lock released');
   },
 };
@@ -142,6 +146,9 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   sharedScopes,
   closeStore,
   reopenAndVerify,
+  ...SUPERVISION_STEPS,
+  closeStore,
+  ...RESTORE_STEPS,
 ];
 
 function differs(actual: unknown, expected: unknown): string | undefined {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerAgentCommands } from './agentCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR } from './globalOptions.js';
 import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles } from './output.js';
@@ -17,6 +18,8 @@ Examples:
   llmstate get agent:a1 topic --pretty
   llmstate keys global --prefix cfg.
   llmstate --data-dir ./state stats
+  llmstate agents list
+  llmstate agents show a1 --json
   llmstate demo`;
 
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
@@ -32,6 +35,7 @@ export function createProgram(): Command {
     .addHelpText('after', EXAMPLES);
   registerStateCommands(program);
   registerStatsCommand(program);
+  registerAgentCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;

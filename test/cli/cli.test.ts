@@ -28,7 +28,9 @@ function assertSucceeds(result: CliResult): void {
   assert.equal(result.stderr, '', 'nothing on stderr');
 }
 
-describe('llmstate command', () => {
+describe('llmstate command', function () {
+  // Each test runs the binary several times; this holds without .mocharc.json (mocha --no-config) too.
+  this.timeout(60_000);
   before(assertBuilt);
   afterEach(() => removeTempDirs());
 
@@ -226,7 +228,7 @@ describe('llmstate command', () => {
     it('--help lists every command and exits 0', async () => {
       const result = await llmstate(['--help']);
       assertSucceeds(result);
-      for (const command of ['set', 'get', 'keys', 'del', 'stats', 'demo']) assert.match(result.stdout, new RegExp(`^  ${command} `, 'm'));
+      for (const command of ['set', 'get', 'keys', 'del', 'stats', 'agents', 'demo']) assert.match(result.stdout, new RegExp(`^  ${command} `, 'm'));
       assert.match(result.stdout, /--data-dir <dir>/);
     });
   });

@@ -12,6 +12,34 @@ const STEP_TITLES = [
   '5. Write global, workflow and step state',
   '6. Close the runtime',
   '7. Reopen the store and read everything back',
+  '8. Start a supervisor, team, with two chat agents under it',
+  '9. Send them a few messages',
+  '10. Crash ada with the fault injector',
+  '11. Watch team restart ada, with its state reloaded from the store',
+  '12. What the crash left behind, and what it did not touch',
+  '13. Close the runtime',
+  '14. Reopen the store and restore ada',
+];
+
+/** The lines that show supervision at work, in the order printed. */
+const SUPERVISION_LINES = [
+  /^ {3}✓ team\.whichChildren\(\): ada running \(restarts 0\), bob running \(restarts 0\)$/m,
+  /^ {3}✓ ada has counted 2 messages, bob 1$/m,
+  /^ {3}rt\.faults\.crashActor\('ada'\): /m,
+  /^ {3}✓ rejected with error\[ACTOR_CRASHED\]: Agent ada crashed on USER_MESSAGE: injected crash of agent ada\./m,
+  /^ {3}✓ team\.whichChildren\(\): ada running \(restarts 1\), bob running \(restarts 0\)$/m,
+  /^ {3}✓ event agent\.restarted \{"incarnation":2\}: /m,
+  /^ {3}ada ← "Are you still there\?" {2}→ \{"count":3,"last":"Are you still there\?"\}$/m,
+  /^ {3}✓ count 3: /m,
+  /^ {3}✓ dead letter USER_MESSAGE "Compare all twelve papers": injected crash of agent ada$/m,
+  /^ {3}✓ bob kept running \(one_for_one restarts only the child that crashed\): restarts 0$/m,
+  /^ {3}✓ bob's count went on from 1 to 2$/m,
+  /^ {3}✓ the timeline holds fault\.injected, agent\.crashed, supervisor\.child_exited, agent\.restarted, supervisor\.child_restarted$/m,
+  /^ {3}agents ada and bob saved with their machine snapshots, then stopped$/m,
+  /^ {5}ada: running as saved, live false, messages 3, restarts 1$/m,
+  /^ {3}rt\.agents\.restore\('ada', \{ machine \}\) → under team, as its record says$/m,
+  /^ {3}✓ its machine context came back: \{"count":3,"last":"Are you still there\?"\}$/m,
+  /^ {3}ada ← "Welcome back" {2}→ \{"count":4,"last":"Welcome back"\}$/m,
 ];
 
 function dataDirLine(stdout: string): string {
@@ -20,7 +48,9 @@ function dataDirLine(stdout: string): string {
   return match[1];
 }
 
-describe('llmstate demo', () => {
+describe('llmstate demo', function () {
+  // Each test runs the binary several times; this holds without .mocharc.json (mocha --no-config) too.
+  this.timeout(60_000);
   const demoDirs: string[] = [];
   before(assertBuilt);
   afterEach(() => removeTempDirs(...demoDirs.splice(0)));
@@ -47,7 +77,14 @@ describe('llmstate demo', () => {
     assert.match(result.stdout, /^ {3}correlation id: [\w-]+$/m);
     assert.match(result.stdout, /^ {3}✓ agent:researcher: messages, notes, progress, topic$/m);
     assert.match(result.stdout, /^ {3}16 values read back, each deepStrictEqual to what was written$/m);
+    at = 0;
+    for (const line of SUPERVISION_LINES) {
+      const found = line.exec(result.stdout.slice(at));
+      assert.ok(found !== null, `${line} is printed, in order, in:\n${result.stdout}`);
+      at += found.index + found[0].length;
+    }
     assert.doesNotMatch(result.stdout, /✗/);
+    assert.doesNotMatch(result.stdout, /left by an earlier run/, 'a new store has no agents to clear');
     assert.match(result.stdout, /^Every check passed\.$/m);
     assert.ok(result.stdout.includes(`llmstate --data-dir ${dataDir} keys agent:researcher`), 'prints how to look around');
 
@@ -57,6 +94,19 @@ describe('llmstate demo', () => {
     assert.deepEqual(JSON.parse(progress.stdout), { sourcesRead: 4, notes: 2 });
     const status = await llmstate(['--data-dir', dataDir, 'get', 'workflow:report-42', 'status']);
     assert.equal(status.stdout, '"drafting"\n');
+
+    assert.ok(result.stdout.includes(`llmstate --data-dir ${dataDir} agents show ada`), 'prints how to look at the agents');
+    const agents = JSON.parse((await llmstate(['--data-dir', dataDir, 'agents', 'list', '--json'])).stdout) as Record<string, unknown>[];
+    assert.deepEqual(
+      agents.map(({ id, type, status: saved, supervisor, messages, restarts }) => ({ id, type, saved, supervisor, messages, restarts })),
+      [
+        { id: 'ada', type: 'chat', saved: 'running', supervisor: 'team', messages: 4, restarts: 1 },
+        { id: 'bob', type: 'chat', saved: 'running', supervisor: 'team', messages: 2, restarts: 0 },
+      ],
+    );
+    const ada = JSON.parse((await llmstate(['--data-dir', dataDir, 'agents', 'show', 'ada', '--json'])).stdout);
+    assert.deepEqual(ada.machine.context, { count: 4, last: 'Welcome back' });
+    assert.deepEqual(ada.deadLetters.map((letter: { event: unknown }) => letter.event), [{ type: 'USER_MESSAGE', text: 'Compare all twelve papers' }]);
   });
 
   it('uses --data-dir when given, and can run again on the same store', async () => {
@@ -67,6 +117,9 @@ describe('llmstate demo', () => {
       assert.equal(dataDirLine(result.stdout), dataDir);
       assert.match(result.stdout, /\(from --data-dir\)/);
       assert.match(result.stdout, /^Every check passed\.$/m);
+      const cleared = /^ {3}deleted ada and bob, left by an earlier run of the demo$/m;
+      if (run === 1) assert.doesNotMatch(result.stdout, cleared);
+      else assert.match(result.stdout, cleared);
     }
     const progress = await llmstate(['--data-dir', dataDir, 'get', 'agent:researcher', 'progress']);
     assert.deepEqual(JSON.parse(progress.stdout), { sourcesRead: 4, notes: 2 }, 'the second run rewrote the same state');

@@ -36,7 +36,7 @@ export function llmstate(args: readonly string[], options: RunOptions = {}): Pro
     const child = execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: options.cwd ?? os.tmpdir(), maxBuffer: 16 * 1024 * 1024 },
+      { cwd: options.cwd ?? os.tmpdir(), env: childEnv(), maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== 'number') return reject(error);
         resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
@@ -44,6 +44,17 @@ export function llmstate(args: readonly string[], options: RunOptions = {}): Pro
     );
     child.stdin?.end(options.input ?? '');
   });
+}
+
+/**
+ * The environment of a child, which runs built JavaScript. A tsx loader inherited through NODE_OPTIONS (as
+ * in `NODE_OPTIONS='--import tsx' mocha`) is dropped: the child would look for tsx from its own working
+ * directory, outside the project, and fail before running anything.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: nodeOptions, ...env } = process.env;
+  const kept = nodeOptions?.replace(/--(?:import|loader|experimental-loader|require)(?:=|\s+)tsx\S*/g, '').trim();
+  return kept === undefined || kept === '' ? env : { ...env, NODE_OPTIONS: kept };
 }
 
 const tempDirs: string[] = [];
@@ -72,7 +83,7 @@ process.stdin.on('end', () => rt.close());
 
 /** A child process that holds the store in `dataDir` open (and so its LevelDB lock) until it is stopped. */
 export async function holdOpen(dataDir: string): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--input-type=module', '--eval', HOLD_OPEN_SCRIPT, RUNTIME_MODULE, dataDir]);
+  const child = spawn(process.execPath, ['--input-type=module', '--eval', HOLD_OPEN_SCRIPT, RUNTIME_MODULE, dataDir], { env: childEnv() });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
