@@ -45,6 +45,15 @@ type Taken = [CommitParticipant, CommitGroup];
 
 const EMPTY = Buffer.alloc(0);
 
+const scopeJsonCache = new WeakMap<Scope, string>();
+
+/** A scope's string form as JSON text, computed once per scope object. */
+function scopeJsonOf(scope: Scope): string {
+  let json = scopeJsonCache.get(scope);
+  if (json === undefined) scopeJsonCache.set(scope, (json = JSON.stringify(scope.toString())));
+  return json;
+}
+
 /**
  * Merges the ready groups of many actors into one backend batch, with one batch in flight at a time.
  * While a batch commits, new writes pile up in mailboxes and all go in the next batch: group commit
@@ -188,7 +197,7 @@ export class CommitScheduler {
     let agentIds: Set<string> | undefined;
     for (const [participant, group] of taken) {
       const scope = participant.scope;
-      const scopeJson = scope === undefined ? '' : JSON.stringify(scope.toString());
+      const scopeJson = scope === undefined ? '' : scopeJsonOf(scope);
       for (const unit of group.units) {
         const context = unit.context;
         const correlationId = context?.correlationId ?? eventId(seq, events.length);

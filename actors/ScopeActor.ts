@@ -321,10 +321,13 @@ export class ScopeActor implements CommitParticipant {
 
   /** @internal Called by the scheduler once the batch holding `group` is durable. */
   groupCommitted(group: CommitGroup): void {
+    let delta = 0;
     for (const unit of group.units) {
       if (unit.kind === 'clear') this.#cacheClear();
-      for (const write of unit.writes) this.#cachePut(write.key, write.json);
+      for (const write of unit.writes) delta += this.#cacheSet(write.key, write.json);
     }
+    // One report per group: the budget check then runs once per batch, not once per write.
+    if (delta !== 0) this.#host.cacheResized(this, delta);
     this.#phase = 'idle';
     for (const unit of group.units) unit.resolve(unit.result);
     this.#process();
@@ -412,13 +415,28 @@ export class ScopeActor implements CommitParticipant {
   }
 
   #cachePut(key: string, json: string | null): CacheEntry {
-    const previous = this.#cache.get(key);
-    const entry: CacheEntry = { json, value: undefined, parsed: false };
-    this.#cache.set(key, entry);
-    const delta = entrySize(key, json) - (previous === undefined ? 0 : entrySize(key, previous.json));
-    this.#cacheBytes += delta;
-    this.#host.cacheResized(this, delta);
+    const delta = this.#cacheSet(key, json);
+    // Take the entry before reporting: the report may evict this very cache to meet the budget.
+    const entry = this.#cache.get(key)!;
+    if (delta !== 0) this.#host.cacheResized(this, delta);
     return entry;
+  }
+
+  /** Updates the cache and returns the change in its estimated size; the caller reports it. */
+  #cacheSet(key: string, json: string | null): number {
+    const entry = this.#cache.get(key);
+    let delta: number;
+    if (entry === undefined) {
+      this.#cache.set(key, { json, value: undefined, parsed: false });
+      delta = entrySize(key, json);
+    } else {
+      delta = entrySize(key, json) - entrySize(key, entry.json);
+      entry.json = json;
+      entry.value = undefined;
+      entry.parsed = false;
+    }
+    this.#cacheBytes += delta;
+    return delta;
   }
 
   #cacheClear(): void {
