@@ -1,6 +1,7 @@
 import type { Clock } from '../src/clock.js';
 import {
   agentIndexKey,
+  causalJson,
   correlationIndexKey,
   encodeCommitRecord,
   encodeSeqKey,
@@ -12,6 +13,7 @@ import { encodeStateKey } from '../src/state/keyCodec.js';
 import { encodeRecord } from '../src/state/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { BatchOp, StorageBackend } from '../src/storage/index.js';
+import { NO_OUTBOX, type OutboxPort, type StagedOutbox } from './OutboxPort.js';
 import type { CommitGroup } from './WriteUnit.js';
 
 /** An actor whose mailbox has writes ready to commit. */
@@ -54,6 +56,13 @@ function scopeJsonOf(scope: Scope): string {
   return json;
 }
 
+/** The kind part of a scope's string form: `agent` of `agent:a1`. */
+function scopeKindOf(scope: string | undefined): string | undefined {
+  if (scope === undefined) return undefined;
+  const colon = scope.indexOf(':');
+  return colon === -1 ? scope : scope.slice(0, colon);
+}
+
 /**
  * Merges the ready groups of many actors into one backend batch, with one batch in flight at a time.
  * While a batch commits, new writes pile up in mailboxes and all go in the next batch: group commit
@@ -71,6 +80,7 @@ export class CommitScheduler {
   #idleWaiters: (() => void)[] = [];
   #metrics = { batches: 0, units: 0, failedBatches: 0 };
   #groupCheck: ((scope: Scope | undefined) => void | Promise<void>) | undefined;
+  #outbox: OutboxPort = NO_OUTBOX;
 
   constructor(options: CommitSchedulerOptions) {
     this.#options = options;
@@ -92,6 +102,11 @@ export class CommitScheduler {
    */
   checkGroups(check: (scope: Scope | undefined) => void | Promise<void>): void {
     this.#groupCheck = check;
+  }
+
+  /** Routes every committed event to the hooks that want it, in the event's own batch. @internal */
+  attachOutbox(outbox: OutboxPort): void {
+    this.#outbox = outbox;
   }
 
   /** Called by an actor when it has writes at the head of its mailbox. Each actor enqueues once. */
@@ -193,36 +208,59 @@ export class CommitScheduler {
     const timestamp = this.#options.clock.now();
     const ops: BatchOp[] = [];
     const events: string[] = [];
+    const outbox = this.#outbox;
+    const routing = outbox.active;
+    let matches: Map<number, number[]> | undefined;
+    // Hooks see the event by its index in this batch's record; pushes them onto each matching hook's list.
+    const route = (kind: string, scopeKind: string | undefined, key: string | undefined) => {
+      const hooks = outbox.route(kind, scopeKind, key);
+      if (hooks === undefined) return;
+      matches ??= new Map();
+      for (const hook of hooks) {
+        const list = matches.get(hook);
+        if (list === undefined) matches.set(hook, [events.length - 1]);
+        else list.push(events.length - 1);
+      }
+    };
     let correlationIds: Set<string> | undefined;
     let agentIds: Set<string> | undefined;
     for (const [participant, group] of taken) {
       const scope = participant.scope;
       const scopeJson = scope === undefined ? '' : scopeJsonOf(scope);
+      const scopeKind = scope?.kind;
       for (const unit of group.units) {
         const context = unit.context;
-        const correlationId = context?.correlationId ?? eventId(seq, events.length);
-        const causationId = context?.causationId;
-        if (context !== undefined) (correlationIds ??= new Set()).add(context.correlationId);
+        let causal: string;
+        if (context === undefined) {
+          causal = causalJson(eventId(seq, events.length));
+        } else {
+          causal = causalJson(context.correlationId, context.causationId, context.executionId);
+          (correlationIds ??= new Set()).add(context.correlationId);
+        }
         for (const write of unit.writes) {
           const key = encodeStateKey(scope!, write.key);
           if (write.json === null) {
             ops.push({ type: 'del', sublevel: 'state', key });
             if (unit.kind !== 'clear') {
-              events.push(stateEventJson('state.delete', scopeJson, write.key, correlationId, causationId));
+              events.push(stateEventJson('state.delete', scopeJson, write.key, causal));
+              if (routing) route('state.delete', scopeKind, write.key);
             }
           } else {
             ops.push({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq, timestamp }, write.json) });
-            events.push(stateEventJson('state.set', scopeJson, write.key, correlationId, causationId, write.json));
+            events.push(stateEventJson('state.set', scopeJson, write.key, causal, write.json));
+            if (routing) route('state.set', scopeKind, write.key);
           }
         }
         if (unit.kind === 'clear') {
-          events.push(stateEventJson('scope.clear', scopeJson, undefined, correlationId, causationId, undefined, unit.cleared));
+          events.push(stateEventJson('scope.clear', scopeJson, undefined, causal, undefined, unit.cleared));
+          if (routing) route('scope.clear', scopeKind, undefined);
         }
         if (unit.extraOps !== undefined) ops.push(...unit.extraOps);
         if (unit.events !== undefined) {
           for (const spec of unit.events) {
-            events.push(eventJson(spec, correlationId, causationId));
+            events.push(eventJson(spec, causal));
             if (spec.agentId !== undefined) (agentIds ??= new Set()).add(spec.agentId);
+            if (routing) route(spec.kind, scopeKindOf(spec.scope), undefined);
           }
         }
       }
@@ -238,8 +276,20 @@ export class CommitScheduler {
     if (agentIds !== undefined) {
       for (const id of agentIds) ops.push({ type: 'put', sublevel: 'eventsByAgent', key: agentIndexKey(id, seq), value: EMPTY });
     }
+    let staged: StagedOutbox | undefined;
+    if (matches !== undefined) {
+      staged = outbox.stage(seq, timestamp, events, matches);
+      for (const op of staged.ops) ops.push(op);
+    }
     this.#seq = seq;
-    await this.#options.storage.batch(ops, { sync: this.#options.durability === 'sync' });
+    try {
+      await this.#options.storage.batch(ops, { sync: this.#options.durability === 'sync' });
+    } catch (error) {
+      staged?.aborted();
+      throw error;
+    }
+    // Before any caller is acknowledged, so a hook delivery is known as soon as its write is.
+    staged?.committed();
     return true;
   }
 

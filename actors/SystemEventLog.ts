@@ -1,6 +1,7 @@
 import type { CorrelationContext } from '../src/events/correlation.js';
 import { currentCorrelation } from '../src/events/correlation.js';
 import type { EventSpec } from '../src/events/eventLog.js';
+import type { BatchOp } from '../src/storage/index.js';
 import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
 import type { CommitGroup, WriteUnit } from './WriteUnit.js';
 
@@ -18,11 +19,14 @@ export class SystemEventLog implements CommitParticipant {
     this.#scheduler = scheduler;
   }
 
-  /** Resolves once the events are durable. Runs in the caller's correlation context unless given one. */
-  append(events: readonly EventSpec[], context: CorrelationContext | undefined = currentCorrelation()): Promise<void> {
+  /**
+   * Resolves once the events are durable. Runs in the caller's correlation context unless given one.
+   * `extraOps` commit in the same batch, as a record the events describe (a hook registration).
+   */
+  append(events: readonly EventSpec[], context: CorrelationContext | undefined = currentCorrelation(), extraOps?: readonly BatchOp[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const wasEmpty = this.#queue.length === 0;
-      this.#queue.push({ kind: 'record', writes: [], events, context, result: undefined, resolve, reject });
+      this.#queue.push({ kind: 'record', writes: [], events, extraOps, context, result: undefined, resolve, reject });
       if (wasEmpty && !this.#committing) this.#scheduler.enqueue(this);
     });
   }

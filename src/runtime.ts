@@ -10,17 +10,26 @@ import { seededRandom } from '../supervisors/seededRandom.js';
 import { Agents, readDeadLetters, type DeadLetterFilter } from './agents/Agents.js';
 import type { DeadLetter } from '../actors/AgentActor.js';
 import { LlmStateError } from './errors.js';
-import { newCorrelationId, runCorrelated, currentCorrelation } from './events/correlation.js';
+import { newCorrelationId, runCorrelated, currentCorrelation, type CorrelationContext } from './events/correlation.js';
+import type { EventSpec } from './events/eventLog.js';
+import type { BatchOp } from './storage/index.js';
 import { readLastSeq } from './events/eventLog.js';
 import { Events } from './events/Events.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
 import { checkCorrelationId, StateManager } from './state/StateManager.js';
 import { ensureStoreFormat } from './state/storeFormat.js';
 import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
+import { HookPool } from '../workers/HookPool.js';
+import { Dispatcher } from './hooks/Dispatcher.js';
+import { HookHistory } from './hooks/HookHistory.js';
+import { Hooks } from './hooks/Hooks.js';
+import type { HookMetrics } from './hooks/hookMetrics.js';
+import { hookMetrics } from './hooks/hookMetrics.js';
 
 export interface RuntimeMetrics {
   actors: ActorMetrics;
   commits: CommitMetrics;
+  hooks: HookMetrics;
 }
 
 export interface CorrelateResult<T> {
@@ -40,6 +49,8 @@ export interface Runtime {
   readonly supervisors: Supervisors;
   /** Rehearse failures: crash an agent, fail or delay the store. */
   readonly faults: FaultInjector;
+  /** Hooks in worker threads, fed by the transactional outbox; their history, replay and dead letters. */
+  readonly hooks: Hooks;
   /** Where the store lives: the LevelDB directory, or `memory`. */
   readonly location: string;
   /** True once {@link Runtime.close} has begun. */
@@ -89,7 +100,12 @@ export async function createRuntime(options?: RuntimeOptions): Promise<Runtime> 
       memoryBudgetBytes: resolved.memoryBudgetBytes,
     });
     const runtime = new LlmStateRuntime(resolved, storage, scheduler, actors);
-    await runtime.started();
+    try {
+      await runtime.started();
+    } catch (error) {
+      await runtime.abortStart();
+      throw error;
+    }
     return runtime;
   } catch (error) {
     await storage.close();
@@ -147,7 +163,14 @@ class LlmStateRuntime implements Runtime {
   readonly agents: Agents;
   readonly supervisors: Supervisors;
   readonly faults: FaultInjector;
+  readonly hooks: Hooks;
   readonly #storage: StorageBackend;
+  readonly #options: ResolvedRuntimeOptions;
+  readonly #dispatcher: Dispatcher;
+  #pool: HookPool | undefined;
+  #backgroundErrors = 0;
+  #recordedSincePrune = 0;
+  #pruning: Promise<unknown> | undefined;
   readonly #scheduler: CommitScheduler;
   readonly #actors: ActorSystem;
   readonly #systemLog: SystemEventLog;
@@ -157,6 +180,7 @@ class LlmStateRuntime implements Runtime {
 
   constructor(options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem) {
     this.#storage = storage;
+    this.#options = options;
     this.#scheduler = scheduler;
     this.#actors = actors;
     const assertReadable = () => this.#assertOpen();
@@ -167,9 +191,43 @@ class LlmStateRuntime implements Runtime {
       assertReadable,
       maxValueBytes: options.maxValueBytes,
     });
-    this.events = new Events({ storage, assertOpen: assertReadable });
     const systemLog = new SystemEventLog(scheduler);
     this.#systemLog = systemLog;
+    const history = new HookHistory(storage);
+    const recordEvents = (events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext) =>
+      systemLog.append(events, context ?? currentCorrelation(), extraOps);
+    this.#dispatcher = new Dispatcher({
+      storage,
+      clock: options.clock,
+      timers: systemTimers,
+      pool: () => this.#hookPool(),
+      maxInFlight: options.hooks.threads,
+      history,
+      random: seededRandom(options.faultSeed ^ 0x400c),
+      maxValueBytes: options.maxValueBytes,
+      ownerOf: (scope) => actors.ownerOf(scope),
+      recordEvents,
+      onBackgroundError: (error) => this.#onBackgroundError(error),
+      onRecorded: () => this.#afterRecorded(),
+    });
+    scheduler.attachOutbox(this.#dispatcher);
+    this.hooks = new Hooks({
+      storage,
+      clock: options.clock,
+      dispatcher: this.#dispatcher,
+      history,
+      historyRetention: options.hooks.history,
+      recordEvents,
+      probe: (module, timeoutMs) => this.#hookPool().probe(module, timeoutMs),
+      assertWritable,
+      assertReadable,
+      commitsIdle: () => scheduler.idle(),
+    });
+    this.events = new Events({
+      storage,
+      assertOpen: assertReadable,
+      executionsOf: (correlationId, limit) => history.query({ correlationId, limit }),
+    });
     this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events) });
     scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
     let agents: Agents | undefined;
@@ -210,9 +268,38 @@ class LlmStateRuntime implements Runtime {
     actorsByRuntime.set(this, actors);
   }
 
-  /** Resolves once the supervisor tree runs. @internal */
+  /** Resolves once hooks are loaded and the supervisor tree runs. @internal */
   async started(): Promise<void> {
+    await this.hooks.load();
     await this.#tree.ready();
+    if (this.#options.hooks.autoStart) this.#dispatcher.start();
+  }
+
+  /** Undoes a start that failed part way. @internal */
+  async abortStart(): Promise<void> {
+    await this.#pool?.close();
+  }
+
+  #hookPool(): HookPool {
+    this.#pool ??= new HookPool({ threads: this.#options.hooks.threads });
+    return this.#pool;
+  }
+
+  #onBackgroundError(error: unknown): void {
+    this.#backgroundErrors++;
+    if (this.#closing !== undefined) return;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#systemLog.append([{ kind: 'hook.error', data: { message } }], undefined).catch(() => {});
+  }
+
+  /** Applies history retention every `pruneEvery` recorded executions, one pass at a time. */
+  #afterRecorded(): void {
+    if (++this.#recordedSincePrune < this.#options.hooks.history.pruneEvery || this.#pruning !== undefined) return;
+    this.#recordedSincePrune = 0;
+    this.#pruning = this.hooks
+      .prune()
+      .catch((error: unknown) => this.#onBackgroundError(error))
+      .finally(() => (this.#pruning = undefined));
   }
 
   get location(): string {
@@ -235,7 +322,11 @@ class LlmStateRuntime implements Runtime {
   }
 
   metrics(): RuntimeMetrics {
-    return { actors: this.#actors.metrics, commits: this.#scheduler.metrics };
+    return {
+      actors: this.#actors.metrics,
+      commits: this.#scheduler.metrics,
+      hooks: hookMetrics(this.#dispatcher, this.hooks.observed, this.#backgroundErrors),
+    };
   }
 
   close(): Promise<void> {
@@ -245,6 +336,11 @@ class LlmStateRuntime implements Runtime {
 
   async #shutdown(): Promise<void> {
     try {
+      // Hooks stop first: running executions may still apply their actions through the actors.
+      await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
+      await this.#pool?.close();
+      await this.#dispatcher.settled();
+      await this.#pruning;
       if (this.#fatal === undefined) await this.agents.saveAll();
       await this.#tree.stop();
       this.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} closed`));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_MAX_VALUE_BYTES } from './state/values.js';
@@ -29,6 +30,27 @@ export interface RuntimeOptions {
   faultSeed?: number;
   /** A message that crashed its agent this many times is dead-lettered without being delivered again. @default 3 */
   poisonLimit?: number;
+  /** The hook worker pool and hook history. */
+  hooks?: HookRuntimeOptions;
+}
+
+/** Options of the hooks layer (`createRuntime({ hooks })`). */
+export interface HookRuntimeOptions {
+  /** Worker threads that run hooks, started on first use and kept. @default min(4, max(2, cores)) */
+  threads?: number;
+  /** Start delivering the outbox when the runtime opens. The CLI's read-only commands turn this off. @default true */
+  autoStart?: boolean;
+  /** How long `close()` waits for running hook executions; the rest run again after the next start. @default 5000 */
+  closeGraceMs?: number;
+  /** History retention, applied every `pruneEvery` recorded executions and by `rt.hooks.prune()`. */
+  history?: { maxAgeMs?: number; maxCount?: number; maxBytes?: number; pruneEvery?: number };
+}
+
+export interface ResolvedHookRuntimeOptions {
+  threads: number;
+  autoStart: boolean;
+  closeGraceMs: number;
+  history: { maxAgeMs: number; maxCount: number; maxBytes: number; pruneEvery: number };
 }
 
 export interface ResolvedRuntimeOptions {
@@ -43,6 +65,7 @@ export interface ResolvedRuntimeOptions {
   clock: Clock;
   faultSeed: number;
   poisonLimit: number;
+  hooks: ResolvedHookRuntimeOptions;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -54,6 +77,12 @@ export const DEFAULT_OPTIONS = {
   maxBatchOps: 4096,
   maxBatchBytes: 16 * 1024 * 1024,
   poisonLimit: 3,
+  hooks: {
+    threads: Math.min(4, Math.max(2, availableParallelism())),
+    autoStart: true,
+    closeGraceMs: 5000,
+    history: { maxAgeMs: 7 * 24 * 60 * 60 * 1000, maxCount: 100_000, maxBytes: 256 * 1024 * 1024, pruneEvery: 1000 },
+  },
 } as const satisfies Partial<ResolvedRuntimeOptions>;
 
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -71,6 +100,17 @@ const FIELDS = {
   clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
   faultSeed: [z.number().int().min(0).max(2 ** 32 - 1), 'an integer from 0 to 2^32 - 1'],
   poisonLimit: [positiveInteger, 'a positive integer'],
+  hooks: [
+    z.strictObject({
+      threads: positiveInteger.max(64).optional(),
+      autoStart: z.boolean().optional(),
+      closeGraceMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      history: z
+        .strictObject({ maxAgeMs: positiveInteger.optional(), maxCount: positiveInteger.optional(), maxBytes: positiveInteger.optional(), pruneEvery: positiveInteger.optional() })
+        .optional(),
+    }),
+    'an object with `threads` (1–64), `autoStart`, `closeGraceMs` and `history` ({ maxAgeMs, maxCount, maxBytes, pruneEvery })',
+  ],
 } as const;
 
 type FieldName = keyof typeof FIELDS;
@@ -117,6 +157,17 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     clock: (options.clock as Clock | undefined) ?? systemClock,
     faultSeed: (options.faultSeed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32),
     poisonLimit: (options.poisonLimit as number | undefined) ?? DEFAULT_OPTIONS.poisonLimit,
+    hooks: resolveHookOptions(options.hooks as HookRuntimeOptions | undefined),
+  };
+}
+
+function resolveHookOptions(hooks: HookRuntimeOptions = {}): ResolvedHookRuntimeOptions {
+  const defaults = DEFAULT_OPTIONS.hooks;
+  return {
+    threads: hooks.threads ?? defaults.threads,
+    autoStart: hooks.autoStart ?? defaults.autoStart,
+    closeGraceMs: hooks.closeGraceMs ?? defaults.closeGraceMs,
+    history: { ...defaults.history, ...hooks.history },
   };
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { systemClock, type Clock } from '../src/clock.js';
 import { DEFAULT_OPTIONS, resolveRuntimeOptions } from '../src/runtimeOptions.js';
 
@@ -32,6 +33,7 @@ describe('resolveRuntimeOptions', () => {
         maxBatchBytes: DEFAULT_OPTIONS.maxBatchBytes,
         clock: systemClock,
         poisonLimit: DEFAULT_OPTIONS.poisonLimit,
+        hooks: DEFAULT_OPTIONS.hooks,
       });
     });
 
@@ -42,7 +44,7 @@ describe('resolveRuntimeOptions', () => {
       assert.equal(resolved.clock, systemClock);
       for (const [name, value] of Object.entries(DEFAULT_OPTIONS)) {
         if (name === 'memory') continue;
-        assert.equal(resolved[name as keyof typeof resolved], value, name);
+        assert.deepEqual(resolved[name as keyof typeof resolved], value, name);
       }
     });
 
@@ -56,6 +58,12 @@ describe('resolveRuntimeOptions', () => {
         maxBatchOps: 4096,
         maxBatchBytes: 16777216,
         poisonLimit: 3,
+        hooks: {
+          threads: Math.min(4, Math.max(2, availableParallelism())),
+          autoStart: true,
+          closeGraceMs: 5000,
+          history: { maxAgeMs: 604800000, maxCount: 100000, maxBytes: 268435456, pruneEvery: 1000 },
+        },
       });
     });
 
@@ -81,6 +89,7 @@ describe('resolveRuntimeOptions', () => {
           clock,
           faultSeed: 42,
           poisonLimit: 1,
+          hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 } },
         }),
         {
           dataDir: '/tmp/x',
@@ -94,6 +103,7 @@ describe('resolveRuntimeOptions', () => {
           clock,
           faultSeed: 42,
           poisonLimit: 1,
+          hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { ...DEFAULT_OPTIONS.hooks.history, maxCount: 7 } },
         },
       );
     });
@@ -111,7 +121,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`, `faultSeed`, `poisonLimit`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`, `faultSeed`, `poisonLimit`, `hooks`',
       );
     });
 
@@ -135,6 +145,38 @@ describe('resolveRuntimeOptions', () => {
       rejects({}, message);
       rejects(undefined, message);
       rejects({ memory: false }, message);
+    });
+  });
+
+  describe('hooks', () => {
+    const expected =
+      'Expected `hooks` to be an object with `threads` (1–64), `autoStart`, `closeGraceMs` and `history` ({ maxAgeMs, maxCount, maxBytes, pruneEvery })';
+
+    it('rejects a hooks value that is not an object', () => {
+      rejects({ memory: true, hooks: 4 }, `${expected}, got \`4\` (number)`);
+    });
+
+    it('rejects threads outside 1–64', () => {
+      rejects({ memory: true, hooks: { threads: 0 } }, `${expected}, got \`{"threads":0}\` (object)`);
+      rejects({ memory: true, hooks: { threads: 65 } }, `${expected}, got \`{"threads":65}\` (object)`);
+      rejects({ memory: true, hooks: { threads: 1.5 } }, `${expected}, got \`{"threads":1.5}\` (object)`);
+    });
+
+    it('rejects a non-boolean autoStart and a negative closeGraceMs', () => {
+      rejects({ memory: true, hooks: { autoStart: 'yes' } }, `${expected}, got \`{"autoStart":"yes"}\` (object)`);
+      rejects({ memory: true, hooks: { closeGraceMs: -1 } }, `${expected}, got \`{"closeGraceMs":-1}\` (object)`);
+    });
+
+    it('rejects unknown hook options and bad history limits', () => {
+      rejects({ memory: true, hooks: { thread: 2 } }, `${expected}, got \`{"thread":2}\` (object)`);
+      rejects({ memory: true, hooks: { history: { maxCount: 0 } } }, `${expected}, got \`{"history":{"maxCount":0}}\` (object)`);
+      rejects({ memory: true, hooks: { history: { maxAge: 5 } } }, `${expected}, got \`{"history":{"maxAge":5}}\` (object)`);
+    });
+
+    it('fills the history defaults it is not given', () => {
+      const { hooks } = resolveRuntimeOptions({ memory: true, hooks: { history: { maxBytes: 10 } } });
+      assert.deepEqual(hooks.history, { ...DEFAULT_OPTIONS.hooks.history, maxBytes: 10 });
+      assert.equal(hooks.threads, DEFAULT_OPTIONS.hooks.threads);
     });
   });
 

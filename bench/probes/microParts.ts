@@ -4,7 +4,7 @@ import { serializeValue } from '../../src/state/values.js';
 import { normalizeKey } from '../../src/state/keyRules.js';
 import { encodeStateKey } from '../../src/state/keyCodec.js';
 import { encodeRecord } from '../../src/state/recordEnvelope.js';
-import { encodeCommitRecord, encodeSeqKey, stateEventJson, eventId } from '../../src/events/eventLog.js';
+import { causalJson, encodeCommitRecord, encodeSeqKey, stateEventJson, eventId } from '../../src/events/eventLog.js';
 import { correlationForWrite } from '../../src/events/correlation.js';
 import { createActor } from 'xstate';
 import { scopeLifecycle } from '../../actors/scopeLifecycle.js';
@@ -30,7 +30,7 @@ const cases: [string, () => unknown][] = [
   ['encodeStateKey', () => encodeStateKey(scope, 'topic')],
   ['encodeRecord (incl crc32)', () => encodeRecord({ seq: 5, timestamp: 1700000000000 }, json)],
   ['crc32 of 120 B', () => crc32(buf)],
-  ['stateEventJson', () => stateEventJson('state.set', '"agent:a1"', 'topic', eventId(5, 0), undefined, json)],
+  ['stateEventJson', () => stateEventJson('state.set', '"agent:a1"', 'topic', causalJson(eventId(5, 0)), json)],
   ['encodeSeqKey', () => encodeSeqKey(5)],
   ['encodeCommitRecord', () => encodeCommitRecord(5, 1700000000000, ['{"kind":"state.set","scope":"agent:a1","correlationId":"5.0","key":"topic","value":' + json + '}'])],
   ['new Promise + spread', () => new Promise((resolve, reject) => { sink = { ...{ type: 'set', key: 'k', json, context: undefined }, resolve, reject }; })],

@@ -1,11 +1,19 @@
+import type { HookExecution } from '../hooks/types.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { LoggedEvent } from './eventLog.js';
 import { queryEvents, type EventFilter } from './queryEvents.js';
+import { buildTimeline, type Timeline } from './timeline.js';
+import { renderTimeline, type TimelineFormat } from './timelineExport.js';
 
 export interface EventsDeps {
   storage: StorageBackend;
   assertOpen(): void;
+  /** The hook executions on a correlation's story. */
+  executionsOf(correlationId: string, limit: number): Promise<HookExecution[]>;
 }
+
+/** Most events and executions one timeline reads. */
+const TIMELINE_LIMIT = 10_000;
 
 /** `rt.events`: the event log of every committed change and lifecycle event. */
 export class Events {
@@ -26,6 +34,36 @@ export class Events {
     this.#deps.assertOpen();
     checkFilter(filter);
     return queryEvents(this.#deps.storage, filter);
+  }
+
+  /**
+   * The causality tree of one correlation: each write, the hook executions it triggered, their
+   * actions, and the writes those caused.
+   *
+   * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT}
+   * @example const tree = await rt.events.timeline(correlationId)
+   */
+  async timeline(correlationId: string): Promise<Timeline> {
+    this.#deps.assertOpen();
+    checkFilter({ correlationId });
+    if (correlationId === undefined) throw new TypeError('Expected `correlationId` to be a non-empty string, got `undefined`');
+    const [events, executions] = await Promise.all([
+      queryEvents(this.#deps.storage, { correlationId, limit: TIMELINE_LIMIT }),
+      this.#deps.executionsOf(correlationId, TIMELINE_LIMIT),
+    ]);
+    return buildTimeline(correlationId, events, executions);
+  }
+
+  /**
+   * A correlation's timeline as `text` (a tree), `mermaid` (a sequence diagram), `json`, or `html` (a
+   * self-contained page).
+   *
+   * @throws {TypeError} for an unknown format. @throws {RUNTIME_CLOSED}
+   * @example writeFileSync('story.html', await rt.events.exportTimeline(correlationId, 'html'))
+   */
+  async exportTimeline(correlationId: string, format: TimelineFormat): Promise<string> {
+    renderTimeline(buildTimeline('', [], []), format);
+    return renderTimeline(await this.timeline(correlationId), format);
   }
 }
 

@@ -7,6 +7,8 @@ export interface CorrelationContext {
   readonly causationId?: string;
   readonly principal?: string;
   readonly actorId?: string;
+  /** The hook execution whose actions are being applied. */
+  readonly executionId?: string;
 }
 
 const storage = new AsyncLocalStorage<CorrelationContext>();
@@ -33,4 +35,9 @@ export function correlationForWrite(explicitId: string | undefined): Correlation
   const ambient = storage.getStore();
   if (explicitId === undefined) return ambient;
   return ambient === undefined ? { correlationId: explicitId } : { ...ambient, correlationId: explicitId };
+}
+
+/** Runs `fn` outside any correlation context, for background work that belongs to no caller. */
+export function runUncorrelated<T>(fn: () => T): T {
+  return storage.exit(fn);
 }

@@ -28,6 +28,8 @@ export interface LoggedEvent {
   data?: unknown;
   correlationId: string;
   causationId?: string;
+  /** The hook execution whose action made this change. */
+  executionId?: string;
 }
 
 /** An event other than a state change, as a producer describes it. `data` must be JSON data. */
@@ -66,6 +68,17 @@ export function correlationIndexKey(correlationId: string, seq: number): Buffer 
 }
 
 /**
+ * The correlation fields every event of one unit shares, as a JSON fragment that starts with a comma:
+ * built once per unit and spliced into each of its events.
+ */
+export function causalJson(correlationId: string, causationId?: string, executionId?: string): string {
+  let text = `,"correlationId":${JSON.stringify(correlationId)}`;
+  if (causationId !== undefined) text += `,"causationId":${JSON.stringify(causationId)}`;
+  if (executionId !== undefined) text += `,"executionId":${JSON.stringify(executionId)}`;
+  return text;
+}
+
+/**
  * One event as JSON text. `valueJson` is already-validated JSON and is spliced in as is, so a value is
  * serialised once on its way to the store.
  */
@@ -73,26 +86,31 @@ export function stateEventJson(
   kind: StateEventKind,
   scopeJson: string,
   key: string | undefined,
-  correlationId: string,
-  causationId: string | undefined,
+  causal: string,
   valueJson?: string,
   count?: number,
 ): string {
-  let text = `{"kind":"${kind}","scope":${scopeJson},"correlationId":${JSON.stringify(correlationId)}`;
-  if (causationId !== undefined) text += `,"causationId":${JSON.stringify(causationId)}`;
+  let text = `{"kind":"${kind}","scope":${scopeJson}${causal}`;
   if (key !== undefined) text += `,"key":${JSON.stringify(key)}`;
   if (valueJson !== undefined) text += `,"value":${valueJson}`;
   if (count !== undefined) text += `,"count":${count}`;
   return text + '}';
 }
 
-export function eventJson(spec: EventSpec, correlationId: string, causationId: string | undefined): string {
-  let text = `{"kind":${JSON.stringify(spec.kind)},"correlationId":${JSON.stringify(correlationId)}`;
-  if (causationId !== undefined) text += `,"causationId":${JSON.stringify(causationId)}`;
+export function eventJson(spec: EventSpec, causal: string): string {
+  let text = `{"kind":${JSON.stringify(spec.kind)}${causal}`;
   if (spec.scope !== undefined) text += `,"scope":${JSON.stringify(spec.scope)}`;
   if (spec.agentId !== undefined) text += `,"agentId":${JSON.stringify(spec.agentId)}`;
   if (spec.data !== undefined) text += `,"data":${JSON.stringify(spec.data)}`;
   return text + '}';
+}
+
+/**
+ * An event's JSON text with its id, sequence and commit time in front, as hooks receive it. `json` is
+ * the event as stored in its commit record.
+ */
+export function deliveredEventJson(seq: number, index: number, at: number, json: string): string {
+  return `{"id":"${seq}.${index}","seq":${seq},"at":${at},${json.slice(1)}`;
 }
 
 /** The index entry that finds a batch by an agent its events are about. */

@@ -6,6 +6,7 @@ import {
   encodeSeqKey,
   type LoggedEvent,
 } from './eventLog.js';
+import { kindMatcher } from './kindPattern.js';
 
 /** What {@link queryEvents} selects. Every given field must match. */
 export interface EventFilter {
@@ -102,14 +103,4 @@ function eventMatcher(filter: EventFilter): (event: LoggedEvent) => boolean {
     (agentScope === undefined || event.agentId === filter.agentId || event.scope === agentScope) &&
     event.at >= from &&
     event.at <= to;
-}
-
-function kindMatcher(pattern: string): (kind: string) => boolean {
-  if (!pattern.includes('*')) return (kind) => kind === pattern;
-  const regex = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
-  return (kind) => regex.test(kind);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

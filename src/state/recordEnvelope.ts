@@ -31,11 +31,11 @@ export interface DecodedRecord extends RecordMeta {
   payload: Buffer;
 }
 
-/** Wraps a UTF-8 payload (usually JSON text) in the envelope. */
-export function encodeRecord(meta: RecordMeta, payload: string): Buffer {
+/** Wraps a payload (usually JSON text, stored as UTF-8) in the envelope. */
+export function encodeRecord(meta: RecordMeta, payload: string | Buffer): Buffer {
   const schemaBytes = meta.schema === undefined ? 0 : 2 + Buffer.byteLength(meta.schema, 'utf8');
   const payloadStart = HEADER_BYTES + schemaBytes;
-  const record = Buffer.allocUnsafe(payloadStart + Buffer.byteLength(payload, 'utf8'));
+  const record = Buffer.allocUnsafe(payloadStart + (typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length));
   record[0] = RECORD_FORMAT;
   record[5] = meta.schema === undefined ? 0 : FLAG_SCHEMA;
   record.writeUIntBE(meta.seq, 6, 6);
@@ -44,7 +44,8 @@ export function encodeRecord(meta: RecordMeta, payload: string): Buffer {
     record.writeUInt16BE(schemaBytes - 2, HEADER_BYTES);
     record.write(meta.schema, HEADER_BYTES + 2, 'utf8');
   }
-  record.write(payload, payloadStart, 'utf8');
+  if (typeof payload === 'string') record.write(payload, payloadStart, 'utf8');
+  else payload.copy(record, payloadStart);
   record.writeUInt32BE(crc32(record.subarray(CHECKED_FROM)), 1);
   return record;
 }

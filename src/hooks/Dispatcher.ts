@@ -1,0 +1,344 @@
+import type { OutboxPort, StagedOutbox } from '../../actors/OutboxPort.js';
+import type { Timers } from '../../supervisors/timers.js';
+import type { HookPool } from '../../workers/HookPool.js';
+import type { Clock } from '../clock.js';
+import { runUncorrelated } from '../events/correlation.js';
+import { deliveredEventJson } from '../events/eventLog.js';
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BuiltinSink } from './builtinSinks.js';
+import type { CircuitState } from './CircuitBreaker.js';
+import { ExecutionRunner, type RunnerDeps } from './ExecutionRunner.js';
+import type { HookDefinition } from './hookDefinition.js';
+import { HookSlot, type PendingEntry, type SlotCounters } from './HookSlot.js';
+import { encodeDeadLetter, encodeOutboxValue, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
+
+export interface DispatcherDeps extends Omit<RunnerDeps, 'pool'> {
+  storage: StorageBackend;
+  clock: Clock;
+  timers: Timers;
+  /** The pool, started on first use. */
+  pool(): HookPool;
+  /** Executions running at once, across hooks: the pool's thread count. */
+  maxInFlight: number;
+}
+
+export interface HookStatus {
+  name: string;
+  priority: number;
+  breaker: CircuitState;
+  disabled?: { reason: string; at: number };
+  /** A built-in waiting for its main-thread sink (a cache invalidation keyspace) to be attached again. */
+  detached: boolean;
+  pending: number;
+  inFlight: number;
+  p50Ms?: number;
+  p95Ms?: number;
+  counters: SlotCounters;
+}
+
+/** Longest wait between checks while something waits on time: injected clocks move without timers. */
+const MAX_WAKE_MS = 200;
+
+/**
+ * Delivers the outbox to hooks. It is the outbox port of the commit path (it decides, in the write's
+ * own batch, which hooks get which events), and it drains what committed into the worker pool:
+ * priority first, within each hook's concurrency, never more executions than threads.
+ */
+export class Dispatcher implements OutboxPort {
+  readonly #deps: DispatcherDeps;
+  readonly #runner: ExecutionRunner;
+  readonly #slots = new Map<number, HookSlot>();
+  #byPriority: HookSlot[] = [];
+  #nextSlotId = 1;
+  #inFlight = 0;
+  #running = false;
+  #closing = false;
+  #wakeTimer: unknown;
+  #wakeAt = Infinity;
+  #idleWaiters: (() => void)[] = [];
+  #capacityWaiters: (() => void)[] = [];
+  #executions: Set<Promise<void>> = new Set();
+
+  constructor(deps: DispatcherDeps) {
+    this.#deps = deps;
+    this.#runner = new ExecutionRunner({ ...deps, pool: () => deps.pool() });
+  }
+
+  get active(): boolean {
+    return this.#byPriority.length > 0;
+  }
+
+  route(kind: string, scopeKind: string | undefined, key: string | undefined): readonly number[] | undefined {
+    let hooks: number[] | undefined;
+    for (const slot of this.#byPriority) {
+      if (slot.matches(kind, scopeKind, key)) (hooks ??= []).push(slot.id);
+    }
+    return hooks;
+  }
+
+  stage(seq: number, timestamp: number, events: readonly string[], matches: Map<number, number[]>): StagedOutbox {
+    const ops: BatchOp[] = [];
+    const reserved: [HookSlot, number][] = [];
+    const accepted: [HookSlot, number[]][] = [];
+    for (const [slotId, indexes] of matches) {
+      const slot = this.#slots.get(slotId);
+      if (slot === undefined) continue;
+      const key = hookSeqKey(slot.name, seq);
+      if (slot.pendingEvents + indexes.length > slot.definition.maxPending) {
+        const letter: DeadLetterValue = {
+          hookName: slot.name,
+          seq,
+          reason: 'overflow',
+          attempts: 0,
+          at: timestamp,
+          events: indexes.map((index) => deliveredEventJson(seq, index, timestamp, events[index])),
+        };
+        ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter(letter) });
+        slot.counters.overflowed += indexes.length;
+        continue;
+      }
+      slot.pendingEvents += indexes.length;
+      reserved.push([slot, indexes.length]);
+      accepted.push([slot, indexes]);
+      ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(seq, timestamp, { indexes, attempts: 0 }) });
+    }
+    return {
+      ops,
+      committed: () => {
+        for (const [slot, indexes] of accepted) {
+          const delivered = indexes.map((index) => deliveredEventJson(seq, index, timestamp, events[index]));
+          slot.queue.push(pendingEntry(seq, timestamp, delivered, indexes.map((index) => `${seq}.${index}`), 0, false));
+        }
+        if (accepted.length > 0) this.#schedulePump();
+      },
+      aborted: () => {
+        for (const [slot, count] of reserved) slot.pendingEvents -= count;
+      },
+    };
+  }
+
+  /** Adds a hook, or replaces the definition of one with the same name (its queue and sink stay). */
+  upsert(definition: HookDefinition): HookSlot {
+    let slot = this.slot(definition.name);
+    if (slot === undefined) {
+      slot = new HookSlot(this.#nextSlotId++, definition, this.#deps.clock, (from, to) => this.#breakerMoved(slot!, from, to));
+      this.#slots.set(slot.id, slot);
+    } else {
+      slot.redefine(definition);
+    }
+    this.#sortSlots();
+    this.#schedulePump();
+    return slot;
+  }
+
+  /**
+   * Attaches the main-thread half of a built-in. `detached` parks the hook until a later call attaches
+   * what it needs (a cache invalidation keyspace does not survive a restart).
+   */
+  setSink(name: string, sink: BuiltinSink | undefined, detached: boolean): void {
+    this.#runner.setSink(name, sink);
+    const slot = this.slot(name);
+    if (slot === undefined) return;
+    slot.detached = detached;
+    this.#schedulePump();
+  }
+
+  /** Looks for work now: after entries were put in a queue from outside the commit path. */
+  poke(): void {
+    this.#schedulePump();
+  }
+
+  /** Stops routing to a hook and waits for its running executions; returns what was waiting. */
+  async remove(name: string): Promise<PendingEntry[]> {
+    const slot = this.slot(name);
+    if (slot === undefined) return [];
+    this.#slots.delete(slot.id);
+    this.#sortSlots();
+    while (slot.inFlight > 0) await this.#nextSettled();
+    this.#runner.setSink(name, undefined);
+    return slot.queue.splice(0);
+  }
+
+  slot(name: string): HookSlot | undefined {
+    for (const slot of this.#slots.values()) if (slot.name === name) return slot;
+    return undefined;
+  }
+
+  get slots(): HookSlot[] {
+    return [...this.#byPriority];
+  }
+
+  /** Starts draining the outbox. */
+  start(): void {
+    if (this.#closing) return;
+    this.#running = true;
+    this.#schedulePump();
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  status(slot: HookSlot): HookStatus {
+    return {
+      name: slot.name,
+      priority: slot.definition.priority,
+      breaker: slot.breaker.state,
+      ...(slot.definition.disabled === undefined ? {} : { disabled: slot.definition.disabled }),
+      detached: slot.detached,
+      pending: slot.pendingEvents,
+      inFlight: slot.inFlight,
+      ...(slot.durations.count === 0 ? {} : { p50Ms: slot.durations.p50(), p95Ms: slot.durations.p95() }),
+      counters: { ...slot.counters },
+    };
+  }
+
+  /** Resolves once no enabled hook has anything waiting or running. */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Waits for a free thread, for work outside the outbox (replays), so the pool never queues tasks and
+   * every task's time limit starts when it runs. Returns the release function.
+   */
+  async acquire(): Promise<() => void> {
+    while (this.#inFlight >= this.#deps.maxInFlight) await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
+    this.#inFlight++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inFlight--;
+      this.#afterSettle();
+    };
+  }
+
+  get runner(): ExecutionRunner {
+    return this.#runner;
+  }
+
+  /**
+   * Stops starting executions, waits up to `graceMs` for running ones, and abandons the rest: they stay
+   * in the outbox and run after the next start.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    this.#running = false;
+    if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
+    this.#runner.closing = true;
+    const deadline = Date.now() + graceMs;
+    while (this.#executions.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...this.#executions]), new Promise((resolve) => setTimeout(resolve, Math.max(1, deadline - Date.now())))]);
+    }
+    this.#runner.abandoning = true;
+  }
+
+  /** Every execution started (and not abandoned) has settled. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#executions]);
+  }
+
+  #schedulePump(): void {
+    if (!this.#running) return;
+    this.#wake(0);
+  }
+
+  #wake(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.#wakeTimer !== undefined && this.#wakeAt <= at) return;
+    if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
+    this.#wakeAt = at;
+    // Executions belong to no caller: they must not inherit the correlation of whichever write woke them.
+    this.#wakeTimer = this.#deps.timers.setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.#wakeAt = Infinity;
+      runUncorrelated(() => this.#pump());
+    }, delayMs);
+  }
+
+  #pump(): void {
+    if (!this.#running) return;
+    const now = this.#deps.clock.now();
+    let waitMs = Infinity;
+    for (const slot of this.#byPriority) {
+      if (this.#inFlight >= this.#deps.maxInFlight) break;
+      while (this.#inFlight < this.#deps.maxInFlight && slot.canStart(now)) this.#start(slot);
+      if (slot.queue.length > 0 && !slot.parked) {
+        if (slot.retryAt > now) waitMs = Math.min(waitMs, slot.retryAt - now);
+        const reopensAt = slot.breaker.retryAt();
+        if (reopensAt !== undefined) waitMs = Math.min(waitMs, Math.max(1, reopensAt - now));
+      }
+    }
+    if (waitMs !== Infinity) this.#wake(Math.min(waitMs, MAX_WAKE_MS));
+    this.#notifyIdle();
+  }
+
+  #start(slot: HookSlot): void {
+    const entries = slot.takeBatch();
+    slot.inFlight++;
+    this.#inFlight++;
+    const running = this.#runner
+      .execute(slot, entries)
+      .catch((error: unknown) => this.#deps.onBackgroundError(error))
+      .finally(() => {
+        slot.inFlight--;
+        this.#inFlight--;
+        this.#executions.delete(running);
+        this.#afterSettle();
+      });
+    this.#executions.add(running);
+  }
+
+  #afterSettle(): void {
+    const waiter = this.#capacityWaiters.shift();
+    if (waiter !== undefined) waiter();
+    for (const settle of this.#settleWaiters.splice(0)) settle();
+    if (this.#running) this.#pump();
+    else this.#notifyIdle();
+  }
+
+  #settleWaiters: (() => void)[] = [];
+
+  #nextSettled(): Promise<void> {
+    return new Promise((resolve) => this.#settleWaiters.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    if (this.#inFlight > 0) return false;
+    for (const slot of this.#slots.values()) if (!slot.parked && slot.queue.length > 0) return false;
+    return true;
+  }
+
+  #notifyIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  #sortSlots(): void {
+    this.#byPriority = [...this.#slots.values()].sort((a, b) => b.definition.priority - a.definition.priority || a.id - b.id);
+  }
+
+  #breakerMoved(slot: HookSlot, from: CircuitState, to: CircuitState): void {
+    const kind = to === 'open' ? 'hook.circuit_opened' : to === 'half_open' ? 'hook.circuit_half_open' : 'hook.circuit_closed';
+    this.#deps.recordEvents([{ kind, data: { hook: slot.name, from, to } }]).catch((error: unknown) => this.#deps.onBackgroundError(error));
+    if (to === 'half_open' || to === 'closed') this.#schedulePump();
+  }
+}
+
+/** An in-memory outbox entry; correlations are read from each event's JSON without parsing it whole. */
+export function pendingEntry(seq: number, at: number, events: string[], eventIds: string[], attempts: number, inline: boolean): PendingEntry {
+  return { seq, at, events, eventIds, correlationIds: events.map(correlationOf), attempts, inline };
+}
+
+const CORRELATION = /"correlationId":("(?:[^"\\]|\\.)*")/;
+
+function correlationOf(eventJson: string): string {
+  const match = CORRELATION.exec(eventJson);
+  return match === null ? '' : (JSON.parse(match[1]) as string);
+}

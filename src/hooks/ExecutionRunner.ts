@@ -1,0 +1,252 @@
+import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
+import type { RunOutcome, RunTask } from '../../workers/protocol.js';
+import { redact } from '../../workers/redact.js';
+import type { Clock } from '../clock.js';
+import { isLlmStateError } from '../errors.js';
+import type { CorrelationContext } from '../events/correlation.js';
+import type { EventSpec } from '../events/eventLog.js';
+import type { Scope } from '../state/Scope.js';
+import type { ScopeOwner } from '../state/StateManager.js';
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BuiltinSink } from './builtinSinks.js';
+import { newExecutionId, type ExecutionMeta } from './executionRecord.js';
+import { applyActions, checkActions } from './hookActions.js';
+import type { HookHistory } from './HookHistory.js';
+import { definitionPut } from './hookRegistryRecords.js';
+import type { HookSlot, PendingEntry } from './HookSlot.js';
+import { encodeDeadLetter, encodeOutboxValue, hookSeqKey } from './outboxRecords.js';
+import type { ExecutionError, ExecutionStatus } from './types.js';
+
+export interface RunnerDeps {
+  storage: StorageBackend;
+  clock: Clock;
+  pool(): HookPool;
+  history: HookHistory;
+  random(): number;
+  maxValueBytes: number;
+  /** The single writer of a scope, for applying actions. */
+  ownerOf(scope: Scope): ScopeOwner;
+  recordEvents(events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext): Promise<void>;
+  onBackgroundError(error: unknown): void;
+  /** Called after each execution is recorded (history retention counts them). */
+  onRecorded(): void;
+}
+
+/** What one run in the pool came to, before it is recorded. */
+export interface RunResult {
+  executionId: string;
+  startedAt: number;
+  status: ExecutionStatus;
+  outcome?: RunOutcome;
+  error?: ExecutionError;
+  durationMs: number;
+}
+
+/**
+ * Runs one execution of a hook and records how it went. On success the actions are applied, then the
+ * record and the removal of its outbox entries commit in one batch: a crash before that batch runs the
+ * execution again (at least once), and a success is recorded exactly once. On failure the attempt is
+ * recorded and the batch is retried with backoff, or dead-lettered once `maxAttempts` is spent.
+ */
+export class ExecutionRunner {
+  readonly #deps: RunnerDeps;
+  readonly #sinks = new Map<string, BuiltinSink>();
+  /** Set while the runtime closes: failures are no longer recorded, as the pool is being torn down. */
+  closing = false;
+  abandoning = false;
+
+  constructor(deps: RunnerDeps) {
+    this.#deps = deps;
+  }
+
+  setSink(hookName: string, sink: BuiltinSink | undefined): void {
+    if (sink === undefined) this.#sinks.delete(hookName);
+    else this.#sinks.set(hookName, sink);
+  }
+
+  /** Runs a hook on events in the pool, without recording anything. */
+  async run(slotDefinition: HookSlot['definition'], eventsJson: string, context: RunTask['context']): Promise<RunResult> {
+    const startedAt = this.#deps.clock.now();
+    const started = performance.now();
+    const task: RunTask = { kind: 'run', module: slotDefinition.module, input: eventsJson, context, redact: slotDefinition.redact };
+    try {
+      const outcome = await this.#deps.pool().run(task, slotDefinition.timeoutMs);
+      return { executionId: context.executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
+    } catch (error) {
+      const timedOut = error instanceof TaskFailure && error.reason === 'timeout';
+      return {
+        executionId: context.executionId,
+        startedAt,
+        status: timedOut ? 'timed_out' : 'failed',
+        error: describeError(error),
+        durationMs: timedOut ? slotDefinition.timeoutMs : roundMs(performance.now() - started),
+      };
+    }
+  }
+
+  async execute(slot: HookSlot, entries: PendingEntry[]): Promise<void> {
+    const definition = slot.definition;
+    const events = entries.flatMap((entry) => entry.events);
+    const eventIds = entries.flatMap((entry) => entry.eventIds);
+    const correlations = entries.flatMap((entry) => entry.correlationIds);
+    const attempt = Math.max(...entries.map((entry) => entry.attempts)) + 1;
+    const executionId = newExecutionId(this.#deps.clock.now());
+    const context = {
+      hookName: definition.name,
+      executionId,
+      attempt,
+      correlationId: correlations[0],
+      causationId: eventIds[0],
+      replay: false,
+      options: definition.options ?? null,
+    };
+    let run = await this.run(definition, `[${events.join(',')}]`, context);
+    if (this.abandoning) {
+      slot.putBack(entries);
+      return;
+    }
+    const meta = (status: ExecutionStatus, durationMs: number, error?: ExecutionError): Omit<ExecutionMeta, 'bytes'> => ({
+      executionId,
+      hookName: definition.name,
+      correlationId: correlations[0],
+      correlationIds: [...new Set(correlations)],
+      causationId: eventIds[0],
+      eventIds,
+      attempt,
+      status,
+      ...(error === undefined ? {} : { error }),
+      startedAt: run.startedAt,
+      durationMs,
+      priority: definition.priority,
+    });
+    if (run.status === 'succeeded') {
+      const outcome = run.outcome!;
+      try {
+        const sink = this.#sinks.get(definition.name);
+        const actions = outcome.actions.length === 0 ? [] : checkActions(outcome.actions, { eventIds, scopes: events.map(scopeOf) }, this.#deps.maxValueBytes);
+        await sink?.beforeRecord?.(outcome.output);
+        await applyActions(actions, this.#deps.ownerOf, (causedBy) => contextOf(causedBy, eventIds, correlations, executionId));
+        const ops = this.#deps.history.recordOps(meta('succeeded', run.durationMs), outcome.inputJson, outcome.resultJson);
+        for (const entry of entries) ops.push({ type: 'del', sublevel: 'outbox', key: hookSeqKey(definition.name, entry.seq) });
+        if (sink?.ops !== undefined) ops.push(...sink.ops(outcome.output, executionId));
+        await this.#deps.storage.batch(ops);
+        this.#deps.onRecorded();
+        slot.pendingEvents -= events.length;
+        slot.counters.succeeded++;
+        slot.counters.delivered += events.length;
+        slot.breaker.recordSuccess();
+        slot.durations.record(run.durationMs);
+        sink?.afterRecord?.(outcome.output);
+        await this.#checkBudget(slot);
+        return;
+      } catch (error) {
+        if (this.closing) {
+          // The runtime is shutting down under this execution: it stays in the outbox and runs again.
+          slot.breaker.recordFailure();
+          slot.putBack(entries);
+          return;
+        }
+        run = { ...run, status: 'failed', error: describeError(error) };
+      }
+    }
+    await this.#failed(slot, entries, events, run, meta(run.status, run.durationMs, run.error), attempt);
+  }
+
+  async #failed(slot: HookSlot, entries: PendingEntry[], events: string[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, attempt: number): Promise<void> {
+    const definition = slot.definition;
+    if (run.status === 'timed_out') slot.counters.timedOut++;
+    else slot.counters.failed++;
+    slot.breaker.recordFailure();
+    if (run.status === 'timed_out') slot.durations.record(definition.timeoutMs);
+    const inputJson = JSON.stringify(events.map((event) => redact(JSON.parse(event), definition.redact)));
+    const ops = this.#deps.history.recordOps(meta, inputJson, undefined);
+    const exhausted = attempt >= definition.maxAttempts;
+    const now = this.#deps.clock.now();
+    for (const entry of entries) {
+      const key = hookSeqKey(definition.name, entry.seq);
+      if (exhausted) {
+        ops.push({ type: 'del', sublevel: 'outbox', key });
+        ops.push({
+          type: 'put',
+          sublevel: 'hookDeadLetters',
+          key,
+          value: encodeDeadLetter({ hookName: definition.name, seq: entry.seq, reason: 'attempts_exhausted', error: run.error, attempts: attempt, at: now, events: entry.events }),
+        });
+      } else {
+        const value = entry.inline ? { events: entry.events, attempts: attempt } : { indexes: entry.eventIds.map(indexOf), attempts: attempt };
+        ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(entry.seq, entry.at, value) });
+      }
+    }
+    try {
+      await this.#deps.storage.batch(ops);
+    } catch (error) {
+      // Not even the failure could be recorded (the store is failing): retry the batch later as it was.
+      this.#deps.onBackgroundError(error);
+      slot.putBack(entries);
+      slot.retryAt = now + this.#backoff(definition, attempt);
+      return;
+    }
+    this.#deps.onRecorded();
+    if (exhausted) {
+      slot.pendingEvents -= events.length;
+      slot.counters.deadLettered += events.length;
+      this.#deps
+        .recordEvents(
+          [{ kind: 'hook.dead_lettered', data: { hook: definition.name, executionId: meta.executionId, events: events.length, attempts: attempt, error: run.error } }],
+          undefined,
+          { correlationId: meta.correlationId, causationId: meta.causationId },
+        )
+        .catch((error: unknown) => this.#deps.onBackgroundError(error));
+    } else {
+      for (const entry of entries) entry.attempts = attempt;
+      slot.putBack(entries);
+      slot.retryAt = now + this.#backoff(definition, attempt);
+    }
+    await this.#checkBudget(slot);
+  }
+
+  /** Exponential, with jitter so that hooks failing together do not retry in lockstep. */
+  #backoff(definition: HookSlot['definition'], attempt: number): number {
+    const { initialMs, maxMs } = definition.backoff;
+    const base = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+    return Math.round(base * (0.5 + this.#deps.random() / 2));
+  }
+
+  /** Disables a hook whose p95 is over its budget; its executions wait in the outbox. */
+  async #checkBudget(slot: HookSlot): Promise<void> {
+    const p95 = slot.overBudget();
+    if (p95 === undefined || slot.definition.disabled !== undefined) return;
+    const at = this.#deps.clock.now();
+    slot.definition = { ...slot.definition, disabled: { reason: `p95 ${p95.toFixed(1)} ms is over the ${slot.definition.budgetMs} ms budget`, at } };
+    await this.#deps
+      .recordEvents([{ kind: 'hook.disabled', data: { hook: slot.name, reason: 'latency', p95Ms: p95, budgetMs: slot.definition.budgetMs } }], [definitionPut(slot.definition)])
+      .catch((error: unknown) => this.#deps.onBackgroundError(error));
+  }
+}
+
+const SCOPE = /"scope":("(?:[^"\\]|\\.)*")/;
+
+function scopeOf(eventJson: string): string | undefined {
+  const match = SCOPE.exec(eventJson);
+  return match === null ? undefined : (JSON.parse(match[1]) as string);
+}
+
+/** Durations are kept to the microsecond. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+function indexOf(eventId: string): number {
+  return Number(eventId.slice(eventId.indexOf('.') + 1));
+}
+
+function contextOf(causedBy: string, eventIds: string[], correlations: string[], executionId: string): CorrelationContext {
+  return { correlationId: correlations[eventIds.indexOf(causedBy)], causationId: causedBy, executionId };
+}
+
+/** An error as history stores it: a stable code and a message. */
+export function describeError(error: unknown): ExecutionError {
+  if (error instanceof TaskFailure) return { code: error.reason === 'timeout' ? 'HOOK_TIMEOUT' : 'HOOK_FAILED', message: error.message };
+  if (isLlmStateError(error)) return { code: error.code, message: error.message };
+  return { code: 'HOOK_FAILED', message: error instanceof Error ? error.message : String(error) };
+}

@@ -1,0 +1,213 @@
+import { encodeSeqKey } from '../events/eventLog.js';
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import { decodeExecution, decodeExecutionMeta, encodeExecution, executionIdTime, type ExecutionMeta } from './executionRecord.js';
+import type { ExecutionStatus, HookExecution } from './types.js';
+
+/** What {@link HookHistory.query} selects; every given field must match. */
+export interface HistoryFilter {
+  hookName?: string;
+  /** Executions on this correlation's story: triggered by its events, directly or through actions. */
+  correlationId?: string;
+  /** Executions that received this event. */
+  eventId?: string;
+  status?: ExecutionStatus | ExecutionStatus[];
+  /** `exclude` leaves replays out, `only` keeps just them. @default 'include' */
+  replays?: 'include' | 'exclude' | 'only';
+  /** Started at or after this time. */
+  from?: Date | number;
+  /** Started at or before this time. */
+  to?: Date | number;
+  /** @default 100 */
+  limit?: number;
+  /** Newest first instead of oldest first. @default false */
+  newestFirst?: boolean;
+}
+
+/** How much history is kept. Priority extends it: see {@link HookHistory.prune}. */
+export interface HistoryRetention {
+  /** @default 604800000 (7 days) */
+  maxAgeMs?: number;
+  /** @default 100000 */
+  maxCount?: number;
+  /** @default 268435456 (256 MiB) */
+  maxBytes?: number;
+}
+
+export const DEFAULT_HISTORY_RETENTION: Required<HistoryRetention> = {
+  maxAgeMs: 7 * 24 * 60 * 60 * 1000,
+  maxCount: 100_000,
+  maxBytes: 256 * 1024 * 1024,
+};
+
+export interface PruneResult {
+  removed: number;
+  removedBytes: number;
+  kept: number;
+  keptBytes: number;
+}
+
+const DEFAULT_LIMIT = 100;
+const EVENT_ID = /^(\d+)\.\d+$/;
+const NUL = Buffer.from([0]);
+
+/**
+ * The persisted record of every hook execution, with an index by correlation. A write made outside
+ * any correlation context has its own event id as correlation id; its executions are indexed by the
+ * commit sequence instead (one entry per batch, not per event), and found through the event id.
+ */
+export class HookHistory {
+  readonly #storage: StorageBackend;
+
+  constructor(storage: StorageBackend) {
+    this.#storage = storage;
+  }
+
+  /** The operations that record one execution: the record and its index entries. */
+  recordOps(meta: Omit<ExecutionMeta, 'bytes'>, inputJson: string, resultJson: string | undefined): BatchOp[] {
+    const key = Buffer.from(meta.executionId, 'utf8');
+    const ops: BatchOp[] = [{ type: 'put', sublevel: 'hookHistory', key, value: encodeExecution(meta, inputJson, resultJson) }];
+    for (const indexKey of indexKeys(meta)) ops.push({ type: 'put', sublevel: 'hookHistoryByCorrelation', key: indexKey, value: Buffer.alloc(0) });
+    return ops;
+  }
+
+  /** One execution, or undefined. @throws {DATA_CORRUPT} */
+  async get(executionId: string): Promise<HookExecution | undefined> {
+    const record = await this.#storage.get('hookHistory', Buffer.from(executionId, 'utf8'));
+    return record === undefined ? undefined : decodeExecution(record, executionId);
+  }
+
+  /** @throws {DATA_CORRUPT} */
+  async query(filter: HistoryFilter = {}): Promise<HookExecution[]> {
+    const limit = filter.limit ?? DEFAULT_LIMIT;
+    const matches = metaMatcher(filter);
+    const found: HookExecution[] = [];
+    for await (const [id, record] of this.#candidates(filter)) {
+      const meta = decodeExecutionMeta(record, id);
+      if (!matches(meta)) continue;
+      found.push(decodeExecution(record, id));
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  async *#candidates(filter: HistoryFilter): AsyncGenerator<[string, Buffer]> {
+    const narrowedBy = filter.correlationId ?? filter.eventId;
+    if (narrowedBy === undefined) {
+      const range = timeRange(filter);
+      for await (const [key, record] of this.#storage.iterate('hookHistory', { ...range, reverse: filter.newestFirst === true })) {
+        yield [key.toString('utf8'), record];
+      }
+      return;
+    }
+    const ids = await this.#indexedIds(narrowedBy, filter.eventId === undefined);
+    if (filter.newestFirst === true) ids.reverse();
+    for (const id of ids) {
+      const record = await this.#storage.get('hookHistory', Buffer.from(id, 'utf8'));
+      if (record !== undefined) yield [id, record];
+    }
+  }
+
+  /** Execution ids on a correlation (or an event's batch), oldest first. */
+  async #indexedIds(id: string, byCorrelation: boolean): Promise<string[]> {
+    const prefixes: Buffer[] = [];
+    const bare = EVENT_ID.exec(id);
+    if (bare !== null) prefixes.push(seqPrefix(Number(bare[1])));
+    if (byCorrelation) prefixes.push(Buffer.concat([Buffer.from(id, 'utf8'), NUL]));
+    const ids = new Set<string>();
+    for (const prefix of prefixes) {
+      for await (const [key] of this.#storage.iterate('hookHistoryByCorrelation', { gt: prefix, lt: upperBound(prefix) })) {
+        ids.add(key.toString('utf8', prefix.length));
+      }
+    }
+    return [...ids].sort();
+  }
+
+  /**
+   * Applies the retention policy and returns what it removed. A record of a hook with priority p > 0
+   * is kept for `maxAgeMs × (1 + p)`; over the count or byte limit, the lowest-priority records go
+   * first, oldest first within a priority.
+   */
+  async prune(policy: Required<HistoryRetention>, now: number): Promise<PruneResult> {
+    const all: ExecutionMeta[] = [];
+    for await (const [key, record] of this.#storage.iterate('hookHistory')) {
+      try {
+        all.push(decodeExecutionMeta(record, key.toString('utf8')));
+      } catch {
+        // A damaged record is kept for inspection; it counts towards nothing.
+      }
+    }
+    const doomed = new Set<ExecutionMeta>();
+    for (const meta of all) {
+      if (now - meta.startedAt > policy.maxAgeMs * (1 + Math.max(0, meta.priority))) doomed.add(meta);
+    }
+    const byEviction = all.filter((meta) => !doomed.has(meta)).sort((a, b) => a.priority - b.priority || (a.executionId < b.executionId ? -1 : 1));
+    let count = byEviction.length;
+    let bytes = byEviction.reduce((sum, meta) => sum + meta.bytes, 0);
+    for (const meta of byEviction) {
+      if (count <= policy.maxCount && bytes <= policy.maxBytes) break;
+      doomed.add(meta);
+      count--;
+      bytes -= meta.bytes;
+    }
+    const ops: BatchOp[] = [];
+    let removedBytes = 0;
+    for (const meta of doomed) {
+      removedBytes += meta.bytes;
+      ops.push({ type: 'del', sublevel: 'hookHistory', key: Buffer.from(meta.executionId, 'utf8') });
+      for (const key of indexKeys(meta)) ops.push({ type: 'del', sublevel: 'hookHistoryByCorrelation', key });
+      if (ops.length >= 4096) await this.#storage.batch(ops.splice(0));
+    }
+    if (ops.length > 0) await this.#storage.batch(ops);
+    return { removed: doomed.size, removedBytes, kept: count, keptBytes: bytes };
+  }
+}
+
+/**
+ * One entry per correlation. For a write's own correlation (its event id), the entry is by commit
+ * sequence: every execution of a batch shares it, so a batch of a hundred bare writes costs one entry.
+ */
+function indexKeys(meta: Pick<ExecutionMeta, 'executionId' | 'correlationIds' | 'eventIds'>): Buffer[] {
+  const id = Buffer.from(meta.executionId, 'utf8');
+  const keys: Buffer[] = [];
+  const seqs = new Set<number>();
+  for (const correlationId of meta.correlationIds) {
+    const bare = EVENT_ID.exec(correlationId);
+    if (bare !== null && meta.eventIds.includes(correlationId)) seqs.add(Number(bare[1]));
+    else keys.push(Buffer.concat([Buffer.from(correlationId, 'utf8'), NUL, id]));
+  }
+  for (const seq of seqs) keys.push(Buffer.concat([seqPrefix(seq), id]));
+  return keys;
+}
+
+/** Correlation ids have no control characters, so a leading 0x00 cannot collide with one. */
+function seqPrefix(seq: number): Buffer {
+  return Buffer.concat([NUL, encodeSeqKey(seq), NUL]);
+}
+
+function upperBound(prefix: Buffer): Buffer {
+  const bound = Buffer.from(prefix);
+  bound[bound.length - 1] = 1;
+  return bound;
+}
+
+function timeRange(filter: HistoryFilter): { gte?: Buffer; lte?: Buffer } {
+  const range: { gte?: Buffer; lte?: Buffer } = {};
+  if (filter.from !== undefined) range.gte = Buffer.from(Number(filter.from).toString(36).padStart(9, '0'), 'utf8');
+  if (filter.to !== undefined) range.lte = Buffer.from(`${Number(filter.to).toString(36).padStart(9, '0')}\xff`, 'latin1');
+  return range;
+}
+
+function metaMatcher(filter: HistoryFilter): (meta: ExecutionMeta) => boolean {
+  const statuses = filter.status === undefined ? undefined : Array.isArray(filter.status) ? filter.status : [filter.status];
+  const from = filter.from === undefined ? -Infinity : Number(filter.from);
+  const to = filter.to === undefined ? Infinity : Number(filter.to);
+  const replays = filter.replays ?? 'include';
+  return (meta) =>
+    (filter.hookName === undefined || meta.hookName === filter.hookName) &&
+    (filter.correlationId === undefined || meta.correlationIds.includes(filter.correlationId)) &&
+    (filter.eventId === undefined || meta.eventIds.includes(filter.eventId)) &&
+    (statuses === undefined || statuses.includes(meta.status)) &&
+    (replays === 'include' || (replays === 'only') === (meta.replayOf !== undefined)) &&
+    executionIdTime(meta.executionId) >= from &&
+    meta.startedAt <= to;
+}

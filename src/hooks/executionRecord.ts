@@ -1,0 +1,100 @@
+import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
+import { customAlphabet } from 'nanoid';
+import { LlmStateError } from '../errors.js';
+import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import type { HookExecution } from './types.js';
+
+/**
+ * The stored form of a hook execution. The envelope's payload is:
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 0 | body codec: `j` JSON text, `z` raw-deflated JSON text |
+ * | 1–4 | length of the metadata, big-endian |
+ * | 5… | metadata: JSON of every field but `input` and `result` |
+ * | … | body: JSON `{ "input": …, "result": … }` |
+ *
+ * Queries and retention read only the metadata, so only the executions a query returns are inflated.
+ */
+export type ExecutionMeta = Omit<HookExecution, 'input' | 'result'> & { bytes: number };
+
+/** Bodies above this are compressed. */
+export const COMPRESS_ABOVE_BYTES = 2048;
+
+const ID_TAIL = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 10);
+
+/** A new execution id: the start time in base 36, then random characters, so ids sort by start time. */
+export function newExecutionId(startedAt: number): string {
+  return `${startedAt.toString(36).padStart(9, '0')}${ID_TAIL()}`;
+}
+
+/** The start time an execution id carries. */
+export function executionIdTime(executionId: string): number {
+  return parseInt(executionId.slice(0, 9), 36);
+}
+
+/**
+ * Encodes one execution. `inputJson` and `resultJson` are JSON text already redacted (by the worker),
+ * spliced in without parsing.
+ */
+export function encodeExecution(meta: Omit<ExecutionMeta, 'bytes'>, inputJson: string, resultJson: string | undefined): Buffer {
+  const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
+  const bodyText = `{"input":${inputJson}${resultJson === undefined ? '' : `,"result":${resultJson}`}}`;
+  const plain = Buffer.from(bodyText, 'utf8');
+  const compress = plain.length > COMPRESS_ABOVE_BYTES;
+  const body = compress ? deflateRawSync(plain, { level: constants.Z_BEST_SPEED }) : plain;
+  const payload = Buffer.allocUnsafe(5 + metaBytes.length + body.length);
+  payload[0] = compress ? 0x7a : 0x6a;
+  payload.writeUInt32BE(metaBytes.length, 1);
+  metaBytes.copy(payload, 5);
+  body.copy(payload, 5 + metaBytes.length);
+  return encodeRecord({ seq: 0, timestamp: meta.startedAt }, payload);
+}
+
+/** Reads only the metadata. @throws {DATA_CORRUPT} */
+export function decodeExecutionMeta(record: Buffer, executionId: string): ExecutionMeta {
+  const { payload } = unwrap(record, executionId);
+  const metaLength = payload.readUInt32BE(1);
+  const meta = parse(payload.subarray(5, 5 + metaLength), executionId) as ExecutionMeta;
+  meta.bytes = record.length;
+  return meta;
+}
+
+/** Reads the whole execution, inflating its body. @throws {DATA_CORRUPT} */
+export function decodeExecution(record: Buffer, executionId: string): HookExecution {
+  const { payload } = unwrap(record, executionId);
+  const metaLength = payload.readUInt32BE(1);
+  const meta = parse(payload.subarray(5, 5 + metaLength), executionId) as HookExecution;
+  let body = payload.subarray(5 + metaLength);
+  if (payload[0] === 0x7a) {
+    try {
+      body = inflateRawSync(body);
+    } catch (error) {
+      throw corrupt(executionId, `its body does not inflate (${(error as Error).message})`);
+    }
+  }
+  const { input, result } = parse(body, executionId) as Pick<HookExecution, 'input' | 'result'>;
+  return { ...meta, input, ...(result === undefined ? {} : { result }) };
+}
+
+function unwrap(record: Buffer, executionId: string): { payload: Buffer } {
+  const { payload } = decodeRecord(record, { 'hook execution': executionId });
+  if (payload.length < 5 || (payload[0] !== 0x6a && payload[0] !== 0x7a) || 5 + payload.readUInt32BE(1) > payload.length) {
+    throw corrupt(executionId, 'its layout is malformed');
+  }
+  return { payload };
+}
+
+function parse(bytes: Buffer, executionId: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw corrupt(executionId, 'it is not valid JSON');
+  }
+}
+
+function corrupt(executionId: string, reason: string): LlmStateError {
+  return new LlmStateError('DATA_CORRUPT', `The record of hook execution ${executionId} is corrupt: ${reason}. It was not returned`, {
+    details: { executionId, reason },
+  });
+}

@@ -1,0 +1,75 @@
+import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import { pendingEntry } from './Dispatcher.js';
+import type { HookSlot } from './HookSlot.js';
+import { decodeHookSeqKey, decodeOutboxValue, encodeDeadLetter, type DeadLetterValue } from './outboxRecords.js';
+
+export interface LoadedOutbox {
+  /** Entries of hooks no longer registered, or whose events cannot be read, moved to dead letters. */
+  ops: BatchOp[];
+  loaded: number;
+  deadLettered: number;
+}
+
+/**
+ * Reads what was waiting in the outbox when the runtime last stopped into each hook's queue, in commit
+ * order, so it is delivered after a restart. Entries that cannot be delivered are dead-lettered rather
+ * than dropped: those of hooks that are gone, and those whose log record is missing or damaged.
+ */
+export async function loadOutbox(storage: StorageBackend, slots: Map<string, HookSlot>, now: number): Promise<LoadedOutbox> {
+  const ops: BatchOp[] = [];
+  const records = new Map<number, LoggedEvent[] | Error>();
+  let loaded = 0;
+  let deadLettered = 0;
+  for await (const [key, record] of storage.iterate('outbox')) {
+    const { hookName, seq } = decodeHookSeqKey(key);
+    const { timestamp, value } = decodeOutboxValue(record, { 'outbox entry': `${hookName}@${seq}` });
+    let events: string[];
+    let problem: DeadLetterValue['error'] | undefined;
+    if (value.events !== undefined) {
+      events = value.events;
+    } else {
+      const logged = await readRecord(storage, seq, records);
+      if (logged instanceof Error) {
+        events = [];
+        problem = { code: 'DATA_CORRUPT', message: logged.message };
+      } else {
+        events = value.indexes!.filter((index) => logged[index] !== undefined).map((index) => JSON.stringify(logged[index]));
+        if (events.length < value.indexes!.length) problem = { code: 'DATA_CORRUPT', message: `The event log record ${seq} lacks events this entry names` };
+      }
+    }
+    const slot = slots.get(hookName);
+    if (slot === undefined || problem !== undefined) {
+      const letter: DeadLetterValue = {
+        hookName,
+        seq,
+        reason: slot === undefined ? 'unregistered' : 'attempts_exhausted',
+        ...(problem === undefined ? {} : { error: problem }),
+        attempts: value.attempts,
+        at: now,
+        events,
+      };
+      ops.push({ type: 'del', sublevel: 'outbox', key }, { type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter(letter) });
+      deadLettered += events.length;
+      continue;
+    }
+    const eventIds = events.map((json) => (JSON.parse(json) as LoggedEvent).id);
+    slot.queue.push(pendingEntry(seq, timestamp, events, eventIds, value.attempts, value.events !== undefined));
+    slot.pendingEvents += events.length;
+    loaded += events.length;
+  }
+  return { ops, loaded, deadLettered };
+}
+
+async function readRecord(storage: StorageBackend, seq: number, cache: Map<number, LoggedEvent[] | Error>): Promise<LoggedEvent[] | Error> {
+  let found = cache.get(seq);
+  if (found !== undefined) return found;
+  try {
+    const record = await storage.get('events', encodeSeqKey(seq));
+    found = record === undefined ? new Error(`The event log record ${seq} is missing`) : decodeCommitRecord(record, seq);
+  } catch (error) {
+    found = error as Error;
+  }
+  cache.set(seq, found);
+  return found;
+}

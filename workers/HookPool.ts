@@ -1,0 +1,107 @@
+import { extname } from 'node:path';
+import { Piscina } from 'piscina';
+import type { HookTask, ProbeOutcome, ProbeTask, RunOutcome, RunTask } from './protocol.js';
+
+export interface HookPoolOptions {
+  /** Worker threads, started up front and kept. */
+  threads: number;
+}
+
+/** Why a task did not produce an outcome. */
+export class TaskFailure extends Error {
+  /** `timeout`: stopped at its time limit. `crash`: the worker died. `error`: the hook threw or returned nonsense. */
+  readonly reason: 'timeout' | 'crash' | 'error';
+
+  constructor(reason: 'timeout' | 'crash' | 'error', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TaskFailure';
+    this.reason = reason;
+  }
+}
+
+const ownExtension = extname(new URL(import.meta.url).pathname);
+const WORKER = new URL(`./hookWorker${ownExtension}`, import.meta.url);
+
+/**
+ * The piscina pool that runs hooks. Threads are fixed (`minThreads = maxThreads`) with a long idle
+ * timeout, because piscina's defaults start and stop threads with the load, which costs two thirds of
+ * write throughput on a 2-core machine (DESIGN §7). The dispatcher never hands over more tasks than
+ * there are threads, so a task's time limit starts when it starts running, not while it queues.
+ */
+export class HookPool {
+  readonly threads: number;
+  readonly #pool: Piscina;
+  #closed = false;
+
+  constructor(options: HookPoolOptions) {
+    this.threads = options.threads;
+    this.#pool = new Piscina({
+      filename: WORKER.href,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      idleTimeout: 2 ** 31 - 1,
+      maxQueue: options.threads * 4,
+      // Sources run under tsx in development; compiled workers need nothing.
+      execArgv: ownExtension === '.ts' ? withTsx(process.execArgv) : process.execArgv,
+      // Hooks may keep async work going after they return; blocking Atomics waits would starve it.
+      atomics: 'disabled',
+    });
+  }
+
+  /**
+   * Runs one execution; its worker is stopped, and replaced, if it runs past `timeoutMs`.
+   *
+   * @throws {TaskFailure}
+   */
+  async run(task: RunTask, timeoutMs: number): Promise<RunOutcome> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      return (await this.#pool.run(task, { signal: controller.signal })) as RunOutcome;
+    } catch (error) {
+      if (controller.signal.aborted) {
+        throw new TaskFailure('timeout', `The hook ${task.context.hookName} ran past its ${timeoutMs} ms limit; its worker was replaced`, { cause: error });
+      }
+      throw describeFailure(error, task);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Loads a module in a worker and checks that it has a default export function. @throws {TaskFailure} */
+  async probe(module: string, timeoutMs: number): Promise<void> {
+    const task: ProbeTask = { kind: 'probe', module };
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      (await this.#pool.run(task satisfies HookTask, { signal: controller.signal })) as ProbeOutcome;
+    } catch (error) {
+      if (controller.signal.aborted) throw new TaskFailure('timeout', `Loading ${module} took longer than ${timeoutMs} ms`, { cause: error });
+      throw new TaskFailure('error', (error as Error).message, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops every worker; running tasks are abandoned (their executions stay in the outbox). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.destroy();
+  }
+}
+
+function describeFailure(error: unknown, task: RunTask): TaskFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  // piscina rejects the task of a worker that exited (process.exit) with this message. An uncaught
+  // error kills the worker too, but arrives as the error itself, like a throw from the hook.
+  const crashed = /^worker exited with code/i.test(message);
+  return new TaskFailure(crashed ? 'crash' : 'error', crashed ? `The worker running ${task.context.hookName} died: ${message}` : message, { cause: error });
+}
+
+function withTsx(execArgv: readonly string[]): string[] {
+  const args = [...execArgv];
+  const hasTsx = args.some((arg, index) => arg.includes('tsx') && (args[index - 1] === '--import' || arg.startsWith('--import')));
+  if (!hasTsx) args.push('--import', 'tsx');
+  return args;
+}

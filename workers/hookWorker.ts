@@ -1,0 +1,95 @@
+import { extname } from 'node:path';
+import type { HookTask, ProbeOutcome, RunOutcome, RunTask } from './protocol.js';
+import { redact } from './redact.js';
+
+type HookFunction = (events: unknown[], context: unknown) => unknown;
+
+const loaded = new Map<string, Promise<HookFunction>>();
+/** Built-in hooks sit beside this file, compiled (.js) or as sources under tsx (.ts). */
+const ownExtension = extname(new URL(import.meta.url).pathname);
+
+/** The piscina task function: runs one hook execution, or probes a module. */
+export default async function runHookTask(task: HookTask): Promise<RunOutcome | ProbeOutcome> {
+  const hook = await load(task.module);
+  if (task.kind === 'probe') return { ok: true };
+  return run(task, hook);
+}
+
+async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
+  const events = JSON.parse(task.input) as unknown[];
+  // Recorded before the hook runs, so a hook that mutates its input cannot change what history shows.
+  const inputJson = JSON.stringify(events.map((event) => redact(event, task.redact)));
+  const started = performance.now();
+  const returned = await hook(events, Object.freeze({ ...task.context }));
+  const durationMs = performance.now() - started;
+  const result = mergeResults(returned);
+  let resultJson: string;
+  try {
+    resultJson = JSON.stringify(redact(result, task.redact));
+  } catch (error) {
+    throw new Error(`The hook returned a result that is not JSON data: ${(error as Error).message}`);
+  }
+  const plain = JSON.parse(JSON.stringify(result)) as MergedResult;
+  return { actions: plain.actions ?? [], output: plain.output, inputJson, resultJson, durationMs };
+}
+
+interface MergedResult {
+  actions?: unknown[];
+  output?: unknown;
+}
+
+/** A hook may return nothing, one result, or an array of results; arrays merge in order. */
+function mergeResults(returned: unknown): MergedResult {
+  if (returned === undefined || returned === null) return {};
+  const results = Array.isArray(returned) ? returned : [returned];
+  const merged: MergedResult = {};
+  const outputs: unknown[] = [];
+  for (const [index, result] of results.entries()) {
+    if (result === undefined || result === null) continue;
+    if (typeof result !== 'object' || Array.isArray(result)) {
+      throw new Error(`The hook returned ${describe(result)} at position ${index}; expected { actions?, output? }`);
+    }
+    const { actions, output, ...rest } = result as Record<string, unknown>;
+    const unknownKeys = Object.keys(rest);
+    if (unknownKeys.length > 0) throw new Error(`The hook result has unknown field(s) ${unknownKeys.join(', ')}; expected { actions?, output? }`);
+    if (actions !== undefined) {
+      if (!Array.isArray(actions)) throw new Error(`The hook result's actions is ${describe(actions)}; expected an array`);
+      (merged.actions ??= []).push(...actions);
+    }
+    if (output !== undefined) outputs.push(output);
+  }
+  if (outputs.length === 1) merged.output = outputs[0];
+  else if (outputs.length > 1) merged.output = outputs;
+  return merged;
+}
+
+function load(module: string): Promise<HookFunction> {
+  let hook = loaded.get(module);
+  if (hook === undefined) {
+    hook = importHook(module);
+    loaded.set(module, hook);
+    // A module that failed to load may be fixed on disk; try again next time.
+    hook.catch(() => loaded.delete(module));
+  }
+  return hook;
+}
+
+async function importHook(module: string): Promise<HookFunction> {
+  const url = module.startsWith('builtin:') ? new URL(`./builtins/${module.slice(8)}${ownExtension}`, import.meta.url).href : module;
+  let namespace: { default?: unknown };
+  try {
+    namespace = (await import(url)) as { default?: unknown };
+  } catch (error) {
+    throw new Error(`The hook module ${module} could not be loaded: ${(error as Error).message}`);
+  }
+  if (typeof namespace.default !== 'function') {
+    throw new Error(`The hook module ${module} has no default export function (found ${describe(namespace.default)})`);
+  }
+  return namespace.default as HookFunction;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value).slice(0, 40)}`;
+}

@@ -1,0 +1,51 @@
+/**
+ * The messages between the dispatcher and a hook worker. Plain data only: tasks cross a thread
+ * boundary by structured clone.
+ */
+
+/** The context a hook receives, as plain data (mirrors `HookContext` in src/hooks/types.ts). */
+export interface TaskContext {
+  hookName: string;
+  executionId: string;
+  attempt: number;
+  correlationId: string;
+  causationId: string;
+  replay: boolean;
+  options: unknown;
+}
+
+export interface RunTask {
+  kind: 'run';
+  /** A `file:` URL, or `builtin:<name>`. */
+  module: string;
+  /** The events, as JSON text of an array: parsing it is the worker's job, not the main thread's. */
+  input: string;
+  context: TaskContext;
+  /** Extra JSON paths to redact in the recorded input and result. */
+  redact: readonly string[];
+}
+
+/** Loads a module and checks its default export, without running it. */
+export interface ProbeTask {
+  kind: 'probe';
+  module: string;
+}
+
+export type HookTask = RunTask | ProbeTask;
+
+export interface RunOutcome {
+  /** The follow-up writes the hook asked for, unredacted: they are applied, not recorded. */
+  actions: unknown[];
+  /** The hook's `output`, unredacted, for the main-thread half of a built-in hook. */
+  output: unknown;
+  /** The recorded input: JSON text, redacted. */
+  inputJson: string;
+  /** The recorded result (`{ actions?, output? }`): JSON text, redacted. */
+  resultJson: string;
+  /** The hook's own running time, without queueing or thread hand-off. */
+  durationMs: number;
+}
+
+export interface ProbeOutcome {
+  ok: true;
+}
