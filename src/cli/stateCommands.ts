@@ -91,7 +91,8 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function parseCorrelationId(id: string): string {
+/** A commander argument parser for a correlation id; a bad one is a usage error. */
+export function parseCorrelationId(id: string): string {
   try {
     checkCorrelationId(id);
   } catch {

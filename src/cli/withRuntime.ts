@@ -6,10 +6,21 @@ import { formatError, printNote } from './output.js';
 
 /**
  * `create` makes the store when it is missing (`set`, `demo`). `existing` refuses a directory that holds
- * no store (`get`, `keys`, `del`, `stats`), so that a mistyped `--data-dir` is reported instead of
- * silently creating an empty store there.
+ * no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`), so that a mistyped `--data-dir`
+ * is reported instead of silently creating an empty store there.
  */
 export type StoreAccess = 'create' | 'existing';
+
+/** How {@link withRuntime} opens the runtime. */
+export interface WithRuntimeOptions {
+  /**
+   * Deliver the hook outbox while the command runs. Off, a command never runs a user's hooks as a side
+   * effect: what waits for them stays in the outbox for the program that owns the store. Replays still
+   * run, since they use the worker pool and not the outbox.
+   * @default false
+   */
+  deliverHooks?: boolean;
+}
 
 /**
  * Opens the runtime on `dataDir`, runs `fn`, and always closes the runtime, so the LevelDB lock is
@@ -17,9 +28,14 @@ export type StoreAccess = 'create' | 'existing';
  *
  * @throws {STORAGE_FAILED} when there is no store and `access` is `existing`, or the store cannot be opened.
  */
-export async function withRuntime<T>(dataDir: string, access: StoreAccess, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(
+  dataDir: string,
+  access: StoreAccess,
+  fn: (rt: Runtime) => Promise<T>,
+  options: WithRuntimeOptions = {},
+): Promise<T> {
   if (access === 'existing') assertStoreExists(dataDir);
-  const rt = await createRuntime({ dataDir });
+  const rt = await createRuntime({ dataDir, hooks: { autoStart: options.deliverHooks === true } });
   let result: T;
   try {
     result = await fn(rt);

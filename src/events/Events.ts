@@ -1,3 +1,4 @@
+import { redact } from '../../workers/redact.js';
 import type { HookExecution } from '../hooks/types.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { LoggedEvent } from './eventLog.js';
@@ -38,7 +39,8 @@ export class Events {
 
   /**
    * The causality tree of one correlation: each write, the hook executions it triggered, their
-   * actions, and the writes those caused.
+   * actions, and the writes those caused. Values are redacted as hook history is (secret field names
+   * and secret-looking strings), so a timeline can be shared.
    *
    * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT}
    * @example const tree = await rt.events.timeline(correlationId)
@@ -51,7 +53,7 @@ export class Events {
       queryEvents(this.#deps.storage, { correlationId, limit: TIMELINE_LIMIT }),
       this.#deps.executionsOf(correlationId, TIMELINE_LIMIT),
     ]);
-    return buildTimeline(correlationId, events, executions);
+    return buildTimeline(correlationId, events.map(redactEvent), executions);
   }
 
   /**
@@ -65,6 +67,13 @@ export class Events {
     renderTimeline(buildTimeline('', [], []), format);
     return renderTimeline(await this.timeline(correlationId), format);
   }
+}
+
+function redactEvent(event: LoggedEvent): LoggedEvent {
+  const redacted = { ...event };
+  if (event.value !== undefined) redacted.value = redact(event.value);
+  if (event.data !== undefined) redacted.data = redact(event.data);
+  return redacted;
 }
 
 function checkFilter(filter: EventFilter): void {

@@ -51,9 +51,9 @@ const EVENT_ID = /^(\d+)\.\d+$/;
 const NUL = Buffer.from([0]);
 
 /**
- * The persisted record of every hook execution, with an index by correlation. A write made outside
- * any correlation context has its own event id as correlation id; its executions are indexed by the
- * commit sequence instead (one entry per batch, not per event), and found through the event id.
+ * The persisted record of every hook execution, indexed by the commit batches of its events and by
+ * correlation. A write made outside any correlation context has its own event id as correlation id;
+ * its executions are found through its batch, so bare writes cost no correlation entries.
  */
 export class HookHistory {
   readonly #storage: StorageBackend;
@@ -163,19 +163,17 @@ export class HookHistory {
 }
 
 /**
- * One entry per correlation. For a write's own correlation (its event id), the entry is by commit
- * sequence: every execution of a batch shares it, so a batch of a hundred bare writes costs one entry.
+ * One entry per commit batch the execution took events from, so it is found by any of its events; and
+ * one per correlation, except a write's own correlation (its event id), already found through its batch.
  */
 function indexKeys(meta: Pick<ExecutionMeta, 'executionId' | 'correlationIds' | 'eventIds'>): Buffer[] {
   const id = Buffer.from(meta.executionId, 'utf8');
   const keys: Buffer[] = [];
-  const seqs = new Set<number>();
-  for (const correlationId of meta.correlationIds) {
-    const bare = EVENT_ID.exec(correlationId);
-    if (bare !== null && meta.eventIds.includes(correlationId)) seqs.add(Number(bare[1]));
-    else keys.push(Buffer.concat([Buffer.from(correlationId, 'utf8'), NUL, id]));
-  }
+  const seqs = new Set(meta.eventIds.map((eventId) => Number(eventId.slice(0, eventId.indexOf('.')))));
   for (const seq of seqs) keys.push(Buffer.concat([seqPrefix(seq), id]));
+  for (const correlationId of meta.correlationIds) {
+    if (!meta.eventIds.includes(correlationId)) keys.push(Buffer.concat([Buffer.from(correlationId, 'utf8'), NUL, id]));
+  }
   return keys;
 }
 

@@ -100,7 +100,10 @@ export class Hooks {
   async register(registration: HookRegistrationInput): Promise<HookInfo> {
     this.#deps.assertWritable();
     const { keyspace, ...rest } = (registration ?? {}) as HookRegistrationInput;
-    const definition = resolveHookDefinition(rest, this.#deps.clock.now());
+    let definition = resolveHookDefinition(rest, this.#deps.clock.now());
+    // A hook disabled by its latency budget (or by hand) stays disabled until enable() says otherwise.
+    const disabled = this.#deps.dispatcher.slot(definition.name)?.definition.disabled;
+    if (disabled !== undefined) definition = { ...definition, disabled };
     if (definition.builtin === 'cacheInvalidation' && (typeof keyspace !== 'object' || keyspace === null || typeof keyspace.invalidate !== 'function')) {
       throw new TypeError('Expected `keyspace` to be an object with an invalidate(changes) method, for the cacheInvalidation built-in');
     }

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { Scope, type Runtime } from '../../src/index.js';
+import { RuntimeFixture } from '../helpers.js';
+import { eventually, OffsetClock, registerScripted } from './hookHelpers.js';
+
+describe('hooks: protection', () => {
+  let fixture: RuntimeFixture;
+  let rt: Runtime;
+  let clock: OffsetClock;
+
+  beforeEach(async () => {
+    fixture = new RuntimeFixture('hooks-protection');
+    clock = new OffsetClock();
+    rt = await fixture.open({ clock, hooks: { threads: 2 } });
+  });
+  afterEach(() => fixture.dispose());
+
+  for (const fail of ['exit', 'uncaught', 'throw'] as const) {
+    it(`retries after a worker failure (${fail}) mid-hook, and records both attempts`, async () => {
+      await registerScripted(rt, 'fragile', { fail, failAttempts: 1 });
+      await rt.state.set(Scope.agent('a1'), 'k', 1);
+      await rt.hooks.idle();
+      const history = await rt.hooks.history({ hookName: 'fragile' });
+      assert.deepEqual(history.map((execution) => [execution.attempt, execution.status, execution.error?.code]), [
+        [1, 'failed', 'HOOK_FAILED'],
+        [2, 'succeeded', undefined],
+      ]);
+      assert.deepEqual(history[0].eventIds, history[1].eventIds);
+      if (fail === 'exit') assert.match(history[0].error!.message, /died/);
+      const metrics = rt.metrics().hooks;
+      assert.deepEqual([metrics.failed, metrics.succeeded, metrics.pending], [1, 1, 0]);
+      // The pool replaced the worker: later executions still run.
+      await rt.state.set(Scope.agent('a1'), 'k', 2);
+      await rt.hooks.idle();
+      assert.equal(rt.metrics().hooks.succeeded, 2);
+    });
+  }
+
+  it('stops an execution at its time limit, replaces the worker and retries', async () => {
+    await registerScripted(rt, 'hangs', { fail: 'hang', failAttempts: 1 }, { timeoutMs: 200 });
+    await rt.state.set(Scope.agent('a1'), 'k', 1);
+    await rt.hooks.idle();
+    const history = await rt.hooks.history({ hookName: 'hangs' });
+    assert.deepEqual(history.map((execution) => [execution.status, execution.error?.code, execution.durationMs]).slice(0, 1), [['timed_out', 'HOOK_TIMEOUT', 200]]);
+    assert.equal(history[1].status, 'succeeded');
+    assert.equal(rt.metrics().hooks.timedOut, 1);
+  });
+
+  it('dead-letters a batch once maxAttempts are spent, with the last error, and logs it', async () => {
+    await registerScripted(rt, 'doomed', { fail: 'throw' }, { maxAttempts: 3 });
+    const { correlationId } = await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'k', 1));
+    await rt.hooks.idle();
+    const history = await rt.hooks.history({ hookName: 'doomed' });
+    assert.deepEqual(history.map((execution) => execution.attempt), [1, 2, 3]);
+    const [letter] = await rt.hooks.deadLetters({ hookName: 'doomed' });
+    assert.equal(letter.reason, 'attempts_exhausted');
+    assert.equal(letter.attempts, 3);
+    assert.equal(letter.error?.code, 'HOOK_FAILED');
+    assert.deepEqual(letter.eventIds, history[0].eventIds);
+    assert.equal(rt.metrics().hooks.deadLettered, 1);
+    const logged = await rt.events.query({ kinds: ['hook.dead_lettered'] });
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0].correlationId, correlationId, 'the dead letter is on the story of its write');
+  });
+
+  it('keeps the attempt count across a restart, so maxAttempts holds', async () => {
+    await registerScripted(rt, 'stubborn', { fail: 'throw' }, { maxAttempts: 4, backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    await rt.state.set(Scope.agent('a1'), 'k', 1);
+    await eventually(async () => (await rt.hooks.history({ hookName: 'stubborn' })).length === 1, 'the first attempt is recorded');
+    rt = await fixture.reopen(rt, { clock, hooks: { threads: 2 } });
+    await registerScripted(rt, 'stubborn', { fail: 'throw' }, { maxAttempts: 4 });
+    await rt.hooks.idle();
+    assert.deepEqual((await rt.hooks.history({ hookName: 'stubborn' })).map((execution) => execution.attempt), [1, 2, 3, 4]);
+  });
+
+  it('fails an execution whose actions are invalid, applying none of them', async () => {
+    await registerScripted(rt, 'bad-actions', { badAction: true, follow: { from: 'k', to: 'copy' } }, { maxAttempts: 2 });
+    await rt.state.set(Scope.agent('a1'), 'k', 1);
+    await rt.hooks.idle();
+    const history = await rt.hooks.history({ hookName: 'bad-actions' });
+    assert.deepEqual(history.map((execution) => execution.error?.code), ['SCOPE_INVALID', 'SCOPE_INVALID']);
+    assert.match(history[0].error!.message, /Hook action 1 is invalid/);
+    assert.equal(await rt.state.get(Scope.agent('a1'), 'copy'), undefined);
+  });
+
+  it('opens the breaker after repeated failures, holds executions while open, then half-opens and closes', async () => {
+    await registerScripted(rt, 'flaky', { fail: 'throw' }, { maxAttempts: 100, breaker: { failureThreshold: 3, windowMs: 60_000, cooldownMs: 30_000 } });
+    await rt.state.set(Scope.agent('a1'), 'k', 1);
+    await eventually(() => rt.hooks.get('flaky')!.breaker === 'open', 'the breaker opens');
+    const failures = rt.metrics().hooks.failed;
+    assert.equal(failures, 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(rt.metrics().hooks.failed, 3, 'nothing runs while the breaker is open');
+    assert.equal(rt.metrics().hooks.pending, 1, 'the execution waits in the outbox');
+
+    // The hook is fixed; the breaker keeps its state across the re-registration.
+    await registerScripted(rt, 'flaky', {}, { maxAttempts: 100, breaker: { failureThreshold: 3, windowMs: 60_000, cooldownMs: 30_000 } });
+    assert.equal(rt.hooks.get('flaky')!.breaker, 'open');
+    clock.offset += 30_000;
+    await rt.hooks.idle();
+    assert.equal(rt.hooks.get('flaky')!.breaker, 'closed');
+    assert.equal(rt.metrics().hooks.succeeded, 1);
+    await eventually(async () => (await rt.events.query({ kinds: ['hook.circuit_*'] })).length === 3, 'the transitions are logged');
+    const transitions = await rt.events.query({ kinds: ['hook.circuit_*'] });
+    assert.deepEqual(transitions.map((event) => event.kind), ['hook.circuit_opened', 'hook.circuit_half_open', 'hook.circuit_closed']);
+  });
+
+  it('reopens a half-open breaker when the probe fails', async () => {
+    await registerScripted(rt, 'still-broken', { fail: 'throw' }, { maxAttempts: 100, breaker: { failureThreshold: 2, windowMs: 60_000, cooldownMs: 10_000 } });
+    await rt.state.set(Scope.agent('a1'), 'k', 1);
+    await eventually(() => rt.hooks.get('still-broken')!.breaker === 'open', 'the breaker opens');
+    clock.offset += 10_000;
+    await eventually(() => rt.metrics().hooks.failed === 3, 'the probe runs');
+    assert.equal(rt.hooks.get('still-broken')!.breaker, 'open');
+  });
+
+  it('disables a hook whose p95 is over its budget; its executions wait, and run once enabled', async () => {
+    await registerScripted(rt, 'slowish', { sleepMs: 15 }, { budgetMs: 5, batchSize: 1 });
+    for (let i = 0; i < 30; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
+    await rt.hooks.idle();
+    const info = rt.hooks.get('slowish')!;
+    assert.ok(info.disabled !== undefined, 'disabled');
+    assert.match(info.disabled.reason, /over the 5 ms budget/);
+    assert.equal(info.counters.succeeded, 20, 'judged after 20 samples');
+    assert.equal(info.pending, 10);
+    const [event] = await rt.events.query({ kinds: ['hook.disabled'] });
+    assert.deepEqual((event.data as { hook: string; reason: string }).reason, 'latency');
+
+    rt = await fixture.reopen(rt, { clock, hooks: { threads: 2 } });
+    assert.ok(rt.hooks.get('slowish')!.disabled, 'stays disabled after a restart');
+    await registerScripted(rt, 'slowish', {}, { budgetMs: 5, batchSize: 1 });
+    assert.ok(rt.hooks.get('slowish')!.disabled, 're-registering does not enable it');
+    assert.equal(await rt.hooks.enable('slowish'), true);
+    await rt.hooks.idle();
+    assert.equal(rt.hooks.get('slowish')!.pending, 0);
+    assert.equal(rt.hooks.get('slowish')!.disabled, undefined);
+  });
+
+  it('bounds each hook outbox: overflow is dead-lettered and counted, never dropped', async () => {
+    await registerScripted(rt, 'bounded', {}, { maxPending: 3 });
+    await rt.hooks.disable('bounded');
+    for (let i = 0; i < 5; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
+    const metrics = rt.metrics().hooks;
+    assert.equal(metrics.pending, 3);
+    assert.equal(metrics.overflowed, 2);
+    const letters = await rt.hooks.deadLetters({ hookName: 'bounded' });
+    assert.deepEqual(letters.map((letter) => [letter.reason, (letter.events[0] as { key: string }).key]), [['overflow', 'k3'], ['overflow', 'k4']]);
+    await rt.hooks.enable('bounded');
+    await rt.hooks.idle();
+    assert.equal(await rt.hooks.redeliver('bounded'), 2);
+    await rt.hooks.idle();
+    const delivered = (await rt.hooks.history({ hookName: 'bounded', status: 'succeeded' })).flatMap((execution) => execution.eventIds);
+    assert.equal(new Set(delivered).size, 5);
+  });
+});
