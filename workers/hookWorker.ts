@@ -1,12 +1,21 @@
-import { extname } from 'node:path';
+import audit from './builtins/audit.js';
+import cacheInvalidation from './builtins/cacheInvalidation.js';
+import metrics from './builtins/metrics.js';
+import schemaReport from './builtins/schemaReport.js';
 import type { HookTask, ProbeOutcome, RunOutcome, RunTask } from './protocol.js';
 import { redact } from './redact.js';
 
 type HookFunction = (events: unknown[], context: unknown) => unknown;
 
+/** Built-ins are part of the worker itself, so they load however the worker did (compiled, or under tsx). */
+const BUILTINS: Record<string, HookFunction> = {
+  audit: audit as HookFunction,
+  cacheInvalidation: cacheInvalidation as HookFunction,
+  metrics: metrics as HookFunction,
+  schemaReport: schemaReport as HookFunction,
+};
+
 const loaded = new Map<string, Promise<HookFunction>>();
-/** Built-in hooks sit beside this file, compiled (.js) or as sources under tsx (.ts). */
-const ownExtension = extname(new URL(import.meta.url).pathname);
 
 /** The piscina task function: runs one hook execution, or probes a module. */
 export default async function runHookTask(task: HookTask): Promise<RunOutcome | ProbeOutcome> {
@@ -75,10 +84,14 @@ function load(module: string): Promise<HookFunction> {
 }
 
 async function importHook(module: string): Promise<HookFunction> {
-  const url = module.startsWith('builtin:') ? new URL(`./builtins/${module.slice(8)}${ownExtension}`, import.meta.url).href : module;
+  if (module.startsWith('builtin:')) {
+    const builtin = BUILTINS[module.slice(8)];
+    if (builtin === undefined) throw new Error(`There is no built-in hook ${module.slice(8)}`);
+    return builtin;
+  }
   let namespace: { default?: unknown };
   try {
-    namespace = (await import(url)) as { default?: unknown };
+    namespace = (await import(module)) as { default?: unknown };
   } catch (error) {
     throw new Error(`The hook module ${module} could not be loaded: ${(error as Error).message}`);
   }

@@ -56,7 +56,7 @@ describe('hooks: delivery', () => {
     assert.equal(typeof event.at, 'number');
     assert.equal(execution.correlationId, correlationId);
     assert.equal(execution.causationId, event.id);
-    assert.deepEqual(execution.result?.output, { ids: [event.id], attempt: 1, replay: false, echo: [{ n: 1 }] });
+    assert.deepEqual(execution.result?.output, { ids: [event.id], attempt: 1, echo: [{ n: 1 }] });
   });
 
   it('applies actions as new writes linked to the triggering event, and never blocks the write', async () => {

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { Scope, type Runtime } from '../../src/index.js';
+import { decodeExecution } from '../../src/hooks/executionRecord.js';
+import { storageOf } from '../../src/runtime.js';
+import { rejection, RuntimeFixture } from '../helpers.js';
+import { OffsetClock, registerScripted } from './hookHelpers.js';
+
+const SECRETS = {
+  password: 'hunter2-very-secret',
+  openai: 'sk-proj-abcdefghijklmnopqrstuvwxyz123456',
+  jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+  aws: 'AKIAIOSFODNN7EXAMPLE',
+  github: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+  card: '4111 1111 1111 1111',
+};
+
+describe('hooks: history, redaction, replay and retention', () => {
+  let fixture: RuntimeFixture;
+  let rt: Runtime;
+  let clock: OffsetClock;
+
+  beforeEach(async () => {
+    fixture = new RuntimeFixture('hooks-history');
+    clock = new OffsetClock();
+    rt = await fixture.open({ clock, hooks: { threads: 2 } });
+  });
+  afterEach(() => fixture.dispose());
+
+  it('never stores or exports a secret: by field name, by value pattern and by registered path', async () => {
+    await registerScripted(rt, 'sees-secrets', { echo: true, follow: { from: 'creds', to: 'copy' } }, { redact: ['value.card'] });
+    const value = {
+      user: 'ada',
+      password: SECRETS.password,
+      note: `key ${SECRETS.openai} and token ${SECRETS.jwt}`,
+      aws: `id=${SECRETS.aws}`,
+      nested: [{ header: `token ${SECRETS.github}` }],
+      card: SECRETS.card,
+    };
+    const { correlationId } = await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'creds', value));
+    await rt.hooks.idle();
+    assert.deepEqual(await rt.state.get(Scope.agent('a1'), 'creds'), value, 'the state itself is untouched');
+
+    const [execution] = await rt.hooks.history({ hookName: 'sees-secrets' });
+    const recorded = JSON.stringify(execution);
+    assert.ok(recorded.includes('ada'), 'ordinary data is kept');
+    const stored: string[] = [];
+    for await (const [key, record] of storageOf(rt).iterate('hookHistory')) stored.push(JSON.stringify(decodeExecution(record, key.toString())));
+    const exported = await Promise.all((['text', 'mermaid', 'json', 'html'] as const).map((format) => rt.events.exportTimeline(correlationId, format)));
+    const { card, ...everywhere } = SECRETS;
+    for (const text of [recorded, ...stored, ...exported]) {
+      for (const [name, secret] of Object.entries(everywhere)) assert.ok(!text.includes(secret), `${name} leaked`);
+    }
+    // A registered path hides the field in the recorded input; the hook's own output may still copy it.
+    assert.ok(!JSON.stringify(execution.input).includes(card));
+    assert.equal((execution.input as { value: { card: string } }[])[0].value.card, '[REDACTED]');
+    assert.ok(exported[2].includes('[REDACTED]'));
+  });
+
+  it('an exact replay is equal, is recorded with replayOf, and applies no actions', async () => {
+    await registerScripted(rt, 'follow', { follow: { from: 'topic', to: 'summary' } }, { filter: { keyPrefix: 'topic' } });
+    await rt.state.set(Scope.agent('a1'), 'topic', { name: 'weather' });
+    await rt.hooks.idle();
+    const [original] = await rt.hooks.history({ hookName: 'follow' });
+    const eventsBefore = (await rt.events.query({})).length;
+    const summary = await rt.state.get(Scope.agent('a1'), 'summary');
+
+    const replay = await rt.hooks.replay(original.executionId);
+    assert.equal(replay.equal, true);
+    assert.deepEqual(replay.diff, []);
+    assert.equal(replay.replayed.replayOf, original.executionId);
+    assert.deepEqual(replay.replayed.result, original.result);
+    assert.deepEqual(await rt.state.get(Scope.agent('a1'), 'summary'), summary);
+    assert.equal((await rt.events.query({})).length, eventsBefore, 'the replay wrote nothing');
+    const replays = await rt.hooks.history({ replays: 'only' });
+    assert.deepEqual(replays.map((execution) => execution.replayOf), [original.executionId]);
+    assert.equal((await rt.hooks.history({ replays: 'exclude' })).length, 1);
+  });
+
+  it('a patched replay answers "what if" with a structured diff', async () => {
+    await registerScripted(rt, 'echo', { echo: true });
+    await rt.state.set(Scope.agent('a1'), 'topic', { name: 'weather', days: 3 });
+    await rt.hooks.idle();
+    const [original] = await rt.hooks.history({ hookName: 'echo' });
+
+    const merged = await rt.hooks.replay(original.executionId, { patch: { value: { name: 'rain' } } });
+    assert.equal(merged.equal, false);
+    assert.deepEqual(merged.diff, [{ op: 'replace', path: '/result/output/echo/0/name', value: 'rain' }]);
+
+    const jsonPatch = await rt.hooks.replay(original.executionId, { patch: [{ op: 'remove', path: '/0/value/days' }] });
+    assert.deepEqual(jsonPatch.diff, [{ op: 'remove', path: '/result/output/echo/0/days' }]);
+
+    const bad = await rejection(rt.hooks.replay(original.executionId, { patch: [{ op: 'replace', path: '/9/value', value: 1 }] }));
+    assert.equal(bad.code, 'VALUE_INVALID');
+    const unknown = await rejection(rt.hooks.replay('0000000000nosuchid'));
+    assert.equal(unknown.code, 'HOOK_FAILED');
+  });
+
+  it('replayMany replays what a filter selects', async () => {
+    await registerScripted(rt, 'many', {}, { batchSize: 1 });
+    for (let i = 0; i < 6; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
+    await rt.hooks.idle();
+    const originals = await rt.hooks.history({ hookName: 'many' });
+    const results = await rt.hooks.replayMany({ hookName: 'many' });
+    assert.deepEqual(results.map((result) => result.original.executionId), originals.map((execution) => execution.executionId));
+    assert.ok(results.every((result) => result.equal));
+  });
+
+  it('compresses large inputs', async () => {
+    await registerScripted(rt, 'big');
+    const text = 'the same long sentence, said again and again. '.repeat(2000);
+    await rt.state.set(Scope.agent('a1'), 'essay', text);
+    await rt.hooks.idle();
+    const records: Buffer[] = [];
+    for await (const [, record] of storageOf(rt).iterate('hookHistory')) records.push(record);
+    assert.equal(records.length, 1);
+    assert.ok(records[0].length < text.length / 10, `stored ${records[0].length} bytes for ${text.length}`);
+    const [execution] = await rt.hooks.history();
+    assert.equal((execution.input as { value: string }[])[0].value, text);
+  });
+
+  it('retention removes by age, count and bytes, and priority keeps a record longer', async () => {
+    await registerScripted(rt, 'low', {}, { batchSize: 1, priority: 0 });
+    await registerScripted(rt, 'high', {}, { batchSize: 1, priority: 2, filter: { keyPrefix: 'h' } });
+    for (let i = 0; i < 4; i++) await rt.state.set(Scope.agent('a1'), `h${i}`, i);
+    await rt.hooks.idle();
+    const count = async (hookName: string) => (await rt.hooks.history({ hookName, limit: 1000 })).length;
+    assert.deepEqual([await count('low'), await count('high')], [4, 4]);
+
+    clock.offset += 2 * 60_000;
+    let pruned = await rt.hooks.prune({ maxAgeMs: 60_000 });
+    assert.equal(pruned.removed, 4, 'priority 0 is kept for maxAgeMs');
+    assert.deepEqual([await count('low'), await count('high')], [0, 4], 'priority 2 is kept for 3 × maxAgeMs');
+
+    for (let i = 0; i < 4; i++) await rt.state.set(Scope.agent('a1'), `x${i}`, i);
+    await rt.hooks.idle();
+    pruned = await rt.hooks.prune({ maxAgeMs: 60_000, maxCount: 5 });
+    assert.equal(pruned.kept, 5);
+    assert.deepEqual([await count('low'), await count('high')], [1, 4], 'the lowest priority goes first, oldest first');
+    const [kept] = await rt.hooks.history({ hookName: 'low' });
+    assert.deepEqual(kept.eventIds, (await rt.events.query({ kinds: ['state.set'] })).slice(-1).map((event) => event.id));
+
+    pruned = await rt.hooks.prune({ maxAgeMs: 60_000, maxBytes: 1 });
+    assert.equal(pruned.kept, 0);
+    assert.equal(await count('high'), 0);
+    assert.deepEqual(await rt.hooks.history({ eventId: kept.eventIds[0] }), [], 'index entries go with their records');
+  });
+
+  it('applies retention on its own every pruneEvery executions', async () => {
+    rt = await fixture.reopen(rt, { clock, hooks: { threads: 2, history: { maxCount: 3, pruneEvery: 5 } } });
+    await registerScripted(rt, 'auto', {}, { batchSize: 1 });
+    for (let i = 0; i < 10; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
+    await rt.hooks.idle();
+    rt = await fixture.reopen(rt, { clock });
+    const left = (await rt.hooks.history({ limit: 1000 })).length;
+    assert.ok(left <= 3 + 4, `pruned down to ${left}`);
+  });
+});
