@@ -23,8 +23,11 @@ import { HookPool } from '../workers/HookPool.js';
 import { Dispatcher } from './hooks/Dispatcher.js';
 import { HookHistory } from './hooks/HookHistory.js';
 import { Hooks } from './hooks/Hooks.js';
+import { oldestReferencedSeq } from './hooks/loadOutbox.js';
 import type { HookMetrics } from './hooks/hookMetrics.js';
 import { hookMetrics } from './hooks/hookMetrics.js';
+
+const EVENT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface RuntimeMetrics {
   actors: ActorMetrics;
@@ -171,6 +174,7 @@ class LlmStateRuntime implements Runtime {
   #backgroundErrors = 0;
   #recordedSincePrune = 0;
   #pruning: Promise<unknown> | undefined;
+  #retentionTimer: NodeJS.Timeout | undefined;
   readonly #scheduler: CommitScheduler;
   readonly #actors: ActorSystem;
   readonly #systemLog: SystemEventLog;
@@ -227,6 +231,9 @@ class LlmStateRuntime implements Runtime {
       storage,
       assertOpen: assertReadable,
       executionsOf: (correlationId, limit) => history.query({ correlationId, limit }),
+      oldestNeededSeq: () => oldestReferencedSeq(storage),
+      clock: options.clock,
+      retention: options.eventRetention,
     });
     this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events) });
     scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
@@ -273,10 +280,19 @@ class LlmStateRuntime implements Runtime {
     await this.hooks.load();
     await this.#tree.ready();
     if (this.#options.hooks.autoStart) this.#dispatcher.start();
+    const { maxAgeMs, maxCount } = this.#options.eventRetention;
+    if (maxAgeMs !== undefined || maxCount !== undefined) {
+      await this.events.prune();
+      this.#retentionTimer = setInterval(() => {
+        this.events.prune().catch((error: unknown) => this.#onBackgroundError(error));
+      }, EVENT_RETENTION_INTERVAL_MS);
+      this.#retentionTimer.unref();
+    }
   }
 
   /** Undoes a start that failed part way. @internal */
   async abortStart(): Promise<void> {
+    clearInterval(this.#retentionTimer);
     await this.#pool?.close();
   }
 
@@ -336,6 +352,7 @@ class LlmStateRuntime implements Runtime {
 
   async #shutdown(): Promise<void> {
     try {
+      clearInterval(this.#retentionTimer);
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
       await this.#pool?.close();

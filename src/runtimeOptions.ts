@@ -32,6 +32,11 @@ export interface RuntimeOptions {
   poisonLimit?: number;
   /** The hook worker pool and hook history. */
   hooks?: HookRuntimeOptions;
+  /**
+   * Event log retention, applied when the runtime opens, every hour while it runs, and by
+   * `rt.events.prune()`. Events a pending hook delivery needs are always kept. @default keep everything
+   */
+  eventRetention?: { maxAgeMs?: number; maxCount?: number };
 }
 
 /** Options of the hooks layer (`createRuntime({ hooks })`). */
@@ -66,6 +71,7 @@ export interface ResolvedRuntimeOptions {
   faultSeed: number;
   poisonLimit: number;
   hooks: ResolvedHookRuntimeOptions;
+  eventRetention: { maxAgeMs?: number; maxCount?: number };
 }
 
 export const DEFAULT_OPTIONS = {
@@ -110,6 +116,10 @@ const FIELDS = {
         .optional(),
     }),
     'an object with `threads` (1–64), `autoStart`, `closeGraceMs` and `history` ({ maxAgeMs, maxCount, maxBytes, pruneEvery })',
+  ],
+  eventRetention: [
+    z.strictObject({ maxAgeMs: positiveInteger.optional(), maxCount: positiveInteger.optional() }),
+    'an object with positive integers `maxAgeMs` and/or `maxCount`',
   ],
 } as const;
 
@@ -158,6 +168,7 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     faultSeed: (options.faultSeed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32),
     poisonLimit: (options.poisonLimit as number | undefined) ?? DEFAULT_OPTIONS.poisonLimit,
     hooks: resolveHookOptions(options.hooks as HookRuntimeOptions | undefined),
+    eventRetention: { ...(options.eventRetention as ResolvedRuntimeOptions['eventRetention'] | undefined) },
   };
 }
 

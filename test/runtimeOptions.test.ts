@@ -34,6 +34,7 @@ describe('resolveRuntimeOptions', () => {
         clock: systemClock,
         poisonLimit: DEFAULT_OPTIONS.poisonLimit,
         hooks: DEFAULT_OPTIONS.hooks,
+        eventRetention: {},
       });
     });
 
@@ -90,6 +91,7 @@ describe('resolveRuntimeOptions', () => {
           faultSeed: 42,
           poisonLimit: 1,
           hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 } },
+          eventRetention: { maxCount: 9 },
         }),
         {
           dataDir: '/tmp/x',
@@ -104,6 +106,7 @@ describe('resolveRuntimeOptions', () => {
           faultSeed: 42,
           poisonLimit: 1,
           hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { ...DEFAULT_OPTIONS.hooks.history, maxCount: 7 } },
+          eventRetention: { maxCount: 9 },
         },
       );
     });
@@ -121,7 +124,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`, `faultSeed`, `poisonLimit`, `hooks`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`, `faultSeed`, `poisonLimit`, `hooks`, `eventRetention`',
       );
     });
 
@@ -171,6 +174,12 @@ describe('resolveRuntimeOptions', () => {
       rejects({ memory: true, hooks: { thread: 2 } }, `${expected}, got \`{"thread":2}\` (object)`);
       rejects({ memory: true, hooks: { history: { maxCount: 0 } } }, `${expected}, got \`{"history":{"maxCount":0}}\` (object)`);
       rejects({ memory: true, hooks: { history: { maxAge: 5 } } }, `${expected}, got \`{"history":{"maxAge":5}}\` (object)`);
+    });
+
+    it('rejects an eventRetention that is not positive integer limits', () => {
+      const expectedRetention = 'Expected `eventRetention` to be an object with positive integers `maxAgeMs` and/or `maxCount`';
+      rejects({ memory: true, eventRetention: { maxCount: 0 } }, `${expectedRetention}, got \`{"maxCount":0}\` (object)`);
+      rejects({ memory: true, eventRetention: { days: 3 } }, `${expectedRetention}, got \`{"days":3}\` (object)`);
     });
 
     it('fills the history defaults it is not given', () => {

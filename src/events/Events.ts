@@ -2,7 +2,9 @@ import { redact } from '../../workers/redact.js';
 import type { HookExecution } from '../hooks/types.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { LoggedEvent } from './eventLog.js';
+import { pruneEvents, type EventPruneResult, type EventRetention } from './pruneEvents.js';
 import { queryEvents, type EventFilter } from './queryEvents.js';
+import type { Clock } from '../clock.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import { renderTimeline, type TimelineFormat } from './timelineExport.js';
 
@@ -11,6 +13,11 @@ export interface EventsDeps {
   assertOpen(): void;
   /** The hook executions on a correlation's story. */
   executionsOf(correlationId: string, limit: number): Promise<HookExecution[]>;
+  /** The oldest commit sequence a pending hook delivery needs; the log keeps it and what follows. */
+  oldestNeededSeq(): Promise<number>;
+  clock: Clock;
+  /** The retention given at `createRuntime`, used when prune() is called without one. */
+  retention: EventRetention;
 }
 
 /** Most events and executions one timeline reads. */
@@ -35,6 +42,23 @@ export class Events {
     this.#deps.assertOpen();
     checkFilter(filter);
     return queryEvents(this.#deps.storage, filter);
+  }
+
+  /**
+   * Removes the oldest commit records beyond the retention limits (by default those given to
+   * `createRuntime` as `eventRetention`). Records a pending hook delivery still needs are kept.
+   *
+   * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT}
+   * @example await rt.events.prune({ maxAgeMs: 30 * 24 * 3600 * 1000 })
+   */
+  async prune(retention: EventRetention = this.#deps.retention): Promise<EventPruneResult> {
+    this.#deps.assertOpen();
+    for (const [name, value] of Object.entries(retention)) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+        throw new TypeError(`Expected \`${name}\` to be a non-negative integer, got \`${String(value)}\` (${typeof value})`);
+      }
+    }
+    return pruneEvents(this.#deps.storage, retention, this.#deps.clock.now(), await this.#deps.oldestNeededSeq());
   }
 
   /**

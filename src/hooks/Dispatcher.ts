@@ -326,7 +326,7 @@ export class Dispatcher implements OutboxPort {
 
   #breakerMoved(slot: HookSlot, from: CircuitState, to: CircuitState): void {
     const kind = to === 'open' ? 'hook.circuit_opened' : to === 'half_open' ? 'hook.circuit_half_open' : 'hook.circuit_closed';
-    this.#deps.recordEvents([{ kind, data: { hook: slot.name, from, to } }]).catch((error: unknown) => this.#deps.onBackgroundError(error));
+    this.#deps.recordEvents([{ kind, data: { hook: slot.name, from, to, ...(to === 'open' ? { code: 'CIRCUIT_OPEN' } : {}) } }]).catch((error: unknown) => this.#deps.onBackgroundError(error));
     if (to === 'half_open' || to === 'closed') this.#schedulePump();
   }
 }

@@ -73,3 +73,18 @@ async function readRecord(storage: StorageBackend, seq: number, cache: Map<numbe
   cache.set(seq, found);
   return found;
 }
+
+/**
+ * The oldest commit sequence a pending outbox entry points into, or Infinity. The event log keeps that
+ * record and everything after it. Entries carried inline (put back from dead letters) point nowhere.
+ */
+export async function oldestReferencedSeq(storage: StorageBackend): Promise<number> {
+  let oldest = Infinity;
+  for await (const [key, record] of storage.iterate('outbox')) {
+    const { hookName, seq } = decodeHookSeqKey(key);
+    if (seq >= oldest) continue;
+    const { value } = decodeOutboxValue(record, { 'outbox entry': `${hookName}@${seq}` });
+    if (value.events === undefined) oldest = seq;
+  }
+  return oldest;
+}

@@ -1,0 +1,60 @@
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import { agentIndexKey, correlationIndexKey, decodeCommitRecord, decodeSeqKey, encodeSeqKey } from './eventLog.js';
+
+/** How much of the event log is kept. Without either limit, nothing is removed. */
+export interface EventRetention {
+  /** Commit records older than this are removed. */
+  maxAgeMs?: number;
+  /** At most this many commit records (one per committed batch) are kept. */
+  maxCount?: number;
+}
+
+export interface EventPruneResult {
+  /** Commit records removed, and the events they held. */
+  removedRecords: number;
+  removedEvents: number;
+  /** The oldest sequence still in the log, or undefined when it is empty. */
+  oldestSeq: number | undefined;
+}
+
+/**
+ * Removes the oldest commit records, with their index entries, up to the limits. A record that a
+ * pending hook delivery still points at (`keepFrom`) and everything after it is kept, so retention
+ * never loses an undelivered event.
+ */
+export async function pruneEvents(storage: StorageBackend, retention: EventRetention, now: number, keepFrom: number): Promise<EventPruneResult> {
+  let total = 0;
+  for await (const _ of storage.iterate('events')) total++;
+  let removedRecords = 0;
+  let removedEvents = 0;
+  let oldestSeq: number | undefined;
+  let ops: BatchOp[] = [];
+  for await (const [key, record] of storage.iterate('events')) {
+    const seq = decodeSeqKey(key);
+    const overCount = retention.maxCount !== undefined && total - removedRecords > retention.maxCount;
+    const events = decodeCommitRecord(record, seq);
+    const at = events[0]?.at ?? now;
+    const tooOld = retention.maxAgeMs !== undefined && now - at > retention.maxAgeMs;
+    if (seq >= keepFrom || !(overCount || tooOld)) {
+      oldestSeq = seq;
+      break;
+    }
+    ops.push({ type: 'del', sublevel: 'events', key: encodeSeqKey(seq) });
+    const correlations = new Set<string>();
+    const agents = new Set<string>();
+    for (const event of events) {
+      if (event.correlationId !== event.id) correlations.add(event.correlationId);
+      if (event.agentId !== undefined) agents.add(event.agentId);
+    }
+    for (const id of correlations) ops.push({ type: 'del', sublevel: 'eventsByCorrelation', key: correlationIndexKey(id, seq) });
+    for (const id of agents) ops.push({ type: 'del', sublevel: 'eventsByAgent', key: agentIndexKey(id, seq) });
+    removedRecords++;
+    removedEvents += events.length;
+    if (ops.length >= 4096) {
+      await storage.batch(ops);
+      ops = [];
+    }
+  }
+  if (ops.length > 0) await storage.batch(ops);
+  return { removedRecords, removedEvents, oldestSeq };
+}
