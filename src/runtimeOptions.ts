@@ -1,3 +1,4 @@
+import { describeOption } from './describeOption.js';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from './clock.js';
@@ -133,7 +134,7 @@ type FieldName = keyof typeof FIELDS;
 export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   if (input === undefined) input = {};
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected the options to be an object, got ${describe(input)}`);
+    throw new TypeError(`Expected the options to be an object, got ${describeOption(input)}`);
   }
   const options = input as Record<string, unknown>;
   for (const name of Object.keys(options)) {
@@ -144,7 +145,7 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   for (const [name, [schema, expected]] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
     const value = options[name];
     if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
     }
   }
   const memory = (options.memory as boolean | undefined) ?? DEFAULT_OPTIONS.memory;
@@ -180,16 +181,4 @@ function resolveHookOptions(hooks: HookRuntimeOptions = {}): ResolvedHookRuntime
     closeGraceMs: hooks.closeGraceMs ?? defaults.closeGraceMs,
     history: { ...defaults.history, ...hooks.history },
   };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return '`null`';
-  const type = Array.isArray(value) ? 'array' : typeof value;
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? (JSON.stringify(value) ?? String(value)) : String(value);
-  } catch {
-    shown = String(value);
-  }
-  return `\`${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}\` (${type})`;
 }

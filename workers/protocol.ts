@@ -3,14 +3,19 @@
  * boundary by structured clone.
  */
 
-/** The context a hook receives, as plain data (mirrors `HookContext` in src/hooks/types.ts). */
+/** The context a hook receives (`HookContext` in the public API). */
 export interface TaskContext {
   hookName: string;
   executionId: string;
+  /** 1 for the first try; retries count up to the hook's `maxAttempts`. */
   attempt: number;
+  /** The correlation of the first event in the batch. */
   correlationId: string;
+  /** The id of the first event in the batch: what caused this execution. */
   causationId: string;
+  /** True when the execution is a replay: its actions are captured, not applied. */
   replay: boolean;
+  /** The options given at registration (`options`), as JSON data; null when none were. */
   options: unknown;
 }
 

@@ -1,3 +1,4 @@
+import { describeOption } from '../describeOption.js';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 
@@ -154,7 +155,7 @@ export class CircuitBreaker {
 
 function resolveOptions(input: unknown): ResolvedCircuitBreakerOptions {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected the options to be an object, got ${describe(input)}`);
+    throw new TypeError(`Expected the options to be an object, got ${describeOption(input)}`);
   }
   const options = input as Record<string, unknown>;
   for (const name of Object.keys(options)) {
@@ -166,7 +167,7 @@ function resolveOptions(input: unknown): ResolvedCircuitBreakerOptions {
   for (const [name, [schema, expected]] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
     const value = options[name];
     if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
     }
   }
   return {
@@ -177,16 +178,4 @@ function resolveOptions(input: unknown): ResolvedCircuitBreakerOptions {
     halfOpenMaxCalls: (options.halfOpenMaxCalls as number | undefined) ?? DEFAULT_OPTIONS.halfOpenMaxCalls,
     onTransition: options.onTransition as ResolvedCircuitBreakerOptions['onTransition'],
   };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return '`null`';
-  const type = Array.isArray(value) ? 'array' : typeof value;
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? (JSON.stringify(value) ?? String(value)) : String(value);
-  } catch {
-    shown = String(value);
-  }
-  return `\`${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}\` (${type})`;
 }

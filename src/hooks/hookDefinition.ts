@@ -1,3 +1,4 @@
+import { describeOption } from '../describeOption.js';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -190,14 +191,4 @@ function moduleUrl(module: string | URL): string {
     return url.href;
   }
   return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
-}
-
-function describeOption(value: unknown): string {
-  let shown: string;
-  try {
-    shown = JSON.stringify(value) ?? String(value);
-  } catch {
-    shown = String(value);
-  }
-  return `\`${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}\` (${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value})`;
 }

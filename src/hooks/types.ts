@@ -1,3 +1,4 @@
+import type { TaskContext } from '../../workers/protocol.js';
 import type { LoggedEvent } from '../events/eventLog.js';
 
 /**
@@ -6,21 +7,8 @@ import type { LoggedEvent } from '../events/eventLog.js';
  */
 export type HookEvent = LoggedEvent;
 
-/** What a hook's second argument carries. Plain data: it crosses into a worker thread. */
-export interface HookContext {
-  hookName: string;
-  executionId: string;
-  /** 1 for the first try; retries count up to the hook's `maxAttempts`. */
-  attempt: number;
-  /** The correlation of the first event in the batch. */
-  correlationId: string;
-  /** The id of the first event in the batch: what caused this execution. */
-  causationId: string;
-  /** True when the execution is a replay: its actions are captured, not applied. */
-  replay: boolean;
-  /** The options given at registration (`options`), as JSON data. */
-  options: unknown;
-}
+/** What a hook's second argument carries: plain data, as it crosses into a worker thread. */
+export type HookContext = TaskContext;
 
 /** A follow-up write a hook asks for. The runtime applies it with `causationId` set to the triggering event. */
 export type HookAction =
