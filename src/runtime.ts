@@ -297,7 +297,7 @@ class LlmStateRuntime implements Runtime {
   }
 
   #hookPool(): HookPool {
-    this.#pool ??= new HookPool({ threads: this.#options.hooks.threads });
+    this.#pool ??= new HookPool({ threads: this.#options.hooks.threads, onError: (error) => this.#onBackgroundError(error) });
     return this.#pool;
   }
 

@@ -1,11 +1,23 @@
 import { extname } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { HookTask, ProbeOutcome, ProbeTask, RunOutcome, RunTask } from './protocol.js';
 
 export interface HookPoolOptions {
   /** Worker threads, started up front and kept. */
   threads: number;
+  /**
+   * Errors that belong to no task, such as a worker killed by an uncaught error after its task finished.
+   * Without a listener piscina would rethrow them and take the process down.
+   */
+  onError(error: unknown): void;
 }
+
+/**
+ * How long a task may wait for its worker to start and load its hook before its own time limit starts:
+ * a replacement worker (after a crash or a timeout) has to boot first.
+ */
+const START_ALLOWANCE_MS = 30_000;
 
 /** Why a task did not produce an outcome. */
 export class TaskFailure extends Error {
@@ -46,6 +58,7 @@ export class HookPool {
       // Hooks may keep async work going after they return; blocking Atomics waits would starve it.
       atomics: 'disabled',
     });
+    this.#pool.on('error', options.onError);
   }
 
   /**
@@ -55,9 +68,15 @@ export class HookPool {
    */
   async run(task: RunTask, timeoutMs: number): Promise<RunOutcome> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const { port1, port2 } = new MessageChannel();
+    // The limit counts from when the hook starts, so the boot of a replacement worker is not charged to it.
+    let timer = setTimeout(() => controller.abort(), timeoutMs + START_ALLOWANCE_MS);
+    port1.once('message', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), timeoutMs);
+    });
     try {
-      return (await this.#pool.run(task, { signal: controller.signal })) as RunOutcome;
+      return (await this.#pool.run({ ...task, started: port2 }, { signal: controller.signal, transferList: [port2] })) as RunOutcome;
     } catch (error) {
       if (controller.signal.aborted) {
         throw new TaskFailure('timeout', `The hook ${task.context.hookName} ran past its ${timeoutMs} ms limit; its worker was replaced`, { cause: error });
@@ -65,6 +84,7 @@ export class HookPool {
       throw describeFailure(error, task);
     } finally {
       clearTimeout(timer);
+      port1.close();
     }
   }
 

@@ -2,6 +2,8 @@ import audit from './builtins/audit.js';
 import cacheInvalidation from './builtins/cacheInvalidation.js';
 import metrics from './builtins/metrics.js';
 import schemaReport from './builtins/schemaReport.js';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { HookTask, ProbeOutcome, RunOutcome, RunTask } from './protocol.js';
 import { redact } from './redact.js';
 
@@ -16,11 +18,15 @@ const BUILTINS: Record<string, HookFunction> = {
 };
 
 const loaded = new Map<string, Promise<HookFunction>>();
+const require = createRequire(import.meta.url);
+const TYPESCRIPT = /^file:.*\.[cm]?ts$/;
 
 /** The piscina task function: runs one hook execution, or probes a module. */
 export default async function runHookTask(task: HookTask): Promise<RunOutcome | ProbeOutcome> {
   const hook = await load(task.module);
   if (task.kind === 'probe') return { ok: true };
+  task.started?.postMessage(0);
+  task.started?.close();
   return run(task, hook);
 }
 
@@ -91,7 +97,9 @@ async function importHook(module: string): Promise<HookFunction> {
   }
   let namespace: { default?: unknown };
   try {
-    namespace = (await import(module)) as { default?: unknown };
+    // Under tsx on Node 20, a worker thread gets tsx's require hook but not its ESM loader, so a
+    // TypeScript hook loads through require; anything else is imported.
+    namespace = TYPESCRIPT.test(module) ? (require(fileURLToPath(module)) as { default?: unknown }) : ((await import(module)) as { default?: unknown });
   } catch (error) {
     throw new Error(`The hook module ${module} could not be loaded: ${(error as Error).message}`);
   }

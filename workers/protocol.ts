@@ -1,3 +1,5 @@
+import type { MessagePort } from 'node:worker_threads';
+
 /**
  * The messages between the dispatcher and a hook worker. Plain data only: tasks cross a thread
  * boundary by structured clone.
@@ -28,6 +30,8 @@ export interface RunTask {
   context: TaskContext;
   /** Extra JSON paths to redact in the recorded input and result. */
   redact: readonly string[];
+  /** Told when the hook is loaded and about to run: its time limit starts then, not while a replacement worker starts up. */
+  started?: MessagePort;
 }
 
 /** Loads a module and checks its default export, without running it. */

@@ -20,6 +20,8 @@ export interface DemoContext {
   readonly written: Map<string, { scope: Scope; values: Map<string, unknown> }>;
   /** The agents the demo runs, by id; emptied when the runtime closes. */
   readonly agents: Map<string, AgentHandle>;
+  /** The correlation of the write the demo's hook reacted to, once written. */
+  hookCorrelationId: string | undefined;
   /** The commit sequence reached before the demo's agents were spawned: later events are this run's. */
   agentsFromSeq: number;
   /** Checks that failed so far; the demo exits 1 when there is any. */
@@ -33,7 +35,7 @@ export interface DemoContext {
   runtime(): Runtime;
 }
 
-/** One numbered step of the demo. Later steps (hooks, backups) join {@link DEMO_STEPS}. */
+/** One numbered step of the demo. Later steps (backups) join {@link DEMO_STEPS}. */
 export interface DemoStep {
   title: string;
   run(ctx: DemoContext): Promise<void>;
@@ -43,7 +45,7 @@ export interface DemoStep {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('write state, crash an agent under a supervisor and watch it recover, restart, and verify it all survived')
+    .description('write state, watch a hook react and follow its timeline, crash an agent under a supervisor and watch it recover, restart, and verify it all survived')
     .action(async (_options: unknown, command: Command) => {
       const { dataDir, dataDirGiven } = globalOptions(command);
       await runDemo(dataDirGiven ? resolve(dataDir) : undefined);
@@ -83,6 +85,8 @@ export async function runDemo(dataDir: string | undefined, steps: readonly DemoS
   printLine(`  llmstate --data-dir ${dir} stats`);
   printLine(`  llmstate --data-dir ${dir} agents list`);
   printLine(`  llmstate --data-dir ${dir} agents show ada`);
+  printLine(`  llmstate --data-dir ${dir} hooks history`);
+  if (ctx.hookCorrelationId !== undefined) printLine(`  llmstate --data-dir ${dir} timeline ${shellQuote(ctx.hookCorrelationId)} --format mermaid`);
 }
 
 function createContext(dataDir: string, freshStore: boolean, styles: Styles): DemoContext {
@@ -92,6 +96,7 @@ function createContext(dataDir: string, freshStore: boolean, styles: Styles): De
     rt: undefined,
     written: new Map(),
     agents: new Map(),
+    hookCorrelationId: undefined,
     agentsFromSeq: 0,
     failures: 0,
     styles,

@@ -31,7 +31,8 @@ async function talk(ctx: DemoContext, id: string, text: string): Promise<ChatCon
   return reply.context as ChatContext;
 }
 
-async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+/** Settles as `promise` does, or rejects naming `what` once `WAIT_MS` have passed, so a demo step never hangs. */
+export async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} within ${WAIT_MS} ms`)), WAIT_MS);

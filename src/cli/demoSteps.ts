@@ -1,9 +1,10 @@
 import { deepStrictEqual } from 'node:assert/strict';
 import { createRuntime } from '../runtime.js';
 import { Scope } from '../state/Scope.js';
-import type { WriteOptions } from '../state/StateManager.js';
-import type { DemoContext, DemoStep } from './demo.js';
+import type { DemoStep } from './demo.js';
 import { RESTORE_STEPS, SUPERVISION_STEPS } from './demoAgentSteps.js';
+import { HOOK_STEPS } from './demoHookSteps.js';
+import { remember, write } from './demoWrites.js';
 import { previewJson } from './output.js';
 
 const RESEARCHER = Scope.agent('researcher');
@@ -11,23 +12,6 @@ const WRITER = Scope.agent('writer');
 const REVIEWER = Scope.agent('reviewer');
 const WORKFLOW = Scope.workflow('report-42');
 const TOPIC = { name: 'solid-state batteries', question: 'Which electrolytes are closest to mass production?' };
-
-/** Writes through the runtime and remembers the value, so that the last step can compare. */
-async function write(ctx: DemoContext, scope: Scope, key: string, value: unknown, options?: WriteOptions): Promise<void> {
-  await ctx.runtime().state.set(scope, key, value, options);
-  remember(ctx, scope, key, value);
-  ctx.say(`${ctx.styles.cyan(`${scope} ${key}`)} = ${previewJson(value)}`);
-}
-
-function remember(ctx: DemoContext, scope: Scope, key: string, value: unknown): void {
-  const text = scope.toString();
-  let entry = ctx.written.get(text);
-  if (entry === undefined) {
-    entry = { scope, values: new Map() };
-    ctx.written.set(text, entry);
-  }
-  entry.values.set(key, JSON.parse(JSON.stringify(value)));
-}
 
 const openStore: DemoStep = {
   title: 'Open the store',
@@ -144,6 +128,7 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   transaction,
   correlatedHandOff,
   sharedScopes,
+  ...HOOK_STEPS,
   closeStore,
   reopenAndVerify,
   ...SUPERVISION_STEPS,

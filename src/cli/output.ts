@@ -97,3 +97,27 @@ export function previewJson(value: unknown, max = 72): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/**
+ * A table with a bold header row, columns separated by two spaces, the columns in `numeric` aligned
+ * right. Lines carry no trailing spaces, so the last column may hold free text.
+ */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number>, styles: Styles): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
+  return [styles.bold(line(header)), ...rows.map(line)];
+}
+
+/** A time as ISO 8601 UTC, to the millisecond. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** `1 event`, `2 events`. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { registerAgentCommands } from './agentCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR } from './globalOptions.js';
+import { registerHookCommands } from './hookCommands.js';
 import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles } from './output.js';
 import { registerStateCommands } from './stateCommands.js';
 import { registerStatsCommand } from './stats.js';
+import { registerTimelineCommand } from './timelineCommand.js';
 
 const EXAMPLES = `
 Scopes are written global, agent:<id>, workflow:<id>, step:<workflowId>/<stepName>,
@@ -20,6 +22,9 @@ Examples:
   llmstate --data-dir ./state stats
   llmstate agents list
   llmstate agents show a1 --json
+  llmstate hooks history --hook summarise --status failed
+  llmstate hooks replay <executionId> --patch '{"value":{"name":"rain"}}'
+  llmstate timeline <correlationId> --format mermaid
   llmstate demo`;
 
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
@@ -36,6 +41,8 @@ export function createProgram(): Command {
   registerStateCommands(program);
   registerStatsCommand(program);
   registerAgentCommands(program);
+  registerHookCommands(program);
+  registerTimelineCommand(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;

@@ -9,6 +9,8 @@ export interface CorrelationContext {
   readonly actorId?: string;
   /** The hook execution whose actions are being applied. */
   readonly executionId?: string;
+  /** How many hook actions lie between this write and the one that started its chain. */
+  readonly hop?: number;
 }
 
 const storage = new AsyncLocalStorage<CorrelationContext>();

@@ -30,6 +30,8 @@ export interface LoggedEvent {
   causationId?: string;
   /** The hook execution whose action made this change. */
   executionId?: string;
+  /** How many hook actions lie between this change and the write that started its chain (absent: 0). */
+  hop?: number;
 }
 
 /** An event other than a state change, as a producer describes it. `data` must be JSON data. */
@@ -71,10 +73,11 @@ export function correlationIndexKey(correlationId: string, seq: number): Buffer 
  * The correlation fields every event of one unit shares, as a JSON fragment that starts with a comma:
  * built once per unit and spliced into each of its events.
  */
-export function causalJson(correlationId: string, causationId?: string, executionId?: string): string {
+export function causalJson(correlationId: string, causationId?: string, executionId?: string, hop?: number): string {
   let text = `,"correlationId":${JSON.stringify(correlationId)}`;
   if (causationId !== undefined) text += `,"causationId":${JSON.stringify(causationId)}`;
   if (executionId !== undefined) text += `,"executionId":${JSON.stringify(executionId)}`;
+  if (hop !== undefined && hop > 0) text += `,"hop":${hop}`;
   return text;
 }
 

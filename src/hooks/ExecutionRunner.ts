@@ -123,9 +123,14 @@ export class ExecutionRunner {
       const outcome = run.outcome!;
       try {
         const sink = this.#sinks.get(definition.name);
-        const actions = outcome.actions.length === 0 ? [] : checkActions(outcome.actions, { eventIds, scopes: events.map(scopeOf) }, this.#deps.maxValueBytes);
+        const actions = outcome.actions.length === 0 ? [] : checkActions(outcome.actions, { eventIds, scopes: events.map(scopeOf), hops: events.map(hopOf) }, this.#deps.maxValueBytes);
         await sink?.beforeRecord?.(outcome.output);
-        await applyActions(actions, this.#deps.ownerOf, (causedBy) => contextOf(causedBy, eventIds, correlations, executionId));
+        await applyActions(actions, this.#deps.ownerOf, (action) => ({
+          correlationId: correlations[eventIds.indexOf(action.causedBy)],
+          causationId: action.causedBy,
+          executionId,
+          hop: action.hop,
+        }));
         const ops = this.#deps.history.recordOps(meta('succeeded', run.durationMs), outcome.inputJson, outcome.resultJson);
         for (const entry of entries) ops.push({ type: 'del', sublevel: 'outbox', key: hookSeqKey(definition.name, entry.seq) });
         if (sink?.ops !== undefined) ops.push(...sink.ops(outcome.output, executionId));
@@ -226,6 +231,16 @@ export class ExecutionRunner {
 
 const SCOPE = /"scope":("(?:[^"\\]|\\.)*")/;
 
+/** The causal fields sit together, from `correlationId` to the first field that is not one of them. */
+const CAUSAL_FIELDS = /^,"correlationId":"(?:[^"\\]|\\.)*"(?:,"causationId":"(?:[^"\\]|\\.)*")?(?:,"executionId":"(?:[^"\\]|\\.)*")?(?:,"hop":(\d+))?/;
+
+/** An event's hop count, read from its causal fields without parsing the event; absent means 0. */
+function hopOf(eventJson: string): number {
+  const start = eventJson.indexOf(',"correlationId":');
+  const match = start === -1 ? null : CAUSAL_FIELDS.exec(eventJson.slice(start));
+  return match?.[1] === undefined ? 0 : Number(match[1]);
+}
+
 function scopeOf(eventJson: string): string | undefined {
   const match = SCOPE.exec(eventJson);
   return match === null ? undefined : (JSON.parse(match[1]) as string);
@@ -240,9 +255,6 @@ function indexOf(eventId: string): number {
   return Number(eventId.slice(eventId.indexOf('.') + 1));
 }
 
-function contextOf(causedBy: string, eventIds: string[], correlations: string[], executionId: string): CorrelationContext {
-  return { correlationId: correlations[eventIds.indexOf(causedBy)], causationId: causedBy, executionId };
-}
 
 /** An error as history stores it: a stable code and a message. */
 export function describeError(error: unknown): ExecutionError {

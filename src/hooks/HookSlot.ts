@@ -39,7 +39,9 @@ export interface SlotCounters {
 export class HookSlot {
   readonly id: number;
   definition: HookDefinition;
-  readonly breaker: CircuitBreaker;
+  breaker: CircuitBreaker;
+  readonly #clock: Clock;
+  readonly #onBreaker: (from: CircuitState, to: CircuitState) => void;
   readonly durations = new DurationWindow();
   readonly counters: SlotCounters = { succeeded: 0, failed: 0, timedOut: 0, deadLettered: 0, overflowed: 0, delivered: 0 };
   /** Entries not taken by a running execution, in commit order. */
@@ -57,6 +59,8 @@ export class HookSlot {
     this.id = id;
     this.definition = definition;
     this.#matchKind = kindsMatcher(definition.on);
+    this.#clock = clock;
+    this.#onBreaker = onBreaker;
     this.breaker = new CircuitBreaker({ clock, ...definition.breaker, onTransition: onBreaker });
   }
 
@@ -64,8 +68,16 @@ export class HookSlot {
     return this.definition.name;
   }
 
-  /** Replaces the definition (a re-registration); the queue, breaker and counters stay. */
+  /**
+   * Replaces the definition (a re-registration); the queue and counters stay. The breaker keeps its
+   * state unless its settings changed: new settings start a new, closed breaker.
+   */
   redefine(definition: HookDefinition): void {
+    const { failureThreshold, windowMs, cooldownMs } = definition.breaker;
+    const current = this.breaker.options;
+    if (failureThreshold !== current.failureThreshold || windowMs !== current.windowMs || cooldownMs !== current.cooldownMs) {
+      this.breaker = new CircuitBreaker({ clock: this.#clock, ...definition.breaker, onTransition: this.#onBreaker });
+    }
     this.definition = definition;
     this.#matchKind = kindsMatcher(definition.on);
   }
@@ -94,12 +106,20 @@ export class HookSlot {
     );
   }
 
-  /** Takes whole entries from the head, up to `batchSize` events (always at least one entry). */
+  /**
+   * Takes whole entries from the head, up to `batchSize` events (always at least one entry). A retry
+   * takes only the entries that failed together, so an event that arrived since is not charged with
+   * their attempts.
+   */
   takeBatch(): PendingEntry[] {
     const { batchSize } = this.definition;
+    const attempts = this.queue[0]?.attempts ?? 0;
     let events = 0;
     let count = 0;
-    while (count < this.queue.length && (count === 0 || events + this.queue[count].events.length <= batchSize)) {
+    while (
+      count < this.queue.length &&
+      (count === 0 || (events + this.queue[count].events.length <= batchSize && this.queue[count].attempts === attempts))
+    ) {
       events += this.queue[count].events.length;
       count++;
     }

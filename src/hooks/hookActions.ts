@@ -13,6 +13,8 @@ export interface CheckedAction {
   json?: string;
   /** The triggering event this write is caused by. */
   causedBy: string;
+  /** The hop count of the write: its cause's, plus one. */
+  hop: number;
 }
 
 /** The execution's triggering events, as actions refer to them. */
@@ -20,7 +22,16 @@ export interface ActionCauses {
   eventIds: readonly string[];
   /** The scope of each event (its string form), in the same order. */
   scopes: readonly (string | undefined)[];
+  /** Each event's hop count (hook actions since the write that started its chain), in the same order. */
+  hops: readonly number[];
 }
+
+/**
+ * The longest chain of hook actions from one write. A hook whose actions trigger itself (or a ring of
+ * hooks) would otherwise run forever; past this, its actions are refused and the batch is retried and
+ * then dead-lettered like any failure.
+ */
+export const MAX_HOOK_HOPS = 16;
 
 /**
  * Checks every action a hook returned before any is applied, so a bad one fails the execution without
@@ -41,7 +52,7 @@ export function checkActions(actions: readonly unknown[], causes: ActionCauses, 
   });
 }
 
-function checkAction(action: unknown, { eventIds, scopes }: ActionCauses, maxValueBytes: number): CheckedAction {
+function checkAction(action: unknown, { eventIds, scopes, hops }: ActionCauses, maxValueBytes: number): CheckedAction {
   if (typeof action !== 'object' || action === null || Array.isArray(action)) {
     throw new LlmStateError('VALUE_INVALID', 'an action must be an object like { type: "set", scope: "agent:a1", key, value }');
   }
@@ -57,7 +68,13 @@ function checkAction(action: unknown, { eventIds, scopes }: ActionCauses, maxVal
   if (typeof cause !== 'string' || !eventIds.includes(cause)) {
     throw new LlmStateError('VALUE_INVALID', `its causedBy ${JSON.stringify(causedBy)} is not one of the execution's events`);
   }
-  const checked: CheckedAction = { type, scope: parsed, causedBy: cause };
+  const hop = hops[eventIds.indexOf(cause)] + 1;
+  if (hop > MAX_HOOK_HOPS) {
+    throw new LlmStateError('HOOK_FAILED', `it would be hop ${hop} of a chain of hook actions started by one write (at most ${MAX_HOOK_HOPS}); is a hook triggering itself?`, {
+      details: { reason: 'hop_limit', hop },
+    });
+  }
+  const checked: CheckedAction = { type, scope: parsed, causedBy: cause, hop };
   if (type === 'clear') {
     if (key !== undefined || value !== undefined) throw new LlmStateError('VALUE_INVALID', 'a clear takes no key or value');
     return checked;
@@ -75,11 +92,11 @@ function checkAction(action: unknown, { eventIds, scopes }: ActionCauses, maxVal
 export async function applyActions(
   actions: readonly CheckedAction[],
   ownerOf: (scope: Scope) => ScopeOwner,
-  contextOf: (causedBy: string) => CorrelationContext,
+  contextOf: (action: CheckedAction) => CorrelationContext,
 ): Promise<void> {
   for (const action of actions) {
     const owner = ownerOf(action.scope);
-    const context = contextOf(action.causedBy);
+    const context = contextOf(action);
     if (action.type === 'set') await owner.set(action.key!, action.json!, context);
     else if (action.type === 'delete') await owner.delete(action.key!, context);
     else await owner.clear(context);

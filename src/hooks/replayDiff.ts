@@ -58,7 +58,9 @@ function applyJsonPatch(input: readonly unknown[], patch: readonly unknown[]): u
   const failed = results.findIndex((result) => result !== null);
   const error = failed === -1 ? null : results[failed];
   if (error) {
-    throw invalid(patch, `operation ${failed} (${describeOp(patch[failed] as Operation)}) failed: ${error.message}`, error);
+    // The library names the holder's path; the caller wrote paths into the events array.
+    const message = error.message.replaceAll('/root', '');
+    throw invalid(patch, `operation ${failed} (${describeOp(patch[failed] as Operation)}) failed: ${message || '(root)'}`, error);
   }
   if (!Array.isArray(holder.root)) throw invalid(patch, 'the patched input is no longer an array of events');
   return holder.root;

@@ -10,16 +10,50 @@ const STEP_TITLES = [
   '3. Record research progress in one transaction',
   '4. Hand the research to the writer, under one correlation id',
   '5. Write global, workflow and step state',
-  '6. Close the runtime',
-  '7. Reopen the store and read everything back',
-  '8. Start a supervisor, team, with two chat agents under it',
-  '9. Send them a few messages',
-  '10. Crash ada with the fault injector',
-  '11. Watch team restart ada, with its state reloaded from the store',
-  '12. What the crash left behind, and what it did not touch',
-  '13. Close the runtime',
-  '14. Reopen the store and restore ada',
+  '6. Register a hook, review-request, that runs in a worker thread',
+  '7. Write a draft; the hook reacts with a write of its own',
+  '8. Follow that correlation through the timeline',
+  '9. Close the runtime',
+  '10. Reopen the store and read everything back',
+  '11. Start a supervisor, team, with two chat agents under it',
+  '12. Send them a few messages',
+  '13. Crash ada with the fault injector',
+  '14. Watch team restart ada, with its state reloaded from the store',
+  '15. What the crash left behind, and what it did not touch',
+  '16. Close the runtime',
+  '17. Reopen the store and restore ada',
 ];
+
+/** The lines that show the hook at work, in the order printed; `\S+` stands for times and ids. */
+const HOOK_LINES = [
+  /^ {3}✓ registered: breaker closed, 0 pending; the module loaded in a worker$/m,
+  /^ {3}agent:writer draft = \{"text":"Sulfide electrolytes/m,
+  /^ {3}correlation id: (?<correlation>[\w-]+)$/m,
+  /^ {3}✓ agent:reviewer inbox = \{"review":"agent:writer draft","words":14,"requestedBy":"review-request"\}, written by the hook$/m,
+  /^ {5}TIME +HOOK +STATUS +ATTEMPT +DURATION +EXECUTION +EVENTS +ERROR +REPLAY_OF$/m,
+  /^ {5}\d{4}-\d\d-\d\dT\S+Z +review-request +succeeded +1 +[\d.]+ms +(?<execution>\w+) +(?<event>\d+\.\d+) +- +-$/m,
+  /^ {3}✓ one execution, recorded with its input and result: llmstate hooks replay (?<replayed>\w+) runs it again$/m,
+  /^ {5}timeline (?<timeline>[\w-]+): 2 events, 1 hook execution$/m,
+  /^ {5}└─ \d\d:\d\d:\d\d\.\d{3} state\.set agent:writer draft \[(?<drafted>\d+\.\d+)\]$/m,
+  /^ {8}└─ hook review-request attempt 1 succeeded \([\d.]+ ms\) \[(?<ran>\w+)\]$/m,
+  /^ {11}└─ \d\d:\d\d:\d\d\.\d{3} state\.set agent:reviewer inbox \[\d+\.\d+\]$/m,
+  /^ {3}✓ the draft write → the hook execution it triggered → the action write, whose causationId is the draft$/m,
+];
+
+/**
+ * Finds each pattern in `text`, each after the previous one, and returns the named groups they captured.
+ */
+function matchInOrder(text: string, patterns: readonly RegExp[]): Record<string, string> {
+  const groups: Record<string, string> = {};
+  let at = 0;
+  for (const pattern of patterns) {
+    const found = pattern.exec(text.slice(at));
+    assert.ok(found !== null, `${pattern} is printed, in order, in:\n${text}`);
+    Object.assign(groups, found.groups);
+    at += found.index + found[0].length;
+  }
+  return groups;
+}
 
 /** The lines that show supervision at work, in the order printed. */
 const SUPERVISION_LINES = [
@@ -76,13 +110,14 @@ describe('llmstate demo', function () {
     }
     assert.match(result.stdout, /^ {3}correlation id: [\w-]+$/m);
     assert.match(result.stdout, /^ {3}✓ agent:researcher: messages, notes, progress, topic$/m);
-    assert.match(result.stdout, /^ {3}16 values read back, each deepStrictEqual to what was written$/m);
-    at = 0;
-    for (const line of SUPERVISION_LINES) {
-      const found = line.exec(result.stdout.slice(at));
-      assert.ok(found !== null, `${line} is printed, in order, in:\n${result.stdout}`);
-      at += found.index + found[0].length;
-    }
+    assert.match(result.stdout, /^ {3}✓ agent:reviewer: inbox, progress, topic$/m, 'the write of the hook\'s action survived the restart');
+    assert.match(result.stdout, /^ {3}18 values read back, each deepStrictEqual to what was written$/m);
+    const hook = matchInOrder(result.stdout, HOOK_LINES);
+    assert.equal(hook.replayed, hook.execution, 'the replay hint names the execution in the history');
+    assert.equal(hook.ran, hook.execution, 'the timeline shows the execution in the history');
+    assert.equal(hook.timeline, hook.correlation);
+    assert.equal(hook.drafted, hook.event, 'the execution received the draft write');
+    matchInOrder(result.stdout, SUPERVISION_LINES);
     assert.doesNotMatch(result.stdout, /✗/);
     assert.doesNotMatch(result.stdout, /left by an earlier run/, 'a new store has no agents to clear');
     assert.match(result.stdout, /^Every check passed\.$/m);
@@ -107,6 +142,15 @@ describe('llmstate demo', function () {
     const ada = JSON.parse((await llmstate(['--data-dir', dataDir, 'agents', 'show', 'ada', '--json'])).stdout);
     assert.deepEqual(ada.machine.context, { count: 4, last: 'Welcome back' });
     assert.deepEqual(ada.deadLetters.map((letter: { event: unknown }) => letter.event), [{ type: 'USER_MESSAGE', text: 'Compare all twelve papers' }]);
+
+    assert.ok(result.stdout.includes(`llmstate --data-dir ${dataDir} timeline ${hook.correlation} --format mermaid`), 'prints how to see the timeline');
+    const history = await llmstate(['--data-dir', dataDir, 'hooks', 'history', '--json']);
+    assert.deepEqual(
+      (JSON.parse(history.stdout) as { executionId: string; hookName: string; status: string }[]).map(({ executionId, hookName, status }) => ({ executionId, hookName, status })),
+      [{ executionId: hook.execution, hookName: 'review-request', status: 'succeeded' }],
+    );
+    const replay = await llmstate(['--data-dir', dataDir, 'hooks', 'replay', hook.execution]);
+    assert.deepEqual({ code: replay.code, stdout: replay.stdout }, { code: 0, stdout: 'equal\n' }, 'the shipped hook module replays from the built package');
   });
 
   it('uses --data-dir when given, and can run again on the same store', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Scope, type Runtime } from '../../src/index.js';
+import { MAX_HOOK_HOPS } from '../../src/hooks/hookActions.js';
 import { RuntimeFixture } from '../helpers.js';
 import { eventually, OffsetClock, registerScripted } from './hookHelpers.js';
 
@@ -81,6 +82,18 @@ describe('hooks: protection', () => {
     assert.deepEqual(history.map((execution) => execution.error?.code), ['SCOPE_INVALID', 'SCOPE_INVALID']);
     assert.match(history[0].error!.message, /Hook action 1 is invalid/);
     assert.equal(await rt.state.get(Scope.agent('a1'), 'copy'), undefined);
+  });
+
+  it('stops a hook that triggers itself after MAX_HOOK_HOPS actions, and dead-letters the loop', async () => {
+    await rt.hooks.register({ name: 'loops', module: new URL('../fixtures/hooks/loops.mjs', import.meta.url), on: ['state.set'], maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } });
+    const { correlationId } = await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'n', 0));
+    await rt.hooks.idle();
+    assert.equal(await rt.state.get(Scope.agent('a1'), 'n'), MAX_HOOK_HOPS);
+    const writes = await rt.events.query({ correlationId, kinds: ['state.set'] });
+    assert.deepEqual(writes.map((event) => event.hop ?? 0), Array.from({ length: MAX_HOOK_HOPS + 1 }, (_, hop) => hop));
+    const [letter] = await rt.hooks.deadLetters({ hookName: 'loops' });
+    assert.equal(letter.error?.code, 'HOOK_FAILED');
+    assert.match(letter.error!.message, /hop 17 of a chain/);
   });
 
   it('opens the breaker after repeated failures, holds executions while open, then half-opens and closes', async () => {
