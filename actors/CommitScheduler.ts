@@ -234,7 +234,7 @@ export class CommitScheduler {
         if (context === undefined) {
           causal = causalJson(eventId(seq, events.length));
         } else {
-          causal = causalJson(context.correlationId, context.causationId, context.executionId);
+          causal = causalJson(context.correlationId, context.causationId, context.executionId, context.hop);
           (correlationIds ??= new Set()).add(context.correlationId);
         }
         for (const write of unit.writes) {
