@@ -211,8 +211,12 @@ export class CommitScheduler {
     const outbox = this.#outbox;
     const routing = outbox.active;
     let matches: Map<number, number[]> | undefined;
+    // While hooks are registered, each event's correlation id, so the outbox need not parse it back out.
+    const correlations: string[] = [];
+    let unitCorrelation = '';
     // Hooks see the event by its index in this batch's record; pushes them onto each matching hook's list.
     const route = (kind: string, scopeKind: string | undefined, key: string | undefined) => {
+      correlations.push(unitCorrelation);
       const hooks = outbox.route(kind, scopeKind, key);
       if (hooks === undefined) return;
       matches ??= new Map();
@@ -232,8 +236,10 @@ export class CommitScheduler {
         const context = unit.context;
         let causal: string;
         if (context === undefined) {
-          causal = causalJson(eventId(seq, events.length));
+          unitCorrelation = eventId(seq, events.length);
+          causal = causalJson(unitCorrelation);
         } else {
+          unitCorrelation = context.correlationId;
           causal = causalJson(context.correlationId, context.causationId, context.executionId, context.hop);
           (correlationIds ??= new Set()).add(context.correlationId);
         }
@@ -278,7 +284,7 @@ export class CommitScheduler {
     }
     let staged: StagedOutbox | undefined;
     if (matches !== undefined) {
-      staged = outbox.stage(seq, timestamp, events, matches);
+      staged = outbox.stage(seq, timestamp, events, matches, correlations);
       for (const op of staged.ops) ops.push(op);
     }
     this.#seq = seq;

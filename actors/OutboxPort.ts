@@ -12,9 +12,10 @@ export interface OutboxPort {
   route(kind: string, scopeKind: string | undefined, key: string | undefined): readonly number[] | undefined;
   /**
    * The operations that record one batch's deliveries: for each hook slot, the indexes of its events
-   * in `events`. Reserves room in each hook's outbox until the batch settles.
+   * in `events`, and each event's correlation id. Reserves room in each hook's outbox until the batch
+   * settles.
    */
-  stage(seq: number, timestamp: number, events: readonly string[], matches: Map<number, number[]>): StagedOutbox;
+  stage(seq: number, timestamp: number, events: readonly string[], matches: Map<number, number[]>, correlations: readonly string[]): StagedOutbox;
 }
 
 export interface StagedOutbox {

@@ -44,7 +44,45 @@ const p8 = [
   fig('P8 build of the store', fmtNs, '(info)', 'lower'),
   fig('P8 size on disk (MB)', (n) => `${n.toFixed(0)} MB`, '(info)', 'lower'),
 ];
+const msFmt = (n: number) => (Number.isFinite(n) ? `${n.toFixed(n < 10 ? 1 : 0)} ms` : 'n/a');
+const p4 = [
+  fig('P4 write ops/s, hook vs no hook (ratio of medians)', fmtRate, '≥ 0.95×', 'higher', 0.95, 'no hook'),
+  fig('P4 events delivered/s, write start → idle', fmtRate, '≥ 50k/s', 'higher'),
+  fig('P4 events delivered/s, drain after writes', fmtRate, '(info)', 'higher'),
+  fig('P4 executions (tasks)/s vs raw piscina, 1 in flight', fmtRate, '(info)', 'higher', undefined, 'piscina'),
+  fig('P4 executions (tasks)/s vs raw piscina, 4×threads in flight', fmtRate, '(info)', 'higher', undefined, 'piscina'),
+  fig('P4 events per execution', (n) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a'), '(info)', 'higher'),
+  fig('P4 dispatch latency p50, under load', msFmt, '(info)', 'lower'),
+  fig('P4 dispatch latency p99, under load', msFmt, '(info)', 'lower'),
+  fig('P4 dispatch latency p50, one write at a time', msFmt, '(info)', 'lower'),
+  fig('P4 dispatch latency p99, one write at a time', msFmt, '(info)', 'lower'),
+  fig('P4 process CPU per write, hook vs no hook', fmtNs, '(info)', 'lower', undefined, 'no hook'),
+];
 for (const run of runs) {
+  const d4 = byId(run, 'P4');
+  if (d4) {
+    const hook: any[] = d4.withHook;
+    const none: any[] = d4.noHook;
+    const m = (pick: (h: any) => number) => median(hook.map(pick));
+    const taskRate = m((h) => (h.executions / h.idleNs) * 1e9);
+    const rows: [Fig, number, number][] = [
+      [p4[0], m((h) => h.rate), median(none.map((n) => n.rate))],
+      [p4[1], m((h) => (h.delivered / h.idleNs) * 1e9), Number.NaN],
+      [p4[2], m((h) => ((h.delivered - h.deliveredAtWriteEnd) / Math.max(1, h.idleNs - h.writeNs)) * 1e9), Number.NaN],
+      [p4[3], taskRate, median(d4.raw.one)],
+      [p4[4], taskRate, median(d4.raw.deep)],
+      [p4[5], m((h) => h.delivered / h.executions), Number.NaN],
+      [p4[6], m((h) => h.dispatch.p50), Number.NaN],
+      [p4[7], m((h) => h.dispatch.p99), Number.NaN],
+      [p4[8], m((h) => h.unloaded?.p50 ?? Number.NaN), Number.NaN],
+      [p4[9], m((h) => h.unloaded?.p99 ?? Number.NaN), Number.NaN],
+      [p4[10], m((h) => h.cpuPerOp), median(none.map((n) => n.cpuPerOp))],
+    ];
+    for (const [f, o, r] of rows) {
+      f.ours.push(o);
+      f.raw.push(r);
+    }
+  }
   const d1 = byId(run, 'P1');
   if (d1) {
     const { ours, raw, oursCpu, rawCpu } = d1.median;

@@ -13,6 +13,7 @@ import { gc, hasGc, printResult, table, PASS, type Benchmark, type BenchContext,
 import { p1AwaitedSet } from './p1AwaitedSet.js';
 import { p2ConcurrentSet } from './p2ConcurrentSet.js';
 import { p3CachedGet } from './p3CachedGet.js';
+import { p4Hooks } from './p4Hooks.js';
 import { p8Reopen } from './p8Reopen.js';
 import { p5Passivation } from './p5Passivation.js';
 import { agentSpawn } from './agentSpawn.js';
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   P1: p1AwaitedSet,
   P2: p2ConcurrentSet,
   P3: p3CachedGet,
+  P4: p4Hooks,
   P8: p8Reopen,
   P5: p5Passivation,
   SPAWN: agentSpawn,
@@ -43,7 +45,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--reps') args.reps = Number(argv[++i]);
     else if (arg === '--json') args.json = argv[++i];
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: bench/run.ts [P1 P2 P3 P5 P8 SPAWN RESTART …] [--quick] [--reps N] [--json FILE]');
+      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P8 SPAWN RESTART …] [--quick] [--reps N] [--json FILE]');
       args.ids = ['--help'];
     } else if (arg.toUpperCase() in BENCHMARKS) args.ids.push(arg.toUpperCase());
     else throw new TypeError(`Unknown argument \`${arg}\`; the benchmarks are ${Object.keys(BENCHMARKS).join(', ')}`);

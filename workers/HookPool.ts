@@ -53,8 +53,9 @@ export class HookPool {
       maxThreads: options.threads,
       idleTimeout: 2 ** 31 - 1,
       maxQueue: options.threads * 4,
-      // Sources run under tsx in development; compiled workers need nothing.
-      execArgv: ownExtension === '.ts' ? withTsx(process.execArgv) : process.execArgv,
+      // Compiled workers inherit the process's flags. Sources run under tsx in development, and need
+      // its loader; an explicit execArgv may not carry V8 flags such as --expose-gc, so pass only that.
+      ...(ownExtension === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
       // Hooks may keep async work going after they return; blocking Atomics waits would starve it.
       atomics: 'disabled',
     });
@@ -117,11 +118,4 @@ function describeFailure(error: unknown, task: RunTask): TaskFailure {
   // error kills the worker too, but arrives as the error itself, like a throw from the hook.
   const crashed = /^worker exited with code/i.test(message);
   return new TaskFailure(crashed ? 'crash' : 'error', crashed ? `The worker running ${task.context.hookName} died: ${message}` : message, { cause: error });
-}
-
-function withTsx(execArgv: readonly string[]): string[] {
-  const args = [...execArgv];
-  const hasTsx = args.some((arg, index) => arg.includes('tsx') && (args[index - 1] === '--import' || arg.startsWith('--import')));
-  if (!hasTsx) args.push('--import', 'tsx');
-  return args;
 }

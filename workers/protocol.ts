@@ -25,8 +25,8 @@ export interface RunTask {
   kind: 'run';
   /** A `file:` URL, or `builtin:<name>`. */
   module: string;
-  /** The events, as JSON text of an array: parsing it is the worker's job, not the main thread's. */
-  input: string;
+  /** Each event as JSON text: parsing is the worker's job, not the main thread's. */
+  events: string[];
   context: TaskContext;
   /** Extra JSON paths to redact in the recorded input and result. */
   redact: readonly string[];

@@ -54,6 +54,19 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}/g,
 ];
 
+/** Any text holding a secret field name holds one of these once lowercased and stripped of `-`, `_` and spaces. */
+const NAME_HINT = /pass|pwd|secret|token|apikey|auth|cookie|credential/;
+/** Any text holding a secret value holds one of these. */
+const VALUE_HINT = /sk-|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|[Bb][Ee][Aa][Rr][Ee][Rr]|-----BEGIN/;
+
+/**
+ * False only when `jsonText` cannot contain anything the built-in rules redact: a cheap scan that lets
+ * the common case, data without secrets, skip the copy. True means "look closer", not "found".
+ */
+export function mightNeedRedaction(jsonText: string): boolean {
+  return VALUE_HINT.test(jsonText) || NAME_HINT.test(jsonText.toLowerCase().replace(/[-_ ]/g, ''));
+}
+
 /** `Bearer <token>`; the scheme is kept so the redacted text still reads as a header. */
 const BEARER = /\b(bearer[ \t]+)([A-Za-z0-9._~+/-]+=*)/gi;
 

@@ -55,6 +55,7 @@ export class Dispatcher implements OutboxPort {
   #closing = false;
   #wakeTimer: unknown;
   #wakeAt = Infinity;
+  #immediate = false;
   #idleWaiters: (() => void)[] = [];
   #capacityWaiters: (() => void)[] = [];
   #executions: Set<Promise<void>> = new Set();
@@ -76,7 +77,7 @@ export class Dispatcher implements OutboxPort {
     return hooks;
   }
 
-  stage(seq: number, timestamp: number, events: readonly string[], matches: Map<number, number[]>): StagedOutbox {
+  stage(seq: number, timestamp: number, events: readonly string[], matches: Map<number, number[]>, correlations: readonly string[]): StagedOutbox {
     const ops: BatchOp[] = [];
     const reserved: [HookSlot, number][] = [];
     const accepted: [HookSlot, number[]][] = [];
@@ -107,7 +108,8 @@ export class Dispatcher implements OutboxPort {
       committed: () => {
         for (const [slot, indexes] of accepted) {
           const delivered = indexes.map((index) => deliveredEventJson(seq, index, timestamp, events[index]));
-          slot.queue.push(pendingEntry(seq, timestamp, delivered, indexes.map((index) => `${seq}.${index}`), 0, false));
+          const eventIds = indexes.map((index) => `${seq}.${index}`);
+          slot.queue.push({ seq, at: timestamp, events: delivered, eventIds, correlationIds: indexes.map((index) => correlations[index]), attempts: 0, inline: false });
         }
         if (accepted.length > 0) this.#schedulePump();
       },
@@ -250,6 +252,16 @@ export class Dispatcher implements OutboxPort {
   }
 
   #wake(delayMs: number): void {
+    if (delayMs === 0) {
+      // setImmediate, not a 0 ms timer: timers wait at least a millisecond.
+      if (this.#immediate) return;
+      this.#immediate = true;
+      setImmediate(() => {
+        this.#immediate = false;
+        runUncorrelated(() => this.#pump());
+      });
+      return;
+    }
     const at = Date.now() + delayMs;
     if (this.#wakeTimer !== undefined && this.#wakeAt <= at) return;
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);

@@ -1,6 +1,6 @@
 import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
 import type { RunOutcome, RunTask } from '../../workers/protocol.js';
-import { redact } from '../../workers/redact.js';
+import { mightNeedRedaction, redact } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
 import { isLlmStateError } from '../errors.js';
 import type { CorrelationContext } from '../events/correlation.js';
@@ -65,10 +65,10 @@ export class ExecutionRunner {
   }
 
   /** Runs a hook on events in the pool, without recording anything. */
-  async run(slotDefinition: HookSlot['definition'], eventsJson: string, context: RunTask['context']): Promise<RunResult> {
+  async run(slotDefinition: HookSlot['definition'], events: string[], context: RunTask['context']): Promise<RunResult> {
     const startedAt = this.#deps.clock.now();
     const started = performance.now();
-    const task: RunTask = { kind: 'run', module: slotDefinition.module, input: eventsJson, context, redact: slotDefinition.redact };
+    const task: RunTask = { kind: 'run', module: slotDefinition.module, events, context, redact: slotDefinition.redact };
     try {
       const outcome = await this.#deps.pool().run(task, slotDefinition.timeoutMs);
       return { executionId: context.executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
@@ -100,7 +100,7 @@ export class ExecutionRunner {
       replay: false,
       options: definition.options ?? null,
     };
-    let run = await this.run(definition, `[${events.join(',')}]`, context);
+    let run = await this.run(definition, events, context);
     if (this.abandoning) {
       slot.putBack(entries);
       return;

@@ -248,7 +248,7 @@ export class Hooks {
     const release = await dispatcher.acquire();
     let run;
     try {
-      run = await dispatcher.runner.run(slot.definition, JSON.stringify(events), {
+      run = await dispatcher.runner.run(slot.definition, events.map((event) => JSON.stringify(event)), {
         hookName: original.hookName,
         executionId,
         attempt: original.attempt,

@@ -21,11 +21,19 @@ export type ExecutionMeta = Omit<HookExecution, 'input' | 'result'> & { bytes: n
 /** Bodies above this are compressed. */
 export const COMPRESS_ABOVE_BYTES = 2048;
 
-const ID_TAIL = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 10);
+const ID_TAIL = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 7);
 
-/** A new execution id: the start time in base 36, then random characters, so ids sort by start time. */
+let lastTime = -1;
+let sameTime = 0;
+
+/**
+ * A new execution id: the start time in base 36, a counter within the millisecond, then random
+ * characters. Ids sort by start time, and by start order within this process.
+ */
 export function newExecutionId(startedAt: number): string {
-  return `${startedAt.toString(36).padStart(9, '0')}${ID_TAIL()}`;
+  sameTime = startedAt === lastTime ? sameTime + 1 : 0;
+  lastTime = startedAt;
+  return `${startedAt.toString(36).padStart(9, '0')}${sameTime.toString(36).padStart(3, '0')}${ID_TAIL()}`;
 }
 
 /** The start time an execution id carries. */

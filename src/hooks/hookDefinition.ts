@@ -55,7 +55,7 @@ export interface HookRegistration {
   priority?: number;
   /** JSON paths hidden in the recorded input and result, beyond the built-in secret rules (docs/hooks.md). */
   redact?: string[];
-  /** Most events in one execution. @default 100 */
+  /** Most events in one execution (whole commit batches are never split). @default 1000 */
   batchSize?: number;
   /** Executions of this hook that may run at once. 1 keeps deliveries in commit order. @default 1 */
   concurrency?: number;
@@ -97,7 +97,7 @@ export const HOOK_DEFAULTS = {
   timeoutMs: 5000,
   maxAttempts: 5,
   priority: 0,
-  batchSize: 100,
+  batchSize: 1000,
   concurrency: 1,
   maxPending: 100_000,
   backoff: { initialMs: 100, maxMs: 30_000 },
