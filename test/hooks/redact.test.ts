@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkRedactPaths, MAX_REDACT_DEPTH, redact, REDACTED, TOO_DEEP } from '../../workers/redact.js';
+import { checkRedactPaths, isSecretFieldName, MAX_REDACT_DEPTH, mightNeedRedaction, redact, REDACTED, redactString, TOO_DEEP } from '../../workers/redact.js';
 
 // Fake secrets are assembled at run time so that secret scanners do not flag this file.
 const OPENAI = 'sk-' + 'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z'.repeat(2);
@@ -298,5 +298,33 @@ describe('redact', () => {
       for (let i = 0; i < MAX_REDACT_DEPTH; i++) deep = [deep];
       assert.deepEqual(redact(deep), deep);
     });
+  });
+});
+
+describe('mightNeedRedaction', () => {
+  const secrets = [OPENAI, OPENAI_PROJECT, ANTHROPIC, JWT, AWS_KEY, AWS_SESSION_KEY, GITHUB_CLASSIC, GITHUB_OAUTH, GITHUB_FINE, SLACK, PEM, 'Bearer abcdef123456'];
+  const names = ['password', 'Passwd', 'pwd', 'secret', 'token', 'access_token', 'refreshToken', 'ID-TOKEN', 'api key', 'apiKey', 'API_KEY', 'authorization', 'auth', 'cookie', 'Set-Cookie', 'private_key', 'clientSecret', 'session_token', 'credentials', 'dbPassword', 'github-token', 'x_api_key', 'a_p_i_key'];
+
+  it('says "look closer" for every value the rules redact', () => {
+    for (const secret of secrets) {
+      const text = json({ note: `see ${secret} here` });
+      assert.notEqual(redactString(`see ${secret} here`), `see ${secret} here`, `${secret.slice(0, 12)} is a secret`);
+      assert.equal(mightNeedRedaction(text), true, secret.slice(0, 12));
+    }
+  });
+
+  it('says "look closer" for every field name the rules redact', () => {
+    for (const name of names) {
+      assert.equal(isSecretFieldName(name), true, `${name} is a secret field`);
+      assert.equal(mightNeedRedaction(json({ [name]: 'x' })), true, name);
+    }
+  });
+
+  it('lets ordinary data through, so the common case skips the copy', () => {
+    for (const value of [{ name: 'weather', days: 3 }, ['task-list', 'skeleton', 'ask-me'], { messages: [{ role: 'user', content: 'hello' }] }]) {
+      const text = json(value);
+      assert.equal(mightNeedRedaction(text), false, text);
+      assert.equal(json(redact(value)), text);
+    }
   });
 });
