@@ -55,7 +55,7 @@ const SECRET_PATTERNS: readonly RegExp[] = [
 ];
 
 /** Any text holding a secret field name holds one of these once lowercased and stripped of `-`, `_` and spaces. */
-const NAME_HINT = /pass|pwd|secret|token|apikey|auth|cookie|credential/;
+const NAME_HINT = /pass|pwd|secret|token|apikey|auth|cookie|credential|privatekey/;
 /** Any text holding a secret value holds one of these. */
 const VALUE_HINT = /sk-|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|[Bb][Ee][Aa][Rr][Ee][Rr]|-----BEGIN/;
 
