@@ -58,6 +58,7 @@ export class Dispatcher implements OutboxPort {
   #immediate = false;
   #idleWaiters: (() => void)[] = [];
   #capacityWaiters: (() => void)[] = [];
+  #settleWaiters: (() => void)[] = [];
   #executions: Set<Promise<void>> = new Set();
 
   constructor(deps: DispatcherDeps) {
@@ -234,9 +235,11 @@ export class Dispatcher implements OutboxPort {
     this.#running = false;
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
     this.#runner.closing = true;
-    const deadline = Date.now() + graceMs;
-    while (this.#executions.size > 0 && Date.now() < deadline) {
-      await Promise.race([Promise.allSettled([...this.#executions]), new Promise((resolve) => setTimeout(resolve, Math.max(1, deadline - Date.now())))]);
+    if (this.#executions.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([this.settled(), grace]);
+      clearTimeout(timer);
     }
     this.#runner.abandoning = true;
   }
@@ -314,8 +317,6 @@ export class Dispatcher implements OutboxPort {
     if (this.#running) this.#pump();
     else this.#notifyIdle();
   }
-
-  #settleWaiters: (() => void)[] = [];
 
   #nextSettled(): Promise<void> {
     return new Promise((resolve) => this.#settleWaiters.push(resolve));

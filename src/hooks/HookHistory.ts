@@ -171,8 +171,9 @@ function indexKeys(meta: Pick<ExecutionMeta, 'executionId' | 'correlationIds' | 
   const keys: Buffer[] = [];
   const seqs = new Set(meta.eventIds.map((eventId) => Number(eventId.slice(0, eventId.indexOf('.')))));
   for (const seq of seqs) keys.push(Buffer.concat([seqPrefix(seq), id]));
+  const eventIds = new Set(meta.eventIds);
   for (const correlationId of meta.correlationIds) {
-    if (!meta.eventIds.includes(correlationId)) keys.push(Buffer.concat([Buffer.from(correlationId, 'utf8'), NUL, id]));
+    if (!eventIds.has(correlationId)) keys.push(Buffer.concat([Buffer.from(correlationId, 'utf8'), NUL, id]));
   }
   return keys;
 }
