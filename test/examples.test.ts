@@ -11,6 +11,15 @@ const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 
 /** What each example must print, so that a broken example fails here. */
 const expected: Record<string, RegExp[]> = {
+  'hooks.ts': [
+    /^summary: \{"topic":"weather","by":"summarise"\}$/m,
+    /^history: succeeded, attempt 1, apiKey recorded as \[REDACTED\]$/m,
+    /^replay equal: true$/m,
+    /^what if: replace \/result\/actions\/0\/value\/topic$/m,
+    /^timeline \S+: 2 events, 1 hook execution$/m,
+    /^   └─ hook summarise attempt 1 succeeded/m,
+    /^      └─ \S+ state\.set agent:a1 summary/m,
+  ],
   'quickstart.ts': [/^topic: \{"name":"weather"\}$/m, /^turns: 1$/m, /^keys: last, topic, turns$/m, /^rejected: STATE_KEY_INVALID$/m],
 };
 
