@@ -211,8 +211,10 @@ export class Dispatcher implements OutboxPort {
    * every task's time limit starts when it runs. Returns the release function.
    */
   async acquire(): Promise<() => void> {
-    while (this.#inFlight >= this.#deps.maxInFlight) await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
-    this.#inFlight++;
+    if (this.#inFlight < this.#deps.maxInFlight) this.#inFlight++;
+    // Otherwise the next execution to settle hands its thread over (counted for us), before the pump
+    // can take it: a replay is not starved by a busy outbox.
+    else await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
     let released = false;
     return () => {
       if (released) return;
@@ -312,7 +314,10 @@ export class Dispatcher implements OutboxPort {
 
   #afterSettle(): void {
     const waiter = this.#capacityWaiters.shift();
-    if (waiter !== undefined) waiter();
+    if (waiter !== undefined) {
+      this.#inFlight++;
+      waiter();
+    }
     for (const settle of this.#settleWaiters.splice(0)) settle();
     if (this.#running) this.#pump();
     else this.#notifyIdle();

@@ -95,6 +95,18 @@ describe('hooks: history, redaction, replay and retention', () => {
     assert.equal(unknown.code, 'HOOK_FAILED');
   });
 
+  it('a replay gets a thread even while a busy outbox keeps every thread taken', async () => {
+    await registerScripted(rt, 'quick', {}, { filter: { keyPrefix: 'q' } });
+    await rt.state.set(Scope.agent('a1'), 'q', 1);
+    await rt.hooks.idle();
+    const [original] = await rt.hooks.history({ hookName: 'quick' });
+    await registerScripted(rt, 'busy', { sleepMs: 100 }, { filter: { keyPrefix: 'b' }, batchSize: 1, concurrency: 2 });
+    for (let i = 0; i < 30; i++) await rt.state.set(Scope.agent('a1'), `b${i}`, i);
+    const replay = await rt.hooks.replay(original.executionId);
+    assert.equal(replay.equal, true);
+    assert.ok(rt.hooks.get('busy')!.pending > 10, `replayed with ${rt.hooks.get('busy')!.pending} busy executions still waiting`);
+  });
+
   it('replayMany replays what a filter selects', async () => {
     await registerScripted(rt, 'many', {}, { batchSize: 1 });
     for (let i = 0; i < 6; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
