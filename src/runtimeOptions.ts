@@ -1,4 +1,4 @@
-import { describeOption } from './describeOption.js';
+import { checkOptions } from './checkOptions.js';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from './clock.js';
@@ -124,7 +124,6 @@ const FIELDS = {
   ],
 } as const;
 
-type FieldName = keyof typeof FIELDS;
 
 /**
  * Checks options once, at the edge, and fills defaults.
@@ -133,21 +132,7 @@ type FieldName = keyof typeof FIELDS;
  */
 export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   if (input === undefined) input = {};
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected the options to be an object, got ${describeOption(input)}`);
-  }
-  const options = input as Record<string, unknown>;
-  for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(FIELDS, name)) {
-      throw new TypeError(`Unknown option \`${name}\`; the options are ${Object.keys(FIELDS).map((n) => `\`${n}\``).join(', ')}`);
-    }
-  }
-  for (const [name, [schema, expected]] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
-    const value = options[name];
-    if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
-    }
-  }
+  const options = checkOptions(input, FIELDS);
   const memory = (options.memory as boolean | undefined) ?? DEFAULT_OPTIONS.memory;
   const dataDir = options.dataDir as string | undefined;
   if (memory && dataDir !== undefined) {

@@ -1,4 +1,4 @@
-import { describeOption } from '../describeOption.js';
+import { checkOptions } from '../checkOptions.js';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 
@@ -49,7 +49,6 @@ const FIELDS = {
   onTransition: [z.custom<NonNullable<CircuitBreakerOptions['onTransition']>>((value) => typeof value === 'function'), 'a function'],
 } as const;
 
-type FieldName = keyof typeof FIELDS;
 
 /**
  * A hook's circuit breaker (DESIGN §7). It opens after `failureThreshold` failures or timeouts within
@@ -154,22 +153,7 @@ export class CircuitBreaker {
 }
 
 function resolveOptions(input: unknown): ResolvedCircuitBreakerOptions {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected the options to be an object, got ${describeOption(input)}`);
-  }
-  const options = input as Record<string, unknown>;
-  for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(FIELDS, name)) {
-      throw new TypeError(`Unknown option \`${name}\`; the options are ${Object.keys(FIELDS).map((n) => `\`${n}\``).join(', ')}`);
-    }
-  }
-  if (options.clock === undefined) throw new TypeError('Expected `clock` to be an object with a now() method, got `undefined`');
-  for (const [name, [schema, expected]] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
-    const value = options[name];
-    if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
-    }
-  }
+  const options = checkOptions(input, FIELDS, { required: ['clock'] });
   return {
     clock: options.clock as Clock,
     failureThreshold: (options.failureThreshold as number | undefined) ?? DEFAULT_OPTIONS.failureThreshold,

@@ -1,9 +1,8 @@
-import { describeOption } from '../describeOption.js';
+import { checkOptions, type OptionFields } from '../checkOptions.js';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { SCOPE_KINDS, type ScopeKind } from '../state/Scope.js';
-import { describeType } from '../state/keyRules.js';
 import { checkRedactPaths } from '../../workers/redact.js';
 
 /** The built-in hooks, which ship with llmstate (see docs/hooks.md). */
@@ -107,7 +106,7 @@ export const HOOK_DEFAULTS = {
 const HOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-const FIELDS: Record<string, [z.ZodType, string]> = {
+const FIELDS: OptionFields = {
   name: [z.string().regex(HOOK_NAME), 'a name of letters, digits, `.`, `_` and `-` (at most 64, starting alphanumeric)'],
   module: [z.union([z.string().min(1), z.instanceof(URL)]), 'a path or a file: URL'],
   builtin: [z.enum(BUILTIN_HOOKS), `one of ${BUILTIN_HOOKS.map((b) => `'${b}'`).join(', ')}`],
@@ -138,24 +137,7 @@ const FIELDS: Record<string, [z.ZodType, string]> = {
  * @throws {TypeError} reading like ``Expected `timeoutMs` to be a positive integer, got `0` (number)``.
  */
 export function resolveHookDefinition(input: unknown, now: number): HookDefinition {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected the hook registration to be an object, got ${describeType(input)}`);
-  }
-  const registration = input as Record<string, unknown>;
-  for (const name of Object.keys(registration)) {
-    if (!Object.hasOwn(FIELDS, name)) {
-      throw new TypeError(`Unknown hook option \`${name}\`; the options are ${Object.keys(FIELDS).map((n) => `\`${n}\``).join(', ')}`);
-    }
-  }
-  for (const required of ['name', 'on']) {
-    if (registration[required] === undefined) throw new TypeError(`Expected \`${required}\` to be ${FIELDS[required][1]}, got \`undefined\``);
-  }
-  for (const [name, [schema, expected]] of Object.entries(FIELDS)) {
-    const value = registration[name];
-    if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
-    }
-  }
+  const registration = checkOptions(input, FIELDS, { what: 'the hook registration', field: 'hook option', required: ['name', 'on'] });
   const r = registration as unknown as HookRegistration;
   if ((r.module === undefined) === (r.builtin === undefined)) {
     throw new TypeError('Expected exactly one of `module` (a path or file: URL) and `builtin`');

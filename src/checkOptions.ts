@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+
+/** Each option's schema, and how a message describes what it expects. */
+export type OptionFields = Record<string, readonly [z.ZodType, string]>;
+
+export interface CheckOptionsWording {
+  /** What the whole object is, in "Expected <what> to be an object". @default 'the options' */
+  what?: string;
+  /** What one field is, in "Unknown <field> `x`". @default 'option' */
+  field?: string;
+  /** Fields that must be given. */
+  required?: readonly string[];
+}
+
+/**
+ * Checks an options object against its fields, once, at the edge: an object, no unknown field, the
+ * required ones present, each given one valid. Returns it as a record for the caller to fill defaults.
+ *
+ * @throws {TypeError} reading like ``Expected `idleMs` to be a positive integer, got `-1` (number)``.
+ * @internal
+ */
+export function checkOptions(input: unknown, fields: OptionFields, wording: CheckOptionsWording = {}): Record<string, unknown> {
+  const { what = 'the options', field = 'option', required = [] } = wording;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new TypeError(`Expected ${what} to be an object, got ${describeOption(input)}`);
+  }
+  const options = input as Record<string, unknown>;
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(fields, name)) {
+      throw new TypeError(`Unknown ${field} \`${name}\`; the options are ${Object.keys(fields).map((n) => `\`${n}\``).join(', ')}`);
+    }
+  }
+  for (const name of required) {
+    if (options[name] === undefined) throw new TypeError(`Expected \`${name}\` to be ${fields[name][1]}, got \`undefined\``);
+  }
+  for (const [name, [schema, expected]] of Object.entries(fields)) {
+    const value = options[name];
+    if (value !== undefined && !schema.safeParse(value).success) {
+      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
+    }
+  }
+  return options;
+}
+
+/**
+ * How an option's validation message shows the value it got: `` `-1` (number) ``, `` `"./data"` (string) ``,
+ * `` `null` ``, cut at 60 characters. @internal
+ */
+export function describeOption(value: unknown): string {
+  if (value === null) return '`null`';
+  const type = Array.isArray(value) ? 'array' : typeof value;
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? (JSON.stringify(value) ?? String(value)) : String(value);
+  } catch {
+    shown = String(value);
+  }
+  return `\`${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}\` (${type})`;
+}
