@@ -7,7 +7,7 @@ import { assign, setup } from 'xstate';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { Scope } from '../../src/state/Scope.js';
 import type { AgentRecord, AgentSummary, DeadLetter, LlmStateError } from '../../src/index.js';
-import { assertBuilt, holdOpen, llmstate, removeTempDirs, tempDir, type CliResult } from './runCli.js';
+import { assertBuilt, assertFails, assertSucceeds, inDir, holdOpen, llmstate, removeTempDirs, tempDir, type CliResult } from './runCli.js';
 
 const chat = setup({
   types: {
@@ -126,22 +126,6 @@ async function readExpected(dataDir: string): Promise<Expected> {
   } finally {
     await rt.close();
   }
-}
-
-function inDir(dataDir: string, ...args: string[]): Promise<CliResult> {
-  return llmstate(['--data-dir', dataDir, ...args]);
-}
-
-function assertSucceeds(result: CliResult): void {
-  assert.equal(result.code, 0, `exit code; stderr: ${result.stderr}`);
-  assert.equal(result.stderr, '', 'nothing on stderr');
-  assert.ok(!result.stdout.includes('\x1b'), 'no ANSI escapes when not a terminal');
-}
-
-function assertFails(result: CliResult, code: number, stderrStart: string): void {
-  assert.equal(result.code, code, `exit code; stderr: ${result.stderr}`);
-  assert.equal(result.stdout, '', 'nothing on stdout');
-  assert.ok(result.stderr.startsWith(stderrStart), `stderr should start with ${stderrStart}: ${result.stderr}`);
 }
 
 /** A copy of the prepared store, for a test that changes it. */

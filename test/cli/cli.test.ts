@@ -3,30 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeCommitRecord, decodeSeqKey, type LoggedEvent } from '../../src/events/eventLog.js';
 import { createRuntime, storageOf } from '../../src/runtime.js';
-import { assertBuilt, holdOpen, llmstate, PROJECT_ROOT, removeTempDirs, tempDir, type CliResult } from './runCli.js';
-
-/** Runs llmstate against `dataDir`. */
-function inDir(dataDir: string, ...args: string[]): Promise<CliResult> {
-  return llmstate(['--data-dir', dataDir, ...args]);
-}
-
-/** Output to a pipe is never coloured. */
-function assertPlain(result: CliResult): void {
-  assert.ok(!result.stdout.includes('\x1b') && !result.stderr.includes('\x1b'), 'no ANSI escapes when not a terminal');
-}
-
-function assertFails(result: CliResult, code: number, stderrStart: string): void {
-  assertPlain(result);
-  assert.equal(result.code, code, `exit code; stderr: ${result.stderr}`);
-  assert.equal(result.stdout, '', 'nothing on stdout');
-  assert.ok(result.stderr.startsWith(stderrStart), `stderr should start with ${stderrStart}: ${result.stderr}`);
-}
-
-function assertSucceeds(result: CliResult): void {
-  assertPlain(result);
-  assert.equal(result.code, 0, `exit code; stderr: ${result.stderr}`);
-  assert.equal(result.stderr, '', 'nothing on stderr');
-}
+import { assertBuilt, assertFails, assertSucceeds, assertPlain, inDir, holdOpen, llmstate, PROJECT_ROOT, removeTempDirs, tempDir, type CliResult } from './runCli.js';
 
 describe('llmstate command', function () {
   // Each test runs the binary several times; this holds without .mocharc.json (mocha --no-config) too.

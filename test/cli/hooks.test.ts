@@ -7,7 +7,7 @@ import { Scope } from '../../src/state/Scope.js';
 import type { HookDeadLetter, HookExecution, ReplayResult } from '../../src/index.js';
 import { formatDiffOp, formatHistory } from '../../src/cli/hookCommands.js';
 import { stylesFor } from '../../src/cli/output.js';
-import { assertBuilt, llmstate, removeTempDirs, tempDir, type CliResult } from './runCli.js';
+import { assertBuilt, assertFails, assertSucceeds, inDir, llmstate, removeTempDirs, tempDir, type CliResult } from './runCli.js';
 
 const SUMMARISE = new URL('../fixtures/hooks/summarise.mjs', import.meta.url);
 const FAILS = new URL('../fixtures/hooks/fails.mjs', import.meta.url);
@@ -68,22 +68,6 @@ async function inspect<T>(dataDir: string, fn: (rt: Runtime) => Promise<T>): Pro
   } finally {
     await rt.close();
   }
-}
-
-function inDir(dataDir: string, ...args: string[]): Promise<CliResult> {
-  return llmstate(['--data-dir', dataDir, ...args]);
-}
-
-function assertSucceeds(result: CliResult): void {
-  assert.equal(result.code, 0, `exit code; stderr: ${result.stderr}`);
-  assert.equal(result.stderr, '', 'nothing on stderr');
-  assert.ok(!result.stdout.includes('\x1b'), 'no ANSI escapes when not a terminal');
-}
-
-function assertFails(result: CliResult, code: number, stderrStart: string): void {
-  assert.equal(result.code, code, `exit code; stderr: ${result.stderr}`);
-  assert.equal(result.stdout, '', 'nothing on stdout');
-  assert.ok(result.stderr.startsWith(stderrStart), `stderr should start with ${stderrStart}: ${result.stderr}`);
 }
 
 /** The rows of a table printed by the CLI, each split into its cells; the header is checked and left out. */

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -113,4 +114,27 @@ function readyLine(child: ChildProcessWithoutNullStreams): Promise<void> {
     child.once('error', reject);
     child.once('exit', (code, signal) => reject(new Error(`The holder exited (${code ?? signal}) before READY:\n${stderr}`)));
   });
+}
+
+/** Runs llmstate against `dataDir`. */
+export function inDir(dataDir: string, ...args: string[]): Promise<CliResult> {
+  return llmstate(['--data-dir', dataDir, ...args]);
+}
+
+/** Output to a pipe is never coloured. */
+export function assertPlain(result: CliResult): void {
+  assert.ok(!result.stdout.includes('\x1b') && !result.stderr.includes('\x1b'), 'no ANSI escapes when not a terminal');
+}
+
+export function assertFails(result: CliResult, code: number, stderrStart: string): void {
+  assertPlain(result);
+  assert.equal(result.code, code, `exit code; stderr: ${result.stderr}`);
+  assert.equal(result.stdout, '', 'nothing on stdout');
+  assert.ok(result.stderr.startsWith(stderrStart), `stderr should start with ${stderrStart}: ${result.stderr}`);
+}
+
+export function assertSucceeds(result: CliResult): void {
+  assertPlain(result);
+  assert.equal(result.code, 0, `exit code; stderr: ${result.stderr}`);
+  assert.equal(result.stderr, '', 'nothing on stderr');
 }
