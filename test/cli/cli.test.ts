@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeCommitRecord, decodeSeqKey, type LoggedEvent } from '../../src/events/eventLog.js';
 import { createRuntime, storageOf } from '../../src/runtime.js';
-import { assertBuilt, assertFails, assertSucceeds, assertPlain, inDir, holdOpen, llmstate, PROJECT_ROOT, removeTempDirs, tempDir, type CliResult } from './runCli.js';
+import { assertBuilt, assertFails, assertSucceeds, assertPlain, inDir, holdOpen, llmstate, PROJECT_ROOT, removeTempDirs, tempDir } from './runCli.js';
 
 describe('llmstate command', function () {
   // Each test runs the binary several times; this holds without .mocharc.json (mocha --no-config) too.
