@@ -3,7 +3,8 @@
  * raw classic-level batches of 100 puts of the same key and value bytes (array form and chained form;
  * the ratio uses the faster one). Goal: ≥ 0.5× raw; aim 250k ops/s.
  */
-import { Scope, storedKey, storedValue, withRuntime } from './common.js';
+import { storedKey, storedValue, withRuntime } from './common.js';
+import { AGENTS, concurrentSets, IN_FLIGHT } from './concurrentSets.js';
 import {
   cpuNs,
   elapsedNs,
@@ -15,7 +16,6 @@ import {
   median,
   now,
   rng,
-  sampleValue,
   withRawDb,
   withTempDir,
   type BenchContext,
@@ -23,9 +23,6 @@ import {
   type RawDb,
 } from './harness.js';
 
-const AGENTS = 1_000;
-const KEYS_PER_AGENT = 10;
-const IN_FLIGHT = 64;
 const BATCH = 100;
 const GOAL = 0.5;
 const AIM = 250_000;
@@ -33,9 +30,7 @@ const AIM = 250_000;
 export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
   const count = ctx.quick ? 50_000 : 200_000;
   const warmup = ctx.quick ? 10_000 : 30_000;
-  const scopes = Array.from({ length: AGENTS }, (_, i) => Scope.agent(`agent-${i}`));
-  const keys = Array.from({ length: KEYS_PER_AGENT }, (_, i) => `k${i}`);
-  const values = Array.from({ length: 64 }, (_, i) => sampleValue(i));
+  const { scopes, keys, values, drive } = concurrentSets();
   // The raw side writes the exact bytes the runtime would store for the same (agent, key, value).
   const rawKeys = scopes.flatMap((scope) => keys.map((key) => storedKey(scope, key)));
   const rawValues = values.map((value) => storedValue(value));
@@ -51,17 +46,11 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
     gc();
     const result = await withTempDir('p2', (dir) =>
       withRuntime(dir, async (rt) => {
-        const drive = async (n: number, seed: number) => {
-          const random = rng(seed);
-          await inFlight(IN_FLIGHT, n, (i) =>
-            rt.state.set(scopes[(random() * AGENTS) | 0], keys[(random() * KEYS_PER_AGENT) | 0], values[i & 63]),
-          );
-        };
-        await drive(warmup, 1); // activates the 1,000 actors and warms the JIT
+        await drive(rt, warmup, 1); // activates the 1,000 actors and warms the JIT
         const before = rt.metrics().commits.batches;
         const cpuStart = cpuNs();
         const start = now();
-        await drive(count, 2);
+        await drive(rt, count, 2);
         const ns = elapsedNs(start);
         cpu.ours.push((cpuNs() - cpuStart) / count);
         return { rate: (count / ns) * 1e9, batches: rt.metrics().commits.batches - before };

@@ -26,7 +26,8 @@
  * reported, to show whether the default would have overflowed.
  */
 import { Piscina } from 'piscina';
-import { createRuntime, Scope, type Runtime } from './common.js';
+import { createRuntime, type Runtime } from './common.js';
+import { AGENTS, concurrentSets, IN_FLIGHT, KEYS_PER_AGENT, VALUES } from './concurrentSets.js';
 import {
   cpuNs,
   elapsedNs,
@@ -38,19 +39,12 @@ import {
   median,
   now,
   percentile,
-  rng,
-  sampleValue,
   withTempDir,
   type BenchContext,
   type BenchResult,
 } from './harness.js';
 import { DEFAULT_OPTIONS, HOOK_DEFAULTS } from '../src/index.js';
 
-// P2's workload (bench/p2ConcurrentSet.ts keeps it inside its function, so it is repeated here).
-const AGENTS = 1_000;
-const KEYS_PER_AGENT = 10;
-const IN_FLIGHT = 64;
-const VALUES = 64;
 
 const RATIO_GOAL = 0.95;
 const RATE_GOAL = 50_000;
@@ -107,16 +101,8 @@ async function measure(ctx: BenchContext): Promise<BenchResult> {
   const warmup = ctx.quick ? 10_000 : 30_000;
   const rawTasks = ctx.quick ? 20_000 : 100_000;
   const unloadedWrites = ctx.quick ? 100 : 300;
-  const scopes = Array.from({ length: AGENTS }, (_, i) => Scope.agent(`agent-${i}`));
-  const keys = Array.from({ length: KEYS_PER_AGENT }, (_, i) => `k${i}`);
-  const values = Array.from({ length: VALUES }, (_, i) => sampleValue(i));
-
-  const drive = (rt: Runtime, n: number, seed: number) => {
-    const random = rng(seed);
-    return inFlight(IN_FLIGHT, n, (i) =>
-      rt.state.set(scopes[(random() * AGENTS) | 0], keys[(random() * KEYS_PER_AGENT) | 0], values[i & (VALUES - 1)]),
-    );
-  };
+  // P2's workload, so the no-hook figure is P2's.
+  const { scopes, keys, values, drive } = concurrentSets();
 
   const withRt = <T>(label: string, fn: (rt: Runtime) => Promise<T>) =>
     withTempDir(label, async (dir) => {

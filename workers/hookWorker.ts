@@ -5,7 +5,7 @@ import schemaReport from './builtins/schemaReport.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { HookTask, ProbeOutcome, RunOutcome, RunTask } from './protocol.js';
-import { mightNeedRedaction, redact } from './redact.js';
+import { redactJsonText } from './redact.js';
 
 type HookFunction = (events: unknown[], context: unknown) => unknown;
 
@@ -33,7 +33,7 @@ export default async function runHookTask(task: HookTask): Promise<RunOutcome | 
 async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
   const events = task.events.map((text) => JSON.parse(text) as unknown);
   // Recorded before the hook runs, so a hook that mutates its input cannot change what history shows.
-  const inputJson = `[${task.events.map((text, index) => redactedJson(text, events[index], task.redact)).join(',')}]`;
+  const inputJson = `[${task.events.map((text, index) => redactJsonText(text, task.redact, events[index])).join(',')}]`;
   const started = performance.now();
   const returned = await hook(events, Object.freeze({ ...task.context }));
   const durationMs = performance.now() - started;
@@ -45,14 +45,8 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
     throw new Error(`The hook returned a result that is not JSON data: ${(error as Error).message}`);
   }
   const plain = JSON.parse(plainJson) as MergedResult;
-  const resultJson = redactedJson(plainJson, plain, task.redact);
+  const resultJson = redactJsonText(plainJson, task.redact, plain);
   return { actions: plain.actions ?? [], output: plain.output, inputJson, resultJson, durationMs };
-}
-
-/** The redacted JSON of a value whose JSON is `text`; the text itself when nothing in it can need redacting. */
-function redactedJson(text: string, value: unknown, paths: readonly string[]): string {
-  if (paths.length === 0 && !mightNeedRedaction(text)) return text;
-  return JSON.stringify(redact(value, paths));
 }
 
 interface MergedResult {

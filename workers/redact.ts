@@ -67,6 +67,16 @@ export function mightNeedRedaction(jsonText: string): boolean {
   return VALUE_HINT.test(jsonText) || NAME_HINT.test(jsonText.toLowerCase().replace(/[-_ ]/g, ''));
 }
 
+/**
+ * The redacted JSON of the value whose JSON is `text`: the text itself when nothing in it can need
+ * redacting, so the common case costs a scan instead of a parse and a copy. Pass `value` when it is
+ * already parsed.
+ */
+export function redactJsonText(text: string, paths: readonly string[], value: unknown = undefined): string {
+  if (paths.length === 0 && !mightNeedRedaction(text)) return text;
+  return JSON.stringify(redact(value === undefined ? JSON.parse(text) : value, paths));
+}
+
 /** `Bearer <token>`; the scheme is kept so the redacted text still reads as a header. */
 const BEARER = /\b(bearer[ \t]+)([A-Za-z0-9._~+/-]+=*)/gi;
 

@@ -6,7 +6,7 @@ import { pruneEvents, type EventPruneResult, type EventRetention } from './prune
 import { queryEvents, type EventFilter } from './queryEvents.js';
 import type { Clock } from '../clock.js';
 import { buildTimeline, type Timeline } from './timeline.js';
-import { renderTimeline, type TimelineFormat } from './timelineExport.js';
+import { checkTimelineFormat, renderTimeline, type TimelineFormat } from './timelineExport.js';
 
 export interface EventsDeps {
   storage: StorageBackend;
@@ -88,7 +88,7 @@ export class Events {
    * @example writeFileSync('story.html', await rt.events.exportTimeline(correlationId, 'html'))
    */
   async exportTimeline(correlationId: string, format: TimelineFormat): Promise<string> {
-    renderTimeline(buildTimeline('', [], []), format);
+    checkTimelineFormat(format);
     return renderTimeline(await this.timeline(correlationId), format);
   }
 }

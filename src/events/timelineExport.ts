@@ -26,8 +26,13 @@ const RENDERERS: Record<TimelineFormat, (timeline: Timeline) => string> = {
  * @example renderTimeline(await rt.events.timeline(correlationId), 'mermaid')
  */
 export function renderTimeline(timeline: Timeline, format: TimelineFormat): string {
-  if (!Object.hasOwn(RENDERERS, format)) {
+  checkTimelineFormat(format);
+  return RENDERERS[format](timeline);
+}
+
+/** @throws {TypeError} `format` is not one of {@link TIMELINE_FORMATS}. */
+export function checkTimelineFormat(format: unknown): asserts format is TimelineFormat {
+  if (typeof format !== 'string' || !Object.hasOwn(RENDERERS, format)) {
     throw new TypeError(`Expected \`format\` to be one of ${TIMELINE_FORMATS.join(', ')}, got \`${String(format)}\` (${typeof format})`);
   }
-  return RENDERERS[format](timeline);
 }

@@ -1,6 +1,6 @@
 import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
 import type { RunOutcome, RunTask } from '../../workers/protocol.js';
-import { mightNeedRedaction, redact } from '../../workers/redact.js';
+import { redactJsonText } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
 import { isLlmStateError } from '../errors.js';
 import type { CorrelationContext } from '../events/correlation.js';
@@ -163,7 +163,7 @@ export class ExecutionRunner {
     else slot.counters.failed++;
     slot.breaker.recordFailure();
     if (run.status === 'timed_out') slot.durations.record(definition.timeoutMs);
-    const inputJson = JSON.stringify(events.map((event) => redact(JSON.parse(event), definition.redact)));
+    const inputJson = `[${events.map((event) => redactJsonText(event, definition.redact)).join(',')}]`;
     const ops = this.#deps.history.recordOps(meta, inputJson, undefined);
     const exhausted = attempt >= definition.maxAttempts;
     const now = this.#deps.clock.now();

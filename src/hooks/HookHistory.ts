@@ -33,12 +33,6 @@ export interface HistoryRetention {
   maxBytes?: number;
 }
 
-export const DEFAULT_HISTORY_RETENTION: Required<HistoryRetention> = {
-  maxAgeMs: 7 * 24 * 60 * 60 * 1000,
-  maxCount: 100_000,
-  maxBytes: 256 * 1024 * 1024,
-};
-
 export interface PruneResult {
   removed: number;
   removedBytes: number;

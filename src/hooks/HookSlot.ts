@@ -32,6 +32,10 @@ export interface SlotCounters {
   delivered: number;
 }
 
+export function zeroCounters(): SlotCounters {
+  return { succeeded: 0, failed: 0, timedOut: 0, deadLettered: 0, overflowed: 0, delivered: 0 };
+}
+
 /**
  * The dispatcher's view of one registered hook: which events it takes, what waits for it, and the
  * state of its protections (breaker, latency window, retry backoff).
@@ -43,7 +47,7 @@ export class HookSlot {
   readonly #clock: Clock;
   readonly #onBreaker: (from: CircuitState, to: CircuitState) => void;
   readonly durations = new DurationWindow();
-  readonly counters: SlotCounters = { succeeded: 0, failed: 0, timedOut: 0, deadLettered: 0, overflowed: 0, delivered: 0 };
+  readonly counters = zeroCounters();
   /** Entries not taken by a running execution, in commit order. */
   queue: PendingEntry[] = [];
   /** Events in the outbox for this hook, including batches still committing. */

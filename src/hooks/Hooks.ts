@@ -7,7 +7,7 @@ import type { Dispatcher, HookStatus } from './Dispatcher.js';
 import { pendingEntry } from './Dispatcher.js';
 import { newExecutionId, type ExecutionMeta } from './executionRecord.js';
 import { resolveHookDefinition, type HookDefinition, type HookRegistration } from './hookDefinition.js';
-import { DEFAULT_HISTORY_RETENTION, type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
+import { type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
 import { definitionDel, definitionPut, readDefinitions } from './hookRegistryRecords.js';
 import type { HookSlot } from './HookSlot.js';
 import { loadOutbox } from './loadOutbox.js';
@@ -376,4 +376,3 @@ function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError(`Expected the hook name to be a non-empty string, got ${typeof name}`);
 }
 
-export { DEFAULT_HISTORY_RETENTION };

@@ -1,0 +1,36 @@
+/**
+ * The workload of P2, shared by P4: 64 writers in flight, each setting a random one of 10 keys of a
+ * random one of 1,000 agents to one of 64 sample values.
+ */
+import { Scope, type Runtime } from './common.js';
+import { inFlight, rng, sampleValue } from './harness.js';
+
+export const AGENTS = 1_000;
+export const KEYS_PER_AGENT = 10;
+export const IN_FLIGHT = 64;
+export const VALUES = 64;
+
+export interface ConcurrentSets {
+  scopes: Scope[];
+  keys: string[];
+  values: unknown[];
+  /** Issues `n` sets, `IN_FLIGHT` at a time; the same seed gives the same sequence. */
+  drive(rt: Runtime, n: number, seed: number): Promise<void>;
+}
+
+export function concurrentSets(): ConcurrentSets {
+  const scopes = Array.from({ length: AGENTS }, (_, i) => Scope.agent(`agent-${i}`));
+  const keys = Array.from({ length: KEYS_PER_AGENT }, (_, i) => `k${i}`);
+  const values = Array.from({ length: VALUES }, (_, i) => sampleValue(i));
+  return {
+    scopes,
+    keys,
+    values,
+    drive: async (rt, n, seed) => {
+      const random = rng(seed);
+      await inFlight(IN_FLIGHT, n, (i) =>
+        rt.state.set(scopes[(random() * AGENTS) | 0], keys[(random() * KEYS_PER_AGENT) | 0], values[i & (VALUES - 1)]),
+      );
+    },
+  };
+}
