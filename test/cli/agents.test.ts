@@ -7,7 +7,7 @@ import { assign, setup } from 'xstate';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { Scope } from '../../src/state/Scope.js';
 import type { AgentRecord, AgentSummary, DeadLetter, LlmStateError } from '../../src/index.js';
-import { assertBuilt, assertFails, assertSucceeds, inDir, holdOpen, llmstate, removeTempDirs, tempDir } from './runCli.js';
+import { assertBuilt, assertFails, assertSucceeds, inDir, holdOpen, removeTempDirs, tempDir } from './runCli.js';
 
 const chat = setup({
   types: {

@@ -7,7 +7,7 @@ import { Scope } from '../../src/state/Scope.js';
 import type { HookDeadLetter, HookExecution, ReplayResult } from '../../src/index.js';
 import { formatDiffOp, formatHistory } from '../../src/cli/hookCommands.js';
 import { stylesFor } from '../../src/cli/output.js';
-import { assertBuilt, assertFails, assertSucceeds, inDir, llmstate, removeTempDirs, tempDir } from './runCli.js';
+import { assertBuilt, assertFails, assertSucceeds, inDir, removeTempDirs, tempDir } from './runCli.js';
 
 const SUMMARISE = new URL('../fixtures/hooks/summarise.mjs', import.meta.url);
 const FAILS = new URL('../fixtures/hooks/fails.mjs', import.meta.url);
