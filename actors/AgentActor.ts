@@ -3,7 +3,7 @@ import { nanoid } from 'nanoid';
 import { createActor, type Actor, type AnyActorLogic, type AnyStateMachine } from 'xstate';
 import type { Clock } from '../src/clock.js';
 import { LlmStateError } from '../src/errors.js';
-import { currentCorrelation, runCorrelated, type CorrelationContext } from '../src/events/correlation.js';
+import { currentCorrelation, newCorrelationId, runCorrelated, type CorrelationContext } from '../src/events/correlation.js';
 import type { EventSpec } from '../src/events/eventLog.js';
 import { Scope } from '../src/state/Scope.js';
 import type { BatchOp, StorageBackend } from '../src/storage/index.js';
@@ -245,7 +245,7 @@ export class AgentActor {
         const envelope = this.#mailbox.shift();
         if (envelope === undefined) return;
         try {
-          await runCorrelated(envelope.context ?? { correlationId: nanoid() }, () => this.#deliver(envelope));
+          await runCorrelated(envelope.context ?? { correlationId: newCorrelationId() }, () => this.#deliver(envelope));
         } catch (error) {
           // #deliver settles the envelope itself; this only guards the loop against the unexpected.
           envelope.reject(error);

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { nanoid } from 'nanoid';
+import { customAlphabet } from 'nanoid';
 
 /** What every operation carries across awaits, mailboxes and (later) workers. */
 export interface CorrelationContext {
@@ -25,9 +25,11 @@ export function runCorrelated<T>(context: CorrelationContext, fn: () => T): T {
   return storage.run(context, fn);
 }
 
-export function newCorrelationId(): string {
-  return nanoid();
-}
+/**
+ * 21 alphanumerics (125 bits). nanoid's default alphabet has `-`, and an id that starts with it reads
+ * as an option to the CLI (`llmstate timeline -LBh…`), so generated ids keep to letters and digits.
+ */
+export const newCorrelationId: () => string = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 21);
 
 /**
  * The context a write records: an explicit `correlationId` option wins, then the ambient context.
