@@ -232,6 +232,7 @@ class LlmStateRuntime implements Runtime {
       assertOpen: assertReadable,
       executionsOf: (correlationId, limit) => history.query({ correlationId, limit }),
       oldestNeededSeq: () => oldestReferencedSeq(storage),
+      keepHistoryOf: (seqs) => history.keepInputsOf(seqs),
       clock: options.clock,
       retention: options.eventRetention,
     });
@@ -308,12 +309,12 @@ class LlmStateRuntime implements Runtime {
     this.#systemLog.append([{ kind: 'hook.error', data: { message } }], undefined).catch(() => {});
   }
 
-  /** Applies history retention every `pruneEvery` recorded executions, one pass at a time. */
+  /** Checks history retention every `pruneEvery` recorded executions, one pass at a time. */
   #afterRecorded(): void {
     if (++this.#recordedSincePrune < this.#options.hooks.history.pruneEvery || this.#pruning !== undefined) return;
     this.#recordedSincePrune = 0;
     this.#pruning = this.hooks
-      .prune()
+      .pruneIfDue()
       .catch((error: unknown) => this.#onBackgroundError(error))
       .finally(() => (this.#pruning = undefined));
   }

@@ -1,7 +1,6 @@
 import { extname } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { HookTask, ProbeOutcome, ProbeTask, RunOutcome, RunTask } from './protocol.js';
+import type { HookTask, ProbeOutcome, ProbeTask, RunOutcome, RunTask, StartedMessage } from './protocol.js';
 
 export interface HookPoolOptions {
   /** Worker threads, started up front and kept. */
@@ -44,6 +43,9 @@ export class HookPool {
   readonly threads: number;
   readonly #pool: Piscina;
   #closed = false;
+  /** What to do when the hook of a running task starts, by the task's start token. */
+  readonly #onStarted = new Map<number, () => void>();
+  #nextToken = 0;
 
   constructor(options: HookPoolOptions) {
     this.threads = options.threads;
@@ -60,6 +62,12 @@ export class HookPool {
       atomics: 'disabled',
     });
     this.#pool.on('error', options.onError);
+    // A worker's own messages (not task results) arrive here: a token, rather than a MessagePort per
+    // task, because transferring a port costs more than the rest of a small task's hand-off.
+    this.#pool.on('message', (message: unknown) => {
+      const token = (message as Partial<StartedMessage> | null)?.hookStarted;
+      if (typeof token === 'number') this.#onStarted.get(token)?.();
+    });
   }
 
   /**
@@ -69,15 +77,15 @@ export class HookPool {
    */
   async run(task: RunTask, timeoutMs: number): Promise<RunOutcome> {
     const controller = new AbortController();
-    const { port1, port2 } = new MessageChannel();
+    const startToken = this.#nextToken++;
     // The limit counts from when the hook starts, so the boot of a replacement worker is not charged to it.
     let timer = setTimeout(() => controller.abort(), timeoutMs + START_ALLOWANCE_MS);
-    port1.once('message', () => {
+    this.#onStarted.set(startToken, () => {
       clearTimeout(timer);
       timer = setTimeout(() => controller.abort(), timeoutMs);
     });
     try {
-      return (await this.#pool.run({ ...task, started: port2 }, { signal: controller.signal, transferList: [port2] })) as RunOutcome;
+      return (await this.#pool.run({ ...task, startToken }, { signal: controller.signal })) as RunOutcome;
     } catch (error) {
       if (controller.signal.aborted) {
         throw new TaskFailure('timeout', `The hook ${task.context.hookName} ran past its ${timeoutMs} ms limit; its worker was replaced`, { cause: error });
@@ -85,7 +93,7 @@ export class HookPool {
       throw describeFailure(error, task);
     } finally {
       clearTimeout(timer);
-      port1.close();
+      this.#onStarted.delete(startToken);
     }
   }
 

@@ -4,8 +4,9 @@ import metrics from './builtins/metrics.js';
 import schemaReport from './builtins/schemaReport.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { HookTask, ProbeOutcome, RunOutcome, RunTask } from './protocol.js';
-import { redactJsonText } from './redact.js';
+import { parentPort } from 'node:worker_threads';
+import type { HookTask, ProbeOutcome, RunOutcome, RunTask, StartedMessage } from './protocol.js';
+import { mightNeedRedaction, redactJsonText } from './redact.js';
 
 type HookFunction = (events: unknown[], context: unknown) => unknown;
 
@@ -25,15 +26,14 @@ const TYPESCRIPT = /^file:.*\.[cm]?ts$/;
 export default async function runHookTask(task: HookTask): Promise<RunOutcome | ProbeOutcome> {
   const hook = await load(task.module);
   if (task.kind === 'probe') return { ok: true };
-  task.started?.postMessage(0);
-  task.started?.close();
+  if (task.startToken !== undefined) parentPort?.postMessage({ hookStarted: task.startToken } satisfies StartedMessage);
   return run(task, hook);
 }
 
 async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
-  const events = task.events.map((text) => JSON.parse(text) as unknown);
+  const events = JSON.parse(task.eventsJson) as unknown[];
   // Recorded before the hook runs, so a hook that mutates its input cannot change what history shows.
-  const inputJson = `[${task.events.map((text, index) => redactJsonText(text, task.redact, events[index])).join(',')}]`;
+  const inputJson = redactedInput(task.eventsJson, events, task.redact);
   const started = performance.now();
   const returned = await hook(events, Object.freeze({ ...task.context }));
   const durationMs = performance.now() - started;
@@ -47,6 +47,14 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
   const plain = JSON.parse(plainJson) as MergedResult;
   const resultJson = redactJsonText(plainJson, task.redact, plain);
   return { actions: plain.actions ?? [], output: plain.output, inputJson, resultJson, durationMs };
+}
+
+/** The input as history records it: null when redaction changes nothing, so the events as sent stand. */
+function redactedInput(eventsJson: string, events: unknown[], paths: readonly string[]): string | null {
+  if (paths.length === 0 && !mightNeedRedaction(eventsJson)) return null;
+  const texts = events.map((event) => JSON.stringify(event));
+  const redacted = texts.map((text, index) => redactJsonText(text, paths, events[index]));
+  return redacted.every((text, index) => text === texts[index]) ? null : `[${redacted.join(',')}]`;
 }
 
 interface MergedResult {

@@ -1,5 +1,3 @@
-import type { MessagePort } from 'node:worker_threads';
-
 /**
  * The messages between the dispatcher and a hook worker. Plain data only: tasks cross a thread
  * boundary by structured clone.
@@ -25,13 +23,19 @@ export interface RunTask {
   kind: 'run';
   /** A `file:` URL, or `builtin:<name>`. */
   module: string;
-  /** Each event as JSON text: parsing is the worker's job, not the main thread's. */
-  events: string[];
+  /**
+   * The events as one JSON array: parsing is the worker's job, not the main thread's, and one string
+   * crosses the thread boundary far more cheaply than an array of them.
+   */
+  eventsJson: string;
   context: TaskContext;
   /** Extra JSON paths to redact in the recorded input and result. */
   redact: readonly string[];
-  /** Told when the hook is loaded and about to run: its time limit starts then, not while a replacement worker starts up. */
-  started?: MessagePort;
+  /**
+   * Sent back in a {@link StartedMessage} when the hook is loaded and about to run: its time limit
+   * starts then, not while a replacement worker starts up.
+   */
+  startToken?: number;
 }
 
 /** Loads a module and checks its default export, without running it. */
@@ -47,12 +51,17 @@ export interface RunOutcome {
   actions: unknown[];
   /** The hook's `output`, unredacted, for the main-thread half of a built-in hook. */
   output: unknown;
-  /** The recorded input: JSON text, redacted. */
-  inputJson: string;
+  /** The recorded input: JSON text, redacted; null when redaction changed nothing, so `eventsJson` stands. */
+  inputJson: string | null;
   /** The recorded result (`{ actions?, output? }`): JSON text, redacted. */
   resultJson: string;
   /** The hook's own running time, without queueing or thread hand-off. */
   durationMs: number;
+}
+
+/** Posted by a worker (on its parent port) as a hook starts running. */
+export interface StartedMessage {
+  hookStarted: number;
 }
 
 export interface ProbeOutcome {

@@ -15,6 +15,8 @@ export interface EventsDeps {
   executionsOf(correlationId: string, limit: number): Promise<HookExecution[]>;
   /** The oldest commit sequence a pending hook delivery needs; the log keeps it and what follows. */
   oldestNeededSeq(): Promise<number>;
+  /** Copies out of the log what hook history reads from these commit records, before they go. */
+  keepHistoryOf(seqs: readonly number[]): Promise<unknown>;
   clock: Clock;
   /** The retention given at `createRuntime`, used when prune() is called without one. */
   retention: EventRetention;
@@ -46,7 +48,8 @@ export class Events {
 
   /**
    * Removes the oldest commit records beyond the retention limits (by default those given to
-   * `createRuntime` as `eventRetention`). Records a pending hook delivery still needs are kept.
+   * `createRuntime` as `eventRetention`). Records a pending hook delivery still needs are kept; hook
+   * history that reads its input from a removed record gets a copy of it first.
    *
    * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT}
    * @example await rt.events.prune({ maxAgeMs: 30 * 24 * 3600 * 1000 })
@@ -58,7 +61,8 @@ export class Events {
         throw new TypeError(`Expected \`${name}\` to be a non-negative integer, got \`${String(value)}\` (${typeof value})`);
       }
     }
-    return pruneEvents(this.#deps.storage, retention, this.#deps.clock.now(), await this.#deps.oldestNeededSeq());
+    const keepFrom = await this.#deps.oldestNeededSeq();
+    return pruneEvents(this.#deps.storage, retention, this.#deps.clock.now(), { keepFrom, beforeRemove: this.#deps.keepHistoryOf });
   }
 
   /**

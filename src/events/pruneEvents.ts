@@ -17,29 +17,44 @@ export interface EventPruneResult {
   oldestSeq: number | undefined;
 }
 
+/** What else must happen before commit records are removed. */
+export interface PruneGuards {
+  /** A record that a pending hook delivery points at, and everything after it, is kept. */
+  keepFrom: number;
+  /** Called with the sequences of each group of records just before they are removed. */
+  beforeRemove(seqs: readonly number[]): Promise<unknown>;
+}
+
 /**
- * Removes the oldest commit records, with their index entries, up to the limits. A record that a
- * pending hook delivery still points at (`keepFrom`) and everything after it is kept, so retention
- * never loses an undelivered event.
+ * Removes the oldest commit records, with their index entries, up to the limits. Retention never loses
+ * an undelivered event (`keepFrom`), nor anything else that reads the log (`beforeRemove`).
  */
-export async function pruneEvents(storage: StorageBackend, retention: EventRetention, now: number, keepFrom: number): Promise<EventPruneResult> {
+export async function pruneEvents(storage: StorageBackend, retention: EventRetention, now: number, guards: PruneGuards): Promise<EventPruneResult> {
   let total = 0;
   for await (const _ of storage.iterate('events')) total++;
   let removedRecords = 0;
   let removedEvents = 0;
   let oldestSeq: number | undefined;
   let ops: BatchOp[] = [];
+  let seqs: number[] = [];
+  const remove = async () => {
+    await guards.beforeRemove(seqs);
+    await storage.batch(ops);
+    ops = [];
+    seqs = [];
+  };
   for await (const [key, record] of storage.iterate('events')) {
     const seq = decodeSeqKey(key);
     const overCount = retention.maxCount !== undefined && total - removedRecords > retention.maxCount;
     const events = decodeCommitRecord(record, seq);
     const at = events[0]?.at ?? now;
     const tooOld = retention.maxAgeMs !== undefined && now - at > retention.maxAgeMs;
-    if (seq >= keepFrom || !(overCount || tooOld)) {
+    if (seq >= guards.keepFrom || !(overCount || tooOld)) {
       oldestSeq = seq;
       break;
     }
     ops.push({ type: 'del', sublevel: 'events', key: encodeSeqKey(seq) });
+    seqs.push(seq);
     const correlations = new Set<string>();
     const agents = new Set<string>();
     for (const event of events) {
@@ -50,11 +65,8 @@ export async function pruneEvents(storage: StorageBackend, retention: EventReten
     for (const id of agents) ops.push({ type: 'del', sublevel: 'eventsByAgent', key: agentIndexKey(id, seq) });
     removedRecords++;
     removedEvents += events.length;
-    if (ops.length >= 4096) {
-      await storage.batch(ops);
-      ops = [];
-    }
+    if (ops.length >= 4096) await remove();
   }
-  if (ops.length > 0) await storage.batch(ops);
+  if (ops.length > 0) await remove();
   return { removedRecords, removedEvents, oldestSeq };
 }

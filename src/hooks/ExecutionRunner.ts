@@ -64,11 +64,11 @@ export class ExecutionRunner {
     else this.#sinks.set(hookName, sink);
   }
 
-  /** Runs a hook on events in the pool, without recording anything. */
-  async run(slotDefinition: HookSlot['definition'], events: string[], context: RunTask['context']): Promise<RunResult> {
+  /** Runs a hook on events (a JSON array) in the pool, without recording anything. */
+  async run(slotDefinition: HookSlot['definition'], eventsJson: string, context: RunTask['context']): Promise<RunResult> {
     const startedAt = this.#deps.clock.now();
     const started = performance.now();
-    const task: RunTask = { kind: 'run', module: slotDefinition.module, events, context, redact: slotDefinition.redact };
+    const task: RunTask = { kind: 'run', module: slotDefinition.module, eventsJson, context, redact: slotDefinition.redact };
     try {
       const outcome = await this.#deps.pool().run(task, slotDefinition.timeoutMs);
       return { executionId: context.executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
@@ -100,7 +100,7 @@ export class ExecutionRunner {
       replay: false,
       options: definition.options ?? null,
     };
-    let run = await this.run(definition, events, context);
+    let run = await this.run(definition, `[${events.join(',')}]`, context);
     if (this.abandoning) {
       slot.putBack(entries);
       return;
@@ -131,7 +131,10 @@ export class ExecutionRunner {
           executionId,
           hop: action.hop,
         }));
-        const ops = this.#deps.history.recordOps(meta('succeeded', run.durationMs), outcome.inputJson, outcome.resultJson);
+        // Unredacted input is read back from the event log, unless an entry was carried inline (its
+        // events may be older than what the log keeps).
+        const inputJson = outcome.inputJson ?? (entries.some((entry) => entry.inline) ? `[${events.join(',')}]` : null);
+        const ops = this.#deps.history.recordOps(meta('succeeded', run.durationMs), inputJson, outcome.resultJson);
         for (const entry of entries) ops.push({ type: 'del', sublevel: 'outbox', key: hookSeqKey(definition.name, entry.seq) });
         if (sink?.ops !== undefined) ops.push(...sink.ops(outcome.output, executionId));
         await this.#deps.storage.batch(ops);

@@ -1,6 +1,7 @@
-import { encodeSeqKey } from '../events/eventLog.js';
+import { LlmStateError } from '../errors.js';
+import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
-import { decodeExecution, decodeExecutionMeta, encodeExecution, executionIdTime, type ExecutionMeta } from './executionRecord.js';
+import { decodeExecution, decodeExecutionMeta, encodeExecution, executionIdTime, withInputStored, type ExecutionMeta, type StoredExecution } from './executionRecord.js';
 import type { ExecutionStatus, HookExecution } from './types.js';
 
 /** What {@link HookHistory.query} selects; every given field must match. */
@@ -41,6 +42,20 @@ export interface PruneResult {
 }
 
 const DEFAULT_LIMIT = 100;
+
+/**
+ * Automatic passes that remove records over `maxCount` or `maxBytes` go this far below the limit, so
+ * that a history kept at its limit is scanned once per tenth of the limit rather than on every pass.
+ */
+const AUTOMATIC_TRIM = 0.9;
+
+/** What tells whether a retention pass would remove anything, kept up to date as records are written. */
+interface RetentionTally {
+  count: number;
+  bytes: number;
+  /** The earliest start among the records of each priority. */
+  oldestByPriority: Map<number, number>;
+}
 const EVENT_ID = /^(\d+)\.\d+$/;
 const NUL = Buffer.from([0]);
 
@@ -51,15 +66,25 @@ const NUL = Buffer.from([0]);
  */
 export class HookHistory {
   readonly #storage: StorageBackend;
+  /** Retention and the copying of inputs out of the event log run one at a time, never interleaved. */
+  #maintenance: Promise<unknown> = Promise.resolve();
+  /** Undefined until a retention pass has counted what is stored. */
+  #tally: RetentionTally | undefined;
 
   constructor(storage: StorageBackend) {
     this.#storage = storage;
   }
 
-  /** The operations that record one execution: the record and its index entries. */
-  recordOps(meta: Omit<ExecutionMeta, 'bytes'>, inputJson: string, resultJson: string | undefined): BatchOp[] {
+  /**
+   * The operations that record one execution: the record and its index entries. A null `inputJson`
+   * means the input is exactly the events of `meta.eventIds`, read back from the event log.
+   */
+  recordOps(meta: Omit<ExecutionMeta, 'bytes'>, inputJson: string | null, resultJson: string | undefined): BatchOp[] {
     const key = Buffer.from(meta.executionId, 'utf8');
-    const ops: BatchOp[] = [{ type: 'put', sublevel: 'hookHistory', key, value: encodeExecution(meta, inputJson, resultJson) }];
+    const value = encodeExecution(meta, inputJson, resultJson);
+    // Counted before the batch commits: a batch that fails only makes the next pass look sooner.
+    if (this.#tally !== undefined) addToTally(this.#tally, meta, value.length);
+    const ops: BatchOp[] = [{ type: 'put', sublevel: 'hookHistory', key, value }];
     for (const indexKey of indexKeys(meta)) ops.push({ type: 'put', sublevel: 'hookHistoryByCorrelation', key: indexKey, value: Buffer.alloc(0) });
     return ops;
   }
@@ -67,7 +92,7 @@ export class HookHistory {
   /** One execution, or undefined. @throws {DATA_CORRUPT} */
   async get(executionId: string): Promise<HookExecution | undefined> {
     const record = await this.#storage.get('hookHistory', Buffer.from(executionId, 'utf8'));
-    return record === undefined ? undefined : decodeExecution(record, executionId);
+    return record === undefined ? undefined : this.#withInput(decodeExecution(record, executionId), new Map());
   }
 
   /** @throws {DATA_CORRUPT} */
@@ -75,13 +100,79 @@ export class HookHistory {
     const limit = filter.limit ?? DEFAULT_LIMIT;
     const matches = metaMatcher(filter);
     const found: HookExecution[] = [];
+    const logRecords = new Map<number, Promise<LoggedEvent[] | undefined>>();
     for await (const [id, record] of this.#candidates(filter)) {
       const meta = decodeExecutionMeta(record, id);
       if (!matches(meta)) continue;
-      found.push(decodeExecution(record, id));
+      found.push(await this.#withInput(decodeExecution(record, id), logRecords));
       if (found.length >= limit) break;
     }
     return found;
+  }
+
+  /**
+   * Writes into their records the inputs that are read from the given commit records, before the
+   * event log's retention removes those: history never loses an input to the log's retention.
+   * Returns how many records were rewritten.
+   */
+  keepInputsOf(seqs: readonly number[]): Promise<number> {
+    return this.#exclusive(async () => {
+      const logRecords = new Map<number, Promise<LoggedEvent[] | undefined>>();
+      let ops: BatchOp[] = [];
+      let rewritten = 0;
+      for (const seq of seqs) {
+        const prefix = seqPrefix(seq);
+        for await (const [key] of this.#storage.iterate('hookHistoryByCorrelation', { gt: prefix, lt: upperBound(prefix) })) {
+          const executionId = key.toString('utf8', prefix.length);
+          const record = await this.#storage.get('hookHistory', Buffer.from(executionId, 'utf8'));
+          if (record === undefined) continue;
+          const stored = decodeExecution(record, executionId);
+          if (!stored.inputInLog) continue;
+          const { input } = await this.#withInput(stored, logRecords);
+          const value = withInputStored(record, executionId, JSON.stringify(input));
+          ops.push({ type: 'put', sublevel: 'hookHistory', key: Buffer.from(executionId, 'utf8'), value });
+          if (this.#tally !== undefined) this.#tally.bytes += value.length - record.length;
+          rewritten++;
+          if (ops.length >= 1024) {
+            await this.#storage.batch(ops);
+            ops = [];
+          }
+        }
+      }
+      if (ops.length > 0) await this.#storage.batch(ops);
+      return rewritten;
+    });
+  }
+
+  /** The execution with its input, reading it from the event log if it was left there. */
+  async #withInput(stored: StoredExecution, logRecords: Map<number, Promise<LoggedEvent[] | undefined>>): Promise<HookExecution> {
+    if (!stored.inputInLog) return stored.execution;
+    const { execution } = stored;
+    const input: LoggedEvent[] = [];
+    for (const eventId of execution.eventIds) {
+      const dot = eventId.indexOf('.');
+      const seq = Number(eventId.slice(0, dot));
+      let events = logRecords.get(seq);
+      if (events === undefined) {
+        events = this.#storage.get('events', encodeSeqKey(seq)).then((record) => (record === undefined ? undefined : decodeCommitRecord(record, seq)));
+        logRecords.set(seq, events);
+      }
+      const event = (await events)?.[Number(eventId.slice(dot + 1))];
+      if (event === undefined) {
+        const reason = `its input is event ${eventId} of the event log, and the log no longer has it`;
+        throw new LlmStateError('DATA_CORRUPT', `The record of hook execution ${execution.executionId} cannot be read: ${reason}`, {
+          details: { executionId: execution.executionId, eventId, reason },
+        });
+      }
+      input.push(event);
+    }
+    return { ...execution, input };
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#maintenance.then(fn, fn);
+    this.#maintenance = run.catch(() => {});
+    return run;
   }
 
   async *#candidates(filter: HistoryFilter): AsyncGenerator<[string, Buffer]> {
@@ -121,7 +212,28 @@ export class HookHistory {
    * is kept for `maxAgeMs × (1 + p)`; over the count or byte limit, the lowest-priority records go
    * first, oldest first within a priority.
    */
-  async prune(policy: Required<HistoryRetention>, now: number): Promise<PruneResult> {
+  prune(policy: Required<HistoryRetention>, now: number): Promise<PruneResult> {
+    return this.#exclusive(() => this.#prune(policy, now, 1));
+  }
+
+  /**
+   * Applies the retention policy only if it would remove something, which a tally kept as records are
+   * written tells without reading them. Over a count or byte limit it trims to 90 % of the limit.
+   * Returns undefined when nothing was due.
+   */
+  pruneIfDue(policy: Required<HistoryRetention>, now: number): Promise<PruneResult | undefined> {
+    return this.#exclusive(async () => {
+      const tally = this.#tally;
+      const due =
+        tally === undefined ||
+        tally.count > policy.maxCount ||
+        tally.bytes > policy.maxBytes ||
+        [...tally.oldestByPriority].some(([priority, oldest]) => now - oldest > keepFor(policy, priority));
+      return due ? this.#prune(policy, now, AUTOMATIC_TRIM) : undefined;
+    });
+  }
+
+  async #prune(policy: Required<HistoryRetention>, now: number, trim: number): Promise<PruneResult> {
     const all: ExecutionMeta[] = [];
     for await (const [key, record] of this.#storage.iterate('hookHistory')) {
       try {
@@ -132,17 +244,22 @@ export class HookHistory {
     }
     const doomed = new Set<ExecutionMeta>();
     for (const meta of all) {
-      if (now - meta.startedAt > policy.maxAgeMs * (1 + Math.max(0, meta.priority))) doomed.add(meta);
+      if (now - meta.startedAt > keepFor(policy, meta.priority)) doomed.add(meta);
     }
     const byEviction = all.filter((meta) => !doomed.has(meta)).sort((a, b) => a.priority - b.priority || (a.executionId < b.executionId ? -1 : 1));
     let count = byEviction.length;
     let bytes = byEviction.reduce((sum, meta) => sum + meta.bytes, 0);
+    const over = count > policy.maxCount || bytes > policy.maxBytes;
+    const [maxCount, maxBytes] = over ? [Math.floor(policy.maxCount * trim), Math.floor(policy.maxBytes * trim)] : [policy.maxCount, policy.maxBytes];
     for (const meta of byEviction) {
-      if (count <= policy.maxCount && bytes <= policy.maxBytes) break;
+      if (count <= maxCount && bytes <= maxBytes) break;
       doomed.add(meta);
       count--;
       bytes -= meta.bytes;
     }
+    const tally: RetentionTally = { count: 0, bytes: 0, oldestByPriority: new Map() };
+    for (const meta of byEviction) if (!doomed.has(meta)) addToTally(tally, meta, meta.bytes);
+    this.#tally = tally;
     const ops: BatchOp[] = [];
     let removedBytes = 0;
     for (const meta of doomed) {
@@ -154,6 +271,18 @@ export class HookHistory {
     if (ops.length > 0) await this.#storage.batch(ops);
     return { removed: doomed.size, removedBytes, kept: count, keptBytes: bytes };
   }
+}
+
+/** How long retention keeps a record of a hook with this priority. */
+function keepFor(policy: Required<HistoryRetention>, priority: number): number {
+  return policy.maxAgeMs * (1 + Math.max(0, priority));
+}
+
+function addToTally(tally: RetentionTally, meta: Pick<ExecutionMeta, 'priority' | 'startedAt'>, bytes: number): void {
+  tally.count++;
+  tally.bytes += bytes;
+  const oldest = tally.oldestByPriority.get(meta.priority);
+  if (oldest === undefined || meta.startedAt < oldest) tally.oldestByPriority.set(meta.priority, meta.startedAt);
 }
 
 /**

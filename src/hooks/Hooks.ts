@@ -248,7 +248,7 @@ export class Hooks {
     const release = await dispatcher.acquire();
     let run;
     try {
-      run = await dispatcher.runner.run(slot.definition, events.map((event) => JSON.stringify(event)), {
+      run = await dispatcher.runner.run(slot.definition, JSON.stringify(events), {
         hookName: original.hookName,
         executionId,
         attempt: original.attempt,
@@ -347,6 +347,11 @@ export class Hooks {
   async prune(policy: HistoryRetention = {}): Promise<PruneResult> {
     this.#deps.assertWritable();
     return this.#deps.history.prune({ ...this.#deps.historyRetention, ...policy }, this.#deps.clock.now());
+  }
+
+  /** Applies the history retention policy if it would remove anything. @internal */
+  pruneIfDue(): Promise<PruneResult | undefined> {
+    return this.#deps.history.pruneIfDue(this.#deps.historyRetention, this.#deps.clock.now());
   }
 
   #info(slot: HookSlot): HookInfo {

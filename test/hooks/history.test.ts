@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Scope, type Runtime } from '../../src/index.js';
+import { encodeSeqKey } from '../../src/events/eventLog.js';
 import { decodeExecution } from '../../src/hooks/executionRecord.js';
 import { storageOf } from '../../src/runtime.js';
 import { rejection, RuntimeFixture } from '../helpers.js';
@@ -120,14 +121,84 @@ describe('hooks: history, redaction, replay and retention', () => {
   it('compresses large inputs', async () => {
     await registerScripted(rt, 'big');
     const text = 'the same long sentence, said again and again. '.repeat(2000);
-    await rt.state.set(Scope.agent('a1'), 'essay', text);
+    // The password makes history keep its own (redacted) copy of the input, rather than read the log.
+    await rt.state.set(Scope.agent('a1'), 'essay', { text, password: SECRETS.password });
     await rt.hooks.idle();
     const records: Buffer[] = [];
     for await (const [, record] of storageOf(rt).iterate('hookHistory')) records.push(record);
     assert.equal(records.length, 1);
+    assert.equal(decodeExecution(records[0], 'x').inputInLog, false);
     assert.ok(records[0].length < text.length / 10, `stored ${records[0].length} bytes for ${text.length}`);
     const [execution] = await rt.hooks.history();
-    assert.equal((execution.input as { value: string }[])[0].value, text);
+    assert.deepEqual((execution.input as { value: unknown }[])[0].value, { text, password: '[REDACTED]' });
+  });
+
+  describe('inputs read back from the event log', () => {
+    /** The raw history records, decoded without reading anything from the log. */
+    async function storedRecords(): Promise<ReturnType<typeof decodeExecution>[]> {
+      const stored = [];
+      for await (const [key, record] of storageOf(rt).iterate('hookHistory')) stored.push(decodeExecution(record, key.toString()));
+      return stored;
+    }
+
+    it('stores no copy of an input that needed no redaction, and reads it back from the log', async () => {
+      await registerScripted(rt, 'plain');
+      await rt.state.set(Scope.agent('a1'), 'topic', { text: 'weather in Lisbon', n: 1 });
+      await rt.state.set(Scope.agent('a1'), 'user', { password: SECRETS.password });
+      await rt.hooks.idle();
+      const stored = await storedRecords();
+      assert.deepEqual(stored.map((record) => record.inputInLog), [true, false], 'only the input with a secret in it is stored');
+      assert.ok(!('input' in stored[0].execution));
+      const logged = await rt.events.query({ kinds: ['state.set'] });
+      const history = await rt.hooks.history({ hookName: 'plain' });
+      assert.deepEqual(history[0].input, [logged[0]], 'the input is the event as the hook received it');
+      assert.deepEqual(await rt.hooks.execution(history[0].executionId), history[0]);
+      assert.equal((history[1].input as { value: { password: string } }[])[0].value.password, '[REDACTED]');
+    });
+
+    it('the event log’s retention copies such inputs into history before it removes their events', async () => {
+      await registerScripted(rt, 'plain', {}, { batchSize: 1 });
+      for (let i = 0; i < 3; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, { i });
+      await rt.hooks.idle();
+      const before = await rt.hooks.history({ hookName: 'plain' });
+      assert.deepEqual((await storedRecords()).map((record) => record.inputInLog), [true, true, true]);
+
+      const pruned = await rt.events.prune({ maxCount: 1 });
+      assert.ok(pruned.removedRecords >= 2, `removed ${pruned.removedRecords}`);
+      const remaining = new Set((await rt.events.query({})).map((event) => event.seq));
+      const stored = await storedRecords();
+      for (const [index, record] of stored.entries()) {
+        const seq = Number(record.execution.eventIds[0].split('.')[0]);
+        assert.equal(record.inputInLog, remaining.has(seq), `execution ${index}: input in the log only while its event is`);
+      }
+      assert.deepEqual(await rt.hooks.history({ hookName: 'plain' }), before, 'history reads the same, with the events gone');
+      rt = await fixture.reopen(rt, { clock });
+      assert.deepEqual(await rt.hooks.history({ hookName: 'plain' }), before, 'and after a restart');
+    });
+
+    it('an execution of events carried inline (redelivered dead letters) keeps its own copy', async () => {
+      await registerScripted(rt, 'fails', { fail: 'throw' }, { maxAttempts: 1 });
+      await rt.state.set(Scope.agent('a1'), 'k', 1);
+      await rt.hooks.idle();
+      assert.equal((await rt.hooks.deadLetters()).length, 1);
+      await registerScripted(rt, 'fails', {}, { maxAttempts: 1 });
+      await rt.hooks.redeliver('fails');
+      await rt.hooks.idle();
+      const succeeded = (await storedRecords()).filter((record) => record.execution.status === 'succeeded');
+      assert.deepEqual(succeeded.map((record) => record.inputInLog), [false]);
+    });
+
+    it('an input whose events left the log by any other way is DATA_CORRUPT, naming the event', async () => {
+      await registerScripted(rt, 'plain');
+      await rt.state.set(Scope.agent('a1'), 'k', 1);
+      await rt.hooks.idle();
+      const [execution] = await rt.hooks.history({ hookName: 'plain' });
+      const seq = Number(execution.eventIds[0].split('.')[0]);
+      await storageOf(rt).batch([{ type: 'del', sublevel: 'events', key: encodeSeqKey(seq) }]);
+      const error = await rejection(rt.hooks.history({ hookName: 'plain' }));
+      assert.equal(error.code, 'DATA_CORRUPT');
+      assert.match(error.message, new RegExp(`hook execution ${execution.executionId} cannot be read: its input is event ${execution.eventIds[0].replace('.', '\\.')}`));
+    });
   });
 
   it('retention removes by age, count and bytes, and priority keeps a record longer', async () => {
