@@ -42,6 +42,8 @@ export interface PruneResult {
 }
 
 const DEFAULT_LIMIT = 100;
+const EVENT_ID = /^(\d+)\.\d+$/;
+const NUL = Buffer.from([0]);
 
 /**
  * Automatic passes that remove records over `maxCount` or `maxBytes` go this far below the limit, so
@@ -56,8 +58,6 @@ interface RetentionTally {
   /** The earliest start among the records of each priority. */
   oldestByPriority: Map<number, number>;
 }
-const EVENT_ID = /^(\d+)\.\d+$/;
-const NUL = Buffer.from([0]);
 
 /**
  * The persisted record of every hook execution, indexed by the commit batches of its events and by
@@ -119,11 +119,13 @@ export class HookHistory {
     return this.#exclusive(async () => {
       const logRecords = new Map<number, Promise<LoggedEvent[] | undefined>>();
       let ops: BatchOp[] = [];
-      let rewritten = 0;
+      // An execution with events from several of these records is found once per record.
+      const rewritten = new Set<string>();
       for (const seq of seqs) {
         const prefix = seqPrefix(seq);
         for await (const [key] of this.#storage.iterate('hookHistoryByCorrelation', { gt: prefix, lt: upperBound(prefix) })) {
           const executionId = key.toString('utf8', prefix.length);
+          if (rewritten.has(executionId)) continue;
           const record = await this.#storage.get('hookHistory', Buffer.from(executionId, 'utf8'));
           if (record === undefined) continue;
           const stored = decodeExecution(record, executionId);
@@ -132,7 +134,7 @@ export class HookHistory {
           const value = withInputStored(record, executionId, JSON.stringify(input));
           ops.push({ type: 'put', sublevel: 'hookHistory', key: Buffer.from(executionId, 'utf8'), value });
           if (this.#tally !== undefined) this.#tally.bytes += value.length - record.length;
-          rewritten++;
+          rewritten.add(executionId);
           if (ops.length >= 1024) {
             await this.#storage.batch(ops);
             ops = [];
@@ -140,7 +142,7 @@ export class HookHistory {
         }
       }
       if (ops.length > 0) await this.#storage.batch(ops);
-      return rewritten;
+      return rewritten.size;
     });
   }
 

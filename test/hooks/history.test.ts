@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Scope, type Runtime } from '../../src/index.js';
 import { encodeSeqKey } from '../../src/events/eventLog.js';
 import { decodeExecution } from '../../src/hooks/executionRecord.js';
+import { HookHistory } from '../../src/hooks/HookHistory.js';
 import { storageOf } from '../../src/runtime.js';
 import { rejection, RuntimeFixture } from '../helpers.js';
 import { OffsetClock, registerScripted } from './hookHelpers.js';
@@ -174,6 +175,24 @@ describe('hooks: history, redaction, replay and retention', () => {
       assert.deepEqual(await rt.hooks.history({ hookName: 'plain' }), before, 'history reads the same, with the events gone');
       rt = await fixture.reopen(rt, { clock });
       assert.deepEqual(await rt.hooks.history({ hookName: 'plain' }), before, 'and after a restart');
+    });
+
+    it('copies the input of an execution that spans several of the removed records once', async () => {
+      rt = await fixture.reopen(rt, { clock, hooks: { threads: 2, autoStart: false } });
+      await registerScripted(rt, 'plain');
+      for (let i = 0; i < 3; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, { i });
+      // Delivered after the reopen: one execution takes the three waiting commit records at once.
+      rt = await fixture.reopen(rt, { clock, hooks: { threads: 2 } });
+      await rt.hooks.idle();
+      const before = await rt.hooks.history({ hookName: 'plain' });
+      assert.equal(before.length, 1);
+      assert.equal(new Set(before[0].eventIds.map((id) => id.split('.')[0])).size, 3);
+      const stored = storageOf(rt);
+      const seqs = before[0].eventIds.map((id) => Number(id.split('.')[0]));
+      assert.equal(await new HookHistory(stored).keepInputsOf(seqs), 1);
+      assert.deepEqual((await storedRecords()).map((record) => record.inputInLog), [false]);
+      await rt.events.prune({ maxCount: 0 });
+      assert.deepEqual(await rt.hooks.history({ hookName: 'plain' }), before);
     });
 
     it('an execution of events carried inline (redelivered dead letters) keeps its own copy', async () => {
