@@ -55,7 +55,14 @@ const SECRET_PATTERNS: readonly RegExp[] = [
 ];
 
 /** Any text holding a secret field name holds one of these once lowercased and stripped of `-`, `_` and spaces. */
-const NAME_HINT = /pass|pwd|secret|token|apikey|auth|cookie|credential|privatekey/;
+const NAME_HINT_WORDS = ['pass', 'pwd', 'secret', 'token', 'apikey', 'auth', 'cookie', 'credential', 'privatekey'];
+const NAME_HINT = new RegExp(NAME_HINT_WORDS.join('|'));
+/**
+ * {@link NAME_HINT} for ASCII text as it is: any case, and `-`, `_` or spaces anywhere inside a word,
+ * which is what lowercasing and stripping would have made of it. It saves two copies of the text.
+ */
+const NAME_HINT_ASCII = new RegExp(NAME_HINT_WORDS.map((word) => [...word].join('[-_ ]*')).join('|'), 'i');
+const NON_ASCII = /[^\x00-\x7f]/;
 /** Any text holding a secret value holds one of these. */
 const VALUE_HINT = /sk-|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|[Bb][Ee][Aa][Rr][Ee][Rr]|-----BEGIN/;
 
@@ -64,7 +71,10 @@ const VALUE_HINT = /sk-|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|[Bb][Ee
  * the common case, data without secrets, skip the copy. True means "look closer", not "found".
  */
 export function mightNeedRedaction(jsonText: string): boolean {
-  return VALUE_HINT.test(jsonText) || NAME_HINT.test(jsonText.toLowerCase().replace(/[-_ ]/g, ''));
+  if (VALUE_HINT.test(jsonText)) return true;
+  // Unicode lowercasing can turn other characters into ASCII letters (the Kelvin sign into `k`).
+  if (NON_ASCII.test(jsonText)) return NAME_HINT.test(jsonText.toLowerCase().replace(/[-_ ]/g, ''));
+  return NAME_HINT_ASCII.test(jsonText);
 }
 
 /**
