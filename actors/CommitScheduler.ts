@@ -3,7 +3,8 @@ import {
   agentIndexKey,
   causalJson,
   correlationIndexKey,
-  encodeCommitRecord,
+  encodeCommitRecordJson,
+  eventsArrayJson,
   encodeSeqKey,
   eventId,
   eventJson,
@@ -273,7 +274,8 @@ export class CommitScheduler {
     }
     // Deletes of absent keys change nothing, so they need no batch and no sequence number.
     if (events.length === 0 && ops.length === 0) return false;
-    ops.push({ type: 'put', sublevel: 'events', key: encodeSeqKey(seq), value: encodeCommitRecord(seq, timestamp, events) });
+    const eventsJson = eventsArrayJson(events);
+    ops.push({ type: 'put', sublevel: 'events', key: encodeSeqKey(seq), value: encodeCommitRecordJson(seq, timestamp, eventsJson) });
     if (correlationIds !== undefined) {
       for (const id of correlationIds) ops.push({ type: 'put', sublevel: 'eventsByCorrelation', key: correlationIndexKey(id, seq), value: EMPTY });
     }
@@ -284,7 +286,7 @@ export class CommitScheduler {
     }
     let staged: StagedOutbox | undefined;
     if (matches !== undefined) {
-      staged = outbox.stage(seq, timestamp, events, matches, correlations);
+      staged = outbox.stage({ seq, timestamp, events, eventsJson, correlations }, matches);
       for (const op of staged.ops) ops.push(op);
     }
     this.#seq = seq;

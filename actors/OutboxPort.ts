@@ -12,10 +12,22 @@ export interface OutboxPort {
   route(kind: string, scopeKind: string | undefined, key: string | undefined): readonly number[] | undefined;
   /**
    * The operations that record one batch's deliveries: for each hook slot, the indexes of its events
-   * in `events`, and each event's correlation id. Reserves room in each hook's outbox until the batch
-   * settles.
+   * in `events` (which `eventsJson` holds as one JSON array, as the commit record does), and each
+   * event's correlation id. Reserves room in each hook's outbox until the batch settles.
    */
-  stage(seq: number, timestamp: number, events: readonly string[], matches: Map<number, number[]>, correlations: readonly string[]): StagedOutbox;
+  stage(batch: StagedBatch, matches: Map<number, number[]>): StagedOutbox;
+}
+
+/** One commit batch's events, as the commit path built them. */
+export interface StagedBatch {
+  seq: number;
+  timestamp: number;
+  /** Each event as its commit record stores it. */
+  events: readonly string[];
+  /** All of `events` as one JSON array: the commit record's own text. */
+  eventsJson: string;
+  /** Each event's correlation id. */
+  correlations: readonly string[];
 }
 
 export interface StagedOutbox {

@@ -5,8 +5,9 @@ import schemaReport from './builtins/schemaReport.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
-import type { HookTask, ProbeOutcome, RunOutcome, RunTask, StartedMessage } from './protocol.js';
+import type { HookTask, ProbeOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
 import { mightNeedRedaction, redactJsonText } from './redact.js';
+import { batchEvents } from './taskEvents.js';
 
 type HookFunction = (events: unknown[], context: unknown) => unknown;
 
@@ -31,9 +32,9 @@ export default async function runHookTask(task: HookTask): Promise<RunOutcome | 
 }
 
 async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
-  const events = JSON.parse(task.eventsJson) as unknown[];
+  const events = task.batches.flatMap(batchEvents);
   // Recorded before the hook runs, so a hook that mutates its input cannot change what history shows.
-  const inputJson = redactedInput(task.eventsJson, events, task.redact);
+  const inputJson = redactedInput(task.batches, events, task.redact);
   const started = performance.now();
   const returned = await hook(events, Object.freeze({ ...task.context }));
   const durationMs = performance.now() - started;
@@ -50,8 +51,8 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
 }
 
 /** The input as history records it: null when redaction changes nothing, so the events as sent stand. */
-function redactedInput(eventsJson: string, events: unknown[], paths: readonly string[]): string | null {
-  if (paths.length === 0 && !mightNeedRedaction(eventsJson)) return null;
+function redactedInput(batches: TaskBatch[], events: unknown[], paths: readonly string[]): string | null {
+  if (paths.length === 0 && !batches.some((batch) => mightNeedRedaction(batch.eventsJson))) return null;
   const texts = events.map((event) => JSON.stringify(event));
   const redacted = texts.map((text, index) => redactJsonText(text, paths, events[index]));
   return redacted.every((text, index) => text === texts[index]) ? null : `[${redacted.join(',')}]`;

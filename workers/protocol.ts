@@ -23,11 +23,8 @@ export interface RunTask {
   kind: 'run';
   /** A `file:` URL, or `builtin:<name>`. */
   module: string;
-  /**
-   * The events as one JSON array: parsing is the worker's job, not the main thread's, and one string
-   * crosses the thread boundary far more cheaply than an array of them.
-   */
-  eventsJson: string;
+  /** The events, batch by batch, oldest first. */
+  batches: TaskBatch[];
   context: TaskContext;
   /** Extra JSON paths to redact in the recorded input and result. */
   redact: readonly string[];
@@ -36,6 +33,19 @@ export interface RunTask {
    * starts then, not while a replacement worker starts up.
    */
   startToken?: number;
+}
+
+/**
+ * Some of a task's events, as one JSON array: parsing is the worker's job, not the main thread's, and
+ * one string crosses the thread boundary far more cheaply than an array of them.
+ */
+export interface TaskBatch {
+  eventsJson: string;
+  /**
+   * Where the events were committed: each gets its id, sequence and commit time from here. Absent when
+   * the events carry them already (a replay's input), and are delivered as they are.
+   */
+  from?: { seq: number; at: number; indexes: readonly number[] };
 }
 
 /** Loads a module and checks its default export, without running it. */
@@ -51,7 +61,7 @@ export interface RunOutcome {
   actions: unknown[];
   /** The hook's `output`, unredacted, for the main-thread half of a built-in hook. */
   output: unknown;
-  /** The recorded input: JSON text, redacted; null when redaction changed nothing, so `eventsJson` stands. */
+  /** The recorded input: JSON text, redacted; null when redaction changed nothing, so the events stand. */
   inputJson: string | null;
   /** The recorded result (`{ actions?, output? }`): JSON text, redacted. */
   resultJson: string;

@@ -121,8 +121,18 @@ export function agentIndexKey(agentId: string, seq: number): Buffer {
   return correlationIndexKey(agentId, seq);
 }
 
-export function encodeCommitRecord(seq: number, timestamp: number, eventsJson: string[]): Buffer {
-  return encodeRecord({ seq, timestamp }, `[${eventsJson.join(',')}]`);
+export function encodeCommitRecord(seq: number, timestamp: number, events: string[]): Buffer {
+  return encodeCommitRecordJson(seq, timestamp, eventsArrayJson(events));
+}
+
+/** Events (each as JSON text) as the one JSON array a commit record holds. */
+export function eventsArrayJson(events: readonly string[]): string {
+  return `[${events.join(',')}]`;
+}
+
+/** A commit record of events already joined by {@link eventsArrayJson}. */
+export function encodeCommitRecordJson(seq: number, timestamp: number, eventsJson: string): Buffer {
+  return encodeRecord({ seq, timestamp }, eventsJson);
 }
 
 /** @throws {DATA_CORRUPT} naming the sequence from the record's key. */

@@ -1,4 +1,4 @@
-import type { OutboxPort, StagedOutbox } from '../../actors/OutboxPort.js';
+import type { OutboxPort, StagedBatch, StagedOutbox } from '../../actors/OutboxPort.js';
 import type { Timers } from '../../supervisors/timers.js';
 import type { HookPool } from '../../workers/HookPool.js';
 import type { Clock } from '../clock.js';
@@ -9,7 +9,8 @@ import type { BuiltinSink } from './builtinSinks.js';
 import type { CircuitState } from './CircuitBreaker.js';
 import { ExecutionRunner, type RunnerDeps } from './ExecutionRunner.js';
 import type { HookDefinition } from './hookDefinition.js';
-import { HookSlot, type PendingEntry, type SlotCounters } from './HookSlot.js';
+import { HookSlot, type SlotCounters } from './HookSlot.js';
+import { batchEntry, type PendingEntry } from './pendingEntry.js';
 import { encodeDeadLetter, encodeOutboxValue, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
 
 export interface DispatcherDeps extends Omit<RunnerDeps, 'pool'> {
@@ -78,7 +79,8 @@ export class Dispatcher implements OutboxPort {
     return hooks;
   }
 
-  stage(seq: number, timestamp: number, events: readonly string[], matches: Map<number, number[]>, correlations: readonly string[]): StagedOutbox {
+  stage(batch: StagedBatch, matches: Map<number, number[]>): StagedOutbox {
+    const { seq, timestamp, events } = batch;
     const ops: BatchOp[] = [];
     const reserved: [HookSlot, number][] = [];
     const accepted: [HookSlot, number[]][] = [];
@@ -107,11 +109,7 @@ export class Dispatcher implements OutboxPort {
     return {
       ops,
       committed: () => {
-        for (const [slot, indexes] of accepted) {
-          const delivered = indexes.map((index) => deliveredEventJson(seq, index, timestamp, events[index]));
-          const eventIds = indexes.map((index) => `${seq}.${index}`);
-          slot.queue.push({ seq, at: timestamp, events: delivered, eventIds, correlationIds: indexes.map((index) => correlations[index]), attempts: 0, inline: false });
-        }
+        for (const [slot, indexes] of accepted) slot.queue.push(batchEntry(seq, timestamp, events, batch.eventsJson, indexes, batch.correlations));
         if (accepted.length > 0) this.#schedulePump();
       },
       aborted: () => {
@@ -347,16 +345,4 @@ export class Dispatcher implements OutboxPort {
     this.#deps.recordEvents([{ kind, data: { hook: slot.name, from, to, ...(to === 'open' ? { code: 'CIRCUIT_OPEN' } : {}) } }]).catch((error: unknown) => this.#deps.onBackgroundError(error));
     if (to === 'half_open' || to === 'closed') this.#schedulePump();
   }
-}
-
-/** An in-memory outbox entry; correlations are read from each event's JSON without parsing it whole. */
-export function pendingEntry(seq: number, at: number, events: string[], eventIds: string[], attempts: number, inline: boolean): PendingEntry {
-  return { seq, at, events, eventIds, correlationIds: events.map(correlationOf), attempts, inline };
-}
-
-const CORRELATION = /"correlationId":("(?:[^"\\]|\\.)*")/;
-
-function correlationOf(eventJson: string): string {
-  const match = CORRELATION.exec(eventJson);
-  return match === null ? '' : (JSON.parse(match[1]) as string);
 }

@@ -1,5 +1,5 @@
 import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
-import type { RunOutcome, RunTask } from '../../workers/protocol.js';
+import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
 import { redactJsonText } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
 import { isLlmStateError } from '../errors.js';
@@ -13,7 +13,8 @@ import { newExecutionId, type ExecutionMeta } from './executionRecord.js';
 import { applyActions, checkActions } from './hookActions.js';
 import type { HookHistory } from './HookHistory.js';
 import { definitionPut } from './hookRegistryRecords.js';
-import type { HookSlot, PendingEntry } from './HookSlot.js';
+import type { HookSlot } from './HookSlot.js';
+import { deliveredEvents, deliveredTexts, eventIdsOf, taskBatch, type PendingEntry } from './pendingEntry.js';
 import { encodeDeadLetter, encodeOutboxValue, hookSeqKey } from './outboxRecords.js';
 import type { ExecutionError, ExecutionStatus } from './types.js';
 
@@ -64,11 +65,11 @@ export class ExecutionRunner {
     else this.#sinks.set(hookName, sink);
   }
 
-  /** Runs a hook on events (a JSON array) in the pool, without recording anything. */
-  async run(slotDefinition: HookSlot['definition'], eventsJson: string, context: RunTask['context']): Promise<RunResult> {
+  /** Runs a hook on events in the pool, without recording anything. */
+  async run(slotDefinition: HookSlot['definition'], batches: TaskBatch[], context: RunTask['context']): Promise<RunResult> {
     const startedAt = this.#deps.clock.now();
     const started = performance.now();
-    const task: RunTask = { kind: 'run', module: slotDefinition.module, eventsJson, context, redact: slotDefinition.redact };
+    const task: RunTask = { kind: 'run', module: slotDefinition.module, batches, context, redact: slotDefinition.redact };
     try {
       const outcome = await this.#deps.pool().run(task, slotDefinition.timeoutMs);
       return { executionId: context.executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
@@ -86,9 +87,8 @@ export class ExecutionRunner {
 
   async execute(slot: HookSlot, entries: PendingEntry[]): Promise<void> {
     const definition = slot.definition;
-    const events = entries.flatMap((entry) => entry.events);
-    const eventIds = entries.flatMap((entry) => entry.eventIds);
-    const correlations = entries.flatMap((entry) => entry.correlationIds);
+    const eventIds = entries.flatMap(eventIdsOf);
+    const correlations = entries.flatMap((entry) => entry.correlations);
     const attempt = Math.max(...entries.map((entry) => entry.attempts)) + 1;
     const executionId = newExecutionId(this.#deps.clock.now());
     const context = {
@@ -100,7 +100,7 @@ export class ExecutionRunner {
       replay: false,
       options: definition.options ?? null,
     };
-    let run = await this.run(definition, `[${events.join(',')}]`, context);
+    let run = await this.run(definition, entries.map(taskBatch), context);
     if (this.abandoning) {
       slot.putBack(entries);
       return;
@@ -123,7 +123,11 @@ export class ExecutionRunner {
       const outcome = run.outcome!;
       try {
         const sink = this.#sinks.get(definition.name);
-        const actions = outcome.actions.length === 0 ? [] : checkActions(outcome.actions, { eventIds, scopes: events.map(scopeOf), hops: events.map(hopOf) }, this.#deps.maxValueBytes);
+        let actions: ReturnType<typeof checkActions> = [];
+        if (outcome.actions.length > 0) {
+          const events = entries.flatMap(deliveredEvents);
+          actions = checkActions(outcome.actions, { eventIds, scopes: events.map((event) => event.scope), hops: events.map((event) => event.hop ?? 0) }, this.#deps.maxValueBytes);
+        }
         await sink?.beforeRecord?.(outcome.output);
         await applyActions(actions, this.#deps.ownerOf, (action) => ({
           correlationId: correlations[eventIds.indexOf(action.causedBy)],
@@ -133,15 +137,15 @@ export class ExecutionRunner {
         }));
         // Unredacted input is read back from the event log, unless an entry was carried inline (its
         // events may be older than what the log keeps).
-        const inputJson = outcome.inputJson ?? (entries.some((entry) => entry.inline) ? `[${events.join(',')}]` : null);
+        const inputJson = outcome.inputJson ?? (entries.some((entry) => entry.inline) ? JSON.stringify(entries.flatMap(deliveredEvents)) : null);
         const ops = this.#deps.history.recordOps(meta('succeeded', run.durationMs), inputJson, outcome.resultJson);
         for (const entry of entries) ops.push({ type: 'del', sublevel: 'outbox', key: hookSeqKey(definition.name, entry.seq) });
         if (sink?.ops !== undefined) ops.push(...sink.ops(outcome.output, executionId));
         await this.#deps.storage.batch(ops);
         this.#deps.onRecorded();
-        slot.pendingEvents -= events.length;
+        slot.pendingEvents -= eventIds.length;
         slot.counters.succeeded++;
-        slot.counters.delivered += events.length;
+        slot.counters.delivered += eventIds.length;
         slot.breaker.recordSuccess();
         slot.durations.record(run.durationMs);
         sink?.afterRecord?.(outcome.output);
@@ -157,20 +161,21 @@ export class ExecutionRunner {
         run = { ...run, status: 'failed', error: describeError(error) };
       }
     }
-    await this.#failed(slot, entries, events, run, meta(run.status, run.durationMs, run.error), attempt);
+    await this.#failed(slot, entries, run, meta(run.status, run.durationMs, run.error), attempt);
   }
 
-  async #failed(slot: HookSlot, entries: PendingEntry[], events: string[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, attempt: number): Promise<void> {
+  async #failed(slot: HookSlot, entries: PendingEntry[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, attempt: number): Promise<void> {
     const definition = slot.definition;
     if (run.status === 'timed_out') slot.counters.timedOut++;
     else slot.counters.failed++;
     slot.breaker.recordFailure();
     if (run.status === 'timed_out') slot.durations.record(definition.timeoutMs);
-    const inputJson = `[${events.map((event) => redactJsonText(event, definition.redact)).join(',')}]`;
+    const texts = entries.map(deliveredTexts);
+    const inputJson = `[${texts.flat().map((event) => redactJsonText(event, definition.redact)).join(',')}]`;
     const ops = this.#deps.history.recordOps(meta, inputJson, undefined);
     const exhausted = attempt >= definition.maxAttempts;
     const now = this.#deps.clock.now();
-    for (const entry of entries) {
+    for (const [position, entry] of entries.entries()) {
       const key = hookSeqKey(definition.name, entry.seq);
       if (exhausted) {
         ops.push({ type: 'del', sublevel: 'outbox', key });
@@ -178,10 +183,10 @@ export class ExecutionRunner {
           type: 'put',
           sublevel: 'hookDeadLetters',
           key,
-          value: encodeDeadLetter({ hookName: definition.name, seq: entry.seq, reason: 'attempts_exhausted', error: run.error, attempts: attempt, at: now, events: entry.events }),
+          value: encodeDeadLetter({ hookName: definition.name, seq: entry.seq, reason: 'attempts_exhausted', error: run.error, attempts: attempt, at: now, events: texts[position] }),
         });
       } else {
-        const value = entry.inline ? { events: entry.events, attempts: attempt } : { indexes: entry.eventIds.map(indexOf), attempts: attempt };
+        const value = entry.inline ? { events: texts[position], attempts: attempt } : { indexes: [...entry.indexes], attempts: attempt };
         ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(entry.seq, entry.at, value) });
       }
     }
@@ -195,12 +200,13 @@ export class ExecutionRunner {
       return;
     }
     this.#deps.onRecorded();
+    const events = meta.eventIds.length;
     if (exhausted) {
-      slot.pendingEvents -= events.length;
-      slot.counters.deadLettered += events.length;
+      slot.pendingEvents -= events;
+      slot.counters.deadLettered += events;
       this.#deps
         .recordEvents(
-          [{ kind: 'hook.dead_lettered', data: { hook: definition.name, executionId: meta.executionId, events: events.length, attempts: attempt, error: run.error } }],
+          [{ kind: 'hook.dead_lettered', data: { hook: definition.name, executionId: meta.executionId, events, attempts: attempt, error: run.error } }],
           undefined,
           { correlationId: meta.correlationId, causationId: meta.causationId },
         )
@@ -232,32 +238,10 @@ export class ExecutionRunner {
   }
 }
 
-const SCOPE = /"scope":("(?:[^"\\]|\\.)*")/;
-
-/** The causal fields sit together, from `correlationId` to the first field that is not one of them. */
-const CAUSAL_FIELDS = /^,"correlationId":"(?:[^"\\]|\\.)*"(?:,"causationId":"(?:[^"\\]|\\.)*")?(?:,"executionId":"(?:[^"\\]|\\.)*")?(?:,"hop":(\d+))?/;
-
-/** An event's hop count, read from its causal fields without parsing the event; absent means 0. */
-function hopOf(eventJson: string): number {
-  const start = eventJson.indexOf(',"correlationId":');
-  const match = start === -1 ? null : CAUSAL_FIELDS.exec(eventJson.slice(start));
-  return match?.[1] === undefined ? 0 : Number(match[1]);
-}
-
-function scopeOf(eventJson: string): string | undefined {
-  const match = SCOPE.exec(eventJson);
-  return match === null ? undefined : (JSON.parse(match[1]) as string);
-}
-
 /** Durations are kept to the microsecond. */
 function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
-
-function indexOf(eventId: string): number {
-  return Number(eventId.slice(eventId.indexOf('.') + 1));
-}
-
 
 /** An error as history stores it: a stable code and a message. */
 export function describeError(error: unknown): ExecutionError {

@@ -3,22 +3,7 @@ import { kindMatcher } from '../events/kindPattern.js';
 import { CircuitBreaker, type CircuitState } from './CircuitBreaker.js';
 import { DurationWindow } from './DurationWindow.js';
 import type { HookDefinition } from './hookDefinition.js';
-
-/** One outbox entry in memory: one hook's events from one commit batch. */
-export interface PendingEntry {
-  readonly seq: number;
-  /** Commit time of the batch. */
-  readonly at: number;
-  /** Delivered JSON text of each event (with id, seq and commit time). */
-  readonly events: string[];
-  readonly eventIds: string[];
-  /** The correlation of each event, in the same order. */
-  readonly correlationIds: string[];
-  /** Failed attempts so far. */
-  attempts: number;
-  /** Carried inline in the stored entry (put back from dead letters) rather than pointing into the log. */
-  readonly inline: boolean;
-}
+import { eventCount, type PendingEntry } from './pendingEntry.js';
 
 /** Fewest samples before the latency budget is judged, so one slow cold start cannot disable a hook. */
 export const BUDGET_MIN_SAMPLES = 20;
@@ -122,9 +107,9 @@ export class HookSlot {
     let count = 0;
     while (
       count < this.queue.length &&
-      (count === 0 || (events + this.queue[count].events.length <= batchSize && this.queue[count].attempts === attempts))
+      (count === 0 || (events + eventCount(this.queue[count]) <= batchSize && this.queue[count].attempts === attempts))
     ) {
-      events += this.queue[count].events.length;
+      events += eventCount(this.queue[count]);
       count++;
     }
     return this.queue.splice(0, count);

@@ -4,13 +4,13 @@ import type { Clock } from '../clock.js';
 import type { EventSpec } from '../events/eventLog.js';
 import { auditSink, cacheInvalidationSink, metricsSink, ObservedMetrics, type BuiltinSink, type InvalidationKeyspace } from './builtinSinks.js';
 import type { Dispatcher, HookStatus } from './Dispatcher.js';
-import { pendingEntry } from './Dispatcher.js';
 import { newExecutionId, type ExecutionMeta } from './executionRecord.js';
 import { resolveHookDefinition, type HookDefinition, type HookRegistration } from './hookDefinition.js';
 import { type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
 import { definitionDel, definitionPut, readDefinitions } from './hookRegistryRecords.js';
 import type { HookSlot } from './HookSlot.js';
 import { loadOutbox } from './loadOutbox.js';
+import { deliveredTexts, eventCount, inlineEntry } from './pendingEntry.js';
 import { decodeDeadLetter, decodeHookSeqKey, encodeDeadLetter, encodeOutboxValue, hookRange, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
 import { applyInputPatch, diffValues, type DiffOp } from './replayDiff.js';
 import type { HookExecution, HookResult } from './types.js';
@@ -140,9 +140,9 @@ export class Hooks {
     for (const entry of waiting) {
       const key = hookSeqKey(name, entry.seq);
       ops.push({ type: 'del', sublevel: 'outbox', key });
-      ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter({ hookName: name, seq: entry.seq, reason: 'unregistered', attempts: entry.attempts, at: now, events: entry.events }) });
+      ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter({ hookName: name, seq: entry.seq, reason: 'unregistered', attempts: entry.attempts, at: now, events: deliveredTexts(entry) }) });
     }
-    const count = waiting.reduce((sum, entry) => sum + entry.events.length, 0);
+    const count = waiting.reduce((sum, entry) => sum + eventCount(entry), 0);
     await this.#deps.recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], ops);
     return true;
   }
@@ -248,7 +248,7 @@ export class Hooks {
     const release = await dispatcher.acquire();
     let run;
     try {
-      run = await dispatcher.runner.run(slot.definition, JSON.stringify(events), {
+      run = await dispatcher.runner.run(slot.definition, [{ eventsJson: JSON.stringify(events) }], {
         hookName: original.hookName,
         executionId,
         attempt: original.attempt,
@@ -324,8 +324,7 @@ export class Hooks {
     const count = letters.reduce((sum, letter) => sum + letter.events.length, 0);
     await this.#deps.recordEvents([{ kind: 'hook.redelivered', data: { hook: hookName, events: count } }], ops);
     for (const letter of letters) {
-      const ids = letter.events.map((json) => (JSON.parse(json) as { id: string }).id);
-      slot.queue.push(pendingEntry(letter.seq, letter.at, letter.events, ids, 0, true));
+      slot.queue.push(inlineEntry(letter.seq, letter.at, letter.events, 0));
       slot.pendingEvents += letter.events.length;
     }
     this.#deps.dispatcher.poke();

@@ -1,7 +1,7 @@
 import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
-import { pendingEntry } from './Dispatcher.js';
 import type { HookSlot } from './HookSlot.js';
+import { inlineEntry, loggedEntry, type PendingEntry } from './pendingEntry.js';
 import { decodeHookSeqKey, decodeOutboxValue, encodeDeadLetter, type DeadLetterValue } from './outboxRecords.js';
 
 export interface LoadedOutbox {
@@ -24,22 +24,25 @@ export async function loadOutbox(storage: StorageBackend, slots: Map<string, Hoo
   for await (const [key, record] of storage.iterate('outbox')) {
     const { hookName, seq } = decodeHookSeqKey(key);
     const { timestamp, value } = decodeOutboxValue(record, { 'outbox entry': `${hookName}@${seq}` });
-    let events: string[];
+    let entry: PendingEntry | undefined;
+    let events: string[] = [];
     let problem: DeadLetterValue['error'] | undefined;
     if (value.events !== undefined) {
       events = value.events;
+      entry = inlineEntry(seq, timestamp, events, value.attempts);
     } else {
       const logged = await readRecord(storage, seq, records);
       if (logged instanceof Error) {
-        events = [];
         problem = { code: 'DATA_CORRUPT', message: logged.message };
       } else {
-        events = value.indexes!.filter((index) => logged[index] !== undefined).map((index) => JSON.stringify(logged[index]));
-        if (events.length < value.indexes!.length) problem = { code: 'DATA_CORRUPT', message: `The event log record ${seq} lacks events this entry names` };
+        const picked = value.indexes!.filter((index) => logged[index] !== undefined).map((index) => logged[index]);
+        events = picked.map((event) => JSON.stringify(event));
+        if (picked.length < value.indexes!.length) problem = { code: 'DATA_CORRUPT', message: `The event log record ${seq} lacks events this entry names` };
+        else entry = loggedEntry(seq, timestamp, picked, value.attempts);
       }
     }
     const slot = slots.get(hookName);
-    if (slot === undefined || problem !== undefined) {
+    if (slot === undefined || entry === undefined) {
       const letter: DeadLetterValue = {
         hookName,
         seq,
@@ -53,8 +56,7 @@ export async function loadOutbox(storage: StorageBackend, slots: Map<string, Hoo
       deadLettered += events.length;
       continue;
     }
-    const eventIds = events.map((json) => (JSON.parse(json) as LoggedEvent).id);
-    slot.queue.push(pendingEntry(seq, timestamp, events, eventIds, value.attempts, value.events !== undefined));
+    slot.queue.push(entry);
     slot.pendingEvents += events.length;
     loaded += events.length;
   }
