@@ -12,7 +12,6 @@ import {
   type ChildSpec,
   type ChildType,
   type ExitReason,
-  type ResolvedChildSpec,
   type RestartType,
   type Shutdown,
 } from './childSpec.js';
