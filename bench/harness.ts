@@ -4,6 +4,7 @@
  * Every benchmark measures the runtime and raw classic-level in the same process, on fresh temp dirs,
  * and reports medians over several repetitions. See docs/performance.md.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,22 @@ export const now = (): bigint => process.hrtime.bigint();
 export function cpuNs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) * 1_000;
+}
+
+/**
+ * CPU time of the calling thread (the main thread, for a benchmark), in ns, from `/proc/thread-self/stat`
+ * in clock ticks (USER_HZ, 100 a second on Linux); undefined where there is no such file.
+ */
+export function threadCpuNs(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The fields after the command name, which may itself hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000_000;
 }
 
 /** Nanoseconds between two hrtime.bigint readings, as a number. */
