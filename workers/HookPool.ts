@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { extname } from 'node:path';
 import { Piscina } from 'piscina';
 import type { HookTask, ProbeOutcome, ProbeTask, RunOutcome, RunTask, StartedMessage } from './protocol.js';
@@ -43,9 +44,11 @@ export class HookPool {
   readonly threads: number;
   readonly #pool: Piscina;
   #closed = false;
-  /** What to do when the hook of a running task starts, by the task's start token. */
-  readonly #onStarted = new Map<number, () => void>();
-  #nextToken = 0;
+  /**
+   * What to do when the hook of a running task starts, by the task's start token. Tokens are random:
+   * hook code shares the parent port, and must not be able to move another task's time limit.
+   */
+  readonly #onStarted = new Map<string, () => void>();
 
   constructor(options: HookPoolOptions) {
     this.threads = options.threads;
@@ -66,7 +69,7 @@ export class HookPool {
     // task, because transferring a port costs more than the rest of a small task's hand-off.
     this.#pool.on('message', (message: unknown) => {
       const token = (message as Partial<StartedMessage> | null)?.hookStarted;
-      if (typeof token === 'number') this.#onStarted.get(token)?.();
+      if (typeof token === 'string') this.#onStarted.get(token)?.();
     });
   }
 
@@ -77,7 +80,7 @@ export class HookPool {
    */
   async run(task: RunTask, timeoutMs: number): Promise<RunOutcome> {
     const controller = new AbortController();
-    const startToken = this.#nextToken++;
+    const startToken = randomUUID();
     // The limit counts from when the hook starts, so the boot of a replacement worker is not charged to it.
     let timer = setTimeout(() => controller.abort(), timeoutMs + START_ALLOWANCE_MS);
     this.#onStarted.set(startToken, () => {

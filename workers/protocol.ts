@@ -32,7 +32,7 @@ export interface RunTask {
    * Sent back in a {@link StartedMessage} when the hook is loaded and about to run: its time limit
    * starts then, not while a replacement worker starts up.
    */
-  startToken?: number;
+  startToken?: string;
 }
 
 /**
@@ -71,7 +71,7 @@ export interface RunOutcome {
 
 /** Posted by a worker (on its parent port) as a hook starts running. */
 export interface StartedMessage {
-  hookStarted: number;
+  hookStarted: string;
 }
 
 export interface ProbeOutcome {

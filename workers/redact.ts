@@ -54,14 +54,16 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}/g,
 ];
 
-/** Any text holding a secret field name holds one of these once lowercased and stripped of `-`, `_` and spaces. */
+/** Every secret field name holds one of these words once lowercased and stripped (see `normaliseName`). */
 const NAME_HINT_WORDS = ['pass', 'pwd', 'secret', 'token', 'apikey', 'auth', 'cookie', 'credential', 'privatekey'];
-const NAME_HINT = new RegExp(NAME_HINT_WORDS.join('|'));
 /**
- * {@link NAME_HINT} for ASCII text as it is: any case, and `-`, `_` or spaces anywhere inside a word,
- * which is what lowercasing and stripping would have made of it. It saves two copies of the text.
+ * What normalising a name strips, as it appears in JSON text: `-`, `_` and whitespace, raw or as the
+ * escapes JSON gives control characters (`\t`, `\n`, `\r`, `\f`, `\u000b`).
  */
-const NAME_HINT_ASCII = new RegExp(NAME_HINT_WORDS.map((word) => [...word].join('[-_ ]*')).join('|'), 'i');
+const SEPARATORS = String.raw`(?:[-_\s]|\\[tnrf]|\\u000[bB])*`;
+/** The words in lower case, with separators anywhere inside them: no stripped copy of the text is needed. */
+const NAME_HINT = new RegExp(NAME_HINT_WORDS.map((word) => [...word].join(SEPARATORS)).join('|'));
+const NAME_HINT_ANY_CASE = new RegExp(NAME_HINT.source, 'i');
 const NON_ASCII = /[^\x00-\x7f]/;
 /** Any text holding a secret value holds one of these. */
 const VALUE_HINT = /sk-|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|[Bb][Ee][Aa][Rr][Ee][Rr]|-----BEGIN/;
@@ -72,9 +74,9 @@ const VALUE_HINT = /sk-|eyJ|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|[Bb][Ee
  */
 export function mightNeedRedaction(jsonText: string): boolean {
   if (VALUE_HINT.test(jsonText)) return true;
-  // Unicode lowercasing can turn other characters into ASCII letters (the Kelvin sign into `k`).
-  if (NON_ASCII.test(jsonText)) return NAME_HINT.test(jsonText.toLowerCase().replace(/[-_ ]/g, ''));
-  return NAME_HINT_ASCII.test(jsonText);
+  // Lowercasing turns some other characters into ASCII letters (the Kelvin sign into `k`), which a
+  // case-insensitive match does not know; ASCII text needs no lowercased copy.
+  return NON_ASCII.test(jsonText) ? NAME_HINT.test(jsonText.toLowerCase()) : NAME_HINT_ANY_CASE.test(jsonText);
 }
 
 /**

@@ -70,6 +70,8 @@ export class HookHistory {
   #maintenance: Promise<unknown> = Promise.resolve();
   /** Undefined until a retention pass has counted what is stored. */
   #tally: RetentionTally | undefined;
+  /** What is recorded while a retention pass reads the records, which its reading may not see. */
+  #recordedDuringPass: RetentionTally | undefined;
 
   constructor(storage: StorageBackend) {
     this.#storage = storage;
@@ -84,6 +86,7 @@ export class HookHistory {
     const value = encodeExecution(meta, inputJson, resultJson);
     // Counted before the batch commits: a batch that fails only makes the next pass look sooner.
     if (this.#tally !== undefined) addToTally(this.#tally, meta, value.length);
+    if (this.#recordedDuringPass !== undefined) addToTally(this.#recordedDuringPass, meta, value.length);
     const ops: BatchOp[] = [{ type: 'put', sublevel: 'hookHistory', key, value }];
     for (const indexKey of indexKeys(meta)) ops.push({ type: 'put', sublevel: 'hookHistoryByCorrelation', key: indexKey, value: Buffer.alloc(0) });
     return ops;
@@ -104,7 +107,8 @@ export class HookHistory {
     for await (const [id, record] of this.#candidates(filter)) {
       const meta = decodeExecutionMeta(record, id);
       if (!matches(meta)) continue;
-      found.push(await this.#withInput(decodeExecution(record, id), logRecords));
+      const execution = await this.#withInput(decodeExecution(record, id), logRecords);
+      if (execution !== undefined) found.push(execution);
       if (found.length >= limit) break;
     }
     return found;
@@ -128,9 +132,17 @@ export class HookHistory {
           if (rewritten.has(executionId)) continue;
           const record = await this.#storage.get('hookHistory', Buffer.from(executionId, 'utf8'));
           if (record === undefined) continue;
-          const stored = decodeExecution(record, executionId);
-          if (!stored.inputInLog) continue;
-          const { input } = await this.#withInput(stored, logRecords);
+          let input: LoggedEvent[] | string;
+          try {
+            const stored = decodeExecution(record, executionId);
+            if (!stored.inputInLog) continue;
+            input = await this.#readInput(stored.execution, logRecords);
+          } catch {
+            // A damaged record, or one whose events are gone already, is kept as it is for inspection:
+            // it must not stop the log's retention.
+            continue;
+          }
+          if (typeof input === 'string') continue;
           const value = withInputStored(record, executionId, JSON.stringify(input));
           ops.push({ type: 'put', sublevel: 'hookHistory', key: Buffer.from(executionId, 'utf8'), value });
           if (this.#tally !== undefined) this.#tally.bytes += value.length - record.length;
@@ -146,10 +158,29 @@ export class HookHistory {
     });
   }
 
-  /** The execution with its input, reading it from the event log if it was left there. */
-  async #withInput(stored: StoredExecution, logRecords: Map<number, Promise<LoggedEvent[] | undefined>>): Promise<HookExecution> {
+  /**
+   * The execution with its input, reading it from the event log if it was left there; undefined when
+   * the record was removed meanwhile.
+   */
+  async #withInput(stored: StoredExecution, logRecords: Map<number, Promise<LoggedEvent[] | undefined>>): Promise<HookExecution | undefined> {
     if (!stored.inputInLog) return stored.execution;
     const { execution } = stored;
+    const input = await this.#readInput(execution, logRecords);
+    if (typeof input !== 'string') return { ...execution, input };
+    // The log's retention may have copied the input into the record and removed the events since the
+    // record was read (it commits the copy first): read the record again before calling it corrupt.
+    const again = await this.#storage.get('hookHistory', Buffer.from(execution.executionId, 'utf8'));
+    if (again === undefined) return undefined;
+    const current = decodeExecution(again, execution.executionId);
+    if (!current.inputInLog) return current.execution;
+    const reason = `its input is event ${input} of the event log, and the log no longer has it`;
+    throw new LlmStateError('DATA_CORRUPT', `The record of hook execution ${execution.executionId} cannot be read: ${reason}`, {
+      details: { executionId: execution.executionId, eventId: input, reason },
+    });
+  }
+
+  /** The events an execution's `eventIds` name, from the log; or the id of the first one it lacks. */
+  async #readInput(execution: Omit<HookExecution, 'input'>, logRecords: Map<number, Promise<LoggedEvent[] | undefined>>): Promise<LoggedEvent[] | string> {
     const input: LoggedEvent[] = [];
     for (const eventId of execution.eventIds) {
       const dot = eventId.indexOf('.');
@@ -160,15 +191,10 @@ export class HookHistory {
         logRecords.set(seq, events);
       }
       const event = (await events)?.[Number(eventId.slice(dot + 1))];
-      if (event === undefined) {
-        const reason = `its input is event ${eventId} of the event log, and the log no longer has it`;
-        throw new LlmStateError('DATA_CORRUPT', `The record of hook execution ${execution.executionId} cannot be read: ${reason}`, {
-          details: { executionId: execution.executionId, eventId, reason },
-        });
-      }
+      if (event === undefined) return eventId;
       input.push(event);
     }
-    return { ...execution, input };
+    return input;
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -236,6 +262,23 @@ export class HookHistory {
   }
 
   async #prune(policy: Required<HistoryRetention>, now: number, trim: number): Promise<PruneResult> {
+    this.#recordedDuringPass = emptyTally();
+    try {
+      const { result, kept } = await this.#prunePass(policy, now, trim);
+      mergeTally(kept, this.#recordedDuringPass);
+      this.#tally = kept;
+      return result;
+    } catch (error) {
+      // Whatever the pass removed before it failed, the next one counts again from the records.
+      this.#tally = undefined;
+      throw error;
+    } finally {
+      this.#recordedDuringPass = undefined;
+    }
+  }
+
+  /** One retention pass; returns its result and the tally of the records it kept. */
+  async #prunePass(policy: Required<HistoryRetention>, now: number, trim: number): Promise<{ result: PruneResult; kept: RetentionTally }> {
     const all: ExecutionMeta[] = [];
     for await (const [key, record] of this.#storage.iterate('hookHistory')) {
       try {
@@ -259,9 +302,8 @@ export class HookHistory {
       count--;
       bytes -= meta.bytes;
     }
-    const tally: RetentionTally = { count: 0, bytes: 0, oldestByPriority: new Map() };
-    for (const meta of byEviction) if (!doomed.has(meta)) addToTally(tally, meta, meta.bytes);
-    this.#tally = tally;
+    const kept = emptyTally();
+    for (const meta of byEviction) if (!doomed.has(meta)) addToTally(kept, meta, meta.bytes);
     const ops: BatchOp[] = [];
     let removedBytes = 0;
     for (const meta of doomed) {
@@ -271,13 +313,26 @@ export class HookHistory {
       if (ops.length >= 4096) await this.#storage.batch(ops.splice(0));
     }
     if (ops.length > 0) await this.#storage.batch(ops);
-    return { removed: doomed.size, removedBytes, kept: count, keptBytes: bytes };
+    return { result: { removed: doomed.size, removedBytes, kept: count, keptBytes: bytes }, kept };
   }
 }
 
 /** How long retention keeps a record of a hook with this priority. */
 function keepFor(policy: Required<HistoryRetention>, priority: number): number {
   return policy.maxAgeMs * (1 + Math.max(0, priority));
+}
+
+function emptyTally(): RetentionTally {
+  return { count: 0, bytes: 0, oldestByPriority: new Map() };
+}
+
+function mergeTally(into: RetentionTally, from: RetentionTally): void {
+  into.count += from.count;
+  into.bytes += from.bytes;
+  for (const [priority, oldest] of from.oldestByPriority) {
+    const current = into.oldestByPriority.get(priority);
+    if (current === undefined || oldest < current) into.oldestByPriority.set(priority, oldest);
+  }
 }
 
 function addToTally(tally: RetentionTally, meta: Pick<ExecutionMeta, 'priority' | 'startedAt'>, bytes: number): void {

@@ -16,6 +16,15 @@ const SECRETS = {
   card: '4111 1111 1111 1111',
 };
 
+async function take<T>(items: AsyncIterable<T>, count: number): Promise<T[]> {
+  const taken: T[] = [];
+  for await (const item of items) {
+    taken.push(item);
+    if (taken.length === count) break;
+  }
+  return taken;
+}
+
 describe('hooks: history, redaction, replay and retention', () => {
   let fixture: RuntimeFixture;
   let rt: Runtime;
@@ -205,6 +214,40 @@ describe('hooks: history, redaction, replay and retention', () => {
       await rt.hooks.idle();
       const succeeded = (await storedRecords()).filter((record) => record.execution.status === 'succeeded');
       assert.deepEqual(succeeded.map((record) => record.inputInLog), [false]);
+    });
+
+    it('a damaged history record is kept, and neither stops the log’s retention nor the runtime opening', async () => {
+      await registerScripted(rt, 'plain', {}, { batchSize: 1 });
+      for (let i = 0; i < 3; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, { i });
+      await rt.hooks.idle();
+      const storage = storageOf(rt);
+      const [[key, record]] = await take(storage.iterate('hookHistory'), 1);
+      const damaged = Buffer.from(record);
+      damaged[damaged.length - 1] ^= 0xff;
+      await storage.batch([{ type: 'put', sublevel: 'hookHistory', key, value: damaged }]);
+
+      const pruned = await rt.events.prune({ maxCount: 1 });
+      assert.ok(pruned.removedRecords >= 2, `removed ${pruned.removedRecords}`);
+      assert.deepEqual((await storage.get('hookHistory', key))?.equals(damaged), true, 'kept as it was, for inspection');
+      rt = await fixture.reopen(rt, { clock, eventRetention: { maxCount: 1 } });
+      assert.equal((await rejection(rt.hooks.execution(key.toString()))).code, 'DATA_CORRUPT');
+    });
+
+    it('reads racing the log’s retention see each input, before or after it is copied', async () => {
+      await registerScripted(rt, 'plain', {}, { batchSize: 1 });
+      for (let i = 0; i < 200; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, { i });
+      await rt.hooks.idle();
+      const before = await rt.hooks.history({ limit: 1000 });
+      let done = false;
+      const prune = rt.events.prune({ maxCount: 0 }).finally(() => (done = true));
+      let reads = 0;
+      while (!done) {
+        assert.deepEqual(await rt.hooks.history({ limit: 1000 }), before);
+        reads++;
+      }
+      await prune;
+      assert.ok(reads > 0);
+      assert.deepEqual((await storedRecords()).filter((record) => record.inputInLog), [], 'every input was copied');
     });
 
     it('an input whose events left the log by any other way is DATA_CORRUPT, naming the event', async () => {

@@ -79,6 +79,32 @@ describe('hook history retention passes', () => {
     assert.equal((await history.pruneIfDue(POLICY, start + 2 * DAY + 1))?.removed, 1);
   });
 
+  it('counts what is recorded while a pass reads the records', async () => {
+    const now = Date.now();
+    const policy = { ...POLICY, maxCount: 10 };
+    for (let i = 0; i < 12; i++) await record(now);
+    const iterate = storage.iterate.bind(storage);
+    let recordedDuringPass = false;
+    storage.iterate = ((sublevel, options) => {
+      const records = iterate(sublevel, options);
+      if (sublevel !== 'hookHistory' || options !== undefined || recordedDuringPass) return records;
+      recordedDuringPass = true;
+      return (async function* () {
+        // The pass's reading has begun (its snapshot is taken) before this record commits: it cannot see it.
+        const first = await records.next();
+        await record(now);
+        if (first.done === true) return;
+        yield first.value;
+        yield* records;
+      })();
+    }) as StorageBackend['iterate'];
+    assert.deepEqual(await history.pruneIfDue(policy, now).then((result) => [result?.removed, result?.kept]), [3, 9]);
+    assert.ok(recordedDuringPass);
+    assert.equal(await history.pruneIfDue(policy, now), undefined, '9 read and 1 recorded meanwhile: at the limit');
+    await record(now);
+    assert.deepEqual(await history.pruneIfDue(policy, now).then((result) => result?.kept), 9, 'one more is over it');
+  });
+
   it('an explicit prune trims exactly to the limit', async () => {
     const now = Date.now();
     for (let i = 0; i < 12; i++) await record(now);

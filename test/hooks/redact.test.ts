@@ -303,7 +303,7 @@ describe('redact', () => {
 
 describe('mightNeedRedaction', () => {
   const secrets = [OPENAI, OPENAI_PROJECT, ANTHROPIC, JWT, AWS_KEY, AWS_SESSION_KEY, GITHUB_CLASSIC, GITHUB_OAUTH, GITHUB_FINE, SLACK, PEM, 'Bearer abcdef123456'];
-  const names = ['password', 'Passwd', 'pwd', 'secret', 'token', 'access_token', 'refreshToken', 'ID-TOKEN', 'api key', 'apiKey', 'API_KEY', 'authorization', 'auth', 'cookie', 'Set-Cookie', 'private_key', 'clientSecret', 'session_token', 'credentials', 'dbPassword', 'github-token', 'x_api_key', 'a_p_i_key'];
+  const names = ['password', 'Passwd', 'pwd', 'secret', 'token', 'access_token', 'refreshToken', 'ID-TOKEN', 'api key', 'apiKey', 'API_KEY', 'authorization', 'auth', 'cookie', 'Set-Cookie', 'private_key', 'clientSecret', 'session_token', 'credentials', 'dbPassword', 'github-token', 'x_api_key', 'a_p_i_key', 'to\tken', 'api\nkey', 'pass\u00a0word', 'client\u2028secret', 'to\u000bken', 'to\u212Aen'];
 
   it('says "look closer" for every value the rules redact', () => {
     for (const secret of secrets) {
