@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import type { HookTask, ProbeOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
-import { mightNeedRedaction, redactJsonText } from './redact.js';
+import { mightNeedRedaction, redactEventJson, redactJsonText } from './redact.js';
 import { batchEvents } from './taskEvents.js';
 
 type HookFunction = (events: unknown[], context: unknown) => unknown;
@@ -54,7 +54,7 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
 function redactedInput(batches: TaskBatch[], events: unknown[], paths: readonly string[]): string | null {
   if (paths.length === 0 && !batches.some((batch) => mightNeedRedaction(batch.eventsJson))) return null;
   const texts = events.map((event) => JSON.stringify(event));
-  const redacted = texts.map((text, index) => redactJsonText(text, paths, events[index]));
+  const redacted = texts.map((text, index) => redactEventJson(text, paths, events[index]));
   return redacted.every((text, index) => text === texts[index]) ? null : `[${redacted.join(',')}]`;
 }
 

@@ -89,6 +89,27 @@ export function redactJsonText(text: string, paths: readonly string[], value: un
   return JSON.stringify(redact(value === undefined ? JSON.parse(text) : value, paths));
 }
 
+/**
+ * A logged event, redacted as {@link redact} does, and one more rule: a state change whose key is named
+ * like a secret (`rt.state.set(scope, 'apiKey', …)`) has its whole `value` redacted, as a field of that
+ * name would.
+ */
+export function redactEvent(event: unknown, paths: readonly string[] = []): unknown {
+  const redacted = redact(event, paths);
+  if (typeof redacted === 'object' && redacted !== null && !Array.isArray(redacted)) {
+    const fields = redacted as Record<string, unknown>;
+    if (typeof fields.key === 'string' && 'value' in fields && isSecretFieldName(fields.key)) fields.value = REDACTED;
+  }
+  return redacted;
+}
+
+/** {@link redactJsonText} for one event's JSON, with the rule of {@link redactEvent}. */
+export function redactEventJson(text: string, paths: readonly string[], event: unknown = undefined): string {
+  // A secret-like key shows in the text too, so the pre-filter sees it.
+  if (paths.length === 0 && !mightNeedRedaction(text)) return text;
+  return JSON.stringify(redactEvent(event === undefined ? JSON.parse(text) : event, paths));
+}
+
 /** `Bearer <token>`; the scheme is kept so the redacted text still reads as a header. */
 const BEARER = /\b(bearer[ \t]+)([A-Za-z0-9._~+/-]+=*)/gi;
 

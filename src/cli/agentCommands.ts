@@ -8,7 +8,7 @@ import type { LoggedEvent } from '../events/eventLog.js';
 import type { Runtime } from '../runtime.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
-import { printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { oneLine, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 /** The events `agents show` lists: lifecycle, supervision and injected faults, not state changes. */
@@ -221,11 +221,6 @@ function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Text on one line, cut to `max` characters. */
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
 
 function parseCount(text: string): number {
   const n = Number(text);

@@ -7,7 +7,7 @@ import type { DiffOp } from '../hooks/replayDiff.js';
 import type { ExecutionStatus, HookExecution } from '../hooks/types.js';
 import { storageOf, type Runtime } from '../runtime.js';
 import { globalOptions } from './globalOptions.js';
-import { count, formatTable, isoTime, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { count, formatTable, isoTime, oneLine, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
 import { withRuntime } from './withRuntime.js';
 
@@ -300,11 +300,6 @@ export function formatMs(ms: number): string {
   return `${Math.round(ms)}ms`;
 }
 
-/** Text on one line, cut to `max` characters. */
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
 
 function parsePositive(text: string): number {
   const n = Number(text);

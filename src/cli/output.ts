@@ -71,8 +71,22 @@ export const EXIT_USAGE = 2;
 
 /** `error[CODE]: message` for an LlmStateError, `error: message` for anything else. */
 export function formatError(error: unknown): string {
-  if (isLlmStateError(error)) return `error[${error.code}]: ${error.message}`;
-  return `error: ${error instanceof Error ? error.message : String(error)}`;
+  if (isLlmStateError(error)) return `error[${error.code}]: ${printable(error.message)}`;
+  return `error: ${printable(error instanceof Error ? error.message : String(error))}`;
+}
+
+/**
+ * Text safe to print: control characters other than tab and newline, which a terminal would act on
+ * (stored text may hold escape sequences), shown as `\u` escapes.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Text on one line, cut to `max` characters, safe to print. */
+export function oneLine(text: string, max: number): string {
+  const flat = printable(text.replace(/\s+/g, ' ').trim());
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** Prints a failure that is not a usage error and returns its exit code. */

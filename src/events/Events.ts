@@ -1,4 +1,4 @@
-import { redact } from '../../workers/redact.js';
+import { redactEvent, redactString } from '../../workers/redact.js';
 import type { HookExecution } from '../hooks/types.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { LoggedEvent } from './eventLog.js';
@@ -81,7 +81,7 @@ export class Events {
       queryEvents(this.#deps.storage, { correlationId, limit: TIMELINE_LIMIT }),
       this.#deps.executionsOf(correlationId, TIMELINE_LIMIT),
     ]);
-    return buildTimeline(correlationId, events.map(redactEvent), executions);
+    return buildTimeline(correlationId, events.map((event) => redactEvent(event) as LoggedEvent), executions.map(redactExecution));
   }
 
   /**
@@ -97,11 +97,9 @@ export class Events {
   }
 }
 
-function redactEvent(event: LoggedEvent): LoggedEvent {
-  const redacted = { ...event };
-  if (event.value !== undefined) redacted.value = redact(event.value);
-  if (event.data !== undefined) redacted.data = redact(event.data);
-  return redacted;
+/** History redacts error messages as it records them; this covers records made before it did. */
+function redactExecution(execution: HookExecution): HookExecution {
+  return execution.error === undefined ? execution : { ...execution, error: { ...execution.error, message: redactString(execution.error.message) } };
 }
 
 function checkFilter(filter: EventFilter): void {

@@ -61,6 +61,8 @@ export class Dispatcher implements OutboxPort {
   #capacityWaiters: (() => void)[] = [];
   #settleWaiters: (() => void)[] = [];
   #executions: Set<Promise<void>> = new Set();
+  /** Breaker events still being written. */
+  readonly #recording = new Set<Promise<void>>();
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -84,6 +86,7 @@ export class Dispatcher implements OutboxPort {
     const ops: BatchOp[] = [];
     const reserved: [HookSlot, number][] = [];
     const accepted: [HookSlot, number[]][] = [];
+    const overflowed: [HookSlot, number][] = [];
     for (const [slotId, indexes] of matches) {
       const slot = this.#slots.get(slotId);
       if (slot === undefined) continue;
@@ -98,7 +101,7 @@ export class Dispatcher implements OutboxPort {
           events: indexes.map((index) => deliveredEventJson(seq, index, timestamp, events[index])),
         };
         ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter(letter) });
-        slot.counters.overflowed += indexes.length;
+        overflowed.push([slot, indexes.length]);
         continue;
       }
       slot.pendingEvents += indexes.length;
@@ -110,6 +113,7 @@ export class Dispatcher implements OutboxPort {
       ops,
       committed: () => {
         for (const [slot, indexes] of accepted) slot.queue.push(batchEntry(seq, timestamp, events, batch.eventsJson, indexes, batch.correlations));
+        for (const [slot, count] of overflowed) slot.counters.overflowed += count;
         if (accepted.length > 0) this.#schedulePump();
       },
       aborted: () => {
@@ -149,12 +153,16 @@ export class Dispatcher implements OutboxPort {
     this.#schedulePump();
   }
 
-  /** Stops routing to a hook and waits for its running executions; returns what was waiting. */
-  async remove(name: string): Promise<PendingEntry[]> {
+  /**
+   * Stops routing to a hook, waits for the batches already routed to it to commit (`commitsSettled`)
+   * and for its running executions; returns what was waiting.
+   */
+  async remove(name: string, commitsSettled: () => Promise<void>): Promise<PendingEntry[]> {
     const slot = this.slot(name);
     if (slot === undefined) return [];
     this.#slots.delete(slot.id);
     this.#sortSlots();
+    await commitsSettled();
     while (slot.inFlight > 0) await this.#nextSettled();
     this.#runner.setSink(name, undefined);
     return slot.queue.splice(0);
@@ -326,7 +334,7 @@ export class Dispatcher implements OutboxPort {
   }
 
   #isIdle(): boolean {
-    if (this.#inFlight > 0) return false;
+    if (this.#inFlight > 0 || this.#recording.size > 0) return false;
     for (const slot of this.#slots.values()) if (!slot.parked && slot.queue.length > 0) return false;
     return true;
   }
@@ -342,7 +350,15 @@ export class Dispatcher implements OutboxPort {
 
   #breakerMoved(slot: HookSlot, from: CircuitState, to: CircuitState): void {
     const kind = to === 'open' ? 'hook.circuit_opened' : to === 'half_open' ? 'hook.circuit_half_open' : 'hook.circuit_closed';
-    this.#deps.recordEvents([{ kind, data: { hook: slot.name, from, to, ...(to === 'open' ? { code: 'CIRCUIT_OPEN' } : {}) } }]).catch((error: unknown) => this.#deps.onBackgroundError(error));
+    // idle() waits for it: a hook listening for breaker events has its delivery queued by then.
+    const recording = this.#deps
+      .recordEvents([{ kind, data: { hook: slot.name, from, to, ...(to === 'open' ? { code: 'CIRCUIT_OPEN' } : {}) } }])
+      .catch((error: unknown) => this.#deps.onBackgroundError(error))
+      .finally(() => {
+        this.#recording.delete(recording);
+        this.#notifyIdle();
+      });
+    this.#recording.add(recording);
     if (to === 'half_open' || to === 'closed') this.#schedulePump();
   }
 }

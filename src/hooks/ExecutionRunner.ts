@@ -1,6 +1,6 @@
 import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
 import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
-import { redactJsonText } from '../../workers/redact.js';
+import { redactEventJson, redactString } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
 import { isLlmStateError } from '../errors.js';
 import type { CorrelationContext } from '../events/correlation.js';
@@ -9,7 +9,7 @@ import type { Scope } from '../state/Scope.js';
 import type { ScopeOwner } from '../state/StateManager.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { BuiltinSink } from './builtinSinks.js';
-import { newExecutionId, type ExecutionMeta } from './executionRecord.js';
+import { executionIdTime, newExecutionId, type ExecutionMeta } from './executionRecord.js';
 import { applyActions, checkActions } from './hookActions.js';
 import type { HookHistory } from './HookHistory.js';
 import { definitionPut } from './hookRegistryRecords.js';
@@ -65,9 +65,12 @@ export class ExecutionRunner {
     else this.#sinks.set(hookName, sink);
   }
 
-  /** Runs a hook on events in the pool, without recording anything. */
+  /**
+   * Runs a hook on events in the pool, without recording anything. Its start time is the one its
+   * execution id carries, so a history query by time and by id agree: make the id just before this.
+   */
   async run(slotDefinition: HookSlot['definition'], batches: TaskBatch[], context: RunTask['context']): Promise<RunResult> {
-    const startedAt = this.#deps.clock.now();
+    const startedAt = executionIdTime(context.executionId);
     const started = performance.now();
     const task: RunTask = { kind: 'run', module: slotDefinition.module, batches, context, redact: slotDefinition.redact };
     try {
@@ -171,7 +174,7 @@ export class ExecutionRunner {
     slot.breaker.recordFailure();
     if (run.status === 'timed_out') slot.durations.record(definition.timeoutMs);
     const texts = entries.map(deliveredTexts);
-    const inputJson = `[${texts.flat().map((event) => redactJsonText(event, definition.redact)).join(',')}]`;
+    const inputJson = `[${texts.flat().map((event) => redactEventJson(event, definition.redact)).join(',')}]`;
     const ops = this.#deps.history.recordOps(meta, inputJson, undefined);
     const exhausted = attempt >= definition.maxAttempts;
     const now = this.#deps.clock.now();
@@ -204,7 +207,9 @@ export class ExecutionRunner {
     if (exhausted) {
       slot.pendingEvents -= events;
       slot.counters.deadLettered += events;
-      this.#deps
+      // Awaited, so that the execution settles (and idle() resolves) only once the event is committed
+      // and any hook listening for it has it queued.
+      await this.#deps
         .recordEvents(
           [{ kind: 'hook.dead_lettered', data: { hook: definition.name, executionId: meta.executionId, events, attempts: attempt, error: run.error } }],
           undefined,
@@ -243,9 +248,9 @@ function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** An error as history stores it: a stable code and a message. */
+/** An error as history stores it: a stable code and a message, with secret-looking strings redacted. */
 export function describeError(error: unknown): ExecutionError {
-  if (error instanceof TaskFailure) return { code: error.reason === 'timeout' ? 'HOOK_TIMEOUT' : 'HOOK_FAILED', message: error.message };
-  if (isLlmStateError(error)) return { code: error.code, message: error.message };
-  return { code: 'HOOK_FAILED', message: error instanceof Error ? error.message : String(error) };
+  if (error instanceof TaskFailure) return { code: error.reason === 'timeout' ? 'HOOK_TIMEOUT' : 'HOOK_FAILED', message: redactString(error.message) };
+  if (isLlmStateError(error)) return { code: error.code, message: redactString(error.message) };
+  return { code: 'HOOK_FAILED', message: redactString(error instanceof Error ? error.message : String(error)) };
 }

@@ -1,4 +1,5 @@
 import { LlmStateError } from '../errors.js';
+import { Serial } from '../Serial.js';
 import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import { decodeExecution, decodeExecutionMeta, encodeExecution, executionIdTime, withInputStored, type ExecutionMeta, type StoredExecution } from './executionRecord.js';
@@ -22,6 +23,36 @@ export interface HistoryFilter {
   limit?: number;
   /** Newest first instead of oldest first. @default false */
   newestFirst?: boolean;
+}
+
+const STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'timed_out'];
+
+/** @throws {TypeError} for a filter field of the wrong shape, as `rt.events.query` does. */
+export function checkHistoryFilter(filter: HistoryFilter): void {
+  if (typeof filter !== 'object' || filter === null) throw new TypeError(`Expected the history filter to be an object, got ${String(filter)}`);
+  const { hookName, correlationId, eventId, status, replays, from, to, limit, newestFirst } = filter;
+  for (const [name, value] of Object.entries({ hookName, correlationId, eventId })) {
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+      throw new TypeError(`Expected \`${name}\` to be a non-empty string, got \`${String(value)}\` (${typeof value})`);
+    }
+  }
+  if (status !== undefined && !(Array.isArray(status) ? status : [status]).every((one) => STATUSES.includes(one))) {
+    throw new TypeError(`Expected \`status\` to be one or more of ${STATUSES.join(', ')}, got \`${JSON.stringify(status)}\``);
+  }
+  if (replays !== undefined && !['include', 'exclude', 'only'].includes(replays)) {
+    throw new TypeError(`Expected \`replays\` to be include, exclude or only, got \`${String(replays)}\``);
+  }
+  for (const [name, value] of Object.entries({ from, to })) {
+    if (value !== undefined && !(value instanceof Date ? Number.isFinite(value.getTime()) : Number.isFinite(value))) {
+      throw new TypeError(`Expected \`${name}\` to be a Date or a time in ms, got \`${String(value)}\``);
+    }
+  }
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+    throw new TypeError(`Expected \`limit\` to be a positive integer, got \`${String(limit)}\` (${typeof limit})`);
+  }
+  if (newestFirst !== undefined && typeof newestFirst !== 'boolean') {
+    throw new TypeError(`Expected \`newestFirst\` to be a boolean, got \`${String(newestFirst)}\` (${typeof newestFirst})`);
+  }
 }
 
 /** How much history is kept. Priority extends it: see {@link HookHistory.prune}. */
@@ -67,7 +98,7 @@ interface RetentionTally {
 export class HookHistory {
   readonly #storage: StorageBackend;
   /** Retention and the copying of inputs out of the event log run one at a time, never interleaved. */
-  #maintenance: Promise<unknown> = Promise.resolve();
+  readonly #maintenance = new Serial();
   /** Undefined until a retention pass has counted what is stored. */
   #tally: RetentionTally | undefined;
   /** What is recorded while a retention pass reads the records, which its reading may not see. */
@@ -120,7 +151,7 @@ export class HookHistory {
    * Returns how many records were rewritten.
    */
   keepInputsOf(seqs: readonly number[]): Promise<number> {
-    return this.#exclusive(async () => {
+    return this.#maintenance.run(async () => {
       const logRecords = new Map<number, Promise<LoggedEvent[] | undefined>>();
       let ops: BatchOp[] = [];
       // An execution with events from several of these records is found once per record.
@@ -197,14 +228,9 @@ export class HookHistory {
     return input;
   }
 
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#maintenance.then(fn, fn);
-    this.#maintenance = run.catch(() => {});
-    return run;
-  }
-
   async *#candidates(filter: HistoryFilter): AsyncGenerator<[string, Buffer]> {
-    const narrowedBy = filter.correlationId ?? filter.eventId;
+    // An event narrows more than a correlation; the matcher checks the correlation as well.
+    const narrowedBy = filter.eventId ?? filter.correlationId;
     if (narrowedBy === undefined) {
       const range = timeRange(filter);
       for await (const [key, record] of this.#storage.iterate('hookHistory', { ...range, reverse: filter.newestFirst === true })) {
@@ -241,7 +267,7 @@ export class HookHistory {
    * first, oldest first within a priority.
    */
   prune(policy: Required<HistoryRetention>, now: number): Promise<PruneResult> {
-    return this.#exclusive(() => this.#prune(policy, now, 1));
+    return this.#maintenance.run(() => this.#prune(policy, now, 1));
   }
 
   /**
@@ -250,7 +276,7 @@ export class HookHistory {
    * Returns undefined when nothing was due.
    */
   pruneIfDue(policy: Required<HistoryRetention>, now: number): Promise<PruneResult | undefined> {
-    return this.#exclusive(async () => {
+    return this.#maintenance.run(async () => {
       const tally = this.#tally;
       const due =
         tally === undefined ||

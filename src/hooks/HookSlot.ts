@@ -50,7 +50,7 @@ export class HookSlot {
     this.#matchKind = kindsMatcher(definition.on);
     this.#clock = clock;
     this.#onBreaker = onBreaker;
-    this.breaker = new CircuitBreaker({ clock, ...definition.breaker, onTransition: onBreaker });
+    this.breaker = this.#newBreaker();
   }
 
   get name(): string {
@@ -65,10 +65,21 @@ export class HookSlot {
     const { failureThreshold, windowMs, cooldownMs } = definition.breaker;
     const current = this.breaker.options;
     if (failureThreshold !== current.failureThreshold || windowMs !== current.windowMs || cooldownMs !== current.cooldownMs) {
-      this.breaker = new CircuitBreaker({ clock: this.#clock, ...definition.breaker, onTransition: this.#onBreaker });
+      this.definition = definition;
+      this.breaker = this.#newBreaker();
     }
     this.definition = definition;
     this.#matchKind = kindsMatcher(definition.on);
+  }
+
+  /** What enabling a hook again starts afresh: its latency window and a closed breaker. */
+  enableAgain(): void {
+    this.durations.reset();
+    this.breaker = this.#newBreaker();
+  }
+
+  #newBreaker(): CircuitBreaker {
+    return new CircuitBreaker({ clock: this.#clock, ...this.definition.breaker, onTransition: this.#onBreaker });
   }
 
   matches(kind: string, scopeKind: string | undefined, key: string | undefined): boolean {
@@ -115,9 +126,14 @@ export class HookSlot {
     return this.queue.splice(0, count);
   }
 
-  /** Puts entries of a failed execution back at the head, in their order. */
+  /**
+   * Puts entries of a failed execution back at the head, in their order. Another execution's entries
+   * may be back already (with `concurrency` above 1): the head stays in commit order.
+   */
   putBack(entries: PendingEntry[]): void {
-    this.queue.unshift(...entries);
+    let at = 0;
+    while (at < this.queue.length && this.queue[at].seq < entries[0].seq) at++;
+    this.queue.splice(at, 0, ...entries);
   }
 
   /** The p95 once enough samples exist and it is over budget; otherwise undefined. */

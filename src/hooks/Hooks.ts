@@ -1,4 +1,6 @@
+import { redactEventJson } from '../../workers/redact.js';
 import { LlmStateError } from '../errors.js';
+import { Serial } from '../Serial.js';
 import type { StorageBackend, BatchOp } from '../storage/index.js';
 import type { Clock } from '../clock.js';
 import type { EventSpec } from '../events/eventLog.js';
@@ -6,7 +8,7 @@ import { auditSink, cacheInvalidationSink, metricsSink, ObservedMetrics, type Bu
 import type { Dispatcher, HookStatus } from './Dispatcher.js';
 import { newExecutionId, type ExecutionMeta } from './executionRecord.js';
 import { resolveHookDefinition, type HookDefinition, type HookRegistration } from './hookDefinition.js';
-import { type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
+import { checkHistoryFilter, type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
 import { definitionDel, definitionPut, readDefinitions } from './hookRegistryRecords.js';
 import type { HookSlot } from './HookSlot.js';
 import { loadOutbox } from './loadOutbox.js';
@@ -71,6 +73,8 @@ export interface HookDeadLetter {
 export class Hooks {
   readonly #deps: HooksDeps;
   readonly observed = new ObservedMetrics();
+  /** Registry changes read a hook's state, wait, then write it: one at a time, so none undoes another. */
+  readonly #registry = new Serial();
 
   /** @internal */
   constructor(deps: HooksDeps) {
@@ -100,13 +104,15 @@ export class Hooks {
   async register(registration: HookRegistrationInput): Promise<HookInfo> {
     this.#deps.assertWritable();
     const { keyspace, ...rest } = (registration ?? {}) as HookRegistrationInput;
-    let definition = resolveHookDefinition(rest, this.#deps.clock.now());
-    // A hook disabled by its latency budget (or by hand) stays disabled until enable() says otherwise.
-    const disabled = this.#deps.dispatcher.slot(definition.name)?.definition.disabled;
-    if (disabled !== undefined) definition = { ...definition, disabled };
-    if (definition.builtin === 'cacheInvalidation' && (typeof keyspace !== 'object' || keyspace === null || typeof keyspace.invalidate !== 'function')) {
+    const resolved = resolveHookDefinition(rest, this.#deps.clock.now());
+    if (resolved.builtin === 'cacheInvalidation' && (typeof keyspace !== 'object' || keyspace === null || typeof keyspace.invalidate !== 'function')) {
       throw new TypeError('Expected `keyspace` to be an object with an invalidate(changes) method, for the cacheInvalidation built-in');
     }
+    return this.#registry.run(() => this.#register(resolved, keyspace));
+  }
+
+  async #register(resolved: HookDefinition, keyspace: InvalidationKeyspace | undefined): Promise<HookInfo> {
+    let definition = resolved;
     if (definition.builtin === undefined) {
       try {
         await this.#deps.probe(definition.module, Math.max(definition.timeoutMs, 10_000));
@@ -117,6 +123,9 @@ export class Hooks {
         });
       }
     }
+    // A hook disabled by its latency budget (or by hand) stays disabled until enable() says otherwise.
+    const disabled = this.#deps.dispatcher.slot(definition.name)?.definition.disabled;
+    if (disabled !== undefined) definition = { ...definition, disabled };
     await this.#deps.recordEvents([{ kind: 'hook.registered', data: { hook: definition.name, module: definition.module, on: definition.on } }], [definitionPut(definition)]);
     const slot = this.#deps.dispatcher.upsert(definition);
     this.#deps.dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), false);
@@ -132,7 +141,12 @@ export class Hooks {
   async unregister(name: string): Promise<boolean> {
     this.#deps.assertWritable();
     checkName(name);
-    const waiting = await this.#deps.dispatcher.remove(name);
+    return this.#registry.run(() => this.#unregister(name));
+  }
+
+  async #unregister(name: string): Promise<boolean> {
+    // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
+    const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
     const known = waiting.length > 0 || (await this.#deps.storage.get('hooks', Buffer.from(name, 'utf8'))) !== undefined;
     if (!known) return false;
     const now = this.#deps.clock.now();
@@ -173,15 +187,19 @@ export class Hooks {
   async #setDisabled(name: string, disabled: HookDefinition['disabled']): Promise<boolean> {
     this.#deps.assertWritable();
     checkName(name);
-    const slot = this.#deps.dispatcher.slot(name);
-    if (slot === undefined) return false;
-    const { disabled: _previous, ...base } = slot.definition;
-    const definition: HookDefinition = disabled === undefined ? base : { ...base, disabled };
-    await this.#deps.recordEvents([{ kind: disabled === undefined ? 'hook.enabled' : 'hook.disabled', data: { hook: name, ...(disabled === undefined ? {} : { reason: disabled.reason }) } }], [definitionPut(definition)]);
-    if (disabled === undefined) slot.durations.reset();
-    this.#deps.dispatcher.upsert(definition);
-    return true;
+    return this.#registry.run(async () => {
+      const slot = this.#deps.dispatcher.slot(name);
+      if (slot === undefined) return false;
+      const { disabled: _previous, ...base } = slot.definition;
+      const definition: HookDefinition = disabled === undefined ? base : { ...base, disabled };
+      const data = { hook: name, ...(disabled === undefined ? {} : { reason: disabled.reason }) };
+      await this.#deps.recordEvents([{ kind: disabled === undefined ? 'hook.enabled' : 'hook.disabled', data }], [definitionPut(definition)]);
+      if (disabled === undefined) slot.enableAgain();
+      this.#deps.dispatcher.upsert(definition);
+      return true;
+    });
   }
+
 
   /**
    * Recorded executions, oldest first (or newest first), each with its redacted input and result.
@@ -191,6 +209,7 @@ export class Hooks {
    */
   async history(filter: HistoryFilter = {}): Promise<HookExecution[]> {
     this.#deps.assertReadable();
+    checkHistoryFilter(filter);
     return this.#deps.history.query(filter);
   }
 
@@ -221,6 +240,7 @@ export class Hooks {
   /** Replays every execution a history filter selects (replays themselves excluded), a pool's worth at a time. */
   async replayMany(filter: HistoryFilter = {}, options: ReplayOptions = {}): Promise<ReplayResult[]> {
     this.#deps.assertWritable();
+    checkHistoryFilter(filter);
     const originals = await this.#deps.history.query({ ...filter, replays: 'exclude' });
     const results: ReplayResult[] = new Array(originals.length);
     let next = 0;
@@ -244,8 +264,8 @@ export class Hooks {
     }
     const input = Array.isArray(original.input) ? original.input : [];
     const events = options.patch === undefined ? input : applyInputPatch(input, options.patch);
-    const executionId = newExecutionId(clock.now());
     const release = await dispatcher.acquire();
+    const executionId = newExecutionId(clock.now());
     let run;
     try {
       run = await dispatcher.runner.run(slot.definition, [{ eventsJson: JSON.stringify(events) }], {
@@ -275,7 +295,11 @@ export class Hooks {
       replayOf: original.executionId,
       priority: slot.definition.priority,
     };
-    const inputJson = run.outcome?.inputJson ?? JSON.stringify(events);
+    // Without an outcome (the replay failed) the worker redacted nothing: redact here, as a failed run does.
+    const inputJson =
+      run.outcome === undefined
+        ? `[${events.map((event) => redactEventJson(JSON.stringify(event), slot.definition.redact, event)).join(',')}]`
+        : (run.outcome.inputJson ?? JSON.stringify(events));
     await storage.batch(history.recordOps(meta, inputJson, run.outcome?.resultJson));
     const replayed: HookExecution = {
       ...meta,
@@ -308,6 +332,10 @@ export class Hooks {
   async redeliver(hookName: string): Promise<number> {
     this.#deps.assertWritable();
     checkName(hookName);
+    return this.#registry.run(() => this.#redeliver(hookName));
+  }
+
+  async #redeliver(hookName: string): Promise<number> {
     const slot = this.#deps.dispatcher.slot(hookName);
     if (slot === undefined) {
       throw new LlmStateError('HOOK_FAILED', `The hook ${hookName} is not registered; register it before redelivering its dead letters`, { details: { hook: hookName, reason: 'not_registered' } });
