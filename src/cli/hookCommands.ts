@@ -62,7 +62,7 @@ export function registerHookCommands(program: Command): void {
   hooks
     .command('history')
     .description('recorded hook executions, newest first: time, hook, status, attempt, duration, id, events, error')
-    .option('--hook <name>', 'only executions of this hook')
+    .option('--hook <name>', 'only executions of this hook', parseNonEmpty('a hook name'))
     .option('--correlation <id>', "only executions on this correlation's story", parseCorrelationId)
     .addOption(new Option('--status <status>', 'only executions that ended so').choices(EXECUTION_STATUSES))
     .option('--limit <n>', 'print at most n executions', parsePositive, DEFAULT_HISTORY_LIMIT)
@@ -85,7 +85,7 @@ export function registerHookCommands(program: Command): void {
   hooks
     .command('replay')
     .description('run a recorded execution again, in isolation (its actions are not applied), and print how the outcome differs')
-    .argument('<executionId>', 'the execution to replay, as hooks history shows it')
+    .argument('<executionId>', 'the execution to replay, as hooks history shows it', parseNonEmpty('an execution id'))
     .option(
       '--patch <json>',
       `change the input first: an RFC 6902 patch (array) on the events, or a merge patch (object) applied to each event, such as '{"value":{"name":"rain"}}'`,
@@ -109,7 +109,7 @@ export function registerHookCommands(program: Command): void {
   hooks
     .command('dead-letters')
     .description('batches of events no execution could take: attempts exhausted, outbox full, or hook unregistered')
-    .option('--hook <name>', 'only the dead letters of this hook')
+    .option('--hook <name>', 'only the dead letters of this hook', parseNonEmpty('a hook name'))
     .option('--json', 'print the dead letters as JSON, with their events')
     .action(async (options: { hook?: string; json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
@@ -124,7 +124,7 @@ export function registerHookCommands(program: Command): void {
   hooks
     .command('redeliver')
     .description("put a hook's dead letters back in its outbox, with fresh attempts; they run when the store's program next delivers hooks")
-    .argument('<name>', 'the hook, which must be registered')
+    .argument('<name>', 'the hook, which must be registered', parseNonEmpty('a hook name'))
     .action(async (name: string, _options: unknown, command: Command) => {
       const { dataDir } = globalOptions(command);
       const events = await withRuntime(dataDir, 'existing', (rt) => rt.hooks.redeliver(name));
@@ -300,6 +300,13 @@ export function formatMs(ms: number): string {
   return `${Math.round(ms)}ms`;
 }
 
+/** A parser for an argument that must not be empty, checked before the store is opened. */
+function parseNonEmpty(what: string): (text: string) => string {
+  return (text) => {
+    if (text.length === 0) throw new InvalidArgumentError(`Expected ${what}, got an empty string.`);
+    return text;
+  };
+}
 
 function parsePositive(text: string): number {
   const n = Number(text);

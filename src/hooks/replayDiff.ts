@@ -75,7 +75,16 @@ function checkOperation(op: unknown, index: number, patch: unknown): asserts op 
   if (!isPointer(op.path)) return fail('needs a `path` that is a JSON Pointer ("" or starting with "/")');
   if ((op.op === 'add' || op.op === 'replace' || op.op === 'test') && !('value' in op)) return fail(`(${op.op}) needs a \`value\``);
   if ((op.op === 'move' || op.op === 'copy') && !isPointer(op.from)) return fail(`(${op.op}) needs a \`from\` JSON Pointer`);
+  // The rfc6902 library skips these members when it walks a path (its guard against prototype
+  // pollution), so an operation through one would act somewhere else: refuse it instead.
+  for (const pointer of [op.path, op.from]) {
+    if (typeof pointer === 'string' && pointer.split('/').some((token) => UNWALKABLE.has(token))) {
+      return fail(`goes through a member named __proto__, constructor or prototype, which JSON Patch here cannot address; use a merge patch`);
+    }
+  }
 }
+
+const UNWALKABLE = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * RFC 7396, section 2, on a `target` that is already a private copy, so it is changed in place. Members

@@ -345,6 +345,38 @@ describe('llmstate hooks and timeline', function () {
     });
   });
 
+  describe('arguments and stored text', () => {
+    it('an empty execution id or hook name is a usage error, exit 2, checked before the store is opened', async () => {
+      const missing = path.join(tempDir(), 'no-store-here');
+      assertFails(await inDir(missing, 'hooks', 'replay', ''), 2, "error: command-argument value '' is invalid for argument 'executionId'. Expected an execution id, got an empty string.");
+      assertFails(await inDir(missing, 'hooks', 'redeliver', ''), 2, "error: command-argument value '' is invalid for argument 'name'. Expected a hook name, got an empty string.");
+      for (const command of ['history', 'dead-letters']) {
+        assertFails(await inDir(missing, 'hooks', command, '--hook', ''), 2, "error: option '--hook <name>' argument '' is invalid. Expected a hook name, got an empty string.");
+      }
+    });
+
+    it('prints stored text with control characters escaped, so a terminal never acts on them', async () => {
+      const dataDir = tempDir();
+      const rt = await createRuntime({ dataDir });
+      try {
+        await rt.hooks.register({ name: 'fails', module: FAILS, on: ['state.set'], maxAttempts: 1 });
+        await rt.state.set(Scope.workflow('w1'), 'status', { fail: true, note: '\u001b[2J\u001b]0;pwned\u0007' });
+        await rt.hooks.idle();
+        await rt.hooks.disable('fails', 'off \u001b[31mred');
+      } finally {
+        await rt.close();
+      }
+      const letters = await inDir(dataDir, 'hooks', 'dead-letters');
+      const list = await inDir(dataDir, 'hooks', 'list');
+      for (const result of [letters, list]) {
+        assertSucceeds(result);
+        assert.ok(!/[\u0000-\u0008\u000b-\u001f]/.test(result.stdout), JSON.stringify(result.stdout));
+      }
+      assert.ok(letters.stdout.includes('refused workflow:w1 status: \\u001b[2J\\u001b]0;pwned\\u0007'), letters.stdout);
+      assert.ok(list.stdout.includes('off \\u001b[31mred'), list.stdout);
+    });
+  });
+
   describe('hooks dead-letters and redeliver', () => {
     it('dead-letters prints one line per batch: time, hook, reason, attempts, events, error', async () => {
       const result = await inDir(store, 'hooks', 'dead-letters');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Scope, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { RuntimeFixture } from '../helpers.js';
+import { rejection, RuntimeFixture } from '../helpers.js';
 import { eventually, registerScripted } from './hookHelpers.js';
 
 async function outboxCount(rt: Runtime): Promise<number> {
@@ -116,7 +116,7 @@ describe('hooks: registry changes racing deliveries and each other', () => {
         }
       },
     });
-    assert.equal((await rt.state.set(Scope.agent('a1'), 'k', 2).catch((error: { code: string }) => error)).code, 'STORAGE_FAILED');
+    assert.equal((await rejection(rt.state.set(Scope.agent('a1'), 'k', 2))).code, 'STORAGE_FAILED');
     assert.equal(rt.metrics().hooks.overflowed, 0);
     await rt.state.set(Scope.agent('a1'), 'k', 3);
     assert.equal(rt.metrics().hooks.overflowed, 1);

@@ -145,6 +145,18 @@ describe('applyInputPatch', () => {
       assert.deepEqual(EVENTS, before);
     });
 
+    it('refuses paths through __proto__, constructor or prototype, which the library would skip', () => {
+      const events = [{ value: { constructor: 'a builder', x: 1 } }];
+      for (const op of [
+        { op: 'test', path: '/0/value/constructor', value: 'a builder' },
+        { op: 'add', path: '/0/__proto__/x', value: 1 },
+        { op: 'copy', from: '/0/prototype', path: '/0/y' },
+      ]) {
+        assertInvalid(() => applyInputPatch(events, [op]), /goes through a member named __proto__, constructor or prototype/, [op]);
+      }
+      assert.deepEqual(applyInputPatch(events, { value: { constructor: 'a factory' } }), [{ value: { constructor: 'a factory', x: 1 } }], 'a merge patch can');
+    });
+
     it('rejects malformed operations with VALUE_INVALID', () => {
       assertInvalid(() => applyInputPatch(EVENTS, [null]), /operation 0 is not an object/);
       assertInvalid(() => applyInputPatch(EVENTS, [{ op: 'frobnicate', path: '/0' }]), /unknown `op` "frobnicate"/);
