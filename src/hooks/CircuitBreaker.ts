@@ -57,7 +57,9 @@ const FIELDS = {
  *
  * In the closed state a success does not forgive earlier failures: the breaker counts failures within a
  * window, so a hook that fails every other call still opens it. Outcomes reported while open (calls
- * that started before it opened) change nothing.
+ * that started before it opened) change nothing; nor does an outcome reported with the
+ * {@link generation} its call started in, once the breaker has changed state since (a slow call that
+ * started before the breaker opened cannot close it while its half-open probe runs).
  *
  * Every call that {@link canRun} lets through must end in {@link recordSuccess} or
  * {@link recordFailure}, or a half-open breaker keeps waiting for its probe.
@@ -79,6 +81,7 @@ export class CircuitBreaker {
   #failures: number[] = [];
   #openedAt = 0;
   #probesInFlight = 0;
+  #generation = 0;
 
   constructor(options: CircuitBreakerOptions) {
     this.options = resolveOptions(options);
@@ -91,6 +94,12 @@ export class CircuitBreaker {
       this.#transition('half_open');
     }
     return this.#state;
+  }
+
+  /** Changes whenever the state does. A call that reads it as it starts can report its outcome with it. */
+  get generation(): number {
+    void this.state;
+    return this.#generation;
   }
 
   /**
@@ -110,17 +119,24 @@ export class CircuitBreaker {
     }
   }
 
-  /** Reports a call that succeeded. A half-open breaker closes, forgetting past failures. */
-  recordSuccess(): void {
-    if (this.state !== 'half_open') return;
+  /**
+   * Reports a call that succeeded. A half-open breaker closes, forgetting past failures. With
+   * `startedIn` (the call's {@link generation}), a call from an earlier state is ignored.
+   */
+  recordSuccess(startedIn?: number): void {
+    if (this.state !== 'half_open' || this.#stale(startedIn)) return;
     this.#failures = [];
     this.#probesInFlight = 0;
     this.#transition('closed');
   }
 
-  /** Reports a call that failed or timed out. It may open the breaker, or reopen a half-open one. */
-  recordFailure(): void {
+  /**
+   * Reports a call that failed or timed out. It may open the breaker, or reopen a half-open one. With
+   * `startedIn` (the call's {@link generation}), a call from an earlier state is ignored.
+   */
+  recordFailure(startedIn?: number): void {
     const state = this.state;
+    if (this.#stale(startedIn)) return;
     const now = this.options.clock.now();
     if (state === 'half_open') {
       this.#open(now);
@@ -145,9 +161,14 @@ export class CircuitBreaker {
     this.#transition('open');
   }
 
+  #stale(startedIn: number | undefined): boolean {
+    return startedIn !== undefined && startedIn !== this.#generation;
+  }
+
   #transition(to: CircuitState): void {
     const from = this.#state;
     this.#state = to;
+    this.#generation++;
     this.options.onTransition?.(from, to);
   }
 }

@@ -90,6 +90,8 @@ export class ExecutionRunner {
 
   async execute(slot: HookSlot, entries: PendingEntry[]): Promise<void> {
     const definition = slot.definition;
+    // The outcome counts for the breaker in the state it let this execution start in.
+    const breaker = { of: slot.breaker, startedIn: slot.breaker.generation };
     const eventIds = entries.flatMap(eventIdsOf);
     const correlations = entries.flatMap((entry) => entry.correlations);
     const attempt = Math.max(...entries.map((entry) => entry.attempts)) + 1;
@@ -149,7 +151,7 @@ export class ExecutionRunner {
         slot.pendingEvents -= eventIds.length;
         slot.counters.succeeded++;
         slot.counters.delivered += eventIds.length;
-        slot.breaker.recordSuccess();
+        breaker.of.recordSuccess(breaker.startedIn);
         slot.durations.record(run.durationMs);
         sink?.afterRecord?.(outcome.output);
         await this.#checkBudget(slot);
@@ -157,13 +159,14 @@ export class ExecutionRunner {
       } catch (error) {
         if (this.closing) {
           // The runtime is shutting down under this execution: it stays in the outbox and runs again.
-          slot.breaker.recordFailure();
+          breaker.of.recordFailure(breaker.startedIn);
           slot.putBack(entries);
           return;
         }
         run = { ...run, status: 'failed', error: describeError(error) };
       }
     }
+    breaker.of.recordFailure(breaker.startedIn);
     await this.#failed(slot, entries, run, meta(run.status, run.durationMs, run.error), attempt);
   }
 
@@ -171,7 +174,6 @@ export class ExecutionRunner {
     const definition = slot.definition;
     if (run.status === 'timed_out') slot.counters.timedOut++;
     else slot.counters.failed++;
-    slot.breaker.recordFailure();
     if (run.status === 'timed_out') slot.durations.record(definition.timeoutMs);
     const texts = entries.map(deliveredTexts);
     const inputJson = `[${texts.flat().map((event) => redactEventJson(event, definition.redact)).join(',')}]`;

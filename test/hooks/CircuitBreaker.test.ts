@@ -207,6 +207,38 @@ describe('CircuitBreaker', () => {
       assert.equal(breaker.state, 'closed');
     });
 
+    it('ignores the outcome of a call that started in an earlier state: the probe decides', () => {
+      const { clock, breaker, transitions } = setup();
+      const slowCall = breaker.generation;
+      assert.equal(breaker.canRun(), true);
+      fail(breaker, 3);
+      clock.advance(500);
+      assert.equal(breaker.canRun(), true, 'the probe starts');
+      const probe = breaker.generation;
+      breaker.recordSuccess(slowCall);
+      assert.equal(breaker.state, 'half_open', 'a success from before the breaker opened does not close it');
+      breaker.recordFailure(slowCall);
+      assert.equal(breaker.state, 'half_open', 'nor does a failure from then reopen it');
+      breaker.recordSuccess(probe);
+      assert.equal(breaker.state, 'closed');
+      breaker.recordFailure(probe);
+      breaker.recordFailure(probe);
+      breaker.recordFailure(probe);
+      assert.equal(breaker.state, 'closed', 'the probe’s generation is over once the breaker closed');
+      assert.deepEqual(transitions, [['closed', 'open'], ['open', 'half_open'], ['half_open', 'closed']]);
+    });
+
+    it('counts an outcome reported with the generation it started in, while that lasts', () => {
+      const { breaker } = setup();
+      const started = breaker.generation;
+      breaker.recordFailure(started);
+      breaker.recordFailure(started);
+      assert.equal(breaker.generation, started);
+      breaker.recordFailure(started);
+      assert.equal(breaker.state, 'open');
+      assert.notEqual(breaker.generation, started);
+    });
+
     it('reopens on a single failure, below the threshold', () => {
       const { breaker, clock } = setup({ failureThreshold: 10 });
       fail(breaker, 10);
