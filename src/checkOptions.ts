@@ -57,3 +57,27 @@ export function describeOption(value: unknown): string {
   }
   return `\`${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}\` (${type})`;
 }
+
+/**
+ * The checks that query filters share (`rt.events.query`, `rt.hooks.history`), worded alike: text fields
+ * are non-empty strings, times are Dates or ms, and a limit is a positive integer.
+ *
+ * @throws {TypeError} reading like ``Expected `limit` to be a positive integer, got `0` (number)``.
+ * @internal
+ */
+export function checkQueryFields(fields: { text: Record<string, unknown>; times: Record<string, unknown>; limit: unknown }): void {
+  for (const [name, value] of Object.entries(fields.text)) {
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+      throw new TypeError(`Expected \`${name}\` to be a non-empty string, got \`${String(value)}\` (${typeof value})`);
+    }
+  }
+  for (const [name, value] of Object.entries(fields.times)) {
+    if (value !== undefined && !(value instanceof Date ? Number.isFinite(value.getTime()) : Number.isFinite(value))) {
+      throw new TypeError(`Expected \`${name}\` to be a Date or a time in ms, got \`${String(value)}\``);
+    }
+  }
+  const { limit } = fields;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) > 0)) {
+    throw new TypeError(`Expected \`limit\` to be a positive integer, got \`${String(limit)}\` (${typeof limit})`);
+  }
+}

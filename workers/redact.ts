@@ -84,9 +84,9 @@ export function mightNeedRedaction(jsonText: string): boolean {
  * redacting, so the common case costs a scan instead of a parse and a copy. Pass `value` when it is
  * already parsed.
  */
-export function redactJsonText(text: string, paths: readonly string[], value: unknown = undefined): string {
+export function redactJsonText(text: string, paths: readonly string[], value: unknown = undefined, redactValue = redact): string {
   if (paths.length === 0 && !mightNeedRedaction(text)) return text;
-  return JSON.stringify(redact(value === undefined ? JSON.parse(text) : value, paths));
+  return JSON.stringify(redactValue(value === undefined ? JSON.parse(text) : value, paths));
 }
 
 /**
@@ -106,8 +106,7 @@ export function redactEvent(event: unknown, paths: readonly string[] = []): unkn
 /** {@link redactJsonText} for one event's JSON, with the rule of {@link redactEvent}. */
 export function redactEventJson(text: string, paths: readonly string[], event: unknown = undefined): string {
   // A secret-like key shows in the text too, so the pre-filter sees it.
-  if (paths.length === 0 && !mightNeedRedaction(text)) return text;
-  return JSON.stringify(redactEvent(event === undefined ? JSON.parse(text) : event, paths));
+  return redactJsonText(text, paths, event, redactEvent);
 }
 
 /** `Bearer <token>`; the scheme is kept so the redacted text still reads as a header. */

@@ -5,6 +5,7 @@ import type { LoggedEvent } from './eventLog.js';
 import { pruneEvents, type EventPruneResult, type EventRetention } from './pruneEvents.js';
 import { queryEvents, type EventFilter } from './queryEvents.js';
 import type { Clock } from '../clock.js';
+import { checkQueryFields } from '../checkOptions.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import { checkTimelineFormat, renderTimeline, type TimelineFormat } from './timelineExport.js';
 
@@ -108,17 +109,5 @@ function checkFilter(filter: EventFilter): void {
   if (kinds !== undefined && (!Array.isArray(kinds) || !kinds.every((k) => typeof k === 'string' && k.length > 0))) {
     throw new TypeError(`Expected \`kinds\` to be an array of event kinds, got \`${JSON.stringify(kinds)}\``);
   }
-  for (const [name, value] of Object.entries({ agentId, scope, correlationId })) {
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
-      throw new TypeError(`Expected \`${name}\` to be a non-empty string, got \`${String(value)}\` (${typeof value})`);
-    }
-  }
-  for (const [name, value] of Object.entries({ from, to })) {
-    if (value !== undefined && !(value instanceof Date || Number.isFinite(value))) {
-      throw new TypeError(`Expected \`${name}\` to be a Date or a time in ms, got \`${String(value)}\``);
-    }
-  }
-  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
-    throw new TypeError(`Expected \`limit\` to be a positive integer, got \`${String(limit)}\` (${typeof limit})`);
-  }
+  checkQueryFields({ text: { agentId, scope, correlationId }, times: { from, to }, limit });
 }

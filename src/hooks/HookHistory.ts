@@ -1,3 +1,4 @@
+import { checkQueryFields } from '../checkOptions.js';
 import { LlmStateError } from '../errors.js';
 import { Serial } from '../Serial.js';
 import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
@@ -31,24 +32,12 @@ const STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'timed_out'
 export function checkHistoryFilter(filter: HistoryFilter): void {
   if (typeof filter !== 'object' || filter === null) throw new TypeError(`Expected the history filter to be an object, got ${String(filter)}`);
   const { hookName, correlationId, eventId, status, replays, from, to, limit, newestFirst } = filter;
-  for (const [name, value] of Object.entries({ hookName, correlationId, eventId })) {
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
-      throw new TypeError(`Expected \`${name}\` to be a non-empty string, got \`${String(value)}\` (${typeof value})`);
-    }
-  }
+  checkQueryFields({ text: { hookName, correlationId, eventId }, times: { from, to }, limit });
   if (status !== undefined && !(Array.isArray(status) ? status : [status]).every((one) => STATUSES.includes(one))) {
     throw new TypeError(`Expected \`status\` to be one or more of ${STATUSES.join(', ')}, got \`${JSON.stringify(status)}\``);
   }
   if (replays !== undefined && !['include', 'exclude', 'only'].includes(replays)) {
     throw new TypeError(`Expected \`replays\` to be include, exclude or only, got \`${String(replays)}\``);
-  }
-  for (const [name, value] of Object.entries({ from, to })) {
-    if (value !== undefined && !(value instanceof Date ? Number.isFinite(value.getTime()) : Number.isFinite(value))) {
-      throw new TypeError(`Expected \`${name}\` to be a Date or a time in ms, got \`${String(value)}\``);
-    }
-  }
-  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
-    throw new TypeError(`Expected \`limit\` to be a positive integer, got \`${String(limit)}\` (${typeof limit})`);
   }
   if (newestFirst !== undefined && typeof newestFirst !== 'boolean') {
     throw new TypeError(`Expected \`newestFirst\` to be a boolean, got \`${String(newestFirst)}\` (${typeof newestFirst})`);
@@ -163,9 +152,10 @@ export class HookHistory {
           if (rewritten.has(executionId)) continue;
           const record = await this.#storage.get('hookHistory', Buffer.from(executionId, 'utf8'));
           if (record === undefined) continue;
+          let stored: StoredExecution;
           let input: LoggedEvent[] | string;
           try {
-            const stored = decodeExecution(record, executionId);
+            stored = decodeExecution(record, executionId);
             if (!stored.inputInLog) continue;
             input = await this.#readInput(stored.execution, logRecords);
           } catch {
@@ -174,7 +164,7 @@ export class HookHistory {
             continue;
           }
           if (typeof input === 'string') continue;
-          const value = withInputStored(record, executionId, JSON.stringify(input));
+          const value = withInputStored(stored.execution, JSON.stringify(input));
           ops.push({ type: 'put', sublevel: 'hookHistory', key: Buffer.from(executionId, 'utf8'), value });
           if (this.#tally !== undefined) this.#tally.bytes += value.length - record.length;
           rewritten.add(executionId);

@@ -64,11 +64,9 @@ export class HookSlot {
   redefine(definition: HookDefinition): void {
     const { failureThreshold, windowMs, cooldownMs } = definition.breaker;
     const current = this.breaker.options;
-    if (failureThreshold !== current.failureThreshold || windowMs !== current.windowMs || cooldownMs !== current.cooldownMs) {
-      this.definition = definition;
-      this.breaker = this.#newBreaker();
-    }
+    const breakerChanged = failureThreshold !== current.failureThreshold || windowMs !== current.windowMs || cooldownMs !== current.cooldownMs;
     this.definition = definition;
+    if (breakerChanged) this.breaker = this.#newBreaker();
     this.#matchKind = kindsMatcher(definition.on);
   }
 

@@ -101,9 +101,9 @@ export function decodeExecution(record: Buffer, executionId: string): StoredExec
   return { execution: { ...execution, input }, inputInLog: false };
 }
 
-/** The same record with `input` written into it, for when the events it was read from are removed. */
-export function withInputStored(record: Buffer, executionId: string, inputJson: string): Buffer {
-  const { result, ...meta } = decodeExecution(record, executionId).execution;
+/** An execution's record with `input` written into it, for when the events it was read from are removed. */
+export function withInputStored(execution: Omit<HookExecution, 'input'>, inputJson: string): Buffer {
+  const { result, ...meta } = execution;
   return encodeExecution(meta, inputJson, result === undefined ? undefined : JSON.stringify(result));
 }
 
