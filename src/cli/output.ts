@@ -1,3 +1,4 @@
+import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError } from '../errors.js';
 
 /** A way to decorate text on one stream: ANSI colour on a terminal that supports it, identity elsewhere. */
@@ -76,11 +77,12 @@ export function formatError(error: unknown): string {
 }
 
 /**
- * Text safe to print: control characters other than tab and newline, which a terminal would act on
- * (stored text may hold escape sequences), shown as `\u` escapes.
+ * Text safe to print: every control or non-printing character but tab and newline, which a terminal
+ * would act on or which would hide or reorder text (stored text may hold escape sequences, bidi controls),
+ * shown as `\u` escapes by the one display function, {@link escapeForDisplay}.
  */
 export function printable(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeForDisplay(text, { keepLines: true });
 }
 
 /** Text on one line, cut to `max` characters, safe to print. */
@@ -106,10 +108,10 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** JSON on one line, cut to `max` characters for display. */
+/** JSON on one line, cut to `max` characters for display, safe to print. */
 export function previewJson(value: unknown, max = 72): string {
   const text = JSON.stringify(value) ?? String(value);
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return escapeForDisplay(text.length > max ? `${text.slice(0, max - 1)}…` : text);
 }
 
 /**

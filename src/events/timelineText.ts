@@ -1,3 +1,4 @@
+import { escapeForDisplay } from '../displayText.js';
 import type { Timeline, TimelineNode } from './timeline.js';
 import { clockTime, walkTimeline } from './timelineWalk.js';
 
@@ -41,7 +42,7 @@ function describe(node: TimelineNode): string {
 
 /** Scopes, keys and names are user data: a newline in one must not forge a line of the tree. */
 function oneLine(text: string): string {
-  return String(text).replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeForDisplay(String(text));
 }
 
 function count(n: number, noun: string): string {

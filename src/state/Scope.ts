@@ -1,3 +1,4 @@
+import { quoteForDisplay } from '../displayText.js';
 import { LlmStateError } from '../errors.js';
 import { normalizeScopeId } from './keyRules.js';
 
@@ -52,7 +53,7 @@ export class Scope {
     if (workflow.includes('/')) {
       throw new LlmStateError(
         'SCOPE_INVALID',
-        `The workflow id ${JSON.stringify(workflow)} of a step scope must not contain '/': the string form ` +
+        `The workflow id ${quoteForDisplay(workflow)} of a step scope must not contain '/': the string form ` +
           `step:<workflowId>/<stepName> splits at the first '/' [rule: step-workflow-slash]`,
         { details: { rule: 'step-workflow-slash', id: workflowId } },
       );
@@ -152,7 +153,7 @@ function requireId(text: string, rest: string | undefined): string {
 }
 
 function invalidText(text: string, reason: string): LlmStateError {
-  return new LlmStateError('SCOPE_INVALID', `Cannot read the scope ${JSON.stringify(text)}: ${reason}`, {
+  return new LlmStateError('SCOPE_INVALID', `Cannot read the scope ${quoteForDisplay(text)}: ${reason}`, {
     details: { rule: 'syntax', scope: text },
   });
 }

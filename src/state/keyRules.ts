@@ -1,3 +1,4 @@
+import { quoteForDisplay } from '../displayText.js';
 import { LlmStateError, type ErrorCode } from '../errors.js';
 
 /** Longest key, in code points after NFC normalisation. */
@@ -79,7 +80,8 @@ function countCodePoints(text: string): number {
 }
 
 function reject(code: ErrorCode, what: string, input: unknown, rule: KeyRule, reason: string): LlmStateError {
-  const shown = typeof input === 'string' ? JSON.stringify(input.length > 80 ? `${input.slice(0, 80)}…` : input) : '';
+  // Only here, on the way out, is the input escaped and shortened for the message; `details` keeps it whole.
+  const shown = typeof input === 'string' ? quoteForDisplay(input) : '';
   const subject = shown === '' ? `The ${what}` : `The ${what} ${shown}`;
   return new LlmStateError(code, `${subject} ${reason} [rule: ${rule}]`, { details: { rule, [fieldName(what)]: input } });
 }
