@@ -1,6 +1,8 @@
 import type { Clock } from '../src/clock.js';
+import type { LlmStateError } from '../src/errors.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { StorageBackend } from '../src/storage/index.js';
+import type { Timers } from '../supervisors/timers.js';
 import type { CommitScheduler } from './CommitScheduler.js';
 import { ScopeActor, type ActorHost } from './ScopeActor.js';
 
@@ -9,6 +11,10 @@ export interface ActorSystemOptions {
   scheduler: CommitScheduler;
   clock: Clock;
   maxValueBytes: number;
+  /** Time limit of a transaction that names none. */
+  transactionTimeoutMs: number;
+  /** Transaction time limits run on these. */
+  timers: Timers;
   /** Passivate an actor after this long without a message. */
   idleMs: number;
   /** Passivate least recently used actors when caches and actors together exceed this. */
@@ -35,6 +41,8 @@ export class ActorSystem implements ActorHost {
   readonly storage: StorageBackend;
   readonly scheduler: CommitScheduler;
   readonly maxValueBytes: number;
+  readonly transactionTimeoutMs: number;
+  readonly timers: Timers;
   readonly #options: ActorSystemOptions;
   readonly #actors = new Map<string, ScopeActor>();
   #bytes = 0;
@@ -42,12 +50,15 @@ export class ActorSystem implements ActorHost {
   #passivations = 0;
   #sweepTimer: NodeJS.Timeout | undefined;
   #evicting = false;
+  #transactionsEnded: ((scope: Scope) => LlmStateError) | undefined;
 
   constructor(options: ActorSystemOptions) {
     this.#options = options;
     this.storage = options.storage;
     this.scheduler = options.scheduler;
     this.maxValueBytes = options.maxValueBytes;
+    this.transactionTimeoutMs = options.transactionTimeoutMs;
+    this.timers = options.timers;
     const every = Math.max(50, Math.min(options.idleMs / 2, 5000));
     this.#sweepTimer = setInterval(() => this.passivateIdle(), every);
     this.#sweepTimer.unref();
@@ -79,6 +90,20 @@ export class ActorSystem implements ActorHost {
 
   cacheResized(_actor: ScopeActor, delta: number): void {
     this.#resize(delta);
+  }
+
+  transactionsRefused(scope: Scope): LlmStateError | undefined {
+    return this.#transactionsEnded?.(scope);
+  }
+
+  /**
+   * Ends every transaction, for close(): a running callback is abandoned with `reasonFor(its scope)`,
+   * and a transaction that reaches the head of its mailbox later is refused with it. Other messages go
+   * on, so the mailboxes drain and close() settles.
+   */
+  endTransactions(reasonFor: (scope: Scope) => LlmStateError): void {
+    this.#transactionsEnded = reasonFor;
+    for (const actor of this.#actors.values()) actor.abortTransaction(reasonFor);
   }
 
   /** Passivates every idle actor unused for longer than `idleMs`. Runs on a timer; callable directly. */

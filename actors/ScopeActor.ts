@@ -1,6 +1,7 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { createActor, type Actor } from 'xstate';
 import { LlmStateError } from '../src/errors.js';
+import type { Timers } from '../supervisors/timers.js';
 import type { CorrelationContext } from '../src/events/correlation.js';
 import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/state/keyCodec.js';
 import { decodeRecord } from '../src/state/recordEnvelope.js';
@@ -19,6 +20,12 @@ export interface ActorHost {
   readonly storage: StorageBackend;
   readonly scheduler: CommitScheduler;
   readonly maxValueBytes: number;
+  /** Time limit of a transaction that names none. */
+  readonly transactionTimeoutMs: number;
+  /** Transaction time limits run on these. */
+  readonly timers: Timers;
+  /** Once close() has ended open transactions: the error a transaction starting now is refused with. */
+  transactionsRefused(scope: Scope): LlmStateError | undefined;
   /** The actor was used now: keeps it from passivating and moves it to the back of the LRU. */
   touched(actor: ScopeActor): void;
   /** The actor's cache changed size by `delta` bytes. */
@@ -40,7 +47,7 @@ type Message =
   | ({ type: 'get'; key: string } & Settle<unknown>)
   | ({ type: 'list'; prefix: string } & Settle<string[]>)
   | ({ type: 'clear'; context: CorrelationContext | undefined } & Settle<number>)
-  | ({ type: 'transaction'; fn: TransactionFn<unknown>; context: CorrelationContext | undefined } & Settle<unknown>)
+  | ({ type: 'transaction'; fn: TransactionFn<unknown>; context: CorrelationContext | undefined; timeoutMs: number | undefined } & Settle<unknown>)
   | ({ type: 'record'; record: RecordWrite; context: CorrelationContext | undefined } & Settle<unknown>);
 
 /** Records other than state values that commit through this scope's mailbox, in order with its writes. */
@@ -81,6 +88,8 @@ export class ScopeActor implements CommitParticipant {
   #prepared: WriteUnit | undefined;
   #cacheBytes = 0;
   #stopWaiters: (() => void)[] = [];
+  /** The transaction whose callback is running, if any. */
+  #transaction: Transaction | undefined;
 
   constructor(scope: Scope, host: ActorHost) {
     this.scope = scope;
@@ -135,10 +144,19 @@ export class ScopeActor implements CommitParticipant {
     return this.#send<number>({ type: 'clear', context, resolve: noop, reject: noop });
   }
 
-  transaction<T>(fn: TransactionFn<T>, context: CorrelationContext | undefined): Promise<T> {
+  /** `timeoutMs` undefined takes the host's `transactionTimeoutMs`. */
+  transaction<T>(fn: TransactionFn<T>, context: CorrelationContext | undefined, timeoutMs?: number): Promise<T> {
     // Run the callback in the caller's async context, not in whichever callback drains the mailbox.
     const bound = AsyncResource.bind((tx: Transaction) => activeTransaction.run(this, () => fn(tx)));
-    return this.#send({ type: 'transaction', fn: bound, context, resolve: noop, reject: noop }) as Promise<T>;
+    return this.#send({ type: 'transaction', fn: bound, context, timeoutMs, resolve: noop, reject: noop }) as Promise<T>;
+  }
+
+  /**
+   * Abandons the transaction whose callback is running, if any: it rejects with `reasonFor(scope)`, its
+   * signal aborts, and the mailbox moves on. A transaction that is already committing is left to finish.
+   */
+  abortTransaction(reasonFor: (scope: Scope) => LlmStateError): void {
+    this.#transaction?.abort(reasonFor(this.scope));
   }
 
   /**
@@ -351,10 +369,13 @@ export class ScopeActor implements CommitParticipant {
     }
   }
 
-  async #readCommitted(key: string): Promise<unknown> {
+  /** `abandoned`: a transaction's signal; once it aborts, a read still in flight must not fill the cache. */
+  async #readCommitted(key: string, abandoned?: AbortSignal): Promise<unknown> {
     const cached = this.#cache.get(key);
     if (cached !== undefined) return valueOf(cached);
     const raw = await this.#host.storage.get('state', encodeStateKey(this.scope, key));
+    // The mailbox has moved on, and a later write may have committed since this read.
+    abandoned?.throwIfAborted();
     if (raw === undefined) {
       this.#cachePut(key, null);
       return undefined;
@@ -390,16 +411,25 @@ export class ScopeActor implements CommitParticipant {
   }
 
   async #runTransaction(message: Extract<Message, { type: 'transaction' }>): Promise<void> {
-    const tx = new Transaction(this.scope, this.#host.maxValueBytes, (key) => this.#readCommitted(key));
+    const refused = this.#host.transactionsRefused(this.scope);
+    if (refused !== undefined) {
+      message.reject(refused);
+      return;
+    }
+    const tx = new Transaction(this.scope, this.#host.maxValueBytes, (key, signal) => this.#readCommitted(key, signal));
     let result: unknown;
     let writes: KeyWrite[];
+    this.#transaction = tx;
     try {
-      result = await message.fn(tx);
+      // Rejects at the time limit or on close() without waiting for the callback, which may never settle.
+      result = await tx.run(message.fn, this.#host.timers, message.timeoutMs ?? this.#host.transactionTimeoutMs);
       writes = await tx.finish((key) => this.#exists(key));
     } catch (error) {
       tx.abandon();
       message.reject(error);
       return;
+    } finally {
+      this.#transaction = undefined;
     }
     if (writes.length === 0) {
       message.resolve(result);

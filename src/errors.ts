@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'BACKUP_KEY_REQUIRED',
   'BACKUP_NOT_FOUND',
   'RESTORE_FAILED',
+  'TRANSACTION_TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,7 +19,7 @@ export type { ErrorCode, LlmStateErrorOptions } from './errors.js';
 export { Scope, SCOPE_KINDS } from './state/Scope.js';
 export type { ScopeKind } from './state/Scope.js';
 export { StateManager } from './state/StateManager.js';
-export type { WriteOptions, ListKeysOptions, TransactionHandle } from './state/StateManager.js';
+export type { WriteOptions, TransactionOptions, ListKeysOptions, TransactionHandle } from './state/StateManager.js';
 export { MAX_KEY_LENGTH, MAX_SCOPE_ID_LENGTH } from './state/keyRules.js';
 export type { KeyRule } from './state/keyRules.js';
 export { DEFAULT_MAX_VALUE_BYTES } from './state/values.js';

@@ -99,6 +99,8 @@ export async function createRuntime(options?: RuntimeOptions): Promise<Runtime> 
       scheduler,
       clock: resolved.clock,
       maxValueBytes: resolved.maxValueBytes,
+      transactionTimeoutMs: resolved.transactionTimeoutMs,
+      timers: systemTimers,
       idleMs: resolved.idleMs,
       memoryBudgetBytes: resolved.memoryBudgetBytes,
     });
@@ -352,6 +354,8 @@ class LlmStateRuntime implements Runtime {
   }
 
   async #shutdown(): Promise<void> {
+    // Open transactions get the same grace as running hooks; then they end, so the mailboxes drain.
+    const endTransactions = setTimeout(() => this.#endTransactions(), this.#options.hooks.closeGraceMs);
     try {
       clearInterval(this.#retentionTimer);
       // Hooks stop first: running executions may still apply their actions through the actors.
@@ -364,8 +368,19 @@ class LlmStateRuntime implements Runtime {
       this.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} closed`));
       await this.#actors.close();
     } finally {
+      clearTimeout(endTransactions);
       await this.#storage.close();
     }
+  }
+
+  #endTransactions(): void {
+    const location = this.#storage.location;
+    this.#actors.endTransactions(
+      (scope) =>
+        new LlmStateError('RUNTIME_CLOSED', `The runtime for ${location} closed before the transaction on ${scope} finished; nothing was written`, {
+          details: { scope: scope.toString() },
+        }),
+    );
   }
 
   #onFatal(error: LlmStateError): void {

@@ -25,6 +25,12 @@ export interface RuntimeOptions {
   maxBatchOps?: number;
   /** A batch stops taking more writes once their values reach this many bytes. @default 16777216 (16 MiB) */
   maxBatchBytes?: number;
+  /**
+   * A transaction callback still running this long after it started is abandoned: the call rejects with
+   * `TRANSACTION_TIMEOUT`, nothing is written, and `tx.signal` aborts. `transaction(…, { timeoutMs })`
+   * overrides it per call. @default 30000
+   */
+  transactionTimeoutMs?: number;
   /** Source of time, for tests. @default the system clock */
   clock?: Clock;
   /** Seed of the fault injector's random choices, to repeat a fault rehearsal exactly. @default random */
@@ -68,6 +74,7 @@ export interface ResolvedRuntimeOptions {
   memoryBudgetBytes: number;
   maxBatchOps: number;
   maxBatchBytes: number;
+  transactionTimeoutMs: number;
   clock: Clock;
   faultSeed: number;
   poisonLimit: number;
@@ -83,6 +90,7 @@ export const DEFAULT_OPTIONS = {
   memoryBudgetBytes: 256 * 1024 * 1024,
   maxBatchOps: 4096,
   maxBatchBytes: 16 * 1024 * 1024,
+  transactionTimeoutMs: 30_000,
   poisonLimit: 3,
   hooks: {
     threads: Math.min(4, Math.max(2, availableParallelism())),
@@ -104,6 +112,7 @@ const FIELDS = {
   memoryBudgetBytes: [positiveInteger, 'a positive integer'],
   maxBatchOps: [positiveInteger, 'a positive integer'],
   maxBatchBytes: [positiveInteger, 'a positive integer'],
+  transactionTimeoutMs: [positiveInteger, 'a positive integer'],
   clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
   faultSeed: [z.number().int().min(0).max(2 ** 32 - 1), 'an integer from 0 to 2^32 - 1'],
   poisonLimit: [positiveInteger, 'a positive integer'],
@@ -150,6 +159,7 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     memoryBudgetBytes: (options.memoryBudgetBytes as number | undefined) ?? DEFAULT_OPTIONS.memoryBudgetBytes,
     maxBatchOps: (options.maxBatchOps as number | undefined) ?? DEFAULT_OPTIONS.maxBatchOps,
     maxBatchBytes: (options.maxBatchBytes as number | undefined) ?? DEFAULT_OPTIONS.maxBatchBytes,
+    transactionTimeoutMs: (options.transactionTimeoutMs as number | undefined) ?? DEFAULT_OPTIONS.transactionTimeoutMs,
     clock: (options.clock as Clock | undefined) ?? systemClock,
     faultSeed: (options.faultSeed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32),
     poisonLimit: (options.poisonLimit as number | undefined) ?? DEFAULT_OPTIONS.poisonLimit,

@@ -27,6 +27,7 @@ const DESIGN_CODES = [
   'BACKUP_KEY_REQUIRED',
   'BACKUP_NOT_FOUND',
   'RESTORE_FAILED',
+  'TRANSACTION_TIMEOUT',
 ];
 
 describe('errors', () => {

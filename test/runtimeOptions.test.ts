@@ -15,7 +15,7 @@ function rejects(options: unknown, message: string | RegExp): void {
   );
 }
 
-const POSITIVE_INTEGER_OPTIONS = ['maxValueBytes', 'idleMs', 'memoryBudgetBytes', 'maxBatchOps', 'maxBatchBytes'] as const;
+const POSITIVE_INTEGER_OPTIONS = ['maxValueBytes', 'idleMs', 'memoryBudgetBytes', 'maxBatchOps', 'maxBatchBytes', 'transactionTimeoutMs'] as const;
 
 describe('resolveRuntimeOptions', () => {
   describe('defaults', () => {
@@ -31,6 +31,7 @@ describe('resolveRuntimeOptions', () => {
         memoryBudgetBytes: DEFAULT_OPTIONS.memoryBudgetBytes,
         maxBatchOps: DEFAULT_OPTIONS.maxBatchOps,
         maxBatchBytes: DEFAULT_OPTIONS.maxBatchBytes,
+        transactionTimeoutMs: DEFAULT_OPTIONS.transactionTimeoutMs,
         clock: systemClock,
         poisonLimit: DEFAULT_OPTIONS.poisonLimit,
         hooks: DEFAULT_OPTIONS.hooks,
@@ -58,6 +59,7 @@ describe('resolveRuntimeOptions', () => {
         memoryBudgetBytes: 268435456,
         maxBatchOps: 4096,
         maxBatchBytes: 16777216,
+        transactionTimeoutMs: 30000,
         poisonLimit: 3,
         hooks: {
           threads: Math.min(4, Math.max(2, availableParallelism())),
@@ -87,6 +89,7 @@ describe('resolveRuntimeOptions', () => {
           memoryBudgetBytes: 2,
           maxBatchOps: 3,
           maxBatchBytes: Number.MAX_SAFE_INTEGER,
+          transactionTimeoutMs: 4,
           clock,
           faultSeed: 42,
           poisonLimit: 1,
@@ -102,6 +105,7 @@ describe('resolveRuntimeOptions', () => {
           memoryBudgetBytes: 2,
           maxBatchOps: 3,
           maxBatchBytes: Number.MAX_SAFE_INTEGER,
+          transactionTimeoutMs: 4,
           clock,
           faultSeed: 42,
           poisonLimit: 1,
@@ -124,7 +128,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `clock`, `faultSeed`, `poisonLimit`, `hooks`, `eventRetention`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `clock`, `faultSeed`, `poisonLimit`, `hooks`, `eventRetention`',
       );
     });
 

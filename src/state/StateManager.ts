@@ -1,3 +1,4 @@
+import { checkOptionsArgument, describeOption } from '../checkOptions.js';
 import { correlationForWrite, type CorrelationContext } from '../events/correlation.js';
 import { normalizeKey } from './keyRules.js';
 import { assertScope, type Scope } from './Scope.js';
@@ -8,6 +9,11 @@ export interface TransactionHandle {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): void;
   delete(key: string): void;
+  /**
+   * Aborts when the transaction is abandoned (time limit or `close()`), with the `LlmStateError` the call
+   * rejects with. `get`, `set` and `delete` then throw that error: nothing more will be written.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** The single writer of one scope. Implemented by the actors layer; receives checked arguments only. */
@@ -17,7 +23,11 @@ export interface ScopeOwner {
   delete(key: string, context: CorrelationContext | undefined): Promise<boolean>;
   listKeys(prefix: string): Promise<string[]>;
   clear(context: CorrelationContext | undefined): Promise<number>;
-  transaction<T>(fn: (tx: TransactionHandle) => Promise<T> | T, context: CorrelationContext | undefined): Promise<T>;
+  transaction<T>(
+    fn: (tx: TransactionHandle) => Promise<T> | T,
+    context: CorrelationContext | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<T>;
 }
 
 export interface StateManagerDeps {
@@ -32,6 +42,12 @@ export interface StateManagerDeps {
 export interface WriteOptions {
   /** Records the write under this correlation id instead of the ambient one. */
   correlationId?: string;
+}
+
+/** Accepted by {@link StateManager.transaction} as its last argument. */
+export interface TransactionOptions extends WriteOptions {
+  /** This call's time limit, counted from when the callback starts. @default the runtime's `transactionTimeoutMs` (30000) */
+  timeoutMs?: number;
 }
 
 export interface ListKeysOptions {
@@ -110,6 +126,7 @@ export class StateManager {
     try {
       this.#deps.assertReadable();
       assertScope(scope);
+      checkOptionsArgument(options);
       const prefix = options.prefix ?? '';
       if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got \`${String(prefix)}\``);
       return this.#deps.ownerOf(scope).listKeys(prefix.normalize('NFC'));
@@ -138,18 +155,30 @@ export class StateManager {
    * not at all when it throws (the promise then rejects with what it threw). Other messages to the scope
    * wait until it finishes, so keep it short. Inside `fn`, use `tx`, not `rt.state`, for this scope.
    *
+   * A callback still running `timeoutMs` after it started is abandoned: nothing is written, `tx.signal`
+   * aborts, and the scope's other messages go on without waiting for it. `close()` abandons the same way
+   * a transaction still open after `hooks.closeGraceMs`.
+   *
+   * @throws {TRANSACTION_TIMEOUT} the callback ran past its time limit; nothing was written.
+   * @throws {RUNTIME_CLOSED} the runtime closed before the callback finished; nothing was written.
+   * @throws {STORAGE_FAILED} the batch failed; nothing was written.
+   *
    * @example
    * await rt.state.transaction(Scope.agent('a1'), async (tx) => {
    *   const n = ((await tx.get('count')) as number | undefined) ?? 0;
    *   tx.set('count', n + 1);
    * });
    */
-  transaction<T>(scope: Scope, fn: (tx: TransactionHandle) => Promise<T> | T, options?: WriteOptions): Promise<T> {
+  transaction<T>(scope: Scope, fn: (tx: TransactionHandle) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     try {
       this.#deps.assertWritable();
       assertScope(scope);
       if (typeof fn !== 'function') throw new TypeError(`Expected the transaction callback to be a function, got ${typeof fn}`);
-      return this.#deps.ownerOf(scope).transaction(fn, contextOf(options));
+      const timeoutMs = options?.timeoutMs;
+      if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
+        throw new TypeError(`Expected \`timeoutMs\` to be a positive integer, got ${describeOption(timeoutMs)}`);
+      }
+      return this.#deps.ownerOf(scope).transaction(fn, contextOf(options), timeoutMs);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -157,6 +186,7 @@ export class StateManager {
 }
 
 function contextOf(options: WriteOptions | undefined): CorrelationContext | undefined {
+  if (options !== undefined) checkOptionsArgument(options);
   const explicit = options?.correlationId;
   if (explicit !== undefined) checkCorrelationId(explicit);
   return correlationForWrite(explicit);
