@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import type { HookTask, ProbeOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
+import { describe, hookResultJson, mergeHookResults, type MergedResult } from './hookResult.js';
 import { mightNeedRedaction, redactEventJson, redactJsonText } from './redact.js';
 import { batchEvents } from './taskEvents.js';
 
@@ -38,13 +39,9 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
   const started = performance.now();
   const returned = await hook(events, Object.freeze({ ...task.context }));
   const durationMs = performance.now() - started;
-  const result = mergeResults(returned);
-  let plainJson: string;
-  try {
-    plainJson = JSON.stringify(result);
-  } catch (error) {
-    throw new Error(`The hook returned a result that is not JSON data: ${(error as Error).message}`);
-  }
+  // Checked here, before posting: postMessage would drop a result nested too deep (a time-out), and
+  // JSON would quietly turn a function into nothing and NaN into null.
+  const plainJson = hookResultJson(mergeHookResults(returned), task.maxResultBytes);
   const plain = JSON.parse(plainJson) as MergedResult;
   const resultJson = redactJsonText(plainJson, task.redact, plain);
   return { actions: plain.actions ?? [], output: plain.output, inputJson, resultJson, durationMs };
@@ -56,36 +53,6 @@ function redactedInput(batches: TaskBatch[], events: unknown[], paths: readonly 
   const texts = events.map((event) => JSON.stringify(event));
   const redacted = texts.map((text, index) => redactEventJson(text, paths, events[index]));
   return redacted.every((text, index) => text === texts[index]) ? null : `[${redacted.join(',')}]`;
-}
-
-interface MergedResult {
-  actions?: unknown[];
-  output?: unknown;
-}
-
-/** A hook may return nothing, one result, or an array of results; arrays merge in order. */
-function mergeResults(returned: unknown): MergedResult {
-  if (returned === undefined || returned === null) return {};
-  const results = Array.isArray(returned) ? returned : [returned];
-  const merged: MergedResult = {};
-  const outputs: unknown[] = [];
-  for (const [index, result] of results.entries()) {
-    if (result === undefined || result === null) continue;
-    if (typeof result !== 'object' || Array.isArray(result)) {
-      throw new Error(`The hook returned ${describe(result)} at position ${index}; expected { actions?, output? }`);
-    }
-    const { actions, output, ...rest } = result as Record<string, unknown>;
-    const unknownKeys = Object.keys(rest);
-    if (unknownKeys.length > 0) throw new Error(`The hook result has unknown field(s) ${unknownKeys.join(', ')}; expected { actions?, output? }`);
-    if (actions !== undefined) {
-      if (!Array.isArray(actions)) throw new Error(`The hook result's actions is ${describe(actions)}; expected an array`);
-      (merged.actions ??= []).push(...actions);
-    }
-    if (output !== undefined) outputs.push(output);
-  }
-  if (outputs.length === 1) merged.output = outputs[0];
-  else if (outputs.length > 1) merged.output = outputs;
-  return merged;
 }
 
 function load(module: string): Promise<HookFunction> {
@@ -117,10 +84,4 @@ async function importHook(module: string): Promise<HookFunction> {
     throw new Error(`The hook module ${module} has no default export function (found ${describe(namespace.default)})`);
   }
   return namespace.default as HookFunction;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value).slice(0, 40)}`;
 }

@@ -28,6 +28,8 @@ export interface RunTask {
   context: TaskContext;
   /** Extra JSON paths to redact in the recorded input and result. */
   redact: readonly string[];
+  /** The largest result, as JSON, the hook may return (`hookResultByteLimit(maxValueBytes)`). */
+  maxResultBytes: number;
   /**
    * Sent back in a {@link StartedMessage} when the hook is loaded and about to run: its time limit
    * starts then, not while a replacement worker starts up.

@@ -1,4 +1,5 @@
 import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
+import { hookResultByteLimit } from '../../workers/hookResult.js';
 import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
 import { redactEventJson, redactString } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
@@ -72,7 +73,14 @@ export class ExecutionRunner {
   async run(slotDefinition: HookSlot['definition'], batches: TaskBatch[], context: RunTask['context']): Promise<RunResult> {
     const startedAt = executionIdTime(context.executionId);
     const started = performance.now();
-    const task: RunTask = { kind: 'run', module: slotDefinition.module, batches, context, redact: slotDefinition.redact };
+    const task: RunTask = {
+      kind: 'run',
+      module: slotDefinition.module,
+      batches,
+      context,
+      redact: slotDefinition.redact,
+      maxResultBytes: hookResultByteLimit(this.#deps.maxValueBytes),
+    };
     try {
       const outcome = await this.#deps.pool().run(task, slotDefinition.timeoutMs);
       return { executionId: context.executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
