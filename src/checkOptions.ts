@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { escapeForDisplay } from './displayText.js';
 
 /** Each option's schema, and how a message describes what it expects. */
 export type OptionFields = Record<string, readonly [z.ZodType, string]>;
@@ -43,6 +44,22 @@ export function checkOptions(input: unknown, fields: OptionFields, wording: Chec
 }
 
 /**
+ * Checks the options argument of a public method (or its filter, spec, policy …), worded the same on
+ * every method: an object, or undefined where the argument is optional. Only the argument's shape is
+ * checked here; each field is checked where it is used.
+ *
+ * @param name The parameter's name, as the method's signature spells it.
+ * @throws {TypeError} reading like ``Expected `options` to be an object, got `null` ``.
+ * @internal
+ */
+export function checkOptionsArgument(value: unknown, name = 'options', presence: 'optional' | 'required' = 'optional'): void {
+  if (value === undefined && presence === 'optional') return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`Expected \`${name}\` to be an object, got ${describeOption(value)}`);
+  }
+}
+
+/**
  * How an option's validation message shows the value it got: `` `-1` (number) ``, `` `"./data"` (string) ``,
  * `` `null` ``, cut at 60 characters. @internal
  */
@@ -55,7 +72,7 @@ export function describeOption(value: unknown): string {
   } catch {
     shown = String(value);
   }
-  return `\`${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}\` (${type})`;
+  return `\`${escapeForDisplay(shown.length > 60 ? `${shown.slice(0, 60)}…` : shown)}\` (${type})`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkOptionsArgument } from '../src/checkOptions.js';
 import { LlmStateError } from '../src/errors.js';
 import type { EventSpec } from '../src/events/eventLog.js';
 import { decodeStateKey } from '../src/state/keyCodec.js';
@@ -87,6 +88,7 @@ export class FaultInjector {
    * Returns an id for the log.
    */
   failStorage(spec: StorageFaultSpec = {}): number {
+    checkOptionsArgument(spec, 'spec');
     checkSpec(spec);
     const id = this.#nextId++;
     this.#storageFaults.push({ ...spec, id, fired: 0 });

@@ -1,3 +1,4 @@
+import { checkOptionsArgument } from '../src/checkOptions.js';
 import type { Clock } from '../src/clock.js';
 import { LlmStateError } from '../src/errors.js';
 import type { EventSpec } from '../src/events/eventLog.js';
@@ -100,7 +101,7 @@ export class SupervisorTree {
    */
   create(spec: SupervisorSpec): SupervisorHandle {
     this.#options.assertWritable?.();
-    if (typeof spec !== 'object' || spec === null) throw new TypeError('Expected the supervisor spec to be an object');
+    checkOptionsArgument(spec, 'spec', 'required');
     if (typeof spec.id !== 'string' || spec.id.length === 0) throw new TypeError('Expected `id` to be a non-empty string');
     if (this.#nodes.has(spec.id)) throw new TypeError(`A supervisor with id '${spec.id}' already exists`);
     const parent = this.#node(spec.parent ?? ROOT_SUPERVISOR);
@@ -140,6 +141,7 @@ export class SupervisorTree {
 
   /** Starts a child under `supervisorId`. On a `simple_one_for_one` supervisor too, pass a child spec. */
   async startChild(supervisorId: string, spec: ChildSpec): Promise<StartedChild> {
+    checkOptionsArgument(spec, 'spec', 'required');
     checkChildSpecs([spec], 'spec');
     const node = this.#node(supervisorId);
     await node.ready;

@@ -13,6 +13,7 @@ import {
 } from '../../actors/agentRecord.js';
 import type { RestartType, Shutdown } from '../../supervisors/childSpec.js';
 import { DEFAULT_AGENT_SUPERVISOR, type SupervisorTree } from '../../supervisors/SupervisorTree.js';
+import { checkOptionsArgument } from '../checkOptions.js';
 import { LlmStateError } from '../errors.js';
 import { currentCorrelation, type CorrelationContext } from '../events/correlation.js';
 import { normalizeScopeId } from '../state/keyRules.js';
@@ -102,7 +103,7 @@ export class Agents {
    */
   async spawn(options: SpawnOptions): Promise<AgentHandle> {
     this.#deps.assertWritable();
-    if (typeof options !== 'object' || options === null) throw new TypeError('Expected the spawn options to be an object');
+    checkOptionsArgument(options, 'options', 'required');
     const id = normalizeScopeId(options.id, 'agent id');
     if (typeof options.type !== 'string' || options.type.length === 0) throw new TypeError('Expected `type` to be a non-empty string');
     const supervisor = options.supervisor ?? DEFAULT_AGENT_SUPERVISOR;
@@ -172,6 +173,7 @@ export class Agents {
    */
   async restore(id: string, options: RestoreOptions = {}): Promise<AgentHandle> {
     this.#deps.assertWritable();
+    checkOptionsArgument(options);
     const live = this.#live.get(id);
     if (live !== undefined) return new AgentHandle(live.actor, this, live.supervisor);
     const record = await this.#load(id);
@@ -344,6 +346,7 @@ export interface DeadLetterFilter {
 
 /** Dead letters from the store, oldest first per agent. */
 export async function readDeadLetters(storage: StorageBackend, filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+  checkOptionsArgument(filter, 'filter');
   const letters: DeadLetter[] = [];
   const range = { ...deadLetterRange(filter.agentId), ...(filter.limit === undefined ? {} : { limit: filter.limit }) };
   for await (const [, bytes] of storage.iterate('agents', range)) letters.push(JSON.parse(bytes.toString('utf8')) as DeadLetter);

@@ -5,7 +5,7 @@ import type { LoggedEvent } from './eventLog.js';
 import { pruneEvents, type EventPruneResult, type EventRetention } from './pruneEvents.js';
 import { queryEvents, type EventFilter } from './queryEvents.js';
 import type { Clock } from '../clock.js';
-import { checkQueryFields } from '../checkOptions.js';
+import { checkOptionsArgument, checkQueryFields } from '../checkOptions.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import { checkTimelineFormat, renderTimeline, type TimelineFormat } from './timelineExport.js';
 
@@ -43,6 +43,7 @@ export class Events {
    */
   async query(filter: EventFilter = {}): Promise<LoggedEvent[]> {
     this.#deps.assertOpen();
+    checkOptionsArgument(filter, 'filter');
     checkFilter(filter);
     return queryEvents(this.#deps.storage, filter);
   }
@@ -57,6 +58,7 @@ export class Events {
    */
   async prune(retention: EventRetention = this.#deps.retention): Promise<EventPruneResult> {
     this.#deps.assertOpen();
+    checkOptionsArgument(retention, 'retention');
     for (const [name, value] of Object.entries(retention)) {
       if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
         throw new TypeError(`Expected \`${name}\` to be a non-negative integer, got \`${String(value)}\` (${typeof value})`);

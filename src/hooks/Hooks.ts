@@ -1,4 +1,5 @@
 import { redactEventJson } from '../../workers/redact.js';
+import { checkOptionsArgument } from '../checkOptions.js';
 import { LlmStateError } from '../errors.js';
 import { Serial } from '../Serial.js';
 import type { StorageBackend, BatchOp } from '../storage/index.js';
@@ -103,7 +104,8 @@ export class Hooks {
    */
   async register(registration: HookRegistrationInput): Promise<HookInfo> {
     this.#deps.assertWritable();
-    const { keyspace, ...rest } = (registration ?? {}) as HookRegistrationInput;
+    checkOptionsArgument(registration, 'registration', 'required');
+    const { keyspace, ...rest } = registration;
     const resolved = resolveHookDefinition(rest, this.#deps.clock.now());
     if (resolved.builtin === 'cacheInvalidation' && (typeof keyspace !== 'object' || keyspace === null || typeof keyspace.invalidate !== 'function')) {
       throw new TypeError('Expected `keyspace` to be an object with an invalidate(changes) method, for the cacheInvalidation built-in');
@@ -209,6 +211,7 @@ export class Hooks {
    */
   async history(filter: HistoryFilter = {}): Promise<HookExecution[]> {
     this.#deps.assertReadable();
+    checkOptionsArgument(filter, 'filter');
     checkHistoryFilter(filter);
     return this.#deps.history.query(filter);
   }
@@ -230,6 +233,7 @@ export class Hooks {
    */
   async replay(executionId: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     this.#deps.assertWritable();
+    checkOptionsArgument(options);
     const original = await this.execution(executionId);
     if (original === undefined) {
       throw new LlmStateError('HOOK_FAILED', `No hook execution ${executionId} is recorded, so it cannot be replayed`, { details: { executionId, reason: 'not_recorded' } });
@@ -240,6 +244,8 @@ export class Hooks {
   /** Replays every execution a history filter selects (replays themselves excluded), a pool's worth at a time. */
   async replayMany(filter: HistoryFilter = {}, options: ReplayOptions = {}): Promise<ReplayResult[]> {
     this.#deps.assertWritable();
+    checkOptionsArgument(filter, 'filter');
+    checkOptionsArgument(options);
     checkHistoryFilter(filter);
     const originals = await this.#deps.history.query({ ...filter, replays: 'exclude' });
     const results: ReplayResult[] = new Array(originals.length);
@@ -313,6 +319,7 @@ export class Hooks {
   /** Batches of events no hook run could take. */
   async deadLetters(filter: { hookName?: string; limit?: number } = {}): Promise<HookDeadLetter[]> {
     this.#deps.assertReadable();
+    checkOptionsArgument(filter, 'filter');
     const range = filter.hookName === undefined ? {} : hookRange(filter.hookName);
     const letters: HookDeadLetter[] = [];
     for await (const [key, record] of this.#deps.storage.iterate('hookDeadLetters', { ...range, limit: filter.limit ?? 1000 })) {
@@ -373,6 +380,7 @@ export class Hooks {
   /** Applies the history retention policy now (it also runs on its own). */
   async prune(policy: HistoryRetention = {}): Promise<PruneResult> {
     this.#deps.assertWritable();
+    checkOptionsArgument(policy, 'policy');
     return this.#deps.history.prune({ ...this.#deps.historyRetention, ...policy }, this.#deps.clock.now());
   }
 

@@ -1,4 +1,5 @@
 import { checkOptionsArgument, describeOption } from '../checkOptions.js';
+import { checkOptionsArgument } from '../checkOptions.js';
 import { correlationForWrite, type CorrelationContext } from '../events/correlation.js';
 import { normalizeKey } from './keyRules.js';
 import { assertScope, type Scope } from './Scope.js';
@@ -127,6 +128,7 @@ export class StateManager {
       this.#deps.assertReadable();
       assertScope(scope);
       checkOptionsArgument(options);
+      checkOptionsArgument(options);
       const prefix = options.prefix ?? '';
       if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got \`${String(prefix)}\``);
       return this.#deps.ownerOf(scope).listKeys(prefix.normalize('NFC'));
@@ -186,6 +188,7 @@ export class StateManager {
 }
 
 function contextOf(options: WriteOptions | undefined): CorrelationContext | undefined {
+  if (options !== undefined) checkOptionsArgument(options);
   if (options !== undefined) checkOptionsArgument(options);
   const explicit = options?.correlationId;
   if (explicit !== undefined) checkCorrelationId(explicit);
