@@ -215,6 +215,7 @@ class LlmStateRuntime implements Runtime {
       recordEvents,
       onBackgroundError: (error) => this.#onBackgroundError(error),
       onRecorded: () => this.#afterRecorded(),
+      writesRefused: () => this.#fatal,
     });
     scheduler.attachOutbox(this.#dispatcher);
     this.hooks = new Hooks({

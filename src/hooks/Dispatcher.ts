@@ -202,7 +202,10 @@ export class Dispatcher implements OutboxPort {
     };
   }
 
-  /** Resolves once no enabled hook has anything waiting or running. */
+  /**
+   * Resolves once no enabled hook has anything waiting or running; after runtime.fatal, once nothing
+   * runs (what waits stays in the outbox).
+   */
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
@@ -287,6 +290,11 @@ export class Dispatcher implements OutboxPort {
 
   #pump(): void {
     if (!this.#running) return;
+    if (this.#deps.writesRefused() !== undefined) {
+      // After runtime.fatal nothing starts: what waits stays in the outbox for the next open.
+      this.#notifyIdle();
+      return;
+    }
     const now = this.#deps.clock.now();
     let waitMs = Infinity;
     for (const slot of this.#byPriority) {
@@ -335,6 +343,7 @@ export class Dispatcher implements OutboxPort {
 
   #isIdle(): boolean {
     if (this.#inFlight > 0 || this.#recording.size > 0) return false;
+    if (this.#deps.writesRefused() !== undefined) return true;
     for (const slot of this.#slots.values()) if (!slot.parked && slot.queue.length > 0) return false;
     return true;
   }

@@ -3,7 +3,7 @@ import { hookResultByteLimit } from '../../workers/hookResult.js';
 import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
 import { redactEventJson, redactString } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
-import { isLlmStateError } from '../errors.js';
+import { isLlmStateError, type LlmStateError } from '../errors.js';
 import type { CorrelationContext } from '../events/correlation.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { Scope } from '../state/Scope.js';
@@ -32,6 +32,11 @@ export interface RunnerDeps {
   onBackgroundError(error: unknown): void;
   /** Called after each execution is recorded (history retention counts them). */
   onRecorded(): void;
+  /**
+   * The `SUPERVISOR_SHUTDOWN` error with which the runtime refuses writes once its root supervisor has
+   * failed (`runtime.fatal`); undefined until then. Hook actions are refused with it like any write.
+   */
+  writesRefused(): LlmStateError | undefined;
 }
 
 /** What one run in the pool came to, before it is recorded. */
@@ -142,12 +147,12 @@ export class ExecutionRunner {
           actions = checkActions(outcome.actions, { eventIds, scopes: events.map((event) => event.scope), hops: events.map((event) => event.hop ?? 0) }, this.#deps.maxValueBytes);
         }
         await sink?.beforeRecord?.(outcome.output);
-        await applyActions(actions, this.#deps.ownerOf, (action) => ({
-          correlationId: correlations[eventIds.indexOf(action.causedBy)],
-          causationId: action.causedBy,
-          executionId,
-          hop: action.hop,
-        }));
+        await applyActions(
+          actions,
+          this.#deps.ownerOf,
+          (action) => ({ correlationId: correlations[eventIds.indexOf(action.causedBy)], causationId: action.causedBy, executionId, hop: action.hop }),
+          () => this.#assertWritable(),
+        );
         // Unredacted input is read back from the event log, unless an entry was carried inline (its
         // events may be older than what the log keeps).
         const inputJson = outcome.inputJson ?? (entries.some((entry) => entry.inline) ? JSON.stringify(entries.flatMap(deliveredEvents)) : null);
@@ -172,13 +177,25 @@ export class ExecutionRunner {
           return;
         }
         run = { ...run, status: 'failed', error: describeError(error) };
+        if (error === this.#deps.writesRefused()) {
+          // Not the hook's failure: the runtime takes no more writes until it is opened again, so the
+          // batch stays in the outbox for then, whatever its attempts, and the breaker does not count it.
+          await this.#failed(slot, entries, run, meta(run.status, run.durationMs, run.error), attempt, { keep: true });
+          return;
+        }
       }
     }
     breaker.of.recordFailure(breaker.startedIn);
     await this.#failed(slot, entries, run, meta(run.status, run.durationMs, run.error), attempt);
   }
 
-  async #failed(slot: HookSlot, entries: PendingEntry[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, attempt: number): Promise<void> {
+  #assertWritable(): void {
+    const refusal = this.#deps.writesRefused();
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** Records a failed attempt; the batch is retried later, or dead-lettered once its attempts are spent (unless `keep`). */
+  async #failed(slot: HookSlot, entries: PendingEntry[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, attempt: number, { keep = false } = {}): Promise<void> {
     const definition = slot.definition;
     if (run.status === 'timed_out') slot.counters.timedOut++;
     else slot.counters.failed++;
@@ -186,7 +203,7 @@ export class ExecutionRunner {
     const texts = entries.map(deliveredTexts);
     const inputJson = `[${texts.flat().map((event) => redactEventJson(event, definition.redact)).join(',')}]`;
     const ops = this.#deps.history.recordOps(meta, inputJson, undefined);
-    const exhausted = attempt >= definition.maxAttempts;
+    const exhausted = !keep && attempt >= definition.maxAttempts;
     const now = this.#deps.clock.now();
     for (const [position, entry] of entries.entries()) {
       const key = hookSeqKey(definition.name, entry.seq);

@@ -87,14 +87,19 @@ function checkAction(action: unknown, { eventIds, scopes, hops }: ActionCauses, 
 
 /**
  * Applies checked actions in order, each as a new write in the correlation of the event that caused
- * it, with `causationId` set to that event and `executionId` to the execution.
+ * it, with `causationId` set to that event and `executionId` to the execution. Each is refused as a
+ * plain write would be: `assertWritable` runs before it.
+ *
+ * @throws {SUPERVISOR_SHUTDOWN} once the root supervisor has failed (from `assertWritable`).
  */
 export async function applyActions(
   actions: readonly CheckedAction[],
   ownerOf: (scope: Scope) => ScopeOwner,
   contextOf: (action: CheckedAction) => CorrelationContext,
+  assertWritable: () => void,
 ): Promise<void> {
   for (const action of actions) {
+    assertWritable();
     const owner = ownerOf(action.scope);
     const context = contextOf(action);
     if (action.type === 'set') await owner.set(action.key!, action.json!, context);
