@@ -96,6 +96,8 @@ export class AgentActor {
   #link: AgentLink | undefined;
   #incarnations = 0;
   #processing: Promise<void> | undefined;
+  /** Set by retire(): the agent will not run again, and nothing of it is saved again. */
+  #retired: LlmStateError | undefined;
 
   /** @param record the record as last persisted. */
   constructor(host: AgentHost, record: AgentRecord, machine: AnyStateMachine | undefined) {
@@ -128,6 +130,7 @@ export class AgentActor {
    * @internal
    */
   async start(link: AgentLink): Promise<AgentChildRef> {
+    if (this.#retired !== undefined) throw this.#retired;
     this.#link = link;
     const restart = this.#incarnations > 0;
     this.#incarnations++;
@@ -199,6 +202,7 @@ export class AgentActor {
 
   /** Persists the record with the machine's current snapshot. */
   async save(): Promise<void> {
+    this.#assertLive('save');
     await this.#persist([{ kind: 'agent.saved', agentId: this.id }]);
   }
 
@@ -283,7 +287,7 @@ export class AgentActor {
         // The machine moved on but the store did not: forget the message, reject it, and restart from the store.
         this.#record = previous;
         envelope.reject(saveError);
-        this.#crashIncarnation(saveError);
+        if (this.#retired === undefined) this.#crashIncarnation(saveError);
         return;
       }
     }
@@ -356,13 +360,19 @@ export class AgentActor {
    * queued ones rejected with `error`; with `status`, the record is saved with it. @internal
    */
   retire(error: LlmStateError, status?: 'crashed'): Promise<void> {
+    if (this.#retired !== undefined) return Promise.resolve();
     if (this.state === 'stopped') status = undefined; // stopped (and saved) by its user already
     if (this.state !== 'stopping' && this.state !== 'stopped') this.#lifecycle.send({ type: 'STOP' });
     this.#finish();
     this.rejectQueued(error);
-    if (status === undefined) return Promise.resolve();
-    this.#record = { ...this.#record, status };
-    return this.#persist([{ kind: 'agent.retired', agentId: this.id, data: { status } }]);
+    let saved = Promise.resolve();
+    if (status !== undefined) {
+      this.#record = { ...this.#record, status };
+      saved = this.#persist([{ kind: 'agent.retired', agentId: this.id, data: { status } }]);
+    }
+    // After the last save is queued: a delete that follows finds every save of this agent ahead of it.
+    this.#retired = error;
+    return saved;
   }
 
   #finish(): void {
@@ -391,6 +401,12 @@ export class AgentActor {
 
   /** Saves the record (with the machine's snapshot) and `events` in one batch through the agent's scope. */
   async #persist(events: EventSpec[]): Promise<void> {
+    // Whatever still holds this agent (a handle, a pause that was waiting, close()) must not bring back a deleted one.
+    if (this.#retired !== undefined) {
+      throw new LlmStateError('ACTOR_STOPPED', `Agent ${this.id} can no longer be saved: ${this.#retired.message}`, {
+        details: { agent: this.id },
+      });
+    }
     const now = this.#host.clock.now();
     const parsed = agentRecordSchema.safeParse({ ...this.#record, machineSnapshot: this.#snapshot() ?? null, metadata: { ...this.#record.metadata, updatedAt: now } });
     if (!parsed.success) {

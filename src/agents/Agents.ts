@@ -11,10 +11,11 @@ import {
   type AgentRecord,
   type AgentStatus,
 } from '../../actors/agentRecord.js';
-import type { RestartType, Shutdown } from '../../supervisors/childSpec.js';
+import type { ChildSpec, RestartType, Shutdown } from '../../supervisors/childSpec.js';
 import { DEFAULT_AGENT_SUPERVISOR, type SupervisorTree } from '../../supervisors/SupervisorTree.js';
 import { checkOptionsArgument } from '../checkOptions.js';
 import { LlmStateError } from '../errors.js';
+import { KeyedSerial } from '../KeyedSerial.js';
 import { currentCorrelation, type CorrelationContext } from '../events/correlation.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { Scope } from '../state/Scope.js';
@@ -76,11 +77,18 @@ export interface AgentsDeps {
 /**
  * `rt.agents`: spawn, address, save, restore and delete agents. Each agent is an actor under a
  * supervisor; its record and its machine's snapshot survive crashes and restarts.
+ *
+ * `spawn`, `restore`, `delete` and a handle's `stop` of one id run one at a time, in call order: each
+ * reads the registry and the store and then changes both, the supervisor tree and the event log, and
+ * an interleaving of two of them would leave those disagreeing.
  */
 export class Agents {
   readonly #deps: AgentsDeps;
   readonly #live = new Map<string, { actor: AgentActor; supervisor: string }>();
   readonly #machines = new Map<string, AnyStateMachine>();
+  readonly #lifecycle = new KeyedSerial<string>();
+  /** Why agents can no longer run here: the root supervisor failed, or the runtime closed. */
+  #cannotRun: LlmStateError | undefined;
 
   /** @internal */
   constructor(deps: AgentsDeps) {
@@ -94,10 +102,13 @@ export class Agents {
   }
 
   /**
-   * Creates an agent, saves its record, and starts it under its supervisor.
+   * Creates an agent, saves its record, and starts it under its supervisor. Runs after any `spawn`,
+   * `restore` or `delete` of the same id called before it, so of two concurrent spawns of one id the
+   * first wins and the second is the TypeError of a taken id.
    *
    * @throws {SCOPE_INVALID} for an id that breaks the key rules. @throws {VALUE_INVALID} for non-JSON config.
-   * @throws {TypeError} when an agent with this id exists (running, or saved: use `restore` or `delete`).
+   * @throws {TypeError} when an agent with this id exists (running, or saved: use `restore` or `delete`),
+   *   or for an invalid `restart` or `shutdown`.
    * @throws {AGENT_NOT_FOUND} when the named supervisor does not exist.
    * @example const a = await rt.agents.spawn({ id: 'a1', type: 'chat', config: { model: 'x' }, machine });
    */
@@ -107,19 +118,25 @@ export class Agents {
     const id = normalizeScopeId(options.id, 'agent id');
     if (typeof options.type !== 'string' || options.type.length === 0) throw new TypeError('Expected `type` to be a non-empty string');
     const supervisor = options.supervisor ?? DEFAULT_AGENT_SUPERVISOR;
-    if (!this.#deps.tree.has(supervisor)) {
-      throw new LlmStateError('AGENT_NOT_FOUND', `There is no supervisor '${supervisor}' to spawn agent ${id} under`, { details: { supervisor } });
-    }
-    if (this.#live.has(id)) throw new TypeError(`Agent ${id} is already running; use rt.agents.get('${id}')`);
-    if ((await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined) {
-      throw new TypeError(`Agent ${id} already exists in the store; use rt.agents.restore('${id}') or delete it first`);
-    }
+    this.#assertSupervisor(supervisor, id);
     for (const [name, value] of [['config', options.config ?? {}], ['custom', options.custom ?? {}], ['tools', options.tools ?? []]] as const) {
       try {
         serializeValue(value, Number.MAX_SAFE_INTEGER);
       } catch (error) {
         throw new LlmStateError('VALUE_INVALID', `Agent ${id}'s ${name}: ${(error as Error).message}`, { cause: error, details: { agent: id, field: name } });
       }
+    }
+    // Checked before the record is saved: a spec the supervisor refuses would leave a record of an agent that never ran.
+    this.#deps.tree.checkChildSpecs([this.#childSpec(id, options.restart, options.shutdown, async () => ({ stop: async () => {}, kill: () => {} }))]);
+    return this.#lifecycle.run(id, () => this.#spawn(id, supervisor, options));
+  }
+
+  async #spawn(id: string, supervisor: string, options: SpawnOptions): Promise<AgentHandle> {
+    this.#assertCanRun();
+    this.#assertSupervisor(supervisor, id);
+    if (this.#live.has(id)) throw new TypeError(`Agent ${id} is already running; use rt.agents.get('${id}')`);
+    if ((await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined) {
+      throw new TypeError(`Agent ${id} already exists in the store; use rt.agents.restore('${id}') or delete it first`);
     }
     if (options.machine !== undefined) this.#machines.set(options.type, options.machine);
     const now = this.#deps.clock.now();
@@ -166,7 +183,9 @@ export class Agents {
 
   /**
    * Brings back an agent saved earlier, by this process or another, with its record and its machine's
-   * snapshot, and starts it under its supervisor. A running agent's handle is returned as it is.
+   * snapshot, and starts it under its supervisor. A running agent's handle is returned as it is, so
+   * concurrent restores of one id all resolve with the one agent, restored once. Runs after any
+   * `spawn`, `restore` or `delete` of the same id called before it.
    *
    * @throws {AGENT_NOT_FOUND} when nothing is stored under this id.
    * @throws {DATA_CORRUPT} when the stored record fails its checksum or schema.
@@ -174,6 +193,11 @@ export class Agents {
   async restore(id: string, options: RestoreOptions = {}): Promise<AgentHandle> {
     this.#deps.assertWritable();
     checkOptionsArgument(options);
+    return this.#lifecycle.run(id, () => this.#restore(id, options));
+  }
+
+  async #restore(id: string, options: RestoreOptions): Promise<AgentHandle> {
+    this.#assertCanRun();
     const live = this.#live.get(id);
     if (live !== undefined) return new AgentHandle(live.actor, this, live.supervisor);
     const record = await this.#load(id);
@@ -223,13 +247,21 @@ export class Agents {
 
   /**
    * Stops the agent if it runs, and removes its record, its dead letters and its `agent:<id>` state.
-   * Resolves with whether there was anything to delete.
+   * Resolves with whether there was anything to delete: of concurrent deletes of one id, the first
+   * resolves `true` and the others `false`. Runs after any `spawn`, `restore` or `delete` of the same id
+   * called before it. Once it resolves `true`, the agent's handles refuse every operation with
+   * `ACTOR_STOPPED`, and nothing of the agent is saved again, not even by `close()`.
    */
   async delete(id: string, context: CorrelationContext | undefined = currentCorrelation()): Promise<boolean> {
     this.#deps.assertWritable();
+    return this.#lifecycle.run(id, () => this.#delete(id, context));
+  }
+
+  async #delete(id: string, context: CorrelationContext | undefined): Promise<boolean> {
+    this.#assertCanRun();
     const live = this.#live.get(id);
     if (live !== undefined) {
-      await this.#deps.tree.removeChild(live.supervisor, id);
+      await this.#removeChild(live.supervisor, id);
       await live.actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${id} was deleted`, { details: { agent: id } }));
       this.#live.delete(id);
     }
@@ -264,23 +296,35 @@ export class Agents {
     return [...this.#live.keys()];
   }
 
-  /** Saves every running agent, then forgets them; the supervisor tree stops them. @internal */
+  /**
+   * Waits for the spawns, restores and deletes called before close(), then saves every running agent;
+   * the supervisor tree stops them. @internal
+   */
   async saveAll(): Promise<void> {
+    await this.#lifecycle.idle();
     await Promise.allSettled([...this.#live.values()].map(({ actor }) => actor.save()));
   }
 
-  /** Rejects every queued message: the runtime can no longer run agents. @internal */
+  /** Rejects every queued message, and every spawn, restore and delete still waiting its turn: the runtime can no longer run agents. @internal */
   rejectAllQueued(error: LlmStateError): void {
+    this.#cannotRun ??= error;
     for (const { actor } of this.#live.values()) actor.rejectQueued(error);
   }
 
-  /** @internal */
-  async stopAgent(handle: AgentHandle, supervisor: string): Promise<void> {
-    const live = this.#live.get(handle.id);
-    if (live === undefined) return;
-    await live.actor.stop();
-    await this.#deps.tree.removeChild(supervisor, handle.id);
-    this.#live.delete(handle.id);
+  /**
+   * Stops the agent behind `handle`, if it still runs (a handle of a deleted agent stops nothing, not
+   * even an agent spawned again under its id). @internal
+   */
+  stopAgent(handle: AgentHandle, supervisor: string): Promise<void> {
+    return this.#lifecycle.run(handle.id, async () => {
+      const live = this.#live.get(handle.id);
+      if (live === undefined || live.actor !== handle.actor) return;
+      await live.actor.stop();
+      await this.#removeChild(supervisor, handle.id);
+      this.#live.delete(handle.id);
+      // Stopped and saved: from here on it writes nothing, so a later delete stays a delete.
+      await live.actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${handle.id} is stopped`, { details: { agent: handle.id } }));
+    });
   }
 
   async #run(actor: AgentActor, supervisor: string, restart: RestartType | undefined, shutdown: Shutdown | undefined): Promise<AgentHandle> {
@@ -289,9 +333,9 @@ export class Agents {
     const simple = this.#deps.tree.list().find((node) => node.id === supervisor)?.strategy === 'simple_one_for_one';
     const temporary = !simple && restart === 'temporary';
     try {
-      await this.#deps.tree.startChild(supervisor, {
-        id: actor.id,
-        start: async (link) => {
+      await this.#deps.tree.startChild(
+        supervisor,
+        this.#childSpec(actor.id, restart, shutdown, async (link) => {
           if (!temporary) return actor.start(link);
           // OTP never restarts a temporary child: once it crashes, or its supervisor stops it, it is gone.
           const ref = await actor.start({
@@ -310,15 +354,41 @@ export class Agents {
               this.#retire(actor);
             },
           };
-        },
-        restart: restart ?? 'permanent',
-        shutdown: shutdown ?? 5000,
-      });
+        }),
+      );
     } catch (error) {
       this.#live.delete(actor.id);
+      await actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${actor.id} did not start`, { cause: error, details: { agent: actor.id } }));
       throw error;
     }
     return new AgentHandle(actor, this, supervisor);
+  }
+
+  #childSpec(id: string, restart: RestartType | undefined, shutdown: Shutdown | undefined, start: ChildSpec['start']): ChildSpec {
+    return { id, start, restart: restart ?? 'permanent', shutdown: shutdown ?? 5000 };
+  }
+
+  /** Takes the agent out of its supervisor; one its supervisor has already forgotten is out already. */
+  async #removeChild(supervisor: string, id: string): Promise<void> {
+    try {
+      await this.#deps.tree.removeChild(supervisor, id);
+    } catch (error) {
+      if (!(error instanceof LlmStateError && error.code === 'AGENT_NOT_FOUND' && error.details?.child === id)) throw error;
+    }
+  }
+
+  /**
+   * For an operation that waited its turn: close() waits for those called before it, but once the root
+   * supervisor has failed (SUPERVISOR_SHUTDOWN) none may start.
+   */
+  #assertCanRun(): void {
+    if (this.#cannotRun !== undefined) throw this.#cannotRun;
+  }
+
+  #assertSupervisor(supervisor: string, id: string): void {
+    if (!this.#deps.tree.has(supervisor)) {
+      throw new LlmStateError('AGENT_NOT_FOUND', `There is no supervisor '${supervisor}' to spawn agent ${id} under`, { details: { supervisor } });
+    }
   }
 
   /** A temporary agent crashed or was stopped by its supervisor: it will not run again. */
