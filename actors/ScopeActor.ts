@@ -229,8 +229,13 @@ export class ScopeActor implements CommitParticipant {
         case 'record':
           return this.#becomeReady();
         case 'delete':
-          if (message.existed !== undefined || this.#cache.has(message.key)) return this.#becomeReady();
-          return this.#runBusy(() => this.#checkExistence(message));
+          if (message.existed === undefined) {
+            const cached = this.#cache.get(message.key);
+            if (cached === undefined) return this.#runBusy(() => this.#checkExistence(message));
+            // Taken now, not at the flush: the memory budget may drop the cache in between.
+            message.existed = cached.json !== null;
+          }
+          return this.#becomeReady();
         case 'get': {
           const entry = this.#cache.get(message.key);
           this.#mailbox.shift();
@@ -324,7 +329,9 @@ export class ScopeActor implements CommitParticipant {
       ops += unit.writes.length + 1;
     }
     if (units.length === 0) {
+      // Nothing could be taken: go back to the mailbox rather than wait for a flush that never comes.
       this.#phase = 'idle';
+      queueMicrotask(() => this.#process());
       return undefined;
     }
     this.#phase = 'committing';

@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { createRuntime, type Runtime } from '../src/index.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../src/index.js';
 import { runs } from './budget.js';
 import { key, KEYS, scopeIndex, SCOPES, StoreModel, value } from './stateModel.js';
 
 interface Real {
   rt: Runtime;
   dataDir: string;
+  options: RuntimeOptions;
 }
 
 type Command = fc.AsyncCommand<StoreModel, Real>;
@@ -123,7 +124,7 @@ class RestartCommand implements Command {
   check = () => true;
   async run(_model: StoreModel, real: Real) {
     await real.rt.close();
-    real.rt = await createRuntime({ dataDir: real.dataDir });
+    real.rt = await createRuntime({ ...real.options, dataDir: real.dataDir });
   }
   toString = () => 'restart()';
 }
@@ -150,14 +151,24 @@ const commands = [
   fc.constant(new RestartCommand()),
 ];
 
+/**
+ * The default options, and a budget so small that every commit evicts caches and passivates actors, with
+ * an idle sweep that passivates whatever it finds idle: eviction and passivation then interleave with
+ * every kind of operation, and every operation must still settle.
+ */
+const CONFIGURATIONS: { name: string; options: RuntimeOptions; runs: number }[] = [
+  { name: 'default options', options: {}, runs: 100 },
+  { name: 'a tiny memory budget and idleMs', options: { memoryBudgetBytes: 18_000, idleMs: 1 }, runs: 60 },
+];
+
 describe('state model (fc.commands)', function () {
   this.timeout(600_000);
 
-  it('set, get, delete, listKeys, clearScope, transactions and bursts agree with a Map model, across restarts', async () => {
+  for (const { name, options, runs: defaultRuns } of CONFIGURATIONS) it(`set, get, delete, listKeys, clearScope, transactions and bursts agree with a Map model, across restarts (${name})`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 40 }), async (cmds) => {
         const dataDir = mkdtempSync(join(tmpdir(), 'llmstate-model-'));
-        const real: Real = { rt: await createRuntime({ dataDir }), dataDir };
+        const real: Real = { rt: await createRuntime({ ...options, dataDir }), dataDir, options };
         const model = new StoreModel();
         try {
           await fc.asyncModelRun(() => ({ model, real }), cmds);
@@ -173,7 +184,7 @@ describe('state model (fc.commands)', function () {
           rmSync(dataDir, { recursive: true, force: true });
         }
       }),
-      { numRuns: runs(100) },
+      { numRuns: runs(defaultRuns) },
     );
   });
 });
