@@ -45,4 +45,4 @@ export type { DiffOp } from './hooks/replayDiff.js';
 export { renderTimeline, TIMELINE_FORMATS } from './events/timelineExport.js';
 export type { TimelineFormat } from './events/timelineExport.js';
 export type { Timeline, TimelineNode } from './events/timeline.js';
-export type { HookRuntimeOptions, ResolvedHookRuntimeOptions } from './runtimeOptions.js';
+export type { HookResourceLimits, HookRuntimeOptions, ResolvedHookRuntimeOptions } from './runtimeOptions.js';

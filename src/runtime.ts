@@ -301,7 +301,11 @@ class LlmStateRuntime implements Runtime {
   }
 
   #hookPool(): HookPool {
-    this.#pool ??= new HookPool({ threads: this.#options.hooks.threads, onError: (error) => this.#onBackgroundError(error) });
+    this.#pool ??= new HookPool({
+      threads: this.#options.hooks.threads,
+      resourceLimits: this.#options.hooks.resourceLimits,
+      onError: (error) => this.#onBackgroundError(error),
+    });
     return this.#pool;
   }
 

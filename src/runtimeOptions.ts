@@ -56,6 +56,22 @@ export interface HookRuntimeOptions {
   closeGraceMs?: number;
   /** History retention, applied every `pruneEvery` recorded executions and by `rt.hooks.prune()`. */
   history?: { maxAgeMs?: number; maxCount?: number; maxBytes?: number; pruneEvery?: number };
+  /**
+   * Memory limits of each hook worker thread. A hook that goes over them fails with `HOOK_FAILED` (its
+   * worker is stopped and replaced) instead of taking the process down.
+   * @default { maxOldGenerationSizeMb: 512, stackSizeMb: 4 }
+   */
+  resourceLimits?: HookResourceLimits;
+}
+
+/** The memory limits of a hook worker thread (Node's `resourceLimits` of a worker). */
+export interface HookResourceLimits {
+  /** The worker's main heap, in MB; at least 16. @default 512 */
+  maxOldGenerationSizeMb?: number;
+  /** The heap for new objects, in MB. @default V8's choice for the old generation's size */
+  maxYoungGenerationSizeMb?: number;
+  /** The thread's stack, in MB, from 1 to 1024. @default 4 */
+  stackSizeMb?: number;
 }
 
 export interface ResolvedHookRuntimeOptions {
@@ -63,6 +79,7 @@ export interface ResolvedHookRuntimeOptions {
   autoStart: boolean;
   closeGraceMs: number;
   history: { maxAgeMs: number; maxCount: number; maxBytes: number; pruneEvery: number };
+  resourceLimits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb?: number; stackSizeMb: number };
 }
 
 export interface ResolvedRuntimeOptions {
@@ -97,6 +114,7 @@ export const DEFAULT_OPTIONS = {
     autoStart: true,
     closeGraceMs: 5000,
     history: { maxAgeMs: 7 * 24 * 60 * 60 * 1000, maxCount: 100_000, maxBytes: 256 * 1024 * 1024, pruneEvery: 1000 },
+    resourceLimits: { maxOldGenerationSizeMb: 512, stackSizeMb: 4 },
   },
 } as const satisfies Partial<ResolvedRuntimeOptions>;
 
@@ -124,8 +142,10 @@ const FIELDS = {
       history: z
         .strictObject({ maxAgeMs: positiveInteger.optional(), maxCount: positiveInteger.optional(), maxBytes: positiveInteger.optional(), pruneEvery: positiveInteger.optional() })
         .optional(),
+      // Checked on its own (RESOURCE_LIMIT_FIELDS), so that a message names the limit that is wrong.
+      resourceLimits: z.unknown().optional(),
     }),
-    'an object with `threads` (1–64), `autoStart`, `closeGraceMs` and `history` ({ maxAgeMs, maxCount, maxBytes, pruneEvery })',
+    'an object with `threads` (1–64), `autoStart`, `closeGraceMs`, `history` ({ maxAgeMs, maxCount, maxBytes, pruneEvery }) and `resourceLimits`',
   ],
   eventRetention: [
     z.strictObject({ maxAgeMs: positiveInteger.optional(), maxCount: positiveInteger.optional() }),
@@ -168,12 +188,30 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   };
 }
 
+/**
+ * A worker needs several MB of heap just to start (4 MB is too little under tsx), and piscina stops
+ * replacing workers that fail while starting, so the floor is 16 MB. A stack far under 1 MB crashed the
+ * process (0.1 MB, measured).
+ */
+const RESOURCE_LIMIT_FIELDS = {
+  maxOldGenerationSizeMb: [z.number().int().min(16).max(Number.MAX_SAFE_INTEGER), 'an integer of at least 16'],
+  maxYoungGenerationSizeMb: [positiveInteger, 'a positive integer'],
+  stackSizeMb: [z.number().int().min(1).max(1024), 'an integer from 1 to 1024'],
+} as const;
+
 function resolveHookOptions(hooks: HookRuntimeOptions = {}): ResolvedHookRuntimeOptions {
   const defaults = DEFAULT_OPTIONS.hooks;
+  const limits: HookResourceLimits =
+    hooks.resourceLimits === undefined ? {} : checkOptions(hooks.resourceLimits, RESOURCE_LIMIT_FIELDS, { what: '`hooks.resourceLimits`', field: 'resource limit' });
   return {
     threads: hooks.threads ?? defaults.threads,
     autoStart: hooks.autoStart ?? defaults.autoStart,
     closeGraceMs: hooks.closeGraceMs ?? defaults.closeGraceMs,
     history: { ...defaults.history, ...hooks.history },
+    resourceLimits: {
+      maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb ?? defaults.resourceLimits.maxOldGenerationSizeMb,
+      ...(limits.maxYoungGenerationSizeMb === undefined ? {} : { maxYoungGenerationSizeMb: limits.maxYoungGenerationSizeMb }),
+      stackSizeMb: limits.stackSizeMb ?? defaults.resourceLimits.stackSizeMb,
+    },
   };
 }

@@ -66,6 +66,7 @@ describe('resolveRuntimeOptions', () => {
           autoStart: true,
           closeGraceMs: 5000,
           history: { maxAgeMs: 604800000, maxCount: 100000, maxBytes: 268435456, pruneEvery: 1000 },
+          resourceLimits: { maxOldGenerationSizeMb: 512, stackSizeMb: 4 },
         },
       });
     });
@@ -93,7 +94,7 @@ describe('resolveRuntimeOptions', () => {
           clock,
           faultSeed: 42,
           poisonLimit: 1,
-          hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 } },
+          hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 8 } },
           eventRetention: { maxCount: 9 },
         }),
         {
@@ -109,7 +110,13 @@ describe('resolveRuntimeOptions', () => {
           clock,
           faultSeed: 42,
           poisonLimit: 1,
-          hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { ...DEFAULT_OPTIONS.hooks.history, maxCount: 7 } },
+          hooks: {
+            threads: 3,
+            autoStart: false,
+            closeGraceMs: 0,
+            history: { ...DEFAULT_OPTIONS.hooks.history, maxCount: 7 },
+            resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 8 },
+          },
           eventRetention: { maxCount: 9 },
         },
       );
@@ -157,7 +164,7 @@ describe('resolveRuntimeOptions', () => {
 
   describe('hooks', () => {
     const expected =
-      'Expected `hooks` to be an object with `threads` (1–64), `autoStart`, `closeGraceMs` and `history` ({ maxAgeMs, maxCount, maxBytes, pruneEvery })';
+      'Expected `hooks` to be an object with `threads` (1–64), `autoStart`, `closeGraceMs`, `history` ({ maxAgeMs, maxCount, maxBytes, pruneEvery }) and `resourceLimits`';
 
     it('rejects a hooks value that is not an object', () => {
       rejects({ memory: true, hooks: 4 }, `${expected}, got \`4\` (number)`);
@@ -184,6 +191,57 @@ describe('resolveRuntimeOptions', () => {
       const expectedRetention = 'Expected `eventRetention` to be an object with positive integers `maxAgeMs` and/or `maxCount`';
       rejects({ memory: true, eventRetention: { maxCount: 0 } }, `${expectedRetention}, got \`{"maxCount":0}\` (object)`);
       rejects({ memory: true, eventRetention: { days: 3 } }, `${expectedRetention}, got \`{"days":3}\` (object)`);
+    });
+
+    describe('resourceLimits', () => {
+      const resolve = (resourceLimits: unknown) => resolveRuntimeOptions({ memory: true, hooks: { resourceLimits } }).hooks.resourceLimits;
+
+      it('defaults to a 512 MB old generation and a 4 MB stack, and leaves the young generation to V8', () => {
+        assert.deepEqual(resolve(undefined), { maxOldGenerationSizeMb: 512, stackSizeMb: 4 });
+        assert.deepEqual(resolve({}), { maxOldGenerationSizeMb: 512, stackSizeMb: 4 });
+      });
+
+      it('keeps each limit it is given, and fills the others', () => {
+        assert.deepEqual(resolve({ maxOldGenerationSizeMb: 64 }), { maxOldGenerationSizeMb: 64, stackSizeMb: 4 });
+        assert.deepEqual(resolve({ maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 8, stackSizeMb: 1 }), {
+          maxOldGenerationSizeMb: 16,
+          maxYoungGenerationSizeMb: 8,
+          stackSizeMb: 1,
+        });
+        assert.deepEqual(resolve({ maxOldGenerationSizeMb: undefined, maxYoungGenerationSizeMb: undefined }), { maxOldGenerationSizeMb: 512, stackSizeMb: 4 });
+      });
+
+      it('rejects resourceLimits that is not an object', () => {
+        rejects({ memory: true, hooks: { resourceLimits: 64 } }, 'Expected `hooks.resourceLimits` to be an object, got `64` (number)');
+        rejects({ memory: true, hooks: { resourceLimits: null } }, 'Expected `hooks.resourceLimits` to be an object, got `null`');
+      });
+
+      it('rejects an unknown limit', () => {
+        rejects(
+          { memory: true, hooks: { resourceLimits: { maxOldSpaceSizeMb: 64 } } },
+          'Unknown resource limit `maxOldSpaceSizeMb`; the options are `maxOldGenerationSizeMb`, `maxYoungGenerationSizeMb`, `stackSizeMb`',
+        );
+      });
+
+      it('rejects maxOldGenerationSizeMb below 16 (a worker cannot start) or not an integer', () => {
+        const expected = 'Expected `maxOldGenerationSizeMb` to be an integer of at least 16, got';
+        rejects({ memory: true, hooks: { resourceLimits: { maxOldGenerationSizeMb: 15 } } }, `${expected} \`15\` (number)`);
+        rejects({ memory: true, hooks: { resourceLimits: { maxOldGenerationSizeMb: 64.5 } } }, `${expected} \`64.5\` (number)`);
+        rejects({ memory: true, hooks: { resourceLimits: { maxOldGenerationSizeMb: '64' } } }, `${expected} \`"64"\` (string)`);
+      });
+
+      it('rejects a maxYoungGenerationSizeMb that is not a positive integer', () => {
+        const expected = 'Expected `maxYoungGenerationSizeMb` to be a positive integer, got';
+        rejects({ memory: true, hooks: { resourceLimits: { maxYoungGenerationSizeMb: 0 } } }, `${expected} \`0\` (number)`);
+        rejects({ memory: true, hooks: { resourceLimits: { maxYoungGenerationSizeMb: 2.5 } } }, `${expected} \`2.5\` (number)`);
+      });
+
+      it('rejects a stackSizeMb outside 1–1024 (a smaller stack can crash the process) or not an integer', () => {
+        const expected = 'Expected `stackSizeMb` to be an integer from 1 to 1024, got';
+        rejects({ memory: true, hooks: { resourceLimits: { stackSizeMb: 0 } } }, `${expected} \`0\` (number)`);
+        rejects({ memory: true, hooks: { resourceLimits: { stackSizeMb: 1025 } } }, `${expected} \`1025\` (number)`);
+        rejects({ memory: true, hooks: { resourceLimits: { stackSizeMb: 0.5 } } }, `${expected} \`0.5\` (number)`);
+      });
     });
 
     it('fills the history defaults it is not given', () => {

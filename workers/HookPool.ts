@@ -7,6 +7,11 @@ export interface HookPoolOptions {
   /** Worker threads, started up front and kept. */
   threads: number;
   /**
+   * Each worker's memory limits (Node's `resourceLimits`). A worker that goes over them is stopped and
+   * replaced, and its task fails; without them a runaway hook would take the whole process down.
+   */
+  resourceLimits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb?: number; stackSizeMb: number };
+  /**
    * Errors that belong to no task, such as a worker killed by an uncaught error after its task finished.
    * Without a listener piscina would rethrow them and take the process down.
    */
@@ -43,6 +48,7 @@ const WORKER = new URL(`./hookWorker${ownExtension}`, import.meta.url);
 export class HookPool {
   readonly threads: number;
   readonly #pool: Piscina;
+  readonly #resourceLimits: HookPoolOptions['resourceLimits'];
   #closed = false;
   /**
    * What to do when the hook of a running task starts, by the task's start token. Tokens are random:
@@ -52,12 +58,15 @@ export class HookPool {
 
   constructor(options: HookPoolOptions) {
     this.threads = options.threads;
+    this.#resourceLimits = options.resourceLimits;
     this.#pool = new Piscina({
       filename: WORKER.href,
       minThreads: options.threads,
       maxThreads: options.threads,
       idleTimeout: 2 ** 31 - 1,
       maxQueue: options.threads * 4,
+      // piscina replaces a worker that died this way, as it does one that exited.
+      resourceLimits: options.resourceLimits,
       // Compiled workers inherit the process's flags. Sources run under tsx in development, and need
       // its loader; an explicit execArgv may not carry V8 flags such as --expose-gc, so pass only that.
       ...(ownExtension === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
@@ -93,7 +102,7 @@ export class HookPool {
       if (controller.signal.aborted) {
         throw new TaskFailure('timeout', `The hook ${task.context.hookName} ran past its ${timeoutMs} ms limit; its worker was replaced`, { cause: error });
       }
-      throw describeFailure(error, task);
+      throw describeFailure(error, task, this.#resourceLimits);
     } finally {
       clearTimeout(timer);
       this.#onStarted.delete(startToken);
@@ -123,8 +132,14 @@ export class HookPool {
   }
 }
 
-function describeFailure(error: unknown, task: RunTask): TaskFailure {
+function describeFailure(error: unknown, task: RunTask, limits: HookPoolOptions['resourceLimits']): TaskFailure {
   const message = error instanceof Error ? error.message : String(error);
+  if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    const limit = `maxOldGenerationSizeMb ${limits.maxOldGenerationSizeMb}${limits.maxYoungGenerationSizeMb === undefined ? '' : `, maxYoungGenerationSizeMb ${limits.maxYoungGenerationSizeMb}`}`;
+    return new TaskFailure('crash', `The worker running ${task.context.hookName} ran out of memory (hooks.resourceLimits: ${limit}) and was replaced: ${message}`, {
+      cause: error,
+    });
+  }
   // piscina rejects the task of a worker that exited (process.exit) with this message. An uncaught
   // error kills the worker too, but arrives as the error itself, like a throw from the hook.
   const crashed = /^worker exited with code/i.test(message);
