@@ -1,5 +1,6 @@
 import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
 import type { StorageBackend } from '../storage/index.js';
+import { readSeqHighWater } from './seqHighWater.js';
 
 /**
  * The event log holds one commit record per backend batch, keyed by its commit sequence. A commit
@@ -142,10 +143,17 @@ export function decodeCommitRecord(record: Buffer, keySeq: number): LoggedEvent[
   return events.map((event, index) => ({ id: eventId(seq, index), seq, at: timestamp, ...event }));
 }
 
-/** The sequence of the newest commit record, or 0 for an empty log. */
+/**
+ * The last commit sequence used: that of the newest commit record, or the high-water mark that event
+ * retention leaves when it removes records (see {@link readSeqHighWater}), whichever is higher; 0 for
+ * a store that never committed.
+ *
+ * @throws {DATA_CORRUPT} when the high-water mark is damaged.
+ */
 export async function readLastSeq(storage: StorageBackend): Promise<number> {
-  for await (const [key] of storage.iterate('events', { reverse: true, limit: 1 })) return decodeSeqKey(key);
-  return 0;
+  let newest = 0;
+  for await (const [key] of storage.iterate('events', { reverse: true, limit: 1 })) newest = decodeSeqKey(key);
+  return Math.max(newest, await readSeqHighWater(storage));
 }
 
 /** Every logged event, oldest first, starting after `afterSeq`. @throws {DATA_CORRUPT} */

@@ -1,5 +1,6 @@
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import { agentIndexKey, correlationIndexKey, decodeCommitRecord, decodeSeqKey, encodeSeqKey } from './eventLog.js';
+import { seqHighWaterOp } from './seqHighWater.js';
 
 /** How much of the event log is kept. Without either limit, nothing is removed. */
 export interface EventRetention {
@@ -27,7 +28,9 @@ export interface PruneGuards {
 
 /**
  * Removes the oldest commit records, with their index entries, up to the limits. Retention never loses
- * an undelivered event (`keepFrom`), nor anything else that reads the log (`beforeRemove`).
+ * an undelivered event (`keepFrom`), nor anything else that reads the log (`beforeRemove`). Each batch
+ * that removes records also records the highest sequence it removed (`meta` `seqHighWater`), so that
+ * the commit sequence never goes back, even when the whole log is removed.
  */
 export async function pruneEvents(storage: StorageBackend, retention: EventRetention, now: number, guards: PruneGuards): Promise<EventPruneResult> {
   let total = 0;
@@ -39,6 +42,8 @@ export async function pruneEvents(storage: StorageBackend, retention: EventReten
   let seqs: number[] = [];
   const remove = async () => {
     await guards.beforeRemove(seqs);
+    // The mark goes in the same batch as the removal: the log never loses its newest sequence without it.
+    ops.push(seqHighWaterOp(seqs[seqs.length - 1], now));
     await storage.batch(ops);
     ops = [];
     seqs = [];
