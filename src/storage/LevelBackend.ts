@@ -1,6 +1,9 @@
 import type { AbstractLevel, AbstractSublevel, AbstractSnapshot } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
+import { dirname } from 'node:path';
+import { LlmStateError } from '../errors.js';
+import { checkWriteAheadLogs, clearCleanClose, markCleanClose, preserveDamagedLogs, type WalCheck } from './walCheck.js';
 import {
   StorageBackend,
   SUBLEVELS,
@@ -28,18 +31,35 @@ function prefixed(prefix: Buffer, key: Buffer): Buffer {
   return out;
 }
 
+/** How a LevelDB on disk treats damaged write-ahead logs when it opens. */
+export interface DiskOptions {
+  /**
+   * Open what survives: LevelDB drops the damaged records, after a copy of the logs is kept. Without it,
+   * opening a store with damaged logs fails with DATA_CORRUPT and changes nothing. @default false
+   */
+  salvage?: boolean;
+  /** The time that names the folder of kept copies. @default the system clock */
+  now?: () => number;
+}
+
 /**
  * A {@link StorageBackend} over any abstract-level database. Each namespace is a sublevel of one root, so
  * a batch that spans namespaces is still one atomic LevelDB write.
  */
 export class LevelBackend extends StorageBackend {
   readonly location: string;
+  /** What the check of the write-ahead logs found at the last open, on disk. */
+  walCheck: WalCheck | undefined;
+  /** Where copies of damaged logs were kept at the last open, if any were. */
+  damagedLogsCopy: string | undefined;
+  readonly #disk: DiskOptions | undefined;
   readonly #db: Db;
   readonly #sublevels: Record<SublevelName, Sublevel>;
   readonly #prefixes: Record<SublevelName, Buffer>;
 
-  constructor(db: Db, location: string) {
+  constructor(db: Db, location: string, disk?: DiskOptions) {
     super();
+    this.#disk = disk;
     // abstract-level opens a database by itself on the next microtask. Cancel that, so that a backend
     // touches its directory (and takes the LevelDB lock) only in open(), and close() can release it.
     void db.close();
@@ -52,6 +72,7 @@ export class LevelBackend extends StorageBackend {
   }
 
   protected async _open(): Promise<void> {
+    if (this.#disk !== undefined) await this.#checkLogs(this.#disk);
     try {
       await this.#db.open();
       // Closing the root closes its sublevels, and reopening the root does not reopen them.
@@ -63,6 +84,27 @@ export class LevelBackend extends StorageBackend {
 
   protected async _close(): Promise<void> {
     await this.#db.close();
+    if (this.#disk !== undefined) await markCleanClose(this.location);
+  }
+
+  /**
+   * Reads the write-ahead logs before LevelDB replays them: LevelDB would skip damaged records without a
+   * word and then delete the log. A damaged store is refused, unless salvaging, and its logs are copied.
+   */
+  async #checkLogs(disk: DiskOptions): Promise<void> {
+    let check: WalCheck;
+    try {
+      check = await checkWriteAheadLogs(this.location);
+    } catch (err) {
+      throw describeOpenFailure(err, this.location);
+    }
+    this.walCheck = check;
+    this.damagedLogsCopy = undefined;
+    if (check.damaged) {
+      this.damagedLogsCopy = await preserveDamagedLogs(this.location, check, new Date(disk.now?.() ?? Date.now()));
+      if (disk.salvage !== true) throw damagedLogError(this.location, check, this.damagedLogsCopy);
+    }
+    await clearCleanClose(this.location);
   }
 
   protected async _get(sublevel: SublevelName, key: Buffer, options: ReadOptions): Promise<Buffer | undefined> {
@@ -134,9 +176,24 @@ function describeOpenFailure(err: unknown, location: string) {
   return storageError(`Cannot open the store at ${location}`, err, { location });
 }
 
+function damagedLogError(location: string, check: WalCheck, copy: string): LlmStateError {
+  const damaged = check.files.filter((file) => file.damage.length > 0);
+  const where = damaged
+    .map((file) => `${file.name} (${file.damage.map((span) => `${span.bytes} bytes at ${span.offset}: ${span.reason}`).join('; ')})`)
+    .join(', ');
+  const dataDir = dirname(location);
+  return new LlmStateError(
+    'DATA_CORRUPT',
+    `The store at ${location} has damaged write-ahead logs: ${where}. LevelDB would drop ${check.damagedBytes} bytes of ` +
+      `acknowledged writes on opening, so it was not opened and nothing was changed. A copy of the damaged logs is in ${copy}. ` +
+      `Restore a backup, or run \`llmstate repair --data-dir ${dataDir}\` to open what survives and list what is missing`,
+    { details: { location, dataDir, copy, damagedBytes: check.damagedBytes, files: damaged } },
+  );
+}
+
 /** LevelDB on disk, via classic-level. */
-export function createDiskBackend(directory: string): LevelBackend {
-  return new LevelBackend(new ClassicLevel<Buffer, Buffer>(directory, BUFFERS) as unknown as Db, directory);
+export function createDiskBackend(directory: string, options: DiskOptions = {}): LevelBackend {
+  return new LevelBackend(new ClassicLevel<Buffer, Buffer>(directory, BUFFERS) as unknown as Db, directory, options);
 }
 
 /** An ephemeral in-memory store, via memory-level. */

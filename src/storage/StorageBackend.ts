@@ -166,7 +166,21 @@ export abstract class StorageBackend {
   }
 }
 
+/**
+ * Wraps a store failure. LevelDB's own corruption reports (a bad block, a checksum that fails) are
+ * DATA_CORRUPT, not STORAGE_FAILED: retrying cannot help, and the data needs repair or a backup.
+ */
 export function storageError(message: string, cause?: unknown, details?: Record<string, unknown>): LlmStateError {
   const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  if (isCorruption(cause)) {
+    return new LlmStateError('DATA_CORRUPT', `${message}${reason}. The store is damaged: run \`llmstate verify\` to see what, then repair or restore a backup`, { cause, details });
+  }
   return new LlmStateError('STORAGE_FAILED', `${message}${reason}`, { cause, details });
+}
+
+function isCorruption(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    if ((current as { code?: unknown }).code === 'LEVEL_CORRUPTION' || current.message.startsWith('Corruption:')) return true;
+  }
+  return false;
 }

@@ -1,0 +1,121 @@
+import crc32c from 'crc-32/crc32c.js';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { scanLevelLog, type LogDamage } from './levelLog.js';
+
+/**
+ * Written beside LevelDB's files when a store closes cleanly, removed when it opens. It records each
+ * write-ahead log's size and checksum, so that after a clean close any change to a log, even one that
+ * still parses (a cut at a record boundary, a bit flipped in a length that now reads as a torn tail), is
+ * seen. LevelDB ignores files whose names it does not know.
+ */
+export const CLEAN_CLOSE_FILE = 'LLMSTATE-CLEAN-CLOSE';
+
+const LOG_NAME = /^\d+\.log$/;
+
+export interface LogFileCheck {
+  name: string;
+  bytes: number;
+  /** Write batches that read back intact. */
+  records: number;
+  /** What LevelDB would drop from this log on recovery. */
+  damage: LogDamage[];
+  /** Bytes of a write cut short by a crash: never acknowledged, unless the store had closed cleanly. */
+  truncatedTailBytes: number;
+}
+
+export interface WalCheck {
+  /** Whether the store was closed cleanly last time, so the logs it left must be exactly as they were. */
+  cleanlyClosed: boolean;
+  files: LogFileCheck[];
+  /** Whether any log is damaged: LevelDB would drop acknowledged writes from it. */
+  damaged: boolean;
+  /** Bytes that LevelDB would drop, or that are missing since the clean close. */
+  damagedBytes: number;
+}
+
+interface CleanCloseRecord {
+  logs: { name: string; bytes: number; crc32c: number }[];
+}
+
+/** Reads every write-ahead log of the LevelDB at `directory`, as LevelDB would replay it on opening. */
+export async function checkWriteAheadLogs(directory: string): Promise<WalCheck> {
+  const names = (await readdir(directory).catch(missingAsEmpty)).filter((name) => LOG_NAME.test(name)).sort();
+  const closed = await readCleanClose(directory);
+  const files: LogFileCheck[] = [];
+  let damagedBytes = 0;
+  for (const name of names) {
+    const log = await readFile(join(directory, name));
+    const scan = scanLevelLog(log);
+    const file: LogFileCheck = { name, bytes: log.length, ...scan };
+    // A log the clean close did not list was written by another opener since, which may have crashed.
+    // One it listed that is gone was replayed into a table by such an opener, as LevelDB always does.
+    const left = closed?.logs.find((entry) => entry.name === name);
+    if (left !== undefined) {
+      if (scan.truncatedTailBytes > 0) {
+        file.damage.push({ offset: log.length - scan.truncatedTailBytes, bytes: scan.truncatedTailBytes, reason: 'incomplete last record after a clean close' });
+      }
+      if ((left.bytes !== log.length || left.crc32c !== crc32cOf(log)) && file.damage.length === 0) {
+        file.damage.push({ offset: 0, bytes: Math.abs(left.bytes - log.length), reason: `changed since the clean close (was ${left.bytes} bytes, now ${log.length})` });
+      }
+    }
+    for (const span of file.damage) damagedBytes += span.bytes;
+    files.push(file);
+  }
+  return { cleanlyClosed: closed !== undefined, files, damaged: files.some((file) => file.damage.length > 0), damagedBytes };
+}
+
+/** Copies the damaged logs to `<dataDir>/damaged/<time>/`, before LevelDB can rewrite them, and returns that folder. */
+export async function preserveDamagedLogs(directory: string, check: WalCheck, now: Date): Promise<string> {
+  const folder = join(dirname(directory), 'damaged', now.toISOString().replace(/[:.]/g, '-'));
+  await mkdir(folder, { recursive: true });
+  for (const file of check.files) {
+    if (file.damage.length > 0 && file.bytes > 0) await copyFile(join(directory, file.name), join(folder, file.name));
+  }
+  await writeFile(join(folder, 'damage.json'), `${JSON.stringify(check, null, 2)}\n`);
+  return folder;
+}
+
+/** Records the logs as a clean close leaves them. Written to a temporary name first, so it is whole or absent. */
+export async function markCleanClose(directory: string): Promise<void> {
+  const names = (await readdir(directory)).filter((name) => LOG_NAME.test(name)).sort();
+  const logs: CleanCloseRecord['logs'] = [];
+  for (const name of names) {
+    const log = await readFile(join(directory, name));
+    logs.push({ name, bytes: log.length, crc32c: crc32cOf(log) });
+  }
+  const temporary = join(directory, `${CLEAN_CLOSE_FILE}.tmp`);
+  await writeFile(temporary, JSON.stringify({ logs } satisfies CleanCloseRecord));
+  await rename(temporary, join(directory, CLEAN_CLOSE_FILE));
+}
+
+/** Forgets the clean close: from now on the store is open, and a crash may leave a torn last record. */
+export async function clearCleanClose(directory: string): Promise<void> {
+  await rm(join(directory, CLEAN_CLOSE_FILE), { force: true });
+}
+
+async function readCleanClose(directory: string): Promise<CleanCloseRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(directory, CLEAN_CLOSE_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const record = JSON.parse(text) as CleanCloseRecord;
+    if (Array.isArray(record?.logs)) return record;
+  } catch {
+    // A damaged marker proves nothing either way: check the logs as after a crash.
+  }
+  return undefined;
+}
+
+function crc32cOf(bytes: Uint8Array): number {
+  return crc32c.buf(bytes, 0) >>> 0;
+}
+
+function missingAsEmpty(error: NodeJS.ErrnoException): string[] {
+  if (error.code === 'ENOENT') return [];
+  throw error;
+}
