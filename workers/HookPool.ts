@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { extname } from 'node:path';
 import { Piscina } from 'piscina';
-import type { HookTask, ProbeOutcome, ProbeTask, RunOutcome, RunTask, StartedMessage } from './protocol.js';
+import { invalidResultMessage } from './hookResult.js';
+import type { HookTask, ProbeOutcome, ProbeTask, RejectedOutcome, RunOutcome, RunTask, StartedMessage } from './protocol.js';
 
 export interface HookPoolOptions {
   /** Worker threads, started up front and kept. */
@@ -28,11 +29,14 @@ const START_ALLOWANCE_MS = 30_000;
 export class TaskFailure extends Error {
   /** `timeout`: stopped at its time limit. `crash`: the worker died. `error`: the hook threw or returned nonsense. */
   readonly reason: 'timeout' | 'crash' | 'error';
+  /** For a result that breaks a rule: where (the whole path, which the message may shorten), and why. */
+  readonly problem: { path: string; reason: string } | undefined;
 
-  constructor(reason: 'timeout' | 'crash' | 'error', message: string, options?: { cause?: unknown }) {
+  constructor(reason: 'timeout' | 'crash' | 'error', message: string, options?: { cause?: unknown; problem?: { path: string; reason: string } }) {
     super(message, options);
     this.name = 'TaskFailure';
     this.reason = reason;
+    this.problem = options?.problem;
   }
 }
 
@@ -96,8 +100,9 @@ export class HookPool {
       clearTimeout(timer);
       timer = setTimeout(() => controller.abort(), timeoutMs);
     });
+    let outcome: RunOutcome | RejectedOutcome;
     try {
-      return (await this.#pool.run({ ...task, startToken }, { signal: controller.signal })) as RunOutcome;
+      outcome = (await this.#pool.run({ ...task, startToken }, { signal: controller.signal })) as RunOutcome | RejectedOutcome;
     } catch (error) {
       if (controller.signal.aborted) {
         throw new TaskFailure('timeout', `The hook ${task.context.hookName} ran past its ${timeoutMs} ms limit; its worker was replaced`, { cause: error });
@@ -107,6 +112,11 @@ export class HookPool {
       clearTimeout(timer);
       this.#onStarted.delete(startToken);
     }
+    if ('rejected' in outcome) {
+      const { path, reason } = outcome.rejected;
+      throw new TaskFailure('error', invalidResultMessage(path, reason), { problem: outcome.rejected });
+    }
+    return outcome;
   }
 
   /** Loads a module in a worker and checks that it has a default export function. @throws {TaskFailure} */

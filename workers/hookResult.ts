@@ -1,4 +1,4 @@
-import { findNonJsonData, type JsonDataRules } from './jsonData.js';
+import { findNonJsonData, type JsonDataProblem, type JsonDataRules } from './jsonData.js';
 
 /**
  * How deep a hook's `output`, or one of its actions, may nest, counted from itself. Well below what a
@@ -18,6 +18,25 @@ export function hookResultByteLimit(maxValueBytes: number): number {
 /** A field left undefined is left out, as JSON.stringify does: `{ echo: flag ? x : undefined }` is common. */
 const RESULT_RULES: JsonDataRules = { maxDepth: MAX_HOOK_RESULT_DEPTH, undefinedFields: 'omitted' };
 
+/**
+ * A result that breaks a rule, and where. The worker hands the problem back rather than a message, so
+ * that the main thread words it (a path can be thousands of characters long; messages shorten it).
+ */
+export class InvalidHookResult extends Error {
+  readonly problem: JsonDataProblem;
+
+  constructor(problem: JsonDataProblem) {
+    super(invalidResultMessage(problem.path, problem.reason));
+    this.name = 'InvalidHookResult';
+    this.problem = problem;
+  }
+}
+
+/** The one wording of an invalid result; `path` as the message should show it. */
+export function invalidResultMessage(path: string, reason: string): string {
+  return `The hook result is invalid at ${path}: ${reason}`;
+}
+
 /** The merged result of a hook, checked: plain JSON data. */
 export interface MergedResult {
   actions?: unknown[];
@@ -27,9 +46,10 @@ export interface MergedResult {
 /**
  * Checks what a hook returned and merges it: nothing, `{ actions?, output? }`, or an array of those
  * (merged in order). Every `output` and action must be JSON data within {@link MAX_HOOK_RESULT_DEPTH}.
- * Paths in messages start at `$`, the value the hook returned.
+ * Paths start at `$`, the value the hook returned.
  *
- * @throws {Error} naming the first offending path and what is wrong there.
+ * @throws {InvalidHookResult} naming the first part that is not JSON data, and what is wrong there.
+ * @throws {Error} for a result that is not shaped `{ actions?, output? }`.
  */
 export function mergeHookResults(returned: unknown): MergedResult {
   if (returned === undefined || returned === null) return {};
@@ -64,7 +84,7 @@ export function mergeHookResults(returned: unknown): MergedResult {
 /**
  * The merged result as JSON text, within the byte limit.
  *
- * @throws {Error} when it is larger than `maxBytes`.
+ * @throws {InvalidHookResult} at `$` when it is larger than `maxBytes`.
  */
 export function hookResultJson(merged: MergedResult, maxBytes: number): string {
   const json = JSON.stringify(merged);
@@ -72,7 +92,7 @@ export function hookResultJson(merged: MergedResult, maxBytes: number): string {
   if (json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > maxBytes) {
-      throw new Error(`The hook result is too large at $: ${bytes} bytes as JSON; the limit is ${maxBytes} (${HOOK_RESULT_BYTES_FACTOR} × maxValueBytes)`);
+      throw new InvalidHookResult({ path: '$', reason: `it is too large: ${bytes} bytes as JSON; the limit is ${maxBytes} (${HOOK_RESULT_BYTES_FACTOR} × maxValueBytes)` });
     }
   }
   return json;
@@ -80,7 +100,7 @@ export function hookResultJson(merged: MergedResult, maxBytes: number): string {
 
 function checkPart(value: unknown, path: string): void {
   const problem = findNonJsonData(value, path, RESULT_RULES);
-  if (problem !== undefined) throw new Error(`The hook result is not JSON data at ${problem.path}: ${problem.reason}`);
+  if (problem !== undefined) throw new InvalidHookResult(problem);
 }
 
 export function describe(value: unknown): string {

@@ -5,8 +5,8 @@ import schemaReport from './builtins/schemaReport.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
-import type { HookTask, ProbeOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
-import { describe, hookResultJson, mergeHookResults, type MergedResult } from './hookResult.js';
+import type { HookTask, ProbeOutcome, RejectedOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
+import { describe, hookResultJson, InvalidHookResult, mergeHookResults, type MergedResult } from './hookResult.js';
 import { mightNeedRedaction, redactEventJson, redactJsonText } from './redact.js';
 import { batchEvents } from './taskEvents.js';
 
@@ -25,14 +25,14 @@ const require = createRequire(import.meta.url);
 const TYPESCRIPT = /^file:.*\.[cm]?ts$/;
 
 /** The piscina task function: runs one hook execution, or probes a module. */
-export default async function runHookTask(task: HookTask): Promise<RunOutcome | ProbeOutcome> {
+export default async function runHookTask(task: HookTask): Promise<RunOutcome | RejectedOutcome | ProbeOutcome> {
   const hook = await load(task.module);
   if (task.kind === 'probe') return { ok: true };
   if (task.startToken !== undefined) parentPort?.postMessage({ hookStarted: task.startToken } satisfies StartedMessage);
   return run(task, hook);
 }
 
-async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
+async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome | RejectedOutcome> {
   const events = task.batches.flatMap(batchEvents);
   // Recorded before the hook runs, so a hook that mutates its input cannot change what history shows.
   const inputJson = redactedInput(task.batches, events, task.redact);
@@ -41,7 +41,13 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome> {
   const durationMs = performance.now() - started;
   // Checked here, before posting: postMessage would drop a result nested too deep (a time-out), and
   // JSON would quietly turn a function into nothing and NaN into null.
-  const plainJson = hookResultJson(mergeHookResults(returned), task.maxResultBytes);
+  let plainJson: string;
+  try {
+    plainJson = hookResultJson(mergeHookResults(returned), task.maxResultBytes);
+  } catch (error) {
+    if (error instanceof InvalidHookResult) return { rejected: error.problem };
+    throw error;
+  }
   const plain = JSON.parse(plainJson) as MergedResult;
   const resultJson = redactJsonText(plainJson, task.redact, plain);
   return { actions: plain.actions ?? [], output: plain.output, inputJson, resultJson, durationMs };

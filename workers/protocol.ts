@@ -71,6 +71,11 @@ export interface RunOutcome {
   durationMs: number;
 }
 
+/** What a run returns instead of a {@link RunOutcome} when the hook's result breaks a rule. */
+export interface RejectedOutcome {
+  rejected: { path: string; reason: string };
+}
+
 /** Posted by a worker (on its parent port) as a hook starts running. */
 export interface StartedMessage {
   hookStarted: string;

@@ -1,8 +1,9 @@
 import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
-import { hookResultByteLimit } from '../../workers/hookResult.js';
+import { hookResultByteLimit, invalidResultMessage } from '../../workers/hookResult.js';
 import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
 import { redactEventJson, redactString } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
+import { escapeForDisplay, shortenForDisplay } from '../displayText.js';
 import { isLlmStateError, type LlmStateError } from '../errors.js';
 import type { CorrelationContext } from '../events/correlation.js';
 import type { EventSpec } from '../events/eventLog.js';
@@ -277,7 +278,12 @@ function roundMs(ms: number): number {
 
 /** An error as history stores it: a stable code and a message, with secret-looking strings redacted. */
 export function describeError(error: unknown): ExecutionError {
-  if (error instanceof TaskFailure) return { code: error.reason === 'timeout' ? 'HOOK_TIMEOUT' : 'HOOK_FAILED', message: redactString(error.message) };
+  if (error instanceof TaskFailure) {
+    const { problem } = error;
+    // A path into a result can be thousands of characters long: shown shortened, as value paths are.
+    const message = problem === undefined ? error.message : escapeForDisplay(invalidResultMessage(shortenForDisplay(problem.path), problem.reason));
+    return { code: error.reason === 'timeout' ? 'HOOK_TIMEOUT' : 'HOOK_FAILED', message: redactString(message) };
+  }
   if (isLlmStateError(error)) return { code: error.code, message: redactString(error.message) };
   return { code: 'HOOK_FAILED', message: redactString(error instanceof Error ? error.message : String(error)) };
 }

@@ -369,7 +369,8 @@ export class Hooks {
   /**
    * Resolves once every acknowledged write's hooks have run: the outbox of every enabled hook is empty
    * and nothing runs. Disabled hooks, and built-ins waiting for their keyspace, are parked and not
-   * waited for.
+   * waited for. After `runtime.fatal` nothing more starts, so it resolves once nothing runs; what waits
+   * stays in the outbox for the next open.
    */
   async idle(): Promise<void> {
     this.#deps.assertReadable();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Scope, type HookExecution, type Runtime } from '../../src/index.js';
 import { MAX_HOOK_RESULT_DEPTH, hookResultByteLimit } from '../../workers/hookResult.js';
+import { shortenForDisplay } from '../../src/displayText.js';
 import { RuntimeFixture } from '../helpers.js';
 
 const BAD_RESULT = new URL('../fixtures/hooks/badResult.mjs', import.meta.url);
@@ -33,7 +34,8 @@ describe('hooks: what a hook may return', () => {
     const execution = await executionReturning(options);
     assert.equal(execution.status, 'failed', `expected a failure naming ${path}, got ${execution.status} ${JSON.stringify(execution.result)}`);
     assert.equal(execution.error?.code, 'HOOK_FAILED', execution.error?.message);
-    assert.ok(execution.error.message.includes(` ${path}:`), `the message should name ${path}: ${execution.error.message}`);
+    // A long path is shortened in the middle, as in every message that quotes one.
+    assert.ok(execution.error.message.startsWith(`The hook result is invalid at ${shortenForDisplay(path)}: `), `the message should name ${path}: ${execution.error.message}`);
     assert.match(execution.error.message, what);
     assert.equal(execution.result, undefined);
     return execution.error.message;
@@ -82,7 +84,8 @@ describe('hooks: what a hook may return', () => {
 
   it(`an output nested deeper than ${MAX_HOOK_RESULT_DEPTH} levels fails at once, not as a time-out (postMessage dropped it)`, async () => {
     assert.equal(MAX_HOOK_RESULT_DEPTH, 512);
-    await failsAt({ result: 'deep', depth: 3500 }, `$.output${'.next'.repeat(MAX_HOOK_RESULT_DEPTH)}`, /nested deeper than 512 levels/);
+    const message = await failsAt({ result: 'deep', depth: 3500 }, `$.output${'.next'.repeat(MAX_HOOK_RESULT_DEPTH)}`, /nested deeper than 512 levels/);
+    assert.ok(message.length < 200, `the 2,568-character path is shortened: ${message}`);
   });
 
   it(`an output nested exactly ${MAX_HOOK_RESULT_DEPTH} levels is recorded`, async () => {
