@@ -46,3 +46,8 @@ export { renderTimeline, TIMELINE_FORMATS } from './events/timelineExport.js';
 export type { TimelineFormat } from './events/timelineExport.js';
 export type { Timeline, TimelineNode } from './events/timeline.js';
 export type { HookResourceLimits, HookRuntimeOptions, ResolvedHookRuntimeOptions } from './runtimeOptions.js';
+export { verifyStore, repairStore } from './integrity/verifyStore.js';
+export type { VerifyOptions, RepairReport } from './integrity/verifyStore.js';
+export type { VerifyReport, Problem as VerifyProblem, RepairRecord } from './integrity/verifyReport.js';
+export type { WalCheck, LogFileCheck } from './storage/walCheck.js';
+export type { LogDamage } from './storage/levelLog.js';

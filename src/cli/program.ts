@@ -2,14 +2,17 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quoteForDisplay } from '../displayText.js';
 import { registerAgentCommands } from './agentCommands.js';
 import { registerDemoCommand } from './demo.js';
-import { DEFAULT_DATA_DIR } from './globalOptions.js';
+import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
-import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles } from './output.js';
+import { EXIT_OK, EXIT_USAGE, printable, reportFailure, stderrStyles, UsageError } from './output.js';
+import { firstInvalidUtf8 } from './rawArguments.js';
 import { registerStateCommands } from './stateCommands.js';
 import { registerStatsCommand } from './stats.js';
 import { registerTimelineCommand } from './timelineCommand.js';
+import { registerVerifyCommands } from './verifyCommands.js';
 
 const EXAMPLES = `
 Scopes are written global, agent:<id>, workflow:<id>, step:<workflowId>/<stepName>,
@@ -25,6 +28,8 @@ Examples:
   llmstate hooks history --hook summarise --status failed
   llmstate hooks replay <executionId> --patch '{"value":{"name":"rain"}}'
   llmstate timeline <correlationId> --format mermaid
+  llmstate verify
+  llmstate repair
   llmstate demo`;
 
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
@@ -32,8 +37,9 @@ export function createProgram(): Command {
   const program = new Command('llmstate')
     .description('Inspect and edit an llmstate store: persistent state for LLM agents over LevelDB')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--data-dir <dir>', 'directory of the store', DEFAULT_DATA_DIR)
-    .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(text.trimEnd())}\n`) })
+    .option('--data-dir <dir>', 'directory of the store', parseDataDir, DEFAULT_DATA_DIR)
+    // Commander's messages quote the arguments as typed: escape them like every other line printed.
+    .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(printable(text.trimEnd()))}\n`) })
     // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
     .showHelpAfterError('(run llmstate --help for usage)')
@@ -43,6 +49,7 @@ export function createProgram(): Command {
   registerAgentCommands(program);
   registerHookCommands(program);
   registerTimelineCommand(program);
+  registerVerifyCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;
@@ -51,9 +58,18 @@ export function createProgram(): Command {
 /**
  * Runs the command line and returns the exit code: 0 for success, 1 for a failure, 2 for a usage error
  * (DESIGN §13). Never throws.
+ *
+ * @param raw The user's arguments as bytes (see {@link rawArguments}), when known: an argument that is
+ * not valid UTF-8 is then a usage error, rather than text with U+FFFD in place of its bad bytes.
  */
-export async function runCli(argv: readonly string[]): Promise<number> {
+export async function runCli(argv: readonly string[], raw?: readonly Buffer[]): Promise<number> {
   try {
+    const invalid = raw === undefined ? 0 : firstInvalidUtf8(raw);
+    if (invalid > 0) {
+      throw new UsageError(
+        `argument ${invalid}, ${quoteForDisplay(argv[invalid + 1])}, is not valid UTF-8 (U+FFFD marks the bytes that are not); llmstate takes UTF-8 text only`,
+      );
+    }
     await createProgram().parseAsync([...argv]);
     return EXIT_OK;
   } catch (error) {

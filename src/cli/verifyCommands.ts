@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { repairStore, verifyStore, type RepairReport, type VerifyOptions } from '../integrity/verifyStore.js';
+import type { VerifyReport } from '../integrity/verifyReport.js';
+import { globalOptions } from './globalOptions.js';
+import { count, ExitError, EXIT_FAILURE, printable, printLine } from './output.js';
+
+/** Adds `verify` and `repair`. */
+export function registerVerifyCommands(program: Command): void {
+  program
+    .command('verify')
+    .description('check every record: write-ahead logs, checksums, envelopes, the commit sequence and indexes; exit 1 on damage')
+    .option('--json', 'print the full report as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { dataDir } = globalOptions(command);
+      const report = await withProgress((onProgress) => verifyStore({ dataDir, onProgress }));
+      if (options.json === true) printLine(JSON.stringify(report, null, 2));
+      else for (const line of formatVerifyReport(report)) printLine(line);
+      if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
+    });
+  program
+    .command('repair')
+    .description('open a damaged store, keep what survives (damaged logs are copied first) and report what is missing')
+    .option('--json', 'print the full report as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { dataDir } = globalOptions(command);
+      const report = await withProgress((onProgress) => repairStore({ dataDir, onProgress }));
+      if (options.json === true) printLine(JSON.stringify(report, null, 2));
+      else for (const line of formatRepairReport(report)) printLine(line);
+      if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
+    });
+}
+
+/** Runs `work` with a progress bar on stderr when it is a terminal, and quietly otherwise. */
+async function withProgress<T>(work: (onProgress: VerifyOptions['onProgress']) => Promise<T>): Promise<T> {
+  if (process.stderr.isTTY !== true) return work(undefined);
+  const bar = new SingleBar({ stream: process.stderr, format: 'checking {bar} {percentage}% | {value}/{total} bytes', hideCursor: true, clearOnComplete: true });
+  let started = false;
+  try {
+    return await work((done, total) => {
+      if (!started) bar.start(Math.max(total, done), 0);
+      started = true;
+      if (done > bar.getTotal()) bar.setTotal(done);
+      bar.update(done);
+    });
+  } finally {
+    if (started) bar.stop();
+  }
+}
+
+export function formatVerifyReport(report: VerifyReport): string[] {
+  const lines = [
+    `store      ${printable(report.location)}`,
+    `logs       ${count(report.logs.files.length, 'write-ahead log')}, ${report.logs.damaged ? `${report.logs.damagedBytes} damaged bytes` : 'intact'}${report.logs.cleanlyClosed ? ' (closed cleanly)' : ''}`,
+    `records    ${count(report.records, 'record')} checked`,
+    `events     ${report.events.oldestSeq === undefined ? 'none' : `commits ${report.events.oldestSeq} to ${report.events.newestSeq}`}${report.events.highWater > 0 ? `, retention removed up to ${report.events.highWater}` : ''}`,
+  ];
+  for (const repair of report.repairs) {
+    const missing = repair.missing.map((gap) => (gap.from === gap.to ? `${gap.from}` : `${gap.from}-${gap.to}`)).join(', ') || 'none';
+    lines.push(`repaired   ${repair.at}: ${repair.droppedBytes} log bytes dropped, commits missing: ${missing}`);
+  }
+  if (report.skipped !== undefined) lines.push(`skipped    ${report.skipped}`);
+  for (const problem of report.problems) lines.push(`damaged    ${problem.sublevel} ${printable(problem.key)}: ${printable(problem.message)}`);
+  if (report.problemCount > report.problems.length) lines.push(`           … and ${report.problemCount - report.problems.length} more`);
+  lines.push(report.ok ? 'result     ok: nothing is damaged' : `result     DAMAGED: ${count(report.problemCount, 'problem')}; restore a backup, or run llmstate repair`);
+  return lines;
+}
+
+function formatRepairReport(report: RepairReport): string[] {
+  const lines = formatVerifyReport(report).filter((line) => !line.startsWith('result'));
+  const missing = report.repair.missing.map((gap) => (gap.from === gap.to ? `${gap.from}` : `${gap.from}-${gap.to}`)).join(', ');
+  lines.push(`dropped    ${report.repair.droppedBytes} bytes of write-ahead log${report.repair.copy === undefined ? '' : `; the damaged logs are copied in ${printable(report.repair.copy)}`}`);
+  lines.push(`missing    ${missing === '' ? 'no commit is missing from the event log' : `commits ${missing}: the writes they held may be lost`}`);
+  lines.push(
+    report.ok
+      ? 'result     repaired: the store opens again; this loss is on record and later verifications report it as known'
+      : `result     repaired, but ${count(report.problemCount, 'record')} still fail their checks: delete or overwrite them, or restore a backup`,
+  );
+  return lines;
+}

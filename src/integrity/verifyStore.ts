@@ -1,0 +1,155 @@
+import { access } from 'node:fs/promises';
+import { resolve, join } from 'node:path';
+import { LlmStateError } from '../errors.js';
+import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import { createDiskBackend, type LevelBackend, type BatchOp, type StorageBackend } from '../storage/index.js';
+import { checkWriteAheadLogs } from '../storage/walCheck.js';
+import { checkRecords } from './checkRecords.js';
+import { MAX_PROBLEMS, type Problem, type RepairRecord, type VerifyReport } from './verifyReport.js';
+
+export interface VerifyOptions {
+  /** The data directory, as given to `createRuntime`. */
+  dataDir: string;
+  /**
+   * Called as records are read, with the bytes read so far and the store's approximate size (which the
+   * count may pass: LevelDB compresses).
+   */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RepairReport extends VerifyReport {
+  /** What this repair put on record: what was dropped and what is missing. */
+  repair: RepairRecord;
+}
+
+const REPAIRS_KEY = Buffer.from('repairs', 'utf8');
+
+/**
+ * Checks every record of a store: each write-ahead log as LevelDB would replay it, every record's
+ * checksum and envelope, state keys, the commit sequence from the first commit (or what retention kept)
+ * to the last, and every index and outbox entry against the event log. Reads only; the store must not
+ * be open in a runtime (LevelDB allows one opener).
+ *
+ * @throws {STORAGE_FAILED} when the store cannot be opened, for example because a runtime holds it.
+ * @example
+ * const report = await verifyStore({ dataDir: './.llmstate' });
+ * if (!report.ok) console.error(report.problems);
+ */
+export async function verifyStore(options: VerifyOptions): Promise<VerifyReport> {
+  const location = await existingStore(options);
+  const logs = await checkWriteAheadLogs(location);
+  if (logs.damaged) {
+    // Opening would let LevelDB drop the damaged records: report without opening.
+    const problems = logProblems(logs);
+    return {
+      ok: false, location, records: 0, bySublevel: {}, problems, problemCount: problems.length, logs,
+      events: { oldestSeq: undefined, newestSeq: undefined, highWater: 0, gaps: [] }, repairs: [],
+      skipped: 'the write-ahead logs are damaged, so the store was not opened: run `llmstate repair` to open what survives',
+    };
+  }
+  const storage = createDiskBackend(location);
+  await storage.open();
+  try {
+    return await verifyOpen(storage, logs, options.onProgress);
+  } finally {
+    await storage.close();
+  }
+}
+
+/**
+ * Opens a damaged store and keeps what survives: LevelDB drops the damaged log records (a copy of the
+ * logs is kept first, under `<dataDir>/damaged/`), then every record is checked as by
+ * {@link verifyStore}, and what is missing is put on record in the store, so that the store opens again
+ * and later verifications report this loss as known rather than as new damage. Records that fail their
+ * checksum are left for the caller to delete or overwrite.
+ *
+ * @throws {STORAGE_FAILED} when the store cannot be opened.
+ */
+export async function repairStore(options: VerifyOptions): Promise<RepairReport> {
+  const location = await existingStore(options);
+  const storage = createDiskBackend(location, { salvage: true });
+  await storage.open();
+  try {
+    const logs = storage.walCheck!;
+    const before = await readRepairs(storage);
+    const found = await verifyOpen(storage, logs, options.onProgress, before);
+    const known = before.flatMap((repair) => repair.missing);
+    const missing = found.events.gaps.filter((gap) => !known.some((old) => old.from <= gap.from && gap.to <= old.to));
+    const repair: RepairRecord = { at: new Date().toISOString(), droppedBytes: logs.damagedBytes, missing, copy: storage.damagedLogsCopy };
+    const repairs = [...before, repair];
+    await storage.batch([repairsOp(repairs)]);
+    const problems = found.problems.filter((problem) => problem.kind === 'record' || problem.kind === 'index');
+    return { ...found, ok: problems.length === 0, problems, problemCount: problems.length, repairs, repair };
+  } finally {
+    await storage.close();
+  }
+}
+
+async function verifyOpen(
+  storage: LevelBackend,
+  logs: VerifyReport['logs'],
+  onProgress: VerifyOptions['onProgress'],
+  repairsRead?: RepairRecord[],
+): Promise<VerifyReport> {
+  const problems: Problem[] = logProblems(logs);
+  let problemCount = problems.length;
+  const report = (problem: Problem) => {
+    problemCount++;
+    if (problems.length < MAX_PROBLEMS) problems.push(problem);
+  };
+  let repairs = repairsRead ?? [];
+  if (repairsRead === undefined) {
+    try {
+      repairs = await readRepairs(storage);
+    } catch (error) {
+      report({ sublevel: 'meta', key: 'repairs', kind: 'record', message: (error as Error).message });
+    }
+  }
+  const total = (await storage.approximateSize()) ?? 0;
+  let done = 0;
+  const progress = (bytes: number) => {
+    done += bytes;
+    onProgress?.(done, total);
+  };
+  const checked = await checkRecords(storage, report, progress, repairs.flatMap((repair) => repair.missing));
+  return { ok: problemCount === 0, location: storage.location, records: checked.records, bySublevel: checked.bySublevel, problems, problemCount, logs, events: checked.events, repairs };
+}
+
+function logProblems(logs: VerifyReport['logs']): Problem[] {
+  return logs.files.flatMap((file) =>
+    file.damage.map((span) => ({ sublevel: 'log' as const, key: file.name, kind: 'log' as const, message: `${span.bytes} bytes at offset ${span.offset}: ${span.reason}` })),
+  );
+}
+
+async function readRepairs(storage: StorageBackend): Promise<RepairRecord[]> {
+  const raw = await storage.get('meta', REPAIRS_KEY);
+  if (raw === undefined) return [];
+  const parsed = JSON.parse(decodeRecord(raw, { record: 'repairs (meta)' }).payload.toString('utf8')) as unknown;
+  if (!Array.isArray(parsed)) throw new LlmStateError('DATA_CORRUPT', 'The record of past repairs (meta repairs) is not a list', { details: { record: 'repairs' } });
+  return parsed as RepairRecord[];
+}
+
+function repairsOp(repairs: RepairRecord[]): BatchOp {
+  return { type: 'put', sublevel: 'meta', key: REPAIRS_KEY, value: encodeRecord({ seq: 0, timestamp: Date.now() }, JSON.stringify(repairs)) };
+}
+
+/** The LevelDB directory of `options.dataDir`, which must hold a store: checking never creates one. */
+async function existingStore(options: VerifyOptions): Promise<string> {
+  const location = dbDirectory(options);
+  try {
+    await access(join(location, 'CURRENT'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'there is no store there' : (error as Error).message;
+    throw new LlmStateError('STORAGE_FAILED', `Cannot check the store at ${location}: ${why}`, { cause: error, details: { location } });
+  }
+  return location;
+}
+
+function dbDirectory(options: VerifyOptions): string {
+  if (options === null || typeof options !== 'object') throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
+    throw new TypeError(`Expected \`dataDir\` to be a non-empty string, got \`${String(options.dataDir)}\` (${typeof options.dataDir})`);
+  }
+  return join(resolve(options.dataDir), 'db');
+}
