@@ -65,6 +65,18 @@ export class ExitError extends Error {
   }
 }
 
+/**
+ * A usage error found while a command runs, after commander parsed its arguments: printed as commander
+ * prints its own, `error: message`, with exit code 2. For example an `--output` file that cannot be
+ * written.
+ */
+export class UsageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
 /** Exit codes (DESIGN §13). */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -91,11 +103,15 @@ export function oneLine(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-/** Prints a failure that is not a usage error and returns its exit code. */
+/** Prints a failure (or a {@link UsageError}) and returns its exit code. */
 export function reportFailure(error: unknown): number {
   if (error instanceof ExitError) {
     if (error.message !== '') printNote(error.message);
     return error.exitCode;
+  }
+  if (error instanceof UsageError) {
+    printNote(stderrStyles().red(`error: ${printable(error.message)}`));
+    return EXIT_USAGE;
   }
   const text = formatError(error);
   const colon = text.indexOf(':');

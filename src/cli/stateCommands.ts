@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { LlmStateError } from '../errors.js';
+import { DEFAULT_OPTIONS } from '../runtimeOptions.js';
 import { checkCorrelationId } from '../state/StateManager.js';
 import { Scope } from '../state/Scope.js';
 import { normalizeKey } from '../state/keyRules.js';
@@ -21,7 +22,7 @@ export function registerStateCommands(program: Command): void {
     .action(async (scopeText: string, keyText: string, json: string, options: { correlationId?: string }, command: Command) => {
       const scope = Scope.parse(scopeText);
       const key = normalizeKey(keyText);
-      const value = parseJsonValue(json === '-' ? await readStdin() : json);
+      const value = parseJsonValue(json === '-' ? await readStdin(process.stdin, DEFAULT_OPTIONS.maxValueBytes) : json);
       await withRuntime(globalOptions(command).dataDir, 'create', (rt) =>
         rt.state.set(scope, key, value, options),
       );
@@ -84,11 +85,37 @@ export function parseJsonValue(text: string): unknown {
   }
 }
 
-/** All of stdin, for values too large for a command-line argument (Linux caps one at 128 KiB). */
-async function readStdin(): Promise<string> {
+/**
+ * All of `input` as UTF-8 text, for values too large for a command-line argument (Linux caps one at
+ * 128 KiB). Reading stops as soon as more than `maxBytes` have come, so a huge or endless input costs
+ * no more than the limit. The limit applies to the text as given: the runtime's `maxValueBytes` (the
+ * CLI opens the runtime with the default), which bounds the value's compact JSON.
+ *
+ * @throws {VALUE_TOO_LARGE} when the input is longer than `maxBytes`; the rest is not read.
+ * @throws {VALUE_INVALID} when the input is not valid UTF-8.
+ */
+export async function readStdin(input: AsyncIterable<Buffer | string>, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  let bytes = 0;
+  // Leaving the loop early (the throw) destroys the stream: nothing more is read.
+  for await (const chunk of input) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    bytes += buffer.length;
+    if (bytes > maxBytes) {
+      throw new LlmStateError('VALUE_TOO_LARGE', `The value on standard input is more than ${maxBytes} bytes; the limit is ${maxBytes} (maxValueBytes)`, {
+        details: { limit: maxBytes, source: 'stdin' },
+      });
+    }
+    chunks.push(buffer);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, bytes));
+  } catch (error) {
+    throw new LlmStateError('VALUE_INVALID', 'The value on standard input is not valid UTF-8 text', {
+      cause: error,
+      details: { rule: 'utf-8', source: 'stdin' },
+    });
+  }
 }
 
 /** A commander argument parser for a correlation id; a bad one is a usage error. */

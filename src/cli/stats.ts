@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
+import { LlmStateError } from '../errors.js';
 import { join, resolve } from 'node:path';
 import { readLastSeq } from '../events/eventLog.js';
 import { storageOf, type Runtime } from '../runtime.js';
@@ -100,14 +101,34 @@ function emptyKindStats(): KindStats {
   return { scopes: 0, keys: 0, valueBytes: 0 };
 }
 
+/**
+ * Bytes of every file under `directory`. LevelDB may delete a file (after a compaction) between the
+ * listing and its stat: such a file counts nothing.
+ *
+ * @throws {STORAGE_FAILED} when the directory cannot be read.
+ */
 async function directorySize(directory: string): Promise<number> {
   let bytes = 0;
-  for (const entry of await readdir(directory, { withFileTypes: true })) {
+  const entries = await unlessGone(directory, () => readdir(directory, { withFileTypes: true }));
+  for (const entry of entries ?? []) {
     const path = join(directory, entry.name);
     if (entry.isDirectory()) bytes += await directorySize(path);
-    else if (entry.isFile()) bytes += (await stat(path)).size;
+    else if (entry.isFile()) bytes += (await unlessGone(path, () => stat(path)))?.size ?? 0;
   }
   return bytes;
+}
+
+/** What `read` gives, or undefined when `path` is gone. @throws {STORAGE_FAILED} for any other error. */
+async function unlessGone<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LlmStateError('STORAGE_FAILED', `Cannot read ${path} to measure the store: ${(error as Error).message}`, {
+      cause: error,
+      details: { location: path },
+    });
+  }
 }
 
 /** The text form of `llmstate stats`. */

@@ -1,9 +1,9 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { renderTimeline, TIMELINE_FORMATS, type TimelineFormat } from '../events/timelineExport.js';
-import { globalOptions } from './globalOptions.js';
-import { count, ExitError, EXIT_FAILURE, printLine, printNote } from './output.js';
+import { globalOptions, statPath } from './globalOptions.js';
+import { count, ExitError, EXIT_FAILURE, printLine, printNote, UsageError } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
 import { withRuntime } from './withRuntime.js';
 
@@ -18,7 +18,7 @@ export function registerTimelineCommand(program: Command): void {
         .choices(TIMELINE_FORMATS)
         .default('text'),
     )
-    .option('--output <file>', 'write the export to this file instead of printing it')
+    .option('--output <file>', 'write the export to this file instead of printing it', parseOutputFile)
     .action(async (correlationId: string, options: { format: TimelineFormat; output?: string }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const timeline = await withRuntime(dataDir, 'existing', (rt) => rt.events.timeline(correlationId));
@@ -32,9 +32,27 @@ export function registerTimelineCommand(program: Command): void {
         return;
       }
       const path = resolve(options.output);
-      await writeFile(path, `${text}\n`);
+      await writeFile(path, `${text}\n`).catch((error: unknown) => {
+        // Checked when parsed, so this is rare (no permission, a full disk): still a problem with --output.
+        throw new UsageError(`cannot write --output ${path}: ${(error as Error).message}`, { cause: error });
+      });
       printNote(
         `wrote the ${options.format} timeline of ${correlationId} (${count(timeline.eventCount, 'event')}, ${count(timeline.executionCount, 'hook execution')}) to ${path}`,
       );
     });
+}
+
+/**
+ * The commander parser of `--output`: a path to a file in a directory that exists. An empty path, a
+ * directory, or a missing directory is a usage error, found before the store is opened.
+ */
+export function parseOutputFile(text: string): string {
+  if (text.length === 0) throw new InvalidArgumentError('Expected a file to write, got an empty path.');
+  const path = resolve(text);
+  if (statPath(path)?.isDirectory() === true) throw new InvalidArgumentError(`${path} is a directory; name a file in it.`);
+  const directory = dirname(path);
+  const parent = statPath(directory);
+  if (parent === undefined) throw new InvalidArgumentError(`The directory ${directory} does not exist.`);
+  if (!parent.isDirectory()) throw new InvalidArgumentError(`${directory} is not a directory.`);
+  return text;
 }

@@ -43,7 +43,48 @@ export function llmstate(args: readonly string[], options: RunOptions = {}): Pro
         resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
       },
     );
+    // The command may stop reading early (an input over the size limit) and exit: ignore the broken pipe.
+    child.stdin?.on('error', ignoreEpipe);
     child.stdin?.end(options.input ?? '');
+  });
+}
+
+function ignoreEpipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
+}
+
+/**
+ * Runs llmstate with arguments given as bytes, which may be invalid UTF-8 (Node would encode a string
+ * argument as UTF-8): the shell passes `printf`'s output on as it is. Each of `args` is a printf format.
+ */
+export function llmstateBytes(formats: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const script = `exec "$0" "$1"${formats.map((_, i) => ` "$(printf -- "$${i + 2}")"`).join('')}`;
+  return new Promise((resolve, reject) => {
+    execFile('/bin/sh', ['-c', script, process.execPath, CLI, ...formats], { cwd: options.cwd ?? os.tmpdir(), env: childEnv() }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== 'number') return reject(error);
+      resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Runs llmstate with `input` written to its stdin, which is then left open, and resolves once it exits:
+ * a command that waited for the end of its input would never exit.
+ */
+export function llmstateWithOpenStdin(args: readonly string[], input: Buffer): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: os.tmpdir(), env: childEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.on('error', ignoreEpipe);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      child.stdin.destroy();
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.write(input);
   });
 }
 
