@@ -52,6 +52,7 @@ export function formatVerifyReport(report: VerifyReport): string[] {
   const lines = [
     `store      ${printable(report.location)}`,
     `logs       ${count(report.logs.files.length, 'write-ahead log')}, ${report.logs.damaged ? `${report.logs.damagedBytes} damaged bytes` : 'intact'}${report.logs.cleanlyClosed ? ' (closed cleanly)' : ''}`,
+    `tables     ${count(report.tables.files, 'table file')}, ${count(report.tables.blocks, 'block')} checked${report.tables.damaged > 0 ? `, ${report.tables.damaged} damaged` : ''}`,
     `records    ${count(report.records, 'record')} checked`,
     `events     ${report.events.oldestSeq === undefined ? 'none' : `commits ${report.events.oldestSeq} to ${report.events.newestSeq}`}${report.events.highWater > 0 ? `, retention removed up to ${report.events.highWater}` : ''}`,
   ];

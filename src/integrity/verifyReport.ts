@@ -3,12 +3,15 @@ import type { WalCheck } from '../storage/walCheck.js';
 
 /** One damaged thing that {@link verifyStore} found. */
 export interface Problem {
-  /** The namespace it is in, or `log` for LevelDB's write-ahead log files. */
-  sublevel: SublevelName | 'log';
+  /** The namespace it is in, or `log` and `table` for LevelDB's write-ahead log and table files. */
+  sublevel: SublevelName | 'log' | 'table';
   /** Its key, as text with bytes that are not printable UTF-8 in hex; a file name or a sequence range. */
   key: string;
-  /** `record`: fails its checksum or does not decode. `sequence`: commit records missing. `index`: points at nothing. `log`: a damaged write-ahead log. */
-  kind: 'record' | 'sequence' | 'index' | 'log';
+  /**
+   * `record`: fails its checksum or does not decode. `sequence`: commit records missing. `index`: points
+   * at nothing. `log`: a damaged write-ahead log. `table`: a table block whose checksum fails.
+   */
+  kind: 'record' | 'sequence' | 'index' | 'log' | 'table';
   message: string;
 }
 
@@ -26,6 +29,8 @@ export interface VerifyReport {
   problemCount: number;
   /** The write-ahead logs as LevelDB would replay them. */
   logs: WalCheck;
+  /** LevelDB's table files, every block's checksum checked. */
+  tables: { files: number; blocks: number; damaged: number };
   events: {
     oldestSeq: number | undefined;
     newestSeq: number | undefined;

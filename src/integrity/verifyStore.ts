@@ -4,6 +4,7 @@ import { LlmStateError } from '../errors.js';
 import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
 import { createDiskBackend, type LevelBackend, type BatchOp, type StorageBackend } from '../storage/index.js';
 import { checkWriteAheadLogs } from '../storage/walCheck.js';
+import { checkTables } from './checkTables.js';
 import { checkRecords } from './checkRecords.js';
 import { MAX_PROBLEMS, type Problem, type RepairRecord, type VerifyReport } from './verifyReport.js';
 
@@ -38,19 +39,24 @@ const REPAIRS_KEY = Buffer.from('repairs', 'utf8');
 export async function verifyStore(options: VerifyOptions): Promise<VerifyReport> {
   const location = await existingStore(options);
   const logs = await checkWriteAheadLogs(location);
-  if (logs.damaged) {
-    // Opening would let LevelDB drop the damaged records: report without opening.
-    const problems = logProblems(logs);
+  // Before opening: LevelDB compacts tables in the background once open.
+  const tables = await checkTables(location);
+  if (logs.damaged || tables.problems.length > 0) {
+    // Opening would let LevelDB drop damaged log records (or fail on CURRENT), and its compaction aborts
+    // the process on a table whose keys a flipped bit put out of order: report without opening.
+    const problems = [...logProblems(logs), ...tables.problems];
     return {
-      ok: false, location, records: 0, bySublevel: {}, problems, problemCount: problems.length, logs,
+      ok: false, location, records: 0, bySublevel: {}, problems, problemCount: problems.length, logs, tables: tables.summary,
       events: { oldestSeq: undefined, newestSeq: undefined, highWater: 0, gaps: [] }, repairs: [],
-      skipped: 'the write-ahead logs are damaged, so the store was not opened: run `llmstate repair` to open what survives',
+      skipped: logs.damaged
+        ? 'the write-ahead logs are damaged, so the store was not opened: run `llmstate repair` to open what survives'
+        : 'a table is damaged, so the store was not opened (LevelDB can abort the process when it compacts a damaged table): restore a backup',
     };
   }
   const storage = createDiskBackend(location);
   await storage.open();
   try {
-    return await verifyOpen(storage, logs, options.onProgress);
+    return await verifyOpen(storage, logs, tables, options.onProgress);
   } finally {
     await storage.close();
   }
@@ -64,21 +70,33 @@ export async function verifyStore(options: VerifyOptions): Promise<VerifyReport>
  * checksum are left for the caller to delete or overwrite.
  *
  * @throws {STORAGE_FAILED} when the store cannot be opened.
+ * @throws {DATA_CORRUPT} when a table is damaged, which only a backup can mend.
  */
 export async function repairStore(options: VerifyOptions): Promise<RepairReport> {
   const location = await existingStore(options);
+  const tables = await checkTables(location);
+  if (tables.problems.length > 0) {
+    const names = [...new Set(tables.problems.map((problem) => problem.key))].join(', ');
+    throw new LlmStateError(
+      'DATA_CORRUPT',
+      `The store at ${location} has damaged tables (${names}), which cannot be repaired in place: LevelDB aborts the process ` +
+        'when it rewrites a table whose keys damage put out of order. Restore a backup. Nothing was changed',
+      { details: { location, problems: tables.problems } },
+    );
+  }
   const storage = createDiskBackend(location, { salvage: true });
   await storage.open();
   try {
     const logs = storage.walCheck!;
     const before = await readRepairs(storage);
-    const found = await verifyOpen(storage, logs, options.onProgress, before);
+    const found = await verifyOpen(storage, logs, tables, options.onProgress, before);
     const known = before.flatMap((repair) => repair.missing);
     const missing = found.events.gaps.filter((gap) => !known.some((old) => old.from <= gap.from && gap.to <= old.to));
     const repair: RepairRecord = { at: new Date().toISOString(), droppedBytes: logs.damagedBytes, missing, copy: storage.damagedLogsCopy };
     const repairs = [...before, repair];
     await storage.batch([repairsOp(repairs)]);
-    const problems = found.problems.filter((problem) => problem.kind === 'record' || problem.kind === 'index');
+    // What LevelDB dropped from the logs is now on record; damaged tables and records are still there.
+    const problems = found.problems.filter((problem) => problem.kind !== 'log' && problem.kind !== 'sequence');
     return { ...found, ok: problems.length === 0, problems, problemCount: problems.length, repairs, repair };
   } finally {
     await storage.close();
@@ -88,10 +106,11 @@ export async function repairStore(options: VerifyOptions): Promise<RepairReport>
 async function verifyOpen(
   storage: LevelBackend,
   logs: VerifyReport['logs'],
+  tables: Awaited<ReturnType<typeof checkTables>>,
   onProgress: VerifyOptions['onProgress'],
   repairsRead?: RepairRecord[],
 ): Promise<VerifyReport> {
-  const problems: Problem[] = logProblems(logs);
+  const problems: Problem[] = [...logProblems(logs), ...tables.problems];
   let problemCount = problems.length;
   const report = (problem: Problem) => {
     problemCount++;
@@ -112,13 +131,18 @@ async function verifyOpen(
     onProgress?.(done, total);
   };
   const checked = await checkRecords(storage, report, progress, repairs.flatMap((repair) => repair.missing));
-  return { ok: problemCount === 0, location: storage.location, records: checked.records, bySublevel: checked.bySublevel, problems, problemCount, logs, events: checked.events, repairs };
+  return {
+    ok: problemCount === 0, location: storage.location, records: checked.records, bySublevel: checked.bySublevel,
+    problems, problemCount, logs, tables: tables.summary, events: checked.events, repairs,
+  };
 }
 
 function logProblems(logs: VerifyReport['logs']): Problem[] {
-  return logs.files.flatMap((file) =>
+  const problems: Problem[] = logs.files.flatMap((file) =>
     file.damage.map((span) => ({ sublevel: 'log' as const, key: file.name, kind: 'log' as const, message: `${span.bytes} bytes at offset ${span.offset}: ${span.reason}` })),
   );
+  if (logs.currentDamage !== undefined) problems.unshift({ sublevel: 'log', key: 'CURRENT', kind: 'log', message: logs.currentDamage });
+  return problems;
 }
 
 async function readRepairs(storage: StorageBackend): Promise<RepairRecord[]> {

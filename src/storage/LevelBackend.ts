@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import { dirname } from 'node:path';
 import { LlmStateError } from '../errors.js';
-import { checkWriteAheadLogs, clearCleanClose, markCleanClose, preserveDamagedLogs, type WalCheck } from './walCheck.js';
+import { checkWriteAheadLogs, clearCleanClose, markCleanClose, preserveDamagedLogs, rewriteCurrent, type WalCheck } from './walCheck.js';
 import {
   StorageBackend,
   SUBLEVELS,
@@ -103,6 +103,10 @@ export class LevelBackend extends StorageBackend {
     if (check.damaged) {
       this.damagedLogsCopy = await preserveDamagedLogs(this.location, check, new Date(disk.now?.() ?? Date.now()));
       if (disk.salvage !== true) throw damagedLogError(this.location, check, this.damagedLogsCopy);
+      if (check.currentDamage !== undefined) {
+        if (check.onlyManifest === undefined) throw damagedLogError(this.location, check, this.damagedLogsCopy);
+        await rewriteCurrent(this.location, check.onlyManifest);
+      }
     }
     await clearCleanClose(this.location);
   }
@@ -182,12 +186,18 @@ function damagedLogError(location: string, check: WalCheck, copy: string): LlmSt
     .map((file) => `${file.name} (${file.damage.map((span) => `${span.bytes} bytes at ${span.offset}: ${span.reason}`).join('; ')})`)
     .join(', ');
   const dataDir = dirname(location);
+  const what = [
+    ...(check.currentDamage === undefined ? [] : [`its CURRENT file is damaged: ${check.currentDamage}`]),
+    ...(damaged.length === 0 ? [] : [`damaged write-ahead logs: ${where}; LevelDB would drop ${check.damagedBytes} bytes of acknowledged writes on opening`]),
+  ].join('; and ');
+  const next =
+    check.currentDamage !== undefined && check.onlyManifest === undefined
+      ? 'Restore a backup: with more than one manifest (or none), which one is current cannot be told'
+      : `Restore a backup, or run \`llmstate repair --data-dir ${dataDir}\` to open what survives and list what is missing`;
   return new LlmStateError(
     'DATA_CORRUPT',
-    `The store at ${location} has damaged write-ahead logs: ${where}. LevelDB would drop ${check.damagedBytes} bytes of ` +
-      `acknowledged writes on opening, so it was not opened and nothing was changed. A copy of the damaged logs is in ${copy}. ` +
-      `Restore a backup, or run \`llmstate repair --data-dir ${dataDir}\` to open what survives and list what is missing`,
-    { details: { location, dataDir, copy, damagedBytes: check.damagedBytes, files: damaged } },
+    `The store at ${location} is damaged: ${what}. It was not opened and nothing was changed. A copy of the damaged files is in ${copy}. ${next}`,
+    { details: { location, dataDir, copy, damagedBytes: check.damagedBytes, files: damaged, current: check.currentDamage } },
   );
 }
 

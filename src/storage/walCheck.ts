@@ -12,6 +12,7 @@ import { scanLevelLog, type LogDamage } from './levelLog.js';
 export const CLEAN_CLOSE_FILE = 'LLMSTATE-CLEAN-CLOSE';
 
 const LOG_NAME = /^\d+\.log$/;
+const MANIFEST_NAME = /^MANIFEST-\d+$/;
 
 export interface LogFileCheck {
   name: string;
@@ -27,6 +28,13 @@ export interface LogFileCheck {
 export interface WalCheck {
   /** Whether the store was closed cleanly last time, so the logs it left must be exactly as they were. */
   cleanlyClosed: boolean;
+  /**
+   * What is wrong with LevelDB's `CURRENT` file, which names the manifest to open, when something is.
+   * LevelDB would report a damaged one as a missing file, an I/O error rather than corruption.
+   */
+  currentDamage: string | undefined;
+  /** The manifest that a damaged `CURRENT` should name: the only one there is, if there is only one. */
+  onlyManifest: string | undefined;
   files: LogFileCheck[];
   /** Whether any log is damaged: LevelDB would drop acknowledged writes from it. */
   damaged: boolean;
@@ -62,13 +70,43 @@ export async function checkWriteAheadLogs(directory: string): Promise<WalCheck> 
     for (const span of file.damage) damagedBytes += span.bytes;
     files.push(file);
   }
-  return { cleanlyClosed: closed !== undefined, files, damaged: files.some((file) => file.damage.length > 0), damagedBytes };
+  const all = await readdir(directory).catch(missingAsEmpty);
+  const manifests = all.filter((name) => MANIFEST_NAME.test(name));
+  const currentDamage = await checkCurrent(directory, all, manifests);
+  return {
+    cleanlyClosed: closed !== undefined,
+    currentDamage,
+    onlyManifest: manifests.length === 1 ? manifests[0] : undefined,
+    files,
+    damaged: currentDamage !== undefined || files.some((file) => file.damage.length > 0),
+    damagedBytes,
+  };
+}
+
+/** Points `CURRENT` at the store's only manifest again: what LevelDB writes there, as it writes it. */
+export async function rewriteCurrent(directory: string, manifest: string): Promise<void> {
+  const temporary = join(directory, 'CURRENT.llmstate.tmp');
+  await writeFile(temporary, `${manifest}\n`);
+  await rename(temporary, join(directory, 'CURRENT'));
+}
+
+async function checkCurrent(directory: string, names: string[], manifests: string[]): Promise<string | undefined> {
+  if (!names.includes('CURRENT')) {
+    // No CURRENT and no manifest is a store LevelDB has yet to create; a manifest alone lost its CURRENT.
+    return manifests.length === 0 ? undefined : 'CURRENT is missing, though a manifest is there';
+  }
+  const text = await readFile(join(directory, 'CURRENT'), 'latin1');
+  const named = text.endsWith('\n') ? text.slice(0, -1) : undefined;
+  if (named === undefined || !MANIFEST_NAME.test(named)) return `CURRENT does not name a manifest (it holds ${JSON.stringify(text.slice(0, 40))})`;
+  if (!manifests.includes(named)) return `CURRENT names ${named}, which is not there`;
+  return undefined;
 }
 
 /** Copies the damaged logs to `<dataDir>/damaged/<time>/`, before LevelDB can rewrite them, and returns that folder. */
 export async function preserveDamagedLogs(directory: string, check: WalCheck, now: Date): Promise<string> {
   const folder = join(dirname(directory), 'damaged', now.toISOString().replace(/[:.]/g, '-'));
   await mkdir(folder, { recursive: true });
+  if (check.currentDamage !== undefined) await copyFile(join(directory, 'CURRENT'), join(folder, 'CURRENT')).catch(missingAsEmpty);
   for (const file of check.files) {
     if (file.damage.length > 0 && file.bytes > 0) await copyFile(join(directory, file.name), join(folder, file.name));
   }

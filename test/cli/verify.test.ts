@@ -121,6 +121,38 @@ describe('llmstate verify and repair', function () {
     assert.ok(kinds.some((text) => text.startsWith('eventsByCorrelation:index:')));
   });
 
+  it('a flipped bit in a table: verify names the table and block without opening the store, and repair refuses', async () => {
+    await writeStore(dir, 300);
+    // Opening replays the log into a table; the next close leaves the values only there.
+    await (await createRuntime({ dataDir: dir })).close();
+    const db = join(dir, 'db');
+    const table = readdirSync(db).find((name) => name.endsWith('.ldb'))!;
+    const bytes = readFileSync(join(db, table));
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    writeFileSync(join(db, table), bytes);
+    const result = await llmstate(['--data-dir', dir, 'verify']);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`damaged +table ${table}: block at offset \\d+: data block: checksum mismatch`));
+    assert.match(result.stdout, /skipped +a table is damaged/);
+    const repair = await llmstate(['--data-dir', dir, 'repair']);
+    assert.equal(repair.code, 1);
+    assert.match(repair.stderr, /error\[DATA_CORRUPT\]: .*damaged tables .*Restore a backup/);
+    assert.deepEqual(readFileSync(join(db, table)), bytes, 'nothing was changed');
+  });
+
+  it('a damaged CURRENT file is DATA_CORRUPT at open; repair points it at the only manifest again', async () => {
+    await writeStore(dir, 10);
+    writeFileSync(join(dir, 'db', 'CURRENT'), 'MANIFEST-999999\n');
+    const error = await rejection(createRuntime({ dataDir: dir }));
+    assert.equal(error.code, 'DATA_CORRUPT');
+    assert.match(error.message, /CURRENT names MANIFEST-999999, which is not there/);
+    const repaired = await repairStore({ dataDir: dir });
+    assert.equal(repaired.ok, true);
+    const rt = await createRuntime({ dataDir: dir });
+    assert.deepEqual(await rt.state.get(scope, 'k9'), { i: 9, text: 'x'.repeat(40) });
+    await rt.close();
+  });
+
   it('verify of a directory without a store is error[STORAGE_FAILED] and creates nothing', async () => {
     const missing = join(dir, 'nothing-here');
     const result = await llmstate(['--data-dir', missing, 'verify']);
