@@ -66,13 +66,19 @@ export function checkOptionsArgument(value: unknown, name = 'options', presence:
 export function describeOption(value: unknown): string {
   if (value === null) return '`null`';
   const type = Array.isArray(value) ? 'array' : typeof value;
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? (JSON.stringify(value) ?? String(value)) : String(value);
-  } catch {
-    shown = String(value);
-  }
+  const shown = showOption(value);
   return `\`${escapeForDisplay(shown.length > 60 ? `${shown.slice(0, 60)}…` : shown)}\` (${type})`;
+}
+
+function showOption(value: unknown): string {
+  // JSON would show an invalid Date as null.
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (typeof value !== 'string' && typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /**
@@ -85,16 +91,16 @@ export function describeOption(value: unknown): string {
 export function checkQueryFields(fields: { text: Record<string, unknown>; times: Record<string, unknown>; limit: unknown }): void {
   for (const [name, value] of Object.entries(fields.text)) {
     if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
-      throw new TypeError(`Expected \`${name}\` to be a non-empty string, got \`${String(value)}\` (${typeof value})`);
+      throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${describeOption(value)}`);
     }
   }
   for (const [name, value] of Object.entries(fields.times)) {
     if (value !== undefined && !(value instanceof Date ? Number.isFinite(value.getTime()) : Number.isFinite(value))) {
-      throw new TypeError(`Expected \`${name}\` to be a Date or a time in ms, got \`${String(value)}\``);
+      throw new TypeError(`Expected \`${name}\` to be a Date or a time in ms, got ${describeOption(value)}`);
     }
   }
   const { limit } = fields;
   if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) > 0)) {
-    throw new TypeError(`Expected \`limit\` to be a positive integer, got \`${String(limit)}\` (${typeof limit})`);
+    throw new TypeError(`Expected \`limit\` to be a positive integer, got ${describeOption(limit)}`);
   }
 }

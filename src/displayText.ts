@@ -23,8 +23,9 @@ export interface DisplayOptions {
 }
 
 /**
- * `text` with every control or non-printing character written as an escape: `\u007f`, `\u202e`, or
- * `\u{e0001}` beyond the BMP. Control characters (C0, DEL, C1), lone surrogates, format characters
+ * `text` with every control or non-printing character written as a `\u` escape: `\u007f`, `\u202e`, and
+ * beyond the BMP one per UTF-16 unit, `\udb40\udc01`, as JSON writes them, so that JSON text stays JSON
+ * with the same value. Control characters (C0, DEL, C1), lone surrogates, format characters
  * (bidi controls, zero-width characters, Unicode category Cf) and the line and paragraph separators.
  * Everything else is left as it is.
  */
@@ -39,8 +40,9 @@ export function hasNonPrinting(text: string): boolean {
 }
 
 function escapeCodePoint(char: string): string {
-  const codePoint = char.codePointAt(0) as number;
-  return codePoint > 0xffff ? `\\u{${codePoint.toString(16)}}` : `\\u${codePoint.toString(16).padStart(4, '0')}`;
+  let escaped = '';
+  for (let i = 0; i < char.length; i++) escaped += `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return escaped;
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { checkQueryFields, describeOption } from '../src/checkOptions.js';
 import { formatError, oneLine, previewJson, printable } from '../src/cli/output.js';
 import { escapeForDisplay, MESSAGE_TEXT_LIMIT, quoteForDisplay, shortenForDisplay } from '../src/displayText.js';
 import { LlmStateError } from '../src/errors.js';
@@ -29,7 +30,7 @@ const NON_PRINTING: readonly [string, string, string][] = [
   ['word joiner', '\u2060', '\\u2060'],
   ['byte order mark', '\ufeff', '\\ufeff'],
   ['soft hyphen (Cf)', '\u00ad', '\\u00ad'],
-  ['a tag character, beyond the BMP (Cf)', '\u{e0041}', '\\u{e0041}'],
+  ['a tag character, beyond the BMP (Cf)', '\u{e0041}', '\\udb40\\udc41'],
   ['line separator', '\u2028', '\\u2028'],
   ['paragraph separator', '\u2029', '\\u2029'],
 ];
@@ -106,6 +107,8 @@ describe('display escaping (the one display boundary)', () => {
     ['a step scope error (Scope.step)', (char) => messageOf(() => Scope.step(`w${char}/x`, 's'))],
     ['a value path error (serializeValue)', (char) => messageOf(() => serializeValue({ [`k${char}`]: undefined }, 1024))],
     ['a class name in a value error (serializeValue)', (char) => messageOf(() => serializeValue(new (namedClass(`C${char}`))(), 1024))],
+    ['an option in a TypeError (describeOption)', (char) => describeOption(`x${char}`)],
+    ['a query filter field in a TypeError (checkQueryFields)', (char) => thrownBy(() => checkQueryFields({ text: {}, times: {}, limit: `x${char}` }))],
     ['a CLI error line (formatError)', (char) => formatError(new LlmStateError('STATE_KEY_INVALID', `bad ${char}`))],
     ['a CLI error line for another error (formatError)', (char) => formatError(new Error(`bad ${char}`))],
     ['CLI free text (printable)', (char) => printable(`x${char}`)],
@@ -173,4 +176,13 @@ function namedClass(name: string): new () => object {
   const C = class {};
   Object.defineProperty(C, 'name', { value: name });
   return C;
+}
+
+function thrownBy(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  assert.fail('expected an error');
 }

@@ -8,7 +8,7 @@ import type { LoggedEvent } from '../events/eventLog.js';
 import type { Runtime } from '../runtime.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
-import { oneLine, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 /** The events `agents show` lists: lifecycle, supervision and injected faults, not state changes. */
@@ -55,7 +55,7 @@ export function registerAgentCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const summaries = await withRuntime(dataDir, 'existing', (rt) => rt.agents.list());
-      if (options.json === true) printLine(JSON.stringify(summaries, null, 2));
+      if (options.json === true) printJson(summaries, 2);
       else if (summaries.length === 0) printNote(`no agents are stored in ${resolve(dataDir)}`);
       else for (const line of formatAgentList(summaries, stdoutStyles())) printLine(line);
     });
@@ -75,7 +75,7 @@ export function registerAgentCommands(program: Command): void {
       ).catch((error: unknown) => {
         throw withStoreHint(error, dataDir);
       });
-      if (json) printLine(JSON.stringify(details, null, 2));
+      if (json) printJson(details, 2);
       else for (const line of formatAgentDetails(details, stdoutStyles())) printLine(line);
     });
 

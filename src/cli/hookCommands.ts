@@ -7,7 +7,7 @@ import type { DiffOp } from '../hooks/replayDiff.js';
 import type { ExecutionStatus, HookExecution } from '../hooks/types.js';
 import { storageOf, type Runtime } from '../runtime.js';
 import { globalOptions } from './globalOptions.js';
-import { count, formatTable, isoTime, oneLine, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { count, formatTable, isoTime, oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
 import { withRuntime } from './withRuntime.js';
 
@@ -54,7 +54,7 @@ export function registerHookCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const listings = await withRuntime(dataDir, 'existing', collectHookListings);
-      if (options.json === true) printLine(JSON.stringify(listings, null, 2));
+      if (options.json === true) printJson(listings, 2);
       else if (listings.length === 0) printNote(`no hooks are registered in ${resolve(dataDir)}`);
       else for (const line of formatHookList(listings, stdoutStyles())) printLine(line);
     });
@@ -77,7 +77,7 @@ export function registerHookCommands(program: Command): void {
         newestFirst: true,
       };
       const executions = await withRuntime(dataDir, 'existing', (rt) => rt.hooks.history(filter));
-      if (options.json === true) printLine(JSON.stringify(executions, null, 2));
+      if (options.json === true) printJson(executions, 2);
       else if (executions.length === 0) printNote(`no recorded hook executions match in ${resolve(dataDir)}`);
       else for (const line of formatHistory(executions, stdoutStyles())) printLine(line);
     });
@@ -98,7 +98,7 @@ export function registerHookCommands(program: Command): void {
         rt.hooks.replay(executionId, options.patch === undefined ? {} : { patch: options.patch }),
       );
       if (options.json === true) {
-        printLine(JSON.stringify(result, null, 2));
+        printJson(result, 2);
         return;
       }
       const { replayed } = result;
@@ -116,7 +116,7 @@ export function registerHookCommands(program: Command): void {
       const letters = await withRuntime(dataDir, 'existing', (rt) =>
         rt.hooks.deadLetters({ ...(options.hook === undefined ? {} : { hookName: options.hook }), limit: Number.MAX_SAFE_INTEGER }),
       );
-      if (options.json === true) printLine(JSON.stringify(letters, null, 2));
+      if (options.json === true) printJson(letters, 2);
       else if (letters.length === 0) printNote(`no hook dead letters${options.hook === undefined ? '' : ` for ${options.hook}`} in ${resolve(dataDir)}`);
       else for (const line of formatDeadLetters(letters, stdoutStyles())) printLine(line);
     });

@@ -124,6 +124,15 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * Prints `value` as JSON on stdout, on one line or indented. Non-printing characters in its strings are
+ * written as `\u` escapes, which JSON reads back as the same characters: the text is safe on a
+ * terminal and the value is unchanged.
+ */
+export function printJson(value: unknown, indent?: number): void {
+  printLine(escapeForDisplay(JSON.stringify(value, null, indent), { keepLines: true }));
+}
+
 /** JSON on one line, cut to `max` characters for display, safe to print. */
 export function previewJson(value: unknown, max = 72): string {
   const text = JSON.stringify(value) ?? String(value);

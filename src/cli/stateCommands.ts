@@ -5,7 +5,7 @@ import { checkCorrelationId } from '../state/StateManager.js';
 import { Scope } from '../state/Scope.js';
 import { normalizeKey } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
-import { ExitError, EXIT_FAILURE, printLine } from './output.js';
+import { ExitError, EXIT_FAILURE, printJson, printLine } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 const SCOPE_HELP = 'global, agent:<id>, workflow:<id>, step:<workflowId>/<stepName>, session:<id> or custom:<name>';
@@ -39,7 +39,7 @@ export function registerStateCommands(program: Command): void {
       const key = normalizeKey(keyText);
       const value = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) => rt.state.get(scope, key));
       if (value === undefined) throw new ExitError(EXIT_FAILURE, `no value at ${scope} ${key}`);
-      printLine(JSON.stringify(value, null, options.pretty === true ? 2 : undefined));
+      printJson(value, options.pretty === true ? 2 : undefined);
     });
 
   program

@@ -9,7 +9,7 @@ import { decodeStateKey } from '../state/keyCodec.js';
 import { decodeRecord } from '../state/recordEnvelope.js';
 import type { StoreFormat } from '../state/storeFormat.js';
 import { globalOptions } from './globalOptions.js';
-import { printLine } from './output.js';
+import { printJson, printLine } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 export interface KindStats {
@@ -46,7 +46,7 @@ export function registerStatsCommand(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const stats = await withRuntime(dataDir, 'existing', (rt) => collectStats(rt, dataDir));
-      if (options.json === true) printLine(JSON.stringify(stats, null, 2));
+      if (options.json === true) printJson(stats, 2);
       else for (const line of formatStats(stats)) printLine(line);
     });
 }

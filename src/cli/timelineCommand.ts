@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { escapeForDisplay } from '../displayText.js';
 import { renderTimeline, TIMELINE_FORMATS, type TimelineFormat } from '../events/timelineExport.js';
 import { globalOptions, statPath } from './globalOptions.js';
 import { count, ExitError, EXIT_FAILURE, printLine, printNote, UsageError } from './output.js';
@@ -26,7 +27,9 @@ export function registerTimelineCommand(program: Command): void {
       if (timeline.eventCount === 0 && timeline.executionCount === 0) {
         throw new ExitError(EXIT_FAILURE, `nothing is recorded under correlation id ${correlationId} in ${resolve(dataDir)}`);
       }
-      const text = renderTimeline(timeline, options.format);
+      // The text tree escapes its own lines, Mermaid and HTML their own syntax; JSON is escaped here.
+      const rendered = renderTimeline(timeline, options.format);
+      const text = options.format === 'json' ? escapeForDisplay(rendered, { keepLines: true }) : rendered;
       if (options.output === undefined) {
         printLine(text);
         return;

@@ -164,6 +164,31 @@ describe('llmstate with hostile arguments and input', function () {
     });
   });
 
+  describe('output a terminal would act on', () => {
+    const value = { note: 'del\u007f csi\u009b[2J bidi\u202e tag\u{e0041} sep\u2028 zw\u200b', list: ['\u0085'] };
+
+    it('get prints non-printing characters in a value as JSON escapes: safe to print, the same value', async () => {
+      const dir = tempDir();
+      assertSucceeds(await inDir(dir, 'set', 'agent:a1', 'k', JSON.stringify(value)));
+      for (const args of [[], ['--pretty']]) {
+        const result = await inDir(dir, 'get', 'agent:a1', 'k', ...args);
+        assertSucceeds(result);
+        assert.ok(!/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(result.stdout.replaceAll('\n', '')), JSON.stringify(result.stdout));
+        assert.deepEqual(JSON.parse(result.stdout), value);
+      }
+    });
+
+    it('timeline --format json escapes them too, and stays the same JSON', async () => {
+      const dir = tempDir();
+      const key = 'k\u202e\u200b';
+      assertSucceeds(await inDir(dir, 'set', 'agent:a1', key, JSON.stringify(value), '--correlation-id', 'c1'));
+      const result = await inDir(dir, 'timeline', 'c1', '--format', 'json');
+      assertSucceeds(result);
+      assert.ok(!/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(result.stdout.replaceAll('\n', '')), JSON.stringify(result.stdout));
+      assert.ok(JSON.stringify(JSON.parse(result.stdout)).includes(JSON.stringify(key)));
+    });
+  });
+
   describe('every failure is coded', () => {
     // The sweep of hostile arguments: each line is [arguments after --data-dir <store>, expected start of stderr, exit code].
     const cases: [string[], string, number][] = [
