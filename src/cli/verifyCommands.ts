@@ -3,7 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { repairStore, verifyStore, type RepairReport, type VerifyOptions } from '../integrity/verifyStore.js';
 import type { VerifyReport } from '../integrity/verifyReport.js';
 import { globalOptions } from './globalOptions.js';
-import { count, ExitError, EXIT_FAILURE, printable, printLine } from './output.js';
+import { count, ExitError, EXIT_FAILURE, printable, printJson, printLine } from './output.js';
 
 /** Adds `verify` and `repair`. */
 export function registerVerifyCommands(program: Command): void {
@@ -14,7 +14,7 @@ export function registerVerifyCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const report = await withProgress((onProgress) => verifyStore({ dataDir, onProgress }));
-      if (options.json === true) printLine(JSON.stringify(report, null, 2));
+      if (options.json === true) printJson(report, 2);
       else for (const line of formatVerifyReport(report)) printLine(line);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
     });
@@ -25,7 +25,7 @@ export function registerVerifyCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const report = await withProgress((onProgress) => repairStore({ dataDir, onProgress }));
-      if (options.json === true) printLine(JSON.stringify(report, null, 2));
+      if (options.json === true) printJson(report, 2);
       else for (const line of formatRepairReport(report)) printLine(line);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
     });
