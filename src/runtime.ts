@@ -359,8 +359,8 @@ class LlmStateRuntime implements Runtime {
   }
 
   async #shutdown(): Promise<void> {
-    // Open transactions get the same grace as running hooks; then they end, so the mailboxes drain.
-    const endTransactions = setTimeout(() => this.#endTransactions(), this.#options.hooks.closeGraceMs);
+    // Counted from the start: agents' final saves may wait behind a transaction on their scope.
+    const endTransactions = setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
     try {
       clearInterval(this.#retentionTimer);
       // Hooks stop first: running executions may still apply their actions through the actors.

@@ -31,6 +31,12 @@ export interface RuntimeOptions {
    * overrides it per call. @default 30000
    */
   transactionTimeoutMs?: number;
+  /**
+   * How long `close()` lets open transactions finish. Those still running then end with `RUNTIME_CLOSED`
+   * and write nothing, so `close()` always settles. Running hooks have their own `hooks.closeGraceMs`.
+   * @default 5000
+   */
+  closeGraceMs?: number;
   /** Source of time, for tests. @default the system clock */
   clock?: Clock;
   /** Seed of the fault injector's random choices, to repeat a fault rehearsal exactly. @default random */
@@ -92,6 +98,7 @@ export interface ResolvedRuntimeOptions {
   maxBatchOps: number;
   maxBatchBytes: number;
   transactionTimeoutMs: number;
+  closeGraceMs: number;
   clock: Clock;
   faultSeed: number;
   poisonLimit: number;
@@ -108,6 +115,7 @@ export const DEFAULT_OPTIONS = {
   maxBatchOps: 4096,
   maxBatchBytes: 16 * 1024 * 1024,
   transactionTimeoutMs: 30_000,
+  closeGraceMs: 5000,
   poisonLimit: 3,
   hooks: {
     threads: Math.min(4, Math.max(2, availableParallelism())),
@@ -131,6 +139,7 @@ const FIELDS = {
   maxBatchOps: [positiveInteger, 'a positive integer'],
   maxBatchBytes: [positiveInteger, 'a positive integer'],
   transactionTimeoutMs: [positiveInteger, 'a positive integer'],
+  closeGraceMs: [z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), 'a non-negative integer'],
   clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
   faultSeed: [z.number().int().min(0).max(2 ** 32 - 1), 'an integer from 0 to 2^32 - 1'],
   poisonLimit: [positiveInteger, 'a positive integer'],
@@ -180,6 +189,7 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     maxBatchOps: (options.maxBatchOps as number | undefined) ?? DEFAULT_OPTIONS.maxBatchOps,
     maxBatchBytes: (options.maxBatchBytes as number | undefined) ?? DEFAULT_OPTIONS.maxBatchBytes,
     transactionTimeoutMs: (options.transactionTimeoutMs as number | undefined) ?? DEFAULT_OPTIONS.transactionTimeoutMs,
+    closeGraceMs: (options.closeGraceMs as number | undefined) ?? DEFAULT_OPTIONS.closeGraceMs,
     clock: (options.clock as Clock | undefined) ?? systemClock,
     faultSeed: (options.faultSeed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32),
     poisonLimit: (options.poisonLimit as number | undefined) ?? DEFAULT_OPTIONS.poisonLimit,

@@ -32,6 +32,7 @@ describe('resolveRuntimeOptions', () => {
         maxBatchOps: DEFAULT_OPTIONS.maxBatchOps,
         maxBatchBytes: DEFAULT_OPTIONS.maxBatchBytes,
         transactionTimeoutMs: DEFAULT_OPTIONS.transactionTimeoutMs,
+        closeGraceMs: DEFAULT_OPTIONS.closeGraceMs,
         clock: systemClock,
         poisonLimit: DEFAULT_OPTIONS.poisonLimit,
         hooks: DEFAULT_OPTIONS.hooks,
@@ -60,6 +61,7 @@ describe('resolveRuntimeOptions', () => {
         maxBatchOps: 4096,
         maxBatchBytes: 16777216,
         transactionTimeoutMs: 30000,
+        closeGraceMs: 5000,
         poisonLimit: 3,
         hooks: {
           threads: Math.min(4, Math.max(2, availableParallelism())),
@@ -91,6 +93,7 @@ describe('resolveRuntimeOptions', () => {
           maxBatchOps: 3,
           maxBatchBytes: Number.MAX_SAFE_INTEGER,
           transactionTimeoutMs: 4,
+          closeGraceMs: 0,
           clock,
           faultSeed: 42,
           poisonLimit: 1,
@@ -107,6 +110,7 @@ describe('resolveRuntimeOptions', () => {
           maxBatchOps: 3,
           maxBatchBytes: Number.MAX_SAFE_INTEGER,
           transactionTimeoutMs: 4,
+          closeGraceMs: 0,
           clock,
           faultSeed: 42,
           poisonLimit: 1,
@@ -135,8 +139,14 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `clock`, `faultSeed`, `poisonLimit`, `hooks`, `eventRetention`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `faultSeed`, `poisonLimit`, `hooks`, `eventRetention`',
       );
+    });
+
+    it('rejects a closeGraceMs that is not a non-negative integer', () => {
+      rejects({ memory: true, closeGraceMs: -1 }, 'Expected `closeGraceMs` to be a non-negative integer, got `-1` (number)');
+      rejects({ memory: true, closeGraceMs: 1.5 }, 'Expected `closeGraceMs` to be a non-negative integer, got `1.5` (number)');
+      rejects({ memory: true, closeGraceMs: '5' }, 'Expected `closeGraceMs` to be a non-negative integer, got `"5"` (string)');
     });
 
     it('rejects an unknown option named like a member of Object.prototype', () => {

@@ -1,5 +1,4 @@
 import { checkOptionsArgument, describeOption } from '../checkOptions.js';
-import { checkOptionsArgument } from '../checkOptions.js';
 import { correlationForWrite, type CorrelationContext } from '../events/correlation.js';
 import { normalizeKey } from './keyRules.js';
 import { assertScope, type Scope } from './Scope.js';
@@ -128,7 +127,6 @@ export class StateManager {
       this.#deps.assertReadable();
       assertScope(scope);
       checkOptionsArgument(options);
-      checkOptionsArgument(options);
       const prefix = options.prefix ?? '';
       if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got \`${String(prefix)}\``);
       return this.#deps.ownerOf(scope).listKeys(prefix.normalize('NFC'));
@@ -159,7 +157,7 @@ export class StateManager {
    *
    * A callback still running `timeoutMs` after it started is abandoned: nothing is written, `tx.signal`
    * aborts, and the scope's other messages go on without waiting for it. `close()` abandons the same way
-   * a transaction still open after `hooks.closeGraceMs`.
+   * a transaction still open `closeGraceMs` after `close()` began.
    *
    * @throws {TRANSACTION_TIMEOUT} the callback ran past its time limit; nothing was written.
    * @throws {RUNTIME_CLOSED} the runtime closed before the callback finished; nothing was written.
@@ -188,7 +186,6 @@ export class StateManager {
 }
 
 function contextOf(options: WriteOptions | undefined): CorrelationContext | undefined {
-  if (options !== undefined) checkOptionsArgument(options);
   if (options !== undefined) checkOptionsArgument(options);
   const explicit = options?.correlationId;
   if (explicit !== undefined) checkCorrelationId(explicit);

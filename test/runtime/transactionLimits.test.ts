@@ -189,7 +189,7 @@ describe('transaction limits', () => {
 
   describe('close()', () => {
     it('settles with a never-settling transaction open: it aborts it with RUNTIME_CLOSED after the grace', async () => {
-      let rt = await fixture.open({ transactionTimeoutMs: 600_000, hooks: { closeGraceMs: 10 } });
+      let rt = await fixture.open({ transactionTimeoutMs: 600_000, closeGraceMs: 10 });
       await rt.state.set(scope, 'k', 'before');
       let signal: AbortSignal | undefined;
       const stuck = rejection(
@@ -216,7 +216,7 @@ describe('transaction limits', () => {
     });
 
     it('a transaction queued behind one that close() aborts is refused without running', async () => {
-      const rt = await fixture.open({ transactionTimeoutMs: 600_000, hooks: { closeGraceMs: 0 } });
+      const rt = await fixture.open({ transactionTimeoutMs: 600_000, closeGraceMs: 0 });
       const stuck = rejection(rt.state.transaction(scope, () => never));
       let ran = false;
       const queued = rejection(
@@ -232,7 +232,7 @@ describe('transaction limits', () => {
     });
 
     it('a transaction that finishes within the grace commits', async () => {
-      let rt = await fixture.open({ hooks: { closeGraceMs: 60_000 } });
+      let rt = await fixture.open({ closeGraceMs: 60_000 });
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       const outcome = rt.state.transaction(scope, async (tx) => {
