@@ -27,9 +27,11 @@ export function registerTimelineCommand(program: Command): void {
       if (timeline.eventCount === 0 && timeline.executionCount === 0) {
         throw new ExitError(EXIT_FAILURE, `nothing is recorded under correlation id ${correlationId} in ${resolve(dataDir)}`);
       }
-      // The text tree escapes its own lines, Mermaid and HTML their own syntax; JSON is escaped here.
+      // Keys and ids may hold format characters (bidi controls, zero-width ones), which the key rules allow:
+      // escaped for display, as JSON escapes where the text is JSON. An HTML page is for a browser, which
+      // shows its text as text.
       const rendered = renderTimeline(timeline, options.format);
-      const text = options.format === 'json' ? escapeForDisplay(rendered, { keepLines: true }) : rendered;
+      const text = options.format === 'html' ? rendered : escapeForDisplay(rendered, { keepLines: true });
       if (options.output === undefined) {
         printLine(text);
         return;

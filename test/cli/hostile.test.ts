@@ -178,6 +178,18 @@ describe('llmstate with hostile arguments and input', function () {
       }
     });
 
+    it('timeline --format text and mermaid escape format characters in keys and correlation ids', async () => {
+      const dir = tempDir();
+      const id = 'c\u202e1';
+      assertSucceeds(await inDir(dir, 'set', 'agent:a1', 'k\u202e\u200b', '1', '--correlation-id', id));
+      for (const format of ['text', 'mermaid']) {
+        const result = await inDir(dir, 'timeline', id, '--format', format);
+        assertSucceeds(result);
+        assert.ok(!/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(result.stdout.replaceAll('\n', '')), `${format}: ${JSON.stringify(result.stdout)}`);
+        assert.ok(result.stdout.includes('k\\u202e\\u200b'), result.stdout);
+      }
+    });
+
     it('timeline --format json escapes them too, and stays the same JSON', async () => {
       const dir = tempDir();
       const key = 'k\u202e\u200b';
