@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { checkQueryFields, describeOption } from '../src/checkOptions.js';
-import { formatError, oneLine, previewJson, printable } from '../src/cli/output.js';
+import { formatReplay } from '../src/cli/hookCommands.js';
+import { formatError, formatTable, type Styles, oneLine, previewJson, printable } from '../src/cli/output.js';
 import { escapeForDisplay, MESSAGE_TEXT_LIMIT, quoteForDisplay, shortenForDisplay } from '../src/displayText.js';
 import { LlmStateError } from '../src/errors.js';
 import { renderTimeline } from '../src/events/timelineExport.js';
@@ -114,6 +115,8 @@ describe('display escaping (the one display boundary)', () => {
     ['CLI free text (printable)', (char) => printable(`x${char}`)],
     ['a CLI table cell (oneLine)', (char) => oneLine(`x${char}`, 80)],
     ['a CLI JSON preview (previewJson)', (char) => previewJson({ note: `x${char}` })],
+    ['a CLI replay diff line (formatReplay)', (char) => formatReplay(replayWithPath(`/result/output/k${char}`)).join('\n')],
+    ['a CLI table cell (formatTable)', (char) => formatTable(['NAME'], [[`x${char}`]], new Set(), PLAIN_STYLES).join('\n')],
     ['a timeline text line', (char) => renderTimeline(buildTimeline('c1', [event('1.0', { key: `k${char}` })], []), 'text')],
   ];
   describe('every message path escapes every non-printing character', () => {
@@ -185,4 +188,15 @@ function thrownBy(fn: () => unknown): string {
     return (error as Error).message;
   }
   assert.fail('expected an error');
+}
+
+const same = (text: string): string => text;
+const PLAIN_STYLES: Styles = { bold: same, dim: same, green: same, red: same, cyan: same };
+
+function replayWithPath(path: string): Parameters<typeof formatReplay>[0] {
+  return {
+    equal: false,
+    original: { status: 'succeeded', result: { output: {} } },
+    diff: [{ op: 'add', path, value: 1 }],
+  } as unknown as Parameters<typeof formatReplay>[0];
 }

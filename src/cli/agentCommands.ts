@@ -3,12 +3,13 @@ import { resolve } from 'node:path';
 import type { DeadLetter } from '../../actors/AgentActor.js';
 import type { AgentRecord } from '../../actors/agentRecord.js';
 import type { AgentSummary } from '../agents/Agents.js';
+import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError, LlmStateError } from '../errors.js';
 import type { LoggedEvent } from '../events/eventLog.js';
 import type { Runtime } from '../runtime.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
-import { oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { formatTable, oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 /** The events `agents show` lists: lifecycle, supervision and injected faults, not state changes. */
@@ -145,26 +146,20 @@ export function formatAgentList(summaries: readonly AgentSummary[], styles: Styl
     String(agent.restarts),
     isoTime(agent.updatedAt),
   ]);
-  const numeric = new Set([4, 5]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
-      .join('  ')
-      .trimEnd();
-  return [styles.bold(line(header)), ...rows.map(line)];
+  return formatTable(header, rows, new Set([4, 5]), styles);
 }
 
 /** The text form of `agents show`. */
 export function formatAgentDetails(details: AgentDetails, styles: Styles): string[] {
   const { record, machine, deadLetters, events, eventCount } = details;
   const field = (name: string, value: string) => `${name.padEnd(12)}${value}`;
+  // Names and ids from the store are escaped before they are styled; previews and one-liners escape their own.
   const lines = [
-    field('agent', styles.bold(record.id)),
-    field('type', record.type),
-    field('status', `${record.status} ${styles.dim('(as last saved)')}`),
-    field('supervisor', record.supervisor),
-    field('persist', record.persist),
+    field('agent', styles.bold(escapeForDisplay(record.id))),
+    field('type', escapeForDisplay(record.type)),
+    field('status', `${escapeForDisplay(record.status)} ${styles.dim('(as last saved)')}`),
+    field('supervisor', escapeForDisplay(record.supervisor)),
+    field('persist', escapeForDisplay(record.persist)),
     field('created', isoTime(record.metadata.createdAt)),
     field('updated', isoTime(record.metadata.updatedAt)),
     field('messages', String(record.metadata.messages)),
@@ -175,7 +170,7 @@ export function formatAgentDetails(details: AgentDetails, styles: Styles): strin
   ];
   if (record.tools.length === 0) lines.push(field('tools', styles.dim('(none)')));
   record.tools.forEach((tool, index) => {
-    lines.push(field(index === 0 ? 'tools' : '', tool.description === undefined ? tool.name : `${tool.name} — ${oneLine(tool.description, 80)}`));
+    lines.push(field(index === 0 ? 'tools' : '', tool.description === undefined ? escapeForDisplay(tool.name) : `${escapeForDisplay(tool.name)} — ${oneLine(tool.description, 80)}`));
   });
   lines.push(field('workflow', previewJson(record.workflow, 100)), field('custom', previewJson(record.custom, 100)));
 
@@ -183,13 +178,13 @@ export function formatAgentDetails(details: AgentDetails, styles: Styles): strin
   if (machine === null) {
     lines.push(field('machine', styles.dim('(none)')));
   } else {
-    lines.push(field('machine', `${machine.status}, state ${previewJson(machine.state, 60)}`));
+    lines.push(field('machine', `${escapeForDisplay(machine.status)}, state ${previewJson(machine.state, 60)}`));
     lines.push(field('  context', previewJson(machine.context, 100)));
   }
 
   lines.push('', styles.bold(`conversation (${count(record.conversation.length, 'message')})`));
   for (const message of record.conversation) {
-    const who = message.name === undefined ? message.role : `${message.role} ${message.name}`;
+    const who = oneLine(message.name === undefined ? message.role : `${message.role} ${message.name}`, 40);
     lines.push(`  ${who.padEnd(10)} ${oneLine(message.content, 100)}`);
   }
 
@@ -199,7 +194,7 @@ export function formatAgentDetails(details: AgentDetails, styles: Styles): strin
     const what = letter.poison
       ? `refused as poison, after it had crashed the agent ${count(letter.crashes, 'time')}`
       : `crashed the agent: ${oneLine(letter.error, 80)}${letter.crashes > 1 ? ` (crash ${letter.crashes} by this message)` : ''}`;
-    lines.push(`  ${isoTime(letter.at)}  ${type} ${previewJson(fields, 70)}`);
+    lines.push(`  ${isoTime(letter.at)}  ${escapeForDisplay(String(type))} ${previewJson(fields, 70)}`);
     lines.push(`  ${' '.repeat(24)}  ${what}`);
   }
 

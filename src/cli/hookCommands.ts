@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
+import { escapeForDisplay } from '../displayText.js';
 import { decodeExecutionMeta, type ExecutionMeta } from '../hooks/executionRecord.js';
 import type { HookDeadLetter, HookInfo, ReplayResult } from '../hooks/Hooks.js';
 import type { HistoryFilter } from '../hooks/HookHistory.js';
@@ -250,7 +251,8 @@ export function formatDeadLetters(letters: readonly HookDeadLetter[], styles: St
 export function formatReplay(result: ReplayResult): string[] {
   if (result.equal) return ['equal'];
   const before = outcomeOf(result.original);
-  return result.diff.map((op) => formatDiffOp(op, before));
+  // A path names keys of the hook's result, which may hold anything.
+  return result.diff.map((op) => escapeForDisplay(formatDiffOp(op, before)));
 }
 
 /**

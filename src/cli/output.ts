@@ -46,9 +46,9 @@ export function printLine(text = ''): void {
   if (!stdoutClosed) process.stdout.write(`${text}\n`);
 }
 
-/** Writes one line of commentary to stderr, where it never mixes with results. */
+/** Writes one line of commentary to stderr, where it never mixes with results; safe to print. */
 export function printNote(text: string): void {
-  process.stderr.write(`${text}\n`);
+  process.stderr.write(`${printable(text)}\n`);
 }
 
 /**
@@ -109,13 +109,14 @@ export function reportFailure(error: unknown): number {
     if (error.message !== '') printNote(error.message);
     return error.exitCode;
   }
+  // Escaped before it is coloured: the colour's own escape sequences must reach the terminal.
   if (error instanceof UsageError) {
-    printNote(stderrStyles().red(`error: ${printable(error.message)}`));
+    process.stderr.write(`${stderrStyles().red(`error: ${printable(error.message)}`)}\n`);
     return EXIT_USAGE;
   }
   const text = formatError(error);
   const colon = text.indexOf(':');
-  printNote(stderrStyles().red(text.slice(0, colon + 1)) + text.slice(colon + 1));
+  process.stderr.write(`${stderrStyles().red(text.slice(0, colon + 1))}${text.slice(colon + 1)}\n`);
   return EXIT_FAILURE;
 }
 
@@ -143,7 +144,9 @@ export function previewJson(value: unknown, max = 72): string {
  * A table with a bold header row, columns separated by two spaces, the columns in `numeric` aligned
  * right. Lines carry no trailing spaces, so the last column may hold free text.
  */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number>, styles: Styles): string[] {
+export function formatTable(header: readonly string[], data: readonly (readonly string[])[], numeric: ReadonlySet<number>, styles: Styles): string[] {
+  // Cells hold names and ids from the store: escaped before they are measured and styled.
+  const rows = data.map((row) => row.map((cell) => escapeForDisplay(cell)));
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: readonly string[]) =>
     cells

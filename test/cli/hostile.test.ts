@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeForDisplay } from '../../src/displayText.js';
+import { createRuntime } from '../../src/runtime.js';
 import { DEFAULT_OPTIONS } from '../../src/runtimeOptions.js';
 import {
   assertBuilt,
@@ -198,6 +199,31 @@ describe('llmstate with hostile arguments and input', function () {
       assertSucceeds(result);
       assert.ok(!/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(result.stdout.replaceAll('\n', '')), JSON.stringify(result.stdout));
       assert.ok(JSON.stringify(JSON.parse(result.stdout)).includes(JSON.stringify(key)));
+    });
+  });
+
+  describe('names and ids from the store', () => {
+    it('agents list and agents show escape a hostile agent type and tool name, and a note a hostile data directory', async () => {
+      const dir = tempDir();
+      const rt = await createRuntime({ dataDir: dir });
+      try {
+        await rt.agents.spawn({ id: 'a1', type: 'evil\u001b]0;pwned\u0007\nforged line', tools: [{ name: 'tool\u009b2J\u202e' }] });
+      } finally {
+        await rt.close();
+      }
+      for (const args of [['agents', 'list'], ['agents', 'show', 'a1']]) {
+        const result = await inDir(dir, ...args);
+        assertSucceeds(result);
+        assert.ok(!/[\p{Cc}\p{Cf}]/u.test(result.stdout.replaceAll('\n', '')), `${args.join(' ')}: ${JSON.stringify(result.stdout)}`);
+        assert.ok(result.stdout.includes('evil\\u001b]0;pwned\\u0007\\u000aforged line'), result.stdout);
+        assert.ok(!result.stdout.split('\n').some((line) => line.startsWith('forged line')), 'no line is forged');
+      }
+      assert.ok((await inDir(dir, 'agents', 'show', 'a1')).stdout.includes('tool\\u009b2J\\u202e'));
+      const empty = path.join(tempDir(), 'store\u001b[2J');
+      assertSucceeds(await inDir(empty, 'set', 'agent:a1', 'k', '1'));
+      const note = await inDir(empty, 'agents', 'list');
+      assert.equal(note.code, 0, note.stderr);
+      assert.ok(note.stderr.startsWith('no agents are stored in ') && note.stderr.includes('store\\u001b[2J'), JSON.stringify(note.stderr));
     });
   });
 
