@@ -200,3 +200,23 @@ function replayWithPath(path: string): Parameters<typeof formatReplay>[0] {
     diff: [{ op: 'add', path, value: 1 }],
   } as unknown as Parameters<typeof formatReplay>[0];
 }
+
+describe('messages of other public checks', () => {
+  it('show a bad correlation id, prefix, filter or format through the display escape', async () => {
+    const { createRuntime, Scope, renderTimeline } = await import('../src/index.js');
+    const rt = await createRuntime({ memory: true });
+    try {
+      await assert.rejects(rt.state.set(Scope.global(), 'k', 1, { correlationId: 'a\u0085\u202eb' }), (error: Error) => {
+        assert.ok(error.message.includes('`"a\\u0085\\u202eb"` (string)'), error.message);
+        return true;
+      });
+      await assert.rejects(rt.state.listKeys(Scope.global(), { prefix: 7 as unknown as string }), /got `7` \(number\)/);
+      assert.throws(() => renderTimeline({} as never, 'x\u001b[31m' as never), (error: Error) => {
+        assert.ok(error.message.includes('`"x\\u001b[31m"` (string)'), error.message);
+        return true;
+      });
+    } finally {
+      await rt.close();
+    }
+  });
+});

@@ -5,7 +5,7 @@ import type { LoggedEvent } from './eventLog.js';
 import { pruneEvents, type EventPruneResult, type EventRetention } from './pruneEvents.js';
 import { queryEvents, type EventFilter } from './queryEvents.js';
 import type { Clock } from '../clock.js';
-import { checkOptionsArgument, checkQueryFields } from '../checkOptions.js';
+import { checkOptionsArgument, checkQueryFields, describeOption } from '../checkOptions.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import { checkTimelineFormat, renderTimeline, type TimelineFormat } from './timelineExport.js';
 
@@ -61,7 +61,7 @@ export class Events {
     checkOptionsArgument(retention, 'retention');
     for (const [name, value] of Object.entries(retention)) {
       if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
-        throw new TypeError(`Expected \`${name}\` to be a non-negative integer, got \`${String(value)}\` (${typeof value})`);
+        throw new TypeError(`Expected \`${name}\` to be a non-negative integer, got ${describeOption(value)}`);
       }
     }
     const keepFrom = await this.#deps.oldestNeededSeq();
@@ -106,7 +106,7 @@ function redactExecution(execution: HookExecution): HookExecution {
 }
 
 function checkFilter(filter: EventFilter): void {
-  if (typeof filter !== 'object' || filter === null) throw new TypeError(`Expected the event filter to be an object, got ${String(filter)}`);
+  if (typeof filter !== 'object' || filter === null) throw new TypeError(`Expected the event filter to be an object, got ${describeOption(filter)}`);
   const { kinds, agentId, scope, correlationId, from, to, limit } = filter;
   if (kinds !== undefined && (!Array.isArray(kinds) || !kinds.every((k) => typeof k === 'string' && k.length > 0))) {
     throw new TypeError(`Expected \`kinds\` to be an array of event kinds, got \`${JSON.stringify(kinds)}\``);

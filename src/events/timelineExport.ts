@@ -1,3 +1,4 @@
+import { describeOption } from '../checkOptions.js';
 import type { Timeline } from './timeline.js';
 import { renderTimelineHtml } from './timelineHtml.js';
 import { renderTimelineMermaid } from './timelineMermaid.js';
@@ -33,6 +34,6 @@ export function renderTimeline(timeline: Timeline, format: TimelineFormat): stri
 /** @throws {TypeError} `format` is not one of {@link TIMELINE_FORMATS}. */
 export function checkTimelineFormat(format: unknown): asserts format is TimelineFormat {
   if (typeof format !== 'string' || !Object.hasOwn(RENDERERS, format)) {
-    throw new TypeError(`Expected \`format\` to be one of ${TIMELINE_FORMATS.join(', ')}, got \`${String(format)}\` (${typeof format})`);
+    throw new TypeError(`Expected \`format\` to be one of ${TIMELINE_FORMATS.join(', ')}, got ${describeOption(format)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { checkQueryFields } from '../checkOptions.js';
+import { checkQueryFields, describeOption } from '../checkOptions.js';
 import { LlmStateError } from '../errors.js';
 import { Serial } from '../Serial.js';
 import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
@@ -30,17 +30,17 @@ const STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'timed_out'
 
 /** @throws {TypeError} for a filter field of the wrong shape, as `rt.events.query` does. */
 export function checkHistoryFilter(filter: HistoryFilter): void {
-  if (typeof filter !== 'object' || filter === null) throw new TypeError(`Expected the history filter to be an object, got ${String(filter)}`);
+  if (typeof filter !== 'object' || filter === null) throw new TypeError(`Expected the history filter to be an object, got ${describeOption(filter)}`);
   const { hookName, correlationId, eventId, status, replays, from, to, limit, newestFirst } = filter;
   checkQueryFields({ text: { hookName, correlationId, eventId }, times: { from, to }, limit });
   if (status !== undefined && !(Array.isArray(status) ? status : [status]).every((one) => STATUSES.includes(one))) {
     throw new TypeError(`Expected \`status\` to be one or more of ${STATUSES.join(', ')}, got \`${JSON.stringify(status)}\``);
   }
   if (replays !== undefined && !['include', 'exclude', 'only'].includes(replays)) {
-    throw new TypeError(`Expected \`replays\` to be include, exclude or only, got \`${String(replays)}\``);
+    throw new TypeError(`Expected \`replays\` to be include, exclude or only, got ${describeOption(replays)}`);
   }
   if (newestFirst !== undefined && typeof newestFirst !== 'boolean') {
-    throw new TypeError(`Expected \`newestFirst\` to be a boolean, got \`${String(newestFirst)}\` (${typeof newestFirst})`);
+    throw new TypeError(`Expected \`newestFirst\` to be a boolean, got ${describeOption(newestFirst)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { describeOption } from '../checkOptions.js';
 import { access } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import { LlmStateError } from '../errors.js';
@@ -171,9 +172,9 @@ async function existingStore(options: VerifyOptions): Promise<string> {
 }
 
 function dbDirectory(options: VerifyOptions): string {
-  if (options === null || typeof options !== 'object') throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
+  if (options === null || typeof options !== 'object') throw new TypeError(`Expected \`options\` to be an object, got ${describeOption(options)}`);
   if (typeof options.dataDir !== 'string' || options.dataDir === '') {
-    throw new TypeError(`Expected \`dataDir\` to be a non-empty string, got \`${String(options.dataDir)}\` (${typeof options.dataDir})`);
+    throw new TypeError(`Expected \`dataDir\` to be a non-empty string, got ${describeOption(options.dataDir)}`);
   }
   return join(resolve(options.dataDir), 'db');
 }

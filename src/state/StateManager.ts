@@ -128,7 +128,7 @@ export class StateManager {
       assertScope(scope);
       checkOptionsArgument(options);
       const prefix = options.prefix ?? '';
-      if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got \`${String(prefix)}\``);
+      if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got ${describeOption(prefix)}`);
       return this.#deps.ownerOf(scope).listKeys(prefix.normalize('NFC'));
     } catch (error) {
       return Promise.reject(error);
@@ -197,7 +197,7 @@ const CORRELATION_ID = /^[^\x00-\x1f\x7f-\x9f]{1,128}$/;
 export function checkCorrelationId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || !CORRELATION_ID.test(id)) {
     throw new TypeError(
-      `Expected \`correlationId\` to be 1–128 characters without control characters, got \`${String(id)}\` (${typeof id})`,
+      `Expected \`correlationId\` to be 1–128 characters without control characters, got ${describeOption(id)}`,
     );
   }
 }

@@ -159,7 +159,7 @@ describe('renderTimeline', () => {
   it('rejects an unknown format', () => {
     assert.throws(() => renderTimeline(story(), 'xml' as TimelineFormat), {
       name: 'TypeError',
-      message: 'Expected `format` to be one of text, mermaid, json, html, got `xml` (string)',
+      message: 'Expected `format` to be one of text, mermaid, json, html, got `"xml"` (string)',
     });
   });
 
