@@ -1,5 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
 import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
 import { SystemEventLog } from '../actors/SystemEventLog.js';
@@ -19,6 +18,7 @@ import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions
 import { checkCorrelationId, StateManager } from './state/StateManager.js';
 import { ensureStoreFormat } from './state/storeFormat.js';
 import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
+import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
 import { HookPool } from '../workers/HookPool.js';
 import { Dispatcher } from './hooks/Dispatcher.js';
 import { HookHistory } from './hooks/HookHistory.js';
@@ -82,10 +82,18 @@ export interface Runtime {
  * await rt.close();
  */
 export async function createRuntime(options?: RuntimeOptions): Promise<Runtime> {
+  return openRuntime(options, 'create');
+}
+
+/**
+ * {@link createRuntime}, where `existing` refuses a data directory that holds no store and creates
+ * nothing in it: the CLI's reading commands. @internal
+ */
+export async function openRuntime(options: RuntimeOptions | undefined, access: StoreAccess): Promise<Runtime> {
   const resolved = resolveRuntimeOptions(options);
-  const storage = await openStorage(resolved);
+  const storage = await openStorage(resolved, access);
   try {
-    await ensureStoreFormat(storage, resolved.clock.now());
+    await ensureStoreFormat(storage, resolved.clock.now(), access);
     const scheduler = new CommitScheduler({
       storage,
       clock: resolved.clock,
@@ -118,42 +126,10 @@ export async function createRuntime(options?: RuntimeOptions): Promise<Runtime> 
   }
 }
 
-async function openStorage(options: ResolvedRuntimeOptions): Promise<StorageBackend> {
-  let storage: StorageBackend;
-  if (options.memory) {
-    storage = createMemoryBackend();
-  } else {
-    const dataDir = resolve(options.dataDir!);
-    try {
-      await makeDirectory(dataDir);
-    } catch (error) {
-      throw new LlmStateError('STORAGE_FAILED', `Cannot create the data directory ${dataDir}: ${(error as Error).message}`, {
-        cause: error,
-        details: { location: dataDir },
-      });
-    }
-    storage = createDiskBackend(join(dataDir, 'db'));
-  }
+async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess): Promise<StorageBackend> {
+  const storage = options.memory ? createMemoryBackend() : createDiskBackend(await prepareDataDirectory(resolve(options.dataDir!), access));
   await storage.open();
   return storage;
-}
-
-/**
- * `mkdir -p` that cannot spin: Node's recursive mkdir loops forever where a parent exists but answers
- * ENOENT, as under /proc.
- */
-async function makeDirectory(directory: string): Promise<void> {
-  try {
-    await mkdir(directory);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && (await stat(directory)).isDirectory()) return;
-    if (code !== 'ENOENT' || dirname(directory) === directory) throw error;
-    await makeDirectory(dirname(directory));
-    await mkdir(directory).catch(async (retry: NodeJS.ErrnoException) => {
-      if (!(retry.code === 'EEXIST' && (await stat(directory)).isDirectory())) throw retry;
-    });
-  }
 }
 
 /** `rt.supervisors`: the supervisor tree, plus the dead letters of messages that crashed agents. */

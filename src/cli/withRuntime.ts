@@ -1,13 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { LlmStateError } from '../errors.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
 
 /**
  * `create` makes the store when it is missing (`set`, `demo`). `existing` refuses a directory that holds
- * no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`), so that a mistyped `--data-dir`
- * is reported instead of silently creating an empty store there.
+ * no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`) and creates nothing in it, so
+ * that a mistyped `--data-dir` is reported instead of silently creating an empty store there.
  */
 export type StoreAccess = 'create' | 'existing';
 
@@ -26,7 +23,8 @@ export interface WithRuntimeOptions {
  * Opens the runtime on `dataDir`, runs `fn`, and always closes the runtime, so the LevelDB lock is
  * released even when `fn` fails. A failure of `fn` wins over a failure to close.
  *
- * @throws {STORAGE_FAILED} when there is no store and `access` is `existing`, or the store cannot be opened.
+ * @throws {STORAGE_FAILED} when there is no store and `access` is `existing`, or the store cannot be opened
+ * (a permission denied says so, with its EACCES or EPERM).
  */
 export async function withRuntime<T>(
   dataDir: string,
@@ -34,8 +32,7 @@ export async function withRuntime<T>(
   fn: (rt: Runtime) => Promise<T>,
   options: WithRuntimeOptions = {},
 ): Promise<T> {
-  if (access === 'existing') assertStoreExists(dataDir);
-  const rt = await createRuntime({ dataDir, hooks: { autoStart: options.deliverHooks === true } });
+  const rt = await openRuntime({ dataDir, hooks: { autoStart: options.deliverHooks === true } }, access);
   let result: T;
   try {
     result = await fn(rt);
@@ -46,15 +43,4 @@ export async function withRuntime<T>(
   }
   await rt.close();
   return result;
-}
-
-function assertStoreExists(dataDir: string): void {
-  const location = resolve(dataDir);
-  if (!existsSync(join(location, 'db'))) {
-    throw new LlmStateError(
-      'STORAGE_FAILED',
-      `There is no llmstate store in ${location}. Check --data-dir, or write a value first with llmstate set`,
-      { details: { location } },
-    );
-  }
 }

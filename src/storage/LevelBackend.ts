@@ -143,6 +143,22 @@ export class LevelBackend extends StorageBackend {
     return new LevelSnapshot(this.#db.snapshot());
   }
 
+  /**
+   * The first key outside every sublevel, or undefined. Only another program writes one. One seek into
+   * each gap between the sorted sublevel prefixes (and before the first and after the last), never a
+   * scan, so that it costs the same on a store of any size.
+   */
+  async firstKeyOutsideSublevels(): Promise<Buffer | undefined> {
+    const prefixes = Object.values(this.#prefixes).sort(Buffer.compare);
+    let from: Buffer | undefined;
+    for (const prefix of [...prefixes, undefined]) {
+      const range = { ...(from === undefined ? {} : { gte: from }), ...(prefix === undefined ? {} : { lt: prefix }), limit: 1 };
+      for await (const key of this.#db.keys(range)) return key;
+      if (prefix !== undefined) from = prefixEnd(prefix);
+    }
+    return undefined;
+  }
+
   protected override async _approximateSize(): Promise<number | undefined> {
     const db = this.#db as unknown as { approximateSize?: (start: Buffer, end: Buffer) => Promise<number> };
     if (typeof db.approximateSize !== 'function') return undefined;
@@ -155,6 +171,13 @@ class LevelSnapshot implements StorageSnapshot {
   async close(): Promise<void> {
     await this.inner.close();
   }
+}
+
+/** The smallest key above every key that starts with `prefix` (a sublevel prefix ends in `!`, never 0xff). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  end[end.length - 1]++;
+  return end;
 }
 
 function unwrap(snapshot: StorageSnapshot): AbstractSnapshot {
