@@ -104,10 +104,9 @@ function refuseNonDirectory(path: string, stats: Stats): void {
 
 async function refuseNonFile(path: string, entry: Dirent): Promise<void> {
   if (entry.isFile()) return;
-  // A symbolic link (or a file system that gives no type) is judged by what it leads to.
-  const stats = entry.isSymbolicLink() || !(entry.isDirectory() || entry.isFIFO() || entry.isCharacterDevice() || entry.isBlockDevice() || entry.isSocket())
-    ? await fsCall(path, () => stat(path))
-    : entry;
+  const known = entry.isDirectory() || entry.isFIFO() || entry.isCharacterDevice() || entry.isBlockDevice() || entry.isSocket();
+  // A symbolic link (or an entry whose file system gives no type) is judged by what it leads to.
+  const stats = known ? entry : await fsCall(path, () => stat(path));
   if (!stats.isFile()) throw refused(cannotUse(path), path, `this LevelDB file is ${describeType(stats)}, not a file`, 'not_a_file');
 }
 
