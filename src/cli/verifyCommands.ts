@@ -51,7 +51,7 @@ async function withProgress<T>(work: (onProgress: VerifyOptions['onProgress']) =
 export function formatVerifyReport(report: VerifyReport): string[] {
   const lines = [
     `store      ${printable(report.location)}`,
-    `logs       ${count(report.logs.files.length, 'write-ahead log')}, ${report.logs.damaged ? `${report.logs.damagedBytes} damaged bytes` : 'intact'}${report.logs.cleanlyClosed ? ' (closed cleanly)' : ''}`,
+    `logs       ${count(report.logs.files.filter((file) => !file.name.startsWith('MANIFEST')).length, 'write-ahead log')} and the manifest, ${report.logs.damaged ? `${report.logs.damagedBytes} damaged bytes` : 'intact'}${report.logs.cleanlyClosed ? ' (closed cleanly)' : ''}`,
     `tables     ${count(report.tables.files, 'table file')}, ${count(report.tables.blocks, 'block')} checked${report.tables.damaged > 0 ? `, ${report.tables.damaged} damaged` : ''}`,
     `records    ${count(report.records, 'record')} checked`,
     `events     ${report.events.oldestSeq === undefined ? 'none' : `commits ${report.events.oldestSeq} to ${report.events.newestSeq}`}${report.events.highWater > 0 ? `, retention removed up to ${report.events.highWater}` : ''}`,
@@ -63,7 +63,7 @@ export function formatVerifyReport(report: VerifyReport): string[] {
   if (report.skipped !== undefined) lines.push(`skipped    ${report.skipped}`);
   for (const problem of report.problems) lines.push(`damaged    ${problem.sublevel} ${printable(problem.key)}: ${printable(problem.message)}`);
   if (report.problemCount > report.problems.length) lines.push(`           … and ${report.problemCount - report.problems.length} more`);
-  lines.push(report.ok ? 'result     ok: nothing is damaged' : `result     DAMAGED: ${count(report.problemCount, 'problem')}; restore a backup, or run llmstate repair`);
+  lines.push(report.ok ? 'result     ok: nothing is damaged' : `result     DAMAGED: ${count(report.problemCount, 'problem')}; ${report.tables.damaged > 0 ? 'restore a backup (a damaged table cannot be repaired in place)' : 'restore a backup, or run llmstate repair'}`);
   return lines;
 }
 

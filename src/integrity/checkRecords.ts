@@ -36,6 +36,16 @@ export async function checkRecords(
   let oldestSeq: number | undefined;
   let newestSeq: number | undefined;
   const known = (seq: number) => knownGaps.some((gap) => seq >= gap.from && seq <= gap.to);
+  // A gap is known only when every sequence in it is: earlier repairs' ranges, merged, must cover it.
+  const knownRange = (from: number, to: number) => {
+    let next = from;
+    for (const gap of [...knownGaps].sort((a, b) => a.from - b.from)) {
+      if (gap.from > next) break;
+      next = Math.max(next, gap.to + 1);
+      if (next > to) return true;
+    }
+    return false;
+  };
 
   for (const sublevel of SUBLEVELS) {
     const check = (key: Buffer, value: Buffer) => {
@@ -52,7 +62,7 @@ export async function checkRecords(
         if (newestSeq !== undefined && seq !== newestSeq + 1) {
           const gap = { from: newestSeq + 1, to: seq - 1 };
           gaps.push(gap);
-          if (!known(gap.from) || !known(gap.to)) {
+          if (!knownRange(gap.from, gap.to)) {
             report({ sublevel, key: `${gap.from}..${gap.to}`, kind: 'sequence', message: `commit records ${gap.from} to ${gap.to} are missing from the event log` });
           }
         }
@@ -108,7 +118,7 @@ export async function checkRecords(
     report({ sublevel: 'meta', key: 'seqHighWater', kind: 'sequence', message: `retention removed up to ${highWater}, yet the log still starts at ${oldestSeq}` });
   }
   // The first commit is sequence 1, and retention removes from the oldest end only.
-  if (oldestSeq !== undefined && oldestSeq > highWater + 1 && !(known(highWater + 1) && known(oldestSeq - 1))) {
+  if (oldestSeq !== undefined && oldestSeq > highWater + 1 && !knownRange(highWater + 1, oldestSeq - 1)) {
     gaps.unshift({ from: highWater + 1, to: oldestSeq - 1 });
     report({ sublevel: 'events', key: `${highWater + 1}..${oldestSeq - 1}`, kind: 'sequence', message: `commit records ${highWater + 1} to ${oldestSeq - 1} are missing from the start of the event log${highWater > 0 ? `: retention removed only up to ${highWater}` : ''}` });
   }

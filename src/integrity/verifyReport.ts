@@ -29,8 +29,11 @@ export interface VerifyReport {
   problemCount: number;
   /** The write-ahead logs as LevelDB would replay them. */
   logs: WalCheck;
-  /** LevelDB's table files, every block's checksum checked. */
-  tables: { files: number; blocks: number; damaged: number };
+  /**
+   * LevelDB's table files, every block's checksum checked. `unfinished` counts compaction outputs cut
+   * short by a close or crash (no footer), which LevelDB deletes at its next open.
+   */
+  tables: { files: number; blocks: number; damaged: number; unfinished: number };
   events: {
     oldestSeq: number | undefined;
     newestSeq: number | undefined;

@@ -1,6 +1,6 @@
 import { describeOption } from '../checkOptions.js';
-import { access } from 'node:fs/promises';
-import { resolve, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { prepareDataDirectory } from '../storage/dataDirectory.js';
 import { LlmStateError } from '../errors.js';
 import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
 import { createDiskBackend, type LevelBackend, type BatchOp, type StorageBackend } from '../storage/index.js';
@@ -158,17 +158,12 @@ function repairsOp(repairs: RepairRecord[]): BatchOp {
   return { type: 'put', sublevel: 'meta', key: REPAIRS_KEY, value: encodeRecord({ seq: 0, timestamp: Date.now() }, JSON.stringify(repairs)) };
 }
 
-/** The LevelDB directory of `options.dataDir`, which must hold a store: checking never creates one. */
+/**
+ * The LevelDB directory of `options.dataDir`, which must hold a store: checking never creates one, and
+ * refuses what opening a runtime refuses (a FIFO, /proc, a permission error) rather than hang on it.
+ */
 async function existingStore(options: VerifyOptions): Promise<string> {
-  const location = dbDirectory(options);
-  try {
-    await access(join(location, 'CURRENT'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'there is no store there' : (error as Error).message;
-    throw new LlmStateError('STORAGE_FAILED', `Cannot check the store at ${location}: ${why}`, { cause: error, details: { location } });
-  }
-  return location;
+  return prepareDataDirectory(dirname(dbDirectory(options)), 'existing');
 }
 
 function dbDirectory(options: VerifyOptions): string {

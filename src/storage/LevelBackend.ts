@@ -153,7 +153,11 @@ export class LevelBackend extends StorageBackend {
     let from: Buffer | undefined;
     for (const prefix of [...prefixes, undefined]) {
       const range = { ...(from === undefined ? {} : { gte: from }), ...(prefix === undefined ? {} : { lt: prefix }), limit: 1 };
-      for await (const key of this.#db.keys(range)) return key;
+      try {
+        for await (const key of this.#db.keys(range)) return key;
+      } catch (err) {
+        throw storageError(`Reading the keys of ${this.location} between its namespaces failed`, err, { location: this.location });
+      }
       if (prefix !== undefined) from = prefixEnd(prefix);
     }
     return undefined;

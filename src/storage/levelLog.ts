@@ -82,17 +82,24 @@ export function scanLevelLog(log: Uint8Array): LogScan {
     const type = log[offset + 6];
     const end = offset + HEADER_SIZE + length;
     if (end > blockEnd) {
-      if (blockEnd === log.length) {
+      // A writer never lets a record cross its block, and a write cut short is the last thing written:
+      // only then is this a torn tail. Otherwise the length itself is damaged, and LevelDB drops the rest
+      // of the block (or, at the end of the file, stops reading without a word).
+      const fullBlockEnd = (Math.floor(offset / BLOCK_SIZE) + 1) * BLOCK_SIZE;
+      if (blockEnd === log.length && end <= fullBlockEnd && !hasIntactRecordAfter(log, offset + HEADER_SIZE)) {
         return { records, damage, truncatedTailBytes: log.length - (inFragment ? fragmentStart : offset) };
       }
-      // The length itself may be what is damaged: LevelDB drops the rest of the block.
       drop(offset, blockEnd - offset, 'bad record length');
       dropFragment('partial record cut by damage');
       offset = blockEnd;
       continue;
     }
     if (type === ZERO && length === 0) {
-      offset = end;
+      // LevelDB skips the rest of the block after a zeroed header, without a word: preallocated space
+      // is all zeros, so anything else there is lost.
+      if (!isZero(log, offset, blockEnd)) drop(offset, blockEnd - offset, 'zeroed record header');
+      dropFragment('partial record cut by damage');
+      offset = blockEnd;
       continue;
     }
     const data = log.subarray(offset + HEADER_SIZE, end);
@@ -128,6 +135,18 @@ export function scanLevelLog(log: Uint8Array): LogScan {
   }
   // A record whose last fragment never came is a write cut short.
   return { records, damage, truncatedTailBytes: inFragment ? log.length - fragmentStart : 0 };
+}
+
+/** Whether a physical record whose checksum holds starts anywhere at or after `from`. */
+function hasIntactRecordAfter(log: Uint8Array, from: number): boolean {
+  for (let at = from; at + HEADER_SIZE <= log.length; at++) {
+    const type = log[at + 6];
+    if (type < FULL || type > LAST) continue;
+    const end = at + HEADER_SIZE + (log[at + 4] | (log[at + 5] << 8));
+    if (end > Math.min((Math.floor(at / BLOCK_SIZE) + 1) * BLOCK_SIZE, log.length)) continue;
+    if (unmask(readUint32(log, at)) === checksumOf(type, log.subarray(at + HEADER_SIZE, end))) return true;
+  }
+  return false;
 }
 
 function readUint32(bytes: Uint8Array, at: number): number {

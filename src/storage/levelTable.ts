@@ -25,6 +25,11 @@ export interface TableScan {
   /** Blocks whose checksum was checked. */
   blocks: number;
   damage: TableDamage[];
+  /**
+   * The file has no footer yet: the output of a compaction cut short by a close or a crash, which no
+   * manifest names and LevelDB deletes at its next open. Not damage.
+   */
+  unfinished: boolean;
 }
 
 interface BlockHandle {
@@ -36,10 +41,14 @@ interface BlockHandle {
 export function scanLevelTable(table: Uint8Array): TableScan {
   const damage: TableDamage[] = [];
   let blocks = 0;
-  if (table.length < FOOTER_SIZE) return { blocks, damage: [{ offset: 0, reason: `${table.length} bytes is too short for a table` }] };
   const footerAt = table.length - FOOTER_SIZE;
-  if (readUint32(table, table.length - 8) !== MAGIC_LOW || readUint32(table, table.length - 4) !== MAGIC_HIGH) {
-    return { blocks, damage: [{ offset: footerAt, reason: 'the footer has no table magic number' }] };
+  if (table.length < FOOTER_SIZE) return { blocks, damage, unfinished: true };
+  const magicBitsOff = bitsOff(readUint32(table, table.length - 8), MAGIC_LOW) + bitsOff(readUint32(table, table.length - 4), MAGIC_HIGH);
+  if (magicBitsOff > 0) {
+    // An unfinished file ends in whatever came last, which is nowhere near the magic number; a finished
+    // one whose magic a flip or two changed is damaged.
+    if (magicBitsOff > 4) return { blocks, damage, unfinished: true };
+    return { blocks, damage: [{ offset: footerAt, reason: `the footer's magic number has ${magicBitsOff} bits wrong` }], unfinished: false };
   }
   const footer = { at: footerAt };
   let metaIndex: BlockHandle;
@@ -48,7 +57,7 @@ export function scanLevelTable(table: Uint8Array): TableScan {
     metaIndex = readHandle(table, footer);
     index = readHandle(table, footer);
   } catch (error) {
-    return { blocks, damage: [{ offset: footerAt, reason: `the footer does not decode: ${(error as Error).message}` }] };
+    return { blocks, damage: [{ offset: footerAt, reason: `the footer does not decode: ${(error as Error).message}` }], unfinished: false };
   }
   const check = (handle: BlockHandle, what: string): Uint8Array | undefined => {
     blocks++;
@@ -68,7 +77,7 @@ export function scanLevelTable(table: Uint8Array): TableScan {
   if (meta !== undefined) for (const handle of handlesIn(meta, damage, metaIndex.offset)) check(handle, 'meta block');
   const indexBlock = check(index, 'index block');
   if (indexBlock !== undefined) for (const handle of handlesIn(indexBlock, damage, index.offset)) check(handle, 'data block');
-  return { blocks, damage };
+  return { blocks, damage, unfinished: false };
 }
 
 /** Why the block at `handle` is damaged, or undefined when its CRC32C holds. */
@@ -132,6 +141,12 @@ function readVarint(bytes: Uint8Array, cursor: { at: number }): number {
     if ((byte & 0x80) === 0) return value;
   }
   throw new Error('a varint is too long');
+}
+
+function bitsOff(actual: number, expected: number): number {
+  let bits = 0;
+  for (let diff = (actual ^ expected) >>> 0; diff !== 0; diff >>>= 1) bits += diff & 1;
+  return bits;
 }
 
 function readUint32(bytes: Uint8Array, at: number): number {

@@ -46,31 +46,29 @@ interface CleanCloseRecord {
   logs: { name: string; bytes: number; crc32c: number }[];
 }
 
-/** Reads every write-ahead log of the LevelDB at `directory`, as LevelDB would replay it on opening. */
+/**
+ * Reads every write-ahead log of the LevelDB at `directory`, and its current manifest (which has the same
+ * format, and whose last record LevelDB would drop as silently), as LevelDB would replay them on opening.
+ */
 export async function checkWriteAheadLogs(directory: string): Promise<WalCheck> {
-  const names = (await readdir(directory).catch(missingAsEmpty)).filter((name) => LOG_NAME.test(name)).sort();
+  const all = await readdir(directory).catch(missingAsEmpty);
+  const manifest = await currentManifest(directory, all);
+  const names = [...all.filter((name) => LOG_NAME.test(name)).sort(), ...(manifest === undefined ? [] : [manifest])];
   const closed = await readCleanClose(directory);
   const files: LogFileCheck[] = [];
   let damagedBytes = 0;
   for (const name of names) {
-    const log = await readFile(join(directory, name));
-    const scan = scanLevelLog(log);
-    const file: LogFileCheck = { name, bytes: log.length, ...scan };
-    // A log the clean close did not list was written by another opener since, which may have crashed.
+    const log = await readFile(join(directory, name)).catch(missingAsUndefined);
+    // Gone since the listing: LevelDB (another opener, whose lock the open will then meet) removed it.
+    if (log === undefined) continue;
+    const file: LogFileCheck = { name, bytes: log.length, ...scanLevelLog(log) };
+    // A file the clean close did not list was written by another opener since, which may have crashed.
     // One it listed that is gone was replayed into a table by such an opener, as LevelDB always does.
     const left = closed?.logs.find((entry) => entry.name === name);
-    if (left !== undefined) {
-      if (scan.truncatedTailBytes > 0) {
-        file.damage.push({ offset: log.length - scan.truncatedTailBytes, bytes: scan.truncatedTailBytes, reason: 'incomplete last record after a clean close' });
-      }
-      if ((left.bytes !== log.length || left.crc32c !== crc32cOf(log)) && file.damage.length === 0) {
-        file.damage.push({ offset: 0, bytes: Math.abs(left.bytes - log.length), reason: `changed since the clean close (was ${left.bytes} bytes, now ${log.length})` });
-      }
-    }
+    if (left !== undefined) compareWithCleanClose(file, log, left);
     for (const span of file.damage) damagedBytes += span.bytes;
     files.push(file);
   }
-  const all = await readdir(directory).catch(missingAsEmpty);
   const manifests = all.filter((name) => MANIFEST_NAME.test(name));
   const currentDamage = await checkCurrent(directory, all, manifests);
   return {
@@ -81,6 +79,32 @@ export async function checkWriteAheadLogs(directory: string): Promise<WalCheck> 
     damaged: currentDamage !== undefined || files.some((file) => file.damage.length > 0),
     damagedBytes,
   };
+}
+
+/**
+ * After a clean close, the part of a file that the close recorded must be exactly as it was: a torn last
+ * record there is damage, not a crash. Bytes after it were appended by a later opener (one that took
+ * the store between LevelDB's close and the marker), and follow the crash rules.
+ */
+function compareWithCleanClose(file: LogFileCheck, log: Buffer, left: CleanCloseRecord['logs'][number]): void {
+  const intactPrefix = log.length >= left.bytes && crc32cOf(log.subarray(0, left.bytes)) === left.crc32c;
+  if (!intactPrefix) {
+    if (file.damage.length === 0) {
+      file.damage.push({ offset: 0, bytes: Math.max(left.bytes - log.length, 1), reason: `changed since the clean close (was ${left.bytes} bytes, now ${log.length})` });
+    }
+    return;
+  }
+  if (log.length === left.bytes && file.truncatedTailBytes > 0) {
+    file.damage.push({ offset: log.length - file.truncatedTailBytes, bytes: file.truncatedTailBytes, reason: 'incomplete last record after a clean close' });
+  }
+}
+
+/** The manifest `CURRENT` names, when it names one that is there. */
+async function currentManifest(directory: string, names: string[]): Promise<string | undefined> {
+  if (!names.includes('CURRENT')) return undefined;
+  const text = await readFile(join(directory, 'CURRENT'), 'latin1').catch(missingAsUndefined);
+  const named = text?.endsWith('\n') === true ? text.slice(0, -1) : undefined;
+  return named !== undefined && MANIFEST_NAME.test(named) && names.includes(named) ? named : undefined;
 }
 
 /** Points `CURRENT` at the store's only manifest again: what LevelDB writes there, as it writes it. */
@@ -114,9 +138,11 @@ export async function preserveDamagedLogs(directory: string, check: WalCheck, no
   return folder;
 }
 
-/** Records the logs as a clean close leaves them. Written to a temporary name first, so it is whole or absent. */
+/** Records the logs and the manifest as a clean close leaves them. Written to a temporary name first, so it is whole or absent. */
 export async function markCleanClose(directory: string): Promise<void> {
-  const names = (await readdir(directory)).filter((name) => LOG_NAME.test(name)).sort();
+  const all = await readdir(directory);
+  const manifest = await currentManifest(directory, all);
+  const names = [...all.filter((name) => LOG_NAME.test(name)).sort(), ...(manifest === undefined ? [] : [manifest])];
   const logs: CleanCloseRecord['logs'] = [];
   for (const name of names) {
     const log = await readFile(join(directory, name));
@@ -151,6 +177,11 @@ async function readCleanClose(directory: string): Promise<CleanCloseRecord | und
 
 function crc32cOf(bytes: Uint8Array): number {
   return crc32c.buf(bytes, 0) >>> 0;
+}
+
+function missingAsUndefined(error: NodeJS.ErrnoException): undefined {
+  if (error.code === 'ENOENT') return undefined;
+  throw error;
 }
 
 function missingAsEmpty(error: NodeJS.ErrnoException): string[] {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { createRuntime, repairStore, Scope, verifyStore } from '../../src/index.js';
@@ -44,7 +45,7 @@ describe('llmstate verify and repair', function () {
     await writeStore(dir, 50);
     const result = await llmstate(['--data-dir', dir, 'verify']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /logs +1 write-ahead log, intact \(closed cleanly\)/);
+    assert.match(result.stdout, /logs +1 write-ahead log and the manifest, intact \(closed cleanly\)/);
     assert.match(result.stdout, /events +commits 1 to 50/);
     assert.match(result.stdout, /result +ok: nothing is damaged/);
     const report = await verifyStore({ dataDir: dir });
@@ -153,11 +154,22 @@ describe('llmstate verify and repair', function () {
     await rt.close();
   });
 
+  it('verify refuses a LevelDB file that is a FIFO at once, as opening does, rather than hang on it', async () => {
+    await writeStore(dir, 5);
+    const db = join(dir, 'db');
+    const log = readdirSync(db).find((name) => name.endsWith('.log'))!;
+    rmSync(join(db, log));
+    execFileSync('mkfifo', [join(db, log)]);
+    const error = await rejection(verifyStore({ dataDir: dir }));
+    assert.equal(error.code, 'STORAGE_FAILED');
+    assert.match(error.message, /FIFO|not a regular file/i);
+  });
+
   it('verify of a directory without a store is error[STORAGE_FAILED] and creates nothing', async () => {
     const missing = join(dir, 'nothing-here');
     const result = await llmstate(['--data-dir', missing, 'verify']);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /error\[STORAGE_FAILED\]: .*there is no store there/);
+    assert.match(result.stderr, /error\[STORAGE_FAILED\]: There is no llmstate store in/);
     assert.equal(existsSync(missing), false);
     assert.equal((await rejection(repairStore({ dataDir: missing }))).code, 'STORAGE_FAILED');
   });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { Scope } from '../../src/index.js';
+import crc32c from 'crc-32/crc32c.js';
+import { Scope, verifyStore } from '../../src/index.js';
 import { scanLevelLog } from '../../src/storage/levelLog.js';
 import { rejection, RuntimeFixture } from '../helpers.js';
 
@@ -100,6 +101,70 @@ describe('damaged write-ahead logs', () => {
     assert.deepEqual(await rt.state.get(scope, 'k49'), { i: 49, text: 'x'.repeat(40) });
   });
 
+  it('after a crash, a record whose length a flip pushed past the end of the file is damage when intact records follow it', async () => {
+    const log = await storeWithLog(fixture, 300);
+    writeFileSync(join(fixture.dir, 'db', 'LLMSTATE-CLEAN-CLOSE'), 'not json');
+    const bytes = readFileSync(log);
+    const starts = recordStarts(bytes).filter((at) => at >= bytes.length - (bytes.length % 32768));
+    assert.ok(starts.length >= 3, 'several records in the last block');
+    const victim = starts[1];
+    // Claims to run to the end of its block: past the end of the file, as a torn write would.
+    const length = 32768 - (victim % 32768) - 7;
+    bytes[victim + 4] = length & 0xff;
+    bytes[victim + 5] = length >> 8;
+    writeFileSync(log, bytes);
+    const error = await rejection(fixture.open());
+    assert.equal(error.code, 'DATA_CORRUPT');
+    assert.match(error.message, /bad record length/);
+  });
+
+  it('a zeroed record header in the middle of a block is damage: LevelDB would skip the rest of the block', async () => {
+    const log = await storeWithLog(fixture, 300);
+    writeFileSync(join(fixture.dir, 'db', 'LLMSTATE-CLEAN-CLOSE'), 'not json');
+    const bytes = readFileSync(log);
+    bytes.fill(0, recordStarts(bytes)[3], recordStarts(bytes)[3] + 7);
+    writeFileSync(log, bytes);
+    const error = await rejection(fixture.open());
+    assert.equal(error.code, 'DATA_CORRUPT');
+    assert.match(error.message, /zeroed record header/);
+  });
+
+  it('a manifest cut short after a clean close is damage: LevelDB would silently drop its last version edit', async () => {
+    await storeWithLog(fixture, 20);
+    const db = join(fixture.dir, 'db');
+    const manifest = join(db, readFileSync(join(db, 'CURRENT'), 'latin1').trim());
+    const bytes = readFileSync(manifest);
+    writeFileSync(manifest, bytes.subarray(0, bytes.length - 3));
+    const error = await rejection(fixture.open());
+    assert.equal(error.code, 'DATA_CORRUPT');
+    assert.match(error.message, /MANIFEST-\d+/);
+  });
+
+  it('records appended to a log after the clean close was recorded (another opener) follow the crash rules', async () => {
+    const log = await storeWithLog(fixture, 300);
+    const bytes = readFileSync(log);
+    const cut = recordStarts(bytes).at(-10)!;
+    // As if the marker had been written when the log ended at `cut`, and another opener then wrote on.
+    const marker = join(fixture.dir, 'db', 'LLMSTATE-CLEAN-CLOSE');
+    const record = JSON.parse(readFileSync(marker, 'utf8')) as { logs: { name: string; bytes: number; crc32c: number }[] };
+    const entry = record.logs.find((one) => log.endsWith(one.name))!;
+    entry.bytes = cut;
+    entry.crc32c = crc32c.buf(bytes.subarray(0, cut), 0) >>> 0;
+    writeFileSync(marker, JSON.stringify(record));
+    const rt = await fixture.open();
+    assert.deepEqual(await rt.state.get(scope, 'k299'), { i: 299, text: 'x'.repeat(40) });
+  });
+
+  it('a table file without a footer, left by a compaction cut short, is neither damage to verify nor to the open', async () => {
+    await storeWithLog(fixture, 20);
+    writeFileSync(join(fixture.dir, 'db', '000999.ldb'), Buffer.alloc(5000, 7));
+    const report = await verifyStore({ dataDir: fixture.dir });
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+    assert.equal(report.tables.unfinished, 1);
+    const rt = await fixture.open();
+    assert.deepEqual(await rt.state.get(scope, 'k19'), { i: 19, text: 'x'.repeat(40) });
+  });
+
   it('a damaged LevelDB table is DATA_CORRUPT on read, not STORAGE_FAILED', async () => {
     await storeWithLog(fixture, 2_000);
     // Opening replays the log into a table; the next close leaves the values only there.
@@ -121,6 +186,22 @@ describe('damaged write-ahead logs', () => {
     assert.ok(existsSync(table));
   });
 });
+
+/** The offsets where the physical records of a log start (walking its 32 KiB blocks). */
+function recordStarts(log: Buffer): number[] {
+  const starts: number[] = [];
+  let offset = 0;
+  while (offset + 7 <= log.length) {
+    const inBlock = offset % 32768;
+    if (32768 - inBlock < 7) {
+      offset += 32768 - inBlock;
+      continue;
+    }
+    starts.push(offset);
+    offset += 7 + (log[offset + 4] | (log[offset + 5] << 8));
+  }
+  return starts;
+}
 
 /** The offset where the last FULL record of a log starts (walking its 32 KiB blocks). */
 function lastRecordStart(log: Buffer): number {
