@@ -1,4 +1,4 @@
-import crc32c from 'crc-32/crc32c.js';
+import { crc32cOf, readUint32, unmaskCrc } from './levelBytes.js';
 
 /**
  * A reader of LevelDB's write-ahead log format (leveldb `doc/log_format.md`), used to check a log
@@ -15,8 +15,6 @@ const FULL = 1;
 const FIRST = 2;
 const MIDDLE = 3;
 const LAST = 4;
-
-const MASK_DELTA = 0xa282ead8;
 
 /** Part of a log that LevelDB would drop on recovery. */
 export interface LogDamage {
@@ -39,14 +37,8 @@ export interface LogScan {
   truncatedTailBytes: number;
 }
 
-/** LevelDB stores CRCs masked, so that a CRC of data that holds CRCs is not itself easy to mistake. */
-function unmask(masked: number): number {
-  const rotated = (masked - MASK_DELTA) >>> 0;
-  return ((rotated >>> 17) | (rotated << 15)) >>> 0;
-}
-
 function checksumOf(type: number, data: Uint8Array): number {
-  return crc32c.buf(data, crc32c.buf([type])) >>> 0;
+  return crc32cOf(data, crc32cOf([type]));
 }
 
 /**
@@ -103,7 +95,7 @@ export function scanLevelLog(log: Uint8Array): LogScan {
       continue;
     }
     const data = log.subarray(offset + HEADER_SIZE, end);
-    if (unmask(masked) !== checksumOf(type, data)) {
+    if (unmaskCrc(masked) !== checksumOf(type, data)) {
       dropFragment('partial record cut by damage');
       drop(offset, blockEnd - offset, 'checksum mismatch');
       offset = blockEnd;
@@ -144,13 +136,9 @@ function hasIntactRecordAfter(log: Uint8Array, from: number): boolean {
     if (type < FULL || type > LAST) continue;
     const end = at + HEADER_SIZE + (log[at + 4] | (log[at + 5] << 8));
     if (end > Math.min((Math.floor(at / BLOCK_SIZE) + 1) * BLOCK_SIZE, log.length)) continue;
-    if (unmask(readUint32(log, at)) === checksumOf(type, log.subarray(at + HEADER_SIZE, end))) return true;
+    if (unmaskCrc(readUint32(log, at)) === checksumOf(type, log.subarray(at + HEADER_SIZE, end))) return true;
   }
   return false;
-}
-
-function readUint32(bytes: Uint8Array, at: number): number {
-  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
 }
 
 function isZero(bytes: Uint8Array, from: number, to: number): boolean {

@@ -1,5 +1,5 @@
-import crc32c from 'crc-32/crc32c.js';
 import { uncompress } from 'snappyjs';
+import { crc32cOf, readUint32, unmaskCrc } from './levelBytes.js';
 
 /**
  * Checks every block of a LevelDB table file (`.ldb`, leveldb `doc/table_format.md`) against its stored
@@ -12,7 +12,6 @@ const FOOTER_SIZE = 48;
 const TRAILER_SIZE = 5;
 const MAGIC_LOW = 0x8b80fb57;
 const MAGIC_HIGH = 0xdb477524;
-const MASK_DELTA = 0xa282ead8;
 const SNAPPY = 1;
 
 export interface TableDamage {
@@ -83,8 +82,8 @@ export function scanLevelTable(table: Uint8Array): TableScan {
 /** Why the block at `handle` is damaged, or undefined when its CRC32C holds. */
 function blockProblem(table: Uint8Array, handle: BlockHandle, limit: number): string | undefined {
   if (handle.offset + handle.size + TRAILER_SIZE > limit) return `it would run past the end (offset ${handle.offset}, size ${handle.size})`;
-  const stored = unmask(readUint32(table, handle.offset + handle.size + 1));
-  const actual = crc32c.buf(table.subarray(handle.offset, handle.offset + handle.size + 1), 0) >>> 0;
+  const stored = unmaskCrc(readUint32(table, handle.offset + handle.size + 1));
+  const actual = crc32cOf(table.subarray(handle.offset, handle.offset + handle.size + 1));
   return stored === actual ? undefined : 'checksum mismatch';
 }
 
@@ -149,11 +148,3 @@ function bitsOff(actual: number, expected: number): number {
   return bits;
 }
 
-function readUint32(bytes: Uint8Array, at: number): number {
-  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
-}
-
-function unmask(masked: number): number {
-  const rotated = (masked - MASK_DELTA) >>> 0;
-  return ((rotated >>> 17) | (rotated << 15)) >>> 0;
-}

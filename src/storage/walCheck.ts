@@ -1,6 +1,6 @@
-import crc32c from 'crc-32/crc32c.js';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { crc32cOf } from './levelBytes.js';
 import { scanLevelLog, type LogDamage } from './levelLog.js';
 
 /**
@@ -173,10 +173,6 @@ async function readCleanClose(directory: string): Promise<CleanCloseRecord | und
     // A damaged marker proves nothing either way: check the logs as after a crash.
   }
   return undefined;
-}
-
-function crc32cOf(bytes: Uint8Array): number {
-  return crc32c.buf(bytes, 0) >>> 0;
 }
 
 function missingAsUndefined(error: NodeJS.ErrnoException): undefined {
