@@ -46,6 +46,16 @@ export interface BenchResult {
 
 export type Benchmark = (ctx: BenchContext) => Promise<BenchResult>;
 
+/**
+ * Runs both sides of one repetition, swapping which goes first on odd repetitions, so neither side
+ * always pays for the other's leftover garbage or compaction.
+ */
+export async function inAlternatingOrder(rep: number, ours: () => Promise<void>, raw: () => Promise<void>): Promise<void> {
+  const [first, second] = rep % 2 === 0 ? [ours, raw] : [raw, ours];
+  await first();
+  await second();
+}
+
 export const now = (): bigint => process.hrtime.bigint();
 
 /** CPU time of the whole process (every thread: JS, LevelDB's writer and compaction, GC), in ns. */

@@ -9,6 +9,7 @@ import {
   fmtNs,
   fmtRatio,
   gc,
+  inAlternatingOrder,
   median,
   medianSummary,
   now,
@@ -74,13 +75,7 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
         }),
       );
     };
-    if (rep % 2 === 0) {
-      await runOurs();
-      await runRaw();
-    } else {
-      await runRaw();
-      await runOurs();
-    }
+    await inAlternatingOrder(rep, runOurs, runRaw);
     ctx.log(`P1 rep ${rep + 1}/${ctx.reps}: set p50 ${fmtNs(ours.at(-1)!.p50)}, put p50 ${fmtNs(raw.at(-1)!.p50)}`);
   }
 

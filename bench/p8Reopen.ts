@@ -14,6 +14,7 @@ import {
   fmtRate,
   fmtRatio,
   gc,
+  inAlternatingOrder,
   inFlight,
   median,
   now,
@@ -134,13 +135,7 @@ export async function p8Reopen(ctx: BenchContext): Promise<BenchResult> {
       }
     };
     for (let rep = 0; rep < reopens; rep++) {
-      if (rep % 2 === 0) {
-        await runOurs();
-        await runRaw();
-      } else {
-        await runRaw();
-        await runOurs();
-      }
+      await inAlternatingOrder(rep, runOurs, runRaw);
       ctx.log(`P8 reopen ${rep + 1}/${reopens}: runtime ${fmtNs(oursNs.at(-1)!)}, raw ${fmtNs(rawNs.at(-1)!)}`);
     }
 
