@@ -272,8 +272,7 @@ export class HookSlot {
    * `attempts`, each entry has now been tried that many times.
    */
   scheduleRetry(entries: PendingEntry[], retryAt: number, attempts?: number): void {
-    if (attempts !== undefined) for (const entry of entries) entry.attempts = attempts;
-    this.putBack(entries);
+    this.putBack(attempts === undefined ? entries : entries.map((entry) => ({ ...entry, attempts })));
     this.#retryAt = retryAt;
   }
 
