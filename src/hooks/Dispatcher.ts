@@ -91,7 +91,7 @@ export class Dispatcher implements OutboxPort {
       const slot = this.#slots.get(slotId);
       if (slot === undefined) continue;
       const key = hookSeqKey(slot.name, seq);
-      if (slot.pendingEvents + indexes.length > slot.definition.maxPending) {
+      if (!slot.reserve(indexes.length)) {
         const letter: DeadLetterValue = {
           hookName: slot.name,
           seq,
@@ -104,7 +104,6 @@ export class Dispatcher implements OutboxPort {
         overflowed.push([slot, indexes.length]);
         continue;
       }
-      slot.pendingEvents += indexes.length;
       reserved.push([slot, indexes.length]);
       accepted.push([slot, indexes]);
       ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(seq, timestamp, { indexes, attempts: 0 }) });
@@ -112,12 +111,12 @@ export class Dispatcher implements OutboxPort {
     return {
       ops,
       committed: () => {
-        for (const [slot, indexes] of accepted) slot.queue.push(batchEntry(seq, timestamp, events, batch.eventsJson, indexes, batch.correlations));
-        for (const [slot, count] of overflowed) slot.counters.overflowed += count;
+        for (const [slot, indexes] of accepted) slot.enqueue(batchEntry(seq, timestamp, events, batch.eventsJson, indexes, batch.correlations));
+        for (const [slot, count] of overflowed) slot.overflowed(count);
         if (accepted.length > 0) this.#schedulePump();
       },
       aborted: () => {
-        for (const [slot, count] of reserved) slot.pendingEvents -= count;
+        for (const [slot, count] of reserved) slot.release(count);
       },
     };
   }
@@ -144,7 +143,7 @@ export class Dispatcher implements OutboxPort {
     this.#runner.setSink(name, sink);
     const slot = this.slot(name);
     if (slot === undefined) return;
-    slot.detached = detached;
+    slot.setDetached(detached);
     this.#schedulePump();
   }
 
@@ -165,7 +164,7 @@ export class Dispatcher implements OutboxPort {
     await commitsSettled();
     while (slot.inFlight > 0) await this.#nextSettled();
     this.#runner.setSink(name, undefined);
-    return slot.queue.splice(0);
+    return slot.drain();
   }
 
   slot(name: string): HookSlot | undefined {
@@ -192,13 +191,13 @@ export class Dispatcher implements OutboxPort {
     return {
       name: slot.name,
       priority: slot.definition.priority,
-      breaker: slot.breaker.state,
+      breaker: slot.breakerState,
       ...(slot.definition.disabled === undefined ? {} : { disabled: slot.definition.disabled }),
       detached: slot.detached,
-      pending: slot.pendingEvents,
+      pending: slot.pending,
       inFlight: slot.inFlight,
-      ...(slot.durations.count === 0 ? {} : { p50Ms: slot.durations.p50(), p95Ms: slot.durations.p95() }),
-      counters: { ...slot.counters },
+      ...slot.latency(),
+      counters: slot.counters,
     };
   }
 
@@ -245,14 +244,14 @@ export class Dispatcher implements OutboxPort {
     this.#closing = true;
     this.#running = false;
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
-    this.#runner.closing = true;
+    this.#runner.close();
     if (this.#executions.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
       await Promise.race([this.settled(), grace]);
       clearTimeout(timer);
     }
-    this.#runner.abandoning = true;
+    this.#runner.abandon();
   }
 
   /** Every execution started (and not abandoned) has settled. */
@@ -300,25 +299,20 @@ export class Dispatcher implements OutboxPort {
     for (const slot of this.#byPriority) {
       if (this.#inFlight >= this.#deps.maxInFlight) break;
       while (this.#inFlight < this.#deps.maxInFlight && slot.canStart(now)) this.#start(slot);
-      if (slot.queue.length > 0 && !slot.parked) {
-        if (slot.retryAt > now) waitMs = Math.min(waitMs, slot.retryAt - now);
-        const reopensAt = slot.breaker.retryAt();
-        if (reopensAt !== undefined) waitMs = Math.min(waitMs, Math.max(1, reopensAt - now));
-      }
+      waitMs = Math.min(waitMs, slot.waitMs(now));
     }
     if (waitMs !== Infinity) this.#wake(Math.min(waitMs, MAX_WAKE_MS));
     this.#notifyIdle();
   }
 
   #start(slot: HookSlot): void {
-    const entries = slot.takeBatch();
-    slot.inFlight++;
+    const started = slot.begin();
     this.#inFlight++;
     const running = this.#runner
-      .execute(slot, entries)
+      .execute(slot, started)
       .catch((error: unknown) => this.#deps.onBackgroundError(error))
       .finally(() => {
-        slot.inFlight--;
+        slot.end();
         this.#inFlight--;
         this.#executions.delete(running);
         this.#afterSettle();
@@ -344,7 +338,7 @@ export class Dispatcher implements OutboxPort {
   #isIdle(): boolean {
     if (this.#inFlight > 0 || this.#recording.size > 0) return false;
     if (this.#deps.writesRefused() !== undefined) return true;
-    for (const slot of this.#slots.values()) if (!slot.parked && slot.queue.length > 0) return false;
+    for (const slot of this.#slots.values()) if (slot.waiting) return false;
     return true;
   }
 

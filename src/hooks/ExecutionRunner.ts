@@ -11,11 +11,13 @@ import type { Scope } from '../state/Scope.js';
 import type { ScopeOwner } from '../state/StateManager.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { BuiltinSink } from './builtinSinks.js';
+import { executionMeta, runContext, type ExecutionSubject } from './executionMeta.js';
 import { executionIdTime, newExecutionId, type ExecutionMeta } from './executionRecord.js';
 import { applyActions, checkActions } from './hookActions.js';
 import type { HookHistory } from './HookHistory.js';
 import { definitionPut } from './hookRegistryRecords.js';
-import type { HookSlot } from './HookSlot.js';
+import type { HookDefinition } from './hookDefinition.js';
+import type { BreakerTicket, HookSlot, StartedExecution } from './HookSlot.js';
 import { deliveredEvents, deliveredTexts, eventIdsOf, taskBatch, type PendingEntry } from './pendingEntry.js';
 import { encodeDeadLetter, encodeOutboxValue, hookSeqKey } from './outboxRecords.js';
 import type { ExecutionError, ExecutionStatus } from './types.js';
@@ -59,12 +61,24 @@ export interface RunResult {
 export class ExecutionRunner {
   readonly #deps: RunnerDeps;
   readonly #sinks = new Map<string, BuiltinSink>();
-  /** Set while the runtime closes: failures are no longer recorded, as the pool is being torn down. */
-  closing = false;
-  abandoning = false;
+  #closing = false;
+  #abandoning = false;
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
+  }
+
+  /**
+   * The runtime is closing: a success that then cannot be recorded is not the hook's failure (the pool
+   * and store are being torn down), so its batch stays in the outbox to run after the next open.
+   */
+  close(): void {
+    this.#closing = true;
+  }
+
+  /** The close's grace is over: executions that settle from now on record nothing and stay in the outbox. */
+  abandon(): void {
+    this.#abandoning = true;
   }
 
   setSink(hookName: string, sink: BuiltinSink | undefined): void {
@@ -76,68 +90,53 @@ export class ExecutionRunner {
    * Runs a hook on events in the pool, without recording anything. Its start time is the one its
    * execution id carries, so a history query by time and by id agree: make the id just before this.
    */
-  async run(slotDefinition: HookSlot['definition'], batches: TaskBatch[], context: RunTask['context']): Promise<RunResult> {
-    const startedAt = executionIdTime(context.executionId);
+  async run(definition: HookDefinition, batches: TaskBatch[], subject: ExecutionSubject): Promise<RunResult> {
+    const { executionId } = subject;
+    const startedAt = executionIdTime(executionId);
     const started = performance.now();
     const task: RunTask = {
       kind: 'run',
-      module: slotDefinition.module,
+      module: definition.module,
       batches,
-      context,
-      redact: slotDefinition.redact,
+      context: runContext(subject, definition),
+      redact: definition.redact,
       maxResultBytes: hookResultByteLimit(this.#deps.maxValueBytes),
     };
     try {
-      const outcome = await this.#deps.pool().run(task, slotDefinition.timeoutMs);
-      return { executionId: context.executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
+      const outcome = await this.#deps.pool().run(task, definition.timeoutMs);
+      return { executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
     } catch (error) {
       const timedOut = error instanceof TaskFailure && error.reason === 'timeout';
       return {
-        executionId: context.executionId,
+        executionId,
         startedAt,
         status: timedOut ? 'timed_out' : 'failed',
         error: describeError(error),
-        durationMs: timedOut ? slotDefinition.timeoutMs : roundMs(performance.now() - started),
+        durationMs: timedOut ? definition.timeoutMs : roundMs(performance.now() - started),
       };
     }
   }
 
-  async execute(slot: HookSlot, entries: PendingEntry[]): Promise<void> {
+  async execute(slot: HookSlot, { entries, ticket }: StartedExecution): Promise<void> {
     const definition = slot.definition;
-    // The outcome counts for the breaker in the state it let this execution start in.
-    const breaker = { of: slot.breaker, startedIn: slot.breaker.generation };
     const eventIds = entries.flatMap(eventIdsOf);
     const correlations = entries.flatMap((entry) => entry.correlations);
-    const attempt = Math.max(...entries.map((entry) => entry.attempts)) + 1;
-    const executionId = newExecutionId(this.#deps.clock.now());
-    const context = {
-      hookName: definition.name,
-      executionId,
-      attempt,
-      correlationId: correlations[0],
-      causationId: eventIds[0],
-      replay: false,
-      options: definition.options ?? null,
-    };
-    let run = await this.run(definition, entries.map(taskBatch), context);
-    if (this.abandoning) {
-      slot.putBack(entries);
-      return;
-    }
-    const meta = (status: ExecutionStatus, durationMs: number, error?: ExecutionError): Omit<ExecutionMeta, 'bytes'> => ({
-      executionId,
+    const subject: ExecutionSubject = {
+      executionId: newExecutionId(this.#deps.clock.now()),
       hookName: definition.name,
       correlationId: correlations[0],
       correlationIds: [...new Set(correlations)],
       causationId: eventIds[0],
       eventIds,
-      attempt,
-      status,
-      ...(error === undefined ? {} : { error }),
-      startedAt: run.startedAt,
-      durationMs,
+      attempt: Math.max(...entries.map((entry) => entry.attempts)) + 1,
       priority: definition.priority,
-    });
+    };
+    const { executionId } = subject;
+    let run = await this.run(definition, entries.map(taskBatch), subject);
+    if (this.#abandoning) {
+      slot.putBack(entries);
+      return;
+    }
     if (run.status === 'succeeded') {
       const outcome = run.outcome!;
       try {
@@ -157,37 +156,31 @@ export class ExecutionRunner {
         // Unredacted input is read back from the event log, unless an entry was carried inline (its
         // events may be older than what the log keeps).
         const inputJson = outcome.inputJson ?? (entries.some((entry) => entry.inline) ? JSON.stringify(entries.flatMap(deliveredEvents)) : null);
-        const ops = this.#deps.history.recordOps(meta('succeeded', run.durationMs), inputJson, outcome.resultJson);
+        const ops = this.#deps.history.recordOps(executionMeta(subject, run), inputJson, outcome.resultJson);
         for (const entry of entries) ops.push({ type: 'del', sublevel: 'outbox', key: hookSeqKey(definition.name, entry.seq) });
         if (sink?.ops !== undefined) ops.push(...sink.ops(outcome.output, executionId));
         await this.#deps.storage.batch(ops);
         this.#deps.onRecorded();
-        slot.pendingEvents -= eventIds.length;
-        slot.counters.succeeded++;
-        slot.counters.delivered += eventIds.length;
-        breaker.of.recordSuccess(breaker.startedIn);
-        slot.durations.record(run.durationMs);
+        slot.settle(ticket, eventIds.length, run.durationMs);
         sink?.afterRecord?.(outcome.output);
         await this.#checkBudget(slot);
         return;
       } catch (error) {
-        if (this.closing) {
+        if (this.#closing) {
           // The runtime is shutting down under this execution: it stays in the outbox and runs again.
-          breaker.of.recordFailure(breaker.startedIn);
-          slot.putBack(entries);
+          slot.interrupt(ticket, entries);
           return;
         }
         run = { ...run, status: 'failed', error: describeError(error) };
         if (error === this.#deps.writesRefused()) {
           // Not the hook's failure: the runtime takes no more writes until it is opened again, so the
           // batch stays in the outbox for then, whatever its attempts, and the breaker does not count it.
-          await this.#failed(slot, entries, run, meta(run.status, run.durationMs, run.error), attempt, { keep: true });
+          await this.#failed(slot, entries, run, executionMeta(subject, run), undefined);
           return;
         }
       }
     }
-    breaker.of.recordFailure(breaker.startedIn);
-    await this.#failed(slot, entries, run, meta(run.status, run.durationMs, run.error), attempt);
+    await this.#failed(slot, entries, run, executionMeta(subject, run), ticket);
   }
 
   #assertWritable(): void {
@@ -195,16 +188,19 @@ export class ExecutionRunner {
     if (refusal !== undefined) throw refusal;
   }
 
-  /** Records a failed attempt; the batch is retried later, or dead-lettered once its attempts are spent (unless `keep`). */
-  async #failed(slot: HookSlot, entries: PendingEntry[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, attempt: number, { keep = false } = {}): Promise<void> {
+  /**
+   * Records a failed attempt; the batch is retried later, or dead-lettered once its attempts are spent.
+   * Without a breaker `ticket` the failure was not the hook's: the breaker does not count it, and the
+   * batch stays in the outbox whatever its attempts.
+   */
+  async #failed(slot: HookSlot, entries: PendingEntry[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, ticket: BreakerTicket | undefined): Promise<void> {
     const definition = slot.definition;
-    if (run.status === 'timed_out') slot.counters.timedOut++;
-    else slot.counters.failed++;
-    if (run.status === 'timed_out') slot.durations.record(definition.timeoutMs);
+    const { attempt } = meta;
+    slot.fail(run.status, ticket);
     const texts = entries.map(deliveredTexts);
     const inputJson = `[${texts.flat().map((event) => redactEventJson(event, definition.redact)).join(',')}]`;
     const ops = this.#deps.history.recordOps(meta, inputJson, undefined);
-    const exhausted = !keep && attempt >= definition.maxAttempts;
+    const exhausted = ticket !== undefined && attempt >= definition.maxAttempts;
     const now = this.#deps.clock.now();
     for (const [position, entry] of entries.entries()) {
       const key = hookSeqKey(definition.name, entry.seq);
@@ -226,15 +222,13 @@ export class ExecutionRunner {
     } catch (error) {
       // Not even the failure could be recorded (the store is failing): retry the batch later as it was.
       this.#deps.onBackgroundError(error);
-      slot.putBack(entries);
-      slot.retryAt = now + this.#backoff(definition, attempt);
+      slot.scheduleRetry(entries, now + this.#backoff(definition, attempt));
       return;
     }
     this.#deps.onRecorded();
     const events = meta.eventIds.length;
     if (exhausted) {
-      slot.pendingEvents -= events;
-      slot.counters.deadLettered += events;
+      slot.deadLettered(events);
       // Awaited, so that the execution settles (and idle() resolves) only once the event is committed
       // and any hook listening for it has it queued.
       await this.#deps
@@ -245,15 +239,13 @@ export class ExecutionRunner {
         )
         .catch((error: unknown) => this.#deps.onBackgroundError(error));
     } else {
-      for (const entry of entries) entry.attempts = attempt;
-      slot.putBack(entries);
-      slot.retryAt = now + this.#backoff(definition, attempt);
+      slot.scheduleRetry(entries, now + this.#backoff(definition, attempt), attempt);
     }
     await this.#checkBudget(slot);
   }
 
   /** Exponential, with jitter so that hooks failing together do not retry in lockstep. */
-  #backoff(definition: HookSlot['definition'], attempt: number): number {
+  #backoff(definition: HookDefinition, attempt: number): number {
     const { initialMs, maxMs } = definition.backoff;
     const base = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
     return Math.round(base * (0.5 + this.#deps.random() / 2));
@@ -263,10 +255,10 @@ export class ExecutionRunner {
   async #checkBudget(slot: HookSlot): Promise<void> {
     const p95 = slot.overBudget();
     if (p95 === undefined || slot.definition.disabled !== undefined) return;
-    const at = this.#deps.clock.now();
-    slot.definition = { ...slot.definition, disabled: { reason: `p95 ${p95.toFixed(1)} ms is over the ${slot.definition.budgetMs} ms budget`, at } };
+    const { budgetMs } = slot.definition;
+    const definition = slot.disable({ reason: `p95 ${p95.toFixed(1)} ms is over the ${budgetMs} ms budget`, at: this.#deps.clock.now() });
     await this.#deps
-      .recordEvents([{ kind: 'hook.disabled', data: { hook: slot.name, reason: 'latency', p95Ms: p95, budgetMs: slot.definition.budgetMs } }], [definitionPut(slot.definition)])
+      .recordEvents([{ kind: 'hook.disabled', data: { hook: slot.name, reason: 'latency', p95Ms: p95, budgetMs } }], [definitionPut(definition)])
       .catch((error: unknown) => this.#deps.onBackgroundError(error));
   }
 }

@@ -1,22 +1,20 @@
-import { redactEventJson } from '../../workers/redact.js';
 import { checkOptionsArgument } from '../checkOptions.js';
-import { LlmStateError } from '../errors.js';
 import { Serial } from '../Serial.js';
 import type { StorageBackend, BatchOp } from '../storage/index.js';
 import type { Clock } from '../clock.js';
 import type { EventSpec } from '../events/eventLog.js';
-import { auditSink, cacheInvalidationSink, metricsSink, ObservedMetrics, type BuiltinSink, type InvalidationKeyspace } from './builtinSinks.js';
-import type { Dispatcher, HookStatus } from './Dispatcher.js';
-import { newExecutionId, type ExecutionMeta } from './executionRecord.js';
+import { ObservedMetrics, type InvalidationKeyspace } from './builtinSinks.js';
+import type { Dispatcher } from './Dispatcher.js';
 import { resolveHookDefinition, type HookDefinition, type HookRegistration } from './hookDefinition.js';
+import { HookDeadLetters, type HookDeadLetter } from './HookDeadLetters.js';
 import { checkHistoryFilter, type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
-import { definitionDel, definitionPut, readDefinitions } from './hookRegistryRecords.js';
-import type { HookSlot } from './HookSlot.js';
-import { loadOutbox } from './loadOutbox.js';
-import { deliveredTexts, eventCount, inlineEntry } from './pendingEntry.js';
-import { decodeDeadLetter, decodeHookSeqKey, encodeDeadLetter, encodeOutboxValue, hookRange, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
-import { applyInputPatch, diffValues, type DiffOp } from './replayDiff.js';
-import type { HookExecution, HookResult } from './types.js';
+import { HookRegistry, type HookInfo } from './HookRegistry.js';
+import { Replayer, type ReplayOptions, type ReplayResult } from './Replayer.js';
+import type { HookExecution } from './types.js';
+
+export type { HookDeadLetter } from './HookDeadLetters.js';
+export type { HookInfo } from './HookRegistry.js';
+export type { ReplayOptions, ReplayResult } from './Replayer.js';
 
 export interface HooksDeps {
   storage: StorageBackend;
@@ -36,37 +34,6 @@ export interface HooksDeps {
 /** A registration as {@link Hooks.register} takes it: a built-in `cacheInvalidation` also takes its keyspace. */
 export type HookRegistrationInput = HookRegistration & { keyspace?: InvalidationKeyspace };
 
-/** A registered hook: its definition and how it is doing. */
-export interface HookInfo extends HookStatus {
-  definition: HookDefinition;
-}
-
-/** What {@link Hooks.replay} returns. */
-export interface ReplayResult {
-  original: HookExecution;
-  replayed: HookExecution;
-  /** RFC 6902 operations turning the original outcome into the replayed one; empty when equal. */
-  diff: DiffOp[];
-  equal: boolean;
-}
-
-export interface ReplayOptions {
-  /** Changed input, for a "what if": an RFC 6902 patch (array) on the events, or a merge patch (object) applied to each event. */
-  patch?: unknown;
-}
-
-/** A batch of events a hook could not take: its attempts ran out, its outbox was full, or it was unregistered. */
-export interface HookDeadLetter {
-  hookName: string;
-  seq: number;
-  reason: DeadLetterValue['reason'];
-  error?: { code: string; message: string };
-  attempts: number;
-  at: number;
-  eventIds: string[];
-  events: unknown[];
-}
-
 /**
  * `rt.hooks`: hooks run in worker threads on committed changes, fed by a transactional outbox. Their
  * executions are recorded, replayable, and part of the causal timeline.
@@ -74,24 +41,23 @@ export interface HookDeadLetter {
 export class Hooks {
   readonly #deps: HooksDeps;
   readonly observed = new ObservedMetrics();
+  readonly #registry: HookRegistry;
+  readonly #replayer: Replayer;
+  readonly #deadLetters: HookDeadLetters;
   /** Registry changes read a hook's state, wait, then write it: one at a time, so none undoes another. */
-  readonly #registry = new Serial();
+  readonly #changes = new Serial();
 
   /** @internal */
   constructor(deps: HooksDeps) {
     this.#deps = deps;
+    this.#registry = new HookRegistry({ ...deps, observed: this.observed });
+    this.#replayer = new Replayer(deps);
+    this.#deadLetters = new HookDeadLetters(deps);
   }
 
   /** Reads registrations and what waited in the outbox. @internal */
-  async load(): Promise<void> {
-    const { storage, dispatcher, clock } = this.#deps;
-    const slots = new Map<string, HookSlot>();
-    for (const definition of await readDefinitions(storage)) {
-      slots.set(definition.name, dispatcher.upsert(definition));
-      dispatcher.setSink(definition.name, this.#sinkFor(definition, undefined), definition.builtin === 'cacheInvalidation');
-    }
-    const { ops } = await loadOutbox(storage, slots, clock.now());
-    if (ops.length > 0) await storage.batch(ops);
+  load(): Promise<void> {
+    return this.#registry.load();
   }
 
   /**
@@ -110,28 +76,7 @@ export class Hooks {
     if (resolved.builtin === 'cacheInvalidation' && (typeof keyspace !== 'object' || keyspace === null || typeof keyspace.invalidate !== 'function')) {
       throw new TypeError('Expected `keyspace` to be an object with an invalidate(changes) method, for the cacheInvalidation built-in');
     }
-    return this.#registry.run(() => this.#register(resolved, keyspace));
-  }
-
-  async #register(resolved: HookDefinition, keyspace: InvalidationKeyspace | undefined): Promise<HookInfo> {
-    let definition = resolved;
-    if (definition.builtin === undefined) {
-      try {
-        await this.#deps.probe(definition.module, Math.max(definition.timeoutMs, 10_000));
-      } catch (error) {
-        throw new LlmStateError('HOOK_FAILED', `The hook ${definition.name} cannot be registered: ${(error as Error).message}`, {
-          cause: error,
-          details: { hook: definition.name, module: definition.module },
-        });
-      }
-    }
-    // A hook disabled by its latency budget (or by hand) stays disabled until enable() says otherwise.
-    const disabled = this.#deps.dispatcher.slot(definition.name)?.definition.disabled;
-    if (disabled !== undefined) definition = { ...definition, disabled };
-    await this.#deps.recordEvents([{ kind: 'hook.registered', data: { hook: definition.name, module: definition.module, on: definition.on } }], [definitionPut(definition)]);
-    const slot = this.#deps.dispatcher.upsert(definition);
-    this.#deps.dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), false);
-    return this.#info(slot);
+    return this.#changes.run(() => this.#registry.register(resolved, keyspace));
   }
 
   /**
@@ -143,37 +88,19 @@ export class Hooks {
   async unregister(name: string): Promise<boolean> {
     this.#deps.assertWritable();
     checkName(name);
-    return this.#registry.run(() => this.#unregister(name));
-  }
-
-  async #unregister(name: string): Promise<boolean> {
-    // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
-    const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
-    const known = waiting.length > 0 || (await this.#deps.storage.get('hooks', Buffer.from(name, 'utf8'))) !== undefined;
-    if (!known) return false;
-    const now = this.#deps.clock.now();
-    const ops: BatchOp[] = [definitionDel(name)];
-    for (const entry of waiting) {
-      const key = hookSeqKey(name, entry.seq);
-      ops.push({ type: 'del', sublevel: 'outbox', key });
-      ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter({ hookName: name, seq: entry.seq, reason: 'unregistered', attempts: entry.attempts, at: now, events: deliveredTexts(entry) }) });
-    }
-    const count = waiting.reduce((sum, entry) => sum + eventCount(entry), 0);
-    await this.#deps.recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], ops);
-    return true;
+    return this.#changes.run(() => this.#registry.unregister(name));
   }
 
   /** Every registered hook, highest priority first. @throws {RUNTIME_CLOSED} */
   list(): HookInfo[] {
     this.#deps.assertReadable();
-    return this.#deps.dispatcher.slots.map((slot) => this.#info(slot));
+    return this.#registry.list();
   }
 
   /** One hook, or undefined. */
   get(name: string): HookInfo | undefined {
     this.#deps.assertReadable();
-    const slot = this.#deps.dispatcher.slot(name);
-    return slot === undefined ? undefined : this.#info(slot);
+    return this.#registry.get(name);
   }
 
   /** Stops running a hook; what arrives for it waits in the outbox. @returns false for an unknown name. */
@@ -189,19 +116,8 @@ export class Hooks {
   async #setDisabled(name: string, disabled: HookDefinition['disabled']): Promise<boolean> {
     this.#deps.assertWritable();
     checkName(name);
-    return this.#registry.run(async () => {
-      const slot = this.#deps.dispatcher.slot(name);
-      if (slot === undefined) return false;
-      const { disabled: _previous, ...base } = slot.definition;
-      const definition: HookDefinition = disabled === undefined ? base : { ...base, disabled };
-      const data = { hook: name, ...(disabled === undefined ? {} : { reason: disabled.reason }) };
-      await this.#deps.recordEvents([{ kind: disabled === undefined ? 'hook.enabled' : 'hook.disabled', data }], [definitionPut(definition)]);
-      if (disabled === undefined) slot.enableAgain();
-      this.#deps.dispatcher.upsert(definition);
-      return true;
-    });
+    return this.#changes.run(() => this.#registry.setDisabled(name, disabled));
   }
-
 
   /**
    * Recorded executions, oldest first (or newest first), each with its redacted input and result.
@@ -219,7 +135,7 @@ export class Hooks {
   /** One recorded execution, or undefined. */
   async execution(executionId: string): Promise<HookExecution | undefined> {
     this.#deps.assertReadable();
-    if (typeof executionId !== 'string' || executionId.length === 0) throw new TypeError(`Expected \`executionId\` to be a non-empty string, got ${typeof executionId}`);
+    checkExecutionId(executionId);
     return this.#deps.history.get(executionId);
   }
 
@@ -234,11 +150,8 @@ export class Hooks {
   async replay(executionId: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     this.#deps.assertWritable();
     checkOptionsArgument(options);
-    const original = await this.execution(executionId);
-    if (original === undefined) {
-      throw new LlmStateError('HOOK_FAILED', `No hook execution ${executionId} is recorded, so it cannot be replayed`, { details: { executionId, reason: 'not_recorded' } });
-    }
-    return this.#replay(original, options);
+    checkExecutionId(executionId);
+    return this.#replayer.replay(executionId, options);
   }
 
   /** Replays every execution a history filter selects (replays themselves excluded), a pool's worth at a time. */
@@ -247,88 +160,14 @@ export class Hooks {
     checkOptionsArgument(filter, 'filter');
     checkOptionsArgument(options);
     checkHistoryFilter(filter);
-    const originals = await this.#deps.history.query({ ...filter, replays: 'exclude' });
-    const results: ReplayResult[] = new Array(originals.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < originals.length) {
-        const index = next++;
-        results[index] = await this.#replay(originals[index], options);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, originals.length) }, worker));
-    return results;
-  }
-
-  async #replay(original: HookExecution, options: ReplayOptions): Promise<ReplayResult> {
-    const { dispatcher, clock, history, storage } = this.#deps;
-    const slot = dispatcher.slot(original.hookName);
-    if (slot === undefined) {
-      throw new LlmStateError('HOOK_FAILED', `The hook ${original.hookName} is not registered, so execution ${original.executionId} cannot be replayed`, {
-        details: { executionId: original.executionId, hook: original.hookName, reason: 'not_registered' },
-      });
-    }
-    const input = Array.isArray(original.input) ? original.input : [];
-    const events = options.patch === undefined ? input : applyInputPatch(input, options.patch);
-    const release = await dispatcher.acquire();
-    const executionId = newExecutionId(clock.now());
-    let run;
-    try {
-      run = await dispatcher.runner.run(slot.definition, [{ eventsJson: JSON.stringify(events) }], {
-        hookName: original.hookName,
-        executionId,
-        attempt: original.attempt,
-        correlationId: original.correlationId,
-        causationId: original.causationId,
-        replay: true,
-        options: slot.definition.options ?? null,
-      });
-    } finally {
-      release();
-    }
-    const meta: Omit<ExecutionMeta, 'bytes'> = {
-      executionId,
-      hookName: original.hookName,
-      correlationId: original.correlationId,
-      correlationIds: original.correlationIds,
-      causationId: original.causationId,
-      eventIds: original.eventIds,
-      attempt: original.attempt,
-      status: run.status,
-      ...(run.error === undefined ? {} : { error: run.error }),
-      startedAt: run.startedAt,
-      durationMs: run.durationMs,
-      replayOf: original.executionId,
-      priority: slot.definition.priority,
-    };
-    // Without an outcome (the replay failed) the worker redacted nothing: redact here, as a failed run does.
-    const inputJson =
-      run.outcome === undefined
-        ? `[${events.map((event) => redactEventJson(JSON.stringify(event), slot.definition.redact, event)).join(',')}]`
-        : (run.outcome.inputJson ?? JSON.stringify(events));
-    await storage.batch(history.recordOps(meta, inputJson, run.outcome?.resultJson));
-    const replayed: HookExecution = {
-      ...meta,
-      input: JSON.parse(inputJson),
-      ...(run.outcome === undefined ? {} : { result: JSON.parse(run.outcome.resultJson) as HookResult }),
-    };
-    const diff = diffValues(outcomeOf(original), outcomeOf(replayed));
-    return { original, replayed, diff, equal: diff.length === 0 };
+    return this.#replayer.replayMany(filter, options);
   }
 
   /** Batches of events no hook run could take. */
   async deadLetters(filter: { hookName?: string; limit?: number } = {}): Promise<HookDeadLetter[]> {
     this.#deps.assertReadable();
     checkOptionsArgument(filter, 'filter');
-    const range = filter.hookName === undefined ? {} : hookRange(filter.hookName);
-    const letters: HookDeadLetter[] = [];
-    for await (const [key, record] of this.#deps.storage.iterate('hookDeadLetters', { ...range, limit: filter.limit ?? 1000 })) {
-      const { hookName, seq } = decodeHookSeqKey(key);
-      const letter = decodeDeadLetter(record, { 'hook dead letter': `${hookName}@${seq}` });
-      const events = letter.events.map((json) => JSON.parse(json) as { id: string });
-      letters.push({ hookName, seq, reason: letter.reason, ...(letter.error === undefined ? {} : { error: letter.error }), attempts: letter.attempts, at: letter.at, eventIds: events.map((e) => e.id), events });
-    }
-    return letters;
+    return this.#deadLetters.list(filter);
   }
 
   /**
@@ -339,31 +178,7 @@ export class Hooks {
   async redeliver(hookName: string): Promise<number> {
     this.#deps.assertWritable();
     checkName(hookName);
-    return this.#registry.run(() => this.#redeliver(hookName));
-  }
-
-  async #redeliver(hookName: string): Promise<number> {
-    const slot = this.#deps.dispatcher.slot(hookName);
-    if (slot === undefined) {
-      throw new LlmStateError('HOOK_FAILED', `The hook ${hookName} is not registered; register it before redelivering its dead letters`, { details: { hook: hookName, reason: 'not_registered' } });
-    }
-    const ops: BatchOp[] = [];
-    const letters: DeadLetterValue[] = [];
-    for await (const [key, record] of this.#deps.storage.iterate('hookDeadLetters', hookRange(hookName))) {
-      const letter = decodeDeadLetter(record, { 'hook dead letter': `${hookName}` });
-      letters.push(letter);
-      ops.push({ type: 'del', sublevel: 'hookDeadLetters', key });
-      ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(letter.seq, letter.at, { events: letter.events, attempts: 0 }) });
-    }
-    if (letters.length === 0) return 0;
-    const count = letters.reduce((sum, letter) => sum + letter.events.length, 0);
-    await this.#deps.recordEvents([{ kind: 'hook.redelivered', data: { hook: hookName, events: count } }], ops);
-    for (const letter of letters) {
-      slot.queue.push(inlineEntry(letter.seq, letter.at, letter.events, 0));
-      slot.pendingEvents += letter.events.length;
-    }
-    this.#deps.dispatcher.poke();
-    return count;
+    return this.#changes.run(() => this.#deadLetters.redeliver(hookName));
   }
 
   /**
@@ -389,31 +204,12 @@ export class Hooks {
   pruneIfDue(): Promise<PruneResult | undefined> {
     return this.#deps.history.pruneIfDue(this.#deps.historyRetention, this.#deps.clock.now());
   }
-
-  #info(slot: HookSlot): HookInfo {
-    return { definition: slot.definition, ...this.#deps.dispatcher.status(slot) };
-  }
-
-  #sinkFor(definition: HookDefinition, keyspace: InvalidationKeyspace | undefined): BuiltinSink | undefined {
-    switch (definition.builtin) {
-      case 'audit':
-        return definition.options !== undefined && (definition.options as { file?: unknown }).file !== undefined ? undefined : auditSink();
-      case 'metrics':
-        return metricsSink(this.observed);
-      case 'cacheInvalidation':
-        return keyspace === undefined ? undefined : cacheInvalidationSink(keyspace);
-      default:
-        return undefined;
-    }
-  }
-}
-
-/** What a replay is compared on: how it ended and what it returned, not when or how long. */
-function outcomeOf(execution: HookExecution): unknown {
-  return { status: execution.status, result: execution.result ?? null, error: execution.error ?? null };
 }
 
 function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError(`Expected the hook name to be a non-empty string, got ${typeof name}`);
 }
 
+function checkExecutionId(executionId: unknown): asserts executionId is string {
+  if (typeof executionId !== 'string' || executionId.length === 0) throw new TypeError(`Expected \`executionId\` to be a non-empty string, got ${typeof executionId}`);
+}

@@ -56,8 +56,7 @@ export async function loadOutbox(storage: StorageBackend, slots: Map<string, Hoo
       deadLettered += events.length;
       continue;
     }
-    slot.queue.push(entry);
-    slot.pendingEvents += events.length;
+    slot.restore(entry);
     loaded += events.length;
   }
   return { ops, loaded, deadLettered };

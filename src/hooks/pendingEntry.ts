@@ -24,7 +24,7 @@ export interface PendingEntry {
   /** Each event's correlation id, in order. */
   readonly correlations: readonly string[];
   /** Failed attempts so far. */
-  attempts: number;
+  readonly attempts: number;
   /** Carried inline in the stored entry (put back from dead letters) rather than pointing into the log. */
   readonly inline: boolean;
 }

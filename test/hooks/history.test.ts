@@ -87,6 +87,24 @@ describe('hooks: history, redaction, replay and retention', () => {
     assert.equal((await rt.hooks.history({ replays: 'exclude' })).length, 1);
   });
 
+  it('a replay is recorded with the metadata of the execution it replays, field for field, and replayOf', async () => {
+    await registerScripted(rt, 'echo', { echo: true }, { priority: 7 });
+    await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'topic', { name: 'weather' }));
+    await rt.hooks.idle();
+    const [original] = await rt.hooks.history({ hookName: 'echo' });
+
+    const { replayed } = await rt.hooks.replay(original.executionId);
+    const stored = await rt.hooks.execution(replayed.executionId);
+    assert.deepEqual(stored, replayed, 'what replay() returns is what was recorded');
+    const { executionId, startedAt, durationMs, replayOf, ...rest } = stored!;
+    const { executionId: _id, startedAt: _at, durationMs: _ms, ...expected } = original;
+    assert.deepEqual(rest, expected);
+    assert.equal(replayOf, original.executionId);
+    assert.ok(executionId > original.executionId && startedAt >= original.startedAt && durationMs >= 0);
+    const keys = Object.keys(original).filter((key) => key !== 'priority');
+    assert.deepEqual(Object.keys(stored!), [...keys.slice(0, keys.indexOf('durationMs') + 1), 'replayOf', 'priority', ...keys.slice(keys.indexOf('durationMs') + 1)]);
+  });
+
   it('a patched replay answers "what if" with a structured diff', async () => {
     await registerScripted(rt, 'echo', { echo: true });
     await rt.state.set(Scope.agent('a1'), 'topic', { name: 'weather', days: 3 });

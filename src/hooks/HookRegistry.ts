@@ -1,0 +1,136 @@
+import type { Clock } from '../clock.js';
+import { LlmStateError } from '../errors.js';
+import type { EventSpec } from '../events/eventLog.js';
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import { auditSink, cacheInvalidationSink, metricsSink, type BuiltinSink, type InvalidationKeyspace, type ObservedMetrics } from './builtinSinks.js';
+import type { Dispatcher, HookStatus } from './Dispatcher.js';
+import type { HookDefinition } from './hookDefinition.js';
+import { definitionDel, definitionPut, readDefinitions } from './hookRegistryRecords.js';
+import type { HookSlot } from './HookSlot.js';
+import { loadOutbox } from './loadOutbox.js';
+import { deliveredTexts, eventCount } from './pendingEntry.js';
+import { encodeDeadLetter, hookSeqKey } from './outboxRecords.js';
+
+/** A registered hook: its definition and how it is doing. */
+export interface HookInfo extends HookStatus {
+  definition: HookDefinition;
+}
+
+export interface HookRegistryDeps {
+  storage: StorageBackend;
+  clock: Clock;
+  dispatcher: Dispatcher;
+  observed: ObservedMetrics;
+  recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
+  /** Loads a module in the pool and checks its default export. */
+  probe(module: string, timeoutMs: number): Promise<void>;
+  /** Waits for acknowledged writes to reach the outbox. */
+  commitsIdle(): Promise<void>;
+}
+
+/**
+ * The registered hooks: each change is recorded (its event and its stored registration in one batch)
+ * before the dispatcher sees it, so what runs is what comes back after a restart. Callers serialise
+ * changes: each reads a hook's state, waits, then writes it.
+ */
+export class HookRegistry {
+  readonly #deps: HookRegistryDeps;
+
+  constructor(deps: HookRegistryDeps) {
+    this.#deps = deps;
+  }
+
+  /** Reads registrations and what waited in the outbox. */
+  async load(): Promise<void> {
+    const { storage, dispatcher, clock } = this.#deps;
+    const slots = new Map<string, HookSlot>();
+    for (const definition of await readDefinitions(storage)) {
+      slots.set(definition.name, dispatcher.upsert(definition));
+      dispatcher.setSink(definition.name, this.#sinkFor(definition, undefined), definition.builtin === 'cacheInvalidation');
+    }
+    const { ops } = await loadOutbox(storage, slots, clock.now());
+    if (ops.length > 0) await storage.batch(ops);
+  }
+
+  /** @throws {HOOK_FAILED} when the module cannot be loaded. */
+  async register(resolved: HookDefinition, keyspace: InvalidationKeyspace | undefined): Promise<HookInfo> {
+    let definition = resolved;
+    if (definition.builtin === undefined) {
+      try {
+        await this.#deps.probe(definition.module, Math.max(definition.timeoutMs, 10_000));
+      } catch (error) {
+        throw new LlmStateError('HOOK_FAILED', `The hook ${definition.name} cannot be registered: ${(error as Error).message}`, {
+          cause: error,
+          details: { hook: definition.name, module: definition.module },
+        });
+      }
+    }
+    // A hook disabled by its latency budget (or by hand) stays disabled until enable() says otherwise.
+    const disabled = this.#deps.dispatcher.slot(definition.name)?.definition.disabled;
+    if (disabled !== undefined) definition = { ...definition, disabled };
+    await this.#deps.recordEvents([{ kind: 'hook.registered', data: { hook: definition.name, module: definition.module, on: definition.on } }], [definitionPut(definition)]);
+    const slot = this.#deps.dispatcher.upsert(definition);
+    this.#deps.dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), false);
+    return this.#info(slot);
+  }
+
+  /** Removes a hook; what still waited for it is dead-lettered (reason `unregistered`). False for an unknown name. */
+  async unregister(name: string): Promise<boolean> {
+    // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
+    const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
+    const known = waiting.length > 0 || (await this.#deps.storage.get('hooks', Buffer.from(name, 'utf8'))) !== undefined;
+    if (!known) return false;
+    const now = this.#deps.clock.now();
+    const ops: BatchOp[] = [definitionDel(name)];
+    for (const entry of waiting) {
+      const key = hookSeqKey(name, entry.seq);
+      ops.push({ type: 'del', sublevel: 'outbox', key });
+      ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter({ hookName: name, seq: entry.seq, reason: 'unregistered', attempts: entry.attempts, at: now, events: deliveredTexts(entry) }) });
+    }
+    const count = waiting.reduce((sum, entry) => sum + eventCount(entry), 0);
+    await this.#deps.recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], ops);
+    return true;
+  }
+
+  /** Disables a hook (with `disabled`) or enables it again (without). False for an unknown name. */
+  async setDisabled(name: string, disabled: HookDefinition['disabled']): Promise<boolean> {
+    const slot = this.#deps.dispatcher.slot(name);
+    if (slot === undefined) return false;
+    const { disabled: _previous, ...base } = slot.definition;
+    const definition: HookDefinition = disabled === undefined ? base : { ...base, disabled };
+    const data = { hook: name, ...(disabled === undefined ? {} : { reason: disabled.reason }) };
+    await this.#deps.recordEvents([{ kind: disabled === undefined ? 'hook.enabled' : 'hook.disabled', data }], [definitionPut(definition)]);
+    if (disabled === undefined) slot.enable();
+    else slot.disable(disabled);
+    // Enabled, its waiting entries may start; disabled, they are parked and idle() stops waiting for them.
+    this.#deps.dispatcher.poke();
+    return true;
+  }
+
+  /** Every registered hook, highest priority first. */
+  list(): HookInfo[] {
+    return this.#deps.dispatcher.slots.map((slot) => this.#info(slot));
+  }
+
+  get(name: string): HookInfo | undefined {
+    const slot = this.#deps.dispatcher.slot(name);
+    return slot === undefined ? undefined : this.#info(slot);
+  }
+
+  #info(slot: HookSlot): HookInfo {
+    return { definition: slot.definition, ...this.#deps.dispatcher.status(slot) };
+  }
+
+  #sinkFor(definition: HookDefinition, keyspace: InvalidationKeyspace | undefined): BuiltinSink | undefined {
+    switch (definition.builtin) {
+      case 'audit':
+        return definition.options !== undefined && (definition.options as { file?: unknown }).file !== undefined ? undefined : auditSink();
+      case 'metrics':
+        return metricsSink(this.#deps.observed);
+      case 'cacheInvalidation':
+        return keyspace === undefined ? undefined : cacheInvalidationSink(keyspace);
+      default:
+        return undefined;
+    }
+  }
+}
