@@ -215,7 +215,7 @@ class LlmStateRuntime implements Runtime {
       clock: options.clock,
       retention: options.eventRetention,
     });
-    this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events) });
+    this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events), assertOpen: assertReadable });
     scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
     let agents: Agents | undefined;
     const tree = new SupervisorTree({
