@@ -132,8 +132,6 @@ async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess)
   return storage;
 }
 
-export type { Supervisors };
-
 class LlmStateRuntime implements Runtime {
   readonly state: StateManager;
   readonly events: Events;
