@@ -1,10 +1,11 @@
 export { createRuntime, onRuntimeFatal } from './runtime.js';
-export type { Runtime, RuntimeMetrics, CorrelateResult, Supervisors } from './runtime.js';
+export type { Runtime, RuntimeMetrics, CorrelateResult } from './runtime.js';
 export { Agents, AgentHandle } from './agents/Agents.js';
 export type { SpawnOptions, RestoreOptions, AgentSummary, DeadLetterFilter } from './agents/Agents.js';
 export type { AgentEvent, AgentReply, DeadLetter } from '../actors/AgentActor.js';
 export type { AgentRecord, AgentPatch, AgentStatus, ConversationMessage, Tool, WorkflowProgress } from '../actors/agentRecord.js';
-export { SupervisorTree, SupervisorHandle, ROOT_SUPERVISOR, DEFAULT_AGENT_SUPERVISOR } from '../supervisors/SupervisorTree.js';
+export { SupervisorTree, ROOT_SUPERVISOR, DEFAULT_AGENT_SUPERVISOR } from '../supervisors/SupervisorTree.js';
+export { Supervisors, SupervisorHandle } from './agents/Supervisors.js';
 export type { SupervisorSpec } from '../supervisors/SupervisorTree.js';
 export type { ChildSpec, ChildLink, ChildRef, RestartType, Shutdown, ExitReason } from '../supervisors/childSpec.js';
 export type { ChildInfo, ChildCounts } from '../supervisors/Supervisor.js';

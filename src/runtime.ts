@@ -6,8 +6,8 @@ import { FaultInjector } from '../supervisors/FaultInjector.js';
 import { SupervisorTree } from '../supervisors/SupervisorTree.js';
 import { systemTimers } from '../supervisors/timers.js';
 import { seededRandom } from '../supervisors/seededRandom.js';
-import { Agents, readDeadLetters, type DeadLetterFilter } from './agents/Agents.js';
-import type { DeadLetter } from '../actors/AgentActor.js';
+import { Agents } from './agents/Agents.js';
+import { Supervisors } from './agents/Supervisors.js';
 import { LlmStateError } from './errors.js';
 import { newCorrelationId, runCorrelated, currentCorrelation, type CorrelationContext } from './events/correlation.js';
 import type { EventSpec } from './events/eventLog.js';
@@ -132,12 +132,6 @@ async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess)
   return storage;
 }
 
-/** `rt.supervisors`: the supervisor tree, plus the dead letters of messages that crashed agents. */
-export interface Supervisors extends SupervisorTree {
-  /** Messages that crashed their agent, or were refused as poison; durable, oldest first per agent. */
-  deadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
-}
-
 class LlmStateRuntime implements Runtime {
   readonly state: StateManager;
   readonly events: Events;
@@ -215,7 +209,7 @@ class LlmStateRuntime implements Runtime {
       clock: options.clock,
       retention: options.eventRetention,
     });
-    this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events) });
+    this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events), assertOpen: assertReadable });
     scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
     let agents: Agents | undefined;
     const tree = new SupervisorTree({
@@ -227,7 +221,6 @@ class LlmStateRuntime implements Runtime {
       record: (events) => systemLog.append(events),
       isAgent: (id) => agents?.isLive(id) ?? false,
       onFatal: (error) => this.#onFatal(error),
-      assertWritable,
     });
     this.#tree = tree;
     agents = new Agents({
@@ -245,12 +238,7 @@ class LlmStateRuntime implements Runtime {
       },
     });
     this.agents = agents;
-    this.supervisors = Object.assign(tree, {
-      deadLetters: (filter?: DeadLetterFilter) => {
-        assertReadable();
-        return readDeadLetters(storage, filter);
-      },
-    });
+    this.supervisors = new Supervisors({ tree, storage, assertReadable, assertWritable });
     storageByRuntime.set(this, storage);
     actorsByRuntime.set(this, actors);
   }

@@ -29,6 +29,8 @@ export interface FaultInjectorOptions {
   seed: number;
   /** Logs `fault.injected` events. */
   record(events: EventSpec[]): Promise<void>;
+  /** Throws RUNTIME_CLOSED once close() has begun: nothing can be armed or disarmed from then on. */
+  assertOpen(): void;
 }
 
 interface ArmedStorageFault extends StorageFaultSpec {
@@ -76,8 +78,9 @@ export class FaultInjector {
     return this.#fired;
   }
 
-  /** The agent's next message crashes it, as if its machine had thrown. Calls add up. */
+  /** The agent's next message crashes it, as if its machine had thrown. Calls add up. @throws {RUNTIME_CLOSED} */
   crashActor(agentId: string): void {
+    this.#options.assertOpen();
     if (typeof agentId !== 'string' || agentId.length === 0) throw new TypeError('Expected `agentId` to be a non-empty string');
     this.#crashes.set(agentId, (this.#crashes.get(agentId) ?? 0) + 1);
     void this.#log({ fault: 'crashActor', agentId }, agentId);
@@ -86,8 +89,11 @@ export class FaultInjector {
   /**
    * Fails (or delays) matching store operations until `count` is used up or {@link reset} is called.
    * Returns an id for the log.
+   *
+   * @throws {RUNTIME_CLOSED}
    */
   failStorage(spec: StorageFaultSpec = {}): number {
+    this.#options.assertOpen();
     checkOptionsArgument(spec, 'spec');
     checkSpec(spec);
     const id = this.#nextId++;
@@ -104,8 +110,9 @@ export class FaultInjector {
     return id;
   }
 
-  /** Disarms every fault and, when given a seed, restarts the random sequence from it. */
+  /** Disarms every fault and, when given a seed, restarts the random sequence from it. @throws {RUNTIME_CLOSED} */
   reset(seed?: number): void {
+    this.#options.assertOpen();
     this.#crashes.clear();
     this.#storageFaults = [];
     if (seed !== undefined) {

@@ -38,8 +38,6 @@ export interface SupervisorTreeOptions {
   isAgent(id: string): boolean;
   /** The root gave up: the runtime refuses writes from now on. */
   onFatal(error: LlmStateError): void;
-  /** Throws RUNTIME_CLOSED or SUPERVISOR_SHUTDOWN when the runtime takes no more changes to the tree. */
-  assertWritable?(): void;
 }
 
 /** The supervisor that owns every other one. */
@@ -57,14 +55,12 @@ interface Node {
 }
 
 /**
- * `rt.supervisors`: the supervisor tree. A `root` supervisor owns everything: the default `agents`
+ * The supervisor tree behind `rt.supervisors`. A `root` supervisor owns everything: the default `agents`
  * supervisor and every supervisor created here. When a supervisor is restarted by its parent, it starts
  * all its members again, so agents come back with their state reloaded from the store.
  *
- * @example
- * const team = rt.supervisors.create({ id: 'team', strategy: 'one_for_one', intensity: 3, period: 5000 });
- * await rt.agents.spawn({ id: 'a1', type: 'chat', machine, supervisor: 'team' });
- * rt.supervisors.whichChildren('team'); // [{ id: 'a1', type: 'worker', status: 'running', restarts: 0 }]
+ * The tree does not know whether the runtime is open: `rt.supervisors` checks that before it asks, and
+ * the agents layer and close() use the tree while the runtime closes.
  */
 export class SupervisorTree {
   readonly #options: SupervisorTreeOptions;
@@ -99,8 +95,7 @@ export class SupervisorTree {
    *
    * @throws {TypeError} for an invalid spec or an id in use.
    */
-  create(spec: SupervisorSpec): SupervisorHandle {
-    this.#options.assertWritable?.();
+  create(spec: SupervisorSpec): void {
     checkOptionsArgument(spec, 'spec', 'required');
     if (typeof spec.id !== 'string' || spec.id.length === 0) throw new TypeError('Expected `id` to be a non-empty string');
     if (this.#nodes.has(spec.id)) throw new TypeError(`A supervisor with id '${spec.id}' already exists`);
@@ -120,13 +115,6 @@ export class SupervisorTree {
       parent.members.set(node.spec.id, childSpec);
     });
     node.ready.catch(() => {});
-    return new SupervisorHandle(this, node.spec.id);
-  }
-
-  /** A handle on an existing supervisor. @throws {AGENT_NOT_FOUND} when there is none. */
-  get(id: string): SupervisorHandle {
-    this.#node(id);
-    return new SupervisorHandle(this, id);
   }
 
   /** Every supervisor id, parents before children. */
@@ -275,9 +263,7 @@ export class SupervisorTree {
 
   #node(id: string): Node {
     const node = this.#nodes.get(id);
-    if (node === undefined) {
-      throw new LlmStateError('AGENT_NOT_FOUND', `There is no supervisor '${id}'`, { details: { supervisor: id } });
-    }
+    if (node === undefined) throw noSupervisor(id);
     return node;
   }
 
@@ -290,43 +276,7 @@ export class SupervisorTree {
   }
 }
 
-/** One supervisor of the tree, as returned by `rt.supervisors.create`. */
-export class SupervisorHandle {
-  readonly id: string;
-  readonly #tree: SupervisorTree;
-
-  /** @internal */
-  constructor(tree: SupervisorTree, id: string) {
-    this.#tree = tree;
-    this.id = id;
-  }
-
-  /** Resolves once the supervisor runs; rejects if it could not start. */
-  ready(): Promise<void> {
-    return this.#tree.whenReady(this.id);
-  }
-
-  startChild(spec: ChildSpec): Promise<StartedChild> {
-    return this.#tree.startChild(this.id, spec);
-  }
-
-  terminateChild(childId: string): Promise<void> {
-    return this.#tree.terminateChild(this.id, childId);
-  }
-
-  restartChild(childId: string): Promise<void> {
-    return this.#tree.restartChild(this.id, childId);
-  }
-
-  deleteChild(childId: string): Promise<void> {
-    return this.#tree.deleteChild(this.id, childId);
-  }
-
-  whichChildren(): ChildInfo[] {
-    return this.#tree.whichChildren(this.id);
-  }
-
-  countChildren(): ChildCounts {
-    return this.#tree.countChildren(this.id);
-  }
+/** The error for a supervisor id that names none. */
+export function noSupervisor(id: string): LlmStateError {
+  return new LlmStateError('AGENT_NOT_FOUND', `There is no supervisor '${id}'`, { details: { supervisor: id } });
 }

@@ -86,7 +86,6 @@ const TABLE: Record<string, Record<string, Entry>> = {
     exportTimeline: NONE,
   },
   supervisors: {
-    ready: INTERNAL,
     create: required('spec'),
     get: NONE,
     list: NONE,
@@ -94,13 +93,10 @@ const TABLE: Record<string, Record<string, Entry>> = {
     terminateChild: NONE,
     restartChild: NONE,
     deleteChild: NONE,
-    removeChild: INTERNAL,
     whichChildren: NONE,
     countChildren: NONE,
     checkChildSpecs: NONE,
     has: NONE,
-    whenReady: INTERNAL,
-    stop: INTERNAL,
     deadLetters: optional('filter'),
   },
   faults: {

@@ -95,8 +95,9 @@ export class Agents {
     this.#deps = deps;
   }
 
-  /** Remembers the machine of an agent type, so `restore` can bring such agents back in a new process. */
+  /** Remembers the machine of an agent type, so `restore` can bring such agents back in a new process. @throws {RUNTIME_CLOSED} */
   define(type: string, machine: AnyStateMachine): void {
+    this.#deps.assertReadable();
     if (typeof type !== 'string' || type.length === 0) throw new TypeError('Expected `type` to be a non-empty string');
     this.#machines.set(type, machine);
   }
@@ -291,8 +292,9 @@ export class Agents {
     return this.#live.has(id);
   }
 
-  /** Ids of the agents running in this process. */
+  /** Ids of the agents running in this process. @throws {RUNTIME_CLOSED} */
   liveIds(): string[] {
+    this.#deps.assertReadable();
     return [...this.#live.keys()];
   }
 
