@@ -167,7 +167,7 @@ const afterTheCrash: DemoStep = {
     // Supervisor events are logged in the background; wait for the last one of the restart.
     await waitFor(async () => (await eventsOfThisRun(ctx, ADA)).some((event) => event.kind === 'supervisor.child_restarted'));
     const timeline = (await eventsOfThisRun(ctx, ADA)).filter((event) => event.kind !== 'agent.spawned' && event.kind !== 'supervisor.child_started');
-    ctx.say("ada's events since the fault, from rt.events.query({ agentId: 'ada', kinds: ['agent.*', 'supervisor.*', 'fault.*'] }):");
+    ctx.say(`ada's events since the fault, from rt.events.query({ agentId: 'ada', kinds: [${AGENT_EVENT_KINDS.map((kind) => `'${kind}'`).join(', ')}] }):`);
     const width = Math.max(0, ...timeline.map((event) => event.kind.length));
     for (const event of timeline) ctx.say(`  ${event.kind.padEnd(width)}  ${ctx.styles.dim(previewJson(event.data ?? {}, 70))}`);
     const kinds = new Set(timeline.map((event) => event.kind));
