@@ -139,7 +139,9 @@ export const STATE_EVENT_KINDS = ['state.set', 'state.delete', 'scope.clear'] as
 export type StateEventKind = (typeof STATE_EVENT_KINDS)[number];
 
 /** The part of a kind before the dot: `state`, `agent`, `hook`… */
-export type EventFamily = EventKind extends `${infer Family}.${string}` ? Family : never;
+export type EventFamily = FamilyOf<EventKind>;
+
+type FamilyOf<K> = K extends `${infer Family}.${string}` ? Family : never;
 
 /** What a hook's `on` and a query's `kinds` are made of: a kind, a whole family, or every kind. */
 export type EventKindPattern = EventKind | `${EventFamily}.*` | '*';

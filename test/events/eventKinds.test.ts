@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { checkKindPatterns } from '../../src/events/checkKindPatterns.js';
-import { EVENT_KINDS, type EventSpec } from '../../src/events/eventKinds.js';
+import { EVENT_KINDS, type EventKindPattern, type EventSpec } from '../../src/events/eventKinds.js';
 import { eventJson } from '../../src/events/eventLog.js';
 import { isLlmStateError } from '../../src/errors.js';
 
@@ -97,5 +97,18 @@ export function refusedAtCompileTime(): EventSpec[] {
     { kind: 'agent.deleted', agentId: 'a1', data: { reason: 'gone' } },
     // @ts-expect-error a field of the wrong type
     { kind: 'hook.unregistered', data: { hook: 'h', deadLettered: '3' } },
+  ];
+}
+
+/** Patterns the CLI and tests write are typed: a family or kind that is not in the list does not compile. Never called. */
+export function patternsAtCompileTime(): EventKindPattern[] {
+  return [
+    'state.set',
+    'hook.*',
+    '*',
+    // @ts-expect-error a family that is not in the list
+    'agents.*',
+    // @ts-expect-error a kind that is not in the list
+    'agent.crash',
   ];
 }
