@@ -4,6 +4,7 @@ import { createActor, type Actor, type AnyActorLogic, type AnyStateMachine } fro
 import type { Clock } from '../src/clock.js';
 import { LlmStateError } from '../src/errors.js';
 import { currentCorrelation, newCorrelationId, runCorrelated, type CorrelationContext } from '../src/events/correlation.js';
+import type { AgentEventKind, EventFields } from '../src/events/eventKinds.js';
 import type { EventSpec } from '../src/events/eventLog.js';
 import { Scope } from '../src/state/Scope.js';
 import type { BatchOp, StorageBackend } from '../src/storage/index.js';
@@ -68,6 +69,9 @@ export interface DeadLetter {
   at: number;
   correlationId?: string;
 }
+
+/** One of an agent's lifecycle events, without the `agentId` that {@link AgentActor.persistAs} fills in. */
+export type AgentLifecycleEvent = { [K in AgentEventKind]: { kind: K } & Omit<EventFields<K>, 'agentId'> }[AgentEventKind];
 
 interface Envelope {
   event: AgentEvent;
@@ -196,8 +200,8 @@ export class AgentActor {
   }
 
   /** Persists the record as it stands with one lifecycle event, such as `agent.spawned`. @internal */
-  async persistAs(kind: string, data?: Record<string, unknown>): Promise<void> {
-    await this.#persist([{ kind, agentId: this.id, ...(data === undefined ? {} : { data }) }]);
+  async persistAs(event: AgentLifecycleEvent): Promise<void> {
+    await this.#persist([{ ...event, agentId: this.id }]);
   }
 
   /** Persists the record with the machine's current snapshot. */

@@ -28,6 +28,8 @@ export { currentCorrelation } from './events/correlation.js';
 export { Events } from './events/Events.js';
 export type { EventFilter } from './events/queryEvents.js';
 export type { LoggedEvent } from './events/eventLog.js';
+export { EVENT_KINDS } from './events/eventKinds.js';
+export type { EventKind, EventKindPattern, EventFamily, EventData } from './events/eventKinds.js';
 export type { CorrelationContext } from './events/correlation.js';
 export type { Clock } from './clock.js';
 export { StorageBackend, SUBLEVELS } from './storage/StorageBackend.js';

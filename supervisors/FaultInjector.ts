@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkOptionsArgument } from '../src/checkOptions.js';
 import { LlmStateError } from '../src/errors.js';
 import type { EventSpec } from '../src/events/eventLog.js';
+import type { EventData } from '../src/events/eventKinds.js';
 import { decodeStateKey } from '../src/state/keyCodec.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { BatchOp, StorageBackend, SublevelName } from '../src/storage/index.js';
@@ -160,7 +161,7 @@ export class FaultInjector {
     this.#storageFaults = this.#storageFaults.filter((f) => f.count === undefined || f.fired < f.count);
   }
 
-  async #log(data: Record<string, unknown>, agentId?: string): Promise<void> {
+  async #log(data: EventData<'fault.injected'>, agentId?: string): Promise<void> {
     try {
       await this.#options.record([{ kind: 'fault.injected', ...(agentId === undefined ? {} : { agentId }), data: JSON.parse(JSON.stringify(data)) }]);
     } catch {

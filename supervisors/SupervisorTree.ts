@@ -2,6 +2,7 @@ import { checkOptionsArgument } from '../src/checkOptions.js';
 import type { Clock } from '../src/clock.js';
 import { LlmStateError } from '../src/errors.js';
 import type { EventSpec } from '../src/events/eventLog.js';
+import type { SupervisorEventKind } from '../src/events/eventKinds.js';
 import { checkChildSpecs } from './checkChildSpecs.js';
 import type { ChildSpec, RestartType } from './childSpec.js';
 import type { BackoffOptions } from './restartBudget.js';
@@ -256,7 +257,7 @@ export class SupervisorTree {
     const child = 'child' in event ? event.child : undefined;
     const data: Record<string, unknown> = { supervisor };
     for (const [name, value] of Object.entries(rest)) data[name] = value instanceof Error ? value.message : value;
-    const spec: EventSpec = { kind: type, data: JSON.parse(JSON.stringify(data)) };
+    const spec: Extract<EventSpec, { kind: SupervisorEventKind }> = { kind: type, data: JSON.parse(JSON.stringify(data)) };
     if (child !== undefined && this.#options.isAgent(child)) spec.agentId = child;
     this.#options.record([spec]).catch(() => {});
   }

@@ -1,48 +1,13 @@
-/** Fields every supervisor event carries. */
-interface SupervisorEventBase {
-  /** The id of the supervisor that emits it. */
-  supervisor: string;
-  /** When, by the supervisor's clock (ms since the epoch). */
-  at: number;
-}
+import type { EventData, SupervisorEventKind } from '../src/events/eventKinds.js';
 
 /**
- * What a supervisor reports through its `emit` option. Each event names the supervisor and, but for a
- * `supervisor.shutdown` caused by stop() or kill(), the child concerned.
+ * What a supervisor reports through its `emit` option: the `data` its event carries in the event log
+ * (each kind is described in src/events/eventKinds.ts), with its `type` and `at`, when it happened by the
+ * supervisor's clock (ms since the epoch). Each event names the supervisor and, but for a
+ * `supervisor.shutdown` caused by stop() or kill(), the child concerned. An `error` is what was thrown,
+ * as it was thrown; the log keeps an `Error`'s message.
  */
-export type SupervisorEvent =
-  /** A child started for the first time (by start() or startChild()). */
-  | (SupervisorEventBase & { type: 'supervisor.child_started'; child: string })
-  /** A restart of a child failed to start it; it is retried within the restart budget. */
-  | (SupervisorEventBase & { type: 'supervisor.child_start_failed'; child: string; error: unknown })
-  /** A child stopped on its own; `reason` is `normal`, `shutdown` or `error: <message>`. */
-  | (SupervisorEventBase & { type: 'supervisor.child_exited'; child: string; reason: string })
-  /** A child was started again, by its strategy or by restartChild(); `restarts` counts its restarts so far. */
-  | (SupervisorEventBase & { type: 'supervisor.child_restarted'; child: string; restarts: number })
-  /**
-   * The supervisor stopped a child: `how` says whether stop() completed or it was killed, `timedOut` whether
-   * its grace period ran out first, and `error` what stop() or kill() threw, if anything.
-   */
-  | (SupervisorEventBase & {
-      type: 'supervisor.child_terminated';
-      child: string;
-      how: 'stopped' | 'killed';
-      timedOut: boolean;
-      error?: unknown;
-    })
-  /** More than `intensity` restarts within `period`: the supervisor gives up, after `child` stopped once too often. */
-  | (SupervisorEventBase & {
-      type: 'supervisor.restart_intensity_reached';
-      child: string;
-      intensity: number;
-      period: number;
-    })
-  /** The supervisor has stopped all its children and is down for good. */
-  | (SupervisorEventBase & {
-      type: 'supervisor.shutdown';
-      child?: string;
-      reason: 'shutdown' | 'killed' | 'reached_max_restart_intensity' | 'failed_to_start_child' | 'internal_error';
-    });
+export type SupervisorEvent = { [T in SupervisorEventKind]: { type: T; at: number } & EventData<T> }[SupervisorEventKind];
 
 /** The `type` of every supervisor event. */
 export type SupervisorEventType = SupervisorEvent['type'];

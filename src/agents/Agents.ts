@@ -156,7 +156,7 @@ export class Agents {
       metadata: { createdAt: now, updatedAt: now, schemaVersion: AGENT_RECORD_VERSION, messages: 0, restarts: 0 },
     };
     const actor = new AgentActor(this.#deps.host, record, options.machine);
-    await actor.persistAs('agent.spawned', { type: options.type, supervisor });
+    await actor.persistAs({ kind: 'agent.spawned', data: { type: options.type, supervisor } });
     return this.#run(actor, supervisor, options.restart, options.shutdown);
   }
 
@@ -210,7 +210,7 @@ export class Agents {
     const wanted = options.supervisor ?? record.supervisor;
     const supervisor = this.#deps.tree.has(wanted) ? wanted : DEFAULT_AGENT_SUPERVISOR;
     const actor = new AgentActor(this.#deps.host, { ...record, status: record.status === 'paused' ? 'paused' : 'running', supervisor }, machine);
-    await actor.persistAs('agent.restored', { supervisor });
+    await actor.persistAs({ kind: 'agent.restored', data: { supervisor } });
     return this.#run(actor, supervisor, undefined, undefined);
   }
 

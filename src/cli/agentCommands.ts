@@ -5,6 +5,7 @@ import type { AgentRecord } from '../../actors/agentRecord.js';
 import type { AgentSummary } from '../agents/Agents.js';
 import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError, LlmStateError } from '../errors.js';
+import type { EventKindPattern } from '../events/eventKinds.js';
 import type { LoggedEvent } from '../events/eventLog.js';
 import type { Runtime } from '../runtime.js';
 import { normalizeScopeId } from '../state/keyRules.js';
@@ -13,7 +14,7 @@ import { formatTable, oneLine, printJson, printLine, printNote, previewJson, std
 import { withRuntime } from './withRuntime.js';
 
 /** The events `agents show` lists: lifecycle, supervision and injected faults, not state changes. */
-export const AGENT_EVENT_KINDS = ['agent.*', 'supervisor.*', 'fault.*'];
+export const AGENT_EVENT_KINDS: EventKindPattern[] = ['agent.*', 'supervisor.*', 'fault.*'];
 
 /** How many of the latest events `agents show` prints unless `--events` says otherwise. */
 export const DEFAULT_SHOWN_EVENTS = 20;

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentHandle } from '../agents/Agents.js';
 import { isLlmStateError } from '../errors.js';
+import type { EventKind } from '../events/eventKinds.js';
 import { readLastSeq } from '../events/eventLog.js';
 import type { LoggedEvent } from '../events/eventLog.js';
 import { createRuntime, storageOf, type Runtime } from '../runtime.js';
@@ -166,11 +167,11 @@ const afterTheCrash: DemoStep = {
     // Supervisor events are logged in the background; wait for the last one of the restart.
     await waitFor(async () => (await eventsOfThisRun(ctx, ADA)).some((event) => event.kind === 'supervisor.child_restarted'));
     const timeline = (await eventsOfThisRun(ctx, ADA)).filter((event) => event.kind !== 'agent.spawned' && event.kind !== 'supervisor.child_started');
-    ctx.say("ada's events since the fault, from rt.events.query({ agentId: 'ada', kinds: ['agent.*', 'supervisor.*', 'fault.*'] }):");
+    ctx.say(`ada's events since the fault, from rt.events.query({ agentId: 'ada', kinds: [${AGENT_EVENT_KINDS.map((kind) => `'${kind}'`).join(', ')}] }):`);
     const width = Math.max(0, ...timeline.map((event) => event.kind.length));
     for (const event of timeline) ctx.say(`  ${event.kind.padEnd(width)}  ${ctx.styles.dim(previewJson(event.data ?? {}, 70))}`);
     const kinds = new Set(timeline.map((event) => event.kind));
-    const expected = ['fault.injected', 'agent.crashed', 'supervisor.child_exited', 'agent.restarted', 'supervisor.child_restarted'];
+    const expected: EventKind[] = ['fault.injected', 'agent.crashed', 'supervisor.child_exited', 'agent.restarted', 'supervisor.child_restarted'];
     ctx.check(expected.every((kind) => kinds.has(kind)), `the timeline holds ${expected.join(', ')}`);
   },
 };

@@ -6,6 +6,7 @@ import { pruneEvents, type EventPruneResult, type EventRetention } from './prune
 import { queryEvents, type EventFilter } from './queryEvents.js';
 import type { Clock } from '../clock.js';
 import { checkOptionsArgument, checkQueryFields, describeOption } from '../checkOptions.js';
+import { checkKindPatterns } from './checkKindPatterns.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import { checkTimelineFormat, renderTimeline, type TimelineFormat } from './timelineExport.js';
 
@@ -39,6 +40,7 @@ export class Events {
    * Logged events, oldest first.
    *
    * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT} a log record failed its checksum.
+   * @throws {VALUE_INVALID} a pattern of `kinds` matches no event kind (the message names the closest).
    * @example await rt.events.query({ kinds: ['agent.*'], agentId: 'a1' })
    */
   async query(filter: EventFilter = {}): Promise<LoggedEvent[]> {
@@ -112,4 +114,5 @@ function checkFilter(filter: EventFilter): void {
     throw new TypeError(`Expected \`kinds\` to be an array of event kinds, got \`${JSON.stringify(kinds)}\``);
   }
   checkQueryFields({ text: { agentId, scope, correlationId }, times: { from, to }, limit });
+  if (kinds !== undefined) checkKindPatterns(kinds, '`kinds`');
 }

@@ -1,6 +1,9 @@
 import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
 import type { StorageBackend } from '../storage/index.js';
+import type { EventKind, EventSpec, StateEventKind } from './eventKinds.js';
 import { readSeqHighWater } from './seqHighWater.js';
+
+export type { EventSpec, StateEventKind } from './eventKinds.js';
 
 /**
  * The event log holds one commit record per backend batch, keyed by its commit sequence. A commit
@@ -10,22 +13,21 @@ import { readSeqHighWater } from './seqHighWater.js';
  * An event's id is `<seq>.<index in the record>`. A write made outside any correlation context starts
  * its own story: its correlation id is its event id, so it needs no entry in the correlation index.
  */
-export type StateEventKind = 'state.set' | 'state.delete' | 'scope.clear';
-
 export interface LoggedEvent {
   /** `<seq>.<index>`: unique, and ordered like the log. */
   id: string;
   seq: number;
   /** Commit time, ms since the epoch. */
   at: number;
-  kind: string;
+  /** One of `EVENT_KINDS` (src/events/eventKinds.ts describes the fields of each). */
+  kind: EventKind;
   scope?: string;
   key?: string;
   value?: unknown;
   count?: number;
   /** The agent an event is about (lifecycle, supervision and fault events). */
   agentId?: string;
-  /** Kind-specific details. */
+  /** Kind-specific details, shaped as `EventData<kind>`. */
   data?: unknown;
   correlationId: string;
   causationId?: string;
@@ -33,14 +35,6 @@ export interface LoggedEvent {
   executionId?: string;
   /** How many hook actions lie between this change and the write that started its chain (absent: 0). */
   hop?: number;
-}
-
-/** An event other than a state change, as a producer describes it. `data` must be JSON data. */
-export interface EventSpec {
-  kind: string;
-  scope?: string;
-  agentId?: string;
-  data?: unknown;
 }
 
 const SEQ_BYTES = 8;

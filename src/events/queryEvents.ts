@@ -6,11 +6,15 @@ import {
   encodeSeqKey,
   type LoggedEvent,
 } from './eventLog.js';
+import { STATE_EVENT_KINDS } from './eventKinds.js';
 import { kindMatcher } from './kindPattern.js';
 
 /** What {@link queryEvents} selects. Every given field must match. */
 export interface EventFilter {
-  /** Event kinds; `*` matches any run of characters, as in `agent.*`. */
+  /**
+   * Event kinds; `*` matches any run of characters, as in `agent.*`. A pattern that matches no known kind
+   * (see `EVENT_KINDS`) is refused.
+   */
   kinds?: string[];
   /** Events about this agent: its lifecycle events, and state events of `agent:<id>`. */
   agentId?: string;
@@ -26,7 +30,6 @@ export interface EventFilter {
 }
 
 const DEFAULT_LIMIT = 1000;
-const STATE_KINDS = ['state.set', 'state.delete', 'scope.clear'];
 
 /**
  * Events from the log, oldest first. Correlation ids and agent lifecycle events are found through their
@@ -49,7 +52,7 @@ async function* candidates(storage: StorageBackend, filter: EventFilter): AsyncG
     yield* readSeqs(storage, await seqsOfCorrelation(storage, filter.correlationId));
     return;
   }
-  if (filter.agentId !== undefined && filter.kinds !== undefined && !filter.kinds.some((k) => STATE_KINDS.some((s) => kindMatcher(k)(s)))) {
+  if (filter.agentId !== undefined && filter.kinds !== undefined && !filter.kinds.some((k) => STATE_EVENT_KINDS.some((s) => kindMatcher(k)(s)))) {
     yield* readSeqs(storage, await indexedSeqs(storage, 'eventsByAgent', filter.agentId));
     return;
   }

@@ -98,8 +98,11 @@ export class HookRegistry {
     if (slot === undefined) return false;
     const { disabled: _previous, ...base } = slot.definition;
     const definition: HookDefinition = disabled === undefined ? base : { ...base, disabled };
-    const data = { hook: name, ...(disabled === undefined ? {} : { reason: disabled.reason }) };
-    await this.#deps.recordEvents([{ kind: disabled === undefined ? 'hook.enabled' : 'hook.disabled', data }], [definitionPut(definition)]);
+    const event: EventSpec =
+      disabled === undefined
+        ? { kind: 'hook.enabled', data: { hook: name } }
+        : { kind: 'hook.disabled', data: { hook: name, reason: disabled.reason } };
+    await this.#deps.recordEvents([event], [definitionPut(definition)]);
     if (disabled === undefined) slot.enable();
     else slot.disable(disabled);
     // Enabled, its waiting entries may start; disabled, they are parked and idle() stops waiting for them.

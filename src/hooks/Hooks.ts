@@ -65,7 +65,7 @@ export class Hooks {
    * module is loaded in a worker first, so a missing file or a missing default export fails here.
    *
    * @throws {TypeError} for an invalid registration. @throws {HOOK_FAILED} when the module cannot be loaded.
-   * @throws {RUNTIME_CLOSED}
+   * @throws {VALUE_INVALID} when a pattern of `on` matches no event kind. @throws {RUNTIME_CLOSED}
    * @example await rt.hooks.register({ name: 'audit-topic', module: './audit.js', on: ['state.set'], filter: { keyPrefix: 'topic' } })
    */
   async register(registration: HookRegistrationInput): Promise<HookInfo> {

@@ -2,6 +2,7 @@ import { checkOptions, type OptionFields } from '../checkOptions.js';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { checkKindPatterns } from '../events/checkKindPatterns.js';
 import { SCOPE_KINDS, type ScopeKind } from '../state/Scope.js';
 import { checkRedactPaths } from '../../workers/redact.js';
 
@@ -43,7 +44,10 @@ export interface HookRegistration {
   module?: string | URL;
   /** A built-in hook instead of a module. */
   builtin?: BuiltinHookName;
-  /** Event kinds, with `*` wildcards: `state.set`, `state.*`, `agent.*`, `*`. */
+  /**
+   * Event kinds, with `*` wildcards: `state.set`, `state.*`, `agent.*`, `*`. A pattern that matches no
+   * known kind (`EVENT_KINDS`) is refused with `VALUE_INVALID`.
+   */
   on: string[];
   filter?: HookFilter;
   /** Time limit of one execution; a run past it is stopped (its worker replaced) and retried. @default 5000 */
@@ -135,6 +139,7 @@ const FIELDS: OptionFields = {
  * Checks a registration at the edge and fills its defaults.
  *
  * @throws {TypeError} reading like ``Expected `timeoutMs` to be a positive integer, got `0` (number)``.
+ * @throws {VALUE_INVALID} when a pattern of `on` matches no event kind.
  */
 export function resolveHookDefinition(input: unknown, now: number): HookDefinition {
   const registration = checkOptions(input, FIELDS, { what: 'the hook registration', field: 'hook option', required: ['name', 'on'] });
@@ -144,6 +149,7 @@ export function resolveHookDefinition(input: unknown, now: number): HookDefiniti
   }
   if (r.redact !== undefined) checkRedactPaths(r.redact);
   const timeoutMs = r.timeoutMs ?? HOOK_DEFAULTS.timeoutMs;
+  checkKindPatterns(r.on, '`on`');
   return {
     name: r.name,
     module: r.builtin === undefined ? moduleUrl(r.module!) : `builtin:${r.builtin}`,

@@ -47,6 +47,28 @@ describe('hooks: registration', () => {
     assert.deepEqual(rt.hooks.list(), []);
   });
 
+  it('refuses an `on` kind that matches no event kind with VALUE_INVALID, naming the closest kind', async () => {
+    const error = await rejection(rt.hooks.register({ name: 'typo', module: SCRIPTED, on: ['state.set', 'state.sett'] }));
+    assert.equal(error.code, 'VALUE_INVALID');
+    assert.equal(error.message, 'The event-kind pattern `state.sett` in `on` matches no event kind; did you mean `state.set`?');
+    assert.deepEqual(error.details, { rule: 'unknown_event_kind', pattern: 'state.sett', suggestion: 'state.set' });
+    assert.deepEqual(rt.hooks.list(), []);
+    assert.deepEqual(await rt.events.query({ kinds: ['hook.registered'] }), []);
+  });
+
+  it('refuses an `on` wildcard that matches no event kind, naming the closest family', async () => {
+    const error = await rejection(rt.hooks.register({ name: 'typo', module: SCRIPTED, on: ['agents.*'] }));
+    assert.equal(error.code, 'VALUE_INVALID');
+    assert.match(error.message, /^The event-kind pattern `agents\.\*` in `on` matches no event kind; did you mean `agent\.\*`\?$/);
+    assert.deepEqual(rt.hooks.list(), []);
+  });
+
+  it('takes `on` wildcards that match at least one event kind', async () => {
+    const info = await rt.hooks.register({ name: 'wide', module: SCRIPTED, on: ['state.*', 'hook.circuit_*', '*'] });
+    assert.deepEqual(info.definition.on, ['state.*', 'hook.circuit_*', '*']);
+    assert.deepEqual(rt.hooks.list().map((hook) => hook.name), ['wide']);
+  });
+
   it('refuses a module that cannot be loaded, or has no default export, with HOOK_FAILED', async () => {
     const missing = await rejection(rt.hooks.register({ name: 'missing', module: './no/such/hook.mjs', on: ['state.set'] }));
     assert.equal(missing.code, 'HOOK_FAILED');

@@ -1,5 +1,7 @@
+import type { EventKind } from '../../src/events/eventKinds.js';
+
 interface ChangedEvent {
-  kind: string;
+  kind: EventKind;
   scope?: string;
   key?: string;
 }

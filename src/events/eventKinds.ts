@@ -1,0 +1,167 @@
+/**
+ * Every kind of event the runtime logs, with the fields each carries: the one list that producers, hook
+ * registrations, event queries, the CLI and the docs read. A producer that logs a kind missing from it,
+ * or the wrong fields for its kind, does not compile; a hook's `on` pattern or a query's `kinds` that
+ * matches none of its kinds is refused (see checkKindPatterns.ts).
+ *
+ * To add a kind, add one entry to EVENT_FIELDS, next to the others of its family (the part before the
+ * dot): its name, and the fields its events carry besides `kind` and the fields every logged event has
+ * (id, seq, at, correlationId, causationId, executionId, hop). Then describe it in the table in
+ * docs/timeline.md, which a test compares with this list. A new family needs nothing more: `family.*`
+ * patterns follow from the names.
+ *
+ * The values are types only (`{} as …`, as xstate's `setup({ types })` does); at run time the object
+ * supplies the names.
+ */
+
+/** A hook's circuit breaker moving between its states; a move to `open` carries `code: 'CIRCUIT_OPEN'`. */
+type CircuitMove = { hook: string; from: CircuitState; to: CircuitState; code?: 'CIRCUIT_OPEN' };
+
+type CircuitState = 'closed' | 'open' | 'half_open';
+
+/**
+ * What was thrown, as it is logged: the message of an `Error`, any other value as it was. A supervisor
+ * reports it through its `emit` option as thrown.
+ */
+type Thrown = unknown;
+
+const EVENT_FIELDS = {
+  // State changes, written by the commit path from the writes themselves (see STATE_EVENT_KINDS).
+  /** A key was written. */
+  'state.set': {} as { scope: string; key: string; value: unknown },
+  /** A key was deleted. */
+  'state.delete': {} as { scope: string; key: string },
+  /** Every key of a scope was deleted, `count` of them, in one batch. */
+  'scope.clear': {} as { scope: string; count: number },
+
+  // Agent lifecycle, committed with the agent's record.
+  /** `rt.agents.spawn` saved the new record. */
+  'agent.spawned': {} as { agentId: string; data: { type: string; supervisor: string } },
+  /** `rt.agents.restore` brought a saved agent back. */
+  'agent.restored': {} as { agentId: string; data: { supervisor: string } },
+  /** `save()`, `update()` (with the fields it changed), or the save on close. */
+  'agent.saved': {} as { agentId: string; data?: { fields: string[] } },
+  'agent.paused': {} as { agentId: string },
+  'agent.resumed': {} as { agentId: string },
+  'agent.stopped': {} as { agentId: string },
+  /** A message crashed the agent; committed with its dead letter. */
+  'agent.crashed': {} as { agentId: string; data: { event: string; error: string; crashes: number } },
+  /** A poison message was refused; committed with its dead letter. */
+  'agent.poison_message': {} as { agentId: string; data: { event: string; error: string; crashes: number } },
+  /** A new incarnation reloaded the agent from the store. */
+  'agent.restarted': {} as { agentId: string; data: { incarnation: number } },
+  /** A temporary agent crashed and will not run again. */
+  'agent.retired': {} as { agentId: string; data: { status: 'crashed' } },
+  /** `rt.agents.delete` removed the agent. */
+  'agent.deleted': {} as { agentId: string },
+
+  // Supervision. `agentId` is set when the child is an agent; `supervisor` is the id of the one reporting.
+  /** A child started for the first time (by start() or startChild()). */
+  'supervisor.child_started': {} as { agentId?: string; data: { supervisor: string; child: string } },
+  /** A restart of a child failed to start it; it is retried within the restart budget. */
+  'supervisor.child_start_failed': {} as { agentId?: string; data: { supervisor: string; child: string; error: Thrown } },
+  /** A child stopped on its own; `reason` is `normal`, `shutdown` or `error: <message>`. */
+  'supervisor.child_exited': {} as { agentId?: string; data: { supervisor: string; child: string; reason: string } },
+  /** A child was started again, by its strategy or by restartChild(); `restarts` counts its restarts so far. */
+  'supervisor.child_restarted': {} as { agentId?: string; data: { supervisor: string; child: string; restarts: number } },
+  /**
+   * The supervisor stopped a child: `how` says whether stop() completed or it was killed, `timedOut` whether
+   * its grace period ran out first, and `error` what stop() or kill() threw, if anything.
+   */
+  'supervisor.child_terminated': {} as {
+    agentId?: string;
+    data: { supervisor: string; child: string; how: 'stopped' | 'killed'; timedOut: boolean; error?: Thrown };
+  },
+  /** More than `intensity` restarts within `period`: the supervisor gives up, after `child` stopped once too often. */
+  'supervisor.restart_intensity_reached': {} as {
+    agentId?: string;
+    data: { supervisor: string; child: string; intensity: number; period: number };
+  },
+  /** The supervisor has stopped all its children and is down for good; `child` is absent after stop() or kill(). */
+  'supervisor.shutdown': {} as {
+    agentId?: string;
+    data: {
+      supervisor: string;
+      child?: string;
+      reason: 'shutdown' | 'killed' | 'reached_max_restart_intensity' | 'failed_to_start_child' | 'internal_error';
+    };
+  },
+
+  // Injected faults, logged as they are armed.
+  'fault.injected': {} as {
+    agentId?: string;
+    data:
+      | { fault: 'crashActor'; agentId: string }
+      | { fault: 'failStorage'; id: number; scope?: string; op?: 'batch' | 'get'; count?: number; probability?: number; delayMs?: number };
+  },
+
+  // The root supervisor failed: the runtime refuses writes from now on.
+  'runtime.fatal': {} as { data: { reason: string } },
+
+  // Hooks.
+  'hook.registered': {} as { data: { hook: string; module: string; on: string[] } },
+  /** What still waited for the hook was dead-lettered: `deadLettered` events. */
+  'hook.unregistered': {} as { data: { hook: string; deadLettered: number } },
+  'hook.enabled': {} as { data: { hook: string } },
+  /** By hand (`reason` as given), or by the latency budget (`reason: 'latency'`, with the p95 and the budget). */
+  'hook.disabled': {} as { data: { hook: string; reason: string; p95Ms?: number; budgetMs?: number } },
+  /** The breaker opened, with `code: 'CIRCUIT_OPEN'`: the hook's executions wait in the outbox. */
+  'hook.circuit_opened': {} as { data: CircuitMove },
+  /** The cooldown is over: one probe execution may run. */
+  'hook.circuit_half_open': {} as { data: CircuitMove },
+  /** The probe succeeded. */
+  'hook.circuit_closed': {} as { data: CircuitMove },
+  /** An execution ran out of attempts: its `events` events were dead-lettered. */
+  'hook.dead_lettered': {} as {
+    data: { hook: string; executionId: string; events: number; attempts: number; error?: { code: string; message: string } };
+  },
+  /** `rt.hooks.redeliver` put `events` dead-lettered events back in the hook's outbox. */
+  'hook.redelivered': {} as { data: { hook: string; events: number } },
+  /** An error that belongs to no caller, such as a failure to record an attempt. */
+  'hook.error': {} as { data: { message: string } },
+};
+
+/** The name of every event kind, such as `state.set` or `agent.crashed`. */
+export type EventKind = keyof typeof EVENT_FIELDS;
+
+/** Every event kind, in the order of the list (families together). */
+export const EVENT_KINDS: readonly EventKind[] = Object.freeze(Object.keys(EVENT_FIELDS) as EventKind[]);
+
+/** The fields an event of kind `K` carries besides `kind` and the fields every logged event has. */
+export type EventFields<K extends EventKind> = (typeof EVENT_FIELDS)[K];
+
+/** The `data` of an event of kind `K` (`undefined` for kinds without it). */
+export type EventData<K extends EventKind> = EventFields<K> extends { data?: infer D } ? D : undefined;
+
+/** The kinds the commit path writes for state changes; every other kind is logged through an {@link EventSpec}. */
+export const STATE_EVENT_KINDS = ['state.set', 'state.delete', 'scope.clear'] as const satisfies readonly EventKind[];
+
+export type StateEventKind = (typeof STATE_EVENT_KINDS)[number];
+
+/** The part of a kind before the dot: `state`, `agent`, `hook`… */
+export type EventFamily = FamilyOf<EventKind>;
+
+type FamilyOf<K> = K extends `${infer Family}.${string}` ? Family : never;
+
+/** What a hook's `on` and a query's `kinds` are made of: a kind, a whole family, or every kind. */
+export type EventKindPattern = EventKind | `${EventFamily}.*` | '*';
+
+export type SupervisorEventKind = Extract<EventKind, `supervisor.${string}`>;
+
+export type AgentEventKind = Extract<EventKind, `agent.${string}`>;
+
+/**
+ * An event other than a state change, as a producer hands it to the commit path: its kind and that
+ * kind's fields. A kind that is not in the list, or fields that do not fit it, do not compile. `data`
+ * must be JSON data.
+ */
+export type EventSpec = { [K in RecordedKind]: SpecOf<K> }[RecordedKind];
+
+/** The kinds that producers log through an {@link EventSpec}. */
+type RecordedKind = Exclude<EventKind, StateEventKind>;
+
+/**
+ * A kind's fields, plus those it lacks as optional and undefined, so that the commit path can read
+ * `agentId`, `scope` and `data` on any spec without narrowing it first.
+ */
+type SpecOf<K extends RecordedKind> = { kind: K } & EventFields<K> & Omit<{ scope?: string; agentId?: undefined; data?: undefined }, keyof EventFields<K>>;
