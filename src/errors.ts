@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'BACKUP_NOT_FOUND',
   'RESTORE_FAILED',
   'TRANSACTION_TIMEOUT',
+  'EVENT_KIND_UNKNOWN',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -28,6 +28,7 @@ const DESIGN_CODES = [
   'BACKUP_NOT_FOUND',
   'RESTORE_FAILED',
   'TRANSACTION_TIMEOUT',
+  'EVENT_KIND_UNKNOWN',
 ];
 
 describe('errors', () => {

@@ -11,7 +11,7 @@ const FAMILY_PATTERNS = [...new Set(EVENT_KINDS.map((kind) => `${kind.slice(0, k
  * where it is written instead of silently matching nothing.
  *
  * @param option what the patterns are, for the message: `` `on` `` or `` `kinds` ``.
- * @throws {VALUE_INVALID} naming the first such pattern and the closest known kind or family.
+ * @throws {EVENT_KIND_UNKNOWN} naming the first such pattern and the closest known kind or family.
  */
 export function checkKindPatterns(patterns: readonly string[], option: string): void {
   for (const pattern of patterns) {
@@ -19,7 +19,7 @@ export function checkKindPatterns(patterns: readonly string[], option: string): 
     if (EVENT_KINDS.some(matches)) continue;
     const suggestion = closestTo(pattern);
     throw new LlmStateError(
-      'VALUE_INVALID',
+      'EVENT_KIND_UNKNOWN',
       `The event-kind pattern \`${escapeForDisplay(shortenForDisplay(pattern))}\` in ${option} matches no event kind; did you mean \`${suggestion}\`?`,
       { details: { rule: 'unknown_event_kind', pattern, suggestion } },
     );

@@ -15,7 +15,7 @@ function suggestionFor(pattern: string): unknown {
   try {
     checkKindPatterns([pattern], '`on`');
   } catch (error) {
-    assert.ok(isLlmStateError(error, 'VALUE_INVALID'), String(error));
+    assert.ok(isLlmStateError(error, 'EVENT_KIND_UNKNOWN'), String(error));
     return error.details?.suggestion;
   }
   return undefined;
@@ -62,7 +62,7 @@ describe('event kinds', () => {
     assert.throws(
       () => checkKindPatterns(['state.*', pattern], '`kinds`'),
       (error: unknown) =>
-        isLlmStateError(error, 'VALUE_INVALID') &&
+        isLlmStateError(error, 'EVENT_KIND_UNKNOWN') &&
         error.message === 'The event-kind pattern `state.set\\u001b[2J` in `kinds` matches no event kind; did you mean `state.set`?' &&
         error.details?.pattern === pattern,
     );

@@ -47,9 +47,9 @@ describe('hooks: registration', () => {
     assert.deepEqual(rt.hooks.list(), []);
   });
 
-  it('refuses an `on` kind that matches no event kind with VALUE_INVALID, naming the closest kind', async () => {
+  it('refuses an `on` kind that matches no event kind with EVENT_KIND_UNKNOWN, naming the closest kind', async () => {
     const error = await rejection(rt.hooks.register({ name: 'typo', module: SCRIPTED, on: ['state.set', 'state.sett'] }));
-    assert.equal(error.code, 'VALUE_INVALID');
+    assert.equal(error.code, 'EVENT_KIND_UNKNOWN');
     assert.equal(error.message, 'The event-kind pattern `state.sett` in `on` matches no event kind; did you mean `state.set`?');
     assert.deepEqual(error.details, { rule: 'unknown_event_kind', pattern: 'state.sett', suggestion: 'state.set' });
     assert.deepEqual(rt.hooks.list(), []);
@@ -58,7 +58,7 @@ describe('hooks: registration', () => {
 
   it('refuses an `on` wildcard that matches no event kind, naming the closest family', async () => {
     const error = await rejection(rt.hooks.register({ name: 'typo', module: SCRIPTED, on: ['agents.*'] }));
-    assert.equal(error.code, 'VALUE_INVALID');
+    assert.equal(error.code, 'EVENT_KIND_UNKNOWN');
     assert.match(error.message, /^The event-kind pattern `agents\.\*` in `on` matches no event kind; did you mean `agent\.\*`\?$/);
     assert.deepEqual(rt.hooks.list(), []);
   });

@@ -133,10 +133,10 @@ describe('event records', () => {
       assert.deepEqual(await rt.events.query({ from: all[4].at + 1 }), []);
     });
 
-    it('refuses a `kinds` pattern that matches no event kind with VALUE_INVALID, naming the closest kind', async () => {
+    it('refuses a `kinds` pattern that matches no event kind with EVENT_KIND_UNKNOWN, naming the closest kind', async () => {
       await rt.state.set(scope, 'a', 1);
       const error = await rejection(rt.events.query({ kinds: ['state.set', 'agent.crash'] }));
-      assert.equal(error.code, 'VALUE_INVALID');
+      assert.equal(error.code, 'EVENT_KIND_UNKNOWN');
       assert.equal(error.message, 'The event-kind pattern `agent.crash` in `kinds` matches no event kind; did you mean `agent.crashed`?');
       assert.deepEqual(error.details, { rule: 'unknown_event_kind', pattern: 'agent.crash', suggestion: 'agent.crashed' });
     });
@@ -144,7 +144,7 @@ describe('event records', () => {
     it('refuses a `kinds` wildcard that matches no event kind, and takes one that matches some', async () => {
       await rt.state.set(scope, 'a', 1);
       const error = await rejection(rt.events.query({ kinds: ['stat.*'] }));
-      assert.equal(error.code, 'VALUE_INVALID');
+      assert.equal(error.code, 'EVENT_KIND_UNKNOWN');
       assert.match(error.message, /did you mean `state\.\*`\?$/);
       assert.deepEqual((await rt.events.query({ kinds: ['sta*', '*.set'] })).map((e) => e.kind), ['state.set']);
     });
