@@ -18,9 +18,10 @@ export const MESSAGE_TEXT_LIMIT = 80;
 const NON_PRINTING = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
 const NON_PRINTING_BUT_LINES = /(?![\t\n])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
 const ANY_NON_PRINTING = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
-// What `lines: 'join'` turns into one space: the C0 characters that break or indent a line. Keys and
-// scope ids cannot hold them, so joining never makes two of those look alike.
-const LINE_BREAKS = /[\t\n\v\f\r]+/g;
+// What `lines: 'join'` turns into one space: a run of white space, line breaks and tabs included, as a
+// browser lays out text (Mermaid and HTML labels would show it so anyway). The zero-width U+FEFF, which
+// \s also matches, is a format character and is escaped instead.
+const WHITE_SPACE_RUN = /[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
 
 export interface DisplayOptions {
   /**
@@ -28,8 +29,8 @@ export interface DisplayOptions {
    * - `escape`: written as `\u` escapes like every other control character, for text that must stay on
    *   its line whole: a table cell, a key, an id.
    * - `keep`: tab and line feed stay as they are, for text that is laid out in lines (a message, JSON).
-   * - `join`: each run of tabs and line breaks becomes one space, for free text shown on one line (a
-   *   label, a preview).
+   * - `join`: each run of white space, tabs and line breaks included, becomes one space, for free text
+   *   shown on one line (a label, a preview).
    *
    * @default 'escape'
    */
@@ -51,7 +52,7 @@ export interface DisplayOptions {
  */
 export function escapeForDisplay(text: string, options: DisplayOptions = {}): string {
   const { lines = 'escape', max } = options;
-  let shown = lines === 'join' ? text.replace(LINE_BREAKS, ' ') : text;
+  let shown = lines === 'join' ? text.replace(WHITE_SPACE_RUN, ' ') : text;
   if (max !== undefined) shown = shortenForDisplay(shown, max, 'start');
   if (!ANY_NON_PRINTING.test(shown)) return shown;
   return shown.replace(lines === 'keep' ? NON_PRINTING_BUT_LINES : NON_PRINTING, escapeCodePoint);

@@ -194,8 +194,8 @@ describe('display escaping (the one display boundary)', () => {
   });
 
   describe('escapeForDisplay options', () => {
-    it("lines: 'join' makes each run of tabs and line breaks one space, and escapes every other control", () => {
-      assert.equal(escapeForDisplay('a\n\r\nb\tc  d\u2028e\u001b', { lines: 'join' }), 'a b c  d\\u2028e\\u001b');
+    it("lines: 'join' makes each run of white space, line breaks and tabs included, one space, and escapes every other control", () => {
+      assert.equal(escapeForDisplay('a\n\r\nb\tc  d\u2028e\u001b\ufeff', { lines: 'join' }), 'a b c d e\\u001b\\ufeff');
     });
 
     it('max cuts the text to that many code points, ending in …, before escaping: an escape is never cut in half', () => {
