@@ -79,6 +79,8 @@ const storedTextPaths: [string, (text: string) => string][] = [
   ['hooks dead-letters: hook name, event ids, error', (text) => formatDeadLetters([hookDeadLetter(text)], PLAIN_STYLES).join('\n')],
   ['stats: the data directory', (text) => formatStats(storeStats(`/data${text}`)).join('\n')],
   ['verify: location, damaged keys and messages, repairs', (text) => formatVerifyReport(verifyReport(text)).join('\n')],
+  ['an error line naming a path (formatError)', (text) => formatError(new LlmStateError('STORAGE_FAILED', `There is no llmstate store in /data${text}`))],
+  ['an error line of a hook or another error (formatError)', (text) => formatError(new Error(`refused ${text}`))],
 ];
 
 function agentSummary(text: string): AgentSummary {

@@ -85,10 +85,13 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** `error[CODE]: message` for an LlmStateError, `error: message` for anything else. */
+/**
+ * `error[CODE]: message` for an LlmStateError, `error: message` for anything else, on one line: a line
+ * break in a message came from what it quotes (a path, a hook's own error), and must not forge a line.
+ */
 export function formatError(error: unknown): string {
-  if (isLlmStateError(error)) return `error[${error.code}]: ${escapeForDisplay(error.message, { lines: 'keep' })}`;
-  return `error: ${escapeForDisplay(error instanceof Error ? error.message : String(error), { lines: 'keep' })}`;
+  if (isLlmStateError(error)) return `error[${error.code}]: ${escapeForDisplay(error.message)}`;
+  return `error: ${escapeForDisplay(error instanceof Error ? error.message : String(error))}`;
 }
 
 /** Free text on one line, cut to `max` code points, safe to print. */
@@ -104,7 +107,7 @@ export function reportFailure(error: unknown): number {
   }
   // Escaped before it is coloured: the colour's own escape sequences must reach the terminal.
   if (error instanceof UsageError) {
-    process.stderr.write(`${stderrStyles().red(`error: ${escapeForDisplay(error.message, { lines: 'keep' })}`)}\n`);
+    process.stderr.write(`${stderrStyles().red(`error: ${escapeForDisplay(error.message)}`)}\n`);
     return EXIT_USAGE;
   }
   const text = formatError(error);

@@ -37,7 +37,7 @@ export function registerTimelineCommand(program: Command): void {
       const path = resolve(options.output);
       await writeFile(path, `${text}\n`).catch((error: unknown) => {
         // Checked when parsed, so this is rare (no permission, a full disk): still a problem with --output.
-        throw new UsageError(`cannot write --output ${escapeForDisplay(path)}: ${(error as Error).message}`, { cause: error });
+        throw new UsageError(`cannot write --output ${path}: ${(error as Error).message}`, { cause: error });
       });
       printNote(
         `wrote the ${options.format} timeline of ${escapeForDisplay(correlationId)} (${count(timeline.eventCount, 'event')}, ${count(timeline.executionCount, 'hook execution')}) to ${escapeForDisplay(path)}`,

@@ -190,6 +190,15 @@ describe('llmstate shows hostile stored text escaped, in every command and expor
     assert.ok(page.includes(`<span class="key">${KEY_SHOWN}</span>`), page);
   });
 
+  it('an error that names the data directory stays on one line', async () => {
+    const missing = path.join(tempDir(), `missing${HOSTILE}`);
+    const result = await inDir(missing, 'keys', 'global');
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.split('\n').length, 2, JSON.stringify(result.stderr));
+    assert.ok(result.stderr.startsWith(`error[STORAGE_FAILED]: There is no llmstate store in ${missing.replace(HOSTILE, HOSTILE_SHOWN)}`), result.stderr);
+    assertShownSafely({ ...result, code: 0 }, 'keys on a missing store');
+  });
+
   it('stats: the data directory', async () => {
     const result = await inDir(store, 'stats');
     assertShownSafely(result, 'stats');
