@@ -41,14 +41,17 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   stdoutClosed = true;
 });
 
-/** Writes one line of results to stdout. */
+/**
+ * Writes one line of results to stdout, as given: colour may be in it, so it is not escaped here. Any
+ * text from the store or the caller in it has passed {@link escapeForDisplay}.
+ */
 export function printLine(text = ''): void {
   if (!stdoutClosed) process.stdout.write(`${text}\n`);
 }
 
 /**
- * Writes commentary to stderr, where it never mixes with results; safe to print. A name, id or path put
- * into `text` is escaped on its own first (its line breaks too), so that it cannot forge a line.
+ * Writes commentary to stderr, where it never mixes with results; safe to print. A note may span lines,
+ * so a name, id or path in it is escaped on its own first, line breaks included, to forge none.
  */
 export function printNote(text: string): void {
   process.stderr.write(`${escapeForDisplay(text, { lines: 'keep' })}\n`);
