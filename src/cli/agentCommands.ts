@@ -10,7 +10,7 @@ import type { LoggedEvent } from '../events/eventLog.js';
 import type { Runtime } from '../runtime.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
-import { formatTable, oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { count, formatTable, isoTime, oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 /** The events `agents show` lists: lifecycle, supervision and injected faults, not state changes. */
@@ -58,7 +58,7 @@ export function registerAgentCommands(program: Command): void {
       const { dataDir } = globalOptions(command);
       const summaries = await withRuntime(dataDir, 'existing', (rt) => rt.agents.list());
       if (options.json === true) printJson(summaries, 2);
-      else if (summaries.length === 0) printNote(`no agents are stored in ${resolve(dataDir)}`);
+      else if (summaries.length === 0) printNote(`no agents are stored in ${escapeForDisplay(resolve(dataDir))}`);
       else for (const line of formatAgentList(summaries, stdoutStyles())) printLine(line);
     });
 
@@ -98,7 +98,7 @@ export function registerAgentCommands(program: Command): void {
 /** An AGENT_NOT_FOUND that also names the store searched, and how to see what it holds. */
 function withStoreHint(error: unknown, dataDir: string): unknown {
   if (!isLlmStateError(error, 'AGENT_NOT_FOUND')) return error;
-  return new LlmStateError('AGENT_NOT_FOUND', `${error.message} in ${resolve(dataDir)}; llmstate agents list shows the stored agents`, {
+  return new LlmStateError('AGENT_NOT_FOUND', `${error.message} in ${escapeForDisplay(resolve(dataDir))}; llmstate agents list shows the stored agents`, {
     cause: error,
     ...(error.details === undefined ? {} : { details: error.details }),
   });
@@ -201,22 +201,14 @@ export function formatAgentDetails(details: AgentDetails, styles: Styles): strin
 
   const shown = events.length < eventCount ? `last ${events.length} of ${eventCount}` : String(eventCount);
   lines.push('', styles.bold(`events (${shown})`));
-  const kindWidth = Math.max(0, ...events.map((event) => event.kind.length));
-  for (const event of events) {
+  const kinds = events.map((event) => escapeForDisplay(event.kind));
+  const kindWidth = Math.max(0, ...kinds.map((kind) => kind.length));
+  events.forEach((event, index) => {
     const data = event.data === undefined ? '' : `  ${previewJson(event.data, 100)}`;
-    lines.push(`  ${isoTime(event.at)}  ${event.kind.padEnd(kindWidth)}${data}`.trimEnd());
-  }
+    lines.push(`  ${isoTime(event.at)}  ${kinds[index].padEnd(kindWidth)}${data}`.trimEnd());
+  });
   return lines;
 }
-
-function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function count(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 
 function parseCount(text: string): number {
   const n = Number(text);

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AgentHandle } from '../agents/Agents.js';
+import { escapeForDisplay } from '../displayText.js';
 import type { Runtime } from '../runtime.js';
 import type { Scope } from '../state/Scope.js';
 import { DEMO_STEPS } from './demoSteps.js';
@@ -62,7 +63,7 @@ export async function runDemo(dataDir: string | undefined, steps: readonly DemoS
   const directory = dataDir ?? mkdtempSync(join(tmpdir(), 'llmstate-demo-'));
   const freshStore = !existsSync(join(directory, 'db'));
   printLine(styles.bold('llmstate demo'));
-  printLine(`data dir: ${directory} ${styles.dim(dataDir === undefined ? '(new temporary directory, kept after the demo)' : '(from --data-dir)')}`);
+  printLine(`data dir: ${escapeForDisplay(directory)} ${styles.dim(dataDir === undefined ? '(new temporary directory, kept after the demo)' : '(from --data-dir)')}`);
 
   const ctx = createContext(directory, freshStore, styles);
   try {
@@ -79,14 +80,14 @@ export async function runDemo(dataDir: string | undefined, steps: readonly DemoS
   if (ctx.failures > 0) throw new ExitError(EXIT_FAILURE, `demo: ${ctx.failures} check(s) failed`);
   printLine(styles.green('Every check passed.'));
   printLine('Look around:');
-  const dir = shellQuote(directory);
+  const dir = escapeForDisplay(shellQuote(directory));
   printLine(`  llmstate --data-dir ${dir} keys agent:researcher`);
   printLine(`  llmstate --data-dir ${dir} get agent:researcher topic --pretty`);
   printLine(`  llmstate --data-dir ${dir} stats`);
   printLine(`  llmstate --data-dir ${dir} agents list`);
   printLine(`  llmstate --data-dir ${dir} agents show ada`);
   printLine(`  llmstate --data-dir ${dir} hooks history`);
-  if (ctx.hookCorrelationId !== undefined) printLine(`  llmstate --data-dir ${dir} timeline ${shellQuote(ctx.hookCorrelationId)} --format mermaid`);
+  if (ctx.hookCorrelationId !== undefined) printLine(`  llmstate --data-dir ${dir} timeline ${escapeForDisplay(shellQuote(ctx.hookCorrelationId))} --format mermaid`);
 }
 
 function createContext(dataDir: string, freshStore: boolean, styles: Styles): DemoContext {

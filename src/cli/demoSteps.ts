@@ -1,4 +1,5 @@
 import { deepStrictEqual } from 'node:assert/strict';
+import { escapeForDisplay } from '../displayText.js';
 import { createRuntime } from '../runtime.js';
 import { Scope } from '../state/Scope.js';
 import type { DemoStep } from './demo.js';
@@ -17,7 +18,7 @@ const openStore: DemoStep = {
   title: 'Open the store',
   async run(ctx) {
     ctx.rt = await createRuntime({ dataDir: ctx.dataDir });
-    ctx.say(`LevelDB at ${ctx.rt.location}${ctx.freshStore ? ' (new)' : ' (existing; the demo adds its keys)'}`);
+    ctx.say(`LevelDB at ${escapeForDisplay(ctx.rt.location)}${ctx.freshStore ? ' (new)' : ' (existing; the demo adds its keys)'}`);
   },
 };
 

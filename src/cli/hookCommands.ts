@@ -56,7 +56,7 @@ export function registerHookCommands(program: Command): void {
       const { dataDir } = globalOptions(command);
       const listings = await withRuntime(dataDir, 'existing', collectHookListings);
       if (options.json === true) printJson(listings, 2);
-      else if (listings.length === 0) printNote(`no hooks are registered in ${resolve(dataDir)}`);
+      else if (listings.length === 0) printNote(`no hooks are registered in ${escapeForDisplay(resolve(dataDir))}`);
       else for (const line of formatHookList(listings, stdoutStyles())) printLine(line);
     });
 
@@ -79,7 +79,7 @@ export function registerHookCommands(program: Command): void {
       };
       const executions = await withRuntime(dataDir, 'existing', (rt) => rt.hooks.history(filter));
       if (options.json === true) printJson(executions, 2);
-      else if (executions.length === 0) printNote(`no recorded hook executions match in ${resolve(dataDir)}`);
+      else if (executions.length === 0) printNote(`no recorded hook executions match in ${escapeForDisplay(resolve(dataDir))}`);
       else for (const line of formatHistory(executions, stdoutStyles())) printLine(line);
     });
 
@@ -103,7 +103,7 @@ export function registerHookCommands(program: Command): void {
         return;
       }
       const { replayed } = result;
-      printNote(`replayed ${result.original.executionId} as ${replayed.executionId}: ${replayed.status} in ${formatMs(replayed.durationMs)}${replayed.error === undefined ? '' : ` (${replayed.error.code})`}`);
+      printNote(`replayed ${escapeForDisplay(result.original.executionId)} as ${escapeForDisplay(replayed.executionId)}: ${replayed.status} in ${formatMs(replayed.durationMs)}${replayed.error === undefined ? '' : ` (${replayed.error.code})`}`);
       for (const line of formatReplay(result)) printLine(line);
     });
 
@@ -118,7 +118,7 @@ export function registerHookCommands(program: Command): void {
         rt.hooks.deadLetters({ ...(options.hook === undefined ? {} : { hookName: options.hook }), limit: Number.MAX_SAFE_INTEGER }),
       );
       if (options.json === true) printJson(letters, 2);
-      else if (letters.length === 0) printNote(`no hook dead letters${options.hook === undefined ? '' : ` for ${options.hook}`} in ${resolve(dataDir)}`);
+      else if (letters.length === 0) printNote(`no hook dead letters${options.hook === undefined ? '' : ` for ${escapeForDisplay(options.hook)}`} in ${escapeForDisplay(resolve(dataDir))}`);
       else for (const line of formatDeadLetters(letters, stdoutStyles())) printLine(line);
     });
 
@@ -129,7 +129,7 @@ export function registerHookCommands(program: Command): void {
     .action(async (name: string, _options: unknown, command: Command) => {
       const { dataDir } = globalOptions(command);
       const events = await withRuntime(dataDir, 'existing', (rt) => rt.hooks.redeliver(name));
-      printLine(`${count(events, 'event')} back in the outbox of ${name}`);
+      printLine(`${count(events, 'event')} back in the outbox of ${escapeForDisplay(name)}`);
     });
 
   // Subcommands copied the program's hint when they were created; name them instead.

@@ -41,14 +41,20 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   stdoutClosed = true;
 });
 
-/** Writes one line of results to stdout. */
+/**
+ * Writes one line of results to stdout, as given: colour may be in it, so it is not escaped here. Any
+ * text from the store or the caller in it has passed {@link escapeForDisplay}.
+ */
 export function printLine(text = ''): void {
   if (!stdoutClosed) process.stdout.write(`${text}\n`);
 }
 
-/** Writes one line of commentary to stderr, where it never mixes with results; safe to print. */
+/**
+ * Writes commentary to stderr, where it never mixes with results; safe to print. A note may span lines,
+ * so a name, id or path in it is escaped on its own first, line breaks included, to forge none.
+ */
 export function printNote(text: string): void {
-  process.stderr.write(`${printable(text)}\n`);
+  process.stderr.write(`${escapeForDisplay(text, { lines: 'keep' })}\n`);
 }
 
 /**
@@ -82,25 +88,18 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** `error[CODE]: message` for an LlmStateError, `error: message` for anything else. */
-export function formatError(error: unknown): string {
-  if (isLlmStateError(error)) return `error[${error.code}]: ${printable(error.message)}`;
-  return `error: ${printable(error instanceof Error ? error.message : String(error))}`;
-}
-
 /**
- * Text safe to print: every control or non-printing character but tab and newline, which a terminal
- * would act on or which would hide or reorder text (stored text may hold escape sequences, bidi controls),
- * shown as `\u` escapes by the one display function, {@link escapeForDisplay}.
+ * `error[CODE]: message` for an LlmStateError, `error: message` for anything else, on one line: a line
+ * break in a message came from what it quotes (a path, a hook's own error), and must not forge a line.
  */
-export function printable(text: string): string {
-  return escapeForDisplay(text, { keepLines: true });
+export function formatError(error: unknown): string {
+  if (isLlmStateError(error)) return `error[${error.code}]: ${escapeForDisplay(error.message)}`;
+  return `error: ${escapeForDisplay(error instanceof Error ? error.message : String(error))}`;
 }
 
-/** Text on one line, cut to `max` characters, safe to print. */
+/** Free text on one line, cut to `max` code points, safe to print. */
 export function oneLine(text: string, max: number): string {
-  const flat = printable(text.replace(/\s+/g, ' ').trim());
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return escapeForDisplay(text.trim(), { lines: 'join', max });
 }
 
 /** Prints a failure (or a {@link UsageError}) and returns its exit code. */
@@ -111,7 +110,7 @@ export function reportFailure(error: unknown): number {
   }
   // Escaped before it is coloured: the colour's own escape sequences must reach the terminal.
   if (error instanceof UsageError) {
-    process.stderr.write(`${stderrStyles().red(`error: ${printable(error.message)}`)}\n`);
+    process.stderr.write(`${stderrStyles().red(`error: ${escapeForDisplay(error.message)}`)}\n`);
     return EXIT_USAGE;
   }
   const text = formatError(error);
@@ -131,13 +130,12 @@ export function shellQuote(word: string): string {
  * terminal and the value is unchanged.
  */
 export function printJson(value: unknown, indent?: number): void {
-  printLine(escapeForDisplay(JSON.stringify(value, null, indent), { keepLines: true }));
+  printLine(escapeForDisplay(JSON.stringify(value, null, indent), { lines: 'keep' }));
 }
 
-/** JSON on one line, cut to `max` characters for display, safe to print. */
+/** JSON on one line, cut to `max` code points for display, safe to print. */
 export function previewJson(value: unknown, max = 72): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return escapeForDisplay(text.length > max ? `${text.slice(0, max - 1)}…` : text);
+  return escapeForDisplay(JSON.stringify(value) ?? String(value), { max });
 }
 
 /**

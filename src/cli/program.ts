@@ -2,12 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { quoteForDisplay } from '../displayText.js';
+import { escapeForDisplay, quoteForDisplay } from '../displayText.js';
 import { registerAgentCommands } from './agentCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
-import { EXIT_OK, EXIT_USAGE, printable, reportFailure, stderrStyles, UsageError } from './output.js';
+import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles, UsageError } from './output.js';
 import { firstInvalidUtf8 } from './rawArguments.js';
 import { registerStateCommands } from './stateCommands.js';
 import { registerStatsCommand } from './stats.js';
@@ -39,7 +39,7 @@ export function createProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--data-dir <dir>', 'directory of the store', parseDataDir, DEFAULT_DATA_DIR)
     // Commander's messages quote the arguments as typed: escape them like every other line printed.
-    .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(printable(text.trimEnd()))}\n`) })
+    .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(escapeForDisplay(text.trimEnd(), { lines: 'keep' }))}\n`) })
     // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
     .showHelpAfterError('(run llmstate --help for usage)')

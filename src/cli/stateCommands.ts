@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { escapeForDisplay } from '../displayText.js';
 import { LlmStateError } from '../errors.js';
 import { DEFAULT_OPTIONS } from '../runtimeOptions.js';
 import { checkCorrelationId } from '../state/StateManager.js';
@@ -52,7 +53,8 @@ export function registerStateCommands(program: Command): void {
       const keys = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) =>
         rt.state.listKeys(scope, { prefix: options.prefix ?? '' }),
       );
-      for (const key of keys) printLine(key);
+      // One key a line: a key may hold a bidi or zero-width character, which would make it look like another.
+      for (const key of keys) printLine(escapeForDisplay(key));
     });
 
   program

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
+import { escapeForDisplay } from '../displayText.js';
 import { LlmStateError } from '../errors.js';
 import { join, resolve } from 'node:path';
 import { readLastSeq } from '../events/eventLog.js';
@@ -134,7 +135,7 @@ async function unlessGone<T>(path: string, read: () => Promise<T>): Promise<T | 
 /** The text form of `llmstate stats`. */
 export function formatStats(stats: StoreStats): string[] {
   const lines = [
-    `data dir          ${stats.dataDir}`,
+    `data dir          ${escapeForDisplay(stats.dataDir)}`,
     `store format      ${stats.storeFormat} (created ${stats.createdAt})`,
     `last commit seq   ${stats.lastCommitSeq}`,
     `event-log records ${stats.eventLogRecords}`,

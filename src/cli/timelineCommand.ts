@@ -25,13 +25,11 @@ export function registerTimelineCommand(program: Command): void {
       const timeline = await withRuntime(dataDir, 'existing', (rt) => rt.events.timeline(correlationId));
       // An empty story is almost always a mistyped id: say so rather than print an empty tree.
       if (timeline.eventCount === 0 && timeline.executionCount === 0) {
-        throw new ExitError(EXIT_FAILURE, `nothing is recorded under correlation id ${correlationId} in ${resolve(dataDir)}`);
+        throw new ExitError(EXIT_FAILURE, `nothing is recorded under correlation id ${escapeForDisplay(correlationId)} in ${escapeForDisplay(resolve(dataDir))}`);
       }
-      // Keys and ids may hold format characters (bidi controls, zero-width ones), which the key rules allow:
-      // escaped for display, as JSON escapes where the text is JSON. An HTML page is for a browser, which
-      // shows its text as text.
-      const rendered = renderTimeline(timeline, options.format);
-      const text = options.format === 'html' ? rendered : escapeForDisplay(rendered, { keepLines: true });
+      // The text, Mermaid and HTML exports escape what they show; JSON keeps the characters, which are
+      // escaped here as JSON escapes them, so that it stays the same JSON.
+      const text = escapeForDisplay(renderTimeline(timeline, options.format), { lines: 'keep' });
       if (options.output === undefined) {
         printLine(text);
         return;
@@ -42,7 +40,7 @@ export function registerTimelineCommand(program: Command): void {
         throw new UsageError(`cannot write --output ${path}: ${(error as Error).message}`, { cause: error });
       });
       printNote(
-        `wrote the ${options.format} timeline of ${correlationId} (${count(timeline.eventCount, 'event')}, ${count(timeline.executionCount, 'hook execution')}) to ${path}`,
+        `wrote the ${options.format} timeline of ${escapeForDisplay(correlationId)} (${count(timeline.eventCount, 'event')}, ${count(timeline.executionCount, 'hook execution')}) to ${escapeForDisplay(path)}`,
       );
     });
 }

@@ -3,7 +3,8 @@ import { SingleBar } from 'cli-progress';
 import { repairStore, verifyStore, type RepairReport, type VerifyOptions } from '../integrity/verifyStore.js';
 import type { VerifyReport } from '../integrity/verifyReport.js';
 import { globalOptions } from './globalOptions.js';
-import { count, ExitError, EXIT_FAILURE, printable, printJson, printLine } from './output.js';
+import { escapeForDisplay } from '../displayText.js';
+import { count, ExitError, EXIT_FAILURE, printJson, printLine } from './output.js';
 
 /** Adds `verify` and `repair`. */
 export function registerVerifyCommands(program: Command): void {
@@ -50,7 +51,7 @@ async function withProgress<T>(work: (onProgress: VerifyOptions['onProgress']) =
 
 export function formatVerifyReport(report: VerifyReport): string[] {
   const lines = [
-    `store      ${printable(report.location)}`,
+    `store      ${escapeForDisplay(report.location)}`,
     `logs       ${count(report.logs.files.filter((file) => !file.name.startsWith('MANIFEST')).length, 'write-ahead log')} and the manifest, ${report.logs.damaged ? `${report.logs.damagedBytes} damaged bytes` : 'intact'}${report.logs.cleanlyClosed ? ' (closed cleanly)' : ''}`,
     `tables     ${count(report.tables.files, 'table file')}, ${count(report.tables.blocks, 'block')} checked${report.tables.damaged > 0 ? `, ${report.tables.damaged} damaged` : ''}`,
     `records    ${count(report.records, 'record')} checked`,
@@ -58,10 +59,10 @@ export function formatVerifyReport(report: VerifyReport): string[] {
   ];
   for (const repair of report.repairs) {
     const missing = repair.missing.map((gap) => (gap.from === gap.to ? `${gap.from}` : `${gap.from}-${gap.to}`)).join(', ') || 'none';
-    lines.push(`repaired   ${repair.at}: ${repair.droppedBytes} log bytes dropped, commits missing: ${missing}`);
+    lines.push(`repaired   ${escapeForDisplay(repair.at)}: ${repair.droppedBytes} log bytes dropped, commits missing: ${missing}`);
   }
   if (report.skipped !== undefined) lines.push(`skipped    ${report.skipped}`);
-  for (const problem of report.problems) lines.push(`damaged    ${problem.sublevel} ${printable(problem.key)}: ${printable(problem.message)}`);
+  for (const problem of report.problems) lines.push(`damaged    ${problem.sublevel} ${escapeForDisplay(problem.key)}: ${escapeForDisplay(problem.message)}`);
   if (report.problemCount > report.problems.length) lines.push(`           … and ${report.problemCount - report.problems.length} more`);
   lines.push(report.ok ? 'result     ok: nothing is damaged' : `result     DAMAGED: ${count(report.problemCount, 'problem')}; ${report.tables.damaged > 0 ? 'restore a backup (a damaged table cannot be repaired in place)' : 'restore a backup, or run llmstate repair'}`);
   return lines;
@@ -70,7 +71,7 @@ export function formatVerifyReport(report: VerifyReport): string[] {
 function formatRepairReport(report: RepairReport): string[] {
   const lines = formatVerifyReport(report).filter((line) => !line.startsWith('result'));
   const missing = report.repair.missing.map((gap) => (gap.from === gap.to ? `${gap.from}` : `${gap.from}-${gap.to}`)).join(', ');
-  lines.push(`dropped    ${report.repair.droppedBytes} bytes of write-ahead log${report.repair.copy === undefined ? '' : `; the damaged logs are copied in ${printable(report.repair.copy)}`}`);
+  lines.push(`dropped    ${report.repair.droppedBytes} bytes of write-ahead log${report.repair.copy === undefined ? '' : `; the damaged logs are copied in ${escapeForDisplay(report.repair.copy)}`}`);
   lines.push(`missing    ${missing === '' ? 'no commit is missing from the event log' : `commits ${missing}: the writes they held may be lost`}`);
   lines.push(
     report.ok

@@ -1,3 +1,4 @@
+import { escapeForDisplay } from '../displayText.js';
 import type { HookExecution } from '../hooks/types.js';
 import type { LoggedEvent } from './eventLog.js';
 import type { Timeline, TimelineNode } from './timeline.js';
@@ -28,8 +29,8 @@ pre { margin: .25rem 0; padding: .4rem .6rem; background: #f7f7f9; border-radius
 
 /**
  * A timeline as one self-contained HTML5 page: inline CSS, no scripts, no external resources. Every
- * piece of user data is escaped; values and hook outputs appear as pretty-printed JSON, cut at about
- * 2 KB.
+ * piece of user data is escaped, for display and then for HTML; values and hook outputs appear as
+ * pretty-printed JSON, cut at about 2 KB.
  *
  * @example writeFileSync('timeline.html', renderTimelineHtml(timeline))
  */
@@ -102,7 +103,7 @@ function renderExecution(execution: HookExecution, at: number): string {
     ['triggered by', (execution.eventIds ?? []).join(', ')],
     ['correlations', (execution.correlationIds ?? []).length > 1 ? execution.correlationIds.join(', ') : undefined],
   ]);
-  const error = execution.error === undefined ? '' : `<p class="error">${escapeHtml(`${execution.error.code}: ${execution.error.message}`)}</p>`;
+  const error = execution.error === undefined ? '' : `<p class="error">${escapeHtml(execution.error.code)}: ${escapeHtml(execution.error.message, 'join')}</p>`;
   const classes = `node execution ${escapeHtml(String(execution.status))}`;
   return `<li class="${classes}" data-id="${escapeHtml(execution.executionId)}"><div class="line">${line.join(' ')}</div>${meta}${error}${jsonBlock('output', execution.result?.output)}`;
 }
@@ -123,7 +124,7 @@ function jsonBlock(label: string, value: unknown): string {
     const cut = /[\ud800-\udbff]/.test(text[JSON_LIMIT - 1]) ? JSON_LIMIT - 1 : JSON_LIMIT;
     text = text.slice(0, cut);
   }
-  return `<pre class="${label}" aria-label="${label}">${escapeHtml(text)}${note}</pre>`;
+  return `<pre class="${label}" aria-label="${label}">${escapeHtml(text, 'keep')}${note}</pre>`;
 }
 
 function prettyJson(value: unknown): string {
@@ -149,7 +150,13 @@ function span(className: string, text: string): string {
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** @internal */
-export function escapeHtml(text: string): string {
-  return String(text).replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]);
+/**
+ * Text for the page, escaped for display first, as in every export: a browser honours bidi controls
+ * too, so unescaped, one key could show as another. Then escaped for HTML. JSON stays the same JSON.
+ * Line breaks are kept in JSON (`keep`), joined in a message (`join`), and escaped everywhere else.
+ *
+ * @internal
+ */
+export function escapeHtml(text: unknown, lines: 'escape' | 'keep' | 'join' = 'escape'): string {
+  return escapeForDisplay(String(text), { lines }).replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]);
 }

@@ -1,3 +1,4 @@
+import { escapeForDisplay } from '../displayText.js';
 import type { Timeline, TimelineNode } from './timeline.js';
 import { walkTimeline } from './timelineWalk.js';
 
@@ -47,13 +48,12 @@ function messageOf(node: TimelineNode): string {
 }
 
 /**
- * Mermaid ends a statement at a newline or `;`, starts a comment at `#` or `%%`, and renders labels as
- * HTML; its `#<code>;` entities stand in for all of those.
+ * A label, escaped for display like every export (a line break joins the line, a control or bidi
+ * character is a `\u` escape), then quoted for Mermaid, which ends a statement at `;`, starts a comment
+ * at `#` or `%%`, and renders labels as HTML: its `#<code>;` entities stand in for all of those.
  */
-function mermaidText(text: string): string {
-  return String(text)
-    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
-    .replace(/[#;%"'<>&{}]/g, (char) => `#${char.charCodeAt(0)};`);
+function mermaidText(text: unknown): string {
+  return escapeForDisplay(String(text), { lines: 'join' }).replace(/[#;%"'<>&{}]/g, (char) => `#${char.charCodeAt(0)};`);
 }
 
 /** Participant ids are alphanumerics and `_`; the real name is the alias, so any scope or hook name is safe. */

@@ -14,7 +14,7 @@ import { clockTime, walkTimeline } from './timelineWalk.js';
  */
 export function renderTimelineText(timeline: Timeline): string {
   const lines = [
-    `timeline ${oneLine(timeline.correlationId)}: ${count(timeline.eventCount, 'event')}, ${count(timeline.executionCount, 'hook execution')}`,
+    `timeline ${shown(timeline.correlationId)}: ${count(timeline.eventCount, 'event')}, ${count(timeline.executionCount, 'hook execution')}`,
   ];
   for (const step of walkTimeline(timeline.roots)) {
     if (step.step !== 'enter') continue;
@@ -30,18 +30,21 @@ export function renderTimelineText(timeline: Timeline): string {
 function describe(node: TimelineNode): string {
   if (node.type === 'event') {
     const { kind, scope, key } = node.event;
-    const words = [kind, scope, key].filter((word) => word !== undefined).map(oneLine);
-    return `${clockTime(node.at)} ${words.join(' ')} [${oneLine(node.id)}]`;
+    const words = [kind, scope, key].filter((word) => word !== undefined).map(shown);
+    return `${clockTime(node.at)} ${words.join(' ')} [${shown(node.id)}]`;
   }
   const { hookName, attempt, status, durationMs, error, replayOf } = node.execution;
-  let line = `hook ${oneLine(hookName)} attempt ${attempt} ${status} (${durationMs} ms) [${oneLine(node.id)}]`;
-  if (error !== undefined) line += ` ${oneLine(error.code)}`;
-  if (replayOf !== undefined) line += ` replay of ${oneLine(replayOf)}`;
+  let line = `hook ${shown(hookName)} attempt ${attempt} ${shown(status)} (${durationMs} ms) [${shown(node.id)}]`;
+  if (error !== undefined) line += ` ${shown(error.code)}`;
+  if (replayOf !== undefined) line += ` replay of ${shown(replayOf)}`;
   return line;
 }
 
-/** Scopes, keys and names are user data: a newline in one must not forge a line of the tree. */
-function oneLine(text: string): string {
+/**
+ * Scopes, keys and names are user data: a newline in one must not forge a line of the tree, nor a bidi
+ * control make one key look like another. A timeline read back from JSON may hold anything.
+ */
+function shown(text: unknown): string {
   return escapeForDisplay(String(text));
 }
 

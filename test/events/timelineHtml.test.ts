@@ -72,6 +72,21 @@ describe('timeline HTML in a browser', function () {
     assert.match(await page.locator('li[data-id="x0004"] > .line').innerText(), /timed out/);
   });
 
+  it('shows a bidi control or an ESC in a key as a \\u escape, so that the key cannot look like another', async () => {
+    assert.ok(browser !== undefined);
+    const other = await browser.newPage({ javaScriptEnabled: false });
+    try {
+      const key = 'admin\u202etxt.exe\u2066\u001b[2J';
+      await other.setContent(renderTimeline(buildTimeline('c\u202e1', [event('1.0', { key, value: { [key]: key } })], []), 'html'));
+      assert.equal(await other.locator('li[data-id="1.0"] .key').innerText(), 'admin\\u202etxt.exe\\u2066\\u001b[2J');
+      assert.equal(await other.locator('h1').innerText(), 'Timeline c\\u202e1');
+      assert.ok((await other.locator('pre.value').innerText()).includes('"admin\\u202etxt.exe\\u2066\\u001b[2J": '));
+      assert.ok(!/[\p{Cc}\p{Cf}]/u.test((await other.innerText('body')).replaceAll('\n', '').replaceAll('\t', '')));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('shows a <script> value as text, and never runs it', async () => {
     assert.ok((await page.locator('li[data-id="3.0"] > pre.value').innerText()).includes(HOSTILE));
     assert.equal(await page.locator('script').count(), 0);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { rejection, RuntimeFixture } from '../helpers.js';
 
@@ -70,9 +71,19 @@ describe('opening a runtime', () => {
   it('creates missing parent directories of dataDir', async () => {
     const fixture = new RuntimeFixture('nested');
     try {
-      const rt = await createRuntime({ dataDir: `${fixture.dir}/a/b/c` });
+      const dataDir = `${fixture.dir}/a/b/c`;
+      assert.ok(!existsSync(`${fixture.dir}/a`), 'the parents are missing to begin with');
+      const rt = await createRuntime({ dataDir });
       await rt.state.set(Scope.global(), 'k', 1);
       await rt.close();
+      assert.ok(statSync(dataDir).isDirectory(), `${dataDir} was created as a directory`);
+      assert.notDeepEqual(readdirSync(dataDir), [], 'the store is in it');
+      const reopened = await createRuntime({ dataDir });
+      try {
+        assert.equal(await reopened.state.get(Scope.global(), 'k'), 1, 'the write survives in the created directory');
+      } finally {
+        await reopened.close();
+      }
     } finally {
       await fixture.dispose();
     }
