@@ -13,7 +13,7 @@ import { buildTimeline } from '../src/events/timeline.js';
 import { normalizeKey, normalizeScopeId } from '../src/state/keyRules.js';
 import { Scope } from '../src/state/Scope.js';
 import { serializeValue } from '../src/state/values.js';
-import type { AgentRecord, AgentSummary, HookDeadLetter, VerifyReport } from '../src/index.js';
+import type { AgentRecord, AgentSummary, EventKind, HookDeadLetter, VerifyReport } from '../src/index.js';
 import { event, execution } from './events/timelineFixture.js';
 
 /** One sample of each kind of character that must never reach a terminal raw, with its escape. */
@@ -50,7 +50,7 @@ const PLAIN_STYLES: Styles = { bold: same, dim: same, green: same, red: same, cy
 const exportPaths: [string, (text: string) => string][] = (['text', 'mermaid', 'html'] as const).flatMap((format) => [
   [`a ${format} export: a key`, (text: string) => renderTimeline(buildTimeline('c1', [event('1.0', { key: `k${text}` })], []), format)],
   [`a ${format} export: a scope`, (text: string) => renderTimeline(buildTimeline('c1', [event('1.0', { scope: `agent:a${text}` })], []), format)],
-  [`a ${format} export: an event kind`, (text: string) => renderTimeline(buildTimeline('c1', [event('1.0', { kind: `state.set${text}` })], []), format)],
+  [`a ${format} export: an event kind`, (text: string) => renderTimeline(buildTimeline('c1', [event('1.0', { kind: `state.set${text}` as EventKind })], []), format)],
   [`a ${format} export: the correlation id`, (text: string) => renderTimeline(buildTimeline(`c${text}`, [event('1.0')], []), format)],
   [
     `a ${format} export: a hook name, execution id and error`,
@@ -107,7 +107,7 @@ function agentDetails(text: string): AgentDetails {
     record,
     machine: { status: `active${text}`, state: `v${text}`, context: null },
     deadLetters: [letter, { ...letter, poison: true }],
-    events: [event('1.0', { kind: `agent.crashed${text}`, data: { error: text } })],
+    events: [event('1.0', { kind: `agent.crashed${text}` as EventKind, data: { error: text } })],
     eventCount: 1,
   };
 }
