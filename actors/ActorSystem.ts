@@ -2,7 +2,7 @@ import type { Clock } from '../src/clock.js';
 import type { LlmStateError } from '../src/errors.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { StorageBackend } from '../src/storage/index.js';
-import type { Timers } from '../supervisors/timers.js';
+import type { Timers } from '../src/timers.js';
 import type { CommitScheduler } from './CommitScheduler.js';
 import { ScopeActor, type ActorHost } from './ScopeActor.js';
 

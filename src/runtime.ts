@@ -4,8 +4,8 @@ import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.j
 import { SystemEventLog } from '../actors/SystemEventLog.js';
 import { FaultInjector } from '../supervisors/FaultInjector.js';
 import { SupervisorTree } from '../supervisors/SupervisorTree.js';
-import { systemTimers } from '../supervisors/timers.js';
-import { seededRandom } from '../supervisors/seededRandom.js';
+import { systemTimers } from './timers.js';
+import { seededRandom } from './seededRandom.js';
 import { Agents, readDeadLetters, type DeadLetterFilter } from './agents/Agents.js';
 import type { DeadLetter } from '../actors/AgentActor.js';
 import { LlmStateError } from './errors.js';

@@ -5,7 +5,7 @@ import type { EventSpec } from '../src/events/eventLog.js';
 import { decodeStateKey } from '../src/state/keyCodec.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { BatchOp, StorageBackend, SublevelName } from '../src/storage/index.js';
-import { seededRandom } from './seededRandom.js';
+import { seededRandom } from '../src/seededRandom.js';
 
 /** Which store operations a storage fault hits. */
 export interface StorageFaultSpec {

@@ -6,7 +6,7 @@ import { resolveChildSpec, type ChildSpec, type ChildTemplate, type ResolvedChil
 import { describeValue } from './describeValue.js';
 import type { BackoffOptions } from './restartBudget.js';
 import type { SupervisorEvent } from './supervisorEvents.js';
-import { systemTimers, type Timers } from './timers.js';
+import { systemTimers, type Timers } from '../src/timers.js';
 
 /** How a supervisor restarts its children when one of them is to be restarted (OTP strategies). */
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';

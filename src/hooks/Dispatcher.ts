@@ -1,5 +1,5 @@
 import type { OutboxPort, StagedBatch, StagedOutbox } from '../../actors/OutboxPort.js';
-import type { Timers } from '../../supervisors/timers.js';
+import type { Timers } from '../timers.js';
 import type { HookPool } from '../../workers/HookPool.js';
 import type { Clock } from '../clock.js';
 import { runUncorrelated } from '../events/correlation.js';

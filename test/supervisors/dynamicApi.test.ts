@@ -3,7 +3,7 @@ import { LlmStateError } from '../../src/errors.js';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import { rejection } from '../helpers.js';
 import { eventLog, FakeChildren, harness } from './fakeChildren.js';
-import { settle } from './ManualTimers.js';
+import { settle } from '../ManualTimers.js';
 
 async function running(ids: string[] = ['a', 'b']) {
   const kids = new FakeChildren();

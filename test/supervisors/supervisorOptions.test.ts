@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { systemClock } from '../../src/clock.js';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import { DEFAULT_SUPERVISOR_OPTIONS, resolveSupervisorOptions } from '../../supervisors/supervisorOptions.js';
-import { systemTimers } from '../../supervisors/timers.js';
+import { systemTimers } from '../../src/timers.js';
 
 const start = async (): Promise<never> => {
   throw new Error('not started in these tests');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { systemTimers } from '../../supervisors/timers.js';
-import { ManualClock } from '../helpers.js';
+import { systemTimers } from '../src/timers.js';
+import { ManualClock } from './helpers.js';
 import { ManualTimers } from './ManualTimers.js';
 
 describe('timers', () => {

@@ -1,5 +1,5 @@
-import type { Timers } from '../../supervisors/timers.js';
-import { ManualClock } from '../helpers.js';
+import type { Timers } from '../src/timers.js';
+import { ManualClock } from './helpers.js';
 
 interface PendingTimer {
   id: number;
