@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ChildSpec, ChildTemplate } from './childSpec.js';
-import { describeValue } from './describeValue.js';
+import { describeOption } from '../src/checkOptions.js';
 
 /** The longest grace period a timer can wait for: Node fires longer timeouts at once. */
 export const MAX_SHUTDOWN_MS = 2_147_483_647;
@@ -43,7 +43,7 @@ type Fields = Record<string, { schema: z.ZodType; required: boolean; expected: s
  */
 export function checkChildSpecs(specs: unknown, name = 'children'): asserts specs is ChildSpec[] {
   if (!Array.isArray(specs)) {
-    throw new TypeError(`Expected \`${name}\` to be an array of child specs, got ${describeValue(specs)}`);
+    throw new TypeError(`Expected \`${name}\` to be an array of child specs, got ${describeOption(specs)}`);
   }
   const seen = new Map<string, number>();
   specs.forEach((spec, index) => {
@@ -51,7 +51,7 @@ export function checkChildSpecs(specs: unknown, name = 'children'): asserts spec
     checkChildSpec(spec, path);
     const earlier = seen.get(spec.id);
     if (earlier !== undefined) {
-      throw new TypeError(`Expected \`${path}.id\` to be unique, got ${describeValue(spec.id)}, already used by \`${name}[${earlier}]\``);
+      throw new TypeError(`Expected \`${path}.id\` to be unique, got ${describeOption(spec.id)}, already used by \`${name}[${earlier}]\``);
     }
     seen.set(spec.id, index);
   });
@@ -78,7 +78,7 @@ export function checkChildTemplate(template: unknown, path = 'childTemplate'): a
 
 function checkFields(value: unknown, path: string, fields: Fields, what: string): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected \`${path}\` to be ${what} object, got ${describeValue(value)}`);
+    throw new TypeError(`Expected \`${path}\` to be ${what} object, got ${describeOption(value)}`);
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
@@ -91,7 +91,7 @@ function checkFields(value: unknown, path: string, fields: Fields, what: string)
     const field = record[key];
     if (field === undefined && !required) continue;
     if (!schema.safeParse(field).success) {
-      throw new TypeError(`Expected \`${path}.${key}\` to be ${expected}, got ${describeValue(field)}`);
+      throw new TypeError(`Expected \`${path}.${key}\` to be ${expected}, got ${describeOption(field)}`);
     }
   }
 }
