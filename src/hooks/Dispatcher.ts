@@ -247,10 +247,10 @@ export class Dispatcher implements OutboxPort {
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
     this.#runner.closing = true;
     if (this.#executions.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+      let timer: unknown;
+      const grace = new Promise((resolve) => (timer = this.#deps.timers.setTimeout(() => resolve(undefined), graceMs)));
       await Promise.race([this.settled(), grace]);
-      clearTimeout(timer);
+      this.#deps.timers.clearTimeout(timer);
     }
     this.#runner.abandoning = true;
   }
@@ -276,7 +276,7 @@ export class Dispatcher implements OutboxPort {
       });
       return;
     }
-    const at = Date.now() + delayMs;
+    const at = this.#deps.clock.now() + delayMs;
     if (this.#wakeTimer !== undefined && this.#wakeAt <= at) return;
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
     this.#wakeAt = at;
