@@ -51,6 +51,18 @@ describe('timers', () => {
       assert.deepEqual(timers.delays(), []);
     });
 
+    it('nextSet resolves with the delay of the next timer set, and not for one set before it was called', async () => {
+      const timers = new ManualTimers();
+      timers.setTimeout(() => {}, 10);
+      const next = timers.nextSet();
+      let seen: number | undefined;
+      void next.then((ms) => (seen = ms));
+      await Promise.resolve();
+      assert.equal(seen, undefined);
+      timers.setTimeout(() => {}, 25);
+      assert.equal(await next, 25);
+    });
+
     it('reports the delays of pending timers, soonest first', () => {
       const timers = new ManualTimers();
       timers.setTimeout(() => {}, 50);

@@ -1,4 +1,5 @@
 import type { HookRegistrationInput, Runtime } from '../../src/index.js';
+import { settle, type ManualTimers } from '../ManualTimers.js';
 
 export const SCRIPTED = new URL('../fixtures/hooks/scripted.mjs', import.meta.url);
 
@@ -22,4 +23,23 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * Runs the hooks of a runtime on manual `timers` until `done()` holds, or by default until
+ * `rt.hooks.idle()` resolves. Time moves only while no execution runs, and only to the next timer, so
+ * a retry's backoff or an open breaker's cooldown passes at once, while a running hook never sees its
+ * time limit pass. Between moves it waits for what a running execution ends with: a timer set (a retry,
+ * the next execution's time limit) or the hooks going idle.
+ */
+export async function driveHooks(rt: Runtime, timers: ManualTimers, done?: () => boolean | Promise<boolean>, what = 'the hooks to be idle'): Promise<void> {
+  let idle = false;
+  const idling = rt.hooks.idle().then(() => (idle = true));
+  for (let step = 0; step < 100_000; step++) {
+    await settle();
+    if (done === undefined ? idle : await done()) return;
+    if (rt.metrics().hooks.inFlight === 0 && timers.pending > 0) await timers.advance(timers.delays()[0]);
+    else await Promise.race([idling, timers.nextSet()]);
+  }
+  throw new Error(`Gave up waiting for ${what}`);
 }
