@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { HookRegistrationInput, Runtime } from '../../src/index.js';
 import { settle, type ManualTimers } from '../ManualTimers.js';
 
@@ -42,4 +43,12 @@ export async function driveHooks(rt: Runtime, timers: ManualTimers, done?: () =>
     else await Promise.race([idling, timers.nextSet()]);
   }
   throw new Error(`Gave up waiting for ${what}`);
+}
+
+/** Opens the gate of the gated fixture hook: for hooks yet to start (the file) and those waiting (the channel). */
+export function openGate(gate: string): void {
+  writeFileSync(gate, '');
+  const channel = new BroadcastChannel(gate);
+  channel.postMessage('open');
+  channel.close();
 }
