@@ -30,8 +30,9 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
  * Runs the hooks of a runtime on manual `timers` until `done()` holds, or by default until
  * `rt.hooks.idle()` resolves. Time moves only while no execution runs, and only to the next timer, so
  * a retry's backoff or an open breaker's cooldown passes at once, while a running hook never sees its
- * time limit pass. Between moves it waits for what a running execution ends with: a timer set (a retry,
- * the next execution's time limit) or the hooks going idle.
+ * time limit pass. While executions run it waits for what one ends with: a timer set (a retry, the next
+ * execution's time limit), the hooks going idle, or one fewer running. The last has no event, so it is
+ * watched between turns of the event loop.
  */
 export async function driveHooks(rt: Runtime, timers: ManualTimers, done?: () => boolean | Promise<boolean>, what = 'the hooks to be idle'): Promise<void> {
   let idle = false;
@@ -39,8 +40,16 @@ export async function driveHooks(rt: Runtime, timers: ManualTimers, done?: () =>
   for (let step = 0; step < 100_000; step++) {
     await settle();
     if (done === undefined ? idle : await done()) return;
-    if (rt.metrics().hooks.inFlight === 0 && timers.pending > 0) await timers.advance(timers.delays()[0]);
-    else await Promise.race([idling, timers.nextSet()]);
+    const running = rt.metrics().hooks.inFlight;
+    if (running === 0 && timers.pending > 0) {
+      await timers.advance(timers.delays()[0]);
+      continue;
+    }
+    let changed = false;
+    const stop = () => (changed = true);
+    void timers.nextSet().then(stop);
+    void idling.then(stop);
+    while (!changed && rt.metrics().hooks.inFlight === running) await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`Gave up waiting for ${what}`);
 }
