@@ -17,13 +17,16 @@ export class OffsetClock {
   }
 }
 
-/** Polls until `check` is true; fails with `what` after `ms`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+/**
+ * Lets the event loop turn until `check` holds, for what a worker thread reports with no promise to
+ * await (an error after its task ended). Turns, not time: it fails after `turns` turns.
+ */
+export async function untilReported(check: () => boolean | Promise<boolean>, what: string, turns = 200_000): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) {
+    if (await check()) return;
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  throw new Error(`Gave up waiting until ${what}`);
 }
 
 /**
