@@ -14,6 +14,12 @@ export interface CheckOptionsWording {
   field?: string;
   /** Fields that must be given. */
   required?: readonly string[];
+  /**
+   * An object inside another, named by its path: messages then read ``Expected `children[0]` to be a
+   * child spec object``, ``Unknown field `children[0].x`; a child spec has `id`, `start` and `type` ``
+   * and ``Expected `children[0].id` to be …``.
+   */
+  nested?: { path: string; kind: string };
 }
 
 /**
@@ -24,23 +30,29 @@ export interface CheckOptionsWording {
  * @internal
  */
 export function checkOptions<Fields extends OptionFields>(input: unknown, fields: Fields, wording: CheckOptionsWording = {}): CheckedOptions<Fields> {
-  const { what = 'the options', field = 'option', required = [] } = wording;
+  const { what = 'the options', field = 'option', required = [], nested } = wording;
+  const named = (name: string) => (nested === undefined ? name : `${nested.path}.${name}`);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected ${what} to be an object, got ${describeOption(input)}`);
+    const expected = nested === undefined ? `${what} to be an object` : `\`${nested.path}\` to be ${nested.kind} object`;
+    throw new TypeError(`Expected ${expected}, got ${describeOption(input)}`);
   }
   const options = input as Record<string, unknown>;
   for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(fields, name)) {
-      throw new TypeError(`Unknown ${field} \`${name}\`; the options are ${Object.keys(fields).map((n) => `\`${n}\``).join(', ')}`);
-    }
+    if (Object.hasOwn(fields, name)) continue;
+    const known = Object.keys(fields).map((n) => `\`${n}\``);
+    throw new TypeError(
+      nested === undefined
+        ? `Unknown ${field} \`${name}\`; the options are ${known.join(', ')}`
+        : `Unknown field \`${named(name)}\`; ${nested.kind} has ${known.slice(0, -1).join(', ')} and ${known.at(-1)}`,
+    );
   }
   for (const name of required) {
-    if (options[name] === undefined) throw new TypeError(`Expected \`${name}\` to be ${fields[name][1]}, got ${describeOption(undefined)}`);
+    if (options[name] === undefined) throw new TypeError(`Expected \`${named(name)}\` to be ${fields[name][1]}, got ${describeOption(undefined)}`);
   }
   for (const [name, [schema, expected]] of Object.entries(fields)) {
     const value = options[name];
     if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
+      throw new TypeError(`Expected \`${named(name)}\` to be ${expected}, got ${describeOption(value)}`);
     }
   }
   // The given values themselves, not zod's copies: no schema here transforms, so each already has its

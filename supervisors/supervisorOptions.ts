@@ -130,21 +130,19 @@ export function resolveSupervisorOptions<Args>(input: unknown): ResolvedSupervis
   };
 }
 
-function resolveBackoff(backoff: Record<string, unknown>): Required<BackoffOptions> {
-  for (const key of Object.keys(backoff)) {
-    if (!['minMs', 'maxMs', 'jitter'].includes(key)) {
-      throw new TypeError(`Unknown field \`backoff.${key}\`; a backoff has \`minMs\`, \`maxMs\` and \`jitter\``);
-    }
+/** A backoff's fields; `maxMs` is checked after, against `minMs`. */
+const BACKOFF_FIELDS = {
+  minMs: [timerMs, `a non-negative integer of ms up to ${MAX_SHUTDOWN_MS}`],
+  maxMs: [z.unknown(), `an integer of ms from \`backoff.minMs\` up to ${MAX_SHUTDOWN_MS}`],
+  jitter: [z.number().min(0).max(1), 'a number from 0 to 1'],
+} as const;
+
+function resolveBackoff(input: unknown): Required<BackoffOptions> {
+  const backoff = checkOptions(input, BACKOFF_FIELDS, { required: ['minMs'], nested: { path: 'backoff', kind: 'a backoff' } });
+  const minMs = backoff.minMs!;
+  const maxMs = timerMs.min(minMs).safeParse(backoff.maxMs);
+  if (!maxMs.success) {
+    throw new TypeError(`Expected \`backoff.maxMs\` to be an integer of ms from \`backoff.minMs\` (${minMs}) up to ${MAX_SHUTDOWN_MS}, got ${describeOption(backoff.maxMs)}`);
   }
-  const { minMs, maxMs, jitter = DEFAULT_SUPERVISOR_OPTIONS.jitter } = backoff;
-  if (!timerMs.safeParse(minMs).success) {
-    throw new TypeError(`Expected \`backoff.minMs\` to be a non-negative integer of ms up to ${MAX_SHUTDOWN_MS}, got ${describeOption(minMs)}`);
-  }
-  if (!timerMs.min(minMs as number).safeParse(maxMs).success) {
-    throw new TypeError(`Expected \`backoff.maxMs\` to be an integer of ms from \`backoff.minMs\` (${String(minMs)}) up to ${MAX_SHUTDOWN_MS}, got ${describeOption(maxMs)}`);
-  }
-  if (!z.number().min(0).max(1).safeParse(jitter).success) {
-    throw new TypeError(`Expected \`backoff.jitter\` to be a number from 0 to 1, got ${describeOption(jitter)}`);
-  }
-  return { minMs: minMs as number, maxMs: maxMs as number, jitter: jitter as number };
+  return { minMs, maxMs: maxMs.data, jitter: backoff.jitter ?? DEFAULT_SUPERVISOR_OPTIONS.jitter };
 }
