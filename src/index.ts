@@ -29,6 +29,7 @@ export type { EventFilter } from './events/queryEvents.js';
 export type { LoggedEvent } from './events/eventLog.js';
 export type { CorrelationContext } from './events/correlation.js';
 export type { Clock } from './clock.js';
+export type { Timers } from './timers.js';
 export { StorageBackend, SUBLEVELS } from './storage/StorageBackend.js';
 export type { SublevelName, BatchOp, StorageInterceptor } from './storage/StorageBackend.js';
 export { Hooks } from './hooks/Hooks.js';
