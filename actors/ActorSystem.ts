@@ -2,7 +2,7 @@ import type { Clock } from '../src/clock.js';
 import type { LlmStateError } from '../src/errors.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { StorageBackend } from '../src/storage/index.js';
-import type { Timers } from '../supervisors/timers.js';
+import { repeatEvery, type Timers } from '../src/timers.js';
 import type { CommitScheduler } from './CommitScheduler.js';
 import { ScopeActor, type ActorHost } from './ScopeActor.js';
 
@@ -13,7 +13,7 @@ export interface ActorSystemOptions {
   maxValueBytes: number;
   /** Time limit of a transaction that names none. */
   transactionTimeoutMs: number;
-  /** Transaction time limits run on these. */
+  /** Transaction time limits and the idle sweep run on these. */
   timers: Timers;
   /** Passivate an actor after this long without a message. */
   idleMs: number;
@@ -48,7 +48,7 @@ export class ActorSystem implements ActorHost {
   #bytes = 0;
   #activations = 0;
   #passivations = 0;
-  #sweepTimer: NodeJS.Timeout | undefined;
+  readonly #stopSweep: () => void;
   #evicting = false;
   #transactionsEnded: ((scope: Scope) => LlmStateError) | undefined;
 
@@ -60,8 +60,7 @@ export class ActorSystem implements ActorHost {
     this.transactionTimeoutMs = options.transactionTimeoutMs;
     this.timers = options.timers;
     const every = Math.max(50, Math.min(options.idleMs / 2, 5000));
-    this.#sweepTimer = setInterval(() => this.passivateIdle(), every);
-    this.#sweepTimer.unref();
+    this.#stopSweep = repeatEvery(options.timers, every, () => this.passivateIdle());
   }
 
   /** The actor that owns `scope`, activating it if needed. */
@@ -131,8 +130,7 @@ export class ActorSystem implements ActorHost {
 
   /** Drains every mailbox and stops every actor, then waits for the last batch. */
   async close(): Promise<void> {
-    clearInterval(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    this.#stopSweep();
     await Promise.all([...this.#actors.values()].map((actor) => actor.stop()));
     await this.scheduler.idle();
     this.#actors.clear();

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { createActor, type Actor } from 'xstate';
 import { LlmStateError } from '../src/errors.js';
-import type { Timers } from '../supervisors/timers.js';
+import type { Timers } from '../src/timers.js';
 import type { CorrelationContext } from '../src/events/correlation.js';
 import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/state/keyCodec.js';
 import { decodeRecord } from '../src/state/recordEnvelope.js';

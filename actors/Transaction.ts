@@ -2,7 +2,7 @@ import { LlmStateError } from '../src/errors.js';
 import { normalizeKey } from '../src/state/keyRules.js';
 import type { Scope } from '../src/state/Scope.js';
 import { parseFrozen, serializeValue } from '../src/state/values.js';
-import type { Timers } from '../supervisors/timers.js';
+import type { Timers } from '../src/timers.js';
 import type { KeyWrite } from './WriteUnit.js';
 
 export type TransactionFn<T> = (tx: Transaction) => Promise<T> | T;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { ChildLink, ChildRef, ChildSpec, RestartType, Shutdown } from '../supervisors/childSpec.js';
 import { Supervisor, type ChildInfo } from '../supervisors/Supervisor.js';
-import { ManualTimers, settle } from '../test/supervisors/ManualTimers.js';
+import { ManualTimers, settle } from '../test/ManualTimers.js';
 import { runs } from './budget.js';
 
 type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';

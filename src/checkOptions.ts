@@ -4,6 +4,9 @@ import { escapeForDisplay } from './displayText.js';
 /** Each option's schema, and how a message describes what it expects. */
 export type OptionFields = Record<string, readonly [z.ZodType, string]>;
 
+/** What {@link checkOptions} returns: each field as its schema outputs it, absent when not given. */
+export type CheckedOptions<Fields extends OptionFields> = { -readonly [Name in keyof Fields]?: z.output<Fields[Name][0]> };
+
 export interface CheckOptionsWording {
   /** What the whole object is, in "Expected <what> to be an object". @default 'the options' */
   what?: string;
@@ -11,6 +14,12 @@ export interface CheckOptionsWording {
   field?: string;
   /** Fields that must be given. */
   required?: readonly string[];
+  /**
+   * An object inside another, named by its path: messages then read ``Expected `children[0]` to be a
+   * child spec object``, ``Unknown field `children[0].x`; a child spec has `id`, `start` and `type` ``
+   * and ``Expected `children[0].id` to be …``.
+   */
+  nested?: { path: string; kind: string };
 }
 
 /**
@@ -20,27 +29,35 @@ export interface CheckOptionsWording {
  * @throws {TypeError} reading like ``Expected `idleMs` to be a positive integer, got `-1` (number)``.
  * @internal
  */
-export function checkOptions(input: unknown, fields: OptionFields, wording: CheckOptionsWording = {}): Record<string, unknown> {
-  const { what = 'the options', field = 'option', required = [] } = wording;
+export function checkOptions<Fields extends OptionFields>(input: unknown, fields: Fields, wording: CheckOptionsWording = {}): CheckedOptions<Fields> {
+  const { what = 'the options', field = 'option', required = [], nested } = wording;
+  const named = (name: string) => (nested === undefined ? name : `${nested.path}.${name}`);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected ${what} to be an object, got ${describeOption(input)}`);
+    const expected = nested === undefined ? `${what} to be an object` : `\`${nested.path}\` to be ${nested.kind} object`;
+    throw new TypeError(`Expected ${expected}, got ${describeOption(input)}`);
   }
   const options = input as Record<string, unknown>;
   for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(fields, name)) {
-      throw new TypeError(`Unknown ${field} \`${name}\`; the options are ${Object.keys(fields).map((n) => `\`${n}\``).join(', ')}`);
-    }
+    if (Object.hasOwn(fields, name)) continue;
+    const known = Object.keys(fields).map((n) => `\`${n}\``);
+    throw new TypeError(
+      nested === undefined
+        ? `Unknown ${field} \`${name}\`; the options are ${known.join(', ')}`
+        : `Unknown field \`${named(name)}\`; ${nested.kind} has ${known.slice(0, -1).join(', ')} and ${known.at(-1)}`,
+    );
   }
   for (const name of required) {
-    if (options[name] === undefined) throw new TypeError(`Expected \`${name}\` to be ${fields[name][1]}, got \`undefined\``);
+    if (options[name] === undefined) throw new TypeError(`Expected \`${named(name)}\` to be ${fields[name][1]}, got ${describeOption(undefined)}`);
   }
   for (const [name, [schema, expected]] of Object.entries(fields)) {
     const value = options[name];
     if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeOption(value)}`);
+      throw new TypeError(`Expected \`${named(name)}\` to be ${expected}, got ${describeOption(value)}`);
     }
   }
-  return options;
+  // The given values themselves, not zod's copies: no schema here transforms, so each already has its
+  // schema's output type, and a caller's objects keep their identity.
+  return options as CheckedOptions<Fields>;
 }
 
 /**
@@ -60,8 +77,9 @@ export function checkOptionsArgument(value: unknown, name = 'options', presence:
 }
 
 /**
- * How an option's validation message shows the value it got: `` `-1` (number) ``, `` `"./data"` (string) ``,
- * `` `null` ``, cut at 60 characters. @internal
+ * How every validation message shows the value it got: `` `-1` (number) ``, `` `"./data"` (string) ``,
+ * `` `[function start]` (function) ``, `` `null` ``, cut at 60 characters and escaped for a terminal.
+ * @internal
  */
 export function describeOption(value: unknown): string {
   if (value === null) return '`null`';
@@ -73,6 +91,8 @@ export function describeOption(value: unknown): string {
 function showOption(value: unknown): string {
   // JSON would show an invalid Date as null.
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  // A function's source says nothing useful in one line; its name does.
+  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
   if (typeof value !== 'string' && typeof value !== 'object') return String(value);
   try {
     return JSON.stringify(value) ?? String(value);

@@ -32,6 +32,7 @@ export { EVENT_KINDS } from './events/eventKinds.js';
 export type { EventKind, EventKindPattern, EventFamily, EventData } from './events/eventKinds.js';
 export type { CorrelationContext } from './events/correlation.js';
 export type { Clock } from './clock.js';
+export type { Timers } from './timers.js';
 export { StorageBackend, SUBLEVELS } from './storage/StorageBackend.js';
 export type { SublevelName, BatchOp, StorageInterceptor } from './storage/StorageBackend.js';
 export { Hooks } from './hooks/Hooks.js';

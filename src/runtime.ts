@@ -4,8 +4,8 @@ import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.j
 import { SystemEventLog } from '../actors/SystemEventLog.js';
 import { FaultInjector } from '../supervisors/FaultInjector.js';
 import { SupervisorTree } from '../supervisors/SupervisorTree.js';
-import { systemTimers } from '../supervisors/timers.js';
-import { seededRandom } from '../supervisors/seededRandom.js';
+import { repeatEvery } from './timers.js';
+import { seededRandom } from './seededRandom.js';
 import { Agents } from './agents/Agents.js';
 import { Supervisors } from './agents/Supervisors.js';
 import { LlmStateError } from './errors.js';
@@ -108,7 +108,7 @@ export async function openRuntime(options: RuntimeOptions | undefined, access: S
       clock: resolved.clock,
       maxValueBytes: resolved.maxValueBytes,
       transactionTimeoutMs: resolved.transactionTimeoutMs,
-      timers: systemTimers,
+      timers: resolved.timers,
       idleMs: resolved.idleMs,
       memoryBudgetBytes: resolved.memoryBudgetBytes,
     });
@@ -146,7 +146,7 @@ class LlmStateRuntime implements Runtime {
   #backgroundErrors = 0;
   #recordedSincePrune = 0;
   #pruning: Promise<unknown> | undefined;
-  #retentionTimer: NodeJS.Timeout | undefined;
+  #stopRetention: (() => void) | undefined;
   readonly #scheduler: CommitScheduler;
   readonly #actors: ActorSystem;
   readonly #systemLog: SystemEventLog;
@@ -175,7 +175,7 @@ class LlmStateRuntime implements Runtime {
     this.#dispatcher = new Dispatcher({
       storage,
       clock: options.clock,
-      timers: systemTimers,
+      timers: options.timers,
       pool: () => this.#hookPool(),
       maxInFlight: options.hooks.threads,
       history,
@@ -209,15 +209,15 @@ class LlmStateRuntime implements Runtime {
       clock: options.clock,
       retention: options.eventRetention,
     });
-    this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events), assertOpen: assertReadable });
+    this.faults = new FaultInjector({ storage, seed: options.faultSeed, timers: options.timers, record: (events) => systemLog.append(events), assertOpen: assertReadable });
     scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
     let agents: Agents | undefined;
     const tree = new SupervisorTree({
       clock: options.clock,
-      timers: systemTimers,
+      timers: options.timers,
       random: seededRandom(options.faultSeed ^ 0x5eed),
-      rootIntensity: 3,
-      rootPeriod: 5000,
+      rootIntensity: options.supervisors.intensity,
+      rootPeriod: options.supervisors.period,
       record: (events) => systemLog.append(events),
       isAgent: (id) => agents?.isLive(id) ?? false,
       onFatal: (error) => this.#onFatal(error),
@@ -251,16 +251,15 @@ class LlmStateRuntime implements Runtime {
     const { maxAgeMs, maxCount } = this.#options.eventRetention;
     if (maxAgeMs !== undefined || maxCount !== undefined) {
       await this.events.prune();
-      this.#retentionTimer = setInterval(() => {
+      this.#stopRetention = repeatEvery(this.#options.timers, EVENT_RETENTION_INTERVAL_MS, () => {
         this.events.prune().catch((error: unknown) => this.#onBackgroundError(error));
-      }, EVENT_RETENTION_INTERVAL_MS);
-      this.#retentionTimer.unref();
+      });
     }
   }
 
   /** Undoes a start that failed part way. @internal */
   async abortStart(): Promise<void> {
-    clearInterval(this.#retentionTimer);
+    this.#stopRetention?.();
     await this.#pool?.close();
   }
 
@@ -269,6 +268,7 @@ class LlmStateRuntime implements Runtime {
       threads: this.#options.hooks.threads,
       resourceLimits: this.#options.hooks.resourceLimits,
       onError: (error) => this.#onBackgroundError(error),
+      timers: this.#options.timers,
     });
     return this.#pool;
   }
@@ -324,9 +324,10 @@ class LlmStateRuntime implements Runtime {
 
   async #shutdown(): Promise<void> {
     // Counted from the start: agents' final saves may wait behind a transaction on their scope.
-    const endTransactions = setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
+    const { timers } = this.#options;
+    const endTransactions = timers.setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
     try {
-      clearInterval(this.#retentionTimer);
+      this.#stopRetention?.();
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
       await this.#pool?.close();
@@ -337,7 +338,7 @@ class LlmStateRuntime implements Runtime {
       this.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} closed`));
       await this.#actors.close();
     } finally {
-      clearTimeout(endTransactions);
+      timers.clearTimeout(endTransactions);
       await this.#storage.close();
     }
   }

@@ -1,8 +1,9 @@
-import { checkOptions } from './checkOptions.js';
+import { checkOptions, type CheckedOptions } from './checkOptions.js';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_MAX_VALUE_BYTES } from './state/values.js';
+import { systemTimers, type Timers } from './timers.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -37,8 +38,20 @@ export interface RuntimeOptions {
    * @default 5000
    */
   closeGraceMs?: number;
-  /** Source of time, for tests. @default the system clock */
+  /** Source of time, for tests. Give one that moves with `timers`. @default the system clock */
   clock?: Clock;
+  /**
+   * Source of timeouts, for tests: idle passivation, event retention, hook retries and breakers,
+   * transaction time limits, the close grace periods, fault delays, and supervisor backoff and shutdown
+   * all wait on it. Give a `clock` that moves with it. @default the host's timers
+   */
+  timers?: Timers;
+  /**
+   * The restart budget of the root supervisor: at most `intensity` restarts within `period` ms. One more
+   * and the root fails, the runtime emits `runtime.fatal` and refuses writes with `SUPERVISOR_SHUTDOWN`.
+   * Supervisors created with `rt.supervisors.create` take their own. @default { intensity: 3, period: 5000 }
+   */
+  supervisors?: { intensity?: number; period?: number };
   /** Seed of the fault injector's random choices, to repeat a fault rehearsal exactly. @default random */
   faultSeed?: number;
   /** A message that crashed its agent this many times is dead-lettered without being delivered again. @default 3 */
@@ -80,32 +93,6 @@ export interface HookResourceLimits {
   stackSizeMb?: number;
 }
 
-export interface ResolvedHookRuntimeOptions {
-  threads: number;
-  autoStart: boolean;
-  closeGraceMs: number;
-  history: { maxAgeMs: number; maxCount: number; maxBytes: number; pruneEvery: number };
-  resourceLimits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb?: number; stackSizeMb: number };
-}
-
-export interface ResolvedRuntimeOptions {
-  dataDir: string | undefined;
-  memory: boolean;
-  durability: 'process' | 'sync';
-  maxValueBytes: number;
-  idleMs: number;
-  memoryBudgetBytes: number;
-  maxBatchOps: number;
-  maxBatchBytes: number;
-  transactionTimeoutMs: number;
-  closeGraceMs: number;
-  clock: Clock;
-  faultSeed: number;
-  poisonLimit: number;
-  hooks: ResolvedHookRuntimeOptions;
-  eventRetention: { maxAgeMs?: number; maxCount?: number };
-}
-
 export const DEFAULT_OPTIONS = {
   memory: false,
   durability: 'process',
@@ -117,6 +104,7 @@ export const DEFAULT_OPTIONS = {
   transactionTimeoutMs: 30_000,
   closeGraceMs: 5000,
   poisonLimit: 3,
+  supervisors: { intensity: 3, period: 5000 },
   hooks: {
     threads: Math.min(4, Math.max(2, availableParallelism())),
     autoStart: true,
@@ -141,8 +129,16 @@ const FIELDS = {
   transactionTimeoutMs: [positiveInteger, 'a positive integer'],
   closeGraceMs: [z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), 'a non-negative integer'],
   clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
+  timers: [
+    z.custom<Timers>((value) => typeof (value as Timers | null)?.setTimeout === 'function' && typeof (value as Timers).clearTimeout === 'function'),
+    'an object with setTimeout() and clearTimeout() methods',
+  ],
   faultSeed: [z.number().int().min(0).max(2 ** 32 - 1), 'an integer from 0 to 2^32 - 1'],
   poisonLimit: [positiveInteger, 'a positive integer'],
+  supervisors: [
+    z.strictObject({ intensity: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), period: positiveInteger.optional() }),
+    'an object with `intensity` (a non-negative integer) and/or `period` (a positive integer of ms)',
+  ],
   hooks: [
     z.strictObject({
       threads: positiveInteger.max(64).optional(),
@@ -160,7 +156,28 @@ const FIELDS = {
     z.strictObject({ maxAgeMs: positiveInteger.optional(), maxCount: positiveInteger.optional() }),
     'an object with positive integers `maxAgeMs` and/or `maxCount`',
   ],
-} as const;
+} as const satisfies Record<keyof RuntimeOptions, readonly [z.ZodType, string]>;
+
+/** The options as given, once checked: each field has its schema's type. */
+type GivenOptions = CheckedOptions<typeof FIELDS>;
+type GivenHookOptions = NonNullable<GivenOptions['hooks']>;
+
+/** {@link RuntimeOptions} with every default filled. */
+export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention'>> & {
+  dataDir: string | undefined;
+  supervisors: Required<NonNullable<GivenOptions['supervisors']>>;
+  hooks: ResolvedHookRuntimeOptions;
+  eventRetention: NonNullable<GivenOptions['eventRetention']>;
+};
+
+/** {@link HookRuntimeOptions} with every default filled. */
+export type ResolvedHookRuntimeOptions = Required<Omit<GivenHookOptions, 'history' | 'resourceLimits'>> & {
+  history: Required<NonNullable<GivenHookOptions['history']>>;
+  resourceLimits: ResolvedResourceLimits;
+};
+
+type GivenResourceLimits = CheckedOptions<typeof RESOURCE_LIMIT_FIELDS>;
+type ResolvedResourceLimits = Required<Omit<GivenResourceLimits, 'maxYoungGenerationSizeMb'>> & Pick<GivenResourceLimits, 'maxYoungGenerationSizeMb'>;
 
 
 /**
@@ -169,10 +186,9 @@ const FIELDS = {
  * @throws {TypeError} reading like ``Expected `idleMs` to be a positive integer, got `-1` (number)``.
  */
 export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
-  if (input === undefined) input = {};
-  const options = checkOptions(input, FIELDS);
-  const memory = (options.memory as boolean | undefined) ?? DEFAULT_OPTIONS.memory;
-  const dataDir = options.dataDir as string | undefined;
+  const options = checkOptions(input === undefined ? {} : input, FIELDS);
+  const memory = options.memory ?? DEFAULT_OPTIONS.memory;
+  const { dataDir } = options;
   if (memory && dataDir !== undefined) {
     throw new TypeError('Expected either `dataDir` or `memory: true`, got both');
   }
@@ -182,19 +198,24 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   return {
     dataDir,
     memory,
-    durability: (options.durability as 'process' | 'sync' | undefined) ?? DEFAULT_OPTIONS.durability,
-    maxValueBytes: (options.maxValueBytes as number | undefined) ?? DEFAULT_OPTIONS.maxValueBytes,
-    idleMs: (options.idleMs as number | undefined) ?? DEFAULT_OPTIONS.idleMs,
-    memoryBudgetBytes: (options.memoryBudgetBytes as number | undefined) ?? DEFAULT_OPTIONS.memoryBudgetBytes,
-    maxBatchOps: (options.maxBatchOps as number | undefined) ?? DEFAULT_OPTIONS.maxBatchOps,
-    maxBatchBytes: (options.maxBatchBytes as number | undefined) ?? DEFAULT_OPTIONS.maxBatchBytes,
-    transactionTimeoutMs: (options.transactionTimeoutMs as number | undefined) ?? DEFAULT_OPTIONS.transactionTimeoutMs,
-    closeGraceMs: (options.closeGraceMs as number | undefined) ?? DEFAULT_OPTIONS.closeGraceMs,
-    clock: (options.clock as Clock | undefined) ?? systemClock,
-    faultSeed: (options.faultSeed as number | undefined) ?? Math.floor(Math.random() * 2 ** 32),
-    poisonLimit: (options.poisonLimit as number | undefined) ?? DEFAULT_OPTIONS.poisonLimit,
-    hooks: resolveHookOptions(options.hooks as HookRuntimeOptions | undefined),
-    eventRetention: { ...(options.eventRetention as ResolvedRuntimeOptions['eventRetention'] | undefined) },
+    durability: options.durability ?? DEFAULT_OPTIONS.durability,
+    maxValueBytes: options.maxValueBytes ?? DEFAULT_OPTIONS.maxValueBytes,
+    idleMs: options.idleMs ?? DEFAULT_OPTIONS.idleMs,
+    memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_OPTIONS.memoryBudgetBytes,
+    maxBatchOps: options.maxBatchOps ?? DEFAULT_OPTIONS.maxBatchOps,
+    maxBatchBytes: options.maxBatchBytes ?? DEFAULT_OPTIONS.maxBatchBytes,
+    transactionTimeoutMs: options.transactionTimeoutMs ?? DEFAULT_OPTIONS.transactionTimeoutMs,
+    closeGraceMs: options.closeGraceMs ?? DEFAULT_OPTIONS.closeGraceMs,
+    clock: options.clock ?? systemClock,
+    timers: options.timers ?? systemTimers,
+    faultSeed: options.faultSeed ?? Math.floor(Math.random() * 2 ** 32),
+    poisonLimit: options.poisonLimit ?? DEFAULT_OPTIONS.poisonLimit,
+    supervisors: {
+      intensity: options.supervisors?.intensity ?? DEFAULT_OPTIONS.supervisors.intensity,
+      period: options.supervisors?.period ?? DEFAULT_OPTIONS.supervisors.period,
+    },
+    hooks: resolveHookOptions(options.hooks),
+    eventRetention: { ...options.eventRetention },
   };
 }
 
@@ -209,9 +230,9 @@ const RESOURCE_LIMIT_FIELDS = {
   stackSizeMb: [z.number().int().min(1).max(1024), 'an integer from 1 to 1024'],
 } as const;
 
-function resolveHookOptions(hooks: HookRuntimeOptions = {}): ResolvedHookRuntimeOptions {
+function resolveHookOptions(hooks: GivenHookOptions = {}): ResolvedHookRuntimeOptions {
   const defaults = DEFAULT_OPTIONS.hooks;
-  const limits: HookResourceLimits =
+  const limits =
     hooks.resourceLimits === undefined ? {} : checkOptions(hooks.resourceLimits, RESOURCE_LIMIT_FIELDS, { what: '`hooks.resourceLimits`', field: 'resource limit' });
   return {
     threads: hooks.threads ?? defaults.threads,

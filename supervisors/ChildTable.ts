@@ -1,6 +1,6 @@
 import type { ChildRef, ExitReason, ResolvedChildSpec } from './childSpec.js';
 import type { Strategy } from './supervisorOptions.js';
-import type { Timers } from './timers.js';
+import type { Timers } from '../src/timers.js';
 
 /** `running`; `restarting`: to be started again (after a backoff, or a failed start); `terminated`: spec kept, not running. */
 export type ChildStatus = 'running' | 'restarting' | 'terminated';

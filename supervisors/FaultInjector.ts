@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { checkOptionsArgument } from '../src/checkOptions.js';
 import { LlmStateError } from '../src/errors.js';
 import type { EventSpec } from '../src/events/eventLog.js';
@@ -6,7 +5,8 @@ import type { EventData } from '../src/events/eventKinds.js';
 import { decodeStateKey } from '../src/state/keyCodec.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { BatchOp, StorageBackend, SublevelName } from '../src/storage/index.js';
-import { seededRandom } from './seededRandom.js';
+import { seededRandom } from '../src/seededRandom.js';
+import type { Timers } from '../src/timers.js';
 
 /** Which store operations a storage fault hits. */
 export interface StorageFaultSpec {
@@ -28,6 +28,8 @@ export interface FaultInjectorOptions {
   storage: StorageBackend;
   /** Seed of the random choices (`probability`), so a run can be repeated exactly. */
   seed: number;
+  /** `delayMs` waits on these. */
+  timers: Timers;
   /** Logs `fault.injected` events. */
   record(events: EventSpec[]): Promise<void>;
   /** Throws RUNTIME_CLOSED once close() has begun: nothing can be armed or disarmed from then on. */
@@ -154,7 +156,7 @@ export class FaultInjector {
       if (fault.probability !== undefined && this.#random() >= fault.probability) continue;
       fault.fired++;
       this.#fired++;
-      if (fault.delayMs !== undefined) await sleep(fault.delayMs);
+      if (fault.delayMs !== undefined) await new Promise<void>((resolve) => this.#options.timers.setTimeout(resolve, fault.delayMs!));
       if (fault.delayMs !== undefined && fault.delayOnly === true) continue;
       throw new LlmStateError('STORAGE_FAILED', `Injected storage fault #${fault.id} on ${op}`, { details: { injected: true, fault: fault.id } });
     }

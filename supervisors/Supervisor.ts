@@ -15,7 +15,7 @@ import {
   type RestartType,
   type Shutdown,
 } from './childSpec.js';
-import { describeValue } from './describeValue.js';
+import { describeOption } from '../src/checkOptions.js';
 import { addRestart, backoffDelay, exceedsIntensity } from './restartBudget.js';
 import { shutdownChild, tryKill } from './shutdownChild.js';
 import type { SupervisorEvent } from './supervisorEvents.js';
@@ -185,7 +185,7 @@ export class Supervisor<Args = never> implements ChildRef {
       throw new TypeError(`Cannot start supervisor '${this.id}': it is ${this.#status}, and a supervisor starts once`);
     }
     if (link !== undefined && typeof (link as ChildLink | null)?.exited !== 'function') {
-      throw new TypeError(`Expected \`link\` to be an object with an exited() method, got ${describeValue(link)}`);
+      throw new TypeError(`Expected \`link\` to be an object with an exited() method, got ${describeOption(link)}`);
     }
     this.#link = link;
     this.#status = 'starting';
@@ -417,7 +417,7 @@ export class Supervisor<Args = never> implements ChildRef {
     const link: ChildLink = { exited: (reason) => this.#onExit(incarnation, reason) };
     const ref: unknown = await record.spec.start(link);
     if (!isChildRef(ref)) {
-      throw new TypeError(`Expected the start() of child '${record.spec.id}' to resolve with a ChildRef { stop(), kill() }, got ${describeValue(ref)}`);
+      throw new TypeError(`Expected the start() of child '${record.spec.id}' to resolve with a ChildRef { stop(), kill() }, got ${describeOption(ref)}`);
     }
     if (this.#finished) {
       // Killed while this child was starting: it must not outlive its supervisor.
@@ -651,7 +651,7 @@ export class Supervisor<Args = never> implements ChildRef {
     const args = specOrArgs as Args;
     const id: unknown = template.id === undefined ? `${this.id}-${++this.#dynamicCount}` : template.id(args);
     if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`Expected \`childTemplate.id(args)\` to return a non-empty string, got ${describeValue(id)}`);
+      throw new TypeError(`Expected \`childTemplate.id(args)\` to return a non-empty string, got ${describeOption(id)}`);
     }
     const spec = resolveChildSpec({
       id,
@@ -705,7 +705,7 @@ export class Supervisor<Args = never> implements ChildRef {
 
   #assertId(id: unknown): void {
     if (typeof id !== 'string' || id.length === 0) {
-      throw new TypeError(`Expected \`id\` to be a non-empty string, got ${describeValue(id)}`);
+      throw new TypeError(`Expected \`id\` to be a non-empty string, got ${describeOption(id)}`);
     }
   }
 

@@ -9,7 +9,7 @@ import type { BackoffOptions } from './restartBudget.js';
 import { Supervisor, type ChildCounts, type ChildInfo, type StartedChild } from './Supervisor.js';
 import type { SupervisorEvent } from './supervisorEvents.js';
 import type { Strategy } from './supervisorOptions.js';
-import type { Timers } from './timers.js';
+import type { Timers } from '../src/timers.js';
 
 /** What `rt.supervisors.create` takes. */
 export interface SupervisorSpec {

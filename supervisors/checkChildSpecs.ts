@@ -1,35 +1,28 @@
 import { z } from 'zod';
 import type { ChildSpec, ChildTemplate } from './childSpec.js';
-import { describeValue } from './describeValue.js';
+import { checkOptions, describeOption } from '../src/checkOptions.js';
 
 /** The longest grace period a timer can wait for: Node fires longer timeouts at once. */
 export const MAX_SHUTDOWN_MS = 2_147_483_647;
 
 const aFunction = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function');
 
-/** Each field's schema, whether it is required, and how a message describes what it expects. */
+/** Each field's schema, and how a message describes what it expects. */
 const SPEC_FIELDS = {
-  id: { schema: z.string().min(1), required: true, expected: 'a non-empty string' },
-  start: { schema: aFunction, required: true, expected: 'a function' },
-  restart: {
-    schema: z.enum(['permanent', 'transient', 'temporary']),
-    required: false,
-    expected: "'permanent', 'transient' or 'temporary'",
-  },
-  shutdown: {
-    schema: z.union([z.number().int().min(0).max(MAX_SHUTDOWN_MS), z.enum(['brutal_kill', 'infinity'])]),
-    required: false,
-    expected: `a non-negative integer of ms up to ${MAX_SHUTDOWN_MS}, 'brutal_kill' or 'infinity'`,
-  },
-  type: { schema: z.enum(['worker', 'supervisor']), required: false, expected: "'worker' or 'supervisor'" },
+  id: [z.string().min(1), 'a non-empty string'],
+  start: [aFunction, 'a function'],
+  restart: [z.enum(['permanent', 'transient', 'temporary']), "'permanent', 'transient' or 'temporary'"],
+  shutdown: [
+    z.union([z.number().int().min(0).max(MAX_SHUTDOWN_MS), z.enum(['brutal_kill', 'infinity'])]),
+    `a non-negative integer of ms up to ${MAX_SHUTDOWN_MS}, 'brutal_kill' or 'infinity'`,
+  ],
+  type: [z.enum(['worker', 'supervisor']), "'worker' or 'supervisor'"],
 } as const;
 
 const TEMPLATE_FIELDS = {
   ...SPEC_FIELDS,
-  id: { schema: aFunction, required: false, expected: 'a function from the start arguments to a child id' },
+  id: [aFunction, 'a function from the start arguments to a child id'],
 } as const;
-
-type Fields = Record<string, { schema: z.ZodType; required: boolean; expected: string }>;
 
 /**
  * Checks child specs without starting anything (OTP `check_childspecs/1`): each is an object whose `id` is a
@@ -43,7 +36,7 @@ type Fields = Record<string, { schema: z.ZodType; required: boolean; expected: s
  */
 export function checkChildSpecs(specs: unknown, name = 'children'): asserts specs is ChildSpec[] {
   if (!Array.isArray(specs)) {
-    throw new TypeError(`Expected \`${name}\` to be an array of child specs, got ${describeValue(specs)}`);
+    throw new TypeError(`Expected \`${name}\` to be an array of child specs, got ${describeOption(specs)}`);
   }
   const seen = new Map<string, number>();
   specs.forEach((spec, index) => {
@@ -51,7 +44,7 @@ export function checkChildSpecs(specs: unknown, name = 'children'): asserts spec
     checkChildSpec(spec, path);
     const earlier = seen.get(spec.id);
     if (earlier !== undefined) {
-      throw new TypeError(`Expected \`${path}.id\` to be unique, got ${describeValue(spec.id)}, already used by \`${name}[${earlier}]\``);
+      throw new TypeError(`Expected \`${path}.id\` to be unique, got ${describeOption(spec.id)}, already used by \`${name}[${earlier}]\``);
     }
     seen.set(spec.id, index);
   });
@@ -63,7 +56,7 @@ export function checkChildSpecs(specs: unknown, name = 'children'): asserts spec
  * @throws {TypeError} as {@link checkChildSpecs}.
  */
 export function checkChildSpec(spec: unknown, path = 'spec'): asserts spec is ChildSpec {
-  checkFields(spec, path, SPEC_FIELDS, 'a child spec');
+  checkOptions(spec, SPEC_FIELDS, { required: ['id', 'start'], nested: { path, kind: 'a child spec' } });
 }
 
 /**
@@ -73,25 +66,5 @@ export function checkChildSpec(spec: unknown, path = 'spec'): asserts spec is Ch
  * @throws {TypeError} as {@link checkChildSpecs}.
  */
 export function checkChildTemplate(template: unknown, path = 'childTemplate'): asserts template is ChildTemplate<unknown> {
-  checkFields(template, path, TEMPLATE_FIELDS, 'a child template');
-}
-
-function checkFields(value: unknown, path: string, fields: Fields, what: string): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected \`${path}\` to be ${what} object, got ${describeValue(value)}`);
-  }
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!Object.hasOwn(fields, key)) {
-      const known = Object.keys(fields).map((field) => `\`${field}\``);
-      throw new TypeError(`Unknown field \`${path}.${key}\`; ${what} has ${known.slice(0, -1).join(', ')} and ${known.at(-1)}`);
-    }
-  }
-  for (const [key, { schema, required, expected }] of Object.entries(fields)) {
-    const field = record[key];
-    if (field === undefined && !required) continue;
-    if (!schema.safeParse(field).success) {
-      throw new TypeError(`Expected \`${path}.${key}\` to be ${expected}, got ${describeValue(field)}`);
-    }
-  }
+  checkOptions(template, TEMPLATE_FIELDS, { required: ['start'], nested: { path, kind: 'a child template' } });
 }

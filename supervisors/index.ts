@@ -11,7 +11,7 @@ export {
 } from './childSpec.js';
 export { checkChildSpecs, MAX_SHUTDOWN_MS } from './checkChildSpecs.js';
 export { addRestart, backoffDelay, exceedsIntensity, type BackoffOptions } from './restartBudget.js';
-export { seededRandom } from './seededRandom.js';
+export { seededRandom } from '../src/seededRandom.js';
 export {
   RESTART_LOG_LIMIT,
   Supervisor,
@@ -25,4 +25,4 @@ export {
 } from './Supervisor.js';
 export type { SupervisorEvent, SupervisorEventType } from './supervisorEvents.js';
 export { DEFAULT_SUPERVISOR_OPTIONS, type Strategy, type SupervisorOptions } from './supervisorOptions.js';
-export { systemTimers, type Timers } from './timers.js';
+export { systemTimers, type Timers } from '../src/timers.js';

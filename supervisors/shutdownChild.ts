@@ -1,5 +1,5 @@
 import type { ChildRef, Shutdown } from './childSpec.js';
-import type { Timers } from './timers.js';
+import type { Timers } from '../src/timers.js';
 
 /** How a child's shutdown went. */
 export interface ShutdownOutcome {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
+import { checkOptions, describeOption } from '../src/checkOptions.js';
 import { systemClock, type Clock } from '../src/clock.js';
 import type { LlmStateError } from '../src/errors.js';
 import { checkChildSpecs, checkChildTemplate, MAX_SHUTDOWN_MS } from './checkChildSpecs.js';
 import { resolveChildSpec, type ChildSpec, type ChildTemplate, type ResolvedChildSpec } from './childSpec.js';
-import { describeValue } from './describeValue.js';
 import type { BackoffOptions } from './restartBudget.js';
 import type { SupervisorEvent } from './supervisorEvents.js';
-import { systemTimers, type Timers } from './timers.js';
+import { systemTimers, type Timers } from '../src/timers.js';
 
 /** How a supervisor restarts its children when one of them is to be restarted (OTP strategies). */
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
@@ -70,7 +70,7 @@ export const DEFAULT_SUPERVISOR_OPTIONS = {
 } as const;
 
 const STRATEGIES = ['one_for_one', 'one_for_all', 'rest_for_one', 'simple_one_for_one'] as const;
-const aFunction = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function');
+const aFunction = <Fn>() => z.custom<Fn>((value) => typeof value === 'function');
 const timerMs = z.number().int().min(0).max(MAX_SHUTDOWN_MS);
 
 /** Each scalar option's schema, and how a message describes what it expects. */
@@ -87,12 +87,10 @@ const FIELDS = {
     z.custom<Timers>((value) => typeof (value as Timers | null)?.setTimeout === 'function' && typeof (value as Timers).clearTimeout === 'function'),
     'an object with setTimeout() and clearTimeout() methods',
   ],
-  random: [aFunction, 'a function returning numbers in [0, 1)'],
-  emit: [aFunction, 'a function'],
-  onFatal: [aFunction, 'a function'],
+  random: [aFunction<() => number>(), 'a function returning numbers in [0, 1)'],
+  emit: [aFunction<(event: SupervisorEvent) => void>(), 'a function'],
+  onFatal: [aFunction<(reason: { error: LlmStateError }) => void>(), 'a function'],
 } as const;
-
-type FieldName = keyof typeof FIELDS;
 
 /**
  * Checks supervisor options once, at the edge, and fills defaults.
@@ -100,25 +98,8 @@ type FieldName = keyof typeof FIELDS;
  * @throws {TypeError} reading like ``Expected `intensity` to be a non-negative integer, got `-1` (number)``.
  */
 export function resolveSupervisorOptions<Args>(input: unknown): ResolvedSupervisorOptions<Args> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new TypeError(`Expected the supervisor options to be an object, got ${describeValue(input)}`);
-  }
-  const options = input as Record<string, unknown>;
-  for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(FIELDS, name)) {
-      throw new TypeError(`Unknown option \`${name}\`; the options are ${Object.keys(FIELDS).map((n) => `\`${n}\``).join(', ')}`);
-    }
-  }
-  for (const name of ['id', 'strategy'] as const) {
-    if (options[name] === undefined) throw new TypeError(`Expected \`${name}\` to be ${FIELDS[name][1]}, got \`undefined\` (undefined)`);
-  }
-  for (const [name, [schema, expected]] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
-    const value = options[name];
-    if (value !== undefined && !schema.safeParse(value).success) {
-      throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${describeValue(value)}`);
-    }
-  }
-  const strategy = options.strategy as Strategy;
+  const options = checkOptions(input, FIELDS, { what: 'the supervisor options', required: ['id', 'strategy'] });
+  const strategy = options.strategy!;
   const children = options.children ?? [];
   checkChildSpecs(children, 'children');
   const template = options.childTemplate;
@@ -131,39 +112,37 @@ export function resolveSupervisorOptions<Args>(input: unknown): ResolvedSupervis
     }
     checkChildTemplate(template, 'childTemplate');
   } else if (template !== undefined) {
-    throw new TypeError(`Expected no \`childTemplate\` for a ${strategy} supervisor (only simple_one_for_one uses one), got ${describeValue(template)}`);
+    throw new TypeError(`Expected no \`childTemplate\` for a ${strategy} supervisor (only simple_one_for_one uses one), got ${describeOption(template)}`);
   }
   return {
-    id: options.id as string,
+    id: options.id!,
     strategy,
-    intensity: (options.intensity as number | undefined) ?? DEFAULT_SUPERVISOR_OPTIONS.intensity,
-    period: (options.period as number | undefined) ?? DEFAULT_SUPERVISOR_OPTIONS.period,
-    backoff: options.backoff === undefined ? undefined : resolveBackoff(options.backoff as Record<string, unknown>),
+    intensity: options.intensity ?? DEFAULT_SUPERVISOR_OPTIONS.intensity,
+    period: options.period ?? DEFAULT_SUPERVISOR_OPTIONS.period,
+    backoff: options.backoff === undefined ? undefined : resolveBackoff(options.backoff),
     children: children.map(resolveChildSpec),
     childTemplate: template as ChildTemplate<Args> | undefined,
-    clock: (options.clock as Clock | undefined) ?? systemClock,
-    timers: (options.timers as Timers | undefined) ?? systemTimers,
-    random: (options.random as (() => number) | undefined) ?? Math.random,
-    emit: (options.emit as ((event: SupervisorEvent) => void) | undefined) ?? (() => {}),
-    onFatal: options.onFatal as ((reason: { error: LlmStateError }) => void) | undefined,
+    clock: options.clock ?? systemClock,
+    timers: options.timers ?? systemTimers,
+    random: options.random ?? Math.random,
+    emit: options.emit ?? (() => {}),
+    onFatal: options.onFatal,
   };
 }
 
-function resolveBackoff(backoff: Record<string, unknown>): Required<BackoffOptions> {
-  for (const key of Object.keys(backoff)) {
-    if (!['minMs', 'maxMs', 'jitter'].includes(key)) {
-      throw new TypeError(`Unknown field \`backoff.${key}\`; a backoff has \`minMs\`, \`maxMs\` and \`jitter\``);
-    }
+/** A backoff's fields; `maxMs` is checked after, against `minMs`. */
+const BACKOFF_FIELDS = {
+  minMs: [timerMs, `a non-negative integer of ms up to ${MAX_SHUTDOWN_MS}`],
+  maxMs: [z.unknown(), `an integer of ms from \`backoff.minMs\` up to ${MAX_SHUTDOWN_MS}`],
+  jitter: [z.number().min(0).max(1), 'a number from 0 to 1'],
+} as const;
+
+function resolveBackoff(input: unknown): Required<BackoffOptions> {
+  const backoff = checkOptions(input, BACKOFF_FIELDS, { required: ['minMs'], nested: { path: 'backoff', kind: 'a backoff' } });
+  const minMs = backoff.minMs!;
+  const maxMs = timerMs.min(minMs).safeParse(backoff.maxMs);
+  if (!maxMs.success) {
+    throw new TypeError(`Expected \`backoff.maxMs\` to be an integer of ms from \`backoff.minMs\` (${minMs}) up to ${MAX_SHUTDOWN_MS}, got ${describeOption(backoff.maxMs)}`);
   }
-  const { minMs, maxMs, jitter = DEFAULT_SUPERVISOR_OPTIONS.jitter } = backoff;
-  if (!timerMs.safeParse(minMs).success) {
-    throw new TypeError(`Expected \`backoff.minMs\` to be a non-negative integer of ms up to ${MAX_SHUTDOWN_MS}, got ${describeValue(minMs)}`);
-  }
-  if (!timerMs.min(minMs as number).safeParse(maxMs).success) {
-    throw new TypeError(`Expected \`backoff.maxMs\` to be an integer of ms from \`backoff.minMs\` (${String(minMs)}) up to ${MAX_SHUTDOWN_MS}, got ${describeValue(maxMs)}`);
-  }
-  if (!z.number().min(0).max(1).safeParse(jitter).success) {
-    throw new TypeError(`Expected \`backoff.jitter\` to be a number from 0 to 1, got ${describeValue(jitter)}`);
-  }
-  return { minMs: minMs as number, maxMs: maxMs as number, jitter: jitter as number };
+  return { minMs, maxMs: maxMs.data, jitter: backoff.jitter ?? DEFAULT_SUPERVISOR_OPTIONS.jitter };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { systemClock, type Clock } from '../src/clock.js';
 import { DEFAULT_OPTIONS, resolveRuntimeOptions } from '../src/runtimeOptions.js';
+import { systemTimers, type Timers } from '../src/timers.js';
 
 function rejects(options: unknown, message: string | RegExp): void {
   assert.throws(
@@ -34,7 +35,9 @@ describe('resolveRuntimeOptions', () => {
         transactionTimeoutMs: DEFAULT_OPTIONS.transactionTimeoutMs,
         closeGraceMs: DEFAULT_OPTIONS.closeGraceMs,
         clock: systemClock,
+        timers: systemTimers,
         poisonLimit: DEFAULT_OPTIONS.poisonLimit,
+        supervisors: DEFAULT_OPTIONS.supervisors,
         hooks: DEFAULT_OPTIONS.hooks,
         eventRetention: {},
       });
@@ -45,6 +48,7 @@ describe('resolveRuntimeOptions', () => {
       assert.equal(resolved.dataDir, './data');
       assert.equal(resolved.memory, false);
       assert.equal(resolved.clock, systemClock);
+      assert.equal(resolved.timers, systemTimers);
       for (const [name, value] of Object.entries(DEFAULT_OPTIONS)) {
         if (name === 'memory') continue;
         assert.deepEqual(resolved[name as keyof typeof resolved], value, name);
@@ -63,6 +67,7 @@ describe('resolveRuntimeOptions', () => {
         transactionTimeoutMs: 30000,
         closeGraceMs: 5000,
         poisonLimit: 3,
+        supervisors: { intensity: 3, period: 5000 },
         hooks: {
           threads: Math.min(4, Math.max(2, availableParallelism())),
           autoStart: true,
@@ -74,14 +79,17 @@ describe('resolveRuntimeOptions', () => {
     });
 
     it('treats an option given as undefined as not given', () => {
-      const resolved = resolveRuntimeOptions({ memory: true, idleMs: undefined, durability: undefined, clock: undefined });
+      const resolved = resolveRuntimeOptions({ memory: true, idleMs: undefined, durability: undefined, clock: undefined, timers: undefined, supervisors: { intensity: undefined } });
       assert.equal(resolved.idleMs, DEFAULT_OPTIONS.idleMs);
       assert.equal(resolved.durability, DEFAULT_OPTIONS.durability);
       assert.equal(resolved.clock, systemClock);
+      assert.equal(resolved.timers, systemTimers);
+      assert.deepEqual(resolved.supervisors, DEFAULT_OPTIONS.supervisors);
     });
 
     it('keeps every valid value that is given', () => {
       const clock: Clock = { now: () => 5 };
+      const timers: Timers = { setTimeout: () => 1, clearTimeout: () => {} };
       assert.deepEqual(
         resolveRuntimeOptions({
           dataDir: '/tmp/x',
@@ -95,8 +103,10 @@ describe('resolveRuntimeOptions', () => {
           transactionTimeoutMs: 4,
           closeGraceMs: 0,
           clock,
+          timers,
           faultSeed: 42,
           poisonLimit: 1,
+          supervisors: { intensity: 0, period: 1 },
           hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 8 } },
           eventRetention: { maxCount: 9 },
         }),
@@ -112,8 +122,10 @@ describe('resolveRuntimeOptions', () => {
           transactionTimeoutMs: 4,
           closeGraceMs: 0,
           clock,
+          timers,
           faultSeed: 42,
           poisonLimit: 1,
+          supervisors: { intensity: 0, period: 1 },
           hooks: {
             threads: 3,
             autoStart: false,
@@ -139,7 +151,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `faultSeed`, `poisonLimit`, `hooks`, `eventRetention`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`',
       );
     });
 
@@ -305,6 +317,28 @@ describe('resolveRuntimeOptions', () => {
       rejects({ memory: true, clock: {} }, 'Expected `clock` to be an object with a now() method, got `{}` (object)');
       rejects({ memory: true, clock: { now: 5 } }, 'Expected `clock` to be an object with a now() method, got `{"now":5}` (object)');
       rejects({ memory: true, clock: 'system' }, 'Expected `clock` to be an object with a now() method, got `"system"` (string)');
+    });
+
+    it('timers must be an object with setTimeout() and clearTimeout() methods', () => {
+      const expected = 'Expected `timers` to be an object with setTimeout() and clearTimeout() methods, got';
+      rejects({ memory: true, timers: { setTimeout: () => 1 } }, `${expected} \`{}\` (object)`);
+      rejects({ memory: true, timers: { clearTimeout: () => {} } }, `${expected} \`{}\` (object)`);
+      rejects({ memory: true, timers: setTimeout }, `${expected} \`[function setTimeout]\` (function)`);
+      rejects({ memory: true, timers: null }, `${expected} \`null\``);
+    });
+
+    it('supervisors must be an object with intensity and/or period', () => {
+      rejects({ memory: true, supervisors: 3 }, 'Expected `supervisors` to be an object with `intensity` (a non-negative integer) and/or `period` (a positive integer of ms), got `3` (number)');
+      rejects({ memory: true, supervisors: { budget: 3 } }, /^Expected `supervisors` to be an object with `intensity`.*, got `\{"budget":3\}` \(object\)$/);
+    });
+
+    it('supervisors.intensity must be a non-negative integer', () => {
+      for (const bad of [-1, 1.5, '3']) rejects({ memory: true, supervisors: { intensity: bad } }, /^Expected `supervisors` to be an object with `intensity` \(a non-negative integer\)/);
+      assert.equal(resolveRuntimeOptions({ memory: true, supervisors: { intensity: 0 } }).supervisors.intensity, 0, 'zero: the first restart fails the root');
+    });
+
+    it('supervisors.period must be a positive integer of ms', () => {
+      for (const bad of [0, -5, 2.5, '5000']) rejects({ memory: true, supervisors: { period: bad } }, /^Expected `supervisors` to be an object with .*`period` \(a positive integer of ms\)/);
     });
 
     it('faultSeed must be an integer from 0 to 2^32 - 1', () => {

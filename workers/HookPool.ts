@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { extname } from 'node:path';
 import { Piscina } from 'piscina';
+import type { Timers } from '../src/timers.js';
 import { invalidResultMessage } from './hookResult.js';
 import type { HookTask, ProbeOutcome, ProbeTask, RejectedOutcome, RunOutcome, RunTask, StartedMessage } from './protocol.js';
 
@@ -17,6 +18,8 @@ export interface HookPoolOptions {
    * Without a listener piscina would rethrow them and take the process down.
    */
   onError(error: unknown): void;
+  /** Time limits run on these. */
+  timers: Timers;
 }
 
 /**
@@ -53,6 +56,7 @@ export class HookPool {
   readonly threads: number;
   readonly #pool: Piscina;
   readonly #resourceLimits: HookPoolOptions['resourceLimits'];
+  readonly #timers: Timers;
   #closed = false;
   /**
    * What to do when the hook of a running task starts, by the task's start token. Tokens are random:
@@ -63,6 +67,7 @@ export class HookPool {
   constructor(options: HookPoolOptions) {
     this.threads = options.threads;
     this.#resourceLimits = options.resourceLimits;
+    this.#timers = options.timers;
     this.#pool = new Piscina({
       filename: WORKER.href,
       minThreads: options.threads,
@@ -95,10 +100,11 @@ export class HookPool {
     const controller = new AbortController();
     const startToken = randomUUID();
     // The limit counts from when the hook starts, so the boot of a replacement worker is not charged to it.
-    let timer = setTimeout(() => controller.abort(), timeoutMs + START_ALLOWANCE_MS);
+    const timers = this.#timers;
+    let timer = timers.setTimeout(() => controller.abort(), timeoutMs + START_ALLOWANCE_MS);
     this.#onStarted.set(startToken, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => controller.abort(), timeoutMs);
+      timers.clearTimeout(timer);
+      timer = timers.setTimeout(() => controller.abort(), timeoutMs);
     });
     let outcome: RunOutcome | RejectedOutcome;
     try {
@@ -109,7 +115,7 @@ export class HookPool {
       }
       throw describeFailure(error, task, this.#resourceLimits);
     } finally {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       this.#onStarted.delete(startToken);
     }
     if ('rejected' in outcome) {
@@ -123,14 +129,14 @@ export class HookPool {
   async probe(module: string, timeoutMs: number): Promise<void> {
     const task: ProbeTask = { kind: 'probe', module };
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = this.#timers.setTimeout(() => controller.abort(), timeoutMs);
     try {
       (await this.#pool.run(task satisfies HookTask, { signal: controller.signal })) as ProbeOutcome;
     } catch (error) {
       if (controller.signal.aborted) throw new TaskFailure('timeout', `Loading ${module} took longer than ${timeoutMs} ms`, { cause: error });
       throw new TaskFailure('error', (error as Error).message, { cause: error });
     } finally {
-      clearTimeout(timer);
+      this.#timers.clearTimeout(timer);
     }
   }
 

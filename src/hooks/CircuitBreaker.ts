@@ -176,11 +176,11 @@ export class CircuitBreaker {
 function resolveOptions(input: unknown): ResolvedCircuitBreakerOptions {
   const options = checkOptions(input, FIELDS, { required: ['clock'] });
   return {
-    clock: options.clock as Clock,
-    failureThreshold: (options.failureThreshold as number | undefined) ?? DEFAULT_OPTIONS.failureThreshold,
-    windowMs: (options.windowMs as number | undefined) ?? DEFAULT_OPTIONS.windowMs,
-    cooldownMs: (options.cooldownMs as number | undefined) ?? DEFAULT_OPTIONS.cooldownMs,
-    halfOpenMaxCalls: (options.halfOpenMaxCalls as number | undefined) ?? DEFAULT_OPTIONS.halfOpenMaxCalls,
-    onTransition: options.onTransition as ResolvedCircuitBreakerOptions['onTransition'],
+    clock: options.clock!,
+    failureThreshold: options.failureThreshold ?? DEFAULT_OPTIONS.failureThreshold,
+    windowMs: options.windowMs ?? DEFAULT_OPTIONS.windowMs,
+    cooldownMs: options.cooldownMs ?? DEFAULT_OPTIONS.cooldownMs,
+    halfOpenMaxCalls: options.halfOpenMaxCalls ?? DEFAULT_OPTIONS.halfOpenMaxCalls,
+    onTransition: options.onTransition,
   };
 }

@@ -1,5 +1,5 @@
 import type { OutboxPort, StagedBatch, StagedOutbox } from '../../actors/OutboxPort.js';
-import type { Timers } from '../../supervisors/timers.js';
+import type { Timers } from '../timers.js';
 import type { HookPool } from '../../workers/HookPool.js';
 import type { Clock } from '../clock.js';
 import { runUncorrelated } from '../events/correlation.js';
@@ -246,10 +246,10 @@ export class Dispatcher implements OutboxPort {
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
     this.#runner.close();
     if (this.#executions.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+      let timer: unknown;
+      const grace = new Promise((resolve) => (timer = this.#deps.timers.setTimeout(() => resolve(undefined), graceMs)));
       await Promise.race([this.settled(), grace]);
-      clearTimeout(timer);
+      this.#deps.timers.clearTimeout(timer);
     }
     this.#runner.abandon();
   }
@@ -275,7 +275,7 @@ export class Dispatcher implements OutboxPort {
       });
       return;
     }
-    const at = Date.now() + delayMs;
+    const at = this.#deps.clock.now() + delayMs;
     if (this.#wakeTimer !== undefined && this.#wakeAt <= at) return;
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
     this.#wakeAt = at;

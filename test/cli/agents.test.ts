@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { assign, setup } from 'xstate';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { Scope } from '../../src/state/Scope.js';
@@ -48,11 +47,12 @@ async function rejectionCode(promise: Promise<unknown>): Promise<string | undefi
   }
 }
 
+/** Lets the event loop turn (it does not wait for time) until the background log has `count` such events. */
 async function waitForEvent(rt: Runtime, agentId: string, kind: string, count = 1): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  for (let turn = 0; turn < 20_000; turn++) {
     const events = await rt.events.query({ agentId, kinds: [kind] });
     if (events.length >= count) return;
-    await sleep(10);
+    await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`no ${kind} event for ${agentId}`);
 }

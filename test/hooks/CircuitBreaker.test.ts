@@ -278,7 +278,7 @@ describe('CircuitBreaker', () => {
     }
 
     it('requires a clock', () => {
-      rejects({}, 'Expected `clock` to be an object with a now() method, got `undefined`');
+      rejects({}, 'Expected `clock` to be an object with a now() method, got `undefined` (undefined)');
       rejects({ clock: {} }, 'Expected `clock` to be an object with a now() method, got `{}` (object)');
     });
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onRuntimeFatal, Scope, type LlmStateError, type Runtime } from '../../src/index.js';
 import { untilSettled } from '../agents/agentKit.js';
 import { chatMachine } from '../fixtures/chatMachine.js';
 import { rejection, RuntimeFixture, tempDir } from '../helpers.js';
-import { eventually } from './hookHelpers.js';
+import { ManualTimers } from '../ManualTimers.js';
+import { openGate } from './hookHelpers.js';
 
 const GATED = new URL('../fixtures/hooks/gated.mjs', import.meta.url);
 
@@ -15,20 +15,28 @@ describe('hooks: after runtime.fatal', () => {
   let gate: ReturnType<typeof tempDir>;
   let gateFile: string;
   let fatal: LlmStateError[];
+  let fatalReported: Promise<void>;
+  let timers: ManualTimers;
 
   beforeEach(async () => {
     fixture = new RuntimeFixture('hooks-fatal');
     gate = tempDir('hooks-fatal-gate');
     gateFile = join(gate.dir, 'open');
-    rt = await fixture.open({ hooks: { threads: 2 } });
+    timers = new ManualTimers();
+    rt = await fixture.open({ clock: timers.clock, timers, hooks: { threads: 2 } });
     fatal = [];
-    onRuntimeFatal(rt, (error) => fatal.push(error));
+    fatalReported = new Promise((resolve) =>
+      onRuntimeFatal(rt, (error) => {
+        fatal.push(error);
+        resolve();
+      }),
+    );
     // The time limit is far away: the hook waits for the test to open its gate. One attempt: a refusal
     // must not spend it.
     await rt.hooks.register({ name: 'copier', module: GATED, on: ['state.set'], filter: { keyPrefix: 'k' }, timeoutMs: 600_000, maxAttempts: 1, options: { gate: gateFile } });
   });
   afterEach(async () => {
-    writeFileSync(gateFile, '');
+    openGate(gateFile);
     await fixture.dispose();
     gate.cleanup();
   });
@@ -42,17 +50,19 @@ describe('hooks: after runtime.fatal', () => {
       assert.equal((await rejection(agent.send({ type: 'SAY', text: `crash ${crash}` }))).code, 'ACTOR_CRASHED');
       if (crash < 3) await untilSettled(rt);
     }
-    await eventually(() => fatal.length === 1, 'runtime.fatal');
+    await fatalReported;
+    assert.equal(fatal.length, 1);
   }
 
   it('refuses the actions of a running execution with SUPERVISOR_SHUTDOWN, records the refusal, and keeps its batch for the next open', async () => {
     await rt.state.set(Scope.agent('u1'), 'k', 'first');
-    await eventually(() => rt.hooks.get('copier')?.inFlight === 1, 'the hook runs');
+    // An execution sets its time limit as it starts.
+    while (rt.hooks.get('copier')?.inFlight !== 1) await timers.nextSet();
     await rt.state.set(Scope.agent('u1'), 'k', 'second'); // waits behind the first execution
 
     await failTheRoot();
     assert.equal((await rejection(rt.state.set(Scope.agent('u1'), 'k', 'refused'))).code, 'SUPERVISOR_SHUTDOWN');
-    writeFileSync(gateFile, '');
+    openGate(gateFile);
     await rt.hooks.idle();
 
     const [execution, ...more] = await rt.hooks.history({ hookName: 'copier' });
@@ -64,7 +74,7 @@ describe('hooks: after runtime.fatal', () => {
     assert.equal(rt.hooks.get('copier')?.pending, 2, 'both batches wait in the outbox');
     assert.deepEqual(await rt.hooks.deadLetters({ hookName: 'copier' }), []);
 
-    rt = await fixture.reopen(rt, { hooks: { threads: 2 } });
+    rt = await fixture.reopen(rt, { clock: timers.clock, timers, hooks: { threads: 2 } });
     await rt.hooks.idle();
     assert.equal(await rt.state.get(Scope.agent('u1'), 'copy'), 'second');
     const [refused, ...delivered] = await rt.hooks.history({ hookName: 'copier' });

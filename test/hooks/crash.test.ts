@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Scope, type Runtime } from '../../src/index.js';
 import { RuntimeFixture } from '../helpers.js';
+import { untilReported } from './hookHelpers.js';
 
 const writer = fileURLToPath(new URL('../fixtures/hooks/hookWriter.ts', import.meta.url));
 const recorder = new URL('../fixtures/hooks/recorder.mjs', import.meta.url);
@@ -212,7 +213,9 @@ describe('crash: a hook worker that dies when it has no task', function () {
       await rt.hooks.register({ name: 'late', module: new URL('../fixtures/hooks/crashOnFirstAttempt.mjs', import.meta.url), on: ['state.set'] });
       await rt.state.set(Scope.agent('a1'), 'k1', { n: 1, crash: 'late' });
       await rt.hooks.idle();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The hook's timer throws 10 ms after it returned: wait until its error has landed somewhere.
+      const errorLogged = async () => (await rt.events.query({ kinds: ['hook.error'] })).length > 0;
+      await untilReported(async () => uncaught.length > 0 || (await errorLogged()), 'the worker error is reported');
       assert.deepEqual(uncaught.map(String), [], 'a hook worker error reached the top of the host process');
       assert.ok(rt.metrics().hooks.backgroundErrors >= 1, 'the worker error was not counted in metrics().hooks.backgroundErrors');
       const logged = await rt.events.query({ kinds: ['hook.error'] });

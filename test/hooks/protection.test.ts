@@ -2,17 +2,19 @@ import assert from 'node:assert/strict';
 import { Scope, type Runtime } from '../../src/index.js';
 import { MAX_HOOK_HOPS } from '../../src/hooks/hookActions.js';
 import { RuntimeFixture } from '../helpers.js';
-import { eventually, OffsetClock, registerScripted } from './hookHelpers.js';
+import { ManualTimers } from '../ManualTimers.js';
+import { driveHooks, registerScripted } from './hookHelpers.js';
 
 describe('hooks: protection', () => {
   let fixture: RuntimeFixture;
   let rt: Runtime;
-  let clock: OffsetClock;
+  let timers: ManualTimers;
+  const options = () => ({ clock: timers.clock, timers, hooks: { threads: 2 } });
 
   beforeEach(async () => {
     fixture = new RuntimeFixture('hooks-protection');
-    clock = new OffsetClock();
-    rt = await fixture.open({ clock, hooks: { threads: 2 } });
+    timers = new ManualTimers();
+    rt = await fixture.open(options());
   });
   afterEach(() => fixture.dispose());
 
@@ -20,7 +22,7 @@ describe('hooks: protection', () => {
     it(`retries after a worker failure (${fail}) mid-hook, and records both attempts`, async () => {
       await registerScripted(rt, 'fragile', { fail, failAttempts: 1 });
       await rt.state.set(Scope.agent('a1'), 'k', 1);
-      await rt.hooks.idle();
+      await driveHooks(rt, timers);
       const history = await rt.hooks.history({ hookName: 'fragile' });
       assert.deepEqual(history.map((execution) => [execution.attempt, execution.status, execution.error?.code]), [
         [1, 'failed', 'HOOK_FAILED'],
@@ -32,7 +34,7 @@ describe('hooks: protection', () => {
       assert.deepEqual([metrics.failed, metrics.succeeded, metrics.pending], [1, 1, 0]);
       // The pool replaced the worker: later executions still run.
       await rt.state.set(Scope.agent('a1'), 'k', 2);
-      await rt.hooks.idle();
+      await driveHooks(rt, timers);
       assert.equal(rt.metrics().hooks.succeeded, 2);
     });
   }
@@ -40,7 +42,10 @@ describe('hooks: protection', () => {
   it('stops an execution at its time limit, replaces the worker and retries', async () => {
     await registerScripted(rt, 'hangs', { fail: 'hang', failAttempts: 1 }, { timeoutMs: 200 });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    await rt.hooks.idle();
+    // The limit is set again, to 200 ms, once the hook has started; then only time can end it.
+    while ((await timers.nextSet()) !== 200);
+    await timers.advance(200);
+    await driveHooks(rt, timers);
     const history = await rt.hooks.history({ hookName: 'hangs' });
     assert.deepEqual(history.map((execution) => [execution.status, execution.error?.code, execution.durationMs]).slice(0, 1), [['timed_out', 'HOOK_TIMEOUT', 200]]);
     assert.equal(history[1].status, 'succeeded');
@@ -50,7 +55,7 @@ describe('hooks: protection', () => {
   it('dead-letters a batch once maxAttempts are spent, with the last error, and logs it', async () => {
     await registerScripted(rt, 'doomed', { fail: 'throw' }, { maxAttempts: 3 });
     const { correlationId } = await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'k', 1));
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     const history = await rt.hooks.history({ hookName: 'doomed' });
     assert.deepEqual(history.map((execution) => execution.attempt), [1, 2, 3]);
     const [letter] = await rt.hooks.deadLetters({ hookName: 'doomed' });
@@ -67,17 +72,17 @@ describe('hooks: protection', () => {
   it('keeps the attempt count across a restart, so maxAttempts holds', async () => {
     await registerScripted(rt, 'stubborn', { fail: 'throw' }, { maxAttempts: 4, backoff: { initialMs: 60_000, maxMs: 60_000 } });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    await eventually(async () => (await rt.hooks.history({ hookName: 'stubborn' })).length === 1, 'the first attempt is recorded');
-    rt = await fixture.reopen(rt, { clock, hooks: { threads: 2 } });
+    await driveHooks(rt, timers, async () => (await rt.hooks.history({ hookName: 'stubborn' })).length === 1, 'the first attempt to be recorded');
+    rt = await fixture.reopen(rt, options());
     await registerScripted(rt, 'stubborn', { fail: 'throw' }, { maxAttempts: 4 });
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     assert.deepEqual((await rt.hooks.history({ hookName: 'stubborn' })).map((execution) => execution.attempt), [1, 2, 3, 4]);
   });
 
   it('fails an execution whose actions are invalid, applying none of them', async () => {
     await registerScripted(rt, 'bad-actions', { badAction: true, follow: { from: 'k', to: 'copy' } }, { maxAttempts: 2 });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     const history = await rt.hooks.history({ hookName: 'bad-actions' });
     assert.deepEqual(history.map((execution) => execution.error?.code), ['SCOPE_INVALID', 'SCOPE_INVALID']);
     assert.match(history[0].error!.message, /Hook action 1 is invalid/);
@@ -87,7 +92,7 @@ describe('hooks: protection', () => {
   it('stops a hook that triggers itself after MAX_HOOK_HOPS actions, and dead-letters the loop', async () => {
     await rt.hooks.register({ name: 'loops', module: new URL('../fixtures/hooks/loops.mjs', import.meta.url), on: ['state.set'], maxAttempts: 2, backoff: { initialMs: 1, maxMs: 2 } });
     const { correlationId } = await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'n', 0));
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     assert.equal(await rt.state.get(Scope.agent('a1'), 'n'), MAX_HOOK_HOPS);
     const writes = await rt.events.query({ correlationId, kinds: ['state.set'] });
     assert.deepEqual(writes.map((event) => event.hop ?? 0), Array.from({ length: MAX_HOOK_HOPS + 1 }, (_, hop) => hop));
@@ -99,21 +104,22 @@ describe('hooks: protection', () => {
   it('opens the breaker after repeated failures, holds executions while open, then half-opens and closes', async () => {
     await registerScripted(rt, 'flaky', { fail: 'throw' }, { maxAttempts: 100, breaker: { failureThreshold: 3, windowMs: 60_000, cooldownMs: 30_000 } });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    await eventually(() => rt.hooks.get('flaky')!.breaker === 'open', 'the breaker opens');
+    await driveHooks(rt, timers, () => rt.hooks.get('flaky')!.breaker === 'open', 'the breaker to open');
     const failures = rt.metrics().hooks.failed;
     assert.equal(failures, 3);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // All of the cooldown but its last millisecond.
+    await timers.advance(29_999);
     assert.equal(rt.metrics().hooks.failed, 3, 'nothing runs while the breaker is open');
     assert.equal(rt.metrics().hooks.pending, 1, 'the execution waits in the outbox');
 
     // The hook is fixed; the breaker keeps its state across the re-registration.
     await registerScripted(rt, 'flaky', {}, { maxAttempts: 100, breaker: { failureThreshold: 3, windowMs: 60_000, cooldownMs: 30_000 } });
     assert.equal(rt.hooks.get('flaky')!.breaker, 'open');
-    clock.offset += 30_000;
-    await rt.hooks.idle();
+    await timers.advance(1);
+    await driveHooks(rt, timers);
     assert.equal(rt.hooks.get('flaky')!.breaker, 'closed');
     assert.equal(rt.metrics().hooks.succeeded, 1);
-    await eventually(async () => (await rt.events.query({ kinds: ['hook.circuit_*'] })).length === 3, 'the transitions are logged');
+    await driveHooks(rt, timers, async () => (await rt.events.query({ kinds: ['hook.circuit_*'] })).length === 3, 'the transitions to be logged');
     const transitions = await rt.events.query({ kinds: ['hook.circuit_*'] });
     assert.deepEqual(transitions.map((event) => event.kind), ['hook.circuit_opened', 'hook.circuit_half_open', 'hook.circuit_closed']);
   });
@@ -121,16 +127,16 @@ describe('hooks: protection', () => {
   it('reopens a half-open breaker when the probe fails', async () => {
     await registerScripted(rt, 'still-broken', { fail: 'throw' }, { maxAttempts: 100, breaker: { failureThreshold: 2, windowMs: 60_000, cooldownMs: 10_000 } });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    await eventually(() => rt.hooks.get('still-broken')!.breaker === 'open', 'the breaker opens');
-    clock.offset += 10_000;
-    await eventually(() => rt.metrics().hooks.failed === 3, 'the probe runs');
+    await driveHooks(rt, timers, () => rt.hooks.get('still-broken')!.breaker === 'open', 'the breaker to open');
+    await timers.advance(10_000);
+    await driveHooks(rt, timers, () => rt.metrics().hooks.failed === 3, 'the probe to run');
     assert.equal(rt.hooks.get('still-broken')!.breaker, 'open');
   });
 
   it('disables a hook whose p95 is over its budget; its executions wait, and run once enabled', async () => {
     await registerScripted(rt, 'slowish', { sleepMs: 15 }, { budgetMs: 5, batchSize: 1 });
     for (let i = 0; i < 30; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     const info = rt.hooks.get('slowish')!;
     assert.ok(info.disabled !== undefined, 'disabled');
     assert.match(info.disabled.reason, /over the 5 ms budget/);
@@ -139,12 +145,12 @@ describe('hooks: protection', () => {
     const [event] = await rt.events.query({ kinds: ['hook.disabled'] });
     assert.deepEqual((event.data as { hook: string; reason: string }).reason, 'latency');
 
-    rt = await fixture.reopen(rt, { clock, hooks: { threads: 2 } });
+    rt = await fixture.reopen(rt, options());
     assert.ok(rt.hooks.get('slowish')!.disabled, 'stays disabled after a restart');
     await registerScripted(rt, 'slowish', {}, { budgetMs: 5, batchSize: 1 });
     assert.ok(rt.hooks.get('slowish')!.disabled, 're-registering does not enable it');
     assert.equal(await rt.hooks.enable('slowish'), true);
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     assert.equal(rt.hooks.get('slowish')!.pending, 0);
     assert.equal(rt.hooks.get('slowish')!.disabled, undefined);
   });
@@ -159,9 +165,9 @@ describe('hooks: protection', () => {
     const letters = await rt.hooks.deadLetters({ hookName: 'bounded' });
     assert.deepEqual(letters.map((letter) => [letter.reason, (letter.events[0] as { key: string }).key]), [['overflow', 'k3'], ['overflow', 'k4']]);
     await rt.hooks.enable('bounded');
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     assert.equal(await rt.hooks.redeliver('bounded'), 2);
-    await rt.hooks.idle();
+    await driveHooks(rt, timers);
     const delivered = (await rt.hooks.history({ hookName: 'bounded', status: 'succeeded' })).flatMap((execution) => execution.eventIds);
     assert.equal(new Set(delivered).size, 5);
   });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { Scope, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { rejection, RuntimeFixture } from '../helpers.js';
-import { eventually, registerScripted } from './hookHelpers.js';
+import { join } from 'node:path';
+import { rejection, RuntimeFixture, tempDir } from '../helpers.js';
+import { ManualTimers } from '../ManualTimers.js';
+import { driveHooks, openGate, registerScripted } from './hookHelpers.js';
 
 async function outboxCount(rt: Runtime): Promise<number> {
   let count = 0;
@@ -13,12 +15,25 @@ async function outboxCount(rt: Runtime): Promise<number> {
 describe('hooks: registry changes racing deliveries and each other', () => {
   let fixture: RuntimeFixture;
   let rt: Runtime;
+  let gates: ReturnType<typeof tempDir>;
 
   beforeEach(async () => {
     fixture = new RuntimeFixture('hooks-races');
+    gates = tempDir('hooks-races-gate');
     rt = await fixture.open({ hooks: { threads: 2 } });
   });
-  afterEach(() => fixture.dispose());
+  afterEach(async () => {
+    openGate(join(gates.dir, 'gate'));
+    await fixture.dispose();
+    gates.cleanup();
+  });
+
+  /** Reopens the runtime on manual timers, so that a test can wait for an execution to start (it sets its time limit). */
+  async function onManualTimers(): Promise<ManualTimers> {
+    const timers = new ManualTimers();
+    rt = await fixture.reopen(rt, { clock: timers.clock, timers, hooks: { threads: 2 } });
+    return timers;
+  }
 
   it('unregister while a matching write commits dead-letters that write too', async () => {
     await registerScripted(rt, 'h');
@@ -72,11 +87,16 @@ describe('hooks: registry changes racing deliveries and each other', () => {
   });
 
   it('a registration made while an unregister waits for a running execution survives a restart', async () => {
-    await registerScripted(rt, 'h', { sleepMs: 500 });
+    const timers = await onManualTimers();
+    const gate = join(gates.dir, 'gate');
+    await registerScripted(rt, 'h', { gate });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    await eventually(() => rt.hooks.get('h')!.inFlight === 1, 'the execution runs');
+    while (rt.hooks.get('h')!.inFlight !== 1) await timers.nextSet();
     const unregistered = rt.hooks.unregister('h');
-    await registerScripted(rt, 'h', {});
+    const registered = registerScripted(rt, 'h', {});
+    // The execution ends only now, after both calls were made.
+    openGate(gate);
+    await registered;
     await unregistered;
     assert.notEqual(rt.hooks.get('h'), undefined);
     rt = await fixture.reopen(rt, { hooks: { threads: 2 } });
@@ -124,11 +144,16 @@ describe('hooks: registry changes racing deliveries and each other', () => {
   });
 
   it('retries of batches that failed separately run their events oldest first', async () => {
-    await registerScripted(rt, 'c', { fail: 'throw', failAttempts: 1, sleepMs: 300 }, { concurrency: 2, backoff: { initialMs: 200, maxMs: 200 } });
+    const timers = await onManualTimers();
+    const gate = join(gates.dir, 'gate');
+    await registerScripted(rt, 'c', { fail: 'throw', failAttempts: 1, gate }, { concurrency: 2, backoff: { initialMs: 200, maxMs: 200 } });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    await eventually(() => rt.hooks.get('c')!.inFlight === 1, 'the first runs');
+    while (rt.hooks.get('c')!.inFlight !== 1) await timers.nextSet();
     await rt.state.set(Scope.agent('a1'), 'k', 2);
-    await rt.hooks.idle();
+    // Both first attempts run at once, and fail together once the gate opens.
+    while (rt.hooks.get('c')!.inFlight !== 2) await timers.nextSet();
+    openGate(gate);
+    await driveHooks(rt, timers);
     const retries = (await rt.hooks.history({ hookName: 'c' })).filter((execution) => execution.attempt === 2);
     const seqs = retries.flatMap((execution) => execution.eventIds.map((id) => Number(id.split('.')[0])));
     assert.equal(seqs.length, 2);

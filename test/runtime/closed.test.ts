@@ -30,11 +30,20 @@ describe('a closed runtime', () => {
     try {
       const rt = await fixture.open();
       const writes = Array.from({ length: 300 }, (_, i) => rt.state.set(Scope.agent(`a${i % 30}`), `k${i}`, i));
+      let started!: () => void;
+      let release!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
       const tx = rt.state.transaction(scope, async (t) => {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        started();
+        await gate;
         t.set('from-tx', true);
       });
-      await rt.close();
+      const closing = rt.close();
+      // The transaction is still running when close() begins, and finishes while close() drains.
+      await running;
+      release();
+      await closing;
       await Promise.all([...writes, tx]);
       const reopened = await fixture.open();
       assert.equal(await reopened.state.get(Scope.agent('a7'), 'k7'), 7);

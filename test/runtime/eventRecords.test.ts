@@ -67,7 +67,8 @@ describe('event records', () => {
   it('writes inside rt.correlate carry its correlation id across awaits, and are indexed by it', async () => {
     const { correlationId, result } = await rt.correlate(async () => {
       await rt.state.set(scope, 'a', 1);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // A macrotask boundary, as a timer would be, without waiting for time.
+      await new Promise((resolve) => setImmediate(resolve));
       await rt.state.transaction(Scope.workflow('w1'), (tx) => {
         tx.set('x', 1);
         tx.set('y', 2);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { actorsOf } from '../../src/runtime.js';
 import { ManualClock, RuntimeFixture } from '../helpers.js';
+import { ManualTimers } from '../ManualTimers.js';
 
 describe('activation and passivation', () => {
   let rt: Runtime | undefined;
@@ -34,14 +35,13 @@ describe('activation and passivation', () => {
   });
 
   it('the idle sweep runs by itself on a timer', async () => {
-    const clock = new ManualClock();
-    rt = await createRuntime({ memory: true, idleMs: 100, clock });
+    const timers = new ManualTimers();
+    rt = await createRuntime({ memory: true, idleMs: 100, clock: timers.clock, timers });
     await rt.state.set(Scope.agent('a1'), 'k', 1);
-    clock.advance(1000);
-    // The sweep runs every 50 ms at this idleMs; wait for it rather than calling it.
-    for (let waited = 0; rt.metrics().actors.active > 0 && waited < 100; waited++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // The sweep runs every 50 ms at this idleMs: at 50 ms the actor is not idle long enough yet.
+    await timers.advance(50);
+    assert.equal(rt.metrics().actors.active, 1);
+    await timers.advance(50);
     assert.equal(rt.metrics().actors.active, 0);
   });
 

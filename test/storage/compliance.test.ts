@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ClassicLevel } from 'classic-level';
 import type { LlmStateError } from '../../src/errors.js';
 import { createDiskBackend, createMemoryBackend } from '../../src/storage/LevelBackend.js';
 import type { StorageBackend } from '../../src/storage/StorageBackend.js';
@@ -86,8 +87,21 @@ describe('storage backends', () => {
 
     it('creating a disk backend does not lock its directory until it is opened', async () => {
       const dir = tempDir();
-      createDiskBackend(dir);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // abstract-level would open a new database by itself on the next microtask; see that nothing does.
+      const opening: string[] = [];
+      const prototype = ClassicLevel.prototype as unknown as { _open(this: { location: string }, ...args: unknown[]): Promise<void> };
+      const open = prototype._open;
+      prototype._open = function (...args) {
+        opening.push(this.location);
+        return open.apply(this, args);
+      };
+      try {
+        createDiskBackend(dir);
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        prototype._open = open;
+      }
+      assert.deepEqual(opening, [], 'nothing opened the directory');
       const backend = await openDisk(dir);
       assert.equal(backend.status, 'open');
     });

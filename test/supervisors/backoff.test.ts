@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../supervisors/seededRandom.js';
+import { seededRandom } from '../../src/seededRandom.js';
 import { FakeChildren, harness } from './fakeChildren.js';
-import { ManualTimers, settle } from './ManualTimers.js';
+import { ManualTimers, settle } from '../ManualTimers.js';
 
 describe('Supervisor backoff', () => {
   it('waits minMs of manual time before the first restart, showing the child as restarting meanwhile', async () => {

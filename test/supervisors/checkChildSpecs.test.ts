@@ -46,26 +46,26 @@ describe('checkChildSpecs', () => {
 
   it('rejects an element that is not an object', () => {
     rejects([{ id: 'a', start }, null], 'Expected `children[1]` to be a child spec object, got `null`');
-    rejects(['a'], "Expected `children[0]` to be a child spec object, got `'a'` (string)");
+    rejects(['a'], "Expected `children[0]` to be a child spec object, got `\"a\"` (string)");
   });
 
   it('rejects an id that is missing, empty or not a string', () => {
     rejects([{ start }], 'Expected `children[0].id` to be a non-empty string, got `undefined` (undefined)');
-    rejects([{ id: '', start }], "Expected `children[0].id` to be a non-empty string, got `''` (string)");
+    rejects([{ id: '', start }], "Expected `children[0].id` to be a non-empty string, got `\"\"` (string)");
     rejects([{ id: 7, start }], 'Expected `children[0].id` to be a non-empty string, got `7` (number)');
   });
 
   it('rejects an id used twice', () => {
-    rejects([{ id: 'a', start }, { id: 'b', start }, { id: 'a', start }], "Expected `children[2].id` to be unique, got `'a'` (string), already used by `children[0]`");
+    rejects([{ id: 'a', start }, { id: 'b', start }, { id: 'a', start }], "Expected `children[2].id` to be unique, got `\"a\"` (string), already used by `children[0]`");
   });
 
   it('rejects a start that is missing or not a function', () => {
     rejects([{ id: 'a' }], 'Expected `children[0].start` to be a function, got `undefined` (undefined)');
-    rejects([{ id: 'a', start: 'go' }], "Expected `children[0].start` to be a function, got `'go'` (string)");
+    rejects([{ id: 'a', start: 'go' }], "Expected `children[0].start` to be a function, got `\"go\"` (string)");
   });
 
   it('rejects an unknown restart type', () => {
-    rejects([{ id: 'a', start }, { id: 'b', start, restart: 'always' }], "Expected `children[1].restart` to be 'permanent', 'transient' or 'temporary', got `'always'` (string)");
+    rejects([{ id: 'a', start }, { id: 'b', start, restart: 'always' }], "Expected `children[1].restart` to be 'permanent', 'transient' or 'temporary', got `\"always\"` (string)");
   });
 
   it('rejects a shutdown that is negative, fractional, too long for a timer, or an unknown word', () => {
@@ -73,11 +73,11 @@ describe('checkChildSpecs', () => {
     rejects([{ id: 'a', start, shutdown: -1 }], `Expected \`children[0].shutdown\` to be ${expected}, got \`-1\` (number)`);
     rejects([{ id: 'a', start, shutdown: 1.5 }], `Expected \`children[0].shutdown\` to be ${expected}, got \`1.5\` (number)`);
     rejects([{ id: 'a', start, shutdown: MAX_SHUTDOWN_MS + 1 }], `Expected \`children[0].shutdown\` to be ${expected}, got \`2147483648\` (number)`);
-    rejects([{ id: 'a', start, shutdown: 'kill' }], `Expected \`children[0].shutdown\` to be ${expected}, got \`'kill'\` (string)`);
+    rejects([{ id: 'a', start, shutdown: 'kill' }], `Expected \`children[0].shutdown\` to be ${expected}, got \`"kill"\` (string)`);
   });
 
   it('rejects an unknown child type', () => {
-    rejects([{ id: 'a', start, type: 'agent' }], "Expected `children[0].type` to be 'worker' or 'supervisor', got `'agent'` (string)");
+    rejects([{ id: 'a', start, type: 'agent' }], "Expected `children[0].type` to be 'worker' or 'supervisor', got `\"agent\"` (string)");
   });
 
   it('rejects an unknown field, to catch typos', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import { FakeChildren, harness } from './fakeChildren.js';
-import { settle } from './ManualTimers.js';
+import { settle } from '../ManualTimers.js';
 
 function statuses(sup: Supervisor<never>): string[] {
   return sup.whichChildren().map((child) => `${child.id}:${child.status}:${child.restarts}`);

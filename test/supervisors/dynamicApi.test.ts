@@ -3,7 +3,7 @@ import { LlmStateError } from '../../src/errors.js';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import { rejection } from '../helpers.js';
 import { eventLog, FakeChildren, harness } from './fakeChildren.js';
-import { settle } from './ManualTimers.js';
+import { settle } from '../ManualTimers.js';
 
 async function running(ids: string[] = ['a', 'b']) {
   const kids = new FakeChildren();
@@ -48,7 +48,7 @@ describe('Supervisor dynamic API', () => {
       const { kids, sup } = await running();
       const error = await rejection(sup.startChild({ id: 'c', start: kids.spec('c').start, restart: 'always' } as never));
       assert.ok(error instanceof TypeError);
-      assert.equal(error.message, "Expected `spec.restart` to be 'permanent', 'transient' or 'temporary', got `'always'` (string)");
+      assert.equal(error.message, "Expected `spec.restart` to be 'permanent', 'transient' or 'temporary', got `\"always\"` (string)");
       assert.deepEqual(kids.take(), []);
     });
 
@@ -134,7 +134,7 @@ describe('Supervisor dynamic API', () => {
       const { sup } = await running();
       const error = await rejection(sup.terminateChild(''));
       assert.ok(error instanceof TypeError);
-      assert.equal(error.message, "Expected `id` to be a non-empty string, got `''` (string)");
+      assert.equal(error.message, "Expected `id` to be a non-empty string, got `\"\"` (string)");
     });
   });
 
@@ -272,7 +272,7 @@ describe('Supervisor dynamic API', () => {
       await sup.start();
       const error = await rejection(sup.startChild('x'));
       assert.ok(error instanceof TypeError);
-      assert.equal(error.message, "Expected `childTemplate.id(args)` to return a non-empty string, got `''` (string)");
+      assert.equal(error.message, "Expected `childTemplate.id(args)` to return a non-empty string, got `\"\"` (string)");
     });
 
     it('terminateChild stops the child and forgets it', async () => {

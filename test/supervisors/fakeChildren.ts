@@ -2,7 +2,7 @@ import type { ChildLink, ChildRef, ChildSpec, ExitReason, RestartType, Shutdown 
 import type { SupervisorEvent } from '../../supervisors/supervisorEvents.js';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import type { SupervisorOptions } from '../../supervisors/supervisorOptions.js';
-import { ManualTimers } from './ManualTimers.js';
+import { ManualTimers } from '../ManualTimers.js';
 
 /** How a fake child answers stop(). */
 export type StopBehaviour = 'resolve' | 'hang' | 'reject' | 'manual';

@@ -3,7 +3,7 @@ import { LlmStateError } from '../../src/errors.js';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import type { SupervisorEvent } from '../../supervisors/supervisorEvents.js';
 import { eventLog, FakeChildren, harness } from './fakeChildren.js';
-import { ManualTimers, settle } from './ManualTimers.js';
+import { ManualTimers, settle } from '../ManualTimers.js';
 
 function statuses(sup: Supervisor<never>): string[] {
   return sup.whichChildren().map((child) => `${child.id}:${child.status}:${child.restarts}`);

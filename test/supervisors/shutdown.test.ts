@@ -3,7 +3,7 @@ import { Supervisor } from '../../supervisors/Supervisor.js';
 import type { SupervisorEvent } from '../../supervisors/supervisorEvents.js';
 import { rejection } from '../helpers.js';
 import { eventLog, FakeChildren, harness } from './fakeChildren.js';
-import { ManualTimers, settle } from './ManualTimers.js';
+import { ManualTimers, settle } from '../ManualTimers.js';
 
 /** Tracks whether a promise has settled, without awaiting it. */
 function track(promise: Promise<unknown>): { done: boolean } {

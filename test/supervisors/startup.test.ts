@@ -4,7 +4,7 @@ import type { ChildSpec } from '../../supervisors/childSpec.js';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import { rejection } from '../helpers.js';
 import { eventLog, FakeChildren, harness } from './fakeChildren.js';
-import { settle } from './ManualTimers.js';
+import { settle } from '../ManualTimers.js';
 
 describe('Supervisor start', () => {
   it('starts the children in order, one after another, and lists them in start order', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { RestartType } from '../../supervisors/childSpec.js';
 import type { Strategy } from '../../supervisors/supervisorOptions.js';
 import { FakeChildren, harness } from './fakeChildren.js';
-import { settle } from './ManualTimers.js';
+import { settle } from '../ManualTimers.js';
 
 /** Starts a supervisor over a, b, c, d (b of restart type `bType`, the others permanent) and clears the log. */
 async function fourChildren(strategy: Exclude<Strategy, 'simple_one_for_one'>, bType: RestartType) {

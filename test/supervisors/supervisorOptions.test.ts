@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { systemClock } from '../../src/clock.js';
 import { Supervisor } from '../../supervisors/Supervisor.js';
 import { DEFAULT_SUPERVISOR_OPTIONS, resolveSupervisorOptions } from '../../supervisors/supervisorOptions.js';
-import { systemTimers } from '../../supervisors/timers.js';
+import { systemTimers } from '../../src/timers.js';
 
 const start = async (): Promise<never> => {
   throw new Error('not started in these tests');
@@ -52,7 +52,7 @@ describe('Supervisor options', () => {
   });
 
   it('rejects options that are not an object', () => {
-    rejects('sup', "Expected the supervisor options to be an object, got `'sup'` (string)");
+    rejects('sup', "Expected the supervisor options to be an object, got `\"sup\"` (string)");
   });
 
   it('rejects an unknown option', () => {
@@ -64,13 +64,13 @@ describe('Supervisor options', () => {
 
   it('rejects an id that is missing or empty', () => {
     rejects({ strategy: 'one_for_one' }, 'Expected `id` to be a non-empty string, got `undefined` (undefined)');
-    rejects({ ...base, id: '' }, "Expected `id` to be a non-empty string, got `''` (string)");
+    rejects({ ...base, id: '' }, "Expected `id` to be a non-empty string, got `\"\"` (string)");
   });
 
   it('rejects a strategy that is missing or unknown', () => {
     const expected = "'one_for_one', 'one_for_all', 'rest_for_one' or 'simple_one_for_one'";
     rejects({ id: 'sup' }, `Expected \`strategy\` to be ${expected}, got \`undefined\` (undefined)`);
-    rejects({ id: 'sup', strategy: 'all_for_one' }, `Expected \`strategy\` to be ${expected}, got \`'all_for_one'\` (string)`);
+    rejects({ id: 'sup', strategy: 'all_for_one' }, `Expected \`strategy\` to be ${expected}, got \`"all_for_one"\` (string)`);
   });
 
   it('rejects an intensity that is negative or fractional', () => {
@@ -103,7 +103,7 @@ describe('Supervisor options', () => {
   });
 
   it('rejects invalid children with the rule of checkChildSpecs', () => {
-    rejects({ ...base, children: [{ id: 'a', start, restart: 'sometimes' }] }, "Expected `children[0].restart` to be 'permanent', 'transient' or 'temporary', got `'sometimes'` (string)");
+    rejects({ ...base, children: [{ id: 'a', start, restart: 'sometimes' }] }, "Expected `children[0].restart` to be 'permanent', 'transient' or 'temporary', got `\"sometimes\"` (string)");
   });
 
   it('rejects static children on a simple_one_for_one supervisor', () => {
@@ -122,7 +122,7 @@ describe('Supervisor options', () => {
   });
 
   it('rejects an invalid childTemplate', () => {
-    rejects({ id: 'pool', strategy: 'simple_one_for_one', childTemplate: { start, id: 'fixed' } }, "Expected `childTemplate.id` to be a function from the start arguments to a child id, got `'fixed'` (string)");
+    rejects({ id: 'pool', strategy: 'simple_one_for_one', childTemplate: { start, id: 'fixed' } }, "Expected `childTemplate.id` to be a function from the start arguments to a child id, got `\"fixed\"` (string)");
     rejects({ id: 'pool', strategy: 'simple_one_for_one', childTemplate: {} }, 'Expected `childTemplate.start` to be a function, got `undefined` (undefined)');
   });
 
@@ -137,7 +137,7 @@ describe('Supervisor options', () => {
   it('rejects a random, emit or onFatal that is not a function', () => {
     rejects({ ...base, random: 4 }, 'Expected `random` to be a function returning numbers in [0, 1), got `4` (number)');
     rejects({ ...base, emit: true }, 'Expected `emit` to be a function, got `true` (boolean)');
-    rejects({ ...base, onFatal: 'log' }, "Expected `onFatal` to be a function, got `'log'` (string)");
+    rejects({ ...base, onFatal: 'log' }, "Expected `onFatal` to be a function, got `\"log\"` (string)");
   });
 
   describe('Supervisor.childSpec', () => {

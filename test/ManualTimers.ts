@@ -1,5 +1,5 @@
-import type { Timers } from '../../supervisors/timers.js';
-import { ManualClock } from '../helpers.js';
+import type { Timers } from '../src/timers.js';
+import { ManualClock } from './helpers.js';
 
 interface PendingTimer {
   id: number;
@@ -20,6 +20,7 @@ export class ManualTimers implements Timers {
   readonly clock: ManualClock;
   readonly #pending = new Map<number, PendingTimer>();
   #nextId = 1;
+  #setWaiters: ((ms: number) => void)[] = [];
 
   constructor(clock: ManualClock = new ManualClock()) {
     this.clock = clock;
@@ -28,7 +29,16 @@ export class ManualTimers implements Timers {
   setTimeout(fn: () => void, ms: number): number {
     const id = this.#nextId++;
     this.#pending.set(id, { id, due: this.clock.now() + Math.max(0, ms), fn });
+    for (const resolve of this.#setWaiters.splice(0)) resolve(ms);
     return id;
+  }
+
+  /**
+   * Resolves with the delay of the next timer set from now on: a way to wait for code that ends by setting
+   * a timer (a retry's backoff, a time limit) without polling.
+   */
+  nextSet(): Promise<number> {
+    return new Promise((resolve) => this.#setWaiters.push(resolve));
   }
 
   clearTimeout(handle: unknown): void {

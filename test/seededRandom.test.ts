@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../supervisors/seededRandom.js';
+import { seededRandom } from '../src/seededRandom.js';
 
 describe('seededRandom', () => {
   it('is mulberry32: it gives the reference sequence for a seed', () => {

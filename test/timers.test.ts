@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { systemTimers } from '../../supervisors/timers.js';
-import { ManualClock } from '../helpers.js';
+import { repeatEvery, systemTimers, type Timers } from '../src/timers.js';
+import { ManualClock } from './helpers.js';
 import { ManualTimers } from './ManualTimers.js';
 
 describe('timers', () => {
@@ -51,6 +51,18 @@ describe('timers', () => {
       assert.deepEqual(timers.delays(), []);
     });
 
+    it('nextSet resolves with the delay of the next timer set, and not for one set before it was called', async () => {
+      const timers = new ManualTimers();
+      timers.setTimeout(() => {}, 10);
+      const next = timers.nextSet();
+      let seen: number | undefined;
+      void next.then((ms) => (seen = ms));
+      await Promise.resolve();
+      assert.equal(seen, undefined);
+      timers.setTimeout(() => {}, 25);
+      assert.equal(await next, 25);
+    });
+
     it('reports the delays of pending timers, soonest first', () => {
       const timers = new ManualTimers();
       timers.setTimeout(() => {}, 50);
@@ -66,6 +78,39 @@ describe('timers', () => {
       systemTimers.clearTimeout(cancelled);
       await new Promise<void>((resolve) => systemTimers.setTimeout(resolve, 0));
       assert.equal(cancelledRan, false);
+    });
+  });
+
+  describe('repeatEvery', () => {
+    it('calls its function every `ms` until stopped, then leaves no timer behind', async () => {
+      const timers = new ManualTimers(new ManualClock(0));
+      const calls: number[] = [];
+      const stop = repeatEvery(timers, 10, () => calls.push(timers.clock.now()));
+      await timers.advance(35);
+      assert.deepEqual(calls, [10, 20, 30]);
+      stop();
+      assert.equal(timers.pending, 0);
+      await timers.advance(100);
+      assert.deepEqual(calls, [10, 20, 30]);
+    });
+
+    it('stops when stopped from inside its own call', async () => {
+      const timers = new ManualTimers();
+      let calls = 0;
+      const stop = repeatEvery(timers, 10, () => {
+        calls++;
+        stop();
+      });
+      await timers.advance(50);
+      assert.equal(calls, 1);
+      assert.equal(timers.pending, 0);
+    });
+
+    it('unrefs each host timer, so that a sweep does not keep the process alive', () => {
+      let unrefs = 0;
+      const host: Timers = { setTimeout: () => ({ unref: () => unrefs++ }), clearTimeout: () => {} };
+      repeatEvery(host, 10, () => {})();
+      assert.equal(unrefs, 1);
     });
   });
 });
