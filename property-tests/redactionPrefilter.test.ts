@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mightNeedRedaction, redact } from '../workers/redact.js';
+import { mightNeedRedaction, redact } from '../src/redaction/index.js';
 import { runs } from './budget.js';
 
 /** The pre-filter as first written, before it accepted every whitespace the name rule strips. */

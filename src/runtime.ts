@@ -213,6 +213,7 @@ class LlmStateRuntime implements Runtime {
       oldestNeededSeq: () => oldestReferencedSeq(storage),
       keepHistoryOf: (seqs) => history.keepInputsOf(seqs),
       clock: options.clock,
+      redactPaths: (hookName) => this.hooks.redactPaths(hookName),
       retention: options.eventRetention,
     });
     this.faults = new FaultInjector({ storage, seed: options.faultSeed, record: (events) => systemLog.append(events) });

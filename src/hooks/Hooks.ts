@@ -1,4 +1,4 @@
-import { redactEventJson } from '../../workers/redact.js';
+import { redactDeadLetter, redactError, redactExecution, redactJson } from '../redaction/index.js';
 import { checkOptionsArgument } from '../checkOptions.js';
 import { LlmStateError } from '../errors.js';
 import { Serial } from '../Serial.js';
@@ -119,8 +119,10 @@ export class Hooks {
       try {
         await this.#deps.probe(definition.module, Math.max(definition.timeoutMs, 10_000));
       } catch (error) {
-        throw new LlmStateError('HOOK_FAILED', `The hook ${definition.name} cannot be registered: ${(error as Error).message}`, {
-          cause: error,
+        // A module that throws at import may quote a secret in its message.
+        const shown = redactError(error) as Error;
+        throw new LlmStateError('HOOK_FAILED', `The hook ${definition.name} cannot be registered: ${shown.message}`, {
+          cause: shown,
           details: { hook: definition.name, module: definition.module },
         });
       }
@@ -213,14 +215,15 @@ export class Hooks {
     this.#deps.assertReadable();
     checkOptionsArgument(filter, 'filter');
     checkHistoryFilter(filter);
-    return this.#deps.history.query(filter);
+    return (await this.#deps.history.query(filter)).map((execution) => this.#shown(execution));
   }
 
   /** One recorded execution, or undefined. */
   async execution(executionId: string): Promise<HookExecution | undefined> {
     this.#deps.assertReadable();
-    if (typeof executionId !== 'string' || executionId.length === 0) throw new TypeError(`Expected \`executionId\` to be a non-empty string, got ${typeof executionId}`);
-    return this.#deps.history.get(executionId);
+    checkExecutionId(executionId);
+    const execution = await this.#deps.history.get(executionId);
+    return execution === undefined ? undefined : this.#shown(execution);
   }
 
   /**
@@ -234,7 +237,9 @@ export class Hooks {
   async replay(executionId: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     this.#deps.assertWritable();
     checkOptionsArgument(options);
-    const original = await this.execution(executionId);
+    checkExecutionId(executionId);
+    // As recorded, not as shown: the replay is recorded on the original's own correlation ids.
+    const original = await this.#deps.history.get(executionId);
     if (original === undefined) {
       throw new LlmStateError('HOOK_FAILED', `No hook execution ${executionId} is recorded, so it cannot be replayed`, { details: { executionId, reason: 'not_recorded' } });
     }
@@ -304,7 +309,7 @@ export class Hooks {
     // Without an outcome (the replay failed) the worker redacted nothing: redact here, as a failed run does.
     const inputJson =
       run.outcome === undefined
-        ? `[${events.map((event) => redactEventJson(JSON.stringify(event), slot.definition.redact, event)).join(',')}]`
+        ? `[${events.map((event) => redactJson(JSON.stringify(event), slot.definition.redact, event)).join(',')}]`
         : (run.outcome.inputJson ?? JSON.stringify(events));
     await storage.batch(history.recordOps(meta, inputJson, run.outcome?.resultJson));
     const replayed: HookExecution = {
@@ -312,8 +317,10 @@ export class Hooks {
       input: JSON.parse(inputJson),
       ...(run.outcome === undefined ? {} : { result: JSON.parse(run.outcome.resultJson) as HookResult }),
     };
-    const diff = diffValues(outcomeOf(original), outcomeOf(replayed));
-    return { original, replayed, diff, equal: diff.length === 0 };
+    const shown = { original: this.#shown(original), replayed: this.#shown(replayed) };
+    // Compared as shown, so the diff holds nothing the executions hide.
+    const diff = diffValues(outcomeOf(shown.original), outcomeOf(shown.replayed));
+    return { ...shown, diff, equal: diff.length === 0 };
   }
 
   /** Batches of events no hook run could take. */
@@ -326,7 +333,8 @@ export class Hooks {
       const { hookName, seq } = decodeHookSeqKey(key);
       const letter = decodeDeadLetter(record, { 'hook dead letter': `${hookName}@${seq}` });
       const events = letter.events.map((json) => JSON.parse(json) as { id: string });
-      letters.push({ hookName, seq, reason: letter.reason, ...(letter.error === undefined ? {} : { error: letter.error }), attempts: letter.attempts, at: letter.at, eventIds: events.map((e) => e.id), events });
+      const shown: HookDeadLetter = { hookName, seq, reason: letter.reason, ...(letter.error === undefined ? {} : { error: letter.error }), attempts: letter.attempts, at: letter.at, eventIds: events.map((e) => e.id), events };
+      letters.push(redactDeadLetter(shown, this.redactPaths(hookName)));
     }
     return letters;
   }
@@ -390,6 +398,21 @@ export class Hooks {
     return this.#deps.history.pruneIfDue(this.#deps.historyRetention, this.#deps.clock.now());
   }
 
+  /** An execution as every view shows it. */
+  #shown(execution: HookExecution): HookExecution {
+    return redactExecution(execution, this.redactPaths(execution.hookName));
+  }
+
+  /**
+   * The `redact` paths of a registered hook; with no name, those of every registered hook. A hook that
+   * is no longer registered has none. @internal
+   */
+  redactPaths(hookName?: string): readonly string[] {
+    const { dispatcher } = this.#deps;
+    if (hookName === undefined) return dispatcher.slots.flatMap((slot) => slot.definition.redact);
+    return dispatcher.slot(hookName)?.definition.redact ?? [];
+  }
+
   #info(slot: HookSlot): HookInfo {
     return { definition: slot.definition, ...this.#deps.dispatcher.status(slot) };
   }
@@ -411,6 +434,10 @@ export class Hooks {
 /** What a replay is compared on: how it ended and what it returned, not when or how long. */
 function outcomeOf(execution: HookExecution): unknown {
   return { status: execution.status, result: execution.result ?? null, error: execution.error ?? null };
+}
+
+function checkExecutionId(executionId: unknown): asserts executionId is string {
+  if (typeof executionId !== 'string' || executionId.length === 0) throw new TypeError(`Expected \`executionId\` to be a non-empty string, got ${typeof executionId}`);
 }
 
 function checkName(name: unknown): asserts name is string {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { checkRedactPaths, isSecretFieldName, MAX_REDACT_DEPTH, mightNeedRedaction, redact, REDACTED, redactString, TOO_DEEP } from '../../workers/redact.js';
+import { checkRedactPaths, isSecretFieldName, MAX_REDACT_DEPTH, mightNeedRedaction, redact, REDACTED, TOO_DEEP } from '../../src/redaction/index.js';
+import { redactString } from '../../src/redaction/secretPatterns.js';
 
 // Fake secrets are assembled at run time so that secret scanners do not flag this file.
 const OPENAI = 'sk-' + 'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z'.repeat(2);
