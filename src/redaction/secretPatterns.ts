@@ -26,7 +26,7 @@ const TOKEN_PATTERNS: readonly RegExp[] = [
   // OpenAI (`sk-`, `sk-proj-`) and Anthropic (`sk-ant-`) keys.
   new RegExp(String.raw`${TOKEN_START}sk-[A-Za-z0-9_-]{20,}`, 'g'),
   // Stripe secret and restricted keys; `_` is not part of the key body, so one may follow another.
-  /(?<![A-Za-z0-9])[sr]k_(?:live|test)_[A-Za-z0-9]{16,}/g,
+  new RegExp(String.raw`(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))[sr]k_(?:live|test)_[A-Za-z0-9]{16,}`, 'g'),
   // JWTs: header and payload are base64url JSON; the signature is empty for `alg: none`.
   new RegExp(String.raw`${TOKEN_START}eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`, 'g'),
   // A JWT glued to a name by `_` (`id_token_eyJ…`); its header holds no `_`, so the scan stops at the next one.
@@ -34,9 +34,9 @@ const TOKEN_PATTERNS: readonly RegExp[] = [
   new RegExp(String.raw`(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g'),
   // Google API keys.
   new RegExp(String.raw`${TOKEN_START}AIza[A-Za-z0-9_-]{35}`, 'g'),
-  /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}/g,
-  /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{20,}/g,
-  /(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}/g,
+  new RegExp(String.raw`(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))gh[pousr]_[A-Za-z0-9]{36,}`, 'g'),
+  new RegExp(String.raw`(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))github_pat_[A-Za-z0-9_]{20,}`, 'g'),
+  new RegExp(String.raw`(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))xox[abprs]-[A-Za-z0-9-]{10,}`, 'g'),
 ];
 
 /** A space or tab, or either URL-encoded (`%20`, `%09`). */
