@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { decodeDeadLetter } from '../../src/hooks/outboxRecords.js';
 import { storageOf } from '../../src/runtime.js';
+import { chatMachine } from '../fixtures/chatMachine.js';
 import { rejection } from '../helpers.js';
 
 const PLANTED = new URL('../fixtures/hooks/planted.mjs', import.meta.url);
@@ -161,6 +162,18 @@ describe('redaction on every surface that records or shows', () => {
     assert.equal(failed.replayed.status, 'failed');
     const views = await shown(original.correlationId);
     assertNowhere({ ...views, whatIf: JSON.stringify(whatIf), failed: JSON.stringify(failed) }, secrets);
+  });
+
+  it('agent dead letters are shown redacted', async () => {
+    const agent = await rt.agents.spawn({ id: 'a1', type: 'chat', machine: chatMachine() });
+    const secrets = { key: plain('agent-key'), text: OPENAI };
+    rt.faults.crashActor('a1');
+    await rejection(rt.correlate(() => agent.send({ type: 'SAY', text: `use ${secrets.text}`, apiKey: secrets.key }), JWT));
+    for (const letters of [await rt.supervisors.deadLetters({ agentId: 'a1' }), await rt.agents.deadLetters({ agentId: 'a1' })]) {
+      assert.equal(letters.length, 1);
+      assert.deepEqual(letters[0].event, { type: 'SAY', text: 'use [REDACTED]', apiKey: '[REDACTED]' });
+      assertNowhere({ letters: JSON.stringify(letters) }, { ...secrets, JWT });
+    }
   });
 
   it('a module that throws at import with a key in its message: the HOOK_FAILED error and its cause', async () => {
