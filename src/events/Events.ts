@@ -4,7 +4,7 @@ import type { LoggedEvent } from './eventLog.js';
 import { pruneEvents, type EventPruneResult, type EventRetention } from './pruneEvents.js';
 import { queryEvents, type EventFilter } from './queryEvents.js';
 import type { Clock } from '../clock.js';
-import { redact, redactExecution } from '../redaction/index.js';
+import { redactExecution, redactView } from '../redaction/index.js';
 import { checkOptionsArgument, checkQueryFields, describeOption } from '../checkOptions.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import { checkTimelineFormat, renderTimeline, type TimelineFormat } from './timelineExport.js';
@@ -92,8 +92,8 @@ export class Events {
     ]);
     const eventPaths = this.#deps.redactPaths();
     return buildTimeline(
-      redact(correlationId) as string,
-      events.map((event) => redact(event, eventPaths) as LoggedEvent),
+      redactView(correlationId),
+      events.map((event) => redactView(event, eventPaths)),
       executions.map((execution) => redactExecution(execution, this.#deps.redactPaths(execution.hookName))),
     );
   }

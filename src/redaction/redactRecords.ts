@@ -5,8 +5,18 @@
  * A hook's paths name fields of one event (`value.card`). They apply to each event it received, to each
  * action it returned (an action is the event it will cause), and to its whole result.
  */
+import { mightNeedRedaction } from './prefilter.js';
 import { redact } from './redact.js';
 import { pathsUnder } from './redactPaths.js';
+
+/**
+ * {@link redact} for a view: the value itself when nothing in it can need redacting, as the worker does
+ * for what it records, so a view costs a scan and keeps a deep value whole.
+ */
+export function redactView<T>(value: T, paths: readonly string[] = []): T {
+  if (paths.length === 0 && !mightNeedRedaction(JSON.stringify(value) ?? '')) return value;
+  return redact(value, paths) as T;
+}
 
 /** A hook's result (`{ actions?, output? }`) as history records it. */
 export function resultPaths(paths: readonly string[]): string[] {
@@ -19,12 +29,12 @@ export function resultPaths(paths: readonly string[]): string[] {
  * which the record keeps as they are so that it can be found by them, and records made under older rules.
  */
 export function redactExecution<T extends object>(execution: T, paths: readonly string[]): T {
-  return redact(execution, [...pathsUnder('input[*]', paths), ...pathsUnder('result', resultPaths(paths))]) as T;
+  return redactView(execution, [...pathsUnder('input[*]', paths), ...pathsUnder('result', resultPaths(paths))]);
 }
 
 /** A dead letter as its views show it; the stored letter keeps its events as they are, for redelivery. */
 export function redactDeadLetter<T extends object>(letter: T, paths: readonly string[] = []): T {
-  return redact(letter, pathsUnder('events[*]', paths)) as T;
+  return redactView(letter, pathsUnder('events[*]', paths));
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   REDACTED,
   redactError,
   redactExecution,
+  redactView,
   TOO_DEEP,
 } from '../../src/redaction/index.js';
 import { redactString } from '../../src/redaction/secretPatterns.js';
@@ -571,5 +572,19 @@ describe('redactError', () => {
   it('returns the error itself when nothing in it is secret', () => {
     const error = new Error('plain');
     assert.equal(redactError(error), error);
+  });
+});
+
+describe('redactView', () => {
+  it('returns the value itself when nothing in it can need redacting, so a deep value stays whole', () => {
+    let deep: unknown = 'bottom';
+    for (let level = 0; level < MAX_REDACT_DEPTH + 50; level++) deep = { next: deep };
+    assert.equal(redactView(deep), deep);
+  });
+
+  it('copies and redacts when something may, or when paths are given', () => {
+    const value = { note: `key ${OPENAI}`, card: '4111' };
+    assert.deepEqual(redactView(value), { note: `key ${REDACTED}`, card: '4111' });
+    assert.deepEqual(redactView({ card: '4111' }, ['card']), { card: REDACTED });
   });
 });
