@@ -15,6 +15,7 @@ import type { HookSlot } from './HookSlot.js';
 import { loadOutbox } from './loadOutbox.js';
 import { deliveredTexts, eventCount, inlineEntry } from './pendingEntry.js';
 import { decodeDeadLetter, decodeHookSeqKey, encodeDeadLetter, encodeOutboxValue, hookRange, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
+import { redactPathsOf } from './redactPathsOf.js';
 import { applyInputPatch, diffValues, type DiffOp } from './replayDiff.js';
 import type { HookExecution, HookResult } from './types.js';
 
@@ -334,7 +335,7 @@ export class Hooks {
       const letter = decodeDeadLetter(record, { 'hook dead letter': `${hookName}@${seq}` });
       const events = letter.events.map((json) => JSON.parse(json) as { id: string });
       const shown: HookDeadLetter = { hookName, seq, reason: letter.reason, ...(letter.error === undefined ? {} : { error: letter.error }), attempts: letter.attempts, at: letter.at, eventIds: events.map((e) => e.id), events };
-      letters.push(redactDeadLetter(shown, this.redactPaths(hookName)));
+      letters.push(redactDeadLetter(shown, redactPathsOf(this.#deps.dispatcher, hookName)));
     }
     return letters;
   }
@@ -400,17 +401,7 @@ export class Hooks {
 
   /** An execution as every view shows it. */
   #shown(execution: HookExecution): HookExecution {
-    return redactExecution(execution, this.redactPaths(execution.hookName));
-  }
-
-  /**
-   * The `redact` paths of a registered hook; with no name, those of every registered hook. A hook that
-   * is no longer registered has none. @internal
-   */
-  redactPaths(hookName?: string): readonly string[] {
-    const { dispatcher } = this.#deps;
-    if (hookName === undefined) return dispatcher.slots.flatMap((slot) => slot.definition.redact);
-    return dispatcher.slot(hookName)?.definition.redact ?? [];
+    return redactExecution(execution, redactPathsOf(this.#deps.dispatcher, execution.hookName));
   }
 
   #info(slot: HookSlot): HookInfo {
