@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mightNeedRedaction, redact } from '../workers/redact.js';
+import { mightNeedRedaction, redact } from '../src/redaction/index.js';
 import { runs } from './budget.js';
 
 /** The pre-filter as first written, before it accepted every whitespace the name rule strips. */
@@ -12,6 +12,8 @@ function firstVersion(text: string): boolean {
 }
 
 const HINT_WORDS = ['pass', 'pwd', 'secret', 'token', 'apikey', 'auth', 'cookie', 'credential', 'privatekey', 'password', 'api_key'];
+/** Names secret by their words (a qualifier, then `key`, `keys` or `tokens`), and ordinary ones like them. */
+const WORD_NAMES = ['ssh_key', 'signingKey', 'ENCRYPTION-KEY', 'apiKeys', 'access_tokens', 'idTokens', 'master key', 'hmac.key', 'maxTokens', 'cacheKey', 'monkey'];
 /** Everything the name rule strips, and what JSON makes of it: escapes for the control characters. */
 const SEPARATORS = ['', '', '', '-', '_', ' ', '\t', '\n', '\r', '\f', '\v', '\u00a0', '\u2028', '\u3000', '\ufeff'];
 
@@ -30,7 +32,7 @@ const hintWord = fc
   .map((parts) => parts.map(([letter, separator]) => letter + separator).join(''));
 
 const filler = fc.string({ unit: fc.constantFrom('a', 'Z', '1', '-', '_', ' ', '\t', '日', 'é', '"', '\\'), maxLength: 6 });
-const name = fc.oneof(hintWord, filler, fc.tuple(filler, hintWord, filler).map((parts) => parts.join('')));
+const name = fc.oneof(hintWord, filler, fc.tuple(filler, hintWord, filler).map((parts) => parts.join('')), fc.constantFrom(...WORD_NAMES));
 
 /** Strings that hold secrets the value patterns catch, and ones that only look a little like them. */
 const secretish = fc.constantFrom(
@@ -44,11 +46,27 @@ const secretish = fc.constantFrom(
   'bearer',
   '-----BEGIN PRIVATE KEY-----\nabc',
   'plain words',
+  'id_token_eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig',
+  'Authorization%3A%20Bearer%20abc123def',
+  'q=%20sk-abcdefghijklmnopqrstuvwxyz',
+  'https://user:pass@host',
+  'Basic dXNlcjpwYXNz',
+  'sk_live_abcdefghijklmnop1234',
+  'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q',
+  '-----BEGIN PGP PRIVATE KEY BLOCK-----\nabc',
+  '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nabc',
+  'basic words',
+  'password/admin',
+  'secrets/openai',
 );
 
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: 'small' }, { weight: 3, arbitrary: fc.oneof(secretish, filler, fc.integer()) }, tie('object'), tie('array')),
-  object: fc.dictionary(name, tie('node'), { maxKeys: 3 }),
+  object: fc.oneof(
+    fc.dictionary(name, tie('node'), { maxKeys: 3 }),
+    // A state change or a hook action: its key decides whether its value is a secret.
+    fc.record({ key: fc.oneof(name, secretish), value: tie('node') }),
+  ),
   array: fc.array(tie('node'), { maxLength: 3 }),
 })).node;
 

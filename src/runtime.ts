@@ -24,6 +24,7 @@ import { Dispatcher } from './hooks/Dispatcher.js';
 import { HookHistory } from './hooks/HookHistory.js';
 import { Hooks } from './hooks/Hooks.js';
 import { oldestReferencedSeq } from './hooks/loadOutbox.js';
+import { redactPathsOf } from './hooks/hookRedaction.js';
 import type { HookMetrics } from './hooks/hookMetrics.js';
 import { hookMetrics } from './hooks/hookMetrics.js';
 
@@ -207,6 +208,7 @@ class LlmStateRuntime implements Runtime {
       oldestNeededSeq: () => oldestReferencedSeq(storage),
       keepHistoryOf: (seqs) => history.keepInputsOf(seqs),
       clock: options.clock,
+      redactPaths: (hookName) => redactPathsOf(this.#dispatcher, hookName),
       retention: options.eventRetention,
     });
     this.faults = new FaultInjector({ storage, seed: options.faultSeed, timers: options.timers, record: (events) => systemLog.append(events), assertOpen: assertReadable });

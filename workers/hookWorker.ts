@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import type { HookTask, ProbeOutcome, RejectedOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
 import { describe, hookResultJson, InvalidHookResult, mergeHookResults, type MergedResult } from './hookResult.js';
-import { mightNeedRedaction, redactEventJson, redactJsonText } from './redact.js';
+import { mightNeedRedaction, redactJson, resultPaths } from '../src/redaction/index.js';
 import { batchEvents } from './taskEvents.js';
 
 type HookFunction = (events: unknown[], context: unknown) => unknown;
@@ -49,7 +49,7 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome | Reje
     throw error;
   }
   const plain = JSON.parse(plainJson) as MergedResult;
-  const resultJson = redactJsonText(plainJson, task.redact, plain);
+  const resultJson = redactJson(plainJson, resultPaths(task.redact), plain);
   return { actions: plain.actions ?? [], output: plain.output, inputJson, resultJson, durationMs };
 }
 
@@ -57,7 +57,7 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome | Reje
 function redactedInput(batches: TaskBatch[], events: unknown[], paths: readonly string[]): string | null {
   if (paths.length === 0 && !batches.some((batch) => mightNeedRedaction(batch.eventsJson))) return null;
   const texts = events.map((event) => JSON.stringify(event));
-  const redacted = texts.map((text, index) => redactEventJson(text, paths, events[index]));
+  const redacted = texts.map((text, index) => redactJson(text, paths, events[index]));
   return redacted.every((text, index) => text === texts[index]) ? null : `[${redacted.join(',')}]`;
 }
 

@@ -17,6 +17,7 @@ import { checkOptionsArgument } from '../checkOptions.js';
 import { LlmStateError } from '../errors.js';
 import { KeyedSerial } from '../KeyedSerial.js';
 import { currentCorrelation, type CorrelationContext } from '../events/correlation.js';
+import { redactDeadLetter } from '../redaction/index.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { Scope } from '../state/Scope.js';
 import { serializeValue } from '../state/values.js';
@@ -416,13 +417,13 @@ export interface DeadLetterFilter {
   limit?: number;
 }
 
-/** Dead letters from the store, oldest first per agent. */
+/** Dead letters from the store, oldest first per agent, redacted as every view of a dead letter is. */
 export async function readDeadLetters(storage: StorageBackend, filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
   checkOptionsArgument(filter, 'filter');
   const letters: DeadLetter[] = [];
   const range = { ...deadLetterRange(filter.agentId), ...(filter.limit === undefined ? {} : { limit: filter.limit }) };
   for await (const [, bytes] of storage.iterate('agents', range)) letters.push(JSON.parse(bytes.toString('utf8')) as DeadLetter);
-  return letters;
+  return letters.map((letter) => redactDeadLetter(letter));
 }
 
 /** What `rt.agents.get(id)` returns: the way to talk to a running agent. */

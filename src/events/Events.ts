@@ -1,10 +1,10 @@
-import { redactEvent, redactString } from '../../workers/redact.js';
 import type { HookExecution } from '../hooks/types.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { LoggedEvent } from './eventLog.js';
 import { pruneEvents, type EventPruneResult, type EventRetention } from './pruneEvents.js';
 import { queryEvents, type EventFilter } from './queryEvents.js';
 import type { Clock } from '../clock.js';
+import { redactExecution, redactView } from '../redaction/index.js';
 import { checkOptionsArgument, checkQueryFields, describeOption } from '../checkOptions.js';
 import { checkKindPatterns } from './checkKindPatterns.js';
 import { buildTimeline, type Timeline } from './timeline.js';
@@ -20,6 +20,11 @@ export interface EventsDeps {
   /** Copies out of the log what hook history reads from these commit records, before they go. */
   keepHistoryOf(seqs: readonly number[]): Promise<unknown>;
   clock: Clock;
+  /**
+   * The `redact` paths of a registered hook; with no name, those of every registered hook, since an
+   * event on a timeline may have reached any of them.
+   */
+  redactPaths(hookName?: string): readonly string[];
   /** The retention given at `createRuntime`, used when prune() is called without one. */
   retention: EventRetention;
 }
@@ -72,8 +77,9 @@ export class Events {
 
   /**
    * The causality tree of one correlation: each write, the hook executions it triggered, their
-   * actions, and the writes those caused. Values are redacted as hook history is (secret field names
-   * and secret-looking strings), so a timeline can be shared.
+   * actions, and the writes those caused. Everything in it is redacted as hook history is (secret field
+   * names and keys, secret-looking strings, and every registered hook's `redact` paths, on events too),
+   * so a timeline can be shared.
    *
    * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT}
    * @example const tree = await rt.events.timeline(correlationId)
@@ -86,7 +92,12 @@ export class Events {
       queryEvents(this.#deps.storage, { correlationId, limit: TIMELINE_LIMIT }),
       this.#deps.executionsOf(correlationId, TIMELINE_LIMIT),
     ]);
-    return buildTimeline(correlationId, events.map((event) => redactEvent(event) as LoggedEvent), executions.map(redactExecution));
+    const eventPaths = this.#deps.redactPaths();
+    return buildTimeline(
+      redactView(correlationId),
+      events.map((event) => redactView(event, eventPaths)),
+      executions.map((execution) => redactExecution(execution, this.#deps.redactPaths(execution.hookName))),
+    );
   }
 
   /**
@@ -100,11 +111,6 @@ export class Events {
     checkTimelineFormat(format);
     return renderTimeline(await this.timeline(correlationId), format);
   }
-}
-
-/** History redacts error messages as it records them; this covers records made before it did. */
-function redactExecution(execution: HookExecution): HookExecution {
-  return execution.error === undefined ? execution : { ...execution, error: { ...execution.error, message: redactString(execution.error.message) } };
 }
 
 function checkFilter(filter: EventFilter): void {

@@ -1,8 +1,8 @@
 import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
 import { hookResultByteLimit, invalidResultMessage } from '../../workers/hookResult.js';
 import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
-import { redactEventJson, redactString } from '../../workers/redact.js';
 import type { Clock } from '../clock.js';
+import { redact, redactJson } from '../redaction/index.js';
 import { escapeForDisplay, shortenForDisplay } from '../displayText.js';
 import { isLlmStateError, type LlmStateError } from '../errors.js';
 import type { CorrelationContext } from '../events/correlation.js';
@@ -198,7 +198,7 @@ export class ExecutionRunner {
     const { attempt } = meta;
     slot.fail(run.status, ticket);
     const texts = entries.map(deliveredTexts);
-    const inputJson = `[${texts.flat().map((event) => redactEventJson(event, definition.redact)).join(',')}]`;
+    const inputJson = `[${texts.flat().map((event) => redactJson(event, definition.redact)).join(',')}]`;
     const ops = this.#deps.history.recordOps(meta, inputJson, undefined);
     const exhausted = ticket !== undefined && attempt >= definition.maxAttempts;
     const now = this.#deps.clock.now();
@@ -274,8 +274,8 @@ export function describeError(error: unknown): ExecutionError {
     const { problem } = error;
     // A path into a result can be thousands of characters long: shown shortened, as value paths are.
     const message = problem === undefined ? error.message : escapeForDisplay(invalidResultMessage(shortenForDisplay(problem.path), problem.reason));
-    return { code: error.reason === 'timeout' ? 'HOOK_TIMEOUT' : 'HOOK_FAILED', message: redactString(message) };
+    return { code: error.reason === 'timeout' ? 'HOOK_TIMEOUT' : 'HOOK_FAILED', message: redact(message) as string };
   }
-  if (isLlmStateError(error)) return { code: error.code, message: redactString(error.message) };
-  return { code: 'HOOK_FAILED', message: redactString(error instanceof Error ? error.message : String(error)) };
+  if (isLlmStateError(error)) return { code: error.code, message: redact(error.message) as string };
+  return { code: 'HOOK_FAILED', message: redact(error instanceof Error ? error.message : String(error)) as string };
 }

@@ -2,6 +2,7 @@ import { LlmStateError } from '../errors.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { Dispatcher } from './Dispatcher.js';
+import { shownDeadLetter } from './hookRedaction.js';
 import { inlineEntry } from './pendingEntry.js';
 import { decodeDeadLetter, decodeHookSeqKey, encodeOutboxValue, hookRange, type DeadLetterValue } from './outboxRecords.js';
 
@@ -31,7 +32,7 @@ export class HookDeadLetters {
     this.#deps = deps;
   }
 
-  /** @throws {DATA_CORRUPT} */
+  /** The letters as views show them, redacted. @throws {DATA_CORRUPT} */
   async list(filter: { hookName?: string; limit?: number }): Promise<HookDeadLetter[]> {
     const range = filter.hookName === undefined ? {} : hookRange(filter.hookName);
     const letters: HookDeadLetter[] = [];
@@ -39,7 +40,8 @@ export class HookDeadLetters {
       const { hookName, seq } = decodeHookSeqKey(key);
       const letter = decodeDeadLetter(record, { 'hook dead letter': `${hookName}@${seq}` });
       const events = letter.events.map((json) => JSON.parse(json) as { id: string });
-      letters.push({ hookName, seq, reason: letter.reason, ...(letter.error === undefined ? {} : { error: letter.error }), attempts: letter.attempts, at: letter.at, eventIds: events.map((e) => e.id), events });
+      const stored: HookDeadLetter = { hookName, seq, reason: letter.reason, ...(letter.error === undefined ? {} : { error: letter.error }), attempts: letter.attempts, at: letter.at, eventIds: events.map((e) => e.id), events };
+      letters.push(shownDeadLetter(this.#deps.dispatcher, stored));
     }
     return letters;
   }

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { LlmStateError } from '../errors.js';
+import { redactError } from '../redaction/index.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import { auditSink, cacheInvalidationSink, metricsSink, type BuiltinSink, type InvalidationKeyspace, type ObservedMetrics } from './builtinSinks.js';
@@ -59,8 +60,10 @@ export class HookRegistry {
       try {
         await this.#deps.probe(definition.module, Math.max(definition.timeoutMs, 10_000));
       } catch (error) {
-        throw new LlmStateError('HOOK_FAILED', `The hook ${definition.name} cannot be registered: ${(error as Error).message}`, {
-          cause: error,
+        // A module that throws at import may quote a secret in its message.
+        const shown = redactError(error) as Error;
+        throw new LlmStateError('HOOK_FAILED', `The hook ${definition.name} cannot be registered: ${shown.message}`, {
+          cause: shown,
           details: { hook: definition.name, module: definition.module },
         });
       }

@@ -9,6 +9,7 @@ import { resolveHookDefinition, type HookDefinition, type HookRegistration } fro
 import { HookDeadLetters, type HookDeadLetter } from './HookDeadLetters.js';
 import { checkHistoryFilter, type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
 import { HookRegistry, type HookInfo } from './HookRegistry.js';
+import { shownExecution } from './hookRedaction.js';
 import { Replayer, type ReplayOptions, type ReplayResult } from './Replayer.js';
 import type { HookExecution } from './types.js';
 
@@ -129,14 +130,15 @@ export class Hooks {
     this.#deps.assertReadable();
     checkOptionsArgument(filter, 'filter');
     checkHistoryFilter(filter);
-    return this.#deps.history.query(filter);
+    return (await this.#deps.history.query(filter)).map((execution) => shownExecution(this.#deps.dispatcher, execution));
   }
 
   /** One recorded execution, or undefined. */
   async execution(executionId: string): Promise<HookExecution | undefined> {
     this.#deps.assertReadable();
     checkExecutionId(executionId);
-    return this.#deps.history.get(executionId);
+    const execution = await this.#deps.history.get(executionId);
+    return execution === undefined ? undefined : shownExecution(this.#deps.dispatcher, execution);
   }
 
   /**

@@ -1,10 +1,11 @@
-import { redactEventJson } from '../../workers/redact.js';
+import { redactJson } from '../redaction/index.js';
 import type { Clock } from '../clock.js';
 import { LlmStateError } from '../errors.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { Dispatcher } from './Dispatcher.js';
 import { executionMeta, type ExecutionSubject } from './executionMeta.js';
 import { newExecutionId } from './executionRecord.js';
+import { shownExecution } from './hookRedaction.js';
 import type { HistoryFilter, HookHistory } from './HookHistory.js';
 import { applyInputPatch, diffValues, type DiffOp } from './replayDiff.js';
 import type { HookExecution, HookResult } from './types.js';
@@ -102,7 +103,7 @@ export class Replayer {
     // Without an outcome (the replay failed) the worker redacted nothing: redact here, as a failed run does.
     const inputJson =
       run.outcome === undefined
-        ? `[${events.map((event) => redactEventJson(JSON.stringify(event), definition.redact, event)).join(',')}]`
+        ? `[${events.map((event) => redactJson(JSON.stringify(event), definition.redact, event)).join(',')}]`
         : (run.outcome.inputJson ?? JSON.stringify(events));
     await storage.batch(history.recordOps(meta, inputJson, run.outcome?.resultJson));
     const replayed: HookExecution = {
@@ -110,8 +111,10 @@ export class Replayer {
       input: JSON.parse(inputJson),
       ...(run.outcome === undefined ? {} : { result: JSON.parse(run.outcome.resultJson) as HookResult }),
     };
-    const diff = diffValues(outcomeOf(original), outcomeOf(replayed));
-    return { original, replayed, diff, equal: diff.length === 0 };
+    const shown = { original: shownExecution(dispatcher, original), replayed: shownExecution(dispatcher, replayed) };
+    // Compared as shown, so the diff holds nothing the executions hide.
+    const diff = diffValues(outcomeOf(shown.original), outcomeOf(shown.replayed));
+    return { ...shown, diff, equal: diff.length === 0 };
   }
 }
 

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { checkKindPatterns } from '../events/checkKindPatterns.js';
 import { SCOPE_KINDS, type ScopeKind } from '../state/Scope.js';
-import { checkRedactPaths } from '../../workers/redact.js';
+import { checkRedactPaths } from '../redaction/index.js';
 
 /** The built-in hooks, which ship with llmstate (see docs/hooks.md). */
 export const BUILTIN_HOOKS = ['audit', 'metrics', 'schemaReport', 'cacheInvalidation'] as const;

@@ -377,6 +377,38 @@ describe('llmstate hooks and timeline', function () {
     });
   });
 
+  describe('redaction of what the commands print', () => {
+    it('dead-letters, history and timeline print secrets redacted, as the API shows them; the store keeps them', async () => {
+      const dataDir = tempDir();
+      // Assembled at run time so that secret scanners do not flag this file.
+      const jwt = 'eyJhbGciOiJIUzI1NiJ9' + '.' + 'eyJzdWIiOiJjbGkifQ' + '.' + 'c2lnbmF0dXJlLWNsaQ';
+      const sshKey = 'plain-ssh-' + 'key-5f0c2a';
+      const token = 'sk-' + 'cliS3cr3tTokenForTheTests012345';
+      const rt = await createRuntime({ dataDir });
+      try {
+        await rt.hooks.register({ name: 'fails', module: FAILS, on: ['state.set'], maxAttempts: 1 });
+        await rt.state.set(Scope.workflow('w1'), 'status', { fail: true, ssh_key: sshKey, note: `id_token_${jwt} key=${token}` }, { correlationId: jwt });
+        await rt.hooks.idle();
+      } finally {
+        await rt.close();
+      }
+      const printed = [
+        await inDir(dataDir, 'hooks', 'dead-letters', '--json'),
+        await inDir(dataDir, 'hooks', 'dead-letters'),
+        await inDir(dataDir, 'hooks', 'history', '--json'),
+        await inDir(dataDir, 'timeline', jwt, '--format', 'json'),
+        await inDir(dataDir, 'timeline', jwt),
+      ];
+      for (const result of printed) {
+        assertSucceeds(result);
+        for (const secret of [jwt, sshKey, token]) assert.ok(!result.stdout.includes(secret), result.stdout);
+      }
+      const [letter] = JSON.parse(printed[0].stdout) as HookDeadLetter[];
+      assert.deepEqual((letter.events[0] as { value: unknown }).value, { fail: true, ssh_key: '[REDACTED]', note: 'id_token_[REDACTED] key=[REDACTED]' });
+      assert.equal(await inspect(dataDir, (reopened) => reopened.state.get(Scope.workflow('w1'), 'status')).then((value) => (value as { ssh_key: string }).ssh_key), sshKey);
+    });
+  });
+
   describe('hooks dead-letters and redeliver', () => {
     it('dead-letters prints one line per batch: time, hook, reason, attempts, events, error', async () => {
       const result = await inDir(store, 'hooks', 'dead-letters');

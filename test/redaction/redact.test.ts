@@ -1,5 +1,18 @@
 import assert from 'node:assert/strict';
-import { checkRedactPaths, isSecretFieldName, MAX_REDACT_DEPTH, mightNeedRedaction, redact, REDACTED, redactString, TOO_DEEP } from '../../workers/redact.js';
+import {
+  checkRedactPaths,
+  isSecretFieldName,
+  MAX_REDACT_DEPTH,
+  mightNeedRedaction,
+  redact,
+  redactDeadLetter,
+  REDACTED,
+  redactError,
+  redactExecution,
+  redactView,
+  TOO_DEEP,
+} from '../../src/redaction/index.js';
+import { redactString } from '../../src/redaction/secretPatterns.js';
 
 // Fake secrets are assembled at run time so that secret scanners do not flag this file.
 const OPENAI = 'sk-' + 'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z'.repeat(2);
@@ -326,5 +339,252 @@ describe('mightNeedRedaction', () => {
       assert.equal(mightNeedRedaction(text), false, text);
       assert.equal(json(redact(value)), text);
     }
+  });
+});
+
+describe('redact: names split into words, keys, and embedded or encoded secrets', () => {
+  // Assembled at run time, as above.
+  const PLAIN = 'plain-' + 'unguessable-0f9e8d';
+  const STRIPE = 'sk_' + 'live_' + '51HxYzAbCdEfGhIjKlMnOpQr';
+  const GOOGLE = 'AIza' + 'SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q';
+  const BASIC = Buffer.from('admin:' + 'hunter2-basic').toString('base64');
+  const PGP = '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0example\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----';
+  const SSH2 = '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key"\nP2/56wAAAexample\n---- END SSH2 ENCRYPTED PRIVATE KEY ----';
+  const OPENSSH = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+
+  describe('field names', () => {
+    const secretNames = [
+      'aws_secret_access_key',
+      'AWS_SECRET_ACCESS_KEY',
+      'secret_key',
+      'secretKey',
+      'passphrase',
+      'ssh_key',
+      'sshKey',
+      'encryption_key',
+      'signingKey',
+      'SIGNINGKEY',
+      'apiKeys',
+      'APIKeys',
+      'api.key',
+      'accessTokens',
+      'refresh_tokens',
+      'privateKeys',
+      'master-key',
+      'hmacKey',
+      'passwords',
+      'secrets',
+      'googleCredential',
+      'cookies',
+    ];
+    for (const name of secretNames) {
+      it(`redacts the value of \`${name}\`, and the pre-filter looks closer`, () => {
+        assert.deepEqual(redact({ [name]: PLAIN, other: 'kept' }), { [name]: REDACTED, other: 'kept' });
+        assert.equal(isSecretFieldName(name), true);
+        assert.equal(mightNeedRedaction(json({ [name]: PLAIN })), true);
+      });
+    }
+
+    // Words that only look like secrets: an LLM usage record, ordinary keys, and words holding `key`.
+    const ordinaryNames = [
+      'tokens',
+      'maxTokens',
+      'max_tokens',
+      'input_tokens',
+      'outputTokens',
+      'completionTokens',
+      'paidTokens',
+      'tokenCount',
+      'tokenizer',
+      'key',
+      'keys',
+      'cacheKey',
+      'sortKey',
+      'primaryKey',
+      'publicKey',
+      'public_keys',
+      'idempotencyKey',
+      'keyboard',
+      'monkey',
+      'turkey',
+      'keynote',
+      'accessKeyId',
+      'passwordHint',
+    ];
+    for (const name of ordinaryNames) {
+      it(`keeps the value of \`${name}\``, () => {
+        assert.equal(isSecretFieldName(name), false);
+        assert.deepEqual(redact({ [name]: 123 }), { [name]: 123 });
+      });
+    }
+
+    it('keeps an LLM usage record whole', () => {
+      const usage = { model: 'gpt', usage: { tokens: 123, prompt_tokens: 100, completion_tokens: 23 }, maxTokens: 1024, keys: ['a', 'b'] };
+      assert.deepEqual(redact(usage), usage);
+    });
+  });
+
+  describe('key and value', () => {
+    it('redacts the value of a hook action whose key names a secret, like the state write it causes', () => {
+      const result = { actions: [{ type: 'set', scope: 'agent:a1', key: 'apiKey', value: PLAIN }, { type: 'set', scope: 'agent:a1', key: 'topic', value: 'kept' }] };
+      assert.deepEqual(redact(result), {
+        actions: [{ type: 'set', scope: 'agent:a1', key: 'apiKey', value: REDACTED }, { type: 'set', scope: 'agent:a1', key: 'topic', value: 'kept' }],
+      });
+    });
+
+    for (const key of ['password/admin', 'secrets/openai', 'token/github', 'config.apiKey', 'vault:ssh_key', 'user/passphrase/old']) {
+      it(`redacts the value under the state key \`${key}\`, by its segments`, () => {
+        assert.deepEqual(redact({ kind: 'state.set', key, value: { v: PLAIN } }), { kind: 'state.set', key, value: REDACTED });
+        assert.equal(mightNeedRedaction(json({ key, value: PLAIN })), true);
+      });
+    }
+
+    for (const key of ['topic', 'keyboard/layout', 'tokens', 'usage/maxTokens', 'notes/keys']) {
+      it(`keeps the value under the state key \`${key}\``, () => {
+        assert.deepEqual(redact({ key, value: { v: 1 } }), { key, value: { v: 1 } });
+      });
+    }
+
+    it('applies at any depth, and keeps the key itself', () => {
+      assert.deepEqual(redact({ output: [{ key: 'password', value: PLAIN }] }), { output: [{ key: 'password', value: REDACTED }] });
+    });
+  });
+
+  describe('embedded and encoded patterns', () => {
+    const cases: [string, string, string][] = [
+      ['a JWT after `_`', `id_token_${JWT}`, `id_token_${REDACTED}`],
+      ['a URL-encoded Bearer header', `Authorization%3A%20Bearer%20${JWT}`, `Authorization%3A%20Bearer%20${REDACTED}`],
+      ['a URL-encoded Bearer header with an opaque token', 'Authorization%3A%20Bearer%20abc123def456%3D%3D&x=1', `Authorization%3A%20Bearer%20${REDACTED}&x=1`],
+      ['a key after `%20`', `q=use%20${OPENAI}`, `q=use%20${REDACTED}`],
+      ['a JWT after `%20`', `x%20${JWT}`, `x%20${REDACTED}`],
+      ['a GitHub token after `%20`', `q%20${GITHUB_CLASSIC}`, `q%20${REDACTED}`],
+      ['a Slack token after `%3D`', `token%3D${SLACK}`, `token%3D${REDACTED}`],
+      ['an AWS key id after `%20`', `id%20${AWS_KEY}`, `id%20${REDACTED}`],
+      ['a Stripe key after `%20`', `k%20${STRIPE}`, `k%20${REDACTED}`],
+      ['a URL password', 'https://admin:' + 'hunter2-url@db.example.com/x', `https://admin:${REDACTED}@db.example.com/x`],
+      ['a URL password without a user', 'redis://:' + 'hunter2-url@cache:6379', `redis://:${REDACTED}@cache:6379`],
+      ['a Basic credential', `Authorization: Basic ${BASIC}`, `Authorization: Basic ${REDACTED}`],
+      ['a URL-encoded Basic credential', `Basic%20${BASIC.replace(/=/g, '%3D')}`, `Basic%20${REDACTED}`],
+      ['a Stripe key', `stripe ${STRIPE}.`, `stripe ${REDACTED}.`],
+      ['a Stripe key after `_`', `STRIPE_${STRIPE}`, `STRIPE_${REDACTED}`],
+      ['a Google API key', `key=${GOOGLE}&q=1`, `key=${REDACTED}&q=1`],
+      ['a PGP private key block', `k:\n${PGP}\nend`, `k:\n${REDACTED}\nend`],
+      ['an SSH2 private key block', `k:\n${SSH2}\nend`, `k:\n${REDACTED}\nend`],
+      ['an OpenSSH private key block', `k:\n${OPENSSH}\nend`, `k:\n${REDACTED}\nend`],
+    ];
+    for (const [what, text, expected] of cases) {
+      it(`replaces ${what}`, () => {
+        assert.equal(redact(text), expected);
+        assert.equal(mightNeedRedaction(json({ note: text })), true);
+      });
+    }
+
+    const kept = [
+      'a basic understanding of the Basic Instructions',
+      'Basic auth is off',
+      'https://user@example.com/path',
+      'https://example.com/a:b@c',
+      'mailto:ann@example.com',
+      'sk_live_short',
+      'AIza is not a key',
+      '-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQINBF\n-----END PGP PUBLIC KEY BLOCK-----',
+      'my_eyJ_variable',
+      'task_sk-short',
+    ];
+    for (const text of kept) {
+      it(`keeps ${JSON.stringify(text)}`, () => {
+        assert.equal(redact(text), text);
+      });
+    }
+
+    it('scans long hostile strings in linear time', () => {
+      const hostile = [
+        'eyJ_'.repeat(200_000),
+        '_eyJa.'.repeat(100_000),
+        '%20sk-'.repeat(100_000),
+        '%20eyJa'.repeat(100_000),
+        'sk_live_'.repeat(100_000),
+        'AIza'.repeat(200_000),
+        '://a:'.repeat(100_000),
+        'https://a:' + 'b:'.repeat(200_000),
+        'basic '.repeat(100_000),
+        'Basic%20'.repeat(100_000),
+        'bearer%20'.repeat(100_000),
+        '-----BEGIN PGP PRIVATE KEY BLOCK-----' + '-'.repeat(300_000),
+        '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----' + '-'.repeat(300_000),
+      ];
+      const started = performance.now();
+      for (const text of hostile) redact(text);
+      assert.ok(performance.now() - started < 3000, 'hostile strings take well under a second each');
+    });
+  });
+});
+
+describe('where a hook’s paths apply', () => {
+  const PLAIN = 'plain-' + 'card-4111';
+
+  it('to each input event, each action and the result of an execution, and to correlation ids', () => {
+    const execution = {
+      executionId: 'e1',
+      correlationId: JWT,
+      correlationIds: [JWT, 'other'],
+      input: [{ key: 'k', value: { card: PLAIN, n: 1 } }, { key: 'k', value: { card: PLAIN } }],
+      result: { actions: [{ type: 'set', key: 'copy', value: { card: PLAIN } }], output: { value: { card: PLAIN } } },
+      error: { code: 'HOOK_FAILED', message: `refused ${OPENAI}` },
+    };
+    const shown = redactExecution(execution, ['value.card']);
+    assert.deepEqual(shown, {
+      executionId: 'e1',
+      correlationId: REDACTED,
+      correlationIds: [REDACTED, 'other'],
+      input: [{ key: 'k', value: { card: REDACTED, n: 1 } }, { key: 'k', value: { card: REDACTED } }],
+      // A path names a field of an event: the result's own `value.card` would be hidden, not a copy in `output`.
+      result: { actions: [{ type: 'set', key: 'copy', value: { card: REDACTED } }], output: { value: { card: PLAIN } } },
+      error: { code: 'HOOK_FAILED', message: `refused ${REDACTED}` },
+    });
+  });
+
+  it('to each event of a dead letter', () => {
+    const letter = { hookName: 'h', events: [{ id: '1.0', key: 'k', value: { card: PLAIN } }], error: { code: 'HOOK_FAILED', message: `x ${JWT}` } };
+    assert.deepEqual(redactDeadLetter(letter, ['value.card']), {
+      hookName: 'h',
+      events: [{ id: '1.0', key: 'k', value: { card: REDACTED } }],
+      error: { code: 'HOOK_FAILED', message: `x ${REDACTED}` },
+    });
+  });
+
+  it('an index path applies to each event, not to the array of them', () => {
+    assert.deepEqual(redactDeadLetter({ events: [{ list: [PLAIN, 'b'] }, { list: [PLAIN] }] }, ['list[0]']), { events: [{ list: [REDACTED, 'b'] }, { list: [REDACTED] }] });
+  });
+});
+
+describe('redactError', () => {
+  it('returns a copy with the message and stack redacted, keeping the name', () => {
+    const error = new TypeError(`cannot load: OPENAI_API_KEY=${OPENAI}`);
+    const shown = redactError(error) as Error;
+    assert.notEqual(shown, error);
+    assert.equal(shown.name, 'TypeError');
+    assert.equal(shown.message, `cannot load: OPENAI_API_KEY=${REDACTED}`);
+    assert.ok(!shown.stack!.includes(OPENAI));
+    assert.equal(error.message.includes(OPENAI), true, 'the original is not changed');
+  });
+
+  it('returns the error itself when nothing in it is secret', () => {
+    const error = new Error('plain');
+    assert.equal(redactError(error), error);
+  });
+});
+
+describe('redactView', () => {
+  it('returns the value itself when nothing in it can need redacting, so a deep value stays whole', () => {
+    let deep: unknown = 'bottom';
+    for (let level = 0; level < MAX_REDACT_DEPTH + 50; level++) deep = { next: deep };
+    assert.equal(redactView(deep), deep);
+  });
+
+  it('copies and redacts when something may, or when paths are given', () => {
+    const value = { note: `key ${OPENAI}`, card: '4111' };
+    assert.deepEqual(redactView(value), { note: `key ${REDACTED}`, card: '4111' });
+    assert.deepEqual(redactView({ card: '4111' }, ['card']), { card: REDACTED });
   });
 });
