@@ -1,4 +1,4 @@
-import { findNonJsonData, type JsonDataProblem, type JsonDataRules } from './jsonData.js';
+import { findNonJsonData, type JsonDataProblem, type JsonDataRules } from '../src/state/jsonData.js';
 
 /**
  * How deep a hook's `output`, or one of its actions, may nest, counted from itself. Well below what a

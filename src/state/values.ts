@@ -1,5 +1,5 @@
 import { escapeForDisplay, shortenForDisplay } from '../displayText.js';
-import { findNonJsonData, type JsonDataRules } from '../../workers/jsonData.js';
+import { findNonJsonData, type JsonDataRules } from './jsonData.js';
 import { LlmStateError } from '../errors.js';
 
 /** Default limit on one value, serialised as UTF-8 JSON. */
