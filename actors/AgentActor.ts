@@ -18,6 +18,7 @@ import {
   type AgentPatch,
   type AgentRecord,
 } from './agentRecord.js';
+import { encodeDeadLetter } from './deadLetterRecord.js';
 import { Mailbox } from './Mailbox.js';
 import type { ScopeActor } from './ScopeActor.js';
 
@@ -338,7 +339,7 @@ export class AgentActor {
   async #deadLetter(envelope: Envelope, error: string, crashes: number, poison: boolean): Promise<void> {
     const at = this.#host.clock.now();
     const letter: DeadLetter = { agentId: this.id, event: envelope.event, error, crashes, poison, at, correlationId: envelope.context?.correlationId };
-    const value = Buffer.from(JSON.stringify(letter), 'utf8');
+    const value = encodeDeadLetter(letter);
     await this.#host.ownerOf(this.scope).commitRecord(
       {
         extraOps: [{ type: 'put', sublevel: 'agents', key: deadLetterKey(this.id, at, nextLetter()), value }],

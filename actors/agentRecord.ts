@@ -97,6 +97,10 @@ export function deadLetterRange(agentId?: string): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.from(prefix, 'utf8'), lt: Buffer.from(prefix.slice(0, -1) + '\x01', 'utf8') };
 }
 
+export function isDeadLetterKey(key: Buffer): boolean {
+  return key.toString('latin1', 0, DEAD_LETTER_PREFIX.length) === DEAD_LETTER_PREFIX;
+}
+
 export function encodeAgentRecord(record: AgentRecord, seqHint: number): Buffer {
   return encodeRecord({ seq: seqHint, timestamp: record.metadata.updatedAt, schema: `agent-record@${AGENT_RECORD_VERSION}` }, JSON.stringify(record));
 }

@@ -11,6 +11,7 @@ import {
   type AgentRecord,
   type AgentStatus,
 } from '../../actors/agentRecord.js';
+import { decodeDeadLetter } from '../../actors/deadLetterRecord.js';
 import type { ChildSpec, RestartType, Shutdown } from '../../supervisors/childSpec.js';
 import { DEFAULT_AGENT_SUPERVISOR, type SupervisorTree } from '../../supervisors/SupervisorTree.js';
 import { checkOptionsArgument } from '../checkOptions.js';
@@ -277,7 +278,7 @@ export class Agents {
     return true;
   }
 
-  /** Dead letters, oldest first per agent. */
+  /** Dead letters, oldest first per agent. @throws {DATA_CORRUPT} when a stored letter is damaged. */
   async deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     this.#deps.assertReadable();
     return readDeadLetters(this.#deps.storage, filter);
@@ -417,12 +418,16 @@ export interface DeadLetterFilter {
   limit?: number;
 }
 
-/** Dead letters from the store, oldest first per agent, redacted as every view of a dead letter is. */
+/**
+ * Dead letters from the store, oldest first per agent, redacted as every view of a dead letter is.
+ *
+ * @throws {DATA_CORRUPT} when a letter is damaged.
+ */
 export async function readDeadLetters(storage: StorageBackend, filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
   checkOptionsArgument(filter, 'filter');
   const letters: DeadLetter[] = [];
   const range = { ...deadLetterRange(filter.agentId), ...(filter.limit === undefined ? {} : { limit: filter.limit }) };
-  for await (const [, bytes] of storage.iterate('agents', range)) letters.push(JSON.parse(bytes.toString('utf8')) as DeadLetter);
+  for await (const [key, bytes] of storage.iterate('agents', range)) letters.push(decodeDeadLetter(bytes, key));
   return letters.map((letter) => redactDeadLetter(letter));
 }
 

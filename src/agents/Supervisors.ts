@@ -107,7 +107,11 @@ export class Supervisors {
     this.#deps.tree.checkChildSpecs(specs);
   }
 
-  /** Messages that crashed their agent, or were refused as poison; durable, oldest first per agent. @throws {RUNTIME_CLOSED} */
+  /**
+   * Messages that crashed their agent, or were refused as poison; durable, oldest first per agent.
+   *
+   * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT} when a stored letter is damaged.
+   */
   async deadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]> {
     this.#deps.assertReadable();
     return readDeadLetters(this.#deps.storage, filter);

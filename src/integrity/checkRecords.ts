@@ -1,3 +1,5 @@
+import { isDeadLetterKey } from '../../actors/agentRecord.js';
+import { decodeDeadLetter } from '../../actors/deadLetterRecord.js';
 import { decodeCommitRecord, decodeSeqKey } from '../events/eventLog.js';
 import { readSeqHighWater } from '../events/seqHighWater.js';
 import { decodeHookSeqKey } from '../hooks/outboxRecords.js';
@@ -50,6 +52,10 @@ export async function checkRecords(
   for (const sublevel of SUBLEVELS) {
     const check = (key: Buffer, value: Buffer) => {
       if (INDEXES.has(sublevel)) return;
+      if (sublevel === 'agents' && isDeadLetterKey(key)) {
+        decodeDeadLetter(value, key);
+        return;
+      }
       const where = { sublevel, key: displayKey(key) };
       const decoded = decodeRecord(value, where);
       if (sublevel === 'state') {
