@@ -1,5 +1,6 @@
 export { createRuntime, onRuntimeFatal } from './runtime.js';
 export type { Runtime, RuntimeMetrics, CorrelateResult } from './runtime.js';
+export type { StoreStats, KindStats } from './storeStats.js';
 export { Agents, AgentHandle } from './agents/Agents.js';
 export type { SpawnOptions, RestoreOptions, AgentSummary, DeadLetterFilter } from './agents/Agents.js';
 export type { AgentEvent, AgentReply, DeadLetter } from '../actors/AgentActor.js';

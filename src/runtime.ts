@@ -17,6 +17,7 @@ import { Events } from './events/Events.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
 import { checkCorrelationId, StateManager } from './state/StateManager.js';
 import { ensureStoreFormat } from './state/storeFormat.js';
+import { readStoreStats, type StoreStats } from './storeStats.js';
 import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
 import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
 import { HookPool } from '../workers/HookPool.js';
@@ -68,6 +69,15 @@ export interface Runtime {
   correlate<T>(fn: () => Promise<T> | T, correlationId?: string): Promise<CorrelateResult<T>>;
   /** Counters for actors, caches and commits. */
   metrics(): RuntimeMetrics;
+  /**
+   * What the store holds: its format and creation time, the last commit sequence, scopes, keys and value
+   * bytes per scope kind, event-log records, and the size of the data directory. It reads every state
+   * key, so it takes time in proportion to the store; what `llmstate stats` prints.
+   *
+   * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT} when the store's format record is damaged.
+   * @example const { total, lastCommitSeq } = await rt.stats()
+   */
+  stats(): Promise<StoreStats>;
   /** Drains every mailbox, waits for the last commit and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -317,6 +327,11 @@ class LlmStateRuntime implements Runtime {
       commits: this.#scheduler.metrics,
       hooks: hookMetrics(this.#dispatcher, this.hooks.observed, this.#backgroundErrors),
     };
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.#assertOpen();
+    return readStoreStats(this.#storage, this.#options.memory ? undefined : resolve(this.#options.dataDir!));
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { checkQueryFields, describeOption } from '../src/checkOptions.js';
 import { formatAgentDetails, formatAgentList, type AgentDetails } from '../src/cli/agentCommands.js';
 import { formatDeadLetters, formatHistory, formatHookList, formatReplay, type HookListing } from '../src/cli/hookCommands.js';
-import { formatStats, type StoreStats } from '../src/cli/stats.js';
+import { formatStats, type StatsReport } from '../src/cli/stats.js';
 import { formatVerifyReport } from '../src/cli/verifyCommands.js';
 import { formatError, formatTable, type Styles, oneLine, previewJson, printNote } from '../src/cli/output.js';
 import { escapeForDisplay, MESSAGE_TEXT_LIMIT, quoteForDisplay, shortenForDisplay } from '../src/displayText.js';
@@ -129,7 +129,7 @@ function hookDeadLetter(text: string): HookDeadLetter {
   return { hookName: `h${text}`, seq: 1, reason: 'attempts_exhausted', error: { code: `E${text}`, message: `m${text}` }, attempts: 1, at: 0, eventIds: [`1.0${text}`], events: [] };
 }
 
-function storeStats(dataDir: string): StoreStats {
+function storeStats(dataDir: string): StatsReport {
   const none = { scopes: 0, keys: 0, valueBytes: 0 };
   const kinds = { global: none, agent: none, workflow: none, step: none, session: none, custom: none };
   return { dataDir, storeFormat: 1, createdAt: '', lastCommitSeq: 0, kinds, total: none, unrecognisedKeys: 0, eventLogRecords: 0, sizeOnDisk: 0 };

@@ -31,6 +31,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
   runtime: {
     correlate: NONE,
     metrics: NONE,
+    stats: NONE,
     close: NONE,
     started: INTERNAL,
     abortStart: INTERNAL,

@@ -3,9 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentHandle } from '../agents/Agents.js';
 import { isLlmStateError } from '../errors.js';
 import type { EventKind } from '../events/eventKinds.js';
-import { readLastSeq } from '../events/eventLog.js';
 import type { LoggedEvent } from '../events/eventLog.js';
-import { createRuntime, storageOf, type Runtime } from '../runtime.js';
+import { createRuntime, type Runtime } from '../runtime.js';
 import type { ChildInfo } from '../../supervisors/Supervisor.js';
 import { AGENT_EVENT_KINDS, summarizeMachine } from './agentCommands.js';
 import type { DemoContext, DemoStep } from './demo.js';
@@ -82,7 +81,7 @@ const startTeam: DemoStep = {
     const leftovers: string[] = [];
     for (const id of [ADA, BOB]) if (await rt.agents.delete(id)) leftovers.push(id);
     if (leftovers.length > 0) ctx.say(`deleted ${leftovers.join(' and ')}, left by an earlier run of the demo`);
-    ctx.agentsFromSeq = await readLastSeq(storageOf(rt));
+    ctx.agentsFromSeq = (await rt.stats()).lastCommitSeq;
 
     const team = rt.supervisors.create(TEAM);
     await team.ready();

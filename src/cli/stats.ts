@@ -1,42 +1,18 @@
 import type { Command } from 'commander';
-import { readdir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
-import { LlmStateError } from '../errors.js';
-import { join, resolve } from 'node:path';
-import { readLastSeq } from '../events/eventLog.js';
-import { storageOf, type Runtime } from '../runtime.js';
-import { SCOPE_KINDS, type ScopeKind } from '../state/Scope.js';
-import { decodeStateKey } from '../state/keyCodec.js';
-import { decodeRecord } from '../state/recordEnvelope.js';
-import type { StoreFormat } from '../state/storeFormat.js';
+import type { Runtime } from '../runtime.js';
+import type { KindStats, StoreStats } from '../storeStats.js';
 import { globalOptions } from './globalOptions.js';
 import { printJson, printLine } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
-export interface KindStats {
-  /** Distinct scopes of this kind that hold at least one key. */
-  scopes: number;
-  keys: number;
-  /** Stored bytes of the values' records. */
-  valueBytes: number;
-}
-
-export interface StoreStats {
+/** What `llmstate stats` prints: {@link StoreStats}, with the data directory and the creation time as ISO 8601. */
+export interface StatsReport extends Omit<StoreStats, 'createdAt'> {
   dataDir: string;
-  storeFormat: number;
   /** ISO 8601 time the store was created. */
   createdAt: string;
-  lastCommitSeq: number;
-  kinds: Record<ScopeKind, KindStats>;
-  total: KindStats;
-  /** State keys that do not decode as (scope, key); they should not exist. */
-  unrecognisedKeys: number;
-  eventLogRecords: number;
-  /** Bytes of every file under the data directory. */
-  sizeOnDisk: number;
 }
-
-const FORMAT_KEY = Buffer.from('format', 'utf8');
 
 /** Adds `stats`. */
 export function registerStatsCommand(program: Command): void {
@@ -52,88 +28,14 @@ export function registerStatsCommand(program: Command): void {
     });
 }
 
-/** Scans the store under an open runtime. Reads only; the runtime must not be taking writes meanwhile. */
-export async function collectStats(rt: Runtime, dataDir: string): Promise<StoreStats> {
-  const storage = storageOf(rt);
-  const rawFormat = await storage.get('meta', FORMAT_KEY);
-  const format = rawFormat === undefined ? undefined : (JSON.parse(decodeRecord(rawFormat).payload.toString('utf8')) as StoreFormat);
-
-  const kinds = Object.fromEntries(SCOPE_KINDS.map((kind) => [kind, emptyKindStats()])) as Record<ScopeKind, KindStats>;
-  let unrecognisedKeys = 0;
-  // Keys sort by scope first, so the keys of one scope are contiguous: a new scope starts where the text changes.
-  let previousScope = '';
-  for await (const [key, value] of storage.iterate('state')) {
-    const decoded = decodeStateKey(key);
-    if (decoded === undefined) {
-      unrecognisedKeys++;
-      continue;
-    }
-    const counts = kinds[decoded.scope.kind];
-    const scopeText = decoded.scope.toString();
-    if (scopeText !== previousScope) counts.scopes++;
-    previousScope = scopeText;
-    counts.keys++;
-    counts.valueBytes += value.length;
-  }
-
-  let eventLogRecords = 0;
-  for await (const _ of storage.iterate('events')) eventLogRecords++;
-
-  const total = emptyKindStats();
-  for (const counts of Object.values(kinds)) {
-    total.scopes += counts.scopes;
-    total.keys += counts.keys;
-    total.valueBytes += counts.valueBytes;
-  }
-  return {
-    dataDir: resolve(dataDir),
-    storeFormat: format?.format ?? 0,
-    createdAt: new Date(format?.createdAt ?? 0).toISOString(),
-    lastCommitSeq: await readLastSeq(storage),
-    kinds,
-    total,
-    unrecognisedKeys,
-    eventLogRecords,
-    sizeOnDisk: await directorySize(resolve(dataDir)),
-  };
-}
-
-function emptyKindStats(): KindStats {
-  return { scopes: 0, keys: 0, valueBytes: 0 };
-}
-
-/**
- * Bytes of every file under `directory`. LevelDB may delete a file (after a compaction) between the
- * listing and its stat: such a file counts nothing.
- *
- * @throws {STORAGE_FAILED} when the directory cannot be read.
- */
-async function directorySize(directory: string): Promise<number> {
-  let bytes = 0;
-  const entries = await unlessGone(directory, () => readdir(directory, { withFileTypes: true }));
-  for (const entry of entries ?? []) {
-    const path = join(directory, entry.name);
-    if (entry.isDirectory()) bytes += await directorySize(path);
-    else if (entry.isFile()) bytes += (await unlessGone(path, () => stat(path)))?.size ?? 0;
-  }
-  return bytes;
-}
-
-/** What `read` gives, or undefined when `path` is gone. @throws {STORAGE_FAILED} for any other error. */
-async function unlessGone<T>(path: string, read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new LlmStateError('STORAGE_FAILED', `Cannot read ${path} to measure the store: ${(error as Error).message}`, {
-      cause: error,
-      details: { location: path },
-    });
-  }
+/** `rt.stats()`, in the form `llmstate stats` prints. */
+export async function collectStats(rt: Runtime, dataDir: string): Promise<StatsReport> {
+  const { storeFormat, createdAt, ...counts } = await rt.stats();
+  return { dataDir: resolve(dataDir), storeFormat, createdAt: new Date(createdAt).toISOString(), ...counts };
 }
 
 /** The text form of `llmstate stats`. */
-export function formatStats(stats: StoreStats): string[] {
+export function formatStats(stats: StatsReport): string[] {
   const lines = [
     `data dir          ${escapeForDisplay(stats.dataDir)}`,
     `store format      ${stats.storeFormat} (created ${stats.createdAt})`,

@@ -30,15 +30,14 @@ export async function ensureStoreFormat(storage: StorageBackend, now: number, ac
   if (foreign !== undefined) {
     throw notAnLlmStateStore(storage, `it holds keys outside llmstate's namespaces (the first is 0x${foreign.subarray(0, 32).toString('hex')})`);
   }
-  const raw = await storage.get('meta', FORMAT_KEY);
-  if (raw === undefined) {
+  const found = await readStoreFormat(storage);
+  if (found === undefined) {
     if (await holdsAnyKey(storage)) throw notAnLlmStateStore(storage, 'it holds keys, but no llmstate format record');
     if (access === 'existing') throw noStore(dirname(storage.location));
     const created: StoreFormat = { format: STORE_FORMAT, createdAt: now };
     await storage.batch([{ type: 'put', sublevel: 'meta', key: FORMAT_KEY, value: encodeRecord({ seq: 0, timestamp: now }, JSON.stringify(created)) }]);
     return created;
   }
-  const found = decodeFormat(storage, raw);
   if (found.format > STORE_FORMAT) {
     throw new LlmStateError(
       'STORAGE_FAILED',
@@ -49,7 +48,16 @@ export async function ensureStoreFormat(storage: StorageBackend, now: number, ac
   return found;
 }
 
-/** @throws {DATA_CORRUPT} unless the record passes its checksum and holds a format and a creation time. */
+/**
+ * The store's format record, or undefined when it has none (a new store, or not an llmstate store).
+ *
+ * @throws {DATA_CORRUPT} unless the record passes its checksum and holds a format and a creation time.
+ */
+export async function readStoreFormat(storage: StorageBackend): Promise<StoreFormat | undefined> {
+  const raw = await storage.get('meta', FORMAT_KEY);
+  return raw === undefined ? undefined : decodeFormat(storage, raw);
+}
+
 function decodeFormat(storage: StorageBackend, raw: Buffer): StoreFormat {
   const { payload } = decodeRecord(raw, { record: 'store format', location: storage.location });
   const text = payload.toString('utf8');
