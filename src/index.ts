@@ -40,7 +40,7 @@ export { Hooks } from './hooks/Hooks.js';
 export type { HookInfo, HookRegistrationInput, ReplayResult, ReplayOptions, HookDeadLetter } from './hooks/Hooks.js';
 export { BUILTIN_HOOKS, HOOK_DEFAULTS } from './hooks/hookDefinition.js';
 export type { HookRegistration, HookDefinition, HookFilter, HookBackoff, HookBreakerOptions, BuiltinHookName } from './hooks/hookDefinition.js';
-export type { HookEvent, HookContext, HookAction, HookResult, HookExecution, ExecutionStatus, ExecutionError } from './hooks/types.js';
+export type { HookEvent, HookContext, HookAction, HookResult, HookExecution, HookExecutionMetadata, ExecutionStatus, ExecutionError } from './hooks/types.js';
 export type { HistoryFilter, HistoryRetention, PruneResult } from './hooks/HookHistory.js';
 export type { HookStatus } from './hooks/Dispatcher.js';
 export type { HookMetrics } from './hooks/hookMetrics.js';

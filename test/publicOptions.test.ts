@@ -70,6 +70,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     disable: NONE,
     enable: NONE,
     history: optional('filter'),
+    historyMetadata: optional('filter'),
     execution: NONE,
     replay: optional('options', () => ['x1']),
     replayMany: optional('filter'),

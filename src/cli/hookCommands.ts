@@ -1,12 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
-import { decodeExecutionMeta, type ExecutionMeta } from '../hooks/executionRecord.js';
 import type { HookDeadLetter, HookInfo, ReplayResult } from '../hooks/Hooks.js';
 import type { HistoryFilter } from '../hooks/HookHistory.js';
 import type { DiffOp } from '../hooks/replayDiff.js';
-import type { ExecutionStatus, HookExecution } from '../hooks/types.js';
-import { storageOf, type Runtime } from '../runtime.js';
+import type { ExecutionStatus, HookExecution, HookExecutionMetadata } from '../hooks/types.js';
+import type { Runtime } from '../runtime.js';
 import { globalOptions } from './globalOptions.js';
 import { count, formatTable, isoTime, oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
@@ -144,11 +143,10 @@ export function registerHookCommands(program: Command): void {
  */
 export async function collectHookListings(rt: Runtime): Promise<HookListing[]> {
   const infos = rt.hooks.list();
-  const recorded = new Map(infos.map((info) => [info.name, [] as ExecutionMeta[]]));
-  // Only the metadata of each record is read: rt.hooks.history() would also inflate every input and result.
-  for await (const [key, record] of storageOf(rt).iterate('hookHistory')) {
-    const meta = decodeExecutionMeta(record, key.toString('utf8'));
-    if (meta.replayOf === undefined) recorded.get(meta.hookName)?.push(meta);
+  const recorded = new Map(infos.map((info) => [info.name, [] as HookExecutionMetadata[]]));
+  // rt.hooks.history() would also inflate every input and result.
+  for (const meta of await rt.hooks.historyMetadata({ replays: 'exclude', limit: Number.MAX_SAFE_INTEGER })) {
+    recorded.get(meta.hookName)?.push(meta);
   }
   const deadLettered = new Map<string, number>();
   for (const letter of await rt.hooks.deadLetters({ limit: Number.MAX_SAFE_INTEGER })) {

@@ -4,7 +4,7 @@ import { Serial } from '../Serial.js';
 import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import { decodeExecution, decodeExecutionMeta, encodeExecution, executionIdTime, withInputStored, type ExecutionMeta, type StoredExecution } from './executionRecord.js';
-import type { ExecutionStatus, HookExecution } from './types.js';
+import type { ExecutionStatus, HookExecution, HookExecutionMetadata } from './types.js';
 
 /** What {@link HookHistory.query} selects; every given field must match. */
 export interface HistoryFilter {
@@ -121,17 +121,39 @@ export class HookHistory {
   /** @throws {DATA_CORRUPT} */
   async query(filter: HistoryFilter = {}): Promise<HookExecution[]> {
     const limit = filter.limit ?? DEFAULT_LIMIT;
-    const matches = metaMatcher(filter);
     const found: HookExecution[] = [];
     const logRecords = new Map<number, Promise<LoggedEvent[] | undefined>>();
-    for await (const [id, record] of this.#candidates(filter)) {
-      const meta = decodeExecutionMeta(record, id);
-      if (!matches(meta)) continue;
+    for await (const [id, record] of this.#matching(filter)) {
       const execution = await this.#withInput(decodeExecution(record, id), logRecords);
       if (execution !== undefined) found.push(execution);
       if (found.length >= limit) break;
     }
     return found;
+  }
+
+  /**
+   * What {@link query} selects, without inputs and results: only the metadata of each record is read,
+   * so nothing is inflated and nothing is read from the event log.
+   *
+   * @throws {DATA_CORRUPT}
+   */
+  async queryMetadata(filter: HistoryFilter = {}): Promise<HookExecutionMetadata[]> {
+    const limit = filter.limit ?? DEFAULT_LIMIT;
+    const found: HookExecutionMetadata[] = [];
+    for await (const [, , { bytes: _bytes, ...meta }] of this.#matching(filter)) {
+      found.push(meta);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  /** The records the filter selects, in its order, with their metadata. */
+  async *#matching(filter: HistoryFilter): AsyncGenerator<[string, Buffer, ExecutionMeta]> {
+    const matches = metaMatcher(filter);
+    for await (const [id, record] of this.#candidates(filter)) {
+      const meta = decodeExecutionMeta(record, id);
+      if (matches(meta)) yield [id, record, meta];
+    }
   }
 
   /**

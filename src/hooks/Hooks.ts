@@ -11,7 +11,7 @@ import { checkHistoryFilter, type HistoryFilter, type HistoryRetention, type Hoo
 import { HookRegistry, type HookInfo } from './HookRegistry.js';
 import { shownExecution } from './hookRedaction.js';
 import { Replayer, type ReplayOptions, type ReplayResult } from './Replayer.js';
-import type { HookExecution } from './types.js';
+import type { HookExecution, HookExecutionMetadata } from './types.js';
 
 export type { HookDeadLetter } from './HookDeadLetters.js';
 export type { HookInfo } from './HookRegistry.js';
@@ -131,6 +131,20 @@ export class Hooks {
     checkOptionsArgument(filter, 'filter');
     checkHistoryFilter(filter);
     return (await this.#deps.history.query(filter)).map((execution) => shownExecution(this.#deps.dispatcher, execution));
+  }
+
+  /**
+   * What {@link history} selects, without each execution's input and result: for counts, outcomes and
+   * durations over many executions, it reads only the metadata of each record.
+   *
+   * @throws {RUNTIME_CLOSED} @throws {DATA_CORRUPT}
+   * @example const failed = await rt.hooks.historyMetadata({ status: 'failed', limit: 1000 })
+   */
+  async historyMetadata(filter: HistoryFilter = {}): Promise<HookExecutionMetadata[]> {
+    this.#deps.assertReadable();
+    checkOptionsArgument(filter, 'filter');
+    checkHistoryFilter(filter);
+    return this.#deps.history.queryMetadata(filter);
   }
 
   /** One recorded execution, or undefined. */

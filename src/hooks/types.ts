@@ -62,3 +62,6 @@ export interface HookExecution {
   /** The hook's priority when it ran; higher priority extends retention. */
   priority: number;
 }
+
+/** A recorded execution without its input and result: what `rt.hooks.historyMetadata()` returns. */
+export type HookExecutionMetadata = Omit<HookExecution, 'input' | 'result'>;
