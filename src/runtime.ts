@@ -407,14 +407,17 @@ export function onRuntimeFatal(rt: Runtime, listener: (error: LlmStateError) => 
 const storageByRuntime = new WeakMap<Runtime, StorageBackend>();
 const actorsByRuntime = new WeakMap<Runtime, ActorSystem>();
 
-/** The storage backend under a runtime, for fault-injection tests. @internal */
+/**
+ * The storage backend under a runtime, for tests that inject faults or damage records. Tests only: the
+ * library and the CLI read through the public API (test/noBackDoors.test.ts checks). @internal
+ */
 export function storageOf(rt: Runtime): StorageBackend {
   const storage = storageByRuntime.get(rt);
   if (storage === undefined) throw new TypeError('Not a runtime created by createRuntime');
   return storage;
 }
 
-/** The actor system under a runtime, for passivation tests. @internal */
+/** The actor system under a runtime, for passivation tests. Tests only, as {@link storageOf}. @internal */
 export function actorsOf(rt: Runtime): ActorSystem {
   const actors = actorsByRuntime.get(rt);
   if (actors === undefined) throw new TypeError('Not a runtime created by createRuntime');
