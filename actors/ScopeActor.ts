@@ -281,7 +281,7 @@ export class ScopeActor implements CommitParticipant {
     for (const resolve of waiters) resolve();
   }
 
-  /** @internal Called by the scheduler at flush time. */
+  /** Called by the scheduler at flush time (CommitParticipant, so not stripped from the typings). */
   takeGroup(maxOps: number, maxBytes: number): CommitGroup | undefined {
     if (this.#phase !== 'ready') return undefined;
     const units: WriteUnit[] = [];
@@ -344,7 +344,7 @@ export class ScopeActor implements CommitParticipant {
     return overlay;
   }
 
-  /** @internal Called by the scheduler once the batch holding `group` is durable. */
+  /** Called by the scheduler once the batch holding `group` is durable (CommitParticipant). */
   groupCommitted(group: CommitGroup): void {
     let delta = 0;
     for (const unit of group.units) {
@@ -358,7 +358,7 @@ export class ScopeActor implements CommitParticipant {
     this.#process();
   }
 
-  /** @internal Called by the scheduler when the batch holding `group` failed: nothing of it was written. */
+  /** Called by the scheduler when the batch holding `group` failed: nothing of it was written (CommitParticipant). */
   groupFailed(group: CommitGroup, error: unknown): void {
     this.#phase = 'idle';
     for (const unit of group.units) unit.reject(error);

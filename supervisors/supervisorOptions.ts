@@ -96,6 +96,7 @@ const FIELDS = {
  * Checks supervisor options once, at the edge, and fills defaults.
  *
  * @throws {TypeError} reading like ``Expected `intensity` to be a non-negative integer, got `-1` (number)``.
+ * @internal
  */
 export function resolveSupervisorOptions<Args>(input: unknown): ResolvedSupervisorOptions<Args> {
   const options = checkOptions(input, FIELDS, { what: 'the supervisor options', required: ['id', 'strategy'] });
