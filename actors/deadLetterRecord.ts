@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { LlmStateError } from '../src/errors.js';
-import { decodeRecord, encodeRecord } from '../src/state/recordEnvelope.js';
+import { corruptRecord, decodeRecord, encodeRecord } from '../src/state/recordEnvelope.js';
 import type { DeadLetter } from './AgentActor.js';
 
 const deadLetterSchema = z.object({
@@ -38,17 +37,9 @@ export function decodeDeadLetter(bytes: Buffer, key: Buffer): DeadLetter {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw corrupt(where, 'it is not valid JSON', error);
+    throw corruptRecord('it is not valid JSON', where, { cause: error });
   }
   const letter = deadLetterSchema.safeParse(parsed);
-  if (!letter.success) throw corrupt(where, `it does not match the dead letter shape (${letter.error.issues.map((issue) => issue.path.join('.') || 'letter').join(', ')})`);
+  if (!letter.success) throw corruptRecord(`it does not match the dead letter shape (${letter.error.issues.map((issue) => issue.path.join('.') || 'letter').join(', ')})`, where);
   return letter.data as DeadLetter;
-}
-
-/** Worded as the envelope's own refusals are. */
-function corrupt(where: { agent: string; 'dead letter': string }, reason: string, cause?: unknown): LlmStateError {
-  return new LlmStateError('DATA_CORRUPT', `A stored record (agent ${where.agent}, dead letter ${where['dead letter']}) is corrupt: ${reason}. It was not returned`, {
-    cause,
-    details: { ...where, reason },
-  });
 }

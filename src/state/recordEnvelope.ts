@@ -82,12 +82,20 @@ export function decodeRecord(record: Buffer, where: Record<string, unknown> = {}
 }
 
 function corrupt(reason: string, record: Buffer, where: Record<string, unknown>): LlmStateError {
+  return corruptRecord(reason, where, { bytes: record.length });
+}
+
+/**
+ * The `DATA_CORRUPT` error for a stored record, worded the same for every kind of record: `where` names
+ * the record (`{ agent: 'a1' }` reads "A stored record (agent a1) is corrupt: …").
+ */
+export function corruptRecord(reason: string, where: Record<string, unknown>, extra: { bytes?: number; cause?: unknown } = {}): LlmStateError {
   const place = Object.entries(where)
     .map(([name, value]) => `${name} ${String(value)}`)
     .join(', ');
   return new LlmStateError(
     'DATA_CORRUPT',
     `A stored record${place === '' ? '' : ` (${place})`} is corrupt: ${reason}. It was not returned`,
-    { details: { ...where, reason, bytes: record.length } },
+    { cause: extra.cause, details: { ...where, reason, ...(extra.bytes === undefined ? {} : { bytes: extra.bytes }) } },
   );
 }
