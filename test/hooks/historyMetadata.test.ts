@@ -75,11 +75,4 @@ describe('rt.hooks.historyMetadata()', () => {
     assert.ok(error instanceof TypeError);
     assert.equal(error.message, (await rejection(rt.hooks.history({ status: 'lost' as never }))).message);
   });
-
-  it('rejects with RUNTIME_CLOSED once the runtime is closing', async () => {
-    const closing = rt.close();
-    assert.equal((await rejection(rt.hooks.historyMetadata())).code, 'RUNTIME_CLOSED');
-    await closing;
-    assert.equal((await rejection(rt.hooks.historyMetadata())).code, 'RUNTIME_CLOSED');
-  });
 });

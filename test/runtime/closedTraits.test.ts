@@ -47,6 +47,7 @@ const NAMESPACES: Record<string, (subject: Subject) => object> = {
  */
 const REFUSES: Record<string, (subject: Subject) => unknown> = {
   'runtime.correlate': ({ rt }) => rt.correlate(() => 1),
+  'runtime.stats': ({ rt }) => rt.stats(),
 
   'state.set': ({ rt }) => rt.state.set(scope, 'k', 1),
   'state.get': ({ rt }) => rt.state.get(scope, 'k'),
@@ -86,6 +87,7 @@ const REFUSES: Record<string, (subject: Subject) => unknown> = {
   'hooks.disable': ({ rt }) => rt.hooks.disable('counts', 'for a test'),
   'hooks.enable': ({ rt }) => rt.hooks.enable('counts'),
   'hooks.history': ({ rt }) => rt.hooks.history({ hookName: 'counts' }),
+  'hooks.historyMetadata': ({ rt }) => rt.hooks.historyMetadata({ hookName: 'counts' }),
   'hooks.execution': ({ rt, executionId }) => rt.hooks.execution(executionId),
   'hooks.replay': ({ rt, executionId }) => rt.hooks.replay(executionId),
   'hooks.replayMany': ({ rt }) => rt.hooks.replayMany({ hookName: 'counts' }),
