@@ -165,7 +165,11 @@ async function drive(rt: Runtime, writes: Write[]): Promise<string[]> {
 /** Everything the public API shows of the hook's work and of each story. */
 async function everythingShown(rt: Runtime, correlations: string[], patchSecret: string): Promise<Record<string, string>> {
   const history = await rt.hooks.history({ limit: 10_000 });
-  const shown: Record<string, string> = { history: JSON.stringify(history), deadLetters: JSON.stringify(await rt.hooks.deadLetters()) };
+  const shown: Record<string, string> = {
+    history: JSON.stringify(history),
+    historyMetadata: JSON.stringify(await rt.hooks.historyMetadata({ limit: 10_000 })),
+    deadLetters: JSON.stringify(await rt.hooks.deadLetters()),
+  };
   for (const execution of history) shown[`execution ${execution.executionId}`] = JSON.stringify(await rt.hooks.execution(execution.executionId));
   for (const execution of history.slice(0, 2)) {
     shown[`replay ${execution.executionId}`] = JSON.stringify(await rt.hooks.replay(execution.executionId));

@@ -144,7 +144,7 @@ export class Hooks {
     this.#deps.assertReadable();
     checkOptionsArgument(filter, 'filter');
     checkHistoryFilter(filter);
-    return this.#deps.history.queryMetadata(filter);
+    return (await this.#deps.history.queryMetadata(filter)).map((meta) => shownExecution(this.#deps.dispatcher, meta));
   }
 
   /** One recorded execution, or undefined. */

@@ -14,8 +14,8 @@ export function redactPathsOf(dispatcher: Registered, hookName?: string): readon
   return dispatcher.slot(hookName)?.definition.redact ?? [];
 }
 
-/** An execution as every view shows it: redacted with its hook's paths. */
-export function shownExecution(dispatcher: Registered, execution: HookExecution): HookExecution {
+/** An execution (or its metadata) as every view shows it: redacted with its hook's paths. */
+export function shownExecution<T extends Pick<HookExecution, 'hookName'>>(dispatcher: Registered, execution: T): T {
   return redactExecution(execution, redactPathsOf(dispatcher, execution.hookName));
 }
 

@@ -70,6 +70,19 @@ describe('rt.hooks.historyMetadata()', () => {
     assert.deepEqual(meta, withoutBodies([execution])[0]);
   });
 
+  it('is redacted as history() is: a secret used as a correlation id, a secret in an error message', async () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    const key = 'sk-proj-abcdefghijklmnopqrstuvwxyz123456';
+    await registerScripted(rt, 'leaky', { fail: 'throw', message: `upstream refused ${key}` }, { batchSize: 1, maxAttempts: 1 });
+    await rt.state.set(Scope.agent('a1'), 'k', 1, { correlationId: jwt });
+    await rt.hooks.idle();
+    const [meta] = await rt.hooks.historyMetadata({ hookName: 'leaky' });
+    assert.equal(meta.status, 'failed');
+    const shown = JSON.stringify(meta);
+    assert.ok(!shown.includes(jwt) && !shown.includes(key), shown);
+    assert.deepEqual(meta, withoutBodies(await rt.hooks.history({ hookName: 'leaky' }))[0]);
+  });
+
   it('checks its filter as history() does', async () => {
     const error = await rejection(rt.hooks.historyMetadata({ status: 'lost' as never }));
     assert.ok(error instanceof TypeError);
