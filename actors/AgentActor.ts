@@ -15,10 +15,11 @@ import {
   deadLetterKey,
   decodeAgentRecord,
   encodeAgentRecord,
+  type AgentEvent,
   type AgentPatch,
   type AgentRecord,
 } from './agentRecord.js';
-import { encodeDeadLetter } from './deadLetterRecord.js';
+import { encodeDeadLetter, type DeadLetter } from './deadLetterRecord.js';
 import { Mailbox } from './Mailbox.js';
 import type { ScopeActor } from './ScopeActor.js';
 
@@ -45,11 +46,6 @@ export interface AgentChildRef {
   kill(): void;
 }
 
-/** A message for the agent's machine: an xstate event, which must be JSON data. */
-export interface AgentEvent {
-  type: string;
-  [field: string]: unknown;
-}
 
 /** What `send` resolves with: the machine's state after the message. */
 export interface AgentReply {
@@ -58,18 +54,6 @@ export interface AgentReply {
   context: unknown;
 }
 
-/** A message that could not be delivered: it crashed the agent, or it is poison. */
-export interface DeadLetter {
-  agentId: string;
-  event: AgentEvent;
-  error: string;
-  /** How many times this message (by content) has crashed the agent. */
-  crashes: number;
-  /** True when it was refused without delivery because it had crashed the agent `poisonLimit` times. */
-  poison: boolean;
-  at: number;
-  correlationId?: string;
-}
 
 /** One of an agent's lifecycle events, without the `agentId` that {@link AgentActor.persistAs} fills in. */
 export type AgentLifecycleEvent = { [K in AgentEventKind]: { kind: K } & Omit<EventFields<K>, 'agentId'> }[AgentEventKind];

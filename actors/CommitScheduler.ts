@@ -11,7 +11,7 @@ import {
   stateEventJson,
 } from '../src/events/eventLog.js';
 import { encodeStateKey } from '../src/state/keyCodec.js';
-import { encodeRecord } from '../src/state/recordEnvelope.js';
+import { encodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import type { BatchOp, StorageBackend } from '../src/storage/index.js';
 import { NO_OUTBOX, type OutboxPort, type StagedOutbox } from './OutboxPort.js';

@@ -4,7 +4,7 @@ import { LlmStateError } from '../src/errors.js';
 import type { Timers } from '../src/timers.js';
 import type { CorrelationContext } from '../src/events/correlation.js';
 import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/state/keyCodec.js';
-import { decodeRecord } from '../src/state/recordEnvelope.js';
+import { decodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import { parseFrozen } from '../src/state/values.js';
 import type { BatchOp, StorageBackend } from '../src/storage/index.js';

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { LlmStateError } from '../src/errors.js';
-import { decodeRecord, encodeRecord } from '../src/state/recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../src/storage/recordEnvelope.js';
+
+/** A message for the agent's machine: an xstate event, which must be JSON data. */
+export interface AgentEvent {
+  type: string;
+  [field: string]: unknown;
+}
 
 /** Bumped when the agent record's shape changes; migrations key on it. */
 export const AGENT_RECORD_VERSION = 1;

@@ -1,6 +1,19 @@
 import { z } from 'zod';
-import { corruptRecord, decodeRecord, encodeRecord } from '../src/state/recordEnvelope.js';
-import type { DeadLetter } from './AgentActor.js';
+import { corruptRecord, decodeRecord, encodeRecord } from '../src/storage/recordEnvelope.js';
+import type { AgentEvent } from './agentRecord.js';
+
+/** A message that could not be delivered: it crashed the agent, or it is poison. */
+export interface DeadLetter {
+  agentId: string;
+  event: AgentEvent;
+  error: string;
+  /** How many times this message (by content) has crashed the agent. */
+  crashes: number;
+  /** True when it was refused without delivery because it had crashed the agent `poisonLimit` times. */
+  poison: boolean;
+  at: number;
+  correlationId?: string;
+}
 
 const deadLetterSchema = z.object({
   agentId: z.string().min(1),

@@ -1,7 +1,7 @@
 /** What several benchmarks share: the runtime under test, and the exact bytes it stores. */
 import { createRuntime, type Runtime } from '../src/index.js';
 import { encodeStateKey } from '../src/state/keyCodec.js';
-import { encodeRecord } from '../src/state/recordEnvelope.js';
+import { encodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 
 export { createRuntime, Scope } from '../src/index.js';

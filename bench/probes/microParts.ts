@@ -3,7 +3,7 @@ import { Scope } from '../common.js';
 import { serializeValue } from '../../src/state/values.js';
 import { normalizeKey } from '../../src/state/keyRules.js';
 import { encodeStateKey } from '../../src/state/keyCodec.js';
-import { encodeRecord } from '../../src/state/recordEnvelope.js';
+import { encodeRecord } from '../../src/storage/recordEnvelope.js';
 import { causalJson, encodeCommitRecord, encodeSeqKey, stateEventJson, eventId } from '../../src/events/eventLog.js';
 import { correlationForWrite } from '../../src/events/correlation.js';
 import { createActor } from 'xstate';

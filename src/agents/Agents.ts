@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import { AgentActor, type AgentEvent, type AgentHost, type AgentReply, type DeadLetter } from '../../actors/AgentActor.js';
+import { AgentActor, type AgentHost, type AgentReply } from '../../actors/AgentActor.js';
 import {
   AGENT_RECORD_VERSION,
   agentPatchSchema,
@@ -7,11 +7,12 @@ import {
   agentRecordRange,
   deadLetterRange,
   decodeAgentRecord,
+  type AgentEvent,
   type AgentPatch,
   type AgentRecord,
   type AgentStatus,
 } from '../../actors/agentRecord.js';
-import { decodeDeadLetter } from '../../actors/deadLetterRecord.js';
+import { decodeDeadLetter, type DeadLetter } from '../../actors/deadLetterRecord.js';
 import type { ChildSpec, RestartType, Shutdown } from '../../supervisors/childSpec.js';
 import { DEFAULT_AGENT_SUPERVISOR, type SupervisorTree } from '../../supervisors/SupervisorTree.js';
 import { checkOptionsArgument } from '../checkOptions.js';

@@ -1,4 +1,4 @@
-import type { DeadLetter } from '../../actors/AgentActor.js';
+import type { DeadLetter } from '../../actors/deadLetterRecord.js';
 import type { ChildSpec } from '../../supervisors/childSpec.js';
 import type { ChildCounts, ChildInfo, StartedChild } from '../../supervisors/Supervisor.js';
 import type { Strategy } from '../../supervisors/supervisorOptions.js';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolve } from 'node:path';
-import type { DeadLetter } from '../../actors/AgentActor.js';
+import type { DeadLetter } from '../../actors/deadLetterRecord.js';
 import type { AgentRecord } from '../../actors/agentRecord.js';
 import type { AgentSummary } from '../agents/Agents.js';
 import { escapeForDisplay } from '../displayText.js';

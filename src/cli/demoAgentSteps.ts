@@ -7,7 +7,7 @@ import type { LoggedEvent } from '../events/eventLog.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { ChildInfo } from '../../supervisors/Supervisor.js';
 import { AGENT_EVENT_KINDS, summarizeMachine } from './agentCommands.js';
-import type { DemoContext, DemoStep } from './demo.js';
+import type { DemoContext, DemoStep } from './demoContext.js';
 import { demoChatMachine, type ChatContext } from './demoChatMachine.js';
 import { previewJson } from './output.js';
 

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { TimelineNode } from '../events/timeline.js';
 import { Scope } from '../state/Scope.js';
-import type { DemoContext, DemoStep } from './demo.js';
+import type { DemoContext, DemoStep } from './demoContext.js';
 import { withTimeout } from './demoAgentSteps.js';
 import { remember, write } from './demoWrites.js';
 import { formatHistory } from './hookCommands.js';

@@ -2,7 +2,7 @@ import { deepStrictEqual } from 'node:assert/strict';
 import { escapeForDisplay } from '../displayText.js';
 import { createRuntime } from '../runtime.js';
 import { Scope } from '../state/Scope.js';
-import type { DemoStep } from './demo.js';
+import type { DemoStep } from './demoContext.js';
 import { RESTORE_STEPS, SUPERVISION_STEPS } from './demoAgentSteps.js';
 import { HOOK_STEPS } from './demoHookSteps.js';
 import { remember, write } from './demoWrites.js';

@@ -1,6 +1,6 @@
 import type { Scope } from '../state/Scope.js';
 import type { WriteOptions } from '../state/StateManager.js';
-import type { DemoContext } from './demo.js';
+import type { DemoContext } from './demoContext.js';
 import { previewJson } from './output.js';
 
 /** Writes through the runtime and remembers the value, so that the verifying step can compare. */

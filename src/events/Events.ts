@@ -1,4 +1,4 @@
-import type { HookExecution } from '../hooks/types.js';
+import type { HookExecution } from './hookExecution.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { LoggedEvent } from './eventLog.js';
 import { pruneEvents, type EventPruneResult, type EventRetention } from './pruneEvents.js';

@@ -1,4 +1,4 @@
-import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { EventKind, EventSpec, StateEventKind } from './eventKinds.js';
 import { readSeqHighWater } from './seqHighWater.js';

@@ -1,5 +1,5 @@
 import { LlmStateError } from '../errors.js';
-import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 
 /**

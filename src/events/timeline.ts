@@ -1,4 +1,4 @@
-import type { HookExecution } from '../hooks/types.js';
+import type { HookExecution } from './hookExecution.js';
 import type { LoggedEvent } from './eventLog.js';
 
 export type TimelineNode =

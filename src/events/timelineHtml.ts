@@ -1,5 +1,5 @@
 import { escapeForDisplay } from '../displayText.js';
-import type { HookExecution } from '../hooks/types.js';
+import type { HookExecution } from './hookExecution.js';
 import type { LoggedEvent } from './eventLog.js';
 import type { Timeline, TimelineNode } from './timeline.js';
 import { clockTime, walkTimeline } from './timelineWalk.js';

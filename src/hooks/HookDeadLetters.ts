@@ -3,20 +3,10 @@ import type { EventSpec } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { Dispatcher } from './Dispatcher.js';
 import { shownDeadLetter } from './hookRedaction.js';
+import type { HookDeadLetter } from './types.js';
 import { inlineEntry } from './pendingEntry.js';
 import { decodeDeadLetter, decodeHookSeqKey, encodeOutboxValue, hookRange, type DeadLetterValue } from './outboxRecords.js';
 
-/** A batch of events a hook could not take: its attempts ran out, its outbox was full, or it was unregistered. */
-export interface HookDeadLetter {
-  hookName: string;
-  seq: number;
-  reason: DeadLetterValue['reason'];
-  error?: { code: string; message: string };
-  attempts: number;
-  at: number;
-  eventIds: string[];
-  events: unknown[];
-}
 
 export interface HookDeadLettersDeps {
   storage: StorageBackend;

@@ -6,14 +6,14 @@ import type { EventSpec } from '../events/eventLog.js';
 import { ObservedMetrics, type InvalidationKeyspace } from './builtinSinks.js';
 import type { Dispatcher } from './Dispatcher.js';
 import { resolveHookDefinition, type HookDefinition, type HookRegistration } from './hookDefinition.js';
-import { HookDeadLetters, type HookDeadLetter } from './HookDeadLetters.js';
+import { HookDeadLetters } from './HookDeadLetters.js';
 import { checkHistoryFilter, type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
 import { HookRegistry, type HookInfo } from './HookRegistry.js';
 import { shownExecution } from './hookRedaction.js';
 import { Replayer, type ReplayOptions, type ReplayResult } from './Replayer.js';
-import type { HookExecution, HookExecutionMetadata } from './types.js';
+import type { HookDeadLetter, HookExecution, HookExecutionMetadata } from './types.js';
 
-export type { HookDeadLetter } from './HookDeadLetters.js';
+export type { HookDeadLetter } from './types.js';
 export type { HookInfo } from './HookRegistry.js';
 export type { ReplayOptions, ReplayResult } from './Replayer.js';
 

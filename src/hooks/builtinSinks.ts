@@ -1,5 +1,5 @@
 import type { BatchOp } from '../storage/index.js';
-import { encodeRecord } from '../state/recordEnvelope.js';
+import { encodeRecord } from '../storage/recordEnvelope.js';
 
 /**
  * The main-thread half of a built-in hook. The worker computes; the sink does what only the main thread

@@ -1,7 +1,7 @@
 import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
 import { customAlphabet } from 'nanoid';
 import { LlmStateError } from '../errors.js';
-import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
 import type { HookExecution } from './types.js';
 
 /**

@@ -1,7 +1,6 @@
 import { redactDeadLetter, redactExecution } from '../redaction/index.js';
 import type { Dispatcher } from './Dispatcher.js';
-import type { HookDeadLetter } from './HookDeadLetters.js';
-import type { HookExecution } from './types.js';
+import type { HookDeadLetter, HookExecution } from './types.js';
 
 type Registered = Pick<Dispatcher, 'slot' | 'slots'>;
 

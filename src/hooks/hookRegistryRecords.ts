@@ -1,5 +1,5 @@
 import type { BatchOp, StorageBackend } from '../storage/index.js';
-import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
 import type { HookDefinition } from './hookDefinition.js';
 
 /** Registrations live in the `hooks` namespace, keyed by name, so they come back after a restart. */

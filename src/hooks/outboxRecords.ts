@@ -1,6 +1,6 @@
 import { LlmStateError } from '../errors.js';
 import { decodeSeqKey, encodeSeqKey } from '../events/eventLog.js';
-import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
 
 /**
  * The stored forms of the outbox and of hook dead letters. Both are keyed by hook name and commit

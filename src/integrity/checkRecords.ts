@@ -4,7 +4,7 @@ import { decodeCommitRecord, decodeSeqKey } from '../events/eventLog.js';
 import { readSeqHighWater } from '../events/seqHighWater.js';
 import { decodeHookSeqKey } from '../hooks/outboxRecords.js';
 import { decodeStateKey } from '../state/keyCodec.js';
-import { decodeRecord } from '../state/recordEnvelope.js';
+import { decodeRecord } from '../storage/recordEnvelope.js';
 import { SUBLEVELS, type StorageBackend, type SublevelName } from '../storage/index.js';
 import { displayKey, type Problem } from './verifyReport.js';
 

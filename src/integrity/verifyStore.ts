@@ -2,7 +2,7 @@ import { describeOption } from '../checkOptions.js';
 import { dirname, join, resolve } from 'node:path';
 import { prepareDataDirectory } from '../storage/dataDirectory.js';
 import { LlmStateError } from '../errors.js';
-import { decodeRecord, encodeRecord } from '../state/recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
 import { createDiskBackend, type LevelBackend, type BatchOp, type StorageBackend } from '../storage/index.js';
 import { checkWriteAheadLogs } from '../storage/walCheck.js';
 import { checkTables } from './checkTables.js';

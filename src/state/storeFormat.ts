@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import { LlmStateError } from '../errors.js';
 import { noStore, type StoreAccess } from '../storage/dataDirectory.js';
 import { LevelBackend, SUBLEVELS, type StorageBackend } from '../storage/index.js';
-import { decodeRecord, encodeRecord } from './recordEnvelope.js';
+import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
 
 /** Bumped when the stored layout changes in a way older code cannot read. */
 export const STORE_FORMAT = 1;

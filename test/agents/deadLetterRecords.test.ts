@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { verifyStore, type DeadLetter } from '../../src/index.js';
-import { decodeRecord } from '../../src/state/recordEnvelope.js';
+import { decodeRecord } from '../../src/storage/recordEnvelope.js';
 import { chatMachine } from '../fixtures/chatMachine.js';
 import { rejection, RuntimeFixture } from '../helpers.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Scope, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { decodeRecord } from '../../src/state/recordEnvelope.js';
+import { decodeRecord } from '../../src/storage/recordEnvelope.js';
 import { RuntimeFixture } from '../helpers.js';
 
 describe('hooks: built-in hooks', () => {

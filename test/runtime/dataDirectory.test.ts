@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { ClassicLevel } from 'classic-level';
 import { createRuntime, LlmStateError, Scope } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { encodeRecord } from '../../src/state/recordEnvelope.js';
+import { encodeRecord } from '../../src/storage/recordEnvelope.js';
 import { rejection, tempDir } from '../helpers.js';
 
 const BUFFERS = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { LlmStateError, Scope, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
 import { readSeqHighWater } from '../../src/events/seqHighWater.js';
-import { encodeRecord } from '../../src/state/recordEnvelope.js';
+import { encodeRecord } from '../../src/storage/recordEnvelope.js';
 import { chatMachine } from '../fixtures/chatMachine.js';
 import { rejection, RuntimeFixture } from '../helpers.js';
 import { OffsetClock, registerScripted } from '../hooks/hookHelpers.js';

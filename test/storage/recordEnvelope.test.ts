@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { LlmStateError } from '../../src/errors.js';
 import { decodeCommitRecord, encodeCommitRecord } from '../../src/events/eventLog.js';
-import { decodeRecord, encodeRecord, RECORD_FORMAT, type RecordMeta } from '../../src/state/recordEnvelope.js';
-import { thrownLlmStateError } from './rejects.js';
+import { decodeRecord, encodeRecord, RECORD_FORMAT, type RecordMeta } from '../../src/storage/recordEnvelope.js';
+import { thrownLlmStateError } from '../state/rejects.js';
 
 const SECRET = 'payload-marker-7f3a';
 const PAYLOAD = JSON.stringify({ note: SECRET, text: 'héllo \u{1F600}', n: [1, 2, 3] });
