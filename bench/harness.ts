@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { seededRandom } from '../src/seededRandom.js';
 
 export interface BenchContext {
   /** Smaller sizes, for a smoke run. */
@@ -178,17 +179,8 @@ export async function withRawDb<T>(label: string, fn: (db: RawDb, dir: string) =
   });
 }
 
-/** A deterministic PRNG (mulberry32), so every run writes the same keys in the same order. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (the runtime's own), so every run writes the same keys in the same order. */
+export const rng = seededRandom;
 
 const WORDS = (
   'the a user assistant tool call result weather search plan step agent memory note task answer ' +

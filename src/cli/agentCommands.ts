@@ -10,7 +10,7 @@ import type { LoggedEvent } from '../events/eventLog.js';
 import type { Runtime } from '../runtime.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
-import { count, formatTable, isoTime, oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { count, formatTable, isoTime, oneLine, printJson, printLine, printResult, previewJson, stdoutStyles, type Styles } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 /** The events `agents show` lists: lifecycle, supervision and injected faults, not state changes. */
@@ -57,9 +57,7 @@ export function registerAgentCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const summaries = await withRuntime(dataDir, 'existing', (rt) => rt.agents.list());
-      if (options.json === true) printJson(summaries, 2);
-      else if (summaries.length === 0) printNote(`no agents are stored in ${escapeForDisplay(resolve(dataDir))}`);
-      else for (const line of formatAgentList(summaries, stdoutStyles())) printLine(line);
+      printResult(summaries, options, (found) => formatAgentList(found, stdoutStyles()), `no agents are stored in ${escapeForDisplay(resolve(dataDir))}`);
     });
 
   agents

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
-import type { Runtime } from '../runtime.js';
 import type { DemoContext, DemoStep } from './demoContext.js';
 import { DEMO_STEPS } from './demoSteps.js';
 import { globalOptions } from './globalOptions.js';

@@ -7,7 +7,7 @@ import type { DiffOp } from '../hooks/replayDiff.js';
 import type { ExecutionStatus, HookExecution, HookExecutionMetadata } from '../hooks/types.js';
 import type { Runtime } from '../runtime.js';
 import { globalOptions } from './globalOptions.js';
-import { count, formatTable, isoTime, oneLine, printJson, printLine, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { count, formatTable, isoTime, oneLine, printJson, printLine, printResult, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
 import { withRuntime } from './withRuntime.js';
 
@@ -54,9 +54,7 @@ export function registerHookCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const listings = await withRuntime(dataDir, 'existing', collectHookListings);
-      if (options.json === true) printJson(listings, 2);
-      else if (listings.length === 0) printNote(`no hooks are registered in ${escapeForDisplay(resolve(dataDir))}`);
-      else for (const line of formatHookList(listings, stdoutStyles())) printLine(line);
+      printResult(listings, options, (found) => formatHookList(found, stdoutStyles()), `no hooks are registered in ${escapeForDisplay(resolve(dataDir))}`);
     });
 
   hooks
@@ -77,9 +75,7 @@ export function registerHookCommands(program: Command): void {
         newestFirst: true,
       };
       const executions = await withRuntime(dataDir, 'existing', (rt) => rt.hooks.history(filter));
-      if (options.json === true) printJson(executions, 2);
-      else if (executions.length === 0) printNote(`no recorded hook executions match in ${escapeForDisplay(resolve(dataDir))}`);
-      else for (const line of formatHistory(executions, stdoutStyles())) printLine(line);
+      printResult(executions, options, (found) => formatHistory(found, stdoutStyles()), `no recorded hook executions match in ${escapeForDisplay(resolve(dataDir))}`);
     });
 
   hooks
@@ -116,9 +112,8 @@ export function registerHookCommands(program: Command): void {
       const letters = await withRuntime(dataDir, 'existing', (rt) =>
         rt.hooks.deadLetters({ ...(options.hook === undefined ? {} : { hookName: options.hook }), limit: Number.MAX_SAFE_INTEGER }),
       );
-      if (options.json === true) printJson(letters, 2);
-      else if (letters.length === 0) printNote(`no hook dead letters${options.hook === undefined ? '' : ` for ${escapeForDisplay(options.hook)}`} in ${escapeForDisplay(resolve(dataDir))}`);
-      else for (const line of formatDeadLetters(letters, stdoutStyles())) printLine(line);
+      const forHook = options.hook === undefined ? '' : ` for ${escapeForDisplay(options.hook)}`;
+      printResult(letters, options, (found) => formatDeadLetters(found, stdoutStyles()), `no hook dead letters${forHook} in ${escapeForDisplay(resolve(dataDir))}`);
     });
 
   hooks

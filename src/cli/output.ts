@@ -133,6 +133,16 @@ export function printJson(value: unknown, indent?: number): void {
   printLine(escapeForDisplay(JSON.stringify(value, null, indent), { lines: 'keep' }));
 }
 
+/**
+ * Prints what a command found: indented JSON with `--json`; otherwise the lines `format` gives, or, for an
+ * empty list, the note `whenEmpty` on stderr.
+ */
+export function printResult<T>(result: T, options: { json?: boolean }, format: (result: T) => Iterable<string>, whenEmpty?: string): void {
+  if (options.json === true) printJson(result, 2);
+  else if (whenEmpty !== undefined && Array.isArray(result) && result.length === 0) printNote(whenEmpty);
+  else for (const line of format(result)) printLine(line);
+}
+
 /** JSON on one line, cut to `max` code points for display, safe to print. */
 export function previewJson(value: unknown, max = 72): string {
   return escapeForDisplay(JSON.stringify(value) ?? String(value), { max });

@@ -4,7 +4,7 @@ import { escapeForDisplay } from '../displayText.js';
 import type { Runtime } from '../runtime.js';
 import type { KindStats, StoreStats } from '../storeStats.js';
 import { globalOptions } from './globalOptions.js';
-import { printJson, printLine } from './output.js';
+import { printResult } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 /** What `llmstate stats` prints: {@link StoreStats}, with the data directory and the creation time as ISO 8601. */
@@ -23,8 +23,7 @@ export function registerStatsCommand(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const stats = await withRuntime(dataDir, 'existing', (rt) => collectStats(rt, dataDir));
-      if (options.json === true) printJson(stats, 2);
-      else for (const line of formatStats(stats)) printLine(line);
+      printResult(stats, options, formatStats);
     });
 }
 

@@ -4,7 +4,7 @@ import { repairStore, verifyStore, type RepairReport, type VerifyOptions } from 
 import type { VerifyReport } from '../integrity/verifyReport.js';
 import { globalOptions } from './globalOptions.js';
 import { escapeForDisplay } from '../displayText.js';
-import { count, ExitError, EXIT_FAILURE, printJson, printLine } from './output.js';
+import { count, ExitError, EXIT_FAILURE, printResult } from './output.js';
 
 /** Adds `verify` and `repair`. */
 export function registerVerifyCommands(program: Command): void {
@@ -15,8 +15,7 @@ export function registerVerifyCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const report = await withProgress((onProgress) => verifyStore({ dataDir, onProgress }));
-      if (options.json === true) printJson(report, 2);
-      else for (const line of formatVerifyReport(report)) printLine(line);
+      printResult(report, options, formatVerifyReport);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
     });
   program
@@ -26,8 +25,7 @@ export function registerVerifyCommands(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const { dataDir } = globalOptions(command);
       const report = await withProgress((onProgress) => repairStore({ dataDir, onProgress }));
-      if (options.json === true) printJson(report, 2);
-      else for (const line of formatRepairReport(report)) printLine(line);
+      printResult(report, options, formatRepairReport);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
     });
 }

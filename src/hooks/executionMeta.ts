@@ -1,32 +1,19 @@
 import type { TaskContext } from '../../workers/protocol.js';
 import type { ExecutionMeta } from './executionRecord.js';
 import type { HookDefinition } from './hookDefinition.js';
-import type { ExecutionError, ExecutionStatus } from './types.js';
+import type { HookExecution } from './types.js';
 
 /**
  * What an execution is about, fixed before it runs. A delivery derives it from the entries it took; a
  * replay copies it from the execution it replays, with a new id and `replayOf`.
  */
-export interface ExecutionSubject {
-  executionId: string;
-  hookName: string;
-  correlationId: string;
-  correlationIds: string[];
-  causationId: string;
-  eventIds: string[];
-  attempt: number;
-  /** The hook's priority when it runs. */
-  priority: number;
-  replayOf?: string;
-}
+export type ExecutionSubject = Pick<
+  HookExecution,
+  'executionId' | 'hookName' | 'correlationId' | 'correlationIds' | 'causationId' | 'eventIds' | 'attempt' | 'priority' | 'replayOf'
+>;
 
 /** How a run went, as far as its record's metadata says. */
-export interface RunSummary {
-  status: ExecutionStatus;
-  error?: ExecutionError;
-  startedAt: number;
-  durationMs: number;
-}
+export type RunSummary = Pick<HookExecution, 'status' | 'error' | 'startedAt' | 'durationMs'>;
 
 /** The context a hook receives for this execution. */
 export function runContext(subject: ExecutionSubject, definition: HookDefinition): TaskContext {
