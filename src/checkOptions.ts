@@ -4,16 +4,21 @@ import { escapeForDisplay } from './displayText.js';
 /** Each option's schema, and how a message describes what it expects. */
 export type OptionFields = Record<string, readonly [z.ZodType, string]>;
 
-/** What {@link checkOptions} returns: each field as its schema outputs it, absent when not given. */
-export type CheckedOptions<Fields extends OptionFields> = { -readonly [Name in keyof Fields]?: z.output<Fields[Name][0]> };
+/**
+ * What {@link checkOptions} returns: each field as its schema outputs it, absent when not given, except
+ * the `Given` ones it requires.
+ */
+export type CheckedOptions<Fields extends OptionFields, Given extends keyof Fields = never> = {
+  -readonly [Name in keyof Fields]?: z.output<Fields[Name][0]>;
+} & { -readonly [Name in Given]-?: z.output<Fields[Name][0]> };
 
-export interface CheckOptionsWording {
+export interface CheckOptionsWording<Required extends string = string> {
   /** What the whole object is, in "Expected <what> to be an object". @default 'the options' */
   what?: string;
   /** What one field is, in "Unknown <field> `x`". @default 'option' */
   field?: string;
   /** Fields that must be given. */
-  required?: readonly string[];
+  required?: readonly Required[];
   /**
    * An object inside another, named by its path: messages then read ``Expected `children[0]` to be a
    * child spec object``, ``Unknown field `children[0].x`; a child spec has `id`, `start` and `type` ``
@@ -29,7 +34,11 @@ export interface CheckOptionsWording {
  * @throws {TypeError} reading like ``Expected `idleMs` to be a positive integer, got `-1` (number)``.
  * @internal
  */
-export function checkOptions<Fields extends OptionFields>(input: unknown, fields: Fields, wording: CheckOptionsWording = {}): CheckedOptions<Fields> {
+export function checkOptions<Fields extends OptionFields, Given extends keyof Fields & string = never>(
+  input: unknown,
+  fields: Fields,
+  wording: CheckOptionsWording<Given> = {},
+): CheckedOptions<Fields, Given> {
   const { what = 'the options', field = 'option', required = [], nested } = wording;
   const named = (name: string) => (nested === undefined ? name : `${nested.path}.${name}`);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -46,7 +55,7 @@ export function checkOptions<Fields extends OptionFields>(input: unknown, fields
         : `Unknown field \`${named(name)}\`; ${nested.kind} has ${known.slice(0, -1).join(', ')} and ${known.at(-1)}`,
     );
   }
-  for (const name of required) {
+  for (const name of required as readonly string[]) {
     if (options[name] === undefined) throw new TypeError(`Expected \`${named(name)}\` to be ${fields[name][1]}, got ${describeOption(undefined)}`);
   }
   for (const [name, [schema, expected]] of Object.entries(fields)) {
@@ -57,7 +66,7 @@ export function checkOptions<Fields extends OptionFields>(input: unknown, fields
   }
   // The given values themselves, not zod's copies: no schema here transforms, so each already has its
   // schema's output type, and a caller's objects keep their identity.
-  return options as CheckedOptions<Fields>;
+  return options as CheckedOptions<Fields, Given>;
 }
 
 /**

@@ -100,7 +100,7 @@ const FIELDS = {
  */
 export function resolveSupervisorOptions<Args>(input: unknown): ResolvedSupervisorOptions<Args> {
   const options = checkOptions(input, FIELDS, { what: 'the supervisor options', required: ['id', 'strategy'] });
-  const strategy = options.strategy!;
+  const { strategy } = options;
   const children = options.children ?? [];
   checkChildSpecs(children, 'children');
   const template = options.childTemplate;
@@ -116,7 +116,7 @@ export function resolveSupervisorOptions<Args>(input: unknown): ResolvedSupervis
     throw new TypeError(`Expected no \`childTemplate\` for a ${strategy} supervisor (only simple_one_for_one uses one), got ${describeOption(template)}`);
   }
   return {
-    id: options.id!,
+    id: options.id,
     strategy,
     intensity: options.intensity ?? DEFAULT_SUPERVISOR_OPTIONS.intensity,
     period: options.period ?? DEFAULT_SUPERVISOR_OPTIONS.period,
@@ -140,7 +140,7 @@ const BACKOFF_FIELDS = {
 
 function resolveBackoff(input: unknown): Required<BackoffOptions> {
   const backoff = checkOptions(input, BACKOFF_FIELDS, { required: ['minMs'], nested: { path: 'backoff', kind: 'a backoff' } });
-  const minMs = backoff.minMs!;
+  const { minMs } = backoff;
   const maxMs = timerMs.min(minMs).safeParse(backoff.maxMs);
   if (!maxMs.success) {
     throw new TypeError(`Expected \`backoff.maxMs\` to be an integer of ms from \`backoff.minMs\` (${minMs}) up to ${MAX_SHUTDOWN_MS}, got ${describeOption(backoff.maxMs)}`);

@@ -176,7 +176,7 @@ export class CircuitBreaker {
 function resolveOptions(input: unknown): ResolvedCircuitBreakerOptions {
   const options = checkOptions(input, FIELDS, { required: ['clock'] });
   return {
-    clock: options.clock!,
+    clock: options.clock,
     failureThreshold: options.failureThreshold ?? DEFAULT_OPTIONS.failureThreshold,
     windowMs: options.windowMs ?? DEFAULT_OPTIONS.windowMs,
     cooldownMs: options.cooldownMs ?? DEFAULT_OPTIONS.cooldownMs,

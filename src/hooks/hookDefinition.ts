@@ -1,4 +1,4 @@
-import { checkOptions, type OptionFields } from '../checkOptions.js';
+import { checkOptions } from '../checkOptions.js';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -110,7 +110,7 @@ export const HOOK_DEFAULTS = {
 const HOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-const FIELDS: OptionFields = {
+const FIELDS = {
   name: [z.string().regex(HOOK_NAME), 'a name of letters, digits, `.`, `_` and `-` (at most 64, starting alphanumeric)'],
   module: [z.union([z.string().min(1), z.instanceof(URL)]), 'a path or a file: URL'],
   builtin: [z.enum(BUILTIN_HOOKS), `one of ${BUILTIN_HOOKS.map((b) => `'${b}'`).join(', ')}`],
@@ -133,28 +133,28 @@ const FIELDS: OptionFields = {
     'an object with positive integers `failureThreshold`, `windowMs` and `cooldownMs`',
   ],
   options: [z.json(), 'JSON data'],
-};
+} as const satisfies Record<keyof HookRegistration, readonly [z.ZodType, string]>;
 
 /**
  * Checks a registration at the edge and fills its defaults.
  *
  * @throws {TypeError} reading like ``Expected `timeoutMs` to be a positive integer, got `0` (number)``.
- * @throws {VALUE_INVALID} when a pattern of `on` matches no event kind.
+ * @throws {EVENT_KIND_UNKNOWN} when a pattern of `on` matches no event kind.
  */
 export function resolveHookDefinition(input: unknown, now: number): HookDefinition {
-  const registration = checkOptions(input, FIELDS, { what: 'the hook registration', field: 'hook option', required: ['name', 'on'] });
-  const r = registration as unknown as HookRegistration;
+  const r = checkOptions(input, FIELDS, { what: 'the hook registration', field: 'hook option', required: ['name', 'on'] });
+  const { name, on } = r;
   if ((r.module === undefined) === (r.builtin === undefined)) {
     throw new TypeError('Expected exactly one of `module` (a path or file: URL) and `builtin`');
   }
   if (r.redact !== undefined) checkRedactPaths(r.redact);
   const timeoutMs = r.timeoutMs ?? HOOK_DEFAULTS.timeoutMs;
-  checkKindPatterns(r.on, '`on`');
+  checkKindPatterns(on, '`on`');
   return {
-    name: r.name,
+    name,
     module: r.builtin === undefined ? moduleUrl(r.module!) : `builtin:${r.builtin}`,
     ...(r.builtin === undefined ? {} : { builtin: r.builtin }),
-    on: [...new Set(r.on)],
+    on: [...new Set(on)],
     filter: { ...r.filter },
     timeoutMs,
     maxAttempts: r.maxAttempts ?? HOOK_DEFAULTS.maxAttempts,
