@@ -25,7 +25,7 @@ import { Dispatcher } from './hooks/Dispatcher.js';
 import { HookHistory } from './hooks/HookHistory.js';
 import { Hooks } from './hooks/Hooks.js';
 import { oldestReferencedSeq } from './hooks/loadOutbox.js';
-import { redactPathsOf } from './hooks/hookRedaction.js';
+import { HookRedactionPaths } from './hooks/hookRedaction.js';
 import type { HookMetrics } from './hooks/hookMetrics.js';
 import { hookMetrics } from './hooks/hookMetrics.js';
 
@@ -199,10 +199,12 @@ class LlmStateRuntime implements Runtime {
       writesRefused: () => this.#fatal,
     });
     scheduler.attachOutbox(this.#dispatcher);
+    const redaction = new HookRedactionPaths(this.#dispatcher);
     this.hooks = new Hooks({
       storage,
       clock: options.clock,
       dispatcher: this.#dispatcher,
+      redaction,
       history,
       historyRetention: options.hooks.history,
       recordEvents,
@@ -218,7 +220,7 @@ class LlmStateRuntime implements Runtime {
       oldestNeededSeq: () => oldestReferencedSeq(storage),
       keepHistoryOf: (seqs) => history.keepInputsOf(seqs),
       clock: options.clock,
-      redactPaths: (hookName) => redactPathsOf(this.#dispatcher, hookName),
+      redactPaths: redaction,
       retention: options.eventRetention,
     });
     this.faults = new FaultInjector({ storage, seed: options.faultSeed, timers: options.timers, record: (events) => systemLog.append(events), assertOpen: assertReadable });

@@ -1,9 +1,9 @@
 import { checkOptions, type CheckedOptions } from './checkOptions.js';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { systemClock, type Clock } from './clock.js';
+import { CLOCK_OPTION, systemClock, type Clock } from './clock.js';
 import { DEFAULT_MAX_VALUE_BYTES } from './state/values.js';
-import { systemTimers, type Timers } from './timers.js';
+import { systemTimers, TIMERS_OPTION, type Timers } from './timers.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -128,11 +128,8 @@ const FIELDS = {
   maxBatchBytes: [positiveInteger, 'a positive integer'],
   transactionTimeoutMs: [positiveInteger, 'a positive integer'],
   closeGraceMs: [z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), 'a non-negative integer'],
-  clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
-  timers: [
-    z.custom<Timers>((value) => typeof (value as Timers | null)?.setTimeout === 'function' && typeof (value as Timers).clearTimeout === 'function'),
-    'an object with setTimeout() and clearTimeout() methods',
-  ],
+  clock: CLOCK_OPTION,
+  timers: TIMERS_OPTION,
   faultSeed: [z.number().int().min(0).max(2 ** 32 - 1), 'an integer from 0 to 2^32 - 1'],
   poisonLimit: [positiveInteger, 'a positive integer'],
   supervisors: [

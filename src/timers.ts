@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The source of timeouts. Inject one (with a matching `clock`) to test passivation, retention, retries,
  * time limits, grace periods and backoff without sleeping.
@@ -8,6 +10,12 @@ export interface Timers {
   /** Cancels a timeout that has not fired yet; a handle that fired or was cleared is ignored. */
   clearTimeout(handle: unknown): void;
 }
+
+/** The `timers` option, as every options object that takes one checks it. */
+export const TIMERS_OPTION = [
+  z.custom<Timers>((value) => typeof (value as Timers | null)?.setTimeout === 'function' && typeof (value as Timers).clearTimeout === 'function'),
+  'an object with setTimeout() and clearTimeout() methods',
+] as const;
 
 /** The timers of the host (`globalThis.setTimeout`). */
 export const systemTimers: Timers = {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { checkOptions, describeOption } from '../src/checkOptions.js';
-import { systemClock, type Clock } from '../src/clock.js';
+import { CLOCK_OPTION, systemClock, type Clock } from '../src/clock.js';
 import type { LlmStateError } from '../src/errors.js';
 import { checkChildSpecs, checkChildTemplate, MAX_SHUTDOWN_MS } from './checkChildSpecs.js';
 import { resolveChildSpec, type ChildSpec, type ChildTemplate, type ResolvedChildSpec } from './childSpec.js';
 import type { BackoffOptions } from './restartBudget.js';
 import type { SupervisorEvent } from './supervisorEvents.js';
-import { systemTimers, type Timers } from '../src/timers.js';
+import { systemTimers, TIMERS_OPTION, type Timers } from '../src/timers.js';
 
 /** How a supervisor restarts its children when one of them is to be restarted (OTP strategies). */
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
@@ -82,11 +82,8 @@ const FIELDS = {
   backoff: [z.object({}).passthrough(), 'an object { minMs, maxMs, jitter? }'],
   children: [z.unknown(), 'an array of child specs'],
   childTemplate: [z.unknown(), 'a child template'],
-  clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
-  timers: [
-    z.custom<Timers>((value) => typeof (value as Timers | null)?.setTimeout === 'function' && typeof (value as Timers).clearTimeout === 'function'),
-    'an object with setTimeout() and clearTimeout() methods',
-  ],
+  clock: CLOCK_OPTION,
+  timers: TIMERS_OPTION,
   random: [aFunction<() => number>(), 'a function returning numbers in [0, 1)'],
   emit: [aFunction<(event: SupervisorEvent) => void>(), 'a function'],
   onFatal: [aFunction<(reason: { error: LlmStateError }) => void>(), 'a function'],

@@ -12,6 +12,7 @@ import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
 import { count, formatTable, isoTime, oneLine, printJson, printLine, printResult, previewJson, stdoutStyles, type Styles } from './output.js';
 import { withRuntime } from './withRuntime.js';
+import { redactView } from '../redaction/index.js';
 
 /** The events `agents show` lists: lifecycle, supervision and injected faults, not state changes. */
 export const AGENT_EVENT_KINDS: EventKindPattern[] = ['agent.*', 'supervisor.*', 'fault.*'];
@@ -121,7 +122,8 @@ export async function collectAgentDetails(rt: Runtime, id: string, eventLimit: n
     record,
     machine: summarizeMachine(record.machineSnapshot),
     deadLetters,
-    events: events.slice(Math.max(0, events.length - eventLimit)),
+    // Shown redacted, as its dead letters are: a crash's error may quote what the message carried.
+    events: events.slice(Math.max(0, events.length - eventLimit)).map((event) => redactView(event)),
     eventCount: events.length,
   };
 }

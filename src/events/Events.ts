@@ -20,11 +20,8 @@ export interface EventsDeps {
   /** Copies out of the log what hook history reads from these commit records, before they go. */
   keepHistoryOf(seqs: readonly number[]): Promise<unknown>;
   clock: Clock;
-  /**
-   * The `redact` paths of a registered hook; with no name, those of every registered hook, since an
-   * event on a timeline may have reached any of them.
-   */
-  redactPaths(hookName?: string): readonly string[];
+  /** The hooks' `redact` paths: those of one hook, and those of every hook that takes an event. */
+  redactPaths: { of(hookName: string): readonly string[]; forEvent(event: LoggedEvent): readonly string[] };
   /** The retention given at `createRuntime`, used when prune() is called without one. */
   retention: EventRetention;
 }
@@ -92,11 +89,11 @@ export class Events {
       queryEvents(this.#deps.storage, { correlationId, limit: TIMELINE_LIMIT }),
       this.#deps.executionsOf(correlationId, TIMELINE_LIMIT),
     ]);
-    const eventPaths = this.#deps.redactPaths();
+    const { redactPaths } = this.#deps;
     return buildTimeline(
       redactView(correlationId),
-      events.map((event) => redactView(event, eventPaths)),
-      executions.map((execution) => redactExecution(execution, this.#deps.redactPaths(execution.hookName))),
+      events.map((event) => redactView(event, redactPaths.forEvent(event))),
+      executions.map((execution) => redactExecution(execution, redactPaths.of(execution.hookName))),
     );
   }
 

@@ -1,6 +1,6 @@
 import { checkOptions } from '../checkOptions.js';
 import { z } from 'zod';
-import type { Clock } from '../clock.js';
+import { CLOCK_OPTION, type Clock } from '../clock.js';
 
 /** `closed`: calls run. `open`: calls wait. `half_open`: a few probe calls test whether the hook recovered. */
 export type CircuitState = 'closed' | 'open' | 'half_open';
@@ -41,7 +41,7 @@ const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
 
 /** Each option's schema, and how a message describes what it expects. */
 const FIELDS = {
-  clock: [z.custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function'), 'an object with a now() method'],
+  clock: CLOCK_OPTION,
   failureThreshold: [positiveInteger, 'a positive integer'],
   windowMs: [positiveInteger, 'a positive integer'],
   cooldownMs: [positiveInteger, 'a positive integer'],

@@ -2,7 +2,7 @@ import { LlmStateError } from '../errors.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { Dispatcher } from './Dispatcher.js';
-import { shownDeadLetter } from './hookRedaction.js';
+import { shownDeadLetter, type HookRedactionPaths } from './hookRedaction.js';
 import type { HookDeadLetter } from './types.js';
 import { inlineEntry } from './pendingEntry.js';
 import { decodeDeadLetter, decodeHookSeqKey, encodeOutboxValue, hookRange, type DeadLetterValue } from './outboxRecords.js';
@@ -11,6 +11,7 @@ import { decodeDeadLetter, decodeHookSeqKey, encodeOutboxValue, hookRange, type 
 export interface HookDeadLettersDeps {
   storage: StorageBackend;
   dispatcher: Dispatcher;
+  redaction: HookRedactionPaths;
   recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
 }
 
@@ -31,7 +32,7 @@ export class HookDeadLetters {
       const letter = decodeDeadLetter(record, { 'hook dead letter': `${hookName}@${seq}` });
       const events = letter.events.map((json) => JSON.parse(json) as { id: string });
       const stored: HookDeadLetter = { hookName, seq, reason: letter.reason, ...(letter.error === undefined ? {} : { error: letter.error }), attempts: letter.attempts, at: letter.at, eventIds: events.map((e) => e.id), events };
-      letters.push(shownDeadLetter(this.#deps.dispatcher, stored));
+      letters.push(shownDeadLetter(this.#deps.redaction, stored));
     }
     return letters;
   }

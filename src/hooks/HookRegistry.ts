@@ -1,18 +1,19 @@
 import type { Clock } from '../clock.js';
 import { LlmStateError } from '../errors.js';
-import { redactError } from '../redaction/index.js';
+import { redactError, redactView } from '../redaction/index.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import { auditSink, cacheInvalidationSink, metricsSink, type BuiltinSink, type InvalidationKeyspace, type ObservedMetrics } from './builtinSinks.js';
 import type { Dispatcher, HookStatus } from './Dispatcher.js';
 import type { HookDefinition } from './hookDefinition.js';
-import { definitionDel, definitionPut, readDefinitions } from './hookRegistryRecords.js';
+import { definitionPut, readDefinitions } from './hookRegistryRecords.js';
+import type { HookRedactionPaths } from './hookRedaction.js';
 import type { HookSlot } from './HookSlot.js';
 import { loadOutbox } from './loadOutbox.js';
 import { deliveredTexts, eventCount } from './pendingEntry.js';
 import { encodeDeadLetter, hookSeqKey } from './outboxRecords.js';
 
-/** A registered hook: its definition and how it is doing. */
+/** A registered hook: its definition (its `options` shown redacted) and how it is doing. */
 export interface HookInfo extends HookStatus {
   definition: HookDefinition;
 }
@@ -21,6 +22,7 @@ export interface HookRegistryDeps {
   storage: StorageBackend;
   clock: Clock;
   dispatcher: Dispatcher;
+  redaction: HookRedactionPaths;
   observed: ObservedMetrics;
   recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
   /** Loads a module in the pool and checks its default export. */
@@ -45,7 +47,11 @@ export class HookRegistry {
   async load(): Promise<void> {
     const { storage, dispatcher, clock } = this.#deps;
     const slots = new Map<string, HookSlot>();
-    for (const definition of await readDefinitions(storage)) {
+    for (const { unregisteredAt, ...definition } of await readDefinitions(storage)) {
+      if (unregisteredAt !== undefined) {
+        this.#deps.redaction.retire(definition);
+        continue;
+      }
       slots.set(definition.name, dispatcher.upsert(definition));
       dispatcher.setSink(definition.name, this.#sinkFor(definition, undefined), definition.builtin === 'cacheInvalidation');
     }
@@ -73,18 +79,20 @@ export class HookRegistry {
     if (disabled !== undefined) definition = { ...definition, disabled };
     await this.#deps.recordEvents([{ kind: 'hook.registered', data: { hook: definition.name, module: definition.module, on: definition.on } }], [definitionPut(definition)]);
     const slot = this.#deps.dispatcher.upsert(definition);
+    this.#deps.redaction.revive(definition.name);
     this.#deps.dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), false);
     return this.#info(slot);
   }
 
   /** Removes a hook; what still waited for it is dead-lettered (reason `unregistered`). False for an unknown name. */
   async unregister(name: string): Promise<boolean> {
+    const definition = this.#deps.dispatcher.slot(name)?.definition;
+    if (definition === undefined) return false;
+    this.#deps.redaction.retire(definition);
     // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
     const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
-    const known = waiting.length > 0 || (await this.#deps.storage.get('hooks', Buffer.from(name, 'utf8'))) !== undefined;
-    if (!known) return false;
     const now = this.#deps.clock.now();
-    const ops: BatchOp[] = [definitionDel(name)];
+    const ops: BatchOp[] = [definitionPut({ ...definition, unregisteredAt: now })];
     for (const entry of waiting) {
       const key = hookSeqKey(name, entry.seq);
       ops.push({ type: 'del', sublevel: 'outbox', key });
@@ -124,7 +132,10 @@ export class HookRegistry {
   }
 
   #info(slot: HookSlot): HookInfo {
-    return { definition: slot.definition, ...this.#deps.dispatcher.status(slot) };
+    const { definition } = slot;
+    // Options are configuration, and may hold a webhook URL's password or a key: shown redacted, used whole.
+    const shown = definition.options === undefined ? definition : { ...definition, options: redactView(definition.options) };
+    return { definition: shown, ...this.#deps.dispatcher.status(slot) };
   }
 
   #sinkFor(definition: HookDefinition, keyspace: InvalidationKeyspace | undefined): BuiltinSink | undefined {

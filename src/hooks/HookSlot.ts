@@ -1,8 +1,7 @@
 import type { Clock } from '../clock.js';
-import { kindMatcher } from '../events/kindPattern.js';
 import { CircuitBreaker, type CircuitState } from './CircuitBreaker.js';
 import { DurationWindow } from './DurationWindow.js';
-import type { HookDefinition } from './hookDefinition.js';
+import { eventMatcher, type EventMatcher, type HookDefinition } from './hookDefinition.js';
 import { eventCount, type PendingEntry } from './pendingEntry.js';
 import type { ExecutionStatus } from './types.js';
 
@@ -62,12 +61,12 @@ export class HookSlot {
   #retryAt = 0;
   /** Built-ins that need a main-thread sink (cache invalidation) wait until one is attached. */
   #detached = false;
-  #matchKind: (kind: string) => boolean;
+  #matches: EventMatcher;
 
   constructor(id: number, definition: HookDefinition, clock: Clock, onBreaker: (from: CircuitState, to: CircuitState) => void) {
     this.id = id;
     this.#definition = definition;
-    this.#matchKind = kindsMatcher(definition.on);
+    this.#matches = eventMatcher(definition);
     this.#clock = clock;
     this.#onBreaker = onBreaker;
     this.#breaker = this.#newBreaker();
@@ -118,7 +117,7 @@ export class HookSlot {
     const breakerChanged = failureThreshold !== current.failureThreshold || windowMs !== current.windowMs || cooldownMs !== current.cooldownMs;
     this.#definition = definition;
     if (breakerChanged) this.#breaker = this.#newBreaker();
-    this.#matchKind = kindsMatcher(definition.on);
+    this.#matches = eventMatcher(definition);
   }
 
   /** Parks the hook: what arrives waits in the outbox. Returns the definition to persist. */
@@ -149,12 +148,9 @@ export class HookSlot {
   }
 
   matches(kind: string, scopeKind: string | undefined, key: string | undefined): boolean {
-    if (!this.#matchKind(kind)) return false;
-    const { scopeKinds, keyPrefix } = this.#definition.filter;
-    if (scopeKinds !== undefined && (scopeKind === undefined || !scopeKinds.includes(scopeKind as never))) return false;
-    if (keyPrefix !== undefined && (key === undefined || !key.startsWith(keyPrefix))) return false;
-    return true;
+    return this.#matches(kind, scopeKind, key);
   }
+
 
   /** Waiting entries are parked: they stay in the outbox, and `idle()` does not wait for them. */
   get parked(): boolean {
@@ -316,9 +312,4 @@ export class HookSlot {
     }
     return queue.splice(0, count);
   }
-}
-
-function kindsMatcher(patterns: readonly string[]): (kind: string) => boolean {
-  const matchers = patterns.map(kindMatcher);
-  return matchers.length === 1 ? matchers[0] : (kind) => matchers.some((matches) => matches(kind));
 }

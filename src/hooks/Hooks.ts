@@ -9,7 +9,7 @@ import { resolveHookDefinition, type HookDefinition, type HookRegistration } fro
 import { HookDeadLetters } from './HookDeadLetters.js';
 import { checkHistoryFilter, type HistoryFilter, type HistoryRetention, type HookHistory, type PruneResult } from './HookHistory.js';
 import { HookRegistry, type HookInfo } from './HookRegistry.js';
-import { shownExecution } from './hookRedaction.js';
+import { shownExecution, type HookRedactionPaths } from './hookRedaction.js';
 import { Replayer, type ReplayOptions, type ReplayResult } from './Replayer.js';
 import type { HookDeadLetter, HookExecution, HookExecutionMetadata } from './types.js';
 
@@ -21,6 +21,8 @@ export interface HooksDeps {
   storage: StorageBackend;
   clock: Clock;
   dispatcher: Dispatcher;
+  /** The `redact` paths views apply, also those of hooks no longer registered. */
+  redaction: HookRedactionPaths;
   history: HookHistory;
   historyRetention: Required<HistoryRetention>;
   recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
@@ -130,7 +132,7 @@ export class Hooks {
     this.#deps.assertReadable();
     checkOptionsArgument(filter, 'filter');
     checkHistoryFilter(filter);
-    return (await this.#deps.history.query(filter)).map((execution) => shownExecution(this.#deps.dispatcher, execution));
+    return (await this.#deps.history.query(filter)).map((execution) => shownExecution(this.#deps.redaction, execution));
   }
 
   /**
@@ -144,7 +146,7 @@ export class Hooks {
     this.#deps.assertReadable();
     checkOptionsArgument(filter, 'filter');
     checkHistoryFilter(filter);
-    return (await this.#deps.history.queryMetadata(filter)).map((meta) => shownExecution(this.#deps.dispatcher, meta));
+    return (await this.#deps.history.queryMetadata(filter)).map((meta) => shownExecution(this.#deps.redaction, meta));
   }
 
   /** One recorded execution, or undefined. */
@@ -152,7 +154,7 @@ export class Hooks {
     this.#deps.assertReadable();
     checkExecutionId(executionId);
     const execution = await this.#deps.history.get(executionId);
-    return execution === undefined ? undefined : shownExecution(this.#deps.dispatcher, execution);
+    return execution === undefined ? undefined : shownExecution(this.#deps.redaction, execution);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { StorageBackend } from '../storage/index.js';
 import type { Dispatcher } from './Dispatcher.js';
 import { executionMeta, type ExecutionSubject } from './executionMeta.js';
 import { newExecutionId } from './executionRecord.js';
-import { shownExecution } from './hookRedaction.js';
+import { shownExecution, type HookRedactionPaths } from './hookRedaction.js';
 import type { HistoryFilter, HookHistory } from './HookHistory.js';
 import { applyInputPatch, diffValues, type DiffOp } from './replayDiff.js';
 import type { HookExecution, HookResult } from './types.js';
@@ -28,6 +28,7 @@ export interface ReplayerDeps {
   storage: StorageBackend;
   clock: Clock;
   dispatcher: Dispatcher;
+  redaction: HookRedactionPaths;
   history: HookHistory;
 }
 
@@ -111,7 +112,7 @@ export class Replayer {
       input: JSON.parse(inputJson),
       ...(run.outcome === undefined ? {} : { result: JSON.parse(run.outcome.resultJson) as HookResult }),
     };
-    const shown = { original: shownExecution(dispatcher, original), replayed: shownExecution(dispatcher, replayed) };
+    const shown = { original: shownExecution(this.#deps.redaction, original), replayed: shownExecution(this.#deps.redaction, replayed) };
     // Compared as shown, so the diff holds nothing the executions hide.
     const diff = diffValues(outcomeOf(shown.original), outcomeOf(shown.replayed));
     return { ...shown, diff, equal: diff.length === 0 };

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { checkKindPatterns } from '../events/checkKindPatterns.js';
+import { kindMatcher } from '../events/kindPattern.js';
 import { SCOPE_KINDS, type ScopeKind } from '../state/Scope.js';
 import { checkRedactPaths } from '../redaction/index.js';
 
@@ -179,4 +180,20 @@ function moduleUrl(module: string | URL): string {
     return url.href;
   }
   return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
+}
+
+/** Whether an event, by its kind, scope kind and key, is one a hook of this definition takes. */
+export type EventMatcher = (kind: string, scopeKind: string | undefined, key: string | undefined) => boolean;
+
+/** The matcher of a definition's `on` patterns and `filter`, built once per definition. */
+export function eventMatcher(definition: Pick<HookDefinition, 'on' | 'filter'>): EventMatcher {
+  const kindMatchers = definition.on.map(kindMatcher);
+  const matchKind = kindMatchers.length === 1 ? kindMatchers[0] : (kind: string) => kindMatchers.some((matches) => matches(kind));
+  const { scopeKinds, keyPrefix } = definition.filter;
+  return (kind, scopeKind, key) => {
+    if (!matchKind(kind)) return false;
+    if (scopeKinds !== undefined && (scopeKind === undefined || !scopeKinds.includes(scopeKind as never))) return false;
+    if (keyPrefix !== undefined && (key === undefined || !key.startsWith(keyPrefix))) return false;
+    return true;
+  };
 }

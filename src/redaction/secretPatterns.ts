@@ -71,6 +71,7 @@ export function redactString(text: string): string {
 function isBasicCredential(token: string): boolean {
   const base64 = token.replace(/%2[Bb]/g, '+').replace(/%2[Ff]/g, '/').replace(/%3[Dd]/g, '=');
   if (base64.length < 4) return false;
-  const decoded = Buffer.from(base64, 'base64').toString('latin1');
-  return decoded.includes(':') && /^[\x20-\x7e]+$/.test(decoded);
+  // Passwords may be any UTF-8 text; prose decodes to bytes that are not (U+FFFD) or to control characters.
+  const decoded = Buffer.from(base64, 'base64').toString('utf8');
+  return decoded.includes(':') && /^[^\p{Cc}\uFFFD]+$/u.test(decoded);
 }

@@ -464,6 +464,7 @@ describe('redact: names split into words, keys, and embedded or encoded secrets'
       ['a URL password', 'https://admin:' + 'hunter2-url@db.example.com/x', `https://admin:${REDACTED}@db.example.com/x`],
       ['a URL password without a user', 'redis://:' + 'hunter2-url@cache:6379', `redis://:${REDACTED}@cache:6379`],
       ['a Basic credential', `Authorization: Basic ${BASIC}`, `Authorization: Basic ${REDACTED}`],
+      ['a Basic credential whose password is not ASCII', `Basic ${Buffer.from('admin:' + 'pässwörd-S3cret').toString('base64')}`, `Basic ${REDACTED}`],
       ['a URL-encoded Basic credential', `Basic%20${BASIC.replace(/=/g, '%3D')}`, `Basic%20${REDACTED}`],
       ['a Stripe key', `stripe ${STRIPE}.`, `stripe ${REDACTED}.`],
       ['a Stripe key after `_`', `STRIPE_${STRIPE}`, `STRIPE_${REDACTED}`],

@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setup } from 'xstate';
+import { collectAgentDetails } from '../../src/cli/agentCommands.js';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { decodeDeadLetter } from '../../src/hooks/outboxRecords.js';
 import { storageOf } from '../../src/runtime.js';
@@ -122,6 +127,53 @@ describe('redaction on every surface that records or shows', () => {
     assertNowhere(await shown(correlationId), { card });
   });
 
+  it('a hook’s registration options are shown redacted by register, list and get', async () => {
+    const secrets = { apiKey: plain('option-key'), password: 'hunter2-' + 'webhook' };
+    const options = { apiKey: secrets.apiKey, webhook: `https://bot:${secrets.password}@hooks.example.com/x`, channel: 'ops' };
+    const registered = await register('notify', { options });
+    const shownOptions = { apiKey: '[REDACTED]', webhook: 'https://bot:[REDACTED]@hooks.example.com/x', channel: 'ops' };
+    assert.deepEqual(registered.definition.options, shownOptions);
+    assert.deepEqual(rt.hooks.get('notify')?.definition.options, shownOptions);
+    assertNowhere({ list: JSON.stringify(rt.hooks.list()) }, secrets);
+  });
+
+  it('a hook’s `redact` paths apply only to events that hook takes', async () => {
+    await register('payments', { filter: { keyPrefix: 'payment' }, redact: ['value'] });
+    const { correlationId } = await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'topic', { name: 'weather' }));
+    await rt.hooks.idle();
+    const [root] = (await rt.events.timeline(correlationId)).roots;
+    assert.deepEqual(root.type === 'event' && root.event.value, { name: 'weather' });
+  });
+
+  it('a hook’s `redact` paths outlive its registration: its dead letters and the events it took stay redacted, also after a reopen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llmstate-redact-'));
+    try {
+      await rt.close();
+      rt = await createRuntime({ dataDir: dir, hooks: { threads: 1, autoStart: false } });
+      await register('cards', { redact: ['value.card'] });
+      const card = plain('card');
+      const { correlationId } = await rt.correlate(() => rt.state.set(Scope.agent('a1'), 'order', { card, item: 'tea' }));
+      assert.equal(await rt.hooks.unregister('cards'), true);
+      const [letter] = await rt.hooks.deadLetters({ hookName: 'cards' });
+      assert.equal(letter.reason, 'unregistered');
+      assert.deepEqual((letter.events[0] as { value: unknown }).value, { card: '[REDACTED]', item: 'tea' });
+      assertNowhere(await shown(correlationId), { card });
+
+      await rt.close();
+      rt = await createRuntime({ dataDir: dir, hooks: { threads: 1 } });
+      assert.deepEqual(rt.hooks.list(), [], 'an unregistered hook stays unregistered');
+      assert.equal(await rt.hooks.unregister('cards'), false);
+      assertNowhere(await shown(correlationId), { card });
+
+      await register('cards');
+      const [again] = await rt.hooks.deadLetters({ hookName: 'cards' });
+      assert.deepEqual((again.events[0] as { value: unknown }).value, { card, item: 'tea' }, 'registered again without paths, its own paths apply');
+    } finally {
+      await rt.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a JWT used as a correlation id: history, execution nodes and the export header', async () => {
     await register('story');
     await rt.state.set(Scope.agent('a1'), 'topic', 1, { correlationId: JWT });
@@ -174,6 +226,25 @@ describe('redaction on every surface that records or shows', () => {
       assert.deepEqual(letters[0].event, { type: 'SAY', text: 'use [REDACTED]', apiKey: '[REDACTED]' });
       assertNowhere({ letters: JSON.stringify(letters) }, { ...secrets, JWT });
     }
+  });
+
+  it('the events `llmstate agents show` prints are redacted like its dead letters', async () => {
+    const machine = setup({ types: { events: {} as { type: 'SAY'; text: string } } }).createMachine({
+      on: {
+        SAY: {
+          actions: ({ event }) => {
+            throw new Error(`upstream refused ${event.text}`);
+          },
+        },
+      },
+    });
+    const agent = await rt.agents.spawn({ id: 'a1', type: 'chat', machine });
+    await rejection(agent.send({ type: 'SAY', text: OPENAI }));
+    const details = await collectAgentDetails(rt, 'a1', 100);
+    const crashed = details.events.find((event) => event.kind === 'agent.crashed');
+    assert.deepEqual((crashed?.data as { error?: unknown } | undefined)?.error, 'upstream refused [REDACTED]');
+    assertNowhere({ details: JSON.stringify(details) }, { OPENAI });
+    assert.ok(JSON.stringify(await rt.events.query({ agentId: 'a1' })).includes(OPENAI), 'the event log keeps the real values');
   });
 
   it('a module that throws at import with a key in its message: the HOOK_FAILED error and its cause', async () => {
