@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { mightNeedRedaction, redact } from '../src/redaction/index.js';
+import { mightHoldSecretValue } from '../src/redaction/prefilter.js';
+import { replaceSecretPatterns } from '../src/redaction/secretPatterns.js';
 import { runs } from './budget.js';
 
 /** The pre-filter as first written, before it accepted every whitespace the name rule strips. */
@@ -76,6 +78,17 @@ describe('the redaction pre-filter', () => {
       fc.property(value, (sample) => {
         const text = JSON.stringify(sample);
         if (JSON.stringify(redact(sample)) !== text) assert.equal(mightNeedRedaction(text), true, text);
+      }),
+      { numRuns: runs(5000) },
+    );
+  });
+
+  it('lets through no string that a value pattern would change', () => {
+    const piece = fc.oneof(secretish, filler, fc.constantFrom('%20', '%3A', '_', ' ', '://', '@', ':', '\n'));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), (pieces) => {
+        const text = pieces.join('');
+        if (replaceSecretPatterns(text) !== text) assert.equal(mightHoldSecretValue(text), true, JSON.stringify(text));
       }),
       { numRuns: runs(5000) },
     );

@@ -50,11 +50,19 @@ const VALUE_HINT = new RegExp(
 const SCHEME_HINT = /bearer|basic/i;
 
 /**
+ * False only when `text` (any string, or JSON text) cannot hold a secret value the patterns of
+ * `secretPatterns.ts` recognise: every one of them needs one of these literals or schemes.
+ */
+export function mightHoldSecretValue(text: string): boolean {
+  return VALUE_HINT.test(text) || SCHEME_HINT.test(text);
+}
+
+/**
  * False only when `jsonText` cannot contain anything the built-in rules redact. True means "look
  * closer", not "found".
  */
 export function mightNeedRedaction(jsonText: string): boolean {
-  if (VALUE_HINT.test(jsonText) || SCHEME_HINT.test(jsonText)) return true;
+  if (mightHoldSecretValue(jsonText)) return true;
   // Lowercasing turns some other characters into ASCII letters (the Kelvin sign into `k`), which a
   // case-insensitive match does not know; ASCII text needs no lowercased copy.
   return NON_ASCII.test(jsonText) ? NAME_HINT.test(jsonText.toLowerCase()) : NAME_HINT_ANY_CASE.test(jsonText);

@@ -8,6 +8,8 @@
  * times hostile strings built to break this.
  */
 
+import { mightHoldSecretValue } from './prefilter.js';
+
 /** What a redacted value, or a redacted part of a string, is replaced with. */
 export const REDACTED = '[REDACTED]';
 
@@ -56,6 +58,12 @@ const URL_PASSWORD = /(:\/\/[^\s/?#@:]*:)[^\s/?#@]+(?=@)/g;
  * string is kept. Callers redact through `redact`, which applies this to every string it copies.
  */
 export function redactString(text: string): string {
+  // Most strings hold no hint of a secret: one scan instead of one per pattern.
+  return mightHoldSecretValue(text) ? replaceSecretPatterns(text) : text;
+}
+
+/** {@link redactString} without its first scan, which a property test holds to these patterns. @internal */
+export function replaceSecretPatterns(text: string): string {
   let out = text;
   for (const pattern of PRIVATE_KEY_BLOCKS) out = out.replace(pattern, REDACTED);
   for (const pattern of TOKEN_PATTERNS) out = out.replace(pattern, REDACTED);
