@@ -48,13 +48,11 @@ export interface BenchResult {
 export type Benchmark = (ctx: BenchContext) => Promise<BenchResult>;
 
 /**
- * Runs both sides of one repetition, swapping which goes first on odd repetitions, so neither side
- * always pays for the other's leftover garbage or compaction.
+ * Runs every side of one repetition, rotating which goes first with each repetition (with two sides,
+ * swapping them on odd repetitions), so no side always pays for another's leftover garbage or compaction.
  */
-export async function inAlternatingOrder(rep: number, ours: () => Promise<void>, raw: () => Promise<void>): Promise<void> {
-  const [first, second] = rep % 2 === 0 ? [ours, raw] : [raw, ours];
-  await first();
-  await second();
+export async function inAlternatingOrder(rep: number, ...sides: Array<() => Promise<void>>): Promise<void> {
+  for (let j = 0; j < sides.length; j++) await sides[(j + rep) % sides.length]();
 }
 
 export const now = (): bigint => process.hrtime.bigint();

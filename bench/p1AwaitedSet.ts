@@ -21,6 +21,7 @@ import {
   type BenchResult,
   type LatencySummary,
 } from './harness.js';
+import { sqlitePeer, type SqlitePeer } from './sqlitePeer.js';
 
 const GOAL = 2;
 
@@ -37,6 +38,8 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
   const raw: LatencySummary[] = [];
   const oursCpu: number[] = [];
   const rawCpu: number[] = [];
+  const sqlite: LatencySummary[] = [];
+  const peer = sqlitePeer();
   for (let rep = 0; rep < ctx.reps; rep++) {
     // Alternate the order, so that drift on a shared machine does not always favour one side.
     const runOurs = async () => {
@@ -75,8 +78,27 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
         }),
       );
     };
-    await inAlternatingOrder(rep, runOurs, runRaw);
-    ctx.log(`P1 rep ${rep + 1}/${ctx.reps}: set p50 ${fmtNs(ours.at(-1)!.p50)}, put p50 ${fmtNs(raw.at(-1)!.p50)}`);
+    // better-sqlite3 is synchronous: each put returns committed, so its loop has nothing to await.
+    const runSqlite = async (target: SqlitePeer) => {
+      gc();
+      sqlite.push(
+        await target.withStore('p1sqlite', async (store) => {
+          for (let i = 0; i < warmup; i++) store.put(rawKey, rawValue);
+          const samples = new Float64Array(count);
+          for (let i = 0; i < count; i++) {
+            const start = now();
+            store.put(rawKey, rawValue);
+            samples[i] = elapsedNs(start);
+          }
+          return summarize(samples);
+        }),
+      );
+    };
+    await inAlternatingOrder(rep, runOurs, runRaw, ...(peer ? [() => runSqlite(peer)] : []));
+    ctx.log(
+      `P1 rep ${rep + 1}/${ctx.reps}: set p50 ${fmtNs(ours.at(-1)!.p50)}, put p50 ${fmtNs(raw.at(-1)!.p50)}` +
+        (peer ? `, SQLite p50 ${fmtNs(sqlite.at(-1)!.p50)}` : ''),
+    );
   }
 
   const o = medianSummary(ours);
@@ -84,6 +106,7 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
   const ratio = (a: number, b: number) => a / b;
   const oc = median(oursCpu);
   const rc = median(rawCpu);
+  const s = peer ? medianSummary(sqlite) : undefined;
   return {
     id: 'P1',
     title: `awaited single-caller set vs awaited raw put (${count} ops × ${ctx.reps} reps, ${rawValue.length} B stored value)`,
@@ -93,11 +116,18 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
       { id: 'P1', metric: 'p99', ours: fmtNs(o.p99), raw: fmtNs(r.p99), ratio: fmtRatio(ratio(o.p99, r.p99)), goal: '(info)' },
       { id: 'P1', metric: 'process CPU per op', ours: fmtNs(oc), raw: fmtNs(rc), ratio: fmtRatio(oc / rc), goal: '(info)' },
       { id: 'P1', metric: 'ops/s (1/mean)', ours: `${(1e9 / o.mean / 1000).toFixed(1)}k/s`, raw: `${(1e9 / r.mean / 1000).toFixed(1)}k/s`, ratio: fmtRatio(r.mean / o.mean), goal: '(info)' },
+      ...(s
+        ? [
+            { id: 'P1', metric: 'p50 vs SQLite', ours: fmtNs(o.p50), raw: `${fmtNs(s.p50)} (SQLite)`, ratio: fmtRatio(o.p50 / s.p50), goal: 'aim ≤ 1×', pass: o.p50 <= s.p50 },
+            { id: 'P1', metric: 'mean vs SQLite', ours: fmtNs(o.mean), raw: `${fmtNs(s.mean)} (SQLite)`, ratio: fmtRatio(o.mean / s.mean), goal: '(info)' },
+          ]
+        : []),
     ],
     notes: [
       'Each set is one LevelDB batch: the state record plus one event-log commit record (which repeats the value).',
       'The raw side is db.put of the very key and value bytes the runtime stores in its state sublevel.',
+      ...(peer ? [`SQLite: ${peer.description}; one INSERT OR REPLACE of the same bytes per put, each its own commit.`] : []),
     ],
-    data: { ours, raw, oursCpu, rawCpu, median: { ours: o, raw: r, oursCpu: oc, rawCpu: rc } },
+    data: { ours, raw, oursCpu, rawCpu, sqlite, median: { ours: o, raw: r, oursCpu: oc, rawCpu: rc, sqlite: s } },
   };
 }

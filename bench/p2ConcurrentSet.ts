@@ -12,6 +12,7 @@ import {
   fmtRate,
   fmtRatio,
   gc,
+  inAlternatingOrder,
   inFlight,
   median,
   now,
@@ -22,6 +23,7 @@ import {
   type BenchResult,
   type RawDb,
 } from './harness.js';
+import { sqlitePeer, type SqliteStore } from './sqlitePeer.js';
 
 const BATCH = 100;
 const GOAL = 0.5;
@@ -39,7 +41,9 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
   const rawArray: number[] = [];
   const rawChained: number[] = [];
   const rawInFlight: number[] = [];
-  const cpu: Record<string, number[]> = { ours: [], array: [], chained: [], inFlight: [] };
+  const sqlite: number[] = [];
+  const cpu: Record<string, number[]> = { ours: [], array: [], chained: [], inFlight: [], sqlite: [] };
+  const peer = sqlitePeer();
   let batchesPerRun = 0;
 
   const runOurs = async () => {
@@ -60,20 +64,25 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
     batchesPerRun = result.batches;
   };
 
-  const rawRun = (label: string, body: (db: RawDb, n: number, seed: number) => Promise<void>, into: number[], cpuInto: number[]) => async () => {
-    gc();
-    into.push(
-      await withRawDb(label, async (db) => {
-        await body(db, warmup, 1);
-        const cpuStart = cpuNs();
-        const start = now();
-        await body(db, count, 2);
-        const ns = elapsedNs(start);
-        cpuInto.push((cpuNs() - cpuStart) / count);
-        return (count / ns) * 1e9;
-      }),
-    );
-  };
+  // Times one side on a fresh store: `open` is withRawDb, or the SQLite peer's withStore.
+  const timedRun =
+    <Db>(open: (label: string, fn: (db: Db) => Promise<number>) => Promise<number>) =>
+    (label: string, body: (db: Db, n: number, seed: number) => unknown, into: number[], cpuInto: number[]) =>
+    async () => {
+      gc();
+      into.push(
+        await open(label, async (db) => {
+          await body(db, warmup, 1);
+          const cpuStart = cpuNs();
+          const start = now();
+          await body(db, count, 2);
+          const ns = elapsedNs(start);
+          cpuInto.push((cpuNs() - cpuStart) / count);
+          return (count / ns) * 1e9;
+        }),
+      );
+    };
+  const rawRun = timedRun<RawDb>(withRawDb);
   const pick = (random: () => number) => rawKeys[(random() * rawKeys.length) | 0];
   const runArray = rawRun(
     'p2arr',
@@ -112,13 +121,34 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
     cpu.inFlight,
   );
 
-  const order = [runOurs, runArray, runChained, runInFlight];
+  // The same keys and values as the raw batches, in transactions of 100; better-sqlite3 is synchronous.
+  const runSqlite = peer
+    ? [
+        timedRun<SqliteStore>(peer.withStore)(
+          'p2sqlite',
+          (store, n, seed) => {
+            const random = rng(seed);
+            for (let done = 0; done < n; done += BATCH) {
+              const size = Math.min(BATCH, n - done);
+              store.transaction(() => {
+                for (let j = 0; j < size; j++) store.put(pick(random), rawValues[(done + j) & 63]);
+              });
+            }
+          },
+          sqlite,
+          cpu.sqlite,
+        ),
+      ]
+    : [];
+
+  const order = [runOurs, runArray, runChained, runInFlight, ...runSqlite];
   for (let rep = 0; rep < ctx.reps; rep++) {
     // Rotate the order each repetition against drift on a shared machine.
-    for (let j = 0; j < order.length; j++) await order[(j + rep) % order.length]();
+    await inAlternatingOrder(rep, ...order);
     ctx.log(
       `P2 rep ${rep + 1}/${ctx.reps}: set ${fmtRate(ours.at(-1)!)}, batch[] ${fmtRate(rawArray.at(-1)!)}, ` +
-        `chained ${fmtRate(rawChained.at(-1)!)}, 64 puts ${fmtRate(rawInFlight.at(-1)!)}`,
+        `chained ${fmtRate(rawChained.at(-1)!)}, 64 puts ${fmtRate(rawInFlight.at(-1)!)}` +
+        (peer ? `, SQLite tx ${fmtRate(sqlite.at(-1)!)}` : ''),
     );
   }
 
@@ -126,6 +156,7 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
   const a = median(rawArray);
   const c = median(rawChained);
   const p = median(rawInFlight);
+  const q = median(sqlite);
   const best = Math.max(a, c);
   const ratio = o / best;
   return {
@@ -153,10 +184,14 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
         goal: '(info)',
       },
       { id: 'P2', metric: 'raw put, 64 in flight', ours: '', raw: fmtRate(p), ratio: fmtRatio(o / p), goal: '(info)' },
+      ...(peer
+        ? [{ id: 'P2', metric: 'ops/s vs SQLite tx of 100', ours: fmtRate(o), raw: `${fmtRate(q)} (SQLite)`, ratio: fmtRatio(o / q), goal: 'aim ≥ 1×', pass: o >= q }]
+        : []),
     ],
     notes: [
       `The runtime committed the ${count} sets in ${batchesPerRun} LevelDB batches (${(count / batchesPerRun).toFixed(1)} sets per batch, last rep).`,
+      ...(peer ? [`SQLite: ${peer.description}; the raw batches' keys and values, 100 INSERT OR REPLACE per transaction.`] : []),
     ],
-    data: { ours, rawArray, rawChained, rawInFlight, cpu, batchesPerRun },
+    data: { ours, rawArray, rawChained, rawInFlight, sqlite, cpu, batchesPerRun },
   };
 }
