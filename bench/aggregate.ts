@@ -37,6 +37,12 @@ const p2 = [
   fig('P2 ops/s vs raw put, 64 in flight', fmtRate, '(info)', 'higher'),
   fig('P2 process CPU per op vs best raw', fmtNs, '(info)', 'lower'),
 ];
+// Present only in runs made with the SQLite peer installed (npm run bench:peers).
+const sqlite = [
+  fig('P1 set p50 vs SQLite p50', fmtNs, 'aim ≤ 1×', 'lower', 1, 'SQLite'),
+  fig('P1 set mean vs SQLite mean', fmtNs, '(info)', 'lower', undefined, 'SQLite'),
+  fig('P2 ops/s vs SQLite transactions of 100', fmtRate, 'aim ≥ 1×', 'higher', 1, 'SQLite'),
+];
 const p3 = [fig('P3 cached get ops/s vs Map.get', fmtRate, '≥ 2M/s', 'higher', undefined, 'Map.get'), fig('P3 get p99 vs Map.get p99', fmtNs, '≤ 10 µs', 'lower', undefined, 'Map.get'), fig('P3 get p50 vs Map.get p50', fmtNs, '(info)', 'lower')];
 const p8 = [
   fig('P8 first reopen after build → first get', fmtNs, '≤ 1 s', 'lower'),
@@ -90,6 +96,12 @@ for (const run of runs) {
       f.ours.push(a);
       f.raw.push(b);
     }
+    if (d1.median.sqlite) {
+      sqlite[0].ours.push(ours.p50);
+      sqlite[0].raw.push(d1.median.sqlite.p50);
+      sqlite[1].ours.push(ours.mean);
+      sqlite[1].raw.push(d1.median.sqlite.mean);
+    }
   }
   const d2 = byId(run, 'P2');
   if (d2) {
@@ -103,6 +115,10 @@ for (const run of runs) {
     }
     p2[4].ours.push(median(d2.cpu.ours));
     p2[4].raw.push(median(a >= c ? d2.cpu.array : d2.cpu.chained));
+    if (d2.sqlite?.length > 0) {
+      sqlite[2].ours.push(o);
+      sqlite[2].raw.push(median(d2.sqlite));
+    }
   }
   const d3 = byId(run, 'P3');
   if (d3) {
