@@ -1,23 +1,23 @@
 /** What several benchmarks share: the runtime under test, and the exact bytes it stores. */
-import { createRuntime, type Runtime } from '../src/index.js';
-import { encodeStateKey } from '../src/state/keyCodec.js';
-import { encodeRecord } from '../src/storage/recordEnvelope.js';
-import type { Scope } from '../src/state/Scope.js';
+import type { Runtime } from '../src/index.js';
+import type { Scope as ScopeClass } from '../src/state/Scope.js';
+import { index, keyCodec, recordEnvelope } from './subject.js';
 
-export { createRuntime, Scope } from '../src/index.js';
 export type { Runtime } from '../src/index.js';
+export const { createRuntime, Scope } = index;
+export type Scope = ScopeClass;
 
 /** abstract-level's default sublevel prefix for the `state` namespace. */
 const STATE_PREFIX = Buffer.from('!state!', 'utf8');
 
 /** The key bytes the runtime writes to LevelDB for (scope, key). */
 export function storedKey(scope: Scope, key: string): Buffer {
-  return Buffer.concat([STATE_PREFIX, encodeStateKey(scope, key)]);
+  return Buffer.concat([STATE_PREFIX, keyCodec.encodeStateKey(scope, key)]);
 }
 
 /** The value bytes the runtime writes for `value` (record envelope around its JSON). */
 export function storedValue(value: unknown, seq = 1, timestamp = Date.now()): Buffer {
-  return encodeRecord({ seq, timestamp }, JSON.stringify(value));
+  return recordEnvelope.encodeRecord({ seq, timestamp }, JSON.stringify(value));
 }
 
 /** Opens a runtime on `dir`, runs `fn`, and always closes the runtime (flushing and closing the store). */

@@ -44,8 +44,9 @@ import {
   type BenchContext,
   type BenchResult,
 } from './harness.js';
-import { DEFAULT_OPTIONS, HOOK_DEFAULTS } from '../src/index.js';
+import { index } from './subject.js';
 
+const { DEFAULT_OPTIONS, HOOK_DEFAULTS } = index;
 
 const RATIO_GOAL = 0.95;
 const RATE_GOAL = 50_000;

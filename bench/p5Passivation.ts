@@ -5,7 +5,7 @@
  * what the runtime would cost without passivation (before any cached value).
  */
 import { createActor } from 'xstate';
-import { scopeLifecycle } from '../actors/scopeLifecycle.js';
+import { scopeLifecycle as lifecycleModule } from './subject.js';
 import { createRuntime, Scope } from './common.js';
 import { fmtRatio, gc, inFlight, sampleValue, withTempDir, type BenchContext, type BenchResult } from './harness.js';
 
@@ -43,7 +43,7 @@ export async function p5Passivation(ctx: BenchContext): Promise<BenchResult> {
   });
   gc();
   const rawBase = heapUsed();
-  const rawActors = Array.from({ length: Math.min(agents, 20_000) }, () => createActor(scopeLifecycle).start());
+  const rawActors = Array.from({ length: Math.min(agents, 20_000) }, () => createActor(lifecycleModule.scopeLifecycle).start());
   const rawPerActor = (heapUsed() - rawBase) / rawActors.length;
   rawActors.length = 0;
   const rawMb = (rawPerActor * agents) / MB;

@@ -1,5 +1,5 @@
 /** Probe: synchronous cost of the pieces of the set path, 1e6 calls each. */
-import { Scope } from '../common.js';
+import { Scope } from '../../src/index.js';
 import { serializeValue } from '../../src/state/values.js';
 import { normalizeKey } from '../../src/state/keyRules.js';
 import { encodeStateKey } from '../../src/state/keyCodec.js';

@@ -1,6 +1,7 @@
 /** Probe: splits one awaited rt.state.set into before-batch / storage.batch / after-batch phases. */
 import { Scope, withRuntime } from '../common.js';
-import { storageOf } from '../../src/runtime.js';
+import { runtimeInternals } from '../subject.js';
+const { storageOf } = runtimeInternals;
 import { elapsedNs, fmtNs, now, sampleValue, summarize, withTempDir } from '../harness.js';
 
 import { patchBatch } from './patchBatch.js';
