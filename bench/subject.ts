@@ -13,6 +13,8 @@ import type * as Runtime from '../src/runtime.js';
 import type * as KeyCodec from '../src/state/keyCodec.js';
 import type * as RecordEnvelope from '../src/storage/recordEnvelope.js';
 import type * as ScopeLifecycle from '../actors/scopeLifecycle.js';
+import type * as CommitSchedulerModule from '../actors/CommitScheduler.js';
+import type * as ScopeActorModule from '../actors/ScopeActor.js';
 
 const ROOT = new URL('../', import.meta.url);
 const FROM_SOURCES = process.env.LLMSTATE_BENCH_FROM === 'src';
@@ -55,3 +57,7 @@ export const runtimeInternals = await load<typeof Runtime>('src/runtime.ts');
 export const keyCodec = await load<typeof KeyCodec>('src/state/keyCodec.ts');
 export const recordEnvelope = await load<typeof RecordEnvelope>('src/storage/recordEnvelope.ts');
 export const scopeLifecycle = await load<typeof ScopeLifecycle>('actors/scopeLifecycle.ts');
+
+/** For probes that time the inside of a write. */
+export const commitSchedulerModule = await load<typeof CommitSchedulerModule>('actors/CommitScheduler.ts');
+export const scopeActorModule = await load<typeof ScopeActorModule>('actors/ScopeActor.ts');

@@ -1,33 +1,67 @@
-/** Probe: splits one awaited rt.state.set into before-batch / storage.batch / after-batch phases. */
+/**
+ * Probe: splits one awaited rt.state.set (P1's loop) into its phases, by wrapping the scheduler's
+ * `enqueue`, the actor's `takeGroup` and the store's `batch`:
+ *
+ *   set called → actor enqueued at the scheduler   (argument checks, validation, JSON, mailbox)
+ *   → group taken at the flush                      (the nextTick deferral)
+ *   → storage.batch called                          (encoding: keys, envelopes, CRC, the event record)
+ *   → batch resolved                                (LevelDB: the native call and its thread)
+ *   → caller resumes                                (cache update, promise settling)
+ *
+ * Usage: node --import tsx bench/probes/p1Phases.ts [count]
+ */
 import { Scope, withRuntime } from '../common.js';
-import { runtimeInternals } from '../subject.js';
-const { storageOf } = runtimeInternals;
-import { elapsedNs, fmtNs, now, sampleValue, summarize, withTempDir } from '../harness.js';
+import { commitSchedulerModule, runtimeInternals, scopeActorModule } from '../subject.js';
+import { fmtNs, now, sampleValue, summarize, withTempDir } from '../harness.js';
 
-import { patchBatch } from './patchBatch.js';
-patchBatch(process.env.PATCH ?? 'none');
 const N = Number(process.argv[2] ?? 20000);
 const scope = Scope.agent('a1');
 const value = sampleValue(1);
-await withTempDir('phases', (dir) => withRuntime(dir, async (rt) => {
-  const storage = storageOf(rt);
-  const orig = storage.batch.bind(storage);
-  let t1 = 0n, t2 = 0n;
-  let ts = 0n;
-  (storage as any).batch = (ops: any, opts: any) => { t1 = now(); const p = orig(ops, opts); ts = now(); return p.then(() => { t2 = now(); }); };
-  for (let rep = 0; rep < 3; rep++) {
-    const syn = new Float64Array(N), pre = new Float64Array(N), sto = new Float64Array(N), post = new Float64Array(N), all = new Float64Array(N);
-    for (let i = 0; i < 3000; i++) await rt.state.set(scope, 'topic', value);
-    for (let i = 0; i < N; i++) {
-      const t0 = now();
-      await rt.state.set(scope, 'topic', value);
-      const t3 = now();
-      pre[i] = Number(t1 - t0); syn[i] = Number(ts - t1); sto[i] = Number(t2 - t1); post[i] = Number(t3 - t2); all[i] = Number(t3 - t0);
+let enqueued = 0n;
+let taken = 0n;
+let batchCalled = 0n;
+let batchDone = 0n;
+
+const scheduler = commitSchedulerModule.CommitScheduler.prototype;
+const enqueue = scheduler.enqueue;
+scheduler.enqueue = function (participant) {
+  enqueued = now();
+  return enqueue.call(this, participant);
+};
+const actor = scopeActorModule.ScopeActor.prototype;
+const takeGroup = actor.takeGroup;
+actor.takeGroup = function (maxOps, maxBytes) {
+  taken = now();
+  return takeGroup.call(this, maxOps, maxBytes);
+};
+
+await withTempDir('phases', (dir) =>
+  withRuntime(dir, async (rt) => {
+    const storage = runtimeInternals.storageOf(rt);
+    const batch = storage.batch.bind(storage);
+    storage.batch = (ops, options) => {
+      batchCalled = now();
+      return batch(ops, options).then(() => {
+        batchDone = now();
+      });
+    };
+    const phases = ['set → enqueued', 'enqueued → group taken', 'taken → storage.batch', 'storage.batch', 'resolved → caller resumes', 'total'];
+    for (let rep = 0; rep < 3; rep++) {
+      const samples = phases.map(() => new Float64Array(N));
+      for (let i = 0; i < 3000; i++) await rt.state.set(scope, 'topic', value);
+      for (let i = 0; i < N; i++) {
+        const start = now();
+        await rt.state.set(scope, 'topic', value);
+        const end = now();
+        const marks = [start, enqueued, taken, batchCalled, batchDone, end];
+        for (let phase = 0; phase < 5; phase++) samples[phase][i] = Number(marks[phase + 1] - marks[phase]);
+        samples[5][i] = Number(end - start);
+      }
+      for (const [index, name] of phases.entries()) {
+        const summary = summarize(samples[index]);
+        console.log(name.padEnd(28), 'p50', fmtNs(summary.p50).padStart(9), 'mean', fmtNs(summary.mean).padStart(9), 'p99', fmtNs(summary.p99).padStart(9));
+      }
+      console.log();
     }
-    for (const [name, arr] of [['total', all], ['set → storage.batch called', pre], ['storage.batch', sto], ['  of which synchronous', syn], ['batch resolved → caller resumes', post]] as const) {
-      const r = summarize(arr as Float64Array);
-      console.log(name.padEnd(34), 'p50', fmtNs(r.p50).padStart(9), 'mean', fmtNs(r.mean).padStart(9), 'p99', fmtNs(r.p99).padStart(9));
-    }
-    console.log();
-  }
-}));
+  }),
+);
