@@ -8,3 +8,6 @@ export { checkLinearizable } from './linearizability.js';
 export type { LinearizabilityResult, LinearizabilityOptions } from './linearizability.js';
 export { describeEntry } from './history.js';
 export type { HistoryEntry, TransactionWrite } from './history.js';
+export { simulate, SimulationFailure } from './simulate.js';
+export type { SimulateOptions, ReplayOptions, FaultOptions, PlannedFault, SimulationBody } from './simulate.js';
+export type { Simulation, SimulatedRuntime } from './Simulation.js';
