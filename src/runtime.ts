@@ -20,7 +20,7 @@ import { ensureStoreFormat } from './state/storeFormat.js';
 import { readStoreStats, type StoreStats } from './storeStats.js';
 import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
 import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
-import { HookPool } from '../workers/HookPool.js';
+import { HookPool, type HookPoolOptions, type HookRunner } from '../workers/HookPool.js';
 import { Dispatcher } from './hooks/Dispatcher.js';
 import { HookHistory } from './hooks/HookHistory.js';
 import { Hooks } from './hooks/Hooks.js';
@@ -100,9 +100,10 @@ export async function createRuntime(options?: RuntimeOptions): Promise<Runtime> 
  * {@link createRuntime}, where `existing` refuses a data directory that holds no store and creates
  * nothing in it: the CLI's reading commands. @internal
  */
-export async function openRuntime(options: RuntimeOptions | undefined, access: StoreAccess): Promise<Runtime> {
+export async function openRuntime(options: RuntimeOptions | undefined, access: StoreAccess, internals: RuntimeInternals = {}): Promise<Runtime> {
   const resolved = resolveRuntimeOptions(options);
-  const storage = await openStorage(resolved, access);
+  const storage = internals.storage ?? (await openStorage(resolved, access));
+  if (internals.storage !== undefined) await storage.open();
   try {
     await ensureStoreFormat(storage, resolved.clock.now(), access);
     const scheduler = new CommitScheduler({
@@ -123,7 +124,7 @@ export async function openRuntime(options: RuntimeOptions | undefined, access: S
       idleMs: resolved.idleMs,
       memoryBudgetBytes: resolved.memoryBudgetBytes,
     });
-    const runtime = new LlmStateRuntime(resolved, storage, scheduler, actors);
+    const runtime = new LlmStateRuntime(resolved, storage, scheduler, actors, internals);
     try {
       await runtime.started();
     } catch (error) {
@@ -135,6 +136,19 @@ export async function openRuntime(options: RuntimeOptions | undefined, access: S
     await storage.close();
     throw error;
   }
+}
+
+/**
+ * Seams through which the simulator of `llmstate/testing` runs a real runtime under its own control.
+ * Not part of the public API. @internal
+ */
+export interface RuntimeInternals {
+  /** A store to open and use, instead of the one the options name (the options must say `memory: true`). */
+  storage?: StorageBackend;
+  /** What runs hooks, instead of the worker pool. */
+  hookRunner?: (options: HookPoolOptions) => HookRunner;
+  /** Asked as each message reaches an agent, beside `rt.faults`: true crashes the agent on it. */
+  crashAgent?: (agentId: string) => boolean;
 }
 
 async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess): Promise<StorageBackend> {
@@ -153,7 +167,8 @@ class LlmStateRuntime implements Runtime {
   readonly #storage: StorageBackend;
   readonly #options: ResolvedRuntimeOptions;
   readonly #dispatcher: Dispatcher;
-  #pool: HookPool | undefined;
+  #pool: HookRunner | undefined;
+  readonly #internals: RuntimeInternals;
   #backgroundErrors = 0;
   #recordedSincePrune = 0;
   #pruning: Promise<unknown> | undefined;
@@ -165,8 +180,9 @@ class LlmStateRuntime implements Runtime {
   #closing: Promise<void> | undefined;
   #fatal: LlmStateError | undefined;
 
-  constructor(options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem) {
+  constructor(options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem, internals: RuntimeInternals) {
     this.#storage = storage;
+    this.#internals = internals;
     this.#options = options;
     this.#scheduler = scheduler;
     this.#actors = actors;
@@ -247,7 +263,7 @@ class LlmStateRuntime implements Runtime {
         clock: options.clock,
         storage,
         ownerOf: (scope) => actors.ownerOf(scope),
-        takeInjectedCrash: (id) => this.faults.takeCrash(id),
+        takeInjectedCrash: (id) => this.faults.takeCrash(id) || internals.crashAgent?.(id) === true,
         poisonLimit: options.poisonLimit,
       },
     });
@@ -277,13 +293,14 @@ class LlmStateRuntime implements Runtime {
     await this.#pool?.close();
   }
 
-  #hookPool(): HookPool {
-    this.#pool ??= new HookPool({
+  #hookPool(): HookRunner {
+    const options: HookPoolOptions = {
       threads: this.#options.hooks.threads,
       resourceLimits: this.#options.hooks.resourceLimits,
       onError: (error) => this.#onBackgroundError(error),
       timers: this.#options.timers,
-    });
+    };
+    this.#pool ??= this.#internals.hookRunner?.(options) ?? new HookPool(options);
     return this.#pool;
   }
 

@@ -1,6 +1,6 @@
 import type { OutboxPort, StagedBatch, StagedOutbox } from '../../actors/OutboxPort.js';
 import type { Timers } from '../timers.js';
-import type { HookPool } from '../../workers/HookPool.js';
+import type { HookRunner } from '../../workers/HookPool.js';
 import type { Clock } from '../clock.js';
 import { runUncorrelated } from '../events/correlation.js';
 import { deliveredEventJson } from '../events/eventLog.js';
@@ -18,7 +18,7 @@ export interface DispatcherDeps extends Omit<RunnerDeps, 'pool'> {
   clock: Clock;
   timers: Timers;
   /** The pool, started on first use. */
-  pool(): HookPool;
+  pool(): HookRunner;
   /** Executions running at once, across hooks: the pool's thread count. */
   maxInFlight: number;
 }

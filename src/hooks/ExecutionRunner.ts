@@ -1,4 +1,4 @@
-import { TaskFailure, type HookPool } from '../../workers/HookPool.js';
+import { TaskFailure, type HookRunner } from '../../workers/HookPool.js';
 import { hookResultByteLimit, invalidResultMessage } from '../../workers/hookResult.js';
 import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
 import type { Clock } from '../clock.js';
@@ -25,7 +25,7 @@ import type { ExecutionError, ExecutionStatus } from './types.js';
 export interface RunnerDeps {
   storage: StorageBackend;
   clock: Clock;
-  pool(): HookPool;
+  pool(): HookRunner;
   history: HookHistory;
   random(): number;
   maxValueBytes: number;

@@ -233,7 +233,15 @@ export function createDiskBackend(directory: string, options: DiskOptions = {}):
   return new LevelBackend(new ClassicLevel<Buffer, Buffer>(directory, BUFFERS) as unknown as Db, directory, options);
 }
 
-/** An ephemeral in-memory store, via memory-level. */
-export function createMemoryBackend(): LevelBackend {
-  return new LevelBackend(new MemoryLevel<Buffer, Buffer>({ ...BUFFERS, storeEncoding: 'buffer' }) as unknown as Db, 'memory');
+/** An in-memory database, which keeps its data when closed and opened again. */
+export function createMemoryDatabase(): MemoryLevel<Buffer, Buffer> {
+  return new MemoryLevel<Buffer, Buffer>({ ...BUFFERS, storeEncoding: 'buffer' });
+}
+
+/**
+ * An ephemeral in-memory store, via memory-level: on a database of its own, or on `database`, whose data
+ * outlives the backend (the simulator reopens one after a simulated crash).
+ */
+export function createMemoryBackend(database: MemoryLevel<Buffer, Buffer> = createMemoryDatabase()): LevelBackend {
+  return new LevelBackend(database as unknown as Db, 'memory');
 }

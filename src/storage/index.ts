@@ -10,4 +10,4 @@ export type {
   StorageStatus,
   SublevelName,
 } from './StorageBackend.js';
-export { LevelBackend, createDiskBackend, createMemoryBackend } from './LevelBackend.js';
+export { LevelBackend, createDiskBackend, createMemoryBackend, createMemoryDatabase } from './LevelBackend.js';

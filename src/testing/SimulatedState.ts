@@ -2,14 +2,18 @@ import type { Scope } from '../state/Scope.js';
 import { normalizeKey } from '../state/keyRules.js';
 import type { ListKeysOptions, StateManager, TransactionHandle, TransactionOptions, WriteOptions } from '../state/StateManager.js';
 import type { HistoryEntry, TransactionWrite } from './history.js';
+import { restartedError } from './restartedError.js';
 
 /** A history entry while its call is under way. */
 type OpenEntry = { -readonly [K in keyof HistoryEntry]: HistoryEntry[K] } & { writes?: TransactionWrite[]; reads?: Record<string, unknown> };
 
 /** What the simulated state facade needs from its simulation. */
 export interface StateSimulationPort {
-  /** The real facade of the runtime now running (it changes when the runtime restarts). */
-  state(): StateManager;
+  /**
+   * The real facade of the runtime that takes calls now (after a restart under way, the next one), and
+   * whether that runtime is still alive: a call that settles after its runtime crashed was cut off.
+   */
+  live(): Promise<{ state: StateManager; alive(): boolean }>;
   /** The name of the task making the call. */
   taskName(): string;
   /** A point where the scheduler may let anything else run first; the label goes in the trace. */
@@ -35,23 +39,23 @@ export class SimulatedState {
   }
 
   set(scope: Scope, key: string, value: unknown, options?: WriteOptions): Promise<void> {
-    return this.#call({ op: 'set', scope, key: keyOf(key), value }, `set ${where(scope, key)} = ${show(value)}`, () => this.#port.state().set(scope, key, value, options), () => ({}));
+    return this.#call({ op: 'set', scope, key: keyOf(key), value }, `set ${where(scope, key)} = ${show(value)}`, (state) => state.set(scope, key, value, options), () => ({}));
   }
 
   get<T = unknown>(scope: Scope, key: string): Promise<T | undefined> {
-    return this.#call({ op: 'get', scope, key: keyOf(key) }, `get ${where(scope, key)}`, () => this.#port.state().get<T>(scope, key), (value) => ({ value }), (value) => show(value));
+    return this.#call({ op: 'get', scope, key: keyOf(key) }, `get ${where(scope, key)}`, (state) => state.get<T>(scope, key), (value) => ({ value }), (value) => show(value));
   }
 
   delete(scope: Scope, key: string, options?: WriteOptions): Promise<boolean> {
-    return this.#call({ op: 'delete', scope, key: keyOf(key) }, `delete ${where(scope, key)}`, () => this.#port.state().delete(scope, key, options), (existed) => ({ existed }), String);
+    return this.#call({ op: 'delete', scope, key: keyOf(key) }, `delete ${where(scope, key)}`, (state) => state.delete(scope, key, options), (existed) => ({ existed }), String);
   }
 
   listKeys(scope: Scope, options: ListKeysOptions = {}): Promise<string[]> {
-    return this.#call({ op: 'list', scope, key: options?.prefix ?? '' }, `list ${String(scope)}`, () => this.#port.state().listKeys(scope, options), (keys) => ({ keys: [...keys] }), (keys) => JSON.stringify(keys));
+    return this.#call({ op: 'list', scope, key: options?.prefix ?? '' }, `list ${String(scope)}`, (state) => state.listKeys(scope, options), (keys) => ({ keys: [...keys] }), (keys) => JSON.stringify(keys));
   }
 
   clearScope(scope: Scope, options?: WriteOptions): Promise<number> {
-    return this.#call({ op: 'clear', scope }, `clear ${String(scope)}`, () => this.#port.state().clearScope(scope, options), (count) => ({ count }), String);
+    return this.#call({ op: 'clear', scope }, `clear ${String(scope)}`, (state) => state.clearScope(scope, options), (count) => ({ count }), String);
   }
 
   transaction<T>(scope: Scope, fn: (tx: TransactionHandle) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
@@ -83,7 +87,7 @@ export class SimulatedState {
     return this.#call(
       { op: 'transaction', scope, reads, writes },
       `transaction ${String(scope)}`,
-      () => this.#port.state().transaction(scope, (tx) => fn(recording(tx)), options),
+      (state) => state.transaction(scope, (tx) => fn(recording(tx)), options),
       () => ({}),
     );
   }
@@ -91,7 +95,7 @@ export class SimulatedState {
   async #call<T>(
     start: { op: HistoryEntry['op']; scope: Scope; key?: string; value?: unknown; reads?: Record<string, unknown>; writes?: TransactionWrite[] },
     label: string,
-    invoke: () => Promise<T>,
+    invoke: (state: StateManager) => Promise<T>,
     result: (value: T) => Partial<HistoryEntry>,
     showResult?: (value: T) => string,
   ): Promise<T> {
@@ -101,21 +105,30 @@ export class SimulatedState {
     port.record(entry);
     port.waiting(task, label);
     await port.point(`${task}: ${label}`);
+    const runtime = await port.live();
     let value: T | undefined;
     let failure: unknown;
     let failed = false;
     try {
-      value = await invoke();
+      value = await invoke(runtime.state);
     } catch (error) {
       failed = true;
       failure = error;
     }
+    // The process died under the call: its caller hears nothing back, and the call may or may not
+    // have taken effect.
+    const cutOff = !runtime.alive();
+    if (cutOff) {
+      failed = true;
+      failure = restartedError();
+    }
     const outcome = failed ? `✗ ${describeError(failure)}` : showResult === undefined ? 'ok' : `→ ${showResult(value as T)}`;
     await port.point(`${task}: ${label} ${outcome}`);
     entry.return = port.tick();
-    entry.outcome = failed ? 'failed' : 'ok';
+    entry.outcome = cutOff ? 'unknown' : failed ? 'failed' : 'ok';
     if (failed) entry.error = describeError(failure);
     else Object.assign(entry, result(value as T));
+    if (cutOff) delete entry.return;
     port.waiting(task, undefined);
     if (failed) throw failure;
     return value as T;

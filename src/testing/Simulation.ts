@@ -1,19 +1,27 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Scheduler } from 'fast-check';
-import { createRuntime, storageOf, type Runtime } from '../runtime.js';
+import { openRuntime, storageOf, type Runtime } from '../runtime.js';
 import type { RuntimeOptions } from '../runtimeOptions.js';
 import { decodeStateKey } from '../state/keyCodec.js';
-import type { BatchOp } from '../storage/index.js';
+import { createMemoryBackend, createMemoryDatabase, type BatchOp } from '../storage/index.js';
 import type { HistoryEntry } from './history.js';
+import { SimulatedHookRunner } from './SimulatedHooks.js';
 import { SimulatedState } from './SimulatedState.js';
 import { VirtualTime } from './VirtualTime.js';
 
-/** Which faults a run injects: for each kind, whether its n-th opportunity (from 1) fails. */
+/** Which faults a run injects: for each kind, whether its n-th opportunity (counted from 1) faults. */
 export interface FaultPlan {
+  /** The n-th store batch fails; the process goes on. */
   storageFails(batch: number): boolean;
+  /** The process crashes at the n-th store batch, which is written or lost as said; undefined for no crash. */
+  restartAt(batch: number): 'written' | 'lost' | undefined;
+  /** The agent that gets the n-th agent message crashes on it. */
+  agentCrashes(message: number): boolean;
+  /** The worker of the n-th hook run dies. */
+  hookWorkerCrashes(run: number): boolean;
 }
 
-export const NO_FAULTS: FaultPlan = { storageFails: () => false };
+export const NO_FAULTS: FaultPlan = { storageFails: () => false, restartAt: () => undefined, agentCrashes: () => false, hookWorkerCrashes: () => false };
 
 export interface SimulationSetup {
   scheduler: Scheduler;
@@ -22,6 +30,8 @@ export interface SimulationSetup {
   timeLimitMs: number;
   /** Options for the runtime under test, beside the simulation's own (memory store, virtual time). */
   runtime: Omit<RuntimeOptions, 'dataDir' | 'memory' | 'clock' | 'timers'>;
+  /** Runs on each runtime as it opens, first and after every restart: define machines, register hooks. */
+  onStart?: (rt: Runtime) => Promise<void> | void;
 }
 
 /** Thrown by `sim.check`: a property of the body does not hold. */
@@ -32,7 +42,7 @@ export class SimulationCheckFailed extends Error {
   }
 }
 
-/** The `rt` a body sees: the runtime itself, whose `state` records and schedules every call. */
+/** The `rt` a body sees: the runtime now running, whose `state` records and schedules every call. */
 export type SimulatedRuntime = Omit<Runtime, 'state'> & { readonly state: SimulatedState };
 
 interface Task {
@@ -49,32 +59,50 @@ const MAIN = 'main';
  */
 const currentTask = new AsyncLocalStorage<Task>();
 
+/** One runtime's life, from its open to its close or its simulated crash. */
+interface Incarnation {
+  readonly number: number;
+  readonly runtime: Runtime;
+  crashed: boolean;
+}
+
 /**
  * One run of a body under the simulator: a real runtime on memory storage and virtual time, whose
- * store completions and `rt.state` calls are released in the order a fast-check scheduler chooses, with
- * faults injected where the run's fault plan says.
+ * `rt.state` calls, store completions and hook runs are released in the order a fast-check scheduler
+ * chooses, with faults injected where the run's fault plan says. A restart closes the runtime as a
+ * crash would and opens a new one on the same memory store.
  */
 export class Simulation {
   readonly #setup: SimulationSetup;
   readonly #time = new VirtualTime();
+  readonly #database = createMemoryDatabase();
   readonly #taskList: Task[] = [];
   readonly #history: HistoryEntry[] = [];
   readonly #trace: string[] = [];
   /** Errors thrown by spawned tasks, whether or not anything awaited them. */
   readonly #taskErrors: { task: string; error: unknown }[] = [];
   readonly #state: SimulatedState;
-  #runtime: Runtime | undefined;
-  #rt: SimulatedRuntime | undefined;
+  readonly #rt: SimulatedRuntime;
+  #incarnation: Incarnation | undefined;
+  /** Settles once the runtime is open again, while a restart is under way. */
+  #restarting: Promise<void> | undefined;
   #clock = 0;
   #steps = 0;
   /** While sim.advance runs, it moves time itself, and the driver leaves time alone. */
   #advancing = false;
+  /** Opportunities so far, by kind, counted across restarts. */
   #batches = 0;
+  #agentMessages = 0;
+  /** Set once the body has settled: the final close is not a place for faults. */
+  #finishing = false;
 
   constructor(setup: SimulationSetup) {
     this.#setup = setup;
     this.#state = new SimulatedState({
-      state: () => this.#live().state,
+      live: async () => {
+        const incarnation = await this.#live();
+        return { state: incarnation.runtime.state, alive: () => !incarnation.crashed };
+      },
       taskName: () => currentTask.getStore()?.name ?? 'runtime',
       point: (label) => this.#point(label),
       tick: () => ++this.#clock,
@@ -86,11 +114,11 @@ export class Simulation {
         if (what !== undefined) task.waiting.add(what);
       },
     });
+    this.#rt = simulatedRuntime(() => this.#current().runtime, this.#state);
   }
 
-  /** The runtime under test. Its `state` records each call in {@link history}. */
+  /** The runtime under test (after a restart, the new one). Its `state` records each call in {@link history}. */
   get rt(): SimulatedRuntime {
-    if (this.#rt === undefined) throw new Error('The simulated runtime is not open: use sim.rt inside the body');
     return this.#rt;
   }
 
@@ -107,6 +135,11 @@ export class Simulation {
   /** Virtual milliseconds since the run started. */
   get elapsedMs(): number {
     return this.#time.elapsed;
+  }
+
+  /** How many times the runtime has restarted so far. */
+  get restarts(): number {
+    return (this.#incarnation?.number ?? 1) - 1;
   }
 
   /**
@@ -150,47 +183,68 @@ export class Simulation {
     }
   }
 
-  /** Releases scheduled steps until none is ready and nothing else is left to run. */
-  async #releaseReady(): Promise<void> {
-    for (;;) {
-      await settle();
-      if (this.#setup.scheduler.count() === 0) return;
-      await this.#setup.scheduler.waitNext(1);
-    }
-  }
-
   /**
    * Runs the body to the end and closes the runtime, releasing scheduled steps one at a time.
    *
    * @returns the reasons the run failed, empty when it passed.
    */
   async run(body: (sim: Simulation) => Promise<void> | void): Promise<string[]> {
-    this.#runtime = await createRuntime({ ...this.#setup.runtime, memory: true, clock: this.#time, timers: this.#time });
-    this.#rt = simulatedRuntime(this.#runtime, this.#state);
-    this.#intercept(this.#runtime);
     const main: Task = { name: MAIN, waiting: new Set() };
     this.#taskList.push(main);
     let bodyError: unknown;
     let bodyFailed = false;
-    const running = currentTask.run(main, async () => body(this)).catch((error: unknown) => {
+    const running = currentTask.run(main, async () => {
+      await this.#open(1);
+      await body(this);
+    });
+    const settled = running.catch((error: unknown) => {
       bodyFailed = true;
       bodyError = error;
     });
-    const stuck = await this.#drive(running);
+    const stuck = await this.#drive(settled);
+    this.#finishing = true;
     const failures: string[] = [];
     if (bodyFailed) failures.push(describeFailure(MAIN, bodyError));
     // A task's error that the body awaited and threw on is the body's failure, already reported.
     for (const { task, error } of this.#taskErrors) if (!bodyFailed || error !== bodyError) failures.push(describeFailure(task, error));
     if (stuck !== undefined) failures.push(stuck);
-    const closing = this.#runtime.close();
+    const closing = (async () => {
+      await this.#restarting;
+      await this.#incarnation?.runtime.close();
+    })();
     const closeStuck = await this.#drive(closing);
     if (closeStuck !== undefined && stuck === undefined) failures.push(`closing the runtime: ${closeStuck}`);
+    await closing.catch((error: unknown) => failures.push(`closing the runtime failed: ${describe(error)}`));
     return failures;
   }
 
-  #live(): Runtime {
-    if (this.#runtime === undefined) throw new Error('The simulated runtime is not open');
-    return this.#runtime;
+  #current(): Incarnation {
+    if (this.#incarnation === undefined) throw new Error('The simulated runtime is not open yet: use sim.rt inside the body');
+    return this.#incarnation;
+  }
+
+  /** The incarnation that takes calls: after a restart under way, the next one. */
+  async #live(): Promise<Incarnation> {
+    while (this.#restarting !== undefined) await this.#restarting;
+    return this.#current();
+  }
+
+  async #open(number: number): Promise<void> {
+    const runtime = await openRuntime({ ...this.#setup.runtime, memory: true, clock: this.#time, timers: this.#time }, 'create', {
+      storage: createMemoryBackend(this.#database),
+      hookRunner: () =>
+        new SimulatedHookRunner({
+          point: (label) => this.#point(label),
+          note: (line) => this.#note(line),
+          workerCrashes: (run) => !this.#finishing && this.#setup.faults.hookWorkerCrashes(run),
+          timers: this.#time,
+        }),
+      crashAgent: (agentId) => this.#agentCrashes(agentId),
+    });
+    const incarnation: Incarnation = { number, runtime, crashed: false };
+    this.#intercept(incarnation);
+    await this.#setup.onStart?.(runtime);
+    this.#incarnation = incarnation;
   }
 
   /** Schedules a step; the trace gets its line when the scheduler releases it. */
@@ -200,22 +254,71 @@ export class Simulation {
     });
   }
 
-  #intercept(runtime: Runtime): void {
-    storageOf(runtime).intercept({
+  #note(line: string): void {
+    this.#trace.push(`${++this.#steps} ${line}`);
+  }
+
+  #agentCrashes(agentId: string): boolean {
+    const message = ++this.#agentMessages;
+    if (this.#finishing || !this.#setup.faults.agentCrashes(message)) return false;
+    this.#note(`fault: agent ${agentId} crashes on agent message ${message}`);
+    return true;
+  }
+
+  #intercept(incarnation: Incarnation): void {
+    const crashed = () => new Error('the simulated process crashed');
+    storageOf(incarnation.runtime).intercept({
       beforeBatch: async (ops) => {
+        // A crashed process writes nothing more, and its steps are not the scheduler's to order.
+        if (incarnation.crashed) throw crashed();
         const batch = ++this.#batches;
         await this.#point(`store: batch ${batch}${describeBatch(ops)}`);
+        if (incarnation.crashed) throw crashed();
+        if (this.#finishing) return;
+        const restart = this.#setup.faults.restartAt(batch);
+        if (restart !== undefined) {
+          this.#crash(incarnation, `at store batch ${batch}, which was ${restart}`);
+          if (restart === 'lost') throw crashed();
+          return;
+        }
         if (this.#setup.faults.storageFails(batch)) {
-          this.#trace.push(`${++this.#steps} fault: store batch ${batch} fails`);
+          this.#note(`fault: store batch ${batch} fails`);
           throw new Error(`injected fault: store batch ${batch} fails`);
         }
       },
       beforeGet: async (sublevel, key) => {
+        if (incarnation.crashed) throw crashed();
         if (sublevel !== 'state') return;
         const decoded = decodeStateKey(key);
         await this.#point(`store: read ${decoded === undefined ? sublevel : `${decoded.scope.toString()} ${JSON.stringify(decoded.key)}`}`);
+        if (incarnation.crashed) throw crashed();
       },
     });
+  }
+
+  /**
+   * The process dies: the runtime writes nothing more and its callers hear nothing more (calls in
+   * flight fail with RUNTIME_CLOSED, and may or may not have taken effect). Then a new runtime opens on
+   * the same store, as after a restart.
+   */
+  #crash(incarnation: Incarnation, where: string): void {
+    incarnation.crashed = true;
+    this.#note(`fault: the process crashes ${where}; the runtime restarts`);
+    this.#restarting = (async () => {
+      // The old runtime's close finds a store that refuses everything, as a dead process would leave it.
+      await incarnation.runtime.close().catch(() => {});
+      await this.#open(incarnation.number + 1);
+      this.#note(`restart: runtime ${incarnation.number + 1} is open`);
+    })().finally(() => (this.#restarting = undefined));
+  }
+
+  /** Releases scheduled steps until none is ready and nothing else is left to run. */
+  async #releaseReady(): Promise<void> {
+    for (;;) {
+      await settle();
+      if (this.#setup.scheduler.count() === 0) return;
+      await this.#setup.scheduler.waitNext(1);
+    }
   }
 
   /**
@@ -251,7 +354,7 @@ export class Simulation {
   #fireTimer(until: number): boolean {
     const before = this.#time.now();
     const fired = this.#time.fireNext(until);
-    if (fired && this.#time.now() > before) this.#trace.push(`${++this.#steps} time: +${this.#time.now() - before} ms (at ${this.#time.elapsed} ms)`);
+    if (fired && this.#time.now() > before) this.#note(`time: +${this.#time.now() - before} ms (at ${this.#time.elapsed} ms)`);
     return fired;
   }
 
@@ -261,14 +364,15 @@ export class Simulation {
   }
 }
 
-function simulatedRuntime(runtime: Runtime, state: SimulatedState): SimulatedRuntime {
-  return new Proxy(runtime, {
-    get(target, property) {
+function simulatedRuntime(current: () => Runtime, state: SimulatedState): SimulatedRuntime {
+  return new Proxy({} as SimulatedRuntime, {
+    get(_target, property) {
       if (property === 'state') return state;
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      const runtime = current();
+      const value = Reflect.get(runtime, property, runtime) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(runtime) : value;
     },
-  }) as unknown as SimulatedRuntime;
+  });
 }
 
 /** Lets every callback already due run: the memory store completes its work through these. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { checkOptions } from '../checkOptions.js';
+import type { Runtime } from '../runtime.js';
 import type { RuntimeOptions } from '../runtimeOptions.js';
 import { Simulation, type FaultPlan } from './Simulation.js';
 
@@ -15,20 +16,40 @@ export interface SimulateOptions {
   timeLimitMs?: number;
   /** Options for the runtime under test (not `dataDir`, `memory`, `clock` or `timers`, which the simulation sets). */
   runtime?: Omit<RuntimeOptions, 'dataDir' | 'memory' | 'clock' | 'timers'>;
+  /**
+   * Runs on each runtime as it opens, before the body and again after every restart: what a process
+   * does at start, such as `rt.agents.define` and `rt.hooks.register`.
+   */
+  setup?: (rt: Runtime) => Promise<void> | void;
 }
 
-/** Faults to inject: a probability per opportunity, and faults planned at given opportunities. */
+/**
+ * Faults to inject. Each kind has its opportunities, counted from 1 in each run: a probability gives the
+ * chance of a fault at each one, and `plan` names opportunities that always fault.
+ */
 export interface FaultOptions {
-  /** The chance that each store batch fails (from 0 to 1). @default 0 */
+  /** Each store batch may fail (`STORAGE_FAILED` for its writers); the process goes on. @default 0 */
   storage?: number;
-  /** Faults that always happen: `{ kind: 'storage', at: 3 }` fails the third store batch of each run. */
+  /** At each agent message, its agent may crash; its supervisor restarts it. @default 0 */
+  actorCrash?: number;
+  /** At each hook run, the worker may die; the run is retried, as after a real worker crash. @default 0 */
+  hookWorkerCrash?: number;
+  /**
+   * At each store batch, the process may crash and restart: the batch is written or lost, calls in
+   * flight fail with `RUNTIME_CLOSED`, and a new runtime opens on the same store. @default 0
+   */
+  restart?: number;
   plan?: readonly PlannedFault[];
 }
 
+export type FaultKind = 'storage' | 'actorCrash' | 'hookWorkerCrash' | 'restart';
+
 export interface PlannedFault {
-  kind: 'storage';
-  /** Which opportunity, counted from 1 in each run. */
+  kind: FaultKind;
+  /** Which opportunity of that kind, counted from 1 in each run. */
   at: number;
+  /** For a restart: whether the batch it interrupts is written. @default false */
+  written?: boolean;
 }
 
 /** Where to replay a failure from: what a {@link SimulationFailure} carries. */
@@ -82,12 +103,18 @@ const FIELDS = {
   faults: [
     z.strictObject({
       storage: probability[0].optional(),
-      plan: z.array(z.strictObject({ kind: z.literal('storage'), at: z.number().int().positive() })).optional(),
+      actorCrash: probability[0].optional(),
+      hookWorkerCrash: probability[0].optional(),
+      restart: probability[0].optional(),
+      plan: z
+        .array(z.strictObject({ kind: z.enum(['storage', 'actorCrash', 'hookWorkerCrash', 'restart']), at: z.number().int().positive(), written: z.boolean().optional() }))
+        .optional(),
     }),
-    "an object with `storage` (a probability from 0 to 1) and `plan` (an array of { kind: 'storage', at })",
+    "an object with probabilities from 0 to 1 (`storage`, `actorCrash`, `hookWorkerCrash`, `restart`) and a `plan` (an array of { kind, at, written? })",
   ],
   timeLimitMs: [z.number().int().positive(), 'a positive integer of ms'],
   runtime: [z.record(z.string(), z.unknown()), 'an object of runtime options'],
+  setup: [z.custom<(rt: Runtime) => unknown>((value) => typeof value === 'function'), 'a function of the runtime'],
 } as const;
 
 /**
@@ -138,6 +165,7 @@ interface CheckedSimulateOptions {
   faults?: FaultOptions;
   timeLimitMs?: number;
   runtime?: Record<string, unknown>;
+  setup?: (rt: Runtime) => Promise<void> | void;
 }
 
 function checkSimulateOptions(body: unknown, options: unknown, replay: boolean): CheckedSimulateOptions {
@@ -162,7 +190,13 @@ function simulationProperty(body: SimulationBody, options: CheckedSimulateOption
   const result: SimulationProperty = {
     last: { trace: [], failures: [] },
     property: fc.asyncProperty(fc.scheduler(), faultPlan(options.faults), async (scheduler, faults) => {
-      const sim = new Simulation({ scheduler, faults, timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS, runtime: options.runtime ?? {} });
+      const sim = new Simulation({
+        scheduler,
+        faults,
+        timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
+        runtime: options.runtime ?? {},
+        ...(options.setup === undefined ? {} : { onStart: options.setup }),
+      });
       const failures = await sim.run(body);
       result.last = { trace: sim.trace, failures };
       if (failures.length > 0) throw new RunFailed(failures.join('\n'));
@@ -179,16 +213,40 @@ async function replayOnce(property: SimulationProperty, seed: number, path: stri
 }
 
 /**
- * The faults of one run, as an arbitrary that shrinks towards fewer faults: each opportunity draws a
- * number, and fails when the number is in the top `probability` of its range. Shrinking moves the
- * numbers towards zero, where nothing fails.
+ * The faults of one run, as an arbitrary that shrinks towards fewer faults: each opportunity of each
+ * kind draws a number, and faults when the number is in the top `probability` of its range. Shrinking
+ * moves the numbers towards zero, where nothing faults. A restart's draw also says, by its parity,
+ * whether the batch it interrupts is written.
  */
 function faultPlan(faults: FaultOptions | undefined): fc.Arbitrary<FaultPlan> {
-  const planned = new Set((faults?.plan ?? []).filter((fault) => fault.kind === 'storage').map((fault) => fault.at));
-  const chance = Math.round((faults?.storage ?? 0) * CHANCES);
-  const plan = (drawn: readonly boolean[]): FaultPlan => ({ storageFails: (batch) => planned.has(batch) || drawn[batch - 1] === true });
-  if (chance === 0) return fc.constant(plan([]));
-  return fc
-    .array(fc.integer({ min: 0, max: CHANCES - 1 }), { minLength: FAULT_HORIZON, maxLength: FAULT_HORIZON })
-    .map((draws) => plan(draws.map((draw) => draw >= CHANCES - chance)));
+  const kinds: FaultKind[] = ['storage', 'actorCrash', 'hookWorkerCrash', 'restart'];
+  const draws = Object.fromEntries(kinds.map((kind) => [kind, drawsFor(faults?.[kind] ?? 0)])) as Record<FaultKind, fc.Arbitrary<readonly number[]>>;
+  const planned = (kind: FaultKind, at: number) => faults?.plan?.find((fault) => fault.kind === kind && fault.at === at);
+  return fc.record(draws).map((drawn) => {
+    const faulted = (kind: FaultKind, at: number) => {
+      const draw = drawn[kind][at - 1];
+      return draw !== undefined && draw >= CHANCES - chanceOf(faults?.[kind] ?? 0);
+    };
+    return {
+      storageFails: (batch) => planned('storage', batch) !== undefined || faulted('storage', batch),
+      restartAt: (batch) => {
+        const plannedRestart = planned('restart', batch);
+        if (plannedRestart !== undefined) return plannedRestart.written === true ? 'written' : 'lost';
+        if (!faulted('restart', batch)) return undefined;
+        return drawn.restart[batch - 1] % 2 === 0 ? 'written' : 'lost';
+      },
+      agentCrashes: (message) => planned('actorCrash', message) !== undefined || faulted('actorCrash', message),
+      hookWorkerCrashes: (run) => planned('hookWorkerCrash', run) !== undefined || faulted('hookWorkerCrash', run),
+    };
+  });
+}
+
+function chanceOf(probability: number): number {
+  return Math.round(probability * CHANCES);
+}
+
+/** One draw per opportunity, or none at all for a kind that never faults by chance. */
+function drawsFor(probability: number): fc.Arbitrary<readonly number[]> {
+  if (chanceOf(probability) === 0) return fc.constant([]);
+  return fc.array(fc.integer({ min: 0, max: CHANCES - 1 }), { minLength: FAULT_HORIZON, maxLength: FAULT_HORIZON });
 }
