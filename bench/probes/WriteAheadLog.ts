@@ -480,6 +480,10 @@ export class WriteAheadLog {
     }
   }
 
+  /**
+   * With `syncCall: 'threadpool'`, an fdatasync may still be running on a retired file when it is closed
+   * here; an adopted log would count them per file first. The probe's 'sync' runs never rotate.
+   */
   async #dropAppliedFiles(): Promise<void> {
     if (this.#retired.length === 0 || this.#retired[0].lastSeq > this.#appliedSeq) return;
     if (this.#options.durability === 'sync') await this.#syncLevel();
