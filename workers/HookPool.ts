@@ -43,6 +43,32 @@ export class TaskFailure extends Error {
   }
 }
 
+/**
+ * What runs hook executions: the worker pool, or (under the simulator of `llmstate/testing`) the main
+ * thread, with its deliveries scheduled.
+ */
+export interface HookRunner {
+  /** @throws {TaskFailure} */
+  run(task: RunTask, timeoutMs: number): Promise<RunOutcome>;
+  /** Loads a module and checks that it has a default export function. @throws {TaskFailure} */
+  probe(module: string, timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A task's outcome, or the failure a result that breaks a rule is. @throws {TaskFailure} */
+export function checkedOutcome(outcome: RunOutcome | RejectedOutcome): RunOutcome {
+  if ('rejected' in outcome) {
+    const { path, reason } = outcome.rejected;
+    throw new TaskFailure('error', invalidResultMessage(path, reason), { problem: outcome.rejected });
+  }
+  return outcome;
+}
+
+/** The message of a task stopped at its time limit. */
+export function timeoutMessage(hookName: string, timeoutMs: number): string {
+  return `The hook ${hookName} ran past its ${timeoutMs} ms limit; its worker was replaced`;
+}
+
 const ownExtension = extname(new URL(import.meta.url).pathname);
 const WORKER = new URL(`./hookWorker${ownExtension}`, import.meta.url);
 
@@ -52,7 +78,7 @@ const WORKER = new URL(`./hookWorker${ownExtension}`, import.meta.url);
  * write throughput on a 2-core machine (DESIGN §7). The dispatcher never hands over more tasks than
  * there are threads, so a task's time limit starts when it starts running, not while it queues.
  */
-export class HookPool {
+export class HookPool implements HookRunner {
   readonly threads: number;
   readonly #pool: Piscina;
   readonly #resourceLimits: HookPoolOptions['resourceLimits'];
@@ -111,18 +137,14 @@ export class HookPool {
       outcome = (await this.#pool.run({ ...task, startToken }, { signal: controller.signal })) as RunOutcome | RejectedOutcome;
     } catch (error) {
       if (controller.signal.aborted) {
-        throw new TaskFailure('timeout', `The hook ${task.context.hookName} ran past its ${timeoutMs} ms limit; its worker was replaced`, { cause: error });
+        throw new TaskFailure('timeout', timeoutMessage(task.context.hookName, timeoutMs), { cause: error });
       }
       throw describeFailure(error, task, this.#resourceLimits);
     } finally {
       timers.clearTimeout(timer);
       this.#onStarted.delete(startToken);
     }
-    if ('rejected' in outcome) {
-      const { path, reason } = outcome.rejected;
-      throw new TaskFailure('error', invalidResultMessage(path, reason), { problem: outcome.rejected });
-    }
-    return outcome;
+    return checkedOutcome(outcome);
   }
 
   /** Loads a module in a worker and checks that it has a default export function. @throws {TaskFailure} */
