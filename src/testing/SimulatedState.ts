@@ -101,11 +101,13 @@ export class SimulatedState {
   ): Promise<T> {
     const port = this.#port;
     const task = port.taskName();
-    const entry: OpenEntry = { id: this.#nextId++, task, ...start, scope: String(start.scope), outcome: 'unknown', call: port.tick() };
-    port.record(entry);
     port.waiting(task, label);
     await port.point(`${task}: ${label}`);
     const runtime = await port.live();
+    // The call is made when the runtime gets it: the history's order of calls is the order in which
+    // they reached the mailboxes, which is what FIFO per scope is about.
+    const entry: OpenEntry = { id: this.#nextId++, task, ...start, scope: String(start.scope), outcome: 'unknown', call: port.tick() };
+    port.record(entry);
     let value: T | undefined;
     let failure: unknown;
     let failed = false;

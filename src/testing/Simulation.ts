@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Scheduler } from 'fast-check';
+import type { Arbitrary, GeneratorValue, Scheduler } from 'fast-check';
 import { openRuntime, storageOf, type Runtime } from '../runtime.js';
 import type { RuntimeOptions } from '../runtimeOptions.js';
 import { decodeStateKey } from '../state/keyCodec.js';
@@ -25,6 +25,8 @@ export const NO_FAULTS: FaultPlan = { storageFails: () => false, restartAt: () =
 
 export interface SimulationSetup {
   scheduler: Scheduler;
+  /** Draws the body's own generated inputs, which shrink and replay with the schedule. */
+  generator: GeneratorValue;
   faults: FaultPlan;
   /** Virtual milliseconds after which a body that has not settled fails. */
   timeLimitMs: number;
@@ -154,6 +156,16 @@ export class Simulation {
     const running = currentTask.run(task, async () => fn());
     running.catch((error: unknown) => this.#taskErrors.push({ task: task.name, error }));
     return running;
+  }
+
+  /**
+   * A value from `arbitrary`, drawn for this run: the body's own generated input (operations to run,
+   * values to write). It shrinks with the schedule and the faults, and a replay draws the same.
+   *
+   * @example const ops = sim.draw(fc.array(fc.nat(9), { maxLength: 20 }))
+   */
+  draw<T>(arbitrary: Arbitrary<T>): T {
+    return this.#setup.generator(() => arbitrary);
   }
 
   /** Fails the run with `message` unless `condition` holds. */

@@ -1,7 +1,8 @@
 /**
  * What a simulation records of the calls its tasks make to `rt.state`: one entry per call, with when it
- * was called and when it settled, on the simulation's logical clock (a counter that every recorded
- * call and return advances, so no two entries share an instant).
+ * reached the runtime and when its caller saw it settle, on the simulation's logical clock (a counter
+ * that every recorded call and return advances, so no two entries share an instant). Entries are in the
+ * order the calls reached the runtime.
  */
 export interface HistoryEntry {
   /** The entry's position in the history. */
@@ -34,7 +35,7 @@ export interface HistoryEntry {
   readonly outcome: 'ok' | 'failed' | 'unknown';
   /** The error code or message of a rejected call. */
   readonly error?: string;
-  /** Logical time of the call. */
+  /** Logical time of the call: in a simulation, when the runtime got it. */
   readonly call: number;
   /** Logical time it settled; absent while it has not. */
   readonly return?: number;

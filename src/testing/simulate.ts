@@ -90,8 +90,6 @@ export type SimulationBody = (sim: Simulation) => Promise<void> | void;
 
 const DEFAULT_RUNS = 100;
 const DEFAULT_TIME_LIMIT_MS = 60 * 60 * 1000;
-/** How many opportunities per kind a run draws faults for; later ones never fail. */
-const FAULT_HORIZON = 256;
 /** The resolution of fault probabilities. */
 const CHANCES = 10_000;
 
@@ -131,29 +129,37 @@ export const simulate = {
    */
   async assert(body: SimulationBody, options: SimulateOptions = {}): Promise<void> {
     const checked = checkSimulateOptions(body, options, false);
-    const property = simulationProperty(body, checked);
-    const details = await fc.check(property.property, { numRuns: checked.runs ?? DEFAULT_RUNS, ...(checked.seed === undefined ? {} : { seed: checked.seed }) });
-    if (!details.failed) return;
-    if (details.errorInstance !== undefined && !(details.errorInstance instanceof RunFailed)) throw details.errorInstance;
-    const path = details.counterexamplePath ?? '0';
-    // The last run is not always the smallest failure: run that one again, for its trace.
-    const replayed = await replayOnce(property, details.seed, path);
-    throw new SimulationFailure({ seed: details.seed, path, ...replayed, runs: details.numRuns, shrinks: details.numShrinks });
+    await search(body, checked, checked.runs ?? DEFAULT_RUNS, checked.seed);
   },
 
   /**
-   * Runs the one failing run that `seed` and `path` name again, with the same schedule, faults and
-   * trace. Resolves when it passes now (after a fix).
+   * Runs the failing run that `seed` and `path` name again, with the same schedule, faults, drawn
+   * inputs and trace. Resolves when it passes now (after a fix).
    *
-   * @throws {SimulationFailure} when it still fails
+   * The search is run again from `seed` up to the failing run, and shrunk again: every step of it is
+   * deterministic, so it ends at the same run. (fast-check cannot walk a path of values drawn during a
+   * run, such as `sim.draw`'s and the faults', without running the search.)
+   *
+   * @throws {SimulationFailure} when it still fails, with the path it fails at now
    */
   async replay(body: SimulationBody, options: ReplayOptions): Promise<void> {
     const checked = checkSimulateOptions(body, options, true);
-    const property = simulationProperty(body, checked);
-    const replayed = await replayOnce(property, checked.seed!, checked.path!);
-    if (replayed.failures.length > 0) throw new SimulationFailure({ seed: checked.seed!, path: checked.path!, ...replayed, runs: 1, shrinks: 0 });
+    const failingRun = Number(checked.path!.split(':')[0]);
+    await search(body, checked, failingRun + 1, checked.seed);
   },
 };
+
+/** Runs and shrinks; throws the smallest failure as a SimulationFailure. */
+async function search(body: SimulationBody, options: CheckedSimulateOptions, runs: number, seed: number | undefined): Promise<void> {
+  const property = simulationProperty(body, options);
+  const details = await fc.check(property.property, { numRuns: runs, ...(seed === undefined ? {} : { seed }) });
+  if (!details.failed) return;
+  if (details.errorInstance !== undefined && !(details.errorInstance instanceof RunFailed)) throw details.errorInstance;
+  // Shrinking ends with the smallest failure it found, and runs nothing after it passes over: the last
+  // failing run is that failure.
+  const { trace, failures } = property.lastFailure;
+  throw new SimulationFailure({ seed: details.seed, path: details.counterexamplePath ?? '0', trace, failures, runs: details.numRuns, shrinks: details.numShrinks });
+}
 
 /** A run's failures, as the property throws them. */
 class RunFailed extends Error {}
@@ -181,72 +187,61 @@ function checkSimulateOptions(body: unknown, options: unknown, replay: boolean):
 }
 
 interface SimulationProperty {
-  property: fc.IAsyncProperty<[fc.Scheduler, FaultPlan]>;
-  /** What the last run recorded. */
-  last: { trace: readonly string[]; failures: readonly string[] };
+  property: fc.IAsyncProperty<[fc.Scheduler, fc.GeneratorValue, fc.GeneratorValue]>;
+  /** What the last failing run recorded. */
+  lastFailure: { trace: readonly string[]; failures: readonly string[] };
 }
 
 function simulationProperty(body: SimulationBody, options: CheckedSimulateOptions): SimulationProperty {
   const result: SimulationProperty = {
-    last: { trace: [], failures: [] },
-    property: fc.asyncProperty(fc.scheduler(), faultPlan(options.faults), async (scheduler, faults) => {
+    lastFailure: { trace: [], failures: [] },
+    // Generators, not values mapped from them: fast-check clones a generator for each run it replays,
+    // which a mapped value would not be.
+    property: fc.asyncProperty(fc.scheduler(), fc.gen(), fc.gen(), async (scheduler, faultDraws, generator) => {
       const sim = new Simulation({
         scheduler,
-        faults,
+        generator,
+        faults: faultPlan(options.faults, faultDraws),
         timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
         runtime: options.runtime ?? {},
         ...(options.setup === undefined ? {} : { onStart: options.setup }),
       });
       const failures = await sim.run(body);
-      result.last = { trace: sim.trace, failures };
-      if (failures.length > 0) throw new RunFailed(failures.join('\n'));
+      if (failures.length === 0) return;
+      result.lastFailure = { trace: sim.trace, failures };
+      throw new RunFailed(failures.join('\n'));
     }),
   };
   return result;
 }
 
-async function replayOnce(property: SimulationProperty, seed: number, path: string): Promise<{ trace: readonly string[]; failures: readonly string[] }> {
-  property.last = { trace: [], failures: [] };
-  const details = await fc.check(property.property, { seed, path, numRuns: 1, endOnFailure: true });
-  if (details.failed && details.errorInstance !== undefined && !(details.errorInstance instanceof RunFailed)) throw details.errorInstance;
-  return property.last;
-}
 
 /**
- * The faults of one run, as an arbitrary that shrinks towards fewer faults: each opportunity of each
- * kind draws a number, and faults when the number is in the top `probability` of its range. Shrinking
- * moves the numbers towards zero, where nothing faults. A restart's draw also says, by its parity,
- * whether the batch it interrupts is written.
+ * The faults of one run. Each opportunity of each kind with a probability draws a number when it comes
+ * up, and faults when the number is in the top `probability` of its range: only opportunities that are
+ * reached draw anything. Shrinking moves the numbers towards zero, where nothing faults. A restart's draw
+ * also says, by its parity, whether the batch it interrupts is written.
  */
-function faultPlan(faults: FaultOptions | undefined): fc.Arbitrary<FaultPlan> {
-  const kinds: FaultKind[] = ['storage', 'actorCrash', 'hookWorkerCrash', 'restart'];
-  const draws = Object.fromEntries(kinds.map((kind) => [kind, drawsFor(faults?.[kind] ?? 0)])) as Record<FaultKind, fc.Arbitrary<readonly number[]>>;
+function faultPlan(faults: FaultOptions | undefined, generator: fc.GeneratorValue): FaultPlan {
+  const chance = (kind: FaultKind) => Math.round((faults?.[kind] ?? 0) * CHANCES);
   const planned = (kind: FaultKind, at: number) => faults?.plan?.find((fault) => fault.kind === kind && fault.at === at);
-  return fc.record(draws).map((drawn) => {
-    const faulted = (kind: FaultKind, at: number) => {
-      const draw = drawn[kind][at - 1];
-      return draw !== undefined && draw >= CHANCES - chanceOf(faults?.[kind] ?? 0);
-    };
-    return {
-      storageFails: (batch) => planned('storage', batch) !== undefined || faulted('storage', batch),
-      restartAt: (batch) => {
-        const plannedRestart = planned('restart', batch);
-        if (plannedRestart !== undefined) return plannedRestart.written === true ? 'written' : 'lost';
-        if (!faulted('restart', batch)) return undefined;
-        return drawn.restart[batch - 1] % 2 === 0 ? 'written' : 'lost';
-      },
-      agentCrashes: (message) => planned('actorCrash', message) !== undefined || faulted('actorCrash', message),
-      hookWorkerCrashes: (run) => planned('hookWorkerCrash', run) !== undefined || faulted('hookWorkerCrash', run),
-    };
-  });
-}
-
-function chanceOf(probability: number): number {
-  return Math.round(probability * CHANCES);
-}
-
-/** One draw per opportunity, or none at all for a kind that never faults by chance. */
-function drawsFor(probability: number): fc.Arbitrary<readonly number[]> {
-  if (chanceOf(probability) === 0) return fc.constant([]);
-  return fc.array(fc.integer({ min: 0, max: CHANCES - 1 }), { minLength: FAULT_HORIZON, maxLength: FAULT_HORIZON });
+  /** The draw of one opportunity that faults, or undefined. */
+  const drawFault = (kind: FaultKind): number | undefined => {
+    if (chance(kind) === 0) return undefined;
+    const draw = generator(fc.integer, { min: 0, max: CHANCES - 1 });
+    return draw >= CHANCES - chance(kind) ? draw : undefined;
+  };
+  const faulted = (kind: FaultKind, at: number) => planned(kind, at) !== undefined || drawFault(kind) !== undefined;
+  return {
+    storageFails: (batch) => faulted('storage', batch),
+    restartAt: (batch) => {
+      const plannedRestart = planned('restart', batch);
+      if (plannedRestart !== undefined) return plannedRestart.written === true ? 'written' : 'lost';
+      const draw = drawFault('restart');
+      if (draw === undefined) return undefined;
+      return draw % 2 === 0 ? 'written' : 'lost';
+    },
+    agentCrashes: (message) => faulted('actorCrash', message),
+    hookWorkerCrashes: (run) => faulted('hookWorkerCrash', run),
+  };
 }
