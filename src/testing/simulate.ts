@@ -14,6 +14,11 @@ export interface SimulateOptions {
   faults?: FaultOptions;
   /** Virtual milliseconds after which a body that has not settled fails. @default 3600000 (an hour) */
   timeLimitMs?: number;
+  /**
+   * How many runs shrinking a failure may take; it keeps the smallest failure found by then. A replay
+   * must be given the same budget as the search it replays. @default 1000
+   */
+  shrinkRuns?: number;
   /** Options for the runtime under test (not `dataDir`, `memory`, `clock` or `timers`, which the simulation sets). */
   runtime?: Omit<RuntimeOptions, 'dataDir' | 'memory' | 'clock' | 'timers'>;
   /**
@@ -90,6 +95,7 @@ export type SimulationBody = (sim: Simulation) => Promise<void> | void;
 
 const DEFAULT_RUNS = 100;
 const DEFAULT_TIME_LIMIT_MS = 60 * 60 * 1000;
+const DEFAULT_SHRINK_RUNS = 1000;
 /** The resolution of fault probabilities. */
 const CHANCES = 10_000;
 
@@ -111,6 +117,7 @@ const FIELDS = {
     "an object with probabilities from 0 to 1 (`storage`, `actorCrash`, `hookWorkerCrash`, `restart`) and a `plan` (an array of { kind, at, written? })",
   ],
   timeLimitMs: [z.number().int().positive(), 'a positive integer of ms'],
+  shrinkRuns: [z.number().int().min(0).max(10_000_000), 'a non-negative integer'],
   runtime: [z.record(z.string(), z.unknown()), 'an object of runtime options'],
   setup: [z.custom<(rt: Runtime) => unknown>((value) => typeof value === 'function'), 'a function of the runtime'],
 } as const;
@@ -166,6 +173,7 @@ class RunFailed extends Error {}
 
 interface CheckedSimulateOptions {
   runs?: number;
+  shrinkRuns?: number;
   seed?: number;
   path?: string;
   faults?: FaultOptions;
@@ -193,11 +201,18 @@ interface SimulationProperty {
 }
 
 function simulationProperty(body: SimulationBody, options: CheckedSimulateOptions): SimulationProperty {
+  const shrinkRuns = options.shrinkRuns ?? DEFAULT_SHRINK_RUNS;
+  let executions = 0;
+  let firstFailure: number | undefined;
   const result: SimulationProperty = {
     lastFailure: { trace: [], failures: [] },
     // Generators, not values mapped from them: fast-check clones a generator for each run it replays,
     // which a mapped value would not be.
     property: fc.asyncProperty(fc.scheduler(), fc.gen(), fc.gen(), async (scheduler, faultDraws, generator) => {
+      executions++;
+      // Past its budget, shrinking is stopped by passing every further candidate without running it:
+      // a count of runs, not of time, so that a replay stops at the same candidate.
+      if (firstFailure !== undefined && executions - firstFailure > shrinkRuns) return;
       const sim = new Simulation({
         scheduler,
         generator,
@@ -208,6 +223,7 @@ function simulationProperty(body: SimulationBody, options: CheckedSimulateOption
       });
       const failures = await sim.run(body);
       if (failures.length === 0) return;
+      firstFailure ??= executions;
       result.lastFailure = { trace: sim.trace, failures };
       throw new RunFailed(failures.join('\n'));
     }),
