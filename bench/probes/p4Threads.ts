@@ -102,7 +102,6 @@ await withTempDir('p4threads', async (dir) => {
     const go = (n: number) => inFlight(64, n, (i) => rt.state.set(scopes[(r() * 1000) | 0], `k${(r() * 10) | 0}`, values[i & 63]));
     await go(30_000);
     await rt.hooks.idle();
-    const threads = 2;
     if (mode === 'hook') {
       channel.postMessage({ type: 'hello' });
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -142,7 +141,7 @@ await withTempDir('p4threads', async (dir) => {
       for (const [name, ns] of [...groups].sort((x, y) => y[1] - x[1])) console.log(`    ${(ns / per / 1000).toFixed(2).padStart(6)} µs  ${name}`);
     };
     console.log(
-      `${mode} (threads ${threads}, worker tids ${[...workerTids].join(',') || '-'}, pool ${[...pool].join(',') || '?'}): writes ${(count / secs(t0, t1) / 1000).toFixed(1)}k/s; ` +
+      `${mode} (hook worker threads ${[...workerTids].join(',') || '-'}, of which ran the hook ${[...loaded].join(',') || '-'}; libuv pool ${[...pool].join(',') || 'started before the probe'}): writes ${(count / secs(t0, t1) / 1000).toFixed(1)}k/s; ` +
         `delivered ${d1 - d0} during writes, ${d2 - d1} in a drain of ${secs(t1, t2).toFixed(2)} s${workerProf || mainProf ? ' (profiled)' : ''}`,
     );
     show('write phase', groupDelta(c0, c1), count);
