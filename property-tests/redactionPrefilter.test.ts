@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mightNeedRedaction, redact } from '../src/redaction/index.js';
+import { mightNeedRedaction, mightRedactParsed, redact } from '../src/redaction/index.js';
 import { mightHoldSecretValue } from '../src/redaction/prefilter.js';
 import { replaceSecretPatterns } from '../src/redaction/secretPatterns.js';
 import { runs } from './budget.js';
@@ -78,6 +78,20 @@ describe('the redaction pre-filter', () => {
       fc.property(value, (sample) => {
         const text = JSON.stringify(sample);
         if (JSON.stringify(redact(sample)) !== text) assert.equal(mightNeedRedaction(text), true, text);
+      }),
+      { numRuns: runs(5000) },
+    );
+  });
+
+  it('says "look closer" for every parsed value redaction changes, judging names only where they are names', () => {
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 3 }), (samples) => {
+        const texts = samples.map((sample) => JSON.stringify(sample) ?? 'null');
+        const parsed = texts.map((text) => JSON.parse(text) as unknown);
+        // As the hook worker calls it: one text holding all the values, and the values with fields added.
+        const delivered = parsed.map((one, index) => (typeof one === 'object' && one !== null && !Array.isArray(one) ? { id: `7.${index}`, seq: 7, at: 1, ...one } : one));
+        const changed = delivered.some((one) => JSON.stringify(redact(one)) !== JSON.stringify(one));
+        if (changed) assert.equal(mightRedactParsed([`[${texts.join(',')}]`], delivered), true, texts.join(','));
       }),
       { numRuns: runs(5000) },
     );

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import type { HookTask, ProbeOutcome, RejectedOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
 import { describe, hookResultJson, InvalidHookResult, mergeHookResults, type MergedResult } from './hookResult.js';
-import { mightNeedRedaction, redactJson, resultPaths } from '../src/redaction/index.js';
+import { mightRedactParsed, redactJson, resultPaths } from '../src/redaction/index.js';
 import { batchEvents } from './taskEvents.js';
 
 type HookFunction = (events: unknown[], context: unknown) => unknown;
@@ -55,7 +55,8 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome | Reje
 
 /** The input as history records it: null when redaction changes nothing, so the events as sent stand. */
 function redactedInput(batches: TaskBatch[], events: unknown[], paths: readonly string[]): string | null {
-  if (paths.length === 0 && !batches.some((batch) => mightNeedRedaction(batch.eventsJson))) return null;
+  // The events were parsed from the batches' text; an event's id, seq and at hold no letters.
+  if (paths.length === 0 && !mightRedactParsed(batches.map((batch) => batch.eventsJson), events)) return null;
   const texts = events.map((event) => JSON.stringify(event));
   const redacted = texts.map((text, index) => redactJson(text, paths, events[index]));
   return redacted.every((text, index) => text === texts[index]) ? null : `[${redacted.join(',')}]`;

@@ -9,7 +9,7 @@
 import { advance, compilePaths, type Cursor } from './redactPaths.js';
 import { isSecretFieldName, isSecretKeyPath } from './secretNames.js';
 import { REDACTED, redactString } from './secretPatterns.js';
-import { mightNeedRedaction } from './prefilter.js';
+import { mightHoldSecretValue, mightNeedRedaction } from './prefilter.js';
 
 export { REDACTED };
 
@@ -74,6 +74,32 @@ export function redact(value: unknown, paths: readonly string[] = []): unknown {
 export function redactJson(text: string, paths: readonly string[], value: unknown = undefined): string {
   if (paths.length === 0 && !mightNeedRedaction(text)) return text;
   return JSON.stringify(redact(value === undefined ? JSON.parse(text) : value, paths));
+}
+
+/**
+ * A closer pre-filter than {@link mightNeedRedaction}, for JSON text already parsed: false only when
+ * {@link redact}, with no paths, returns a copy equal to each of `values`. `jsonTexts` is the text the
+ * values were parsed from, and is scanned for secret values; names are judged only where they are names
+ * (fields, and the `key` of a key and value), so prose that mentions a token or a password costs no full
+ * redaction. A value may carry fields added since it was parsed, provided their names are not secret and
+ * their strings hold no letters (an event's `id`, `seq` and `at`).
+ */
+export function mightRedactParsed(jsonTexts: readonly string[], values: readonly unknown[]): boolean {
+  if (jsonTexts.some(mightHoldSecretValue)) return true;
+  return values.some((value) => mightHaveSecretName(value, 0));
+}
+
+/** Whether a parsed JSON value has a field named like a secret, a `key` naming one, or nesting too deep to copy. */
+function mightHaveSecretName(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= MAX_REDACT_DEPTH) return true;
+  if (Array.isArray(value)) return value.some((item) => mightHaveSecretName(item, depth + 1));
+  const fields = value as Record<string, unknown>;
+  if (Object.hasOwn(fields, 'key') && typeof fields.key === 'string' && isSecretKeyPath(fields.key)) return true;
+  for (const key of Object.keys(fields)) {
+    if (isSecretFieldName(key) || mightHaveSecretName(fields[key], depth + 1)) return true;
+  }
+  return false;
 }
 
 function copy(value: unknown, depth: number, cursors: readonly Cursor[]): unknown {
