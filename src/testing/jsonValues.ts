@@ -64,7 +64,8 @@ export function jsonValues(options: JsonValuesOptions = {}): fc.Arbitrary<unknow
   if (!awkward) return random;
   const edges: fc.Arbitrary<unknown>[] = [atByteLimit(maxBytes)];
   if (maxDepth > 0 && 2 * maxDepth <= maxBytes) edges.push(fc.constant(nested(maxDepth)));
-  return fc.oneof({ weight: 12, arbitrary: random }, ...edges.map((arbitrary) => ({ weight: 1, arbitrary })));
+  // Cross-shrinking lets a value at a limit shrink to a small random one when the limit does not matter.
+  return fc.oneof({ withCrossShrink: true }, { weight: 12, arbitrary: random }, ...edges.map((arbitrary) => ({ weight: 1, arbitrary })));
 }
 
 /** A finite double other than `-0`. */
