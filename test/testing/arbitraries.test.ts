@@ -4,6 +4,7 @@ import { createRuntime, MAX_KEY_LENGTH, Scope, SCOPE_KINDS, type Runtime } from 
 import { applyOperation } from '../../src/testing/applyOperation.js';
 import { jsonValues } from '../../src/testing/jsonValues.js';
 import { invalidKeys, keys } from '../../src/testing/keys.js';
+import { checkLinearizable } from '../../src/testing/linearizability.js';
 import { concurrentOperations, describeOperation, operations, OPERATION_KINDS, type Operation } from '../../src/testing/operations.js';
 import { scopes } from '../../src/testing/scopes.js';
 import { simulate } from '../../src/testing/simulate.js';
@@ -295,6 +296,21 @@ describe('arbitraries', () => {
       ]);
     });
 
+    it('records a listKeys prefix in NFC, as the runtime matches it, so that checkLinearizable accepts an NFD prefix', async () => {
+      let refused: string | undefined = 'not run';
+      let listed: unknown;
+      await simulate.assert(
+        async (sim) => {
+          await applyOperation(sim.rt.state, { op: 'set', scope: Scope.global(), key: '\u00e9', value: 1 });
+          listed = await applyOperation(sim.rt.state, { op: 'listKeys', scope: Scope.global(), prefix: 'e\u0301' });
+          const result = checkLinearizable(sim.history);
+          refused = result.ok ? undefined : result.message;
+        },
+        { runs: 1 },
+      );
+      assert.deepEqual(listed, { ok: true, value: ['\u00e9'] });
+      assert.equal(refused, undefined);
+    });
   });
 });
 
