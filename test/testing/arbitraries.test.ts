@@ -32,6 +32,7 @@ describe('arbitraries', () => {
         'a leading _': (key) => key.startsWith('_'),
         'a space': (key) => key.includes(' '),
         'an invisible or bidi character': (key) => /[\u200b\u202e\ufeff]/.test(key),
+        'a long one, short of the limit': (key) => codePoints(key.normalize('NFC')) > 64 && codePoints(key.normalize('NFC')) < MAX_KEY_LENGTH,
         [`exactly ${MAX_KEY_LENGTH} code points`]: (key) => codePoints(key.normalize('NFC')) === MAX_KEY_LENGTH,
         [`more than ${MAX_KEY_LENGTH} UTF-16 units`]: (key) => key.normalize('NFC').length > MAX_KEY_LENGTH,
       };
