@@ -89,6 +89,7 @@ const FIELDS = {
  *
  * @throws {TypeError} for options of the wrong shape
  * @example
+ * // model: a Map per scope, keyed by key.normalize('NFC'), that returns what rt.state should.
  * await fc.assert(fc.asyncProperty(operations(), async (ops) => {
  *   const rt = await createRuntime({ memory: true });
  *   for (const op of ops) {
@@ -110,7 +111,15 @@ export function operations(options: OperationsOptions = {}): fc.Arbitrary<Operat
  *
  * @throws {TypeError} for options of the wrong shape
  * @example
- * const arbitrary = concurrentOperations({ tasks: 3, maxLength: 4 });
+ * await fc.assert(fc.asyncProperty(concurrentOperations({ tasks: 2, maxLength: 4 }), async (tasks) => {
+ *   await simulate.assert(async (sim) => {
+ *     await Promise.all(tasks.map((ops, i) => sim.spawn(async () => {
+ *       for (const op of ops) await applyOperation(sim.rt.state, op);
+ *     }, `t${i}`)));
+ *     const result = checkLinearizable(sim.history);
+ *     sim.check(result.ok, result.ok ? '' : result.message);
+ *   }, { runs: 5 });
+ * }));
  */
 export function concurrentOperations(options: ConcurrentOperationsOptions = {}): fc.Arbitrary<Operation[][]> {
   const checked = checkOperationsOptions(options, true);
@@ -121,8 +130,14 @@ export function concurrentOperations(options: ConcurrentOperationsOptions = {}):
 }
 
 /**
- * One line for an operation, as a counterexample shows it: `set agent:a "k" = {"n":1}`,
- * `transaction global { get "a"; set "b" = 1 } then abort`.
+ * One line for an operation, as a counterexample shows it, with control and invisible characters
+ * escaped, and every non-ASCII character of a key that is not in NFC.
+ *
+ * @example
+ * describeOperation({ op: 'set', scope: Scope.agent('a'), key: 'e\u0301', value: { n: 1 } });
+ * // 'set agent:a "e\\u0301" = {"n":1}'
+ * describeOperation({ op: 'transaction', scope: Scope.global(), steps: [{ op: 'get', key: 'a' }], abort: true });
+ * // 'transaction global { get "a" } then abort'
  */
 export function describeOperation(operation: Operation): string {
   const scope = escapeForDisplay(String(operation.scope));
