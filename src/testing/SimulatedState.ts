@@ -51,7 +51,7 @@ export class SimulatedState {
   }
 
   listKeys(scope: Scope, options: ListKeysOptions = {}): Promise<string[]> {
-    return this.#call({ op: 'list', scope, key: options?.prefix ?? '' }, `list ${String(scope)}`, (state) => state.listKeys(scope, options), (keys) => ({ keys: [...keys] }), (keys) => JSON.stringify(keys));
+    return this.#call({ op: 'list', scope, key: prefixOf(options?.prefix) }, `list ${String(scope)}`, (state) => state.listKeys(scope, options), (keys) => ({ keys: [...keys] }), (keys) => JSON.stringify(keys));
   }
 
   clearScope(scope: Scope, options?: WriteOptions): Promise<number> {
@@ -143,6 +143,11 @@ function keyOf(key: string): string {
   } catch {
     return String(key);
   }
+}
+
+/** The prefix as the runtime matches it, in NFC like the keys it lists. */
+function prefixOf(prefix: unknown): string {
+  return typeof prefix === 'string' ? prefix.normalize('NFC') : String(prefix ?? '');
 }
 
 function where(scope: Scope, key: string): string {

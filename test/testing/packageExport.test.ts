@@ -20,4 +20,15 @@ describe('llmstate/testing (the built package)', () => {
     assert.match(stdout, /^No order of these 2 calls on global "n" explains their results/);
     assert.match(stdout, /\[3–4\] a: get global "n" → none/);
   });
+
+  it('exports the arbitraries, whose scopes are the Scope of llmstate itself', async () => {
+    const script = `
+      import fc from 'fast-check';
+      import { Scope } from 'llmstate';
+      import { applyOperation, operations, scopes } from 'llmstate/testing';
+      const [scope] = fc.sample(scopes({ kinds: ['agent'], ids: ['a1'] }), { numRuns: 1, seed: 1 });
+      console.log(scope instanceof Scope, scope.equals(Scope.agent('a1')), typeof applyOperation, fc.sample(operations(), 1).length);`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
+    assert.equal(stdout.trim(), 'true true function 1');
+  });
 });
