@@ -20,6 +20,15 @@ const expected: Record<string, RegExp[]> = {
     /^   └─ hook summarise attempt 1 succeeded/m,
     /^      └─ \S+ state\.set agent:a1 summary/m,
   ],
+  'simulation.ts': [
+    /^1\. found: check failed in the body: lost update \(seed 7\)$/m,
+    /^ {3}\d+ a: get global "n" → none$/m,
+    /^ {3}\d+ b: get global "n" → none$/m,
+    /^ {3}replay gives the same trace: true$/m,
+    /^1\. fixed: 500 runs with store faults pass$/m,
+    /^2\. every change reached the hook in 100 runs, through [1-9]\d* worker deaths$/m,
+    /^3\. the conversation survived [1-9]\d* restarts in 100 runs$/m,
+  ],
   'quickstart.ts': [/^topic: \{"name":"weather"\}$/m, /^turns: 1$/m, /^keys: last, topic, turns$/m, /^rejected: STATE_KEY_INVALID$/m],
 };
 

@@ -116,7 +116,7 @@ export class Simulation {
         if (what !== undefined) task.waiting.add(what);
       },
     });
-    this.#rt = simulatedRuntime(() => this.#current().runtime, this.#state);
+    this.#rt = simulatedRuntime(() => this.#current(), () => this.#live(), this.#state);
   }
 
   /** The runtime under test (after a restart, the new one). Its `state` records each call in {@link history}. */
@@ -166,6 +166,17 @@ export class Simulation {
    */
   draw<T>(arbitrary: Arbitrary<T>): T {
     return this.#setup.generator(() => arbitrary);
+  }
+
+  /**
+   * Resolves after `ms` of virtual time: a task's own wait, such as a client's back-off before it
+   * retries. Time moves only when nothing else can run, so everything under way (a restart, say)
+   * happens first. A retry loop must wait like this: one that never yields starves the simulation, as
+   * it would hammer a real server.
+   */
+  sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`Expected sim.sleep to be given a non-negative number of ms, got ${String(ms)}`);
+    return new Promise((resolve) => this.#time.setTimeout(resolve, ms));
   }
 
   /** Fails the run with `message` unless `condition` holds. */
@@ -376,15 +387,50 @@ export class Simulation {
   }
 }
 
-function simulatedRuntime(current: () => Runtime, state: SimulatedState): SimulatedRuntime {
+/**
+ * `sim.rt`: whichever runtime is running. Once a runtime has crashed, a call on it that returns a
+ * promise waits for the restart and goes to the new runtime, as a client's request would reach the
+ * restarted server; what answers at once (such as `agents.isLive`) answers from the dead one.
+ */
+function simulatedRuntime(current: () => Incarnation, live: () => Promise<Incarnation>, state: SimulatedState): SimulatedRuntime {
+  const call = (target: (runtime: Runtime) => unknown, property: PropertyKey, args: unknown[]): unknown => {
+    const invoke = (runtime: Runtime) => {
+      const owner = target(runtime) as Record<PropertyKey, (...args: unknown[]) => unknown>;
+      return owner[property](...args);
+    };
+    const incarnation = current();
+    const result = invoke(incarnation.runtime);
+    if (!incarnation.crashed || !isThenable(result)) return result;
+    result.then(undefined, () => {});
+    return live().then((next) => invoke(next.runtime));
+  };
+  const wrap = (target: (runtime: Runtime) => unknown): unknown =>
+    new Proxy(
+      {},
+      {
+        get(_empty, property) {
+          const value = Reflect.get(target(current().runtime) as object, property) as unknown;
+          if (typeof value === 'function') return (...args: unknown[]) => call(target, property, args);
+          return value;
+        },
+      },
+    );
+  const namespaces = new Map<PropertyKey, unknown>();
   return new Proxy({} as SimulatedRuntime, {
-    get(_target, property) {
+    get(_empty, property) {
       if (property === 'state') return state;
-      const runtime = current();
-      const value = Reflect.get(runtime, property, runtime) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(runtime) : value;
+      const value = Reflect.get(current().runtime, property) as unknown;
+      if (typeof value === 'function') return (...args: unknown[]) => call((runtime) => runtime, property, args);
+      if (typeof value !== 'object' || value === null) return value;
+      let namespace = namespaces.get(property);
+      if (namespace === undefined) namespaces.set(property, (namespace = wrap((runtime) => Reflect.get(runtime, property) as unknown)));
+      return namespace;
     },
   });
+}
+
+function isThenable(value: unknown): value is Promise<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** Lets every callback already due run: the memory store completes its work through these. */
