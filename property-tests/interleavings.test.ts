@@ -12,11 +12,14 @@ import { key, KEYS, scopeIndex, SCOPES, StoreModel } from './stateModel.js';
 
 type Op = { op: 'set'; scope: number; key: string; value: number } | { op: 'get'; scope: number; key: string } | { op: 'delete'; scope: number; key: string };
 
+/** Built once, outside the body: `sim.draw` shrinks well only when it is given the same arbitrary each run. */
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('set' as const), scope: scopeIndex, key, value: fc.nat(1000) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('get' as const), scope: scopeIndex, key }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), scope: scopeIndex, key }) },
 );
+
+const ops = fc.array(op, { minLength: 1, maxLength: 40 });
 
 /**
  * The default options; and a budget so small that every commit evicts caches and passivates actors, with
@@ -58,9 +61,8 @@ describe('interleavings (the simulator of llmstate/testing)', function () {
     it(`racing sets, deletes and gets are explained by FIFO per scope, and no get sees a write that failed (${name})`, async () => {
       await simulate.assert(
         async (sim) => {
-          const ops = sim.draw(fc.array(op, { minLength: 1, maxLength: 40 }));
           await Promise.all(
-            ops.map((o, index) =>
+            sim.draw(ops).map((o, index) =>
               sim.spawn(async () => {
                 const scope = SCOPES[o.scope];
                 const pending = o.op === 'set' ? sim.rt.state.set(scope, o.key, o.value) : o.op === 'get' ? sim.rt.state.get(scope, o.key) : sim.rt.state.delete(scope, o.key);

@@ -9,8 +9,12 @@ export interface HookSimulationPort {
   point(label: string): Promise<void>;
   /** A trace line for something that happened at the current step. */
   note(line: string): void;
+  /** The number of the next hook run, counted across the run's restarts. */
+  nextRun(): number;
   /** Whether the worker of the n-th hook run of the simulation (from 1) dies. */
   workerCrashes(run: number): boolean;
+  /** Loading a module is real I/O: time stands still until it is done. */
+  loading<T>(load: Promise<T>): Promise<T>;
   /** Time limits run on these: the simulation's virtual timers. */
   timers: Timers;
 }
@@ -26,7 +30,6 @@ export interface HookSimulationPort {
  */
 export class SimulatedHookRunner implements HookRunner {
   readonly #port: HookSimulationPort;
-  #runs = 0;
 
   constructor(port: HookSimulationPort) {
     this.#port = port;
@@ -34,7 +37,7 @@ export class SimulatedHookRunner implements HookRunner {
 
   async run(task: RunTask, timeoutMs: number): Promise<RunOutcome> {
     const port = this.#port;
-    const run = ++this.#runs;
+    const run = port.nextRun();
     const name = task.context.hookName;
     const events = task.batches.reduce((count, batch) => count + (batch.from?.indexes.length ?? countEvents(batch.eventsJson)), 0);
     await port.point(`hook ${name}: run ${run} starts on ${events} event${events === 1 ? '' : 's'}`);
@@ -55,7 +58,7 @@ export class SimulatedHookRunner implements HookRunner {
 
   async probe(module: string): Promise<void> {
     try {
-      await runHookTask({ kind: 'probe', module });
+      await this.#port.loading(runHookTask({ kind: 'probe', module }));
     } catch (error) {
       throw new TaskFailure('error', error instanceof Error ? error.message : String(error), { cause: error });
     }

@@ -39,11 +39,11 @@ export class SimulatedState {
   }
 
   set(scope: Scope, key: string, value: unknown, options?: WriteOptions): Promise<void> {
-    return this.#call({ op: 'set', scope, key: keyOf(key), value }, `set ${where(scope, key)} = ${show(value)}`, (state) => state.set(scope, key, value, options), () => ({}));
+    return this.#call({ op: 'set', scope, key: keyOf(key), value: snapshot(value) }, `set ${where(scope, key)} = ${show(value)}`, (state) => state.set(scope, key, value, options), () => ({}));
   }
 
   get<T = unknown>(scope: Scope, key: string): Promise<T | undefined> {
-    return this.#call({ op: 'get', scope, key: keyOf(key) }, `get ${where(scope, key)}`, (state) => state.get<T>(scope, key), (value) => ({ value }), (value) => show(value));
+    return this.#call({ op: 'get', scope, key: keyOf(key) }, `get ${where(scope, key)}`, (state) => state.get<T>(scope, key), (value) => ({ value: snapshot(value) }), (value) => show(value));
   }
 
   delete(scope: Scope, key: string, options?: WriteOptions): Promise<boolean> {
@@ -59,7 +59,8 @@ export class SimulatedState {
   }
 
   transaction<T>(scope: Scope, fn: (tx: TransactionHandle) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
-    const reads: Record<string, unknown> = {};
+    // No prototype: a key may be called `constructor` or `toString`.
+    const reads: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     const writes: TransactionWrite[] = [];
     const written = new Set<string>();
     const recording = (tx: TransactionHandle): TransactionHandle => ({
@@ -70,13 +71,13 @@ export class SimulatedState {
         const value = await tx.get(key);
         // A read of a key the transaction already wrote sees its own write, not the store.
         const normalized = keyOf(key);
-        if (!written.has(normalized) && !(normalized in reads)) reads[normalized] = value;
+        if (!written.has(normalized) && !Object.hasOwn(reads, normalized)) reads[normalized] = snapshot(value);
         return value;
       },
       set(key: string, value: unknown) {
         tx.set(key, value);
         written.add(keyOf(key));
-        writes.push({ key: keyOf(key), value });
+        writes.push({ key: keyOf(key), value: snapshot(value) });
       },
       delete(key: string) {
         tx.delete(key);
@@ -134,6 +135,20 @@ export class SimulatedState {
     port.waiting(task, undefined);
     if (failed) throw failure;
     return value as T;
+  }
+}
+
+/**
+ * A copy of a value as it was at the call, for the history: the caller may change the object it wrote,
+ * or the one it read, afterwards, and the history must not change with it. Values that are not JSON
+ * data are refused by the runtime; they are kept as they are.
+ */
+function snapshot(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
   }
 }
 

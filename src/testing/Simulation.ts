@@ -6,6 +6,7 @@ import { decodeStateKey } from '../state/keyCodec.js';
 import { createMemoryBackend, createMemoryDatabase, type BatchOp } from '../storage/index.js';
 import type { HistoryEntry } from './history.js';
 import { SimulatedHookRunner } from './SimulatedHooks.js';
+import { restartedError } from './restartedError.js';
 import { SimulatedState } from './SimulatedState.js';
 import { VirtualTime } from './VirtualTime.js';
 
@@ -44,6 +45,14 @@ export class SimulationCheckFailed extends Error {
   }
 }
 
+/** The setup threw: the run fails with its error, named as setup's. */
+class SetupFailed extends Error {
+  constructor(cause: unknown) {
+    super(`setup threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'SetupFailed';
+  }
+}
+
 /** The `rt` a body sees: the runtime now running, whose `state` records and schedules every call. */
 export type SimulatedRuntime = Omit<Runtime, 'state'> & { readonly state: SimulatedState };
 
@@ -66,6 +75,18 @@ interface Incarnation {
   readonly number: number;
   readonly runtime: Runtime;
   crashed: boolean;
+  /** Rejects, with RUNTIME_CLOSED, when the process dies: what a call in flight then gets. */
+  readonly died: Promise<never>;
+  die(): void;
+}
+
+function incarnationOf(number: number, runtime: Runtime): Incarnation {
+  let die: () => void = () => {};
+  const died = new Promise<never>((_resolve, reject) => {
+    die = () => reject(restartedError());
+  });
+  died.catch(() => {});
+  return { number, runtime, crashed: false, died, die };
 }
 
 /**
@@ -97,6 +118,19 @@ export class Simulation {
   #agentMessages = 0;
   /** Set once the body has settled: the final close is not a place for faults. */
   #finishing = false;
+  /** While a runtime opens and its setup runs: not a place for faults either (what it writes is the process's start). */
+  #opening = false;
+  #hookRuns = 0;
+  /** Every task, for the wait for stragglers before the close. */
+  readonly #running: Promise<unknown>[] = [];
+  /** `sim.check` failures, kept even when the error it threw was caught. */
+  readonly #checkFailures: string[] = [];
+  /** Failures found outside any task: a restart whose setup failed, a run past its time limit. */
+  readonly #otherFailures: string[] = [];
+  /** The virtual instant past which the run has failed. */
+  #deadline = Infinity;
+  /** Hook-module loads under way: real I/O the simulator started, which time waits for. */
+  #loading = 0;
 
   constructor(setup: SimulationSetup) {
     this.#setup = setup;
@@ -155,14 +189,19 @@ export class Simulation {
     this.#taskList.push(task);
     const running = currentTask.run(task, async () => fn());
     running.catch((error: unknown) => this.#taskErrors.push({ task: task.name, error }));
+    this.#running.push(running.catch(() => {}));
     return running;
   }
 
   /**
    * A value from `arbitrary`, drawn for this run: the body's own generated input (operations to run,
-   * values to write). It shrinks with the schedule and the faults, and a replay draws the same.
+   * values to write). It shrinks with the schedule and the faults, and a replay draws the same. Build
+   * the arbitrary once, outside the body: fast-check shrinks a drawn value by its arbitrary, and a new
+   * arbitrary in each run keeps shrinking from ever settling (it then stops at `shrinkRuns`).
    *
-   * @example const ops = sim.draw(fc.array(fc.nat(9), { maxLength: 20 }))
+   * @example
+   * const ops = fc.array(fc.nat(9), { maxLength: 20 });   // once, at module level
+   * await simulate.assert(async (sim) => { for (const n of sim.draw(ops)) … });
    */
   draw<T>(arbitrary: Arbitrary<T>): T {
     return this.#setup.generator(() => arbitrary);
@@ -176,7 +215,14 @@ export class Simulation {
    */
   sleep(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`Expected sim.sleep to be given a non-negative number of ms, got ${String(ms)}`);
-    return new Promise((resolve) => this.#time.setTimeout(resolve, ms));
+    const task = this.#taskList.find((one) => one === currentTask.getStore());
+    task?.waiting.add(`sleep ${ms} ms`);
+    return new Promise((resolve) =>
+      this.#time.setTimeout(() => {
+        task?.waiting.delete(`sleep ${ms} ms`);
+        resolve();
+      }, ms),
+    );
   }
 
   /** Fails the run with `message` unless `condition` holds. */
@@ -184,6 +230,7 @@ export class Simulation {
     if (condition) return;
     const task = currentTask.getStore()?.name ?? MAIN;
     this.#trace.push(`${++this.#steps} ${task}: check failed: ${message}`);
+    this.#checkFailures.push(`check failed in ${task === MAIN ? 'the body' : task}: ${message}`);
     throw new SimulationCheckFailed(message);
   }
 
@@ -199,8 +246,11 @@ export class Simulation {
     this.#trace.push(`${++this.#steps} ${currentTask.getStore()?.name ?? MAIN}: advance ${ms} ms`);
     this.#advancing = true;
     try {
-      do await this.#releaseReady();
-      while (this.#fireTimer(until));
+      do {
+        await this.#releaseReady();
+        if (this.#time.now() > this.#deadline) throw this.#pastDeadline();
+      } while (this.#fireTimer(Math.min(until, this.#deadline + 1)));
+      if (until > this.#deadline) throw this.#pastDeadline();
     } finally {
       this.#advancing = false;
     }
@@ -224,19 +274,32 @@ export class Simulation {
       bodyFailed = true;
       bodyError = error;
     });
-    const stuck = await this.#drive(settled);
+    this.#deadline = this.#time.now() + this.#setup.timeLimitMs;
+    let stuck = await this.#drive(settled);
+    // Tasks the body did not wait for run to their end before the close, so that what they do counts.
+    if (stuck === undefined) stuck = await this.#drive(Promise.all(this.#running), 'tasks the body did not wait for never finish');
     this.#finishing = true;
-    const failures: string[] = [];
-    if (bodyFailed) failures.push(describeFailure(MAIN, bodyError));
+    const failures: string[] = [...this.#checkFailures];
+    if (bodyFailed && !(bodyError instanceof SimulationCheckFailed)) failures.push(describeFailure(MAIN, bodyError));
     // A task's error that the body awaited and threw on is the body's failure, already reported.
-    for (const { task, error } of this.#taskErrors) if (!bodyFailed || error !== bodyError) failures.push(describeFailure(task, error));
+    for (const { task, error } of this.#taskErrors) {
+      if (error instanceof SimulationCheckFailed || (bodyFailed && error === bodyError)) continue;
+      failures.push(describeFailure(task, error));
+    }
+    failures.push(...this.#otherFailures);
     if (stuck !== undefined) failures.push(stuck);
     const closing = (async () => {
       await this.#restarting;
       await this.#incarnation?.runtime.close();
     })();
+    // The close has a time limit of its own: a run past its deadline still closes its runtime.
+    this.#deadline = Infinity;
     const closeStuck = await this.#drive(closing);
-    if (closeStuck !== undefined && stuck === undefined) failures.push(`closing the runtime: ${closeStuck}`);
+    if (closeStuck !== undefined) {
+      // Left behind rather than awaited: nothing will ever settle it.
+      if (stuck === undefined) failures.push(`closing the runtime: ${closeStuck}`);
+      return failures;
+    }
     await closing.catch((error: unknown) => failures.push(`closing the runtime failed: ${describe(error)}`));
     return failures;
   }
@@ -252,22 +315,51 @@ export class Simulation {
     return this.#current();
   }
 
+  #pastDeadline(): Error {
+    this.#otherFailures.push(`the run never settles: it passed its virtual time limit of ${this.#setup.timeLimitMs} ms in sim.advance`);
+    return new SimulationCheckFailed(`past the virtual time limit of ${this.#setup.timeLimitMs} ms`);
+  }
+
+  /** Opens runtime `number` on the run's store and runs the setup on it, with no faults injected. */
   async #open(number: number): Promise<void> {
-    const runtime = await openRuntime({ ...this.#setup.runtime, memory: true, clock: this.#time, timers: this.#time }, 'create', {
-      storage: createMemoryBackend(this.#database),
-      hookRunner: () =>
-        new SimulatedHookRunner({
-          point: (label) => this.#point(label),
-          note: (line) => this.#note(line),
-          workerCrashes: (run) => !this.#finishing && this.#setup.faults.hookWorkerCrashes(run),
-          timers: this.#time,
-        }),
-      crashAgent: (agentId) => this.#agentCrashes(agentId),
-    });
-    const incarnation: Incarnation = { number, runtime, crashed: false };
-    this.#intercept(incarnation);
-    await this.#setup.onStart?.(runtime);
-    this.#incarnation = incarnation;
+    this.#opening = true;
+    try {
+      // A fixed fault seed: the runtime's own randomness (retry jitter) must not differ between runs.
+      const options = { faultSeed: 0, ...this.#setup.runtime, memory: true, clock: this.#time, timers: this.#time };
+      const runtime = await openRuntime(options, 'create', {
+        storage: createMemoryBackend(this.#database),
+        hookRunner: () =>
+          new SimulatedHookRunner({
+            point: (label) => this.#point(label),
+            note: (line) => this.#note(line),
+            nextRun: () => ++this.#hookRuns,
+            workerCrashes: (run) => !this.#finishing && this.#setup.faults.hookWorkerCrashes(run),
+            loading: (load) => this.#whileLoading(load),
+            timers: this.#time,
+          }),
+        crashAgent: (agentId) => this.#agentCrashes(agentId),
+      });
+      const incarnation = incarnationOf(number, runtime);
+      this.#intercept(incarnation);
+      try {
+        await this.#setup.onStart?.(runtime);
+      } catch (error) {
+        throw new SetupFailed(error);
+      }
+      this.#incarnation = incarnation;
+    } finally {
+      this.#opening = false;
+    }
+  }
+
+  /** Real I/O the simulator starts (loading a hook module): time stands still until it is done. */
+  async #whileLoading<T>(load: Promise<T>): Promise<T> {
+    this.#loading++;
+    try {
+      return await load;
+    } finally {
+      this.#loading--;
+    }
   }
 
   /** Schedules a step; the trace gets its line when the scheduler releases it. */
@@ -283,7 +375,7 @@ export class Simulation {
 
   #agentCrashes(agentId: string): boolean {
     const message = ++this.#agentMessages;
-    if (this.#finishing || !this.#setup.faults.agentCrashes(message)) return false;
+    if (this.#finishing || this.#opening || !this.#setup.faults.agentCrashes(message)) return false;
     this.#note(`fault: agent ${agentId} crashes on agent message ${message}`);
     return true;
   }
@@ -297,7 +389,7 @@ export class Simulation {
         const batch = ++this.#batches;
         await this.#point(`store: batch ${batch}${describeBatch(ops)}`);
         if (incarnation.crashed) throw crashed();
-        if (this.#finishing) return;
+        if (this.#finishing || this.#opening) return;
         const restart = this.#setup.faults.restartAt(batch);
         if (restart !== undefined) {
           this.#crash(incarnation, `at store batch ${batch}, which was ${restart}`);
@@ -326,13 +418,27 @@ export class Simulation {
    */
   #crash(incarnation: Incarnation, where: string): void {
     incarnation.crashed = true;
+    incarnation.die();
     this.#note(`fault: the process crashes ${where}; the runtime restarts`);
-    this.#restarting = (async () => {
+    const restarting = (async () => {
       // The old runtime's close finds a store that refuses everything, as a dead process would leave it.
       await incarnation.runtime.close().catch(() => {});
-      await this.#open(incarnation.number + 1);
-      this.#note(`restart: runtime ${incarnation.number + 1} is open`);
-    })().finally(() => (this.#restarting = undefined));
+      try {
+        await this.#open(incarnation.number + 1);
+        this.#note(`restart: runtime ${incarnation.number + 1} is open`);
+      } catch (error) {
+        // The process could not start again: the run fails, and every call waits no more.
+        this.#otherFailures.push(`the restart of runtime ${incarnation.number + 1} failed: ${describe(error instanceof SetupFailed ? error.cause : error)}`);
+        throw error;
+      }
+    })();
+    this.#restarting = restarting;
+    restarting.then(
+      () => {
+        if (this.#restarting === restarting) this.#restarting = undefined;
+      },
+      () => {},
+    );
   }
 
   /** Releases scheduled steps until none is ready and nothing else is left to run. */
@@ -349,18 +455,18 @@ export class Simulation {
    * to run, virtual time moves to the next timer; with no timer either, or past the time limit, the run
    * can never settle, and the reason is returned.
    */
-  async #drive(until: Promise<unknown>): Promise<string | undefined> {
+  async #drive(until: Promise<unknown>, what = ''): Promise<string | undefined> {
     let settled = false;
     void until.then(
       () => (settled = true),
       () => (settled = true),
     );
-    const limit = this.#time.now() + this.#setup.timeLimitMs;
+    const limit = Math.min(this.#deadline, this.#time.now() + this.#setup.timeLimitMs);
     const scheduler = this.#setup.scheduler;
     for (;;) {
       await settle();
       if (settled) return undefined;
-      if (this.#advancing) continue;
+      if (this.#advancing || this.#loading > 0 || realIoPending()) continue;
       if (scheduler.count() > 0) {
         await scheduler.waitNext(1);
         continue;
@@ -370,7 +476,8 @@ export class Simulation {
         this.#fireTimer(due);
         continue;
       }
-      return this.#neverSettles(due === undefined ? 'nothing is left to run and no timer is set' : `nothing settled within the virtual time limit of ${this.#setup.timeLimitMs} ms`);
+      const why = due === undefined ? 'nothing is left to run and no timer is set' : `nothing settled within the virtual time limit of ${this.#setup.timeLimitMs} ms`;
+      return this.#neverSettles(what === '' ? why : `${what}: ${why}`);
     }
   }
 
@@ -400,7 +507,10 @@ function simulatedRuntime(current: () => Incarnation, live: () => Promise<Incarn
     };
     const incarnation = current();
     const result = invoke(incarnation.runtime);
-    if (!incarnation.crashed || !isThenable(result)) return result;
+    if (!isThenable(result)) return result;
+    // In flight when the process dies, a call fails as a dropped connection would, whatever the dying
+    // runtime would have done with it.
+    if (!incarnation.crashed) return Promise.race([result, incarnation.died]);
     result.then(undefined, () => {});
     return live().then((next) => invoke(next.runtime));
   };
@@ -433,6 +543,21 @@ function isThenable(value: unknown): value is Promise<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
+/**
+ * Kinds of active resource that are I/O requests in flight (file reads and closes, DNS lookups, socket
+ * writes and connects), as Node names them. Long-lived handles, such as a socket waiting for data, are
+ * not requests, and do not hold time still.
+ */
+const REAL_IO = /Req|WriteWrap|ShutdownWrap|ConnectWrap/;
+
+/**
+ * Whether real I/O is in flight, such as a hook reading a file: time stands still until it is done, as
+ * if it took no time. (Virtual timers are not Node's, so they never count.)
+ */
+function realIoPending(): boolean {
+  return process.getActiveResourcesInfo().some((kind) => REAL_IO.test(kind));
+}
+
 /** Lets every callback already due run: the memory store completes its work through these. */
 async function settle(): Promise<void> {
   for (let turn = 0; turn < 3; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -449,6 +574,7 @@ function describeBatch(ops: readonly BatchOp[]): string {
 }
 
 function describeFailure(task: string, error: unknown): string {
+  if (error instanceof SetupFailed) return error.message;
   const who = task === MAIN ? 'the body' : task;
   return error instanceof SimulationCheckFailed ? `check failed in ${who}: ${error.message}` : `${who} threw: ${describe(error)}`;
 }

@@ -10,7 +10,7 @@ export type { LinearizabilityResult, LinearizabilityOptions } from './linearizab
 export { describeEntry } from './history.js';
 export type { HistoryEntry, TransactionWrite } from './history.js';
 export { simulate, SimulationFailure } from './simulate.js';
-export type { SimulateOptions, ReplayOptions, FaultOptions, PlannedFault, SimulationBody } from './simulate.js';
+export type { SimulateOptions, ReplayOptions, FaultOptions, FaultKind, PlannedFault, SimulationBody } from './simulate.js';
 export type { Simulation, SimulatedRuntime } from './Simulation.js';
 export { scopes } from './scopes.js';
 export type { ScopesOptions } from './scopes.js';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { checkOptions } from '../checkOptions.js';
 import type { Runtime } from '../runtime.js';
-import type { RuntimeOptions } from '../runtimeOptions.js';
+import { resolveRuntimeOptions, type RuntimeOptions } from '../runtimeOptions.js';
 import { Simulation, type FaultPlan } from './Simulation.js';
 
 /** How a body is simulated. */
@@ -77,7 +77,7 @@ export class SimulationFailure extends Error {
     super(
       [
         `The simulation failed (run ${details.runs}, shrunk ${details.shrinks} times): ${failures.join('; ')}`,
-        `Replay it with simulate.replay(body, { seed: ${seed}, path: ${JSON.stringify(path)} }).`,
+        `Replay it with simulate.replay(body, { seed: ${seed}, path: ${JSON.stringify(path)} }), with the same options as this search (faults, setup, runtime, timeLimitMs, shrinkRuns).`,
         'Trace:',
         ...trace.map((line) => `  ${line}`),
       ].join('\n'),
@@ -190,6 +190,12 @@ function checkSimulateOptions(body: unknown, options: unknown, replay: boolean):
     if (checked.runs !== undefined) throw new TypeError('Expected no `runs` in a replay: it runs the one failing run');
   } else if (checked.path !== undefined) {
     throw new TypeError('Expected no `path` here: use simulate.replay to replay a failure');
+  }
+  if (checked.runtime !== undefined) {
+    const reserved = ['dataDir', 'memory', 'clock', 'timers'].filter((name) => name in checked.runtime!);
+    if (reserved.length > 0) throw new TypeError(`Expected \`runtime\` without ${reserved.map((name) => `\`${name}\``).join(', ')}: the simulation sets the store and time itself`);
+    // Checked here, at the edge, rather than failing every run.
+    resolveRuntimeOptions({ ...checked.runtime, memory: true });
   }
   return checked;
 }

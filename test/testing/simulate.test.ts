@@ -58,7 +58,7 @@ describe('simulate', () => {
         assert.ok(failure.trace.some((line) => new RegExp(`^\\d+ ${task}: set global "n" = 1 ok$`).test(line)), failure.message);
       }
       assert.match(failure.trace.at(-1)!, /^\d+ main: check failed: lost update$/);
-      assert.match(failure.message, /^The simulation failed \(run \d+, shrunk \d+ times\): check failed in the body: lost update\nReplay it with simulate\.replay\(body, \{ seed: -?\d+, path: "[\d:]+" \}\)\.\nTrace:\n {2}1 /);
+      assert.match(failure.message, /^The simulation failed \(run \d+, shrunk \d+ times\): check failed in the body: lost update\nReplay it with simulate\.replay\(body, \{ seed: -?\d+, path: "[\d:]+" \}\), with the same options as this search \(faults, setup, runtime, timeLimitMs, shrinkRuns\)\.\nTrace:\n {2}1 /);
       const again = await simulate.replay(body, { seed: failure.seed, path: failure.path }).then(
         () => undefined,
         (caught: unknown) => caught,
