@@ -4,20 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRuntime, Scope } from '../../src/index.js';
 import { checkLinearizable } from '../../src/testing/linearizability.js';
+import { failureOf } from './simulationKit.js';
 import { simulate, SimulationFailure, type SimulationBody } from '../../src/testing/simulate.js';
 import { hiddenLostUpdate, lostUpdate } from '../fixtures/simulationBodies.js';
 
 const run = promisify(execFile);
 const g = Scope.global();
 
-async function expectFailure(body: SimulationBody, options: Parameters<typeof simulate.assert>[1]): Promise<SimulationFailure> {
-  const error = await simulate.assert(body, options).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof SimulationFailure, `expected a SimulationFailure, got ${String(error)}`);
-  return error;
-}
 
 /** Runs `body` on a plain runtime, in the order the code issues its calls: the way a unit test would. */
 async function naturalOrder(body: SimulationBody): Promise<void> {
@@ -48,7 +41,7 @@ describe('simulate', () => {
     ['the lost update that the natural order hides', hiddenLostUpdate],
   ] as const) {
     it(`finds ${name} within 200 runs, shrinks it, and replays it with the same trace`, async () => {
-      const failure = await expectFailure(body, { runs: 200, seed: 1 });
+      const failure = await failureOf(body, { runs: 200, seed: 1 });
       assert.deepEqual(failure.failures, ['check failed in the body: lost update']);
       assert.equal(typeof failure.seed, 'number');
       assert.match(failure.path, /^\d+(:\d+)*$/);
@@ -111,17 +104,17 @@ describe('simulate', () => {
       }
     };
     await simulate.assert(noSetRejects, { runs: 200, seed: 3 });
-    const failure = await expectFailure(noSetRejects, { runs: 200, seed: 3, faults: { storage: 0.05 } });
+    const failure = await failureOf(noSetRejects, { runs: 200, seed: 3, faults: { storage: 0.05 } });
     assert.match(failure.failures[0], /^check failed in the body: set \d rejected$/);
     assert.equal(failure.trace.filter((line) => /fault: store batch \d+ fails$/.test(line)).length, 1, 'shrunk to one fault');
     // A planned fault needs no probability.
-    const planned = await expectFailure(noSetRejects, { runs: 1, seed: 3, faults: { plan: [{ kind: 'storage', at: 2 }] } });
+    const planned = await failureOf(noSetRejects, { runs: 1, seed: 3, faults: { plan: [{ kind: 'storage', at: 2 }] } });
     assert.deepEqual(planned.failures, ['check failed in the body: set 2 rejected']);
     assert.ok(planned.trace.some((line) => /^\d+ fault: store batch 2 fails$/.test(line)), planned.message);
   });
 
   it('gives the same trace for the same seed in another process', async () => {
-    const failure = await expectFailure(lostUpdate, { runs: 200, seed: 11 });
+    const failure = await failureOf(lostUpdate, { runs: 200, seed: 11 });
     const script = `
       import { simulate } from './src/testing/simulate.ts';
       import { lostUpdate } from './test/fixtures/simulationBodies.ts';
@@ -151,7 +144,7 @@ describe('simulate', () => {
   });
 
   it('fails a body that never settles, saying what each task waits on', async () => {
-    const failure = await expectFailure(
+    const failure = await failureOf(
       async (sim) => {
         await sim.spawn(() => sim.rt.state.transaction(g, () => new Promise<never>(() => {})), 'stuck');
       },
@@ -161,7 +154,7 @@ describe('simulate', () => {
   });
 
   it('reports an error thrown by a task that nothing awaited', async () => {
-    const failure = await expectFailure(
+    const failure = await failureOf(
       async (sim) => {
         void sim.spawn(() => {
           throw new Error('boom');

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { Scope } from '../../src/index.js';
 import { checkLinearizable } from '../../src/testing/linearizability.js';
-import { simulate, SimulationFailure, type SimulateOptions, type SimulationBody } from '../../src/testing/simulate.js';
+import { failureOf } from './simulationKit.js';
+import { simulate, type SimulateOptions, type SimulationBody } from '../../src/testing/simulate.js';
 
 const g = Scope.global();
 const MARKS = new URL('../fixtures/hooks/marks.mjs', import.meta.url).href;
 const READS_FILE = new URL('../fixtures/hooks/readsFile.mjs', import.meta.url).href;
 
-async function failureOf(body: SimulationBody, options: SimulateOptions): Promise<SimulationFailure> {
-  const error = await simulate.assert(body, options).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof SimulationFailure, `expected a SimulationFailure, got ${String(error)}`);
-  return error;
-}
 
 describe('simulate: edges', () => {
   it('restarts a runtime whose setup registers a hook, with no faults injected into the setup', async () => {

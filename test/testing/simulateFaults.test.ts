@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { Scope } from '../../src/index.js';
 import { checkLinearizable } from '../../src/testing/linearizability.js';
-import { simulate, SimulationFailure, type SimulationBody } from '../../src/testing/simulate.js';
+import { failureOf } from './simulationKit.js';
+import { simulate, type SimulationBody } from '../../src/testing/simulate.js';
 
 const g = Scope.global();
 const NEVER = new URL('../fixtures/hooks/never.mjs', import.meta.url).href;
 const MARKS = new URL('../fixtures/hooks/marks.mjs', import.meta.url).href;
 
-async function expectFailure(body: SimulationBody, options: Parameters<typeof simulate.assert>[1]): Promise<SimulationFailure> {
-  const error = await simulate.assert(body, options).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof SimulationFailure, `expected a SimulationFailure, got ${String(error)}`);
-  return error;
-}
 
 describe('simulate: hooks, crashes and restarts', () => {
   it('records a hook that never finishes as HOOK_TIMEOUT once virtual time passes its limit, in well under a second', async () => {
@@ -59,7 +52,7 @@ describe('simulate: hooks, crashes and restarts', () => {
   });
 
   it('finds a property that a worker crash breaks: a hook with one attempt loses the change', async () => {
-    const failure = await expectFailure(
+    const failure = await failureOf(
       async (sim) => {
         await sim.rt.state.set(g, 'a', 1);
         await sim.rt.hooks.idle();
