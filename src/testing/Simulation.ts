@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Arbitrary, GeneratorValue, Scheduler } from 'fast-check';
-import { openRuntime, storageOf, type Runtime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime.js';
 import type { RuntimeOptions } from '../runtimeOptions.js';
 import { decodeStateKey } from '../state/keyCodec.js';
-import { createMemoryBackend, createMemoryDatabase, type BatchOp } from '../storage/index.js';
+import { createMemoryBackend, createMemoryDatabase, type BatchOp, type StorageBackend } from '../storage/index.js';
 import type { HistoryEntry } from './history.js';
 import { SimulatedHookRunner } from './SimulatedHooks.js';
 import { restartedError } from './restartedError.js';
@@ -326,8 +326,13 @@ export class Simulation {
     try {
       // A fixed fault seed: the runtime's own randomness (retry jitter) must not differ between runs.
       const options = { faultSeed: 0, ...this.#setup.runtime, memory: true, clock: this.#time, timers: this.#time };
+      // The store is the simulation's own, so it is intercepted here, before the runtime opens on it;
+      // what the runtime writes while it opens is not scheduled.
+      const storage = createMemoryBackend(this.#database);
+      let incarnation: Incarnation | undefined;
+      this.#intercept(storage, () => incarnation);
       const runtime = await openRuntime(options, 'create', {
-        storage: createMemoryBackend(this.#database),
+        storage,
         hookRunner: () =>
           new SimulatedHookRunner({
             point: (label) => this.#point(label),
@@ -339,8 +344,7 @@ export class Simulation {
           }),
         crashAgent: (agentId) => this.#agentCrashes(agentId),
       });
-      const incarnation = incarnationOf(number, runtime);
-      this.#intercept(incarnation);
+      incarnation = incarnationOf(number, runtime);
       try {
         await this.#setup.onStart?.(runtime);
       } catch (error) {
@@ -380,10 +384,12 @@ export class Simulation {
     return true;
   }
 
-  #intercept(incarnation: Incarnation): void {
+  #intercept(storage: StorageBackend, current: () => Incarnation | undefined): void {
     const crashed = () => new Error('the simulated process crashed');
-    storageOf(incarnation.runtime).intercept({
+    storage.intercept({
       beforeBatch: async (ops) => {
+        const incarnation = current();
+        if (incarnation === undefined) return;
         // A crashed process writes nothing more, and its steps are not the scheduler's to order.
         if (incarnation.crashed) throw crashed();
         const batch = ++this.#batches;
@@ -402,6 +408,8 @@ export class Simulation {
         }
       },
       beforeGet: async (sublevel, key) => {
+        const incarnation = current();
+        if (incarnation === undefined) return;
         if (incarnation.crashed) throw crashed();
         if (sublevel !== 'state') return;
         const decoded = decodeStateKey(key);
