@@ -22,7 +22,6 @@ export interface FaultPlan {
   hookWorkerCrashes(run: number): boolean;
 }
 
-export const NO_FAULTS: FaultPlan = { storageFails: () => false, restartAt: () => undefined, agentCrashes: () => false, hookWorkerCrashes: () => false };
 
 export interface SimulationSetup {
   scheduler: Scheduler;
