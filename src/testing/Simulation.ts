@@ -22,7 +22,6 @@ export interface FaultPlan {
   hookWorkerCrashes(run: number): boolean;
 }
 
-
 export interface SimulationSetup {
   scheduler: Scheduler;
   /** Draws the body's own generated inputs, which shrink and replay with the schedule. */
