@@ -199,7 +199,6 @@ describe('planRetention', () => {
     });
   });
 
-
   describe('chains', () => {
     const chain = [
       backup('older-full', '2026-11-30T00:00:00Z'),
@@ -320,6 +319,32 @@ describe('planRetention', () => {
     it('deletes nothing when the kept total already fits', () => {
       const result = plan(backups, { maxTotalBytes: 230 });
       assert.deepEqual(deletedIds(result), []);
+    });
+  });
+
+  it('plans the example of docs/backup-retention.md as it shows', () => {
+    const GB = 1e9;
+    const backups = [
+      backup('b-100', '2026-11-30T09:00:00Z', { bytes: 2 * GB }),
+      backup('b-101', '2026-12-01T09:00:00Z', { bytes: 2.5 * GB }),
+      backup('b-102', '2026-12-01T21:00:00Z', { bytes: 0.3 * GB, parentId: 'b-101' }),
+      backup('b-103', '2026-12-02T21:00:00Z', { bytes: 2 * GB }),
+      backup('b-104', '2026-12-03T09:00:00Z', { bytes: 0.2 * GB, parentId: 'b-103' }),
+      backup('b-105', '2026-12-03T10:00:00Z', { bytes: 0.2 * GB, parentId: 'b-104' }),
+    ];
+    const result = plan(backups, { keepLast: 2, keepDaily: 3, maxAge: 2 * 86_400_000, maxTotalBytes: 5e9 }, at('2026-12-03T12:00:00Z'));
+    assert.deepEqual(result, {
+      decisions: [
+        { id: 'b-100', keep: false, reasons: ['not selected by any keep rule', 'older than maxAge (created 2026-11-30T09:00:00.000Z, cutoff 2026-12-01T12:00:00.000Z)'] },
+        { id: 'b-101', keep: false, reasons: ['not selected by any keep rule', 'older than maxAge (created 2026-12-01T09:00:00.000Z, cutoff 2026-12-01T12:00:00.000Z)'] },
+        { id: 'b-102', keep: false, reasons: ['daily 2026-12-01', 'over maxTotalBytes (kept total 5200000000 bytes, limit 5000000000)'] },
+        { id: 'b-103', keep: true, reasons: ['daily 2026-12-02', 'parent of b-104 which is kept'] },
+        { id: 'b-104', keep: true, reasons: ['keepLast (2 of 2)', 'parent of b-105 which is kept'] },
+        { id: 'b-105', keep: true, reasons: ['keepLast (1 of 2)', 'daily 2026-12-03'] },
+      ],
+      keptBytes: 2_400_000_000,
+      deletedBytes: 4_800_000_000,
+      overBudgetBytes: 0,
     });
   });
 
