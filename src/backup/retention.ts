@@ -17,12 +17,9 @@ import { checkOptions, describeOption } from '../checkOptions.js';
  *
  * Periods are UTC: days, ISO weeks (`2026-W53` runs from Monday 28 December 2026 to Sunday 3 January
  * 2027) and calendar months. A period rule counts only periods that have backups, newest first, and in
- * each keeps its newest backup.
+ * each keeps its newest backup. Of two backups made in the same ms, the greater id is the newer.
  *
- * @example
- * ```ts
- * planRetention(backups, { keepLast: 5, keepDaily: 7, keepWeekly: 4, maxTotalBytes: 5e9 }, Date.now());
- * ```
+ * An empty policy keeps everything.
  */
 export interface RetentionPolicy {
   /** Keep the N newest backups. */
@@ -90,6 +87,10 @@ const POLICY_FIELDS = Object.keys(FIELDS) as (keyof RetentionPolicy)[];
  * @param path Where the policy sits inside other options, such as `'backups.retention'`, for the messages.
  * @returns A copy holding only the fields given.
  * @throws {TypeError} reading like ``Expected `keepLast` to be a non-negative integer, got `-1` (number)``.
+ * @example
+ * ```ts
+ * const retention = checkRetentionPolicy(options.backups.retention, 'backups.retention');
+ * ```
  */
 export function checkRetentionPolicy(policy: unknown, path?: string): RetentionPolicy {
   const checked = checkOptions(
@@ -109,6 +110,11 @@ export function checkRetentionPolicy(policy: unknown, path?: string): RetentionP
  * @param now The clock's time in ms, against which `maxAge` counts.
  * @throws {TypeError} for a policy that is not valid (see {@link checkRetentionPolicy}), a backup that
  *   is not a {@link RetentionCandidate}, two backups with one id, or a `now` that is not a time.
+ * @example
+ * ```ts
+ * const plan = planRetention(catalog, { keepLast: 5, keepDaily: 7, keepWeekly: 4, maxTotalBytes: 5e9 }, clock.now());
+ * for (const { id, keep, reasons } of plan.decisions) if (!keep) console.log(id, reasons.at(-1));
+ * ```
  */
 export function planRetention(backups: readonly RetentionCandidate[], policy: RetentionPolicy, now: number): RetentionPlan {
   const rules = checkRetentionPolicy(policy);
