@@ -144,5 +144,5 @@ async function* recordsOf(reader: BackupFileReader, onProgress: ReadBackupOption
     decompressor?.destroy();
   }
   reader.checkCounts(records, counts);
-  progress.finish({ records, bytes: reader.position, totalBytes: reader.size });
+  progress.finish({ records, bytes: reader.size, totalBytes: reader.size });
 }
