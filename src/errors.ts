@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'RESTORE_FAILED',
   'TRANSACTION_TIMEOUT',
   'EVENT_KIND_UNKNOWN',
+  'BACKUP_FULL_REQUIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

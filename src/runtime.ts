@@ -1,41 +1,25 @@
-import { resolve } from 'node:path';
-import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
-import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
-import { SystemEventLog } from '../actors/SystemEventLog.js';
-import { FaultInjector } from '../supervisors/FaultInjector.js';
-import { SupervisorTree } from '../supervisors/SupervisorTree.js';
-import { repeatEvery } from './timers.js';
-import { seededRandom } from './seededRandom.js';
-import { Agents } from './agents/Agents.js';
-import { Supervisors } from './agents/Supervisors.js';
+import { join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { customAlphabet } from 'nanoid';
+import type { ActorSystem } from '../actors/ActorSystem.js';
+import type { FaultInjector } from '../supervisors/FaultInjector.js';
+import type { Agents } from './agents/Agents.js';
+import type { Supervisors } from './agents/Supervisors.js';
 import { LlmStateError } from './errors.js';
-import { newCorrelationId, runCorrelated, currentCorrelation, type CorrelationContext } from './events/correlation.js';
-import type { EventSpec } from './events/eventLog.js';
-import type { BatchOp } from './storage/index.js';
-import { readLastSeq } from './events/eventLog.js';
-import { Events } from './events/Events.js';
+import { newCorrelationId, runCorrelated, currentCorrelation } from './events/correlation.js';
+import type { Events } from './events/Events.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
-import { checkCorrelationId, StateManager } from './state/StateManager.js';
-import { ensureStoreFormat } from './state/storeFormat.js';
-import { readStoreStats, type StoreStats } from './storeStats.js';
+import { checkCorrelationId, type StateManager } from './state/StateManager.js';
+import type { StoreStats } from './storeStats.js';
 import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
 import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
-import { HookPool, type HookPoolOptions, type HookRunner } from '../workers/HookPool.js';
-import { Dispatcher } from './hooks/Dispatcher.js';
-import { HookHistory } from './hooks/HookHistory.js';
-import { Hooks } from './hooks/Hooks.js';
-import { oldestReferencedSeq } from './hooks/loadOutbox.js';
-import { HookRedactionPaths } from './hooks/hookRedaction.js';
-import type { HookMetrics } from './hooks/hookMetrics.js';
-import { hookMetrics } from './hooks/hookMetrics.js';
+import { activeStoreName, newStoreName, removeInactiveStores, switchStore } from './storage/storeDirectory.js';
+import { Backups, type BackupsHost } from './backup/Backups.js';
+import type { StagedStore } from './backup/restore.js';
+import type { Hooks } from './hooks/Hooks.js';
+import { RuntimeCore, startCore, type RuntimeInternals, type RuntimeMetrics } from './runtimeCore.js';
 
-const EVENT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
-
-export interface RuntimeMetrics {
-  actors: ActorMetrics;
-  commits: CommitMetrics;
-  hooks: HookMetrics;
-}
+export type { RuntimeMetrics } from './runtimeCore.js';
 
 export interface CorrelateResult<T> {
   correlationId: string;
@@ -56,6 +40,8 @@ export interface Runtime {
   readonly faults: FaultInjector;
   /** Hooks in worker threads, fed by the transactional outbox; their history, replay and dead letters. */
   readonly hooks: Hooks;
+  /** Online backups, verification, restores (full, point in time, of some scopes) and retention. */
+  readonly backups: Backups;
   /** Where the store lives: the LevelDB directory, or `memory`. */
   readonly location: string;
   /** True once {@link Runtime.close} has begun. */
@@ -104,225 +90,119 @@ export async function openRuntime(options: RuntimeOptions | undefined, access: S
   const resolved = resolveRuntimeOptions(options);
   const storage = internals.storage ?? (await openStorage(resolved, access));
   if (internals.storage !== undefined) await storage.open();
+  const runtime = new LlmStateRuntime(resolved, internals);
   try {
-    await ensureStoreFormat(storage, resolved.clock.now(), access);
-    const scheduler = new CommitScheduler({
-      storage,
-      clock: resolved.clock,
-      durability: resolved.durability,
-      maxBatchOps: resolved.maxBatchOps,
-      maxBatchBytes: resolved.maxBatchBytes,
-      lastSeq: await readLastSeq(storage),
-    });
-    const actors = new ActorSystem({
-      storage,
-      scheduler,
-      clock: resolved.clock,
-      maxValueBytes: resolved.maxValueBytes,
-      transactionTimeoutMs: resolved.transactionTimeoutMs,
-      timers: resolved.timers,
-      idleMs: resolved.idleMs,
-      memoryBudgetBytes: resolved.memoryBudgetBytes,
-    });
-    const runtime = new LlmStateRuntime(resolved, storage, scheduler, actors, internals);
-    try {
-      await runtime.started();
-    } catch (error) {
-      await runtime.abortStart();
-      throw error;
-    }
-    return runtime;
+    await runtime.start(storage, access);
   } catch (error) {
     await storage.close();
     throw error;
   }
+  return runtime;
 }
 
-/**
- * Seams through which the simulator of `llmstate/testing` runs a real runtime under its own control.
- * Not part of the public API. @internal
- */
-export interface RuntimeInternals {
-  /** A store to open and use, instead of the one the options name (the options must say `memory: true`). */
-  storage?: StorageBackend;
-  /** What runs hooks, instead of the worker pool. */
-  hookRunner?: (options: HookPoolOptions) => HookRunner;
-  /** Asked as each message reaches an agent, beside `rt.faults`: true crashes the agent on it. */
-  crashAgent?: (agentId: string) => boolean;
-}
 
 async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess): Promise<StorageBackend> {
-  const storage = options.memory ? createMemoryBackend() : createDiskBackend(await prepareDataDirectory(resolve(options.dataDir!), access));
+  if (options.memory) {
+    const storage = createMemoryBackend();
+    await storage.open();
+    return storage;
+  }
+  const dataDir = resolve(options.dataDir!);
+  const storage = createDiskBackend(await prepareDataDirectory(dataDir, access));
   await storage.open();
+  // Holding the active store's lock, no other process is building a restore here: what a restore that
+  // died left behind can go.
+  await removeInactiveStores(dataDir).catch(() => {});
   return storage;
 }
 
+const STORE_TAIL = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 8);
+
+/**
+ * The runtime users hold: the namespaces of its current {@link RuntimeCore}, which a full restore
+ * replaces, plus what outlives a core (backups, correlate, close).
+ */
 class LlmStateRuntime implements Runtime {
-  readonly state: StateManager;
-  readonly events: Events;
-  readonly agents: Agents;
-  readonly supervisors: Supervisors;
-  readonly faults: FaultInjector;
-  readonly hooks: Hooks;
-  readonly #storage: StorageBackend;
+  readonly backups: Backups;
   readonly #options: ResolvedRuntimeOptions;
-  readonly #dispatcher: Dispatcher;
-  #pool: HookRunner | undefined;
   readonly #internals: RuntimeInternals;
-  #backgroundErrors = 0;
-  #recordedSincePrune = 0;
-  #pruning: Promise<unknown> | undefined;
-  #stopRetention: (() => void) | undefined;
-  readonly #scheduler: CommitScheduler;
-  readonly #actors: ActorSystem;
-  readonly #systemLog: SystemEventLog;
-  readonly #tree: SupervisorTree;
+  #core: RuntimeCore | undefined;
   #closing: Promise<void> | undefined;
-  #fatal: LlmStateError | undefined;
 
-  constructor(options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem, internals: RuntimeInternals) {
-    this.#storage = storage;
-    this.#internals = internals;
+  constructor(options: ResolvedRuntimeOptions, internals: RuntimeInternals) {
     this.#options = options;
-    this.#scheduler = scheduler;
-    this.#actors = actors;
-    const assertReadable = () => this.#assertOpen();
-    const assertWritable = () => this.#assertWritable();
-    this.state = new StateManager({
-      ownerOf: (scope) => actors.ownerOf(scope),
-      assertWritable,
-      assertReadable,
-      maxValueBytes: options.maxValueBytes,
-    });
-    const systemLog = new SystemEventLog(scheduler);
-    this.#systemLog = systemLog;
-    const history = new HookHistory(storage);
-    const recordEvents = (events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext) =>
-      systemLog.append(events, context ?? currentCorrelation(), extraOps);
-    this.#dispatcher = new Dispatcher({
-      storage,
+    this.#internals = internals;
+    this.backups = new Backups(this.#backupsHost());
+  }
+
+  /** Starts a core on an open store. The caller closes the store when this fails. @internal */
+  async start(storage: StorageBackend, access: StoreAccess): Promise<void> {
+    await this.#startCore(storage, access);
+    this.backups.startSchedule();
+  }
+
+  async #startCore(storage: StorageBackend, access: StoreAccess): Promise<void> {
+    this.#core = await startCore(this.#options, storage, access, this.#internals, (error) => this.#reportFatal(error));
+    runtimeCores.set(this, this.#core);
+  }
+
+  #backupsHost(): BackupsHost {
+    const options = this.#options;
+    const dataDir = options.memory ? undefined : resolve(options.dataDir!);
+    const configured = options.backups.dir;
+    return {
+      assertOpen: () => this.#assertOpen(),
+      storage: () => this.#current.storage,
+      record: (events) => this.#current.recordEvents(events),
+      reportError: (error) => this.#current.reportBackgroundError(error),
       clock: options.clock,
       timers: options.timers,
-      pool: () => this.#hookPool(),
-      maxInFlight: options.hooks.threads,
-      history,
-      random: seededRandom(options.faultSeed ^ 0x400c),
-      maxValueBytes: options.maxValueBytes,
-      ownerOf: (scope) => actors.ownerOf(scope),
-      recordEvents,
-      onBackgroundError: (error) => this.#onBackgroundError(error),
-      onRecorded: () => this.#afterRecorded(),
-      writesRefused: () => this.#fatal,
-    });
-    scheduler.attachOutbox(this.#dispatcher);
-    const redaction = new HookRedactionPaths(this.#dispatcher);
-    this.hooks = new Hooks({
-      storage,
-      clock: options.clock,
-      dispatcher: this.#dispatcher,
-      redaction,
-      history,
-      historyRetention: options.hooks.history,
-      recordEvents,
-      probe: (module, timeoutMs) => this.#hookPool().probe(module, timeoutMs),
-      assertWritable,
-      assertReadable,
-      commitsIdle: () => scheduler.idle(),
-    });
-    this.events = new Events({
-      storage,
-      assertOpen: assertReadable,
-      executionsOf: (correlationId, limit) => history.query({ correlationId, limit }),
-      oldestNeededSeq: () => oldestReferencedSeq(storage),
-      keepHistoryOf: (seqs) => history.keepInputsOf(seqs),
-      clock: options.clock,
-      redactPaths: redaction,
-      retention: options.eventRetention,
-    });
-    this.faults = new FaultInjector({ storage, seed: options.faultSeed, timers: options.timers, record: (events) => systemLog.append(events), assertOpen: assertReadable });
-    scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
-    let agents: Agents | undefined;
-    const tree = new SupervisorTree({
-      clock: options.clock,
-      timers: options.timers,
-      random: seededRandom(options.faultSeed ^ 0x5eed),
-      rootIntensity: options.supervisors.intensity,
-      rootPeriod: options.supervisors.period,
-      record: (events) => systemLog.append(events),
-      isAgent: (id) => agents?.isLive(id) ?? false,
-      onFatal: (error) => this.#onFatal(error),
-    });
-    this.#tree = tree;
-    agents = new Agents({
-      storage,
-      tree,
-      clock: options.clock,
-      assertWritable,
-      assertReadable,
-      host: {
-        clock: options.clock,
-        storage,
-        ownerOf: (scope) => actors.ownerOf(scope),
-        takeInjectedCrash: (id) => this.faults.takeCrash(id) || internals.crashAgent?.(id) === true,
-        poisonLimit: options.poisonLimit,
+      dir: configured !== undefined ? resolve(configured) : dataDir === undefined ? undefined : join(dataDir, 'backups'),
+      options: options.backups,
+      now: () => options.clock.now(),
+      quiesce: async () => {
+        const core = this.#current;
+        await core.stop({ keepStorage: true, because: 'is being restored from a backup, or was: once restore() has resolved, use the namespaces of the runtime afresh (rt.state, rt.agents …)' });
+        return core.storage;
       },
-    });
-    this.agents = agents;
-    this.supervisors = new Supervisors({ tree, storage, assertReadable, assertWritable });
-    storageByRuntime.set(this, storage);
-    actorsByRuntime.set(this, actors);
-  }
-
-  /** Resolves once hooks are loaded and the supervisor tree runs. @internal */
-  async started(): Promise<void> {
-    await this.hooks.load();
-    await this.#tree.ready();
-    if (this.#options.hooks.autoStart) this.#dispatcher.start();
-    const { maxAgeMs, maxCount } = this.#options.eventRetention;
-    if (maxAgeMs !== undefined || maxCount !== undefined) {
-      await this.events.prune();
-      this.#stopRetention = repeatEvery(this.#options.timers, EVENT_RETENTION_INTERVAL_MS, () => {
-        this.events.prune().catch((error: unknown) => this.#onBackgroundError(error));
-      });
-    }
-  }
-
-  /** Undoes a start that failed part way. @internal */
-  async abortStart(): Promise<void> {
-    this.#stopRetention?.();
-    await this.#pool?.close();
-  }
-
-  #hookPool(): HookRunner {
-    const options: HookPoolOptions = {
-      threads: this.#options.hooks.threads,
-      resourceLimits: this.#options.hooks.resourceLimits,
-      onError: (error) => this.#onBackgroundError(error),
-      timers: this.#options.timers,
+      resume: async (storage) => {
+        await this.#startCore(storage, 'existing');
+        if (dataDir !== undefined) await removeInactiveStores(dataDir).catch((error: unknown) => this.#current.reportBackgroundError(error));
+      },
+      newStore: (id) => (dataDir === undefined ? stagedInMemory() : stagedOnDisk(dataDir, `${id}_${STORE_TAIL()}`)),
     };
-    this.#pool ??= this.#internals.hookRunner?.(options) ?? new HookPool(options);
-    return this.#pool;
   }
 
-  #onBackgroundError(error: unknown): void {
-    this.#backgroundErrors++;
-    if (this.#closing !== undefined) return;
-    const message = error instanceof Error ? error.message : String(error);
-    this.#systemLog.append([{ kind: 'hook.error', data: { message } }], undefined).catch(() => {});
+  get #current(): RuntimeCore {
+    return this.#core!;
   }
 
-  /** Checks history retention every `pruneEvery` recorded executions, one pass at a time. */
-  #afterRecorded(): void {
-    if (++this.#recordedSincePrune < this.#options.hooks.history.pruneEvery || this.#pruning !== undefined) return;
-    this.#recordedSincePrune = 0;
-    this.#pruning = this.hooks
-      .pruneIfDue()
-      .catch((error: unknown) => this.#onBackgroundError(error))
-      .finally(() => (this.#pruning = undefined));
+  get state(): StateManager {
+    return this.#current.state;
+  }
+
+  get events(): Events {
+    return this.#current.events;
+  }
+
+  get agents(): Agents {
+    return this.#current.agents;
+  }
+
+  get supervisors(): Supervisors {
+    return this.#current.supervisors;
+  }
+
+  get faults(): FaultInjector {
+    return this.#current.faults;
+  }
+
+  get hooks(): Hooks {
+    return this.#current.hooks;
   }
 
   get location(): string {
-    return this.#storage.location;
+    return this.#current.storage.location;
   }
 
   get closed(): boolean {
@@ -341,73 +221,83 @@ class LlmStateRuntime implements Runtime {
   }
 
   metrics(): RuntimeMetrics {
-    return {
-      actors: this.#actors.metrics,
-      commits: this.#scheduler.metrics,
-      hooks: hookMetrics(this.#dispatcher, this.hooks.observed, this.#backgroundErrors),
-    };
+    return this.#current.metrics();
   }
 
   async stats(): Promise<StoreStats> {
     this.#assertOpen();
-    return readStoreStats(this.#storage, this.#options.memory ? undefined : resolve(this.#options.dataDir!));
+    return this.#current.stats();
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
+    this.#closing ??= (async () => {
+      await this.backups.stopSchedule();
+      await this.backups.idle();
+      await this.#current.stop();
+    })();
     return this.#closing;
   }
 
-  async #shutdown(): Promise<void> {
-    // Counted from the start: agents' final saves may wait behind a transaction on their scope.
-    const { timers } = this.#options;
-    const endTransactions = timers.setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
-    try {
-      this.#stopRetention?.();
-      // Hooks stop first: running executions may still apply their actions through the actors.
-      await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
-      await this.#pool?.close();
-      await this.#dispatcher.settled();
-      await this.#pruning;
-      if (this.#fatal === undefined) await this.agents.saveAll();
-      await this.#tree.stop();
-      this.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} closed`));
-      await this.#actors.close();
-    } finally {
-      timers.clearTimeout(endTransactions);
-      await this.#storage.close();
-    }
-  }
-
-  #endTransactions(): void {
-    const location = this.#storage.location;
-    this.#actors.endTransactions(
-      (scope) =>
-        new LlmStateError('RUNTIME_CLOSED', `The runtime for ${location} closed before the transaction on ${scope} finished; nothing was written`, {
-          details: { scope: scope.toString() },
-        }),
-    );
-  }
-
-  #onFatal(error: LlmStateError): void {
-    this.#fatal = new LlmStateError('SUPERVISOR_SHUTDOWN', `The root supervisor failed (${error.message}); the runtime refuses writes`, {
-      cause: error,
-    });
-    this.#systemLog.append([{ kind: 'runtime.fatal', data: { reason: error.message } }]).catch(() => {});
-    this.agents.rejectAllQueued(this.#fatal);
-    fatalListeners.get(this)?.forEach((listener) => listener(this.#fatal!));
-  }
-
-  #assertWritable(): void {
-    this.#assertOpen();
-    if (this.#fatal !== undefined) throw this.#fatal;
+  #reportFatal(error: LlmStateError): void {
+    fatalListeners.get(this)?.forEach((listener) => listener(error));
   }
 
   #assertOpen(): void {
-    if (this.#closing !== undefined) {
-      throw new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.#storage.location} is closed`);
-    }
+    if (this.#closing !== undefined) throw new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.location} is closed`);
+    this.#current.assertOpen();
   }
+}
+
+/** A store for a restore, in memory: activating it hands it over as it is. */
+async function stagedInMemory(): Promise<StagedStore> {
+  const storage = createMemoryBackend();
+  await storage.open();
+  let active = false;
+  return {
+    storage,
+    activate: async () => {
+      active = true;
+      return storage;
+    },
+    discard: async () => {
+      if (!active) await storage.close();
+    },
+  };
+}
+
+/**
+ * A store for a restore, in a directory of its own beside the active one. Activating it points the data
+ * directory at it (one atomic rename) and reopens it; if reopening fails, the pointer goes back.
+ */
+async function stagedOnDisk(dataDir: string, tail: string): Promise<StagedStore> {
+  const name = newStoreName(tail);
+  const path = join(dataDir, name);
+  await rm(path, { recursive: true, force: true });
+  const storage = createDiskBackend(path);
+  await storage.open();
+  let active = false;
+  return {
+    storage,
+    activate: async () => {
+      const previous = await activeStoreName(dataDir);
+      await storage.close();
+      await switchStore(dataDir, name);
+      const reopened = createDiskBackend(path);
+      try {
+        await reopened.open();
+      } catch (error) {
+        await switchStore(dataDir, previous);
+        throw error;
+      }
+      active = true;
+      return reopened;
+    },
+    discard: async () => {
+      if (active) return;
+      await storage.close();
+      await rm(path, { recursive: true, force: true });
+    },
+  };
 }
 
 const fatalListeners = new WeakMap<Runtime, Set<(error: LlmStateError) => void>>();
@@ -423,22 +313,23 @@ export function onRuntimeFatal(rt: Runtime, listener: (error: LlmStateError) => 
   return () => listeners!.delete(listener);
 }
 
-const storageByRuntime = new WeakMap<Runtime, StorageBackend>();
-const actorsByRuntime = new WeakMap<Runtime, ActorSystem>();
+const runtimeCores = new WeakMap<Runtime, RuntimeCore>();
+
+function coreOf(rt: Runtime): RuntimeCore {
+  const core = runtimeCores.get(rt);
+  if (core === undefined) throw new TypeError('Not a runtime created by createRuntime');
+  return core;
+}
 
 /**
  * The storage backend under a runtime, for tests that inject faults or damage records. Tests only: the
  * library and the CLI read through the public API (test/noBackDoors.test.ts checks). @internal
  */
 export function storageOf(rt: Runtime): StorageBackend {
-  const storage = storageByRuntime.get(rt);
-  if (storage === undefined) throw new TypeError('Not a runtime created by createRuntime');
-  return storage;
+  return coreOf(rt).storage;
 }
 
 /** The actor system under a runtime, for passivation tests. Tests only, as {@link storageOf}. @internal */
 export function actorsOf(rt: Runtime): ActorSystem {
-  const actors = actorsByRuntime.get(rt);
-  if (actors === undefined) throw new TypeError('Not a runtime created by createRuntime');
-  return actors;
+  return coreOf(rt).actors;
 }

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { CLOCK_OPTION, systemClock, type Clock } from './clock.js';
 import { DEFAULT_MAX_VALUE_BYTES } from './state/values.js';
 import { systemTimers, TIMERS_OPTION, type Timers } from './timers.js';
+import type { BackupRuntimeOptions } from './backup/backupOptions.js';
+import { checkRetentionPolicy } from './backup/retention.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -63,6 +65,8 @@ export interface RuntimeOptions {
    * `rt.events.prune()`. Events a pending hook delivery needs are always kept. @default keep everything
    */
   eventRetention?: { maxAgeMs?: number; maxCount?: number };
+  /** Where backups go, and an optional schedule and retention policy for them (see docs/backups.md). */
+  backups?: BackupRuntimeOptions;
 }
 
 /** Options of the hooks layer (`createRuntime({ hooks })`). */
@@ -153,6 +157,19 @@ const FIELDS = {
     z.strictObject({ maxAgeMs: positiveInteger.optional(), maxCount: positiveInteger.optional() }),
     'an object with positive integers `maxAgeMs` and/or `maxCount`',
   ],
+  backups: [
+    z.strictObject({
+      dir: z.string().min(1).optional(),
+      every: positiveInteger.optional(),
+      incremental: z.boolean().optional(),
+      // Checked on its own (checkRetentionPolicy), so that a message names the field that is wrong.
+      retention: z.unknown().optional(),
+      compression: z.enum(['brotli', 'gzip', 'none']).optional(),
+      encrypt: z.boolean().optional(),
+      key: z.union([z.instanceof(Buffer), z.string().min(1)]).optional(),
+    }),
+    'an object with `dir`, `every` (ms), `incremental`, `retention`, `compression`, `encrypt` and `key`',
+  ],
 } as const satisfies Record<keyof RuntimeOptions, readonly [z.ZodType, string]>;
 
 /** The options as given, once checked: each field has its schema's type. */
@@ -160,8 +177,9 @@ type GivenOptions = CheckedOptions<typeof FIELDS>;
 type GivenHookOptions = NonNullable<GivenOptions['hooks']>;
 
 /** {@link RuntimeOptions} with every default filled. */
-export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention'>> & {
+export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups'>> & {
   dataDir: string | undefined;
+  backups: BackupRuntimeOptions;
   supervisors: Required<NonNullable<GivenOptions['supervisors']>>;
   hooks: ResolvedHookRuntimeOptions;
   eventRetention: NonNullable<GivenOptions['eventRetention']>;
@@ -213,7 +231,14 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     },
     hooks: resolveHookOptions(options.hooks),
     eventRetention: { ...options.eventRetention },
+    backups: resolveBackupOptions(options.backups),
   };
+}
+
+function resolveBackupOptions(backups: GivenOptions['backups']): BackupRuntimeOptions {
+  if (backups === undefined) return {};
+  const { retention, ...rest } = backups;
+  return { ...rest, ...(retention === undefined ? {} : { retention: checkRetentionPolicy(retention, 'backups.retention') }) } as BackupRuntimeOptions;
 }
 
 /**

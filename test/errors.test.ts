@@ -29,6 +29,7 @@ const DESIGN_CODES = [
   'RESTORE_FAILED',
   'TRANSACTION_TIMEOUT',
   'EVENT_KIND_UNKNOWN',
+  'BACKUP_FULL_REQUIRED',
 ];
 
 describe('errors', () => {

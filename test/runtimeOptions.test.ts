@@ -40,6 +40,7 @@ describe('resolveRuntimeOptions', () => {
         supervisors: DEFAULT_OPTIONS.supervisors,
         hooks: DEFAULT_OPTIONS.hooks,
         eventRetention: {},
+        backups: {},
       });
     });
 
@@ -134,6 +135,7 @@ describe('resolveRuntimeOptions', () => {
             resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 8 },
           },
           eventRetention: { maxCount: 9 },
+          backups: {},
         },
       );
     });
@@ -151,7 +153,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`',
       );
     });
 

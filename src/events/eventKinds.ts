@@ -119,6 +119,28 @@ const EVENT_FIELDS = {
   'hook.redelivered': {} as { data: { hook: string; events: number } },
   /** An error that belongs to no caller, such as a failure to record an attempt. */
   'hook.error': {} as { data: { message: string } },
+
+  // Backups (see docs/backups.md).
+  /** `rt.backups.create`, by hand, on the schedule, or as the safety backup before a restore. */
+  'backup.created': {} as {
+    data: { id: string; kind: 'full' | 'incremental'; parentId: string | null; seq: number; records: number; bytes: number; reason: string };
+  },
+  /** `rt.backups.verify` checked a backup and every backup its chain needs. */
+  'backup.verified': {} as { data: { id: string; chain: string[] } },
+  /**
+   * A restore finished: `mode` is `full` (every namespace replaced by backup `id`, whose log ends at
+   * `restoredSeq`: the commits between that and this event belong to the history it replaced),
+   * `pointInTime` (the same, brought forward to `restoredSeq` from the log) or `scopes` (only those
+   * scopes replaced, their changes logged beside this event). `safetyBackupId` is the backup taken
+   * just before.
+   */
+  'backup.restored': {} as {
+    data: { id: string; mode: 'full' | 'pointInTime' | 'scopes'; restoredSeq: number; scopes?: string[]; safetyBackupId: string };
+  },
+  /** `rt.backups.prune` deleted backups, or found none to delete: every decision with its reasons. */
+  'backup.pruned': {} as {
+    data: { deleted: Array<{ id: string; reasons: string[] }>; kept: Array<{ id: string; reasons: string[] }> };
+  },
 };
 
 /** The name of every event kind, such as `state.set` or `agent.crashed`. */

@@ -1,5 +1,5 @@
 import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
-import type { StorageBackend } from '../storage/index.js';
+import type { ReadOptions, StorageBackend, SublevelName } from '../storage/index.js';
 import type { EventKind, EventSpec, StateEventKind } from './eventKinds.js';
 import { readSeqHighWater } from './seqHighWater.js';
 
@@ -144,10 +144,28 @@ export function decodeCommitRecord(record: Buffer, keySeq: number): LoggedEvent[
  *
  * @throws {DATA_CORRUPT} when the high-water mark is damaged.
  */
-export async function readLastSeq(storage: StorageBackend): Promise<number> {
+export async function readLastSeq(storage: StorageBackend, options: ReadOptions = {}): Promise<number> {
   let newest = 0;
-  for await (const [key] of storage.iterate('events', { reverse: true, limit: 1 })) newest = decodeSeqKey(key);
-  return Math.max(newest, await readSeqHighWater(storage));
+  for await (const [key] of storage.iterate('events', { ...options, reverse: true, limit: 1 })) newest = decodeSeqKey(key);
+  return Math.max(newest, await readSeqHighWater(storage, options));
+}
+
+/**
+ * The index entries a commit record can have: one per correlation id its events were made under and one
+ * per agent they name. A superset: an event made outside any correlation context (whose correlation id
+ * is an event id of this record) has no entry, so a caller copying entries checks which exist.
+ */
+export function indexKeysOf(seq: number, events: readonly LoggedEvent[]): Array<{ sublevel: SublevelName; key: Buffer }> {
+  const correlations = new Set<string>();
+  const agents = new Set<string>();
+  for (const event of events) {
+    if (event.correlationId !== event.id) correlations.add(event.correlationId);
+    if (event.agentId !== undefined) agents.add(event.agentId);
+  }
+  return [
+    ...[...correlations].map((id) => ({ sublevel: 'eventsByCorrelation' as const, key: correlationIndexKey(id, seq) })),
+    ...[...agents].map((id) => ({ sublevel: 'eventsByAgent' as const, key: agentIndexKey(id, seq) })),
+  ];
 }
 
 /** Every logged event, oldest first, starting after `afterSeq`. @throws {DATA_CORRUPT} */

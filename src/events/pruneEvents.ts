@@ -1,5 +1,5 @@
 import type { BatchOp, StorageBackend } from '../storage/index.js';
-import { agentIndexKey, correlationIndexKey, decodeCommitRecord, decodeSeqKey, encodeSeqKey } from './eventLog.js';
+import { decodeCommitRecord, decodeSeqKey, encodeSeqKey, indexKeysOf } from './eventLog.js';
 import { seqHighWaterOp } from './seqHighWater.js';
 
 /** How much of the event log is kept. Without either limit, nothing is removed. */
@@ -60,14 +60,7 @@ export async function pruneEvents(storage: StorageBackend, retention: EventReten
     }
     ops.push({ type: 'del', sublevel: 'events', key: encodeSeqKey(seq) });
     seqs.push(seq);
-    const correlations = new Set<string>();
-    const agents = new Set<string>();
-    for (const event of events) {
-      if (event.correlationId !== event.id) correlations.add(event.correlationId);
-      if (event.agentId !== undefined) agents.add(event.agentId);
-    }
-    for (const id of correlations) ops.push({ type: 'del', sublevel: 'eventsByCorrelation', key: correlationIndexKey(id, seq) });
-    for (const id of agents) ops.push({ type: 'del', sublevel: 'eventsByAgent', key: agentIndexKey(id, seq) });
+    for (const { sublevel, key } of indexKeysOf(seq, events)) ops.push({ type: 'del', sublevel, key });
     removedRecords++;
     removedEvents += events.length;
     if (ops.length >= 4096) await remove();

@@ -1,6 +1,6 @@
 import { LlmStateError } from '../errors.js';
 import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
-import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BatchOp, ReadOptions, StorageBackend } from '../storage/index.js';
 
 /**
  * The highest commit sequence that event retention has removed from the log, kept in `meta`. The
@@ -20,8 +20,8 @@ export function seqHighWaterOp(seq: number, now: number): BatchOp {
  *
  * @throws {DATA_CORRUPT} when the mark fails its checksum or does not hold a sequence.
  */
-export async function readSeqHighWater(storage: StorageBackend): Promise<number> {
-  const raw = await storage.get('meta', SEQ_HIGH_WATER_KEY);
+export async function readSeqHighWater(storage: StorageBackend, options: ReadOptions = {}): Promise<number> {
+  const raw = await storage.get('meta', SEQ_HIGH_WATER_KEY, options);
   if (raw === undefined) return 0;
   const where = { record: 'commit sequence high-water mark (meta seqHighWater)' };
   const { seq, payload } = decodeRecord(raw, where);

@@ -1,6 +1,7 @@
 import { isDeadLetterKey } from '../../actors/agentRecord.js';
 import { decodeDeadLetter } from '../../actors/deadLetterRecord.js';
-import { decodeCommitRecord, decodeSeqKey } from '../events/eventLog.js';
+import { decodeCommitRecord, decodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
+import type { EventData } from '../events/eventKinds.js';
 import { readSeqHighWater } from '../events/seqHighWater.js';
 import { decodeHookSeqKey } from '../hooks/outboxRecords.js';
 import { decodeStateKey } from '../state/keyCodec.js';
@@ -64,11 +65,11 @@ export async function checkRecords(
       } else if (sublevel === 'events') {
         const seq = decodeSeqKey(key);
         if (decoded.seq !== seq) throw new Error(`it is keyed by sequence ${seq} but its header names ${decoded.seq}`);
-        decodeCommitRecord(value, seq);
+        const events = decodeCommitRecord(value, seq);
         if (newestSeq !== undefined && seq !== newestSeq + 1) {
           const gap = { from: newestSeq + 1, to: seq - 1 };
           gaps.push(gap);
-          if (!knownRange(gap.from, gap.to)) {
+          if (!knownRange(gap.from, gap.to) && !replacedHistory(events, newestSeq, seq)) {
             report({ sublevel, key: `${gap.from}..${gap.to}`, kind: 'sequence', message: `commit records ${gap.from} to ${gap.to} are missing from the event log` });
           }
         }
@@ -129,4 +130,16 @@ export async function checkRecords(
     report({ sublevel: 'events', key: `${highWater + 1}..${oldestSeq - 1}`, kind: 'sequence', message: `commit records ${highWater + 1} to ${oldestSeq - 1} are missing from the start of the event log${highWater > 0 ? `: retention removed only up to ${highWater}` : ''}` });
   }
   return { records, bySublevel, events: { oldestSeq, newestSeq, highWater, gaps } };
+}
+
+/**
+ * Whether a commit record (at `seq`) is a full or point-in-time restore's, of a store whose log ends at
+ * `previousSeq`: the sequences between belong to the history that the restore replaced.
+ */
+function replacedHistory(events: readonly LoggedEvent[], previousSeq: number, seq: number): boolean {
+  return events.some((event) => {
+    if (event.kind !== 'backup.restored') return false;
+    const data = event.data as EventData<'backup.restored'>;
+    return data.mode !== 'scopes' && data.restoredSeq >= previousSeq && data.restoredSeq < seq;
+  });
 }

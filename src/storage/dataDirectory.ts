@@ -2,6 +2,8 @@ import type { Dirent, Stats } from 'node:fs';
 import { mkdir, readdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LlmStateError } from '../errors.js';
+import { activeStoreName, DEFAULT_STORE, STORE_POINTER } from './storeDirectory.js';
+import { fsError } from './fsErrors.js';
 
 /**
  * `create` makes the data directory and the store when they are missing (`createRuntime`). `existing`
@@ -37,7 +39,8 @@ const SPECIAL_FILE_SYSTEMS = new Map<number, string>([
 const LEVELDB_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp))$/;
 
 /**
- * Checks a data directory before LevelDB sees it, and returns the LevelDB directory in it (`<dataDir>/db`).
+ * Checks a data directory before LevelDB sees it, and returns the LevelDB directory in it: `<dataDir>/db`,
+ * or after a restore the directory that `<dataDir>/STORE` names (see storeDirectory.ts).
  * With `create`, a missing data directory is made; LevelDB makes `db`.
  *
  * @param dataDir An absolute path.
@@ -56,9 +59,11 @@ export async function prepareDataDirectory(dataDir: string, access: StoreAccess)
     refuseNonDirectory(dataDir, found);
     await refuseSpecialFileSystem(dataDir, dataDir, cannotUse(dataDir));
   }
-  const db = join(dataDir, 'db');
+  const name = await activeStoreName(dataDir);
+  const db = join(dataDir, name);
   const dbStats = await statOrMissing(db);
   if (dbStats === undefined) {
+    if (name !== DEFAULT_STORE) throw missingActiveStore(dataDir, db);
     if (access === 'existing') throw noStore(dataDir);
     return db;
   }
@@ -78,6 +83,16 @@ export function noStore(dataDir: string): LlmStateError {
     'STORAGE_FAILED',
     `There is no llmstate store in ${dataDir}. Check the data directory (--data-dir), or write a value first (llmstate set)`,
     { details: { location: dataDir, reason: 'no_store' } },
+  );
+}
+
+/** A pointer to a store directory that is gone: opening would create an empty store in its place. */
+function missingActiveStore(dataDir: string, db: string): LlmStateError {
+  return new LlmStateError(
+    'DATA_CORRUPT',
+    `The data directory ${dataDir} names ${db} as its store (in ${join(dataDir, STORE_POINTER)}), but that directory is missing. ` +
+      'Nothing was created in its place. Restore a backup into an empty data directory',
+    { details: { location: dataDir, store: db, reason: 'store_missing' } },
   );
 }
 
@@ -164,21 +179,6 @@ async function fsCall<T>(path: string, call: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw fsError(path, error);
   }
-}
-
-function fsError(path: string, error: unknown): LlmStateError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new LlmStateError(
-      'STORAGE_FAILED',
-      `Cannot use the store at ${path}: permission denied (${code}). Check the owner and mode of ${path} and the directories above it`,
-      { cause: error, details: { location: path, code } },
-    );
-  }
-  return new LlmStateError('STORAGE_FAILED', `Cannot use the store at ${path}: ${(error as Error).message}`, {
-    cause: error,
-    details: { location: path, code },
-  });
 }
 
 function cannotUse(path: string): string {

@@ -8,6 +8,9 @@
  * INTERNAL says why it is exempt.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRuntime, Scope, type AgentHandle, type ChildSpec, type Runtime, type SupervisorHandle } from '../../src/index.js';
 import { chatMachine } from '../fixtures/chatMachine.js';
 
@@ -21,6 +24,8 @@ interface Subject {
   team: SupervisorHandle;
   /** An execution id of the hook: a recorded one when asked for (see {@link openSubject}). */
   executionId: string;
+  /** A backup of the runtime, in a temporary directory. */
+  backupId: string;
 }
 
 const scope = Scope.agent('a1');
@@ -37,6 +42,7 @@ const NAMESPACES: Record<string, (subject: Subject) => object> = {
   hooks: ({ rt }) => rt.hooks,
   events: ({ rt }) => rt.events,
   faults: ({ rt }) => rt.faults,
+  backups: ({ rt }) => rt.backups,
   agentHandle: ({ agent }) => agent,
   supervisorHandle: ({ team }) => team,
 };
@@ -105,6 +111,16 @@ const REFUSES: Record<string, (subject: Subject) => unknown> = {
   'faults.failStorage': ({ rt }) => rt.faults.failStorage({ scope, count: 1 }),
   'faults.reset': ({ rt }) => rt.faults.reset(7),
 
+  'backups.create': ({ rt }) => rt.backups.create(),
+  'backups.list': ({ rt }) => rt.backups.list(),
+  'backups.get': ({ rt, backupId }) => rt.backups.get(backupId),
+  'backups.verify': ({ rt, backupId }) => rt.backups.verify(backupId),
+  'backups.restore': ({ rt, backupId }) => rt.backups.restore({ id: backupId, dryRun: true }),
+  'backups.plan': ({ rt }) => rt.backups.plan({ keepLast: 1 }),
+  'backups.prune': ({ rt }) => rt.backups.prune({ keepLast: 1 }),
+  'backups.pin': ({ rt, backupId }) => rt.backups.pin(backupId),
+  'backups.unpin': ({ rt, backupId }) => rt.backups.unpin(backupId),
+
   'agentHandle.send': ({ agent }) => agent.send({ type: 'SAY', text: 'hi' }),
   'agentHandle.pause': ({ agent }) => agent.pause(),
   'agentHandle.resume': ({ agent }) => agent.resume(),
@@ -133,6 +149,36 @@ const KEEPS_WORKING: Record<string, { why: string; call: (subject: Subject) => u
     shows: (value) => assert.equal(value, undefined),
   },
   'runtime.closed': { why: 'it is how a caller tells that close() has begun', call: ({ rt }) => rt.closed, shows: (value) => assert.equal(value, true) },
+  'runtime.agents': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.agents,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.events': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.events,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.faults': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.faults,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.hooks': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.hooks,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.state': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.state,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.supervisors': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.supervisors,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
   'runtime.location': {
     why: 'where the store lives does not change by closing it',
     call: ({ rt }) => rt.location,
@@ -170,8 +216,10 @@ const KEEPS_WORKING: Record<string, { why: string; call: (subject: Subject) => u
  * itself, several of them while it closes, so they must not refuse a closing runtime.
  */
 const INTERNAL: Record<string, string> = {
-  'runtime.started': 'createRuntime awaits it before returning the runtime',
-  'runtime.abortStart': 'createRuntime undoes a failed start with it',
+  'runtime.start': 'createRuntime awaits it before returning the runtime',
+  'backups.startSchedule': 'the runtime starts the backup schedule as it opens',
+  'backups.stopSchedule': 'close() stops the backup schedule with it',
+  'backups.idle': 'close() waits with it for a backup or restore that is running',
   'agents.assertWritable': 'the check itself, used by agent handles',
   'agents.isLive': 'the supervisor tree asks it while it logs events, also while closing',
   'agents.saveAll': 'close() saves the running agents with it',
@@ -202,19 +250,20 @@ function membersOf(target: object): string[] {
  */
 async function openSubject({ recorded = false } = {}): Promise<Subject> {
   // A long grace, so that a transaction holds close() open for as long as a test needs it to.
-  const rt = await createRuntime({ memory: true, closeGraceMs: 600_000, faultSeed: FAULT_SEED });
+  const rt = await createRuntime({ memory: true, closeGraceMs: 600_000, faultSeed: FAULT_SEED, backups: { dir: mkdtempSync(join(tmpdir(), 'llmstate-closed-')) } });
   await rt.state.set(scope, 'k', 0);
+  const { id: backupId } = await rt.backups.create();
   const agent = await rt.agents.spawn({ id: 'a1', type: 'chat', machine });
   const team = rt.supervisors.create({ id: 'team', strategy: 'one_for_one' });
   await team.startChild(child('w0'));
   await team.startChild(child('w1'));
   await team.terminateChild('w0');
   await rt.hooks.register({ name: 'counts', builtin: 'metrics', on: ['state.set'] });
-  if (!recorded) return { rt, agent, team, executionId: 'x1' };
+  if (!recorded) return { rt, agent, team, executionId: 'x1', backupId };
   await rt.state.set(scope, 'k', 1);
   await rt.hooks.idle();
   const [execution] = await rt.hooks.history({ hookName: 'counts' });
-  return { rt, agent, team, executionId: execution.executionId };
+  return { rt, agent, team, executionId: execution.executionId, backupId };
 }
 
 /** Every member of every namespace, as `namespace.member`, read from a live runtime. */

@@ -4,3 +4,4 @@ export type { BackupTrailer } from './backupTrailer.js';
 export { backupKeyFrom, type BackupKeyInput } from './backupKey.js';
 export { writeBackupFile, type WriteBackupOptions, type WrittenBackup } from './writeBackupFile.js';
 export { readBackupHeader, readBackupRecords, verifyBackupFile, type ReadBackupOptions } from './readBackupFile.js';
+export { readBackupTrailer } from './readBackupTrailer.js';

@@ -1,0 +1,31 @@
+/** What long backup operations report as they go, for a progress bar. */
+export interface BackupProgress {
+  /** `backup` (writing one), `safety` (the backup before a restore), `verify`, `restore` (reading the chain into staging), `replay` (the log, for a point in time), `switch`. */
+  phase: 'backup' | 'safety' | 'verify' | 'restore' | 'replay' | 'switch';
+  records: number;
+  /** Bytes of keys and values so far (`backup`), or of backup files read (`verify`, `restore`). */
+  bytes: number;
+  /** What `bytes` will reach, when it is known (an estimate for `backup`). */
+  totalBytes?: number;
+}
+
+const EVERY_RECORDS = 4096;
+
+/** Counts records and bytes, and reports every few thousand records and once at the end. */
+export function progressCounter(phase: BackupProgress['phase'], totalBytes: number | undefined, report: ((progress: BackupProgress) => void) | undefined) {
+  let records = 0;
+  let bytes = 0;
+  const emit = () => report?.({ phase, records, bytes, ...(totalBytes === undefined ? {} : { totalBytes }) });
+  return {
+    add(size: number): void {
+      records++;
+      bytes += size;
+      if (records % EVERY_RECORDS === 0) emit();
+    },
+    /** Sets the bytes so far, for phases that count what they read rather than what they yield. */
+    setBytes(value: number): void {
+      bytes = value;
+    },
+    done: emit,
+  };
+}

@@ -1,0 +1,68 @@
+import { LlmStateError } from '../errors.js';
+import { decodeCommitRecord, decodeSeqKey, encodeSeqKey, indexKeysOf, type LoggedEvent } from '../events/eventLog.js';
+import { Scope } from '../state/Scope.js';
+import { encodeStateKey, scopeRange } from '../state/keyCodec.js';
+import { encodeRecord } from '../storage/recordEnvelope.js';
+import type { StorageBackend, StorageSnapshot } from '../storage/index.js';
+import { clearRange, PendingBatch } from './applyRecords.js';
+
+/**
+ * Brings `target`, which holds a backup at `fromSeq`, forward to `toSeq` with the commits of `source`'s
+ * log: each commit record and its index entries are copied, and its state changes applied. The caller
+ * has checked that the log holds every commit in between (see pointInTime.ts).
+ *
+ * A value is rewritten from its event as the commit wrote it: the same JSON text, sequence and time.
+ */
+export async function replayLog(
+  source: StorageBackend,
+  snapshot: StorageSnapshot,
+  target: StorageBackend,
+  fromSeq: number,
+  toSeq: number,
+  onCommit?: () => void,
+): Promise<number> {
+  const batch = new PendingBatch(target);
+  let commits = 0;
+  let expected = fromSeq + 1;
+  for await (const [key, record] of source.iterate('events', { snapshot, gt: encodeSeqKey(fromSeq), lte: encodeSeqKey(toSeq) })) {
+    const seq = decodeSeqKey(key);
+    if (seq !== expected) throw gapError(expected, seq - 1, fromSeq, toSeq, 'they are not in the event log');
+    expected++;
+    const events = decodeCommitRecord(record, seq);
+    const restore = events.find((event) => event.kind === 'backup.restored' && (event.data as { mode: string }).mode !== 'scopes');
+    if (restore !== undefined) throw gapError(fromSeq + 1, seq - 1, fromSeq, toSeq, `a restore replaced the store's history at sequence ${seq}`);
+    await batch.add({ type: 'put', sublevel: 'events', key, value: record });
+    for (const candidate of indexKeysOf(seq, events)) {
+      const value = await source.get(candidate.sublevel, candidate.key, { snapshot });
+      if (value !== undefined) await batch.add({ type: 'put', sublevel: candidate.sublevel, key: candidate.key, value });
+    }
+    for (const event of events) await applyStateEvent(event, target, batch);
+    commits++;
+    onCommit?.();
+  }
+  if (expected <= toSeq) throw gapError(expected, toSeq, fromSeq, toSeq, 'they are not in the event log');
+  await batch.flush();
+  return commits;
+}
+
+function gapError(from: number, to: number, fromSeq: number, toSeq: number, why: string): LlmStateError {
+  return new LlmStateError(
+    'RESTORE_FAILED',
+    `Cannot bring the backup at sequence ${fromSeq} forward to ${toSeq}: it needs commits ${from} to ${to}, and ${why}. ` +
+      'Restore a backup taken at or after the target instead, or a target the log still covers',
+    { details: { gap: { from, to }, fromSeq, toSeq } },
+  );
+}
+
+async function applyStateEvent(event: LoggedEvent, target: StorageBackend, batch: PendingBatch): Promise<void> {
+  if (event.scope === undefined) return;
+  if (event.kind === 'state.set') {
+    const key = encodeStateKey(Scope.parse(event.scope), event.key!);
+    await batch.add({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq: event.seq, timestamp: event.at }, JSON.stringify(event.value)) });
+  } else if (event.kind === 'state.delete') {
+    await batch.add({ type: 'del', sublevel: 'state', key: encodeStateKey(Scope.parse(event.scope), event.key!) });
+  } else if (event.kind === 'scope.clear') {
+    await batch.flush();
+    await clearRange(target, 'state', scopeRange(Scope.parse(event.scope)));
+  }
+}

@@ -1,0 +1,214 @@
+import { LlmStateError } from '../errors.js';
+import { scopeRange } from '../state/keyCodec.js';
+import type { Scope } from '../state/Scope.js';
+import { createMemoryBackend, type StorageBackend } from '../storage/index.js';
+import type { BackupDescriptor } from './BackupCatalog.js';
+import { applyBackupRecords } from './applyRecords.js';
+import { stateDifferences, summarizeDifferences, type KeyRange, type ScopeChanges, type StateDifference } from './diffState.js';
+import { readBackupRecords, type BackupKeyInput, type BackupRecord } from './file/index.js';
+import { checkLogReaches } from './pointInTime.js';
+import type { BackupProgress } from './progress.js';
+import { progressCounter } from './progress.js';
+import { replayLog } from './replayLog.js';
+import { restoreCommitOps } from './restoreCommit.js';
+
+/** A store to build a restore in, and the way to make it the runtime's. */
+export interface StagedStore {
+  /** Open, empty. */
+  readonly storage: StorageBackend;
+  /** Makes it the active store, atomically, and returns it open (the same object, or it reopened). */
+  activate(): Promise<StorageBackend>;
+  /** Closes and deletes it. */
+  discard(): Promise<void>;
+}
+
+/** What a restore needs from the runtime it restores. */
+export interface RestoreHost {
+  /** The store the runtime runs on now. */
+  storage(): StorageBackend;
+  /** Stops the runtime's core (actors, agents, hooks), leaving its store open and still; returns it. */
+  quiesce(): Promise<StorageBackend>;
+  /** Starts a core on an open store. */
+  resume(storage: StorageBackend): Promise<void>;
+  newStore(id: string): Promise<StagedStore>;
+  /** Backs up the quiesced store, so that the restore can be undone. */
+  safetyBackup(storage: StorageBackend): Promise<BackupDescriptor>;
+  now(): number;
+}
+
+export interface RestorePlan {
+  /** The backups to read, full first. */
+  chain: BackupDescriptor[];
+  /** Bring the restored store forward to this sequence from the current log (point in time). */
+  toSeq?: number;
+  /** Replace only these scopes. */
+  scopes?: Scope[];
+  dryRun: boolean;
+  key: BackupKeyInput | undefined;
+  onProgress?: (progress: BackupProgress) => void;
+}
+
+export interface RestoreResult {
+  /** The backup restored (the last of its chain). */
+  id: string;
+  mode: 'full' | 'pointInTime' | 'scopes';
+  /** The sequence the restored state is as of. */
+  restoredSeq: number;
+  /** The sequence of the restore's own commit (absent for a dry run). */
+  seq?: number;
+  /** The backup taken just before (absent for a dry run). */
+  safetyBackupId?: string;
+  scopes?: string[];
+  dryRun: boolean;
+  /** Records read from the backup files. */
+  records: number;
+  /** Commits replayed from the log (point in time). */
+  replayedCommits: number;
+  /** Per scope, the keys added, changed and removed: for a dry run and for a restore of scopes. */
+  changes?: ScopeChanges[];
+}
+
+/**
+ * Restores a chain of backups, all or nothing.
+ *
+ * A full (or point-in-time) restore builds the restored store beside the current one while the runtime
+ * goes on, then stops the runtime's core, takes a safety backup, switches stores atomically and starts a
+ * new core on the restored store. A restore of scopes builds only those scopes, then, with the core
+ * stopped, replaces them in one batch of the current store. A failure before the switch leaves the
+ * current store as it was, and the runtime running on it.
+ */
+export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promise<RestoreResult> {
+  const target = plan.chain[plan.chain.length - 1];
+  const mode = plan.scopes !== undefined ? 'scopes' : plan.toSeq !== undefined ? 'pointInTime' : 'full';
+  const staged = plan.scopes !== undefined ? await scratchStore() : await host.newStore(target.id);
+  try {
+    const records = await readChainInto(staged.storage, plan);
+    const replayedCommits = plan.toSeq === undefined ? 0 : await replayInto(host.storage(), staged.storage, target.seq, plan.toSeq, plan.onProgress);
+    const restoredSeq = plan.toSeq ?? target.seq;
+    const result: RestoreResult = {
+      id: target.id,
+      mode,
+      restoredSeq,
+      dryRun: plan.dryRun,
+      records,
+      replayedCommits,
+      ...(plan.scopes === undefined ? {} : { scopes: plan.scopes.map(String) }),
+    };
+    const ranges = plan.scopes?.map((scope) => scopeRange(scope));
+    if (plan.dryRun) {
+      const snapshot = host.storage().snapshot();
+      try {
+        result.changes = await summarizeDifferences(stateDifferences({ storage: host.storage(), snapshot }, { storage: staged.storage }, ranges));
+      } finally {
+        await snapshot.close();
+      }
+      return result;
+    }
+    return plan.scopes === undefined ? await switchStores(host, staged, result) : await replaceScopes(host, staged.storage, ranges!, result);
+  } finally {
+    await staged.discard().catch(() => {});
+  }
+}
+
+async function readChainInto(target: StorageBackend, plan: RestorePlan): Promise<number> {
+  const total = plan.chain.reduce((sum, backup) => sum + backup.bytes, 0);
+  const counter = progressCounter('restore', total, plan.onProgress);
+  let done = 0;
+  let records = 0;
+  const keep = plan.scopes === undefined ? undefined : inScopes(plan.scopes.map((scope) => scopeRange(scope)));
+  for (const backup of plan.chain) {
+    const reading = readBackupRecords(backup.file, {
+      ...(plan.key === undefined ? {} : { key: plan.key }),
+      onProgress: (progress) => counter.setBytes(done + progress.bytes),
+    });
+    records += await applyBackupRecords(target, reading, { file: backup.file, ...(keep === undefined ? {} : { keep }), onRecord: () => counter.add(0) });
+    done += backup.bytes;
+  }
+  counter.setBytes(total);
+  counter.done();
+  return records;
+}
+
+async function replayInto(source: StorageBackend, target: StorageBackend, fromSeq: number, toSeq: number, onProgress?: (progress: BackupProgress) => void): Promise<number> {
+  const snapshot = source.snapshot();
+  try {
+    await checkLogReaches(source, snapshot, fromSeq, toSeq);
+    const counter = progressCounter('replay', undefined, onProgress);
+    const commits = await replayLog(source, snapshot, target, fromSeq, toSeq, () => counter.add(0));
+    counter.done();
+    return commits;
+  } finally {
+    await snapshot.close();
+  }
+}
+
+async function switchStores(host: RestoreHost, staged: StagedStore, result: RestoreResult): Promise<RestoreResult> {
+  const current = await host.quiesce();
+  let restored: StorageBackend;
+  try {
+    const safety = await host.safetyBackup(current);
+    result.safetyBackupId = safety.id;
+    const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, safetyBackupId: safety.id };
+    const { ops, seq } = await restoreCommitOps({ current, restored: staged.storage }, host.now(), data);
+    await staged.storage.batch(ops, { sync: true });
+    result.seq = seq;
+    restored = await staged.activate();
+  } catch (error) {
+    await host.resume(current);
+    throw restoreFailed(result, error);
+  }
+  await current.close();
+  await host.resume(restored);
+  return result;
+}
+
+async function replaceScopes(host: RestoreHost, scratch: StorageBackend, ranges: readonly KeyRange[], result: RestoreResult): Promise<RestoreResult> {
+  const current = await host.quiesce();
+  try {
+    const safety = await host.safetyBackup(current);
+    result.safetyBackupId = safety.id;
+    const changes: StateDifference[] = [];
+    for await (const difference of stateDifferences({ storage: current }, { storage: scratch }, ranges)) changes.push(difference);
+    result.changes = await summarizeDifferences(listOf(changes));
+    const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, scopes: result.scopes!, safetyBackupId: safety.id };
+    const { ops, seq } = await restoreCommitOps({ current, restored: current }, host.now(), data, changes);
+    await current.batch(ops, { sync: true });
+    result.seq = seq;
+  } catch (error) {
+    await host.resume(current);
+    throw restoreFailed(result, error);
+  }
+  await host.resume(current);
+  return result;
+}
+
+/** An in-memory store for the scopes a partial restore rebuilds: they are small next to the store. */
+async function scratchStore(): Promise<StagedStore> {
+  const storage = createMemoryBackend();
+  await storage.open();
+  return { storage, activate: async () => storage, discard: () => storage.close() };
+}
+
+/** Accepts the records of the given state ranges (and tombstones that reach into them), and nothing else. */
+function inScopes(ranges: ReadonlyArray<{ gte: Buffer; lt: Buffer }>): (record: BackupRecord) => boolean {
+  const within = (key: Buffer) => ranges.some((range) => Buffer.compare(key, range.gte) >= 0 && Buffer.compare(key, range.lt) < 0);
+  return (record) => {
+    if (record.sublevel !== 'state') return false;
+    if (record.op !== 'clear') return within(record.key);
+    // A tombstone over a range: applied whole to the scratch store, which holds only these scopes.
+    return ranges.some((range) => (record.gte === undefined || Buffer.compare(record.gte, range.lt) < 0) && (record.lt === undefined || Buffer.compare(record.lt, range.gte) > 0));
+  };
+}
+
+async function* listOf<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+function restoreFailed(result: RestoreResult, error: unknown): LlmStateError {
+  if (error instanceof LlmStateError && error.code !== 'STORAGE_FAILED') return error;
+  return new LlmStateError('RESTORE_FAILED', `Restoring backup ${result.id} failed; the current state is untouched: ${(error as Error).message}`, {
+    cause: error,
+    details: { id: result.id, mode: result.mode },
+  });
+}
+

@@ -1,0 +1,356 @@
+import { resolve } from 'node:path';
+import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
+import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
+import { SystemEventLog } from '../actors/SystemEventLog.js';
+import { FaultInjector } from '../supervisors/FaultInjector.js';
+import { SupervisorTree } from '../supervisors/SupervisorTree.js';
+import { repeatEvery } from './timers.js';
+import { seededRandom } from './seededRandom.js';
+import { Agents } from './agents/Agents.js';
+import { Supervisors } from './agents/Supervisors.js';
+import { LlmStateError } from './errors.js';
+import { currentCorrelation, type CorrelationContext } from './events/correlation.js';
+import type { EventSpec } from './events/eventLog.js';
+import type { BatchOp } from './storage/index.js';
+import { readLastSeq } from './events/eventLog.js';
+import { Events } from './events/Events.js';
+import type { ResolvedRuntimeOptions } from './runtimeOptions.js';
+import { StateManager } from './state/StateManager.js';
+import { ensureStoreFormat } from './state/storeFormat.js';
+import { readStoreStats, type StoreStats } from './storeStats.js';
+import type { StorageBackend } from './storage/index.js';
+import type { StoreAccess } from './storage/dataDirectory.js';
+import { HookPool, type HookPoolOptions, type HookRunner } from '../workers/HookPool.js';
+import { Dispatcher } from './hooks/Dispatcher.js';
+import { HookHistory } from './hooks/HookHistory.js';
+import { Hooks } from './hooks/Hooks.js';
+import { oldestReferencedSeq } from './hooks/loadOutbox.js';
+import { HookRedactionPaths } from './hooks/hookRedaction.js';
+import type { HookMetrics } from './hooks/hookMetrics.js';
+import { hookMetrics } from './hooks/hookMetrics.js';
+
+const EVENT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface RuntimeMetrics {
+  actors: ActorMetrics;
+  commits: CommitMetrics;
+  hooks: HookMetrics;
+}
+
+/**
+ * Seams through which the simulator of `llmstate/testing` runs a real runtime under its own control.
+ * Not part of the public API. @internal
+ */
+export interface RuntimeInternals {
+  /** A store to open and use, instead of the one the options name (the options must say `memory: true`). */
+  storage?: StorageBackend;
+  /** What runs hooks, instead of the worker pool. */
+  hookRunner?: (options: HookPoolOptions) => HookRunner;
+  /** Asked as each message reaches an agent, beside `rt.faults`: true crashes the agent on it. */
+  crashAgent?: (agentId: string) => boolean;
+}
+
+/**
+ * Starts a core on an open store: checks (or, with `create`, stamps) its format, then starts hooks and
+ * the supervisor tree. On failure, what started is stopped again; the store is left open for the caller.
+ * @internal
+ */
+export async function startCore(
+  options: ResolvedRuntimeOptions,
+  storage: StorageBackend,
+  access: StoreAccess,
+  internals: RuntimeInternals,
+  onFatal: (error: LlmStateError) => void,
+): Promise<RuntimeCore> {
+  await ensureStoreFormat(storage, options.clock.now(), access);
+  const scheduler = new CommitScheduler({
+    storage,
+    clock: options.clock,
+    durability: options.durability,
+    maxBatchOps: options.maxBatchOps,
+    maxBatchBytes: options.maxBatchBytes,
+    lastSeq: await readLastSeq(storage),
+  });
+  const actors = new ActorSystem({
+    storage,
+    scheduler,
+    clock: options.clock,
+    maxValueBytes: options.maxValueBytes,
+    transactionTimeoutMs: options.transactionTimeoutMs,
+    timers: options.timers,
+    idleMs: options.idleMs,
+    memoryBudgetBytes: options.memoryBudgetBytes,
+  });
+  const core = new RuntimeCore(options, storage, scheduler, actors, internals, onFatal);
+  try {
+    await core.started();
+  } catch (error) {
+    await core.abortStart();
+    throw error;
+  }
+  return core;
+}
+
+/**
+ * Everything a runtime runs on one open store: actors, the commit path, hooks, agents and supervisors.
+ * A {@link Runtime} holds one core at a time; a full restore stops it and starts another on the restored
+ * store, so that nothing built from the old store (caches, live agents, the hook dispatcher's queue)
+ * outlives it. @internal
+ */
+export class RuntimeCore {
+  readonly state: StateManager;
+  readonly events: Events;
+  readonly agents: Agents;
+  readonly supervisors: Supervisors;
+  readonly faults: FaultInjector;
+  readonly hooks: Hooks;
+  readonly storage: StorageBackend;
+  readonly actors: ActorSystem;
+  readonly #options: ResolvedRuntimeOptions;
+  readonly #dispatcher: Dispatcher;
+  #pool: HookRunner | undefined;
+  readonly #internals: RuntimeInternals;
+  #backgroundErrors = 0;
+  #recordedSincePrune = 0;
+  #pruning: Promise<unknown> | undefined;
+  #stopRetention: (() => void) | undefined;
+  readonly #scheduler: CommitScheduler;
+  readonly #systemLog: SystemEventLog;
+  readonly #tree: SupervisorTree;
+  #stopping: Promise<void> | undefined;
+  #stoppedBecause = 'is closed';
+  #fatal: LlmStateError | undefined;
+  readonly #reportFatal: (error: LlmStateError) => void;
+
+  constructor(options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem, internals: RuntimeInternals, onFatal: (error: LlmStateError) => void) {
+    this.storage = storage;
+    this.#internals = internals;
+    this.#options = options;
+    this.#scheduler = scheduler;
+    this.actors = actors;
+    this.#reportFatal = onFatal;
+    const assertReadable = () => this.assertOpen();
+    const assertWritable = () => this.#assertWritable();
+    this.state = new StateManager({
+      ownerOf: (scope) => actors.ownerOf(scope),
+      assertWritable,
+      assertReadable,
+      maxValueBytes: options.maxValueBytes,
+    });
+    const systemLog = new SystemEventLog(scheduler);
+    this.#systemLog = systemLog;
+    const history = new HookHistory(storage);
+    const recordEvents = (events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext) =>
+      systemLog.append(events, context ?? currentCorrelation(), extraOps);
+    this.#dispatcher = new Dispatcher({
+      storage,
+      clock: options.clock,
+      timers: options.timers,
+      pool: () => this.#hookPool(),
+      maxInFlight: options.hooks.threads,
+      history,
+      random: seededRandom(options.faultSeed ^ 0x400c),
+      maxValueBytes: options.maxValueBytes,
+      ownerOf: (scope) => actors.ownerOf(scope),
+      recordEvents,
+      onBackgroundError: (error) => this.#onBackgroundError(error),
+      onRecorded: () => this.#afterRecorded(),
+      writesRefused: () => this.#fatal,
+    });
+    scheduler.attachOutbox(this.#dispatcher);
+    const redaction = new HookRedactionPaths(this.#dispatcher);
+    this.hooks = new Hooks({
+      storage,
+      clock: options.clock,
+      dispatcher: this.#dispatcher,
+      redaction,
+      history,
+      historyRetention: options.hooks.history,
+      recordEvents,
+      probe: (module, timeoutMs) => this.#hookPool().probe(module, timeoutMs),
+      assertWritable,
+      assertReadable,
+      commitsIdle: () => scheduler.idle(),
+    });
+    this.events = new Events({
+      storage,
+      assertOpen: assertReadable,
+      executionsOf: (correlationId, limit) => history.query({ correlationId, limit }),
+      oldestNeededSeq: () => oldestReferencedSeq(storage),
+      keepHistoryOf: (seqs) => history.keepInputsOf(seqs),
+      clock: options.clock,
+      redactPaths: redaction,
+      retention: options.eventRetention,
+    });
+    this.faults = new FaultInjector({ storage, seed: options.faultSeed, timers: options.timers, record: (events) => systemLog.append(events), assertOpen: assertReadable });
+    scheduler.checkGroups((scope) => this.faults.beforeGroup(scope));
+    let agents: Agents | undefined;
+    const tree = new SupervisorTree({
+      clock: options.clock,
+      timers: options.timers,
+      random: seededRandom(options.faultSeed ^ 0x5eed),
+      rootIntensity: options.supervisors.intensity,
+      rootPeriod: options.supervisors.period,
+      record: (events) => systemLog.append(events),
+      isAgent: (id) => agents?.isLive(id) ?? false,
+      onFatal: (error) => this.#onFatal(error),
+    });
+    this.#tree = tree;
+    agents = new Agents({
+      storage,
+      tree,
+      clock: options.clock,
+      assertWritable,
+      assertReadable,
+      host: {
+        clock: options.clock,
+        storage,
+        ownerOf: (scope) => actors.ownerOf(scope),
+        takeInjectedCrash: (id) => this.faults.takeCrash(id) || internals.crashAgent?.(id) === true,
+        poisonLimit: options.poisonLimit,
+      },
+    });
+    this.agents = agents;
+    this.supervisors = new Supervisors({ tree, storage, assertReadable, assertWritable });
+  }
+
+  /** Resolves once hooks are loaded and the supervisor tree runs. @internal */
+  async started(): Promise<void> {
+    await this.hooks.load();
+    await this.#tree.ready();
+    if (this.#options.hooks.autoStart) this.#dispatcher.start();
+    const { maxAgeMs, maxCount } = this.#options.eventRetention;
+    if (maxAgeMs !== undefined || maxCount !== undefined) {
+      await this.events.prune();
+      this.#stopRetention = repeatEvery(this.#options.timers, EVENT_RETENTION_INTERVAL_MS, () => {
+        this.events.prune().catch((error: unknown) => this.#onBackgroundError(error));
+      });
+    }
+  }
+
+  /** Undoes a start that failed part way. @internal */
+  async abortStart(): Promise<void> {
+    this.#stopRetention?.();
+    await this.#pool?.close();
+  }
+
+  #hookPool(): HookRunner {
+    const options: HookPoolOptions = {
+      threads: this.#options.hooks.threads,
+      resourceLimits: this.#options.hooks.resourceLimits,
+      onError: (error) => this.#onBackgroundError(error),
+      timers: this.#options.timers,
+    };
+    this.#pool ??= this.#internals.hookRunner?.(options) ?? new HookPool(options);
+    return this.#pool;
+  }
+
+  #onBackgroundError(error: unknown): void {
+    this.#backgroundErrors++;
+    if (this.#stopping !== undefined) return;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#systemLog.append([{ kind: 'hook.error', data: { message } }], undefined).catch(() => {});
+  }
+
+  /** Checks history retention every `pruneEvery` recorded executions, one pass at a time. */
+  #afterRecorded(): void {
+    if (++this.#recordedSincePrune < this.#options.hooks.history.pruneEvery || this.#pruning !== undefined) return;
+    this.#recordedSincePrune = 0;
+    this.#pruning = this.hooks
+      .pruneIfDue()
+      .catch((error: unknown) => this.#onBackgroundError(error))
+      .finally(() => (this.#pruning = undefined));
+  }
+
+  /** Counts an error that belongs to no caller and logs it as `hook.error`. */
+  reportBackgroundError(error: unknown): void {
+    this.#onBackgroundError(error);
+  }
+
+  /** Logs events that belong to no scope (backups, for one) through the commit path. */
+  recordEvents(events: readonly EventSpec[]): Promise<void> {
+    return this.#systemLog.append(events);
+  }
+
+  metrics(): RuntimeMetrics {
+    return {
+      actors: this.actors.metrics,
+      commits: this.#scheduler.metrics,
+      hooks: hookMetrics(this.#dispatcher, this.hooks.observed, this.#backgroundErrors),
+    };
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen();
+    return readStoreStats(this.storage, this.#options.memory ? undefined : resolve(this.#options.dataDir!));
+  }
+
+  /**
+   * Drains every mailbox, waits for the last commit and closes the store. With `keepStorage`, leaves the
+   * store open and untouched from then on, for a restore to work on; `because` completes the message
+   * calls on this core get from then on ("The runtime for … is closed").
+   */
+  stop(options: { keepStorage?: boolean; because?: string } = {}): Promise<void> {
+    if (this.#stopping === undefined) {
+      if (options.because !== undefined) this.#stoppedBecause = options.because;
+      this.#stopping = this.#shutdown(options.keepStorage === true);
+    }
+    return this.#stopping;
+  }
+
+  get stopped(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  async #shutdown(keepStorage: boolean): Promise<void> {
+    // Counted from the start: agents' final saves may wait behind a transaction on their scope.
+    const { timers } = this.#options;
+    const endTransactions = timers.setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
+    try {
+      this.#stopRetention?.();
+      // Hooks stop first: running executions may still apply their actions through the actors.
+      await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
+      await this.#pool?.close();
+      await this.#dispatcher.settled();
+      await this.#pruning;
+      if (this.#fatal === undefined) await this.agents.saveAll();
+      await this.#tree.stop();
+      this.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.storage.location} ${this.#stoppedBecause}`));
+      await this.actors.close();
+    } finally {
+      timers.clearTimeout(endTransactions);
+      if (!keepStorage) await this.storage.close();
+    }
+  }
+
+  #endTransactions(): void {
+    const location = this.storage.location;
+    this.actors.endTransactions(
+      (scope) =>
+        new LlmStateError('RUNTIME_CLOSED', `The runtime for ${location} closed before the transaction on ${scope} finished; nothing was written`, {
+          details: { scope: scope.toString() },
+        }),
+    );
+  }
+
+  #onFatal(error: LlmStateError): void {
+    this.#fatal = new LlmStateError('SUPERVISOR_SHUTDOWN', `The root supervisor failed (${error.message}); the runtime refuses writes`, {
+      cause: error,
+    });
+    this.#systemLog.append([{ kind: 'runtime.fatal', data: { reason: error.message } }]).catch(() => {});
+    this.agents.rejectAllQueued(this.#fatal);
+    this.#reportFatal(this.#fatal);
+  }
+
+  #assertWritable(): void {
+    this.assertOpen();
+    if (this.#fatal !== undefined) throw this.#fatal;
+  }
+
+  /** @throws {RUNTIME_CLOSED} once {@link stop} has begun. */
+  assertOpen(): void {
+    if (this.#stopping !== undefined) {
+      throw new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.storage.location} ${this.#stoppedBecause}`);
+    }
+  }
+}
