@@ -149,7 +149,7 @@ async function switchStores(host: RestoreHost, staged: StagedStore, result: Rest
     const safety = await host.safetyBackup(current);
     result.safetyBackupId = safety.id;
     const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, safetyBackupId: safety.id };
-    const { ops, seq } = await restoreCommitOps({ current, restored: staged.storage }, host.now(), data);
+    const { ops, seq } = await restoreCommitOps({ current, restored: staged.storage }, host.now(), data, createdData(safety));
     await staged.storage.batch(ops, { sync: true });
     result.seq = seq;
     restored = await staged.activate();
@@ -171,7 +171,7 @@ async function replaceScopes(host: RestoreHost, scratch: StorageBackend, ranges:
     for await (const difference of stateDifferences({ storage: current }, { storage: scratch }, ranges)) changes.push(difference);
     result.changes = await summarizeDifferences(listOf(changes));
     const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, scopes: result.scopes!, safetyBackupId: safety.id };
-    const { ops, seq } = await restoreCommitOps({ current, restored: current }, host.now(), data, changes);
+    const { ops, seq } = await restoreCommitOps({ current, restored: current }, host.now(), data, createdData(safety), changes);
     await current.batch(ops, { sync: true });
     result.seq = seq;
   } catch (error) {
@@ -198,6 +198,11 @@ function inScopes(ranges: ReadonlyArray<{ gte: Buffer; lt: Buffer }>): (record: 
     // A tombstone over a range: applied whole to the scratch store, which holds only these scopes.
     return ranges.some((range) => (record.gte === undefined || Buffer.compare(record.gte, range.lt) < 0) && (record.lt === undefined || Buffer.compare(record.lt, range.gte) > 0));
   };
+}
+
+function createdData(backup: BackupDescriptor) {
+  const { id, kind, parentId, seq, records, bytes, reason } = backup;
+  return { id, kind, parentId, seq, records, bytes, reason };
 }
 
 async function* listOf<T>(items: readonly T[]): AsyncGenerator<T> {
