@@ -133,10 +133,11 @@ export class BackupFileReader {
   /**
    * Before any chunk is read: when the file ends in a readable trailer that records another SHA-256 for
    * the header, the header is damaged. Checking this first keeps a damaged key check or encryption
-   * field from reading as a wrong key, and keeps a restore from starting on a damaged header.
+   * field from reading as a wrong key, and keeps a restore from starting on a damaged header. Only the
+   * last 64 KiB are looked at: a trailer longer than that is checked at the end, like any other.
    */
   async checkHeaderAgainstTrailer(): Promise<void> {
-    const tailStart = Math.max(this.#position, this.size - MAX_TRAILER_BYTES);
+    const tailStart = Math.max(this.#position, this.size - READ_BYTES);
     const tail = await this.#read(tailStart, this.size - tailStart);
     const start = tail.lastIndexOf(TRAILER_PREFIX);
     if (start === -1) return;
