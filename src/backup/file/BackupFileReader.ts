@@ -143,7 +143,8 @@ export class BackupFileReader {
     if (start === -1) return;
     const trailer = decodeTrailerLine(tail.subarray(start));
     if (trailer !== undefined && trailer.headerSha256 !== this.#headerSha256!.toString('hex')) {
-      throw backupCorrupt(this.file, 'header', 'its header does not match the SHA-256 its trailer records for it', 0);
+      // Without reading the body this cannot tell a damaged header from damage to that one trailer field.
+      throw backupCorrupt(this.file, 'header', 'its header does not match the SHA-256 its trailer records for it (the header, or that field of the trailer, is damaged)', 0);
     }
   }
 
