@@ -8,7 +8,7 @@ import { stateDifferences, summarizeDifferences, type KeyRange, type ScopeChange
 import { readBackupRecords, type BackupKeyInput, type BackupRecord } from './file/index.js';
 import { checkLogReaches } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
-import { progressCounter } from './progress.js';
+import { chainProgress, progressCounter } from './progress.js';
 import { replayLog } from './replayLog.js';
 import { restoreCommitOps } from './restoreCommit.js';
 
@@ -111,21 +111,13 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
 }
 
 async function readChainInto(target: StorageBackend, plan: RestorePlan): Promise<number> {
-  const total = plan.chain.reduce((sum, backup) => sum + backup.bytes, 0);
-  const counter = progressCounter('restore', total, plan.onProgress);
-  let done = 0;
-  let records = 0;
+  const report = chainProgress('restore', plan.chain, plan.onProgress);
   const keep = plan.scopes === undefined ? undefined : inScopes(plan.scopes.map((scope) => scopeRange(scope)));
-  for (const backup of plan.chain) {
-    const reading = readBackupRecords(backup.file, {
-      ...(plan.key === undefined ? {} : { key: plan.key }),
-      onProgress: (progress) => counter.setBytes(done + progress.bytes),
-    });
-    records += await applyBackupRecords(target, reading, { file: backup.file, ...(keep === undefined ? {} : { keep }), onRecord: () => counter.add(0) });
-    done += backup.bytes;
+  let records = 0;
+  for (const [index, backup] of plan.chain.entries()) {
+    const reading = readBackupRecords(backup.file, { ...(plan.key === undefined ? {} : { key: plan.key }), onProgress: (progress) => report(index, progress) });
+    records += await applyBackupRecords(target, reading, { file: backup.file, ...(keep === undefined ? {} : { keep }) });
   }
-  counter.setBytes(total);
-  counter.done();
   return records;
 }
 
