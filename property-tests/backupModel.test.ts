@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { createRuntime, LlmStateError, type Runtime, type RuntimeOptions } from '../src/index.js';
 import type { RestoreResult } from '../src/backup/Backups.js';
 import { readLastSeq } from '../src/events/eventLog.js';
+import { readSeqHighWater } from '../src/events/seqHighWater.js';
 import { storageOf } from '../src/runtime.js';
 import { decodeStateKey, encodeStateKey } from '../src/state/keyCodec.js';
 import { decodeRecord } from '../src/storage/recordEnvelope.js';
@@ -29,6 +30,8 @@ interface ModelBackup {
   createdAt: number;
   /** The history of the store it was taken of, up to its seq: the entries are shared with that store's. */
   history: Entry[];
+  /** The highest sequence event retention had removed from that store's log. */
+  removedUpTo: number;
   state: State;
 }
 
@@ -42,6 +45,7 @@ type Command =
   | { kind: 'backup'; incremental: boolean }
   | { kind: 'restoreBackup'; pick: number; scopes: number[] | undefined; dryRun: boolean }
   | { kind: 'restoreAt'; pick: number; scopes: number[] | undefined; dryRun: boolean }
+  | { kind: 'pruneEvents'; keep: number }
   | { kind: 'reopen' };
 
 /** True about one time in four. */
@@ -58,6 +62,7 @@ function commandArbitrary(reopen: boolean): fc.Arbitrary<Command> {
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('backup' as const), incremental: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreBackup' as const), pick: fc.nat(), scopes: scopesOption, dryRun: sometimes }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreAt' as const), pick: fc.nat(), scopes: scopesOption, dryRun: sometimes }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('pruneEvents' as const), keep: fc.nat({ max: 6 }) }) },
   ];
   if (reopen) choices.push({ weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) });
   return fc.oneof(...choices);
@@ -99,6 +104,8 @@ class Harness {
   /** The highest sequence seen so far: no later commit may be at or below it. */
   highest = 0;
   probe = 0;
+  /** The highest sequence event retention removed from the store's log (what it reports as `oldestSeq`, less one). */
+  removedUpTo = 0;
 
   constructor(
     readonly options: RuntimeOptions,
@@ -152,11 +159,25 @@ class Harness {
         return this.restoreBackup(command.pick, command.scopes, command.dryRun);
       case 'restoreAt':
         return this.restoreAt(command.pick, command.scopes, command.dryRun);
+      case 'pruneEvents':
+        return this.pruneEvents(command.keep);
       case 'reopen':
         await this.rt.close();
         await this.open();
         return this.commit(this.state);
     }
+  }
+
+  async pruneEvents(keep: number): Promise<void> {
+    const records = (await this.rt.events.query({ limit: 100_000 })).map((event) => event.seq);
+    const seqs = [...new Set(records)];
+    const result = await this.rt.events.prune({ maxCount: keep });
+    const removed = seqs.slice(0, Math.max(0, seqs.length - keep));
+    assert.equal(result.removedRecords, removed.length);
+    assert.equal(result.oldestSeq, seqs[removed.length]);
+    if (removed.length > 0) this.removedUpTo = Math.max(this.removedUpTo, removed.at(-1)!);
+    assert.equal(await readSeqHighWater(storageOf(this.rt)), this.removedUpTo);
+    return this.commit(this.state);
   }
 
   async set(scope: number, key: string, value: unknown): Promise<void> {
@@ -192,7 +213,7 @@ class Harness {
 
   async backup(incremental: boolean): Promise<void> {
     const parent = this.newestBackup();
-    const fullRequired = incremental && (parent === undefined || !this.canBringForward(parent, this.highest));
+    const fullRequired = incremental && (parent === undefined || !this.canBringForward(parent, this.highest) || this.removedUpTo > parent.seq);
     if (fullRequired) {
       await assert.rejects(this.rt.backups.create({ incremental }), (error: LlmStateError) => error.code === 'BACKUP_FULL_REQUIRED');
       tally('increment refused');
@@ -210,7 +231,7 @@ class Harness {
 
   addBackup(descriptor: { id: string; seq: number; createdAt: number }): void {
     const history = this.history.filter((entry) => entry.seq <= descriptor.seq);
-    this.backups.push({ id: descriptor.id, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state });
+    this.backups.push({ id: descriptor.id, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo });
     this.backups.sort((a, b) => a.seq - b.seq || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
@@ -239,7 +260,7 @@ class Harness {
     const result = await this.rt.backups.restore({ id: backup.id, dryRun, ...(scopes === undefined ? {} : { scopes: scopes.map((s) => SCOPES[s]) }) });
     assert.equal(result.id, backup.id);
     assert.equal(result.restoredSeq, backup.seq);
-    await this.afterRestore(result, backup.state, backup.history, scopes, dryRun);
+    await this.afterRestore(result, backup.state, backup.history, scopes, dryRun, backup.removedUpTo);
   }
 
   async restoreAt(pick: number, scopes: number[] | undefined, dryRun: boolean): Promise<void> {
@@ -256,14 +277,19 @@ class Harness {
       tally('point in time across a replaced history');
       return this.commit(this.state);
     }
+    if (target > base.seq && this.removedUpTo > base.seq) {
+      await assert.rejects(outcome, (error: LlmStateError) => error.code === 'RESTORE_FAILED' && error.message.includes('retention'));
+      tally('point in time past retention');
+      return this.commit(this.state);
+    }
     const result = await outcome;
     assert.equal(result.id, base.id);
     assert.equal(result.restoredSeq, target);
     this.log.push(`  → from ${base.id} (seq ${base.seq}) replayed ${result.replayedCommits} commits to ${target}`);
-    await this.afterRestore(result, this.stateAt(target), this.history.filter((entry) => entry.seq <= target), scopes, dryRun);
+    await this.afterRestore(result, this.stateAt(target), this.history.filter((entry) => entry.seq <= target), scopes, dryRun, base.removedUpTo);
   }
 
-  async afterRestore(result: RestoreResult, restored: State, restoredHistory: Entry[], scopes: number[] | undefined, dryRun: boolean): Promise<void> {
+  async afterRestore(result: RestoreResult, restored: State, restoredHistory: Entry[], scopes: number[] | undefined, dryRun: boolean, removedUpTo: number): Promise<void> {
     const expected = scopes === undefined ? restored : replaceScopes(this.state, restored, scopes);
     tally(`restore ${result.mode}${dryRun ? ' (dry run)' : ''}${result.replayedCommits > 0 ? ' with replay' : ''}`);
     if (dryRun) {
@@ -278,7 +304,11 @@ class Harness {
     const safety = await this.rt.backups.get(result.safetyBackupId!);
     assert.equal(safety.seq, this.highest, 'the safety backup holds the store as it was just before');
     this.addBackup(safety);
-    if (scopes === undefined) this.history = restoredHistory.slice();
+    if (scopes === undefined) {
+      this.history = restoredHistory.slice();
+      // The restored store's log is the backup's, with what retention had removed from it then.
+      this.removedUpTo = removedUpTo;
+    }
     await this.commit(expected, scopes === undefined);
     // Writes go on after a restore.
     await this.set(0, 'probe', ++this.probe);
@@ -293,6 +323,7 @@ class Harness {
       assert.deepEqual(await this.rt.state.listKeys(SCOPES[scope]), keys, `the keys of ${SCOPES[scope]}`);
       for (const k of [...KEYS, 'probe']) assert.deepStrictEqual(await this.rt.state.get(SCOPES[scope], k), values.get(k), `${SCOPES[scope]}/${k}`);
     }
+    assert.equal(await readSeqHighWater(storageOf(this.rt)), this.removedUpTo, 'what retention removed from the log');
     const stored: string[] = [];
     for await (const [raw] of storageOf(this.rt).iterate('state')) {
       const decoded = decodeStateKey(raw)!;
