@@ -44,10 +44,12 @@ type Command =
   | { kind: 'transaction'; scope: number; ops: TxOp[]; fails: boolean }
   | { kind: 'backup'; incremental: boolean }
   | { kind: 'restoreBackup'; pick: number; scopes: number[] | undefined; dryRun: boolean }
-  | { kind: 'restoreAt'; pick: number; scopes: number[] | undefined; dryRun: boolean }
+  | { kind: 'restoreAt'; pick: number; base: number | undefined; scopes: number[] | undefined; dryRun: boolean }
   | { kind: 'pruneEvents'; keep: number }
   | { kind: 'reopen' };
 
+/** An index into the history: negative counts from its end (recent sequences, which backups precede), else any. */
+const recentOrAny = fc.oneof(fc.integer({ min: -6, max: -1 }), fc.nat());
 /** True about one time in four. */
 const sometimes = fc.nat({ max: 3 }).map((n) => n === 0);
 const scopesOption = fc.option(fc.uniqueArray(scopeIndex, { minLength: 1, maxLength: 3 }), { nil: undefined, freq: 3 });
@@ -61,7 +63,7 @@ function commandArbitrary(reopen: boolean): fc.Arbitrary<Command> {
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('transaction' as const), scope: scopeIndex, ops: fc.array(txOp, { maxLength: 4 }), fails: sometimes }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('backup' as const), incremental: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreBackup' as const), pick: fc.nat(), scopes: scopesOption, dryRun: sometimes }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreAt' as const), pick: fc.nat(), scopes: scopesOption, dryRun: sometimes }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreAt' as const), pick: recentOrAny, base: fc.option(fc.nat(), { nil: undefined }), scopes: scopesOption, dryRun: sometimes }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('pruneEvents' as const), keep: fc.nat({ max: 6 }) }) },
   ];
   if (reopen) choices.push({ weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) });
@@ -158,7 +160,7 @@ class Harness {
       case 'restoreBackup':
         return this.restoreBackup(command.pick, command.scopes, command.dryRun);
       case 'restoreAt':
-        return this.restoreAt(command.pick, command.scopes, command.dryRun);
+        return this.restoreAt(command.pick, command.base, command.scopes, command.dryRun);
       case 'pruneEvents':
         return this.pruneEvents(command.keep);
       case 'reopen':
@@ -263,10 +265,22 @@ class Harness {
     await this.afterRestore(result, backup.state, backup.history, scopes, dryRun, backup.removedUpTo);
   }
 
-  async restoreAt(pick: number, scopes: number[] | undefined, dryRun: boolean): Promise<void> {
-    const target = this.history[pick % this.history.length].seq;
-    const base = this.newestBackup(target);
-    const outcome = this.rt.backups.restore({ at: target, dryRun, ...(scopes === undefined ? {} : { scopes: scopes.map((s) => SCOPES[s]) }) });
+  /** To a sequence of the store's history: from the newest backup at or before it, or from a backup given by id. */
+  async restoreAt(pick: number, basePick: number | undefined, scopes: number[] | undefined, dryRun: boolean): Promise<void> {
+    const target = this.history[pick < 0 ? Math.max(0, this.history.length + pick) : pick % this.history.length].seq;
+    const given = basePick === undefined || this.backups.length === 0 ? undefined : this.backups[basePick % this.backups.length];
+    const base = given ?? this.newestBackup(target);
+    const outcome = this.rt.backups.restore({
+      at: target,
+      dryRun,
+      ...(given === undefined ? {} : { id: given.id }),
+      ...(scopes === undefined ? {} : { scopes: scopes.map((s) => SCOPES[s]) }),
+    });
+    if (given !== undefined && given.seq > target) {
+      await assert.rejects(outcome, (error: LlmStateError) => error.code === 'RESTORE_FAILED' && error.message.includes('only forward'));
+      tally('point in time before the given backup');
+      return this.commit(this.state);
+    }
     if (base === undefined) {
       await assert.rejects(outcome, (error: LlmStateError) => error.code === 'BACKUP_NOT_FOUND');
       tally('point in time without a backup');

@@ -128,6 +128,36 @@ describe('restoring some scopes', function () {
     );
   });
 
+  it('writes to other scopes while it runs are either acknowledged and kept, or refused and leave no trace', async () => {
+    const outcomes: Array<{ scope: Scope; key: string; value: number; ok: boolean; code?: string }> = [];
+    let done = false;
+    const writers = [Scope.agent('a2'), Scope.global(), Scope.session('s1'), Scope.agent('a10')].map(async (scope, n) => {
+      // The runtime's namespaces are read afresh for every write: a restore replaces what is behind them.
+      for (let i = 0; !done; i++) {
+        const key = `during${n}-${i}`;
+        try {
+          await rt.state.set(scope, key, i);
+          outcomes.push({ scope, key, value: i, ok: true });
+        } catch (error) {
+          outcomes.push({ scope, key, value: i, ok: false, code: (error as { code?: string }).code });
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+    });
+    while (outcomes.length < 20) await new Promise((resolve) => setImmediate(resolve));
+    await rt.backups.restore({ id: backupId, scopes: [TARGET] });
+    const afterRestore = outcomes.length;
+    while (outcomes.length < afterRestore + 20) await new Promise((resolve) => setImmediate(resolve));
+    done = true;
+    await Promise.all(writers);
+    assert.deepEqual(await valuesOf(rt, TARGET), backedUp);
+    const refused = outcomes.filter((outcome) => !outcome.ok);
+    for (const outcome of outcomes) {
+      assert.equal(await rt.state.get(outcome.scope, outcome.key), outcome.ok ? outcome.value : undefined, `${outcome.scope}/${outcome.key} ${outcome.ok ? 'acknowledged' : `refused (${outcome.code})`}`);
+    }
+    console.log(`      ${outcomes.length - refused.length} writes acknowledged, ${refused.length} refused (${[...new Set(refused.map((outcome) => outcome.code))].join(', ')}) during the restore`);
+  });
+
   it('a dry run writes nothing anywhere, and reports what would be added, changed and removed, with samples', async () => {
     const before = await everything(rt);
     const result = await rt.backups.restore({ id: backupId, scopes: [TARGET], dryRun: true });
