@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { createRuntime, LlmStateError, type Runtime, type RuntimeOptions } from '../src/index.js';
 import type { RestoreResult } from '../src/backup/Backups.js';
+import type { Compression } from '../src/backup/file/index.js';
 import { readLastSeq } from '../src/events/eventLog.js';
 import { readSeqHighWater } from '../src/events/seqHighWater.js';
 import { storageOf } from '../src/runtime.js';
@@ -12,6 +13,9 @@ import { decodeStateKey, encodeStateKey } from '../src/state/keyCodec.js';
 import { decodeRecord } from '../src/storage/recordEnvelope.js';
 import { runs } from './budget.js';
 import { key, KEYS, scopeIndex, SCOPES, value } from './stateModel.js';
+
+/** The key of every encrypted backup; restores and verifies always pass it, and plain files ignore it. */
+const KEY = Buffer.alloc(32, 0x2f);
 
 /** scope string → key → value. Never mutated once recorded in a history. */
 type State = ReadonlyMap<string, ReadonlyMap<string, unknown>>;
@@ -26,6 +30,7 @@ interface Entry {
 
 interface ModelBackup {
   id: string;
+  parentId: string | null;
   seq: number;
   createdAt: number;
   /** The history of the store it was taken of, up to its seq: the entries are shared with that store's. */
@@ -42,8 +47,8 @@ type Command =
   | { kind: 'delete'; scope: number; key: string }
   | { kind: 'clear'; scope: number }
   | { kind: 'transaction'; scope: number; ops: TxOp[]; fails: boolean }
-  | { kind: 'backup'; incremental: boolean }
-  | { kind: 'restoreBackup'; pick: number; scopes: number[] | undefined; dryRun: boolean }
+  | { kind: 'backup'; incremental: boolean; compression: Compression; encrypt: boolean }
+  | { kind: 'restoreBackup'; pick: number; fromFile: boolean; scopes: number[] | undefined; dryRun: boolean }
   | { kind: 'restoreAt'; pick: number; base: number | undefined; scopes: number[] | undefined; dryRun: boolean }
   | { kind: 'pruneEvents'; keep: number }
   | { kind: 'reopen' };
@@ -61,8 +66,8 @@ function commandArbitrary(reopen: boolean): fc.Arbitrary<Command> {
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), scope: scopeIndex, key }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), scope: scopeIndex }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('transaction' as const), scope: scopeIndex, ops: fc.array(txOp, { maxLength: 4 }), fails: sometimes }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('backup' as const), incremental: fc.boolean() }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreBackup' as const), pick: fc.nat(), scopes: scopesOption, dryRun: sometimes }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('backup' as const), incremental: fc.boolean(), compression: fc.constantFrom<Compression>('brotli', 'gzip', 'none'), encrypt: sometimes }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreBackup' as const), pick: fc.nat(), fromFile: sometimes, scopes: scopesOption, dryRun: sometimes }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreAt' as const), pick: recentOrAny, base: fc.option(fc.nat(), { nil: undefined }), scopes: scopesOption, dryRun: sometimes }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('pruneEvents' as const), keep: fc.nat({ max: 6 }) }) },
   ];
@@ -156,9 +161,9 @@ class Harness {
       case 'transaction':
         return this.transaction(command.scope, command.ops, command.fails);
       case 'backup':
-        return this.backup(command.incremental);
+        return this.backup(command.incremental, command.compression, command.encrypt);
       case 'restoreBackup':
-        return this.restoreBackup(command.pick, command.scopes, command.dryRun);
+        return this.restoreBackup(command.pick, command.fromFile, command.scopes, command.dryRun);
       case 'restoreAt':
         return this.restoreAt(command.pick, command.base, command.scopes, command.dryRun);
       case 'pruneEvents':
@@ -213,28 +218,38 @@ class Harness {
     );
   }
 
-  async backup(incremental: boolean): Promise<void> {
+  async backup(incremental: boolean, compression: Compression, encrypt: boolean): Promise<void> {
     const parent = this.newestBackup();
     const fullRequired = incremental && (parent === undefined || !this.canBringForward(parent, this.highest) || this.removedUpTo > parent.seq);
     if (fullRequired) {
-      await assert.rejects(this.rt.backups.create({ incremental }), (error: LlmStateError) => error.code === 'BACKUP_FULL_REQUIRED');
+      await assert.rejects(this.rt.backups.create({ incremental, compression, ...(encrypt ? { key: KEY } : {}) }), (error: LlmStateError) => error.code === 'BACKUP_FULL_REQUIRED');
       tally('increment refused');
       return this.commit(this.state);
     }
     const seqBefore = this.highest;
-    const created = await this.rt.backups.create({ incremental });
+    const created = await this.rt.backups.create({ incremental, compression, ...(encrypt ? { key: KEY } : {}) });
     assert.equal(created.seq, seqBefore, 'a backup holds exactly the commits up to the last one');
     assert.equal(created.kind, incremental ? 'incremental' : 'full');
     assert.equal(created.parentId, incremental ? parent!.id : null);
+    assert.equal(created.encrypted, encrypt);
+    assert.equal(created.compression, compression);
     this.addBackup(created);
+    const verified = await this.rt.backups.verify(created.id, { key: KEY });
+    assert.deepEqual(verified.chain.map(({ id }) => id), this.chainOf(created.id));
     tally(incremental ? 'incremental backup' : 'full backup');
     await this.commit(this.state);
   }
 
-  addBackup(descriptor: { id: string; seq: number; createdAt: number }): void {
+  addBackup(descriptor: { id: string; seq: number; createdAt: number; parentId: string | null }): void {
     const history = this.history.filter((entry) => entry.seq <= descriptor.seq);
-    this.backups.push({ id: descriptor.id, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo });
+    this.backups.push({ id: descriptor.id, parentId: descriptor.parentId, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo });
     this.backups.sort((a, b) => a.seq - b.seq || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  }
+
+  /** The ids of the backups a restore of `id` reads, full backup first. */
+  chainOf(id: string): string[] {
+    const backup = this.backups.find((candidate) => candidate.id === id)!;
+    return backup.parentId === null ? [id] : [...this.chainOf(backup.parentId), id];
   }
 
   newestBackup(at = Infinity): ModelBackup | undefined {
@@ -256,10 +271,11 @@ class Harness {
     return this.history.filter((entry) => entry.seq <= seq).at(-1)!.state;
   }
 
-  async restoreBackup(pick: number, scopes: number[] | undefined, dryRun: boolean): Promise<void> {
+  async restoreBackup(pick: number, fromFile: boolean, scopes: number[] | undefined, dryRun: boolean): Promise<void> {
     if (this.backups.length === 0) return;
     const backup = this.backups[pick % this.backups.length];
-    const result = await this.rt.backups.restore({ id: backup.id, dryRun, ...(scopes === undefined ? {} : { scopes: scopes.map((s) => SCOPES[s]) }) });
+    const which = fromFile ? { from: (await this.rt.backups.get(backup.id)).file } : { id: backup.id };
+    const result = await this.rt.backups.restore({ ...which, key: KEY, dryRun, ...(scopes === undefined ? {} : { scopes: scopes.map((s) => SCOPES[s]) }) });
     assert.equal(result.id, backup.id);
     assert.equal(result.restoredSeq, backup.seq);
     await this.afterRestore(result, backup.state, backup.history, scopes, dryRun, backup.removedUpTo);
@@ -272,6 +288,7 @@ class Harness {
     const base = given ?? this.newestBackup(target);
     const outcome = this.rt.backups.restore({
       at: target,
+      key: KEY,
       dryRun,
       ...(given === undefined ? {} : { id: given.id }),
       ...(scopes === undefined ? {} : { scopes: scopes.map((s) => SCOPES[s]) }),
