@@ -31,6 +31,7 @@ interface Entry {
 interface ModelBackup {
   id: string;
   parentId: string | null;
+  pinned: boolean;
   seq: number;
   createdAt: number;
   /** The history of the store it was taken of, up to its seq: the entries are shared with that store's. */
@@ -51,6 +52,7 @@ type Command =
   | { kind: 'restoreBackup'; pick: number; fromFile: boolean; scopes: number[] | undefined; dryRun: boolean }
   | { kind: 'restoreAt'; pick: number; base: number | undefined; scopes: number[] | undefined; dryRun: boolean }
   | { kind: 'pruneEvents'; keep: number }
+  | { kind: 'pruneBackups'; keepLast: number; pin: number | undefined }
   | { kind: 'reopen' };
 
 /** An index into the history: negative counts from its end (recent sequences, which backups precede), else any. */
@@ -70,6 +72,7 @@ function commandArbitrary(reopen: boolean): fc.Arbitrary<Command> {
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreBackup' as const), pick: fc.nat(), fromFile: sometimes, scopes: scopesOption, dryRun: sometimes }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('restoreAt' as const), pick: recentOrAny, base: fc.option(fc.nat(), { nil: undefined }), scopes: scopesOption, dryRun: sometimes }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('pruneEvents' as const), keep: fc.nat({ max: 6 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('pruneBackups' as const), keepLast: fc.nat({ max: 3 }), pin: fc.option(fc.nat(), { nil: undefined }) }) },
   ];
   if (reopen) choices.push({ weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) });
   return fc.oneof(...choices);
@@ -168,6 +171,8 @@ class Harness {
         return this.restoreAt(command.pick, command.base, command.scopes, command.dryRun);
       case 'pruneEvents':
         return this.pruneEvents(command.keep);
+      case 'pruneBackups':
+        return this.pruneBackups(command.keepLast, command.pin);
       case 'reopen':
         await this.rt.close();
         await this.open();
@@ -184,6 +189,26 @@ class Harness {
     assert.equal(result.oldestSeq, seqs[removed.length]);
     if (removed.length > 0) this.removedUpTo = Math.max(this.removedUpTo, removed.at(-1)!);
     assert.equal(await readSeqHighWater(storageOf(this.rt)), this.removedUpTo);
+    return this.commit(this.state);
+  }
+
+  /** Keeps the `keepLast` newest backups (by creation), the pinned one, and every backup they build on. */
+  async pruneBackups(keepLast: number, pin: number | undefined): Promise<void> {
+    if (pin !== undefined && this.backups.length > 0) {
+      const pinned = this.backups[pin % this.backups.length];
+      await this.rt.backups.pin(pinned.id);
+      pinned.pinned = true;
+    }
+    const newestFirst = [...this.backups].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+    const kept = new Set<string>();
+    for (const backup of [...newestFirst.slice(0, keepLast), ...this.backups.filter((candidate) => candidate.pinned)]) {
+      for (const id of this.chainOf(backup.id)) kept.add(id);
+    }
+    const result = await this.rt.backups.prune({ keepLast });
+    assert.deepEqual(result.deleted.map(({ id }) => id).sort(), this.backups.filter(({ id }) => !kept.has(id)).map(({ id }) => id).sort());
+    this.backups = this.backups.filter(({ id }) => kept.has(id));
+    assert.deepEqual((await this.rt.backups.list()).map(({ id }) => id), this.backups.map(({ id }) => id));
+    tally('prune of backups');
     return this.commit(this.state);
   }
 
@@ -242,7 +267,7 @@ class Harness {
 
   addBackup(descriptor: { id: string; seq: number; createdAt: number; parentId: string | null }): void {
     const history = this.history.filter((entry) => entry.seq <= descriptor.seq);
-    this.backups.push({ id: descriptor.id, parentId: descriptor.parentId, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo });
+    this.backups.push({ id: descriptor.id, parentId: descriptor.parentId, pinned: false, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo });
     this.backups.sort((a, b) => a.seq - b.seq || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
