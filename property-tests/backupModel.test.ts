@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { createRuntime, LlmStateError, type Runtime, type RuntimeOptions } from '../src/index.js';
 import type { RestoreResult } from '../src/backup/Backups.js';
 import type { Compression } from '../src/backup/file/index.js';
-import { readLastSeq } from '../src/events/eventLog.js';
+import { backedUpSublevels } from '../src/backup/coverage.js';
+import { decodeSeqKey, readLastSeq } from '../src/events/eventLog.js';
 import { readSeqHighWater } from '../src/events/seqHighWater.js';
 import { storageOf } from '../src/runtime.js';
 import { decodeStateKey, encodeStateKey } from '../src/state/keyCodec.js';
@@ -26,6 +27,8 @@ interface Entry {
   state: State;
   /** The commit of a full or point-in-time restore: the history before it was replaced. */
   replacedHistory: boolean;
+  /** The state's records as stored (envelopes with their sequence and time), raw. */
+  rawState: string[];
 }
 
 interface ModelBackup {
@@ -38,6 +41,8 @@ interface ModelBackup {
   history: Entry[];
   /** The highest sequence event retention had removed from that store's log. */
   removedUpTo: number;
+  /** Every record of every namespace it holds, raw, as the store had them when it was taken. */
+  raw: string[];
   state: State;
 }
 
@@ -144,7 +149,7 @@ class Harness {
       assert.deepEqual(state, last.state, `the state changed at sequence ${seq} without a commit`);
       return;
     }
-    this.history.push({ seq, state, replacedHistory });
+    this.history.push({ seq, state, replacedHistory, rawState: await this.rawRecords(['state']) });
   }
 
   async run(command: Command): Promise<void> {
@@ -252,22 +257,23 @@ class Harness {
       return this.commit(this.state);
     }
     const seqBefore = this.highest;
+    const raw = await this.rawRecords();
     const created = await this.rt.backups.create({ incremental, compression, ...(encrypt ? { key: KEY } : {}) });
     assert.equal(created.seq, seqBefore, 'a backup holds exactly the commits up to the last one');
     assert.equal(created.kind, incremental ? 'incremental' : 'full');
     assert.equal(created.parentId, incremental ? parent!.id : null);
     assert.equal(created.encrypted, encrypt);
     assert.equal(created.compression, compression);
-    this.addBackup(created);
+    this.addBackup(created, raw);
     const verified = await this.rt.backups.verify(created.id, { key: KEY });
     assert.deepEqual(verified.chain.map(({ id }) => id), this.chainOf(created.id));
     tally(incremental ? 'incremental backup' : 'full backup');
     await this.commit(this.state);
   }
 
-  addBackup(descriptor: { id: string; seq: number; createdAt: number; parentId: string | null }): void {
+  addBackup(descriptor: { id: string; seq: number; createdAt: number; parentId: string | null }, raw: string[]): void {
     const history = this.history.filter((entry) => entry.seq <= descriptor.seq);
-    this.backups.push({ id: descriptor.id, parentId: descriptor.parentId, pinned: false, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo });
+    this.backups.push({ id: descriptor.id, parentId: descriptor.parentId, pinned: false, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo, raw });
     this.backups.sort((a, b) => a.seq - b.seq || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
@@ -300,10 +306,11 @@ class Harness {
     if (this.backups.length === 0) return;
     const backup = this.backups[pick % this.backups.length];
     const which = fromFile ? { from: (await this.rt.backups.get(backup.id)).file } : { id: backup.id };
+    const raw = await this.rawRecords();
     const result = await this.rt.backups.restore({ ...which, key: KEY, dryRun, ...(scopes === undefined ? {} : { scopes: scopes.map((s) => SCOPES[s]) }) });
     assert.equal(result.id, backup.id);
     assert.equal(result.restoredSeq, backup.seq);
-    await this.afterRestore(result, backup.state, backup.history, scopes, dryRun, backup.removedUpTo);
+    await this.afterRestore(result, { state: backup.state, history: backup.history, removedUpTo: backup.removedUpTo, raw: backup.raw }, raw, scopes, dryRun);
   }
 
   /** To a sequence of the store's history: from the newest backup at or before it, or from a backup given by id. */
@@ -311,6 +318,7 @@ class Harness {
     const target = this.history[pick < 0 ? Math.max(0, this.history.length + pick) : pick % this.history.length].seq;
     const given = basePick === undefined || this.backups.length === 0 ? undefined : this.backups[basePick % this.backups.length];
     const base = given ?? this.newestBackup(target);
+    const raw = await this.rawRecords();
     const outcome = this.rt.backups.restore({
       at: target,
       key: KEY,
@@ -342,11 +350,27 @@ class Harness {
     assert.equal(result.id, base.id);
     assert.equal(result.restoredSeq, target);
     this.log.push(`  → from ${base.id} (seq ${base.seq}) replayed ${result.replayedCommits} commits to ${target}`);
-    await this.afterRestore(result, this.stateAt(target), this.history.filter((entry) => entry.seq <= target), scopes, dryRun, base.removedUpTo);
+    const entry = this.history.find((candidate) => candidate.seq === target)!;
+    const restored = {
+      state: entry.state,
+      rawState: entry.rawState,
+      history: this.history.filter((entry) => entry.seq <= target),
+      removedUpTo: base.removedUpTo,
+      // Brought forward from the log, the namespaces other than the state are the backup's, and the log longer.
+      raw: target === base.seq ? base.raw : undefined,
+    };
+    await this.afterRestore(result, restored, raw, scopes, dryRun);
   }
 
-  async afterRestore(result: RestoreResult, restored: State, restoredHistory: Entry[], scopes: number[] | undefined, dryRun: boolean, removedUpTo: number): Promise<void> {
-    const expected = scopes === undefined ? restored : replaceScopes(this.state, restored, scopes);
+  /** Checks a restore's outcome against what it restored, and `raw`, the store's records just before. */
+  async afterRestore(
+    result: RestoreResult,
+    restored: { state: State; history: Entry[]; removedUpTo: number; raw: string[] | undefined; rawState?: string[] },
+    raw: string[],
+    scopes: number[] | undefined,
+    dryRun: boolean,
+  ): Promise<void> {
+    const expected = scopes === undefined ? restored.state : replaceScopes(this.state, restored.state, scopes);
     tally(`restore ${result.mode}${dryRun ? ' (dry run)' : ''}${result.replayedCommits > 0 ? ' with replay' : ''}`);
     if (dryRun) {
       assert.equal(result.seq, undefined);
@@ -359,15 +383,31 @@ class Harness {
     if (scopes !== undefined) assert.deepEqual(normalizeChanges(result.changes!), expectedChanges(this.state, expected));
     const safety = await this.rt.backups.get(result.safetyBackupId!);
     assert.equal(safety.seq, this.highest, 'the safety backup holds the store as it was just before');
-    this.addBackup(safety);
+    this.addBackup(safety, raw);
     if (scopes === undefined) {
-      this.history = restoredHistory.slice();
+      this.history = restored.history.slice();
       // The restored store's log is the backup's, with what retention had removed from it then.
-      this.removedUpTo = removedUpTo;
+      this.removedUpTo = restored.removedUpTo;
+      if (restored.raw !== undefined) {
+        const records = (await this.rawRecords()).filter((record) => seqOfRecord(record) < result.seq!);
+        assert.deepEqual(records, restored.raw, 'every namespace is as it was when the backup was taken, byte for byte');
+        tally('restore checked byte for byte');
+      } else {
+        assert.deepEqual(await this.rawRecords(['state']), restored.rawState, 'every value is stored as its commit stored it, byte for byte');
+        tally('point in time checked byte for byte');
+      }
     }
     await this.commit(expected, scopes === undefined);
     // Writes go on after a restore.
     await this.set(0, 'probe', ++this.probe);
+  }
+
+  async rawRecords(sublevels = backedUpSublevels()): Promise<string[]> {
+    const records: string[] = [];
+    for (const sublevel of sublevels) {
+      for await (const [key, value] of storageOf(this.rt).iterate(sublevel)) records.push(`${sublevel} ${key.toString('hex')} ${value.toString('hex')}`);
+    }
+    return records;
   }
 
   /** The whole state, read through rt.state and as raw keys, equals the model's. */
@@ -388,6 +428,13 @@ class Harness {
     const modelled = [...state].flatMap(([scope, values]) => [...values.keys()].map((k) => `${scope}/${k}`));
     assert.deepEqual(stored.sort(), modelled.sort(), 'every stored key, of every scope');
   }
+}
+
+/** The commit a record of the log or its indexes belongs to (their keys end in it); 0 for other records. */
+function seqOfRecord(record: string): number {
+  const [sublevel, keyHex] = record.split(' ');
+  if (sublevel !== 'events' && sublevel !== 'eventsByCorrelation' && sublevel !== 'eventsByAgent') return 0;
+  return decodeSeqKey(Buffer.from(keyHex, 'hex').subarray(-8));
 }
 
 function expectedChanges(current: State, restored: State): Array<{ scope: string; added: string[]; changed: string[]; removed: string[] }> {
