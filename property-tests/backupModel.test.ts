@@ -119,7 +119,7 @@ class Harness {
   /** The highest sequence seen so far: no later commit may be at or below it. */
   highest = 0;
   probe = 0;
-  /** The highest sequence event retention removed from the store's log (what it reports as `oldestSeq`, less one). */
+  /** The highest sequence event retention removed from the store's log (its `seqHighWater` mark). */
   removedUpTo = 0;
 
   constructor(
