@@ -124,6 +124,22 @@ describe('rt.backups', () => {
     assert.equal(await rt.state.get(a1, 'k'), 3);
   });
 
+  it('restores one scope to a point in time, leaving the others as they are', async () => {
+    await rt.state.set(a1, 'k', 0);
+    await rt.state.set(b1, 'k', 0);
+    await rt.backups.create();
+    await rt.state.set(a1, 'k', 1);
+    await rt.state.set(a1, 'extra', 'x');
+    const target = await lastSetSeq(rt);
+    await rt.state.set(a1, 'k', 2);
+    await rt.state.delete(a1, 'extra');
+    await rt.state.set(b1, 'k', 5);
+    const result = await rt.backups.restore({ at: target, scopes: [a1] });
+    assert.deepEqual([result.mode, result.restoredSeq], ['scopes', target]);
+    assert.deepEqual([await rt.state.get(a1, 'k'), await rt.state.get(a1, 'extra'), await rt.state.get(b1, 'k')], [1, 'x', 5]);
+    assert.deepEqual(result.changes, [{ scope: 'agent:a1', added: 1, changed: 1, removed: 0, samples: { added: ['extra'], changed: ['k'], removed: [] } }]);
+  });
+
   it('refuses a point in time that event retention removed, naming the gap, and changes nothing', async () => {
     await rt.state.set(a1, 'k', 0);
     const backup = await rt.backups.create();
