@@ -464,8 +464,8 @@ function normalizeChanges(changes: NonNullable<RestoreResult['changes']>) {
 }
 
 const VARIANTS = [
-  { name: 'a memory runtime', disk: false, runs: 40 },
-  { name: 'a disk runtime, closed and reopened', disk: true, runs: 12 },
+  { name: 'a memory runtime', disk: false, runs: 60 },
+  { name: 'a disk runtime, closed and reopened', disk: true, runs: 20 },
 ];
 
 describe('backups against a model (fast-check)', function () {
