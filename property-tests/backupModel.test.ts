@@ -25,8 +25,11 @@ type State = ReadonlyMap<string, ReadonlyMap<string, unknown>>;
 interface Entry {
   seq: number;
   state: State;
-  /** The commit of a full or point-in-time restore: the history before it was replaced. */
-  replacedHistory: boolean;
+  /**
+   * The commit of a full or point-in-time restore: the backup it put back and the sequence its state is
+   * as of. The history between that sequence and this commit was replaced.
+   */
+  replaced?: { id: string; seq: number };
   /** The state's records as stored (envelopes with their sequence and time), raw. */
   rawState: string[];
 }
@@ -140,7 +143,7 @@ class Harness {
   }
 
   /** Records what the store holds as of its last commit, and checks that its sequence did not go back. */
-  async commit(state: State, replacedHistory = false): Promise<void> {
+  async commit(state: State, replaced?: { id: string; seq: number }): Promise<void> {
     const seq = await this.lastSeq();
     assert.ok(seq >= this.highest, `the last commit ${seq} is below an earlier one (${this.highest})`);
     this.highest = seq;
@@ -149,7 +152,7 @@ class Harness {
       assert.deepEqual(state, last.state, `the state changed at sequence ${seq} without a commit`);
       return;
     }
-    this.history.push({ seq, state, replacedHistory, rawState: await this.rawRecords(['state']) });
+    this.history.push({ seq, state, ...(replaced === undefined ? {} : { replaced }), rawState: await this.rawRecords(['state']) });
   }
 
   async run(command: Command): Promise<void> {
@@ -283,18 +286,28 @@ class Harness {
     return backup.parentId === null ? [id] : [...this.chainOf(backup.parentId), id];
   }
 
+  /** The newest backup at or before `at`, leaving out those taken in a history a restore replaced. */
   newestBackup(at = Infinity): ModelBackup | undefined {
-    return this.backups.filter((backup) => backup.seq <= at).at(-1);
+    const replacedRanges = this.history.filter((entry) => entry.replaced !== undefined).map((entry) => ({ from: entry.replaced!.seq + 1, to: entry.seq - 1 }));
+    return this.backups.filter((backup) => backup.seq <= at && !replacedRanges.some((range) => backup.seq >= range.from && backup.seq <= range.to)).at(-1);
   }
 
   /**
    * Whether the current store's log leads from `backup` to `seq`: the backup's history is this store's,
-   * and no restore replaced the store's history in between.
+   * and every restore that replaced the store's history in between put back that very backup, right
+   * after it (the history then goes on from the backup's state).
    */
   canBringForward(backup: ModelBackup, seq: number): boolean {
     const sameHistory = backup.history.every((entry, index) => this.history[index] === entry);
-    const replaced = this.history.some((entry) => entry.replacedHistory && entry.seq > backup.seq && entry.seq <= seq);
-    return sameHistory && !replaced;
+    const firstAfter = this.history.find((entry) => entry.seq > backup.seq);
+    const replacedOtherwise = this.history.some(
+      (entry) =>
+        entry.replaced !== undefined &&
+        entry.seq > backup.seq &&
+        entry.seq <= seq &&
+        !(entry === firstAfter && entry.replaced.id === backup.id && entry.replaced.seq === backup.seq),
+    );
+    return sameHistory && !replacedOtherwise;
   }
 
   /** The state at `seq` in the current store's history. */
@@ -397,7 +410,7 @@ class Harness {
         tally('point in time checked byte for byte');
       }
     }
-    await this.commit(expected, scopes === undefined);
+    await this.commit(expected, scopes === undefined ? { id: result.id, seq: result.restoredSeq } : undefined);
     // Writes go on after a restore.
     await this.set(0, 'probe', ++this.probe);
   }

@@ -9,12 +9,13 @@ import { repeatEvery, type Timers } from '../timers.js';
 import { BackupCatalog, catalogOfFile, describeFile, type BackupDescriptor } from './BackupCatalog.js';
 import { resolveChain } from './chain.js';
 import { backupKeyFrom, verifyBackupFile, type BackupKeyInput, type Compression } from './file/index.js';
-import { baseFor, targetSeq } from './pointInTime.js';
+import { backupsInHistory, baseFor, targetSeq } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
 import { chainProgress } from './progress.js';
 import { restoreChain, type RestoreHost, type RestoreResult } from './restore.js';
 import { checkRetentionPolicy, planRetention, type RetentionPlan, type RetentionPolicy } from './retention.js';
 import { writeBackup } from './writeBackup.js';
+import { readStoreId } from '../state/storeIdentity.js';
 import type { BackupRuntimeOptions } from './backupOptions.js';
 
 export type { BackupDescriptor } from './BackupCatalog.js';
@@ -180,9 +181,16 @@ export class Backups {
         const fromCatalog = catalogOfFile(given.from);
         chain = await resolveChain({ ...(await describeFile(given.from)), pinned: false }, [fromCatalog, catalog]);
       } else {
-        const backups = await catalog.list();
-        if (given.at !== undefined) toSeq = await targetSeq(this.#host.storage(), given.at, backups);
-        const target = given.id !== undefined ? await catalog.get(given.id) : baseFor(toSeq!, backups, catalog.dir);
+        let target: BackupDescriptor;
+        if (given.at === undefined) target = await catalog.get(given.id!);
+        else {
+          // A point in time continues this store's history: only its own backups can start it.
+          const storeId = await readStoreId(this.#host.storage());
+          const ours = (await catalog.list()).filter((backup) => backup.storeId !== null && backup.storeId === storeId);
+          const backups = await backupsInHistory(this.#host.storage(), ours);
+          toSeq = await targetSeq(this.#host.storage(), given.at, backups);
+          target = given.id === undefined ? baseFor(toSeq, backups, catalog.dir) : ofThisStore(await catalog.get(given.id), storeId);
+        }
         if (toSeq !== undefined && target.seq > toSeq) {
           throw new LlmStateError('RESTORE_FAILED', `Backup ${target.id} is at sequence ${target.seq}, after the target ${toSeq}: a backup cannot be taken back, only forward`, {
             details: { id: target.id, seq: target.seq, toSeq },
@@ -371,6 +379,13 @@ async function verifyChain(chain: readonly BackupDescriptor[], key: BackupKeyInp
     records += trailer.records;
   }
   return records;
+}
+
+function ofThisStore(backup: BackupDescriptor, storeId: string | undefined): BackupDescriptor {
+  if (backup.storeId !== null && backup.storeId === storeId) return backup;
+  throw new LlmStateError('RESTORE_FAILED', `Backup ${backup.id} is of another store: this store's event log cannot bring it forward to a point in time. Restore it by id alone`, {
+    details: { id: backup.id },
+  });
 }
 
 function createdData(backup: BackupDescriptor) {

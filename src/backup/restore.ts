@@ -84,7 +84,7 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
   try {
     const records = await readChainInto(staged.storage, plan);
     const ranges = plan.scopes?.map((scope) => scopeRange(scope));
-    const replayedCommits = plan.toSeq === undefined ? 0 : await replayInto(host.storage(), staged.storage, target.seq, plan.toSeq, ranges, plan.onProgress);
+    const replayedCommits = plan.toSeq === undefined ? 0 : await replayInto(host.storage(), staged.storage, target, plan.toSeq, ranges, plan.onProgress);
     const restoredSeq = plan.toSeq ?? target.seq;
     const result: RestoreResult = {
       id: target.id,
@@ -124,16 +124,16 @@ async function readChainInto(target: StorageBackend, plan: RestorePlan): Promise
 async function replayInto(
   source: StorageBackend,
   target: StorageBackend,
-  fromSeq: number,
+  from: { id: string; seq: number },
   toSeq: number,
   ranges: ReadonlyArray<{ gte: Buffer; lt: Buffer }> | undefined,
   onProgress?: (progress: BackupProgress) => void,
 ): Promise<number> {
   const snapshot = source.snapshot();
   try {
-    await checkLogReaches(source, snapshot, fromSeq, toSeq);
+    await checkLogReaches(source, snapshot, from.seq, toSeq);
     const counter = progressCounter('replay', undefined, onProgress);
-    const commits = await replayLog(source, snapshot, target, fromSeq, toSeq, {
+    const commits = await replayLog(source, snapshot, target, from, toSeq, {
       onCommit: () => counter.add(0),
       ...(ranges === undefined ? {} : { onlyState: (key: Buffer) => ranges.some((range) => Buffer.compare(key, range.gte) >= 0 && Buffer.compare(key, range.lt) < 0) }),
     });

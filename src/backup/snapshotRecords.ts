@@ -5,6 +5,7 @@ import { Scope } from '../state/Scope.js';
 import { encodeStateKey, scopeRange } from '../state/keyCodec.js';
 import type { StorageBackend, StorageSnapshot } from '../storage/index.js';
 import { BACKUP_COVERAGE, backedUpSublevels } from './coverage.js';
+import { continuesFrom, fullRestoreIn } from './restoreMarker.js';
 import type { BackupRecord } from './file/index.js';
 
 /** Every record of every namespace a backup holds, as the snapshot sees them. */
@@ -55,10 +56,11 @@ export async function* incrementalBackupRecords(
   }
 }
 
-function noteStateChange(event: LoggedEvent, touched: Map<string, Buffer>, cleared: Array<{ gte: Buffer; lt: Buffer }>, parent: { id: string }): void {
-  if (event.kind === 'backup.restored' && (event.data as { mode: string }).mode !== 'scopes') {
+function noteStateChange(event: LoggedEvent, touched: Map<string, Buffer>, cleared: Array<{ gte: Buffer; lt: Buffer }>, parent: { id: string; seq: number }): void {
+  const restore = event.kind === 'backup.restored' ? fullRestoreIn([event]) : undefined;
+  if (restore !== undefined && !continuesFrom(restore, parent)) {
     throw fullRequired(
-      `a restore replaced the whole store at sequence ${event.seq}, after the parent backup ${parent.id}; what changed since the parent is not in the log`,
+      `a restore replaced the whole store at sequence ${event.seq}, after the parent backup ${parent.id}, with another state; what changed since the parent is not in the log`,
     );
   }
   if (event.scope === undefined) return;

@@ -140,6 +140,58 @@ describe('rt.backups', () => {
     assert.deepEqual(result.changes, [{ scope: 'agent:a1', added: 1, changed: 1, removed: 0, samples: { added: ['extra'], changed: ['k'], removed: [] } }]);
   });
 
+  it('refuses a time inside a history that a restore replaced, naming the safety backup that holds it', async () => {
+    const timers = new ManualTimers();
+    rt = await fixture.reopen(rt, { clock: timers.clock, timers });
+    await rt.state.set(a1, 'k', 1);
+    const backup = await rt.backups.create();
+    await timers.advance(10);
+    await rt.state.set(a1, 'k', 2);
+    const replacedAt = timers.clock.now() + 5;
+    await timers.advance(10);
+    const restored = await rt.backups.restore({ id: backup.id });
+    await assert.rejects(rt.backups.restore({ at: new Date(replacedAt) }), (error: Error & { code?: string; details?: { safetyBackupId?: string } }) => {
+      assert.equal(error.code, 'RESTORE_FAILED');
+      assert.match(error.message, /a restore replaced/);
+      assert.equal(error.details?.safetyBackupId, restored.safetyBackupId);
+      return true;
+    });
+    await timers.advance(10);
+    const after = await rt.backups.restore({ at: new Date(timers.clock.now()) });
+    assert.equal(after.restoredSeq, restored.seq, 'a time after the restore is in the restored history');
+    assert.equal(await rt.state.get(a1, 'k'), 1);
+  });
+
+  it('builds increments and points in time only on backups of its own store, when stores share a directory', async () => {
+    const shared = join(fixture.dir, 'shared-backups');
+    const other = tempDir('backups-other-store');
+    try {
+      const first = await createRuntime({ dataDir: join(other.dir, 'one'), backups: { dir: shared } });
+      await first.state.set(a1, 'k', 'one');
+      const theirs = await first.backups.create();
+      await first.close();
+      const second = await createRuntime({ dataDir: join(other.dir, 'two'), backups: { dir: shared } });
+      try {
+        for (let i = 0; i < 5; i++) await second.state.set(a1, 'k', `two-${i}`);
+        assert.equal(await codeOf(second.backups.create({ incremental: true })), 'BACKUP_FULL_REQUIRED', "the other store's backup is no parent");
+        assert.equal(await codeOf(second.backups.restore({ at: 3 })), 'BACKUP_NOT_FOUND', 'nor a base for a point in time');
+        assert.equal(await codeOf(second.backups.restore({ id: theirs.id, at: 3 })), 'RESTORE_FAILED');
+        const ours = await second.backups.create();
+        const increment = await second.backups.create({ incremental: true });
+        assert.equal(increment.parentId, ours.id);
+        assert.notEqual(ours.storeId, theirs.storeId);
+        await second.backups.restore({ id: theirs.id });
+        assert.equal(await second.state.get(a1, 'k'), 'one', 'restoring by id alone takes any store');
+        const continued = await second.backups.create({ incremental: true });
+        assert.equal(continued.parentId, theirs.id, 'the restored store continues the history of the store it came from');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('refuses a point in time that event retention removed, naming the gap, and changes nothing', async () => {
     await rt.state.set(a1, 'k', 0);
     const backup = await rt.backups.create();
@@ -171,7 +223,7 @@ describe('rt.backups', () => {
     assert.deepEqual(readdirSync(join(fixture.dir, 'backups')), [`llmstate-${full.id}.backup`]);
   });
 
-  it('an incremental backup after a scoped restore holds its changes; after a full restore it needs a full one', async () => {
+  it('an incremental backup after a scoped restore holds its changes; after a full restore it builds on the backup restored', async () => {
     await rt.state.set(a1, 'k', 'v1');
     await rt.state.set(b1, 'k', 'v1');
     const full = await rt.backups.create();
@@ -180,9 +232,17 @@ describe('rt.backups', () => {
     await rt.backups.restore({ id: full.id, scopes: [a1] });
     const inc = await rt.backups.create({ incremental: true });
     await rt.state.set(a1, 'k', 'v3');
-    await rt.backups.restore({ id: inc.id });
+    const restored = await rt.backups.restore({ id: inc.id });
     assert.deepEqual([await rt.state.get(a1, 'k'), await rt.state.get(b1, 'k')], ['v1', 'v2']);
-    assert.equal(await codeOf(rt.backups.create({ incremental: true })), 'BACKUP_FULL_REQUIRED');
+    await rt.state.set(b1, 'k', 'v4');
+    const next = await rt.backups.create({ incremental: true });
+    assert.equal(next.parentId, inc.id, 'not the safety backup, which the restore replaced');
+    assert.notEqual(next.parentId, restored.safetyBackupId);
+    await rt.state.set(b1, 'k', 'v5');
+    await rt.backups.restore({ id: next.id });
+    assert.deepEqual([await rt.state.get(a1, 'k'), await rt.state.get(b1, 'k')], ['v1', 'v4']);
+    await rt.backups.restore({ id: full.id });
+    assert.equal(await codeOf(rt.backups.create({ incremental: true })), undefined, 'builds on full, the backup just restored');
   });
 
   it('restores from a file alone into an empty store (disaster recovery), chain included', async () => {
