@@ -1,10 +1,12 @@
+import type { BackupRuntimeOptions } from '../backup/Backups.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
 
 /**
- * `create` makes the store when it is missing (`set`, `demo`). `existing` refuses a directory that holds
- * no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`) and creates nothing in it, so
- * that a mistyped `--data-dir` is reported instead of silently creating an empty store there.
+ * `create` makes the store when it is missing (`set`, `demo`, `backup restore --from`). `existing`
+ * refuses a directory that holds no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`,
+ * the other `backup` commands) and creates nothing in it, so that a mistyped `--data-dir` is reported
+ * instead of silently creating an empty store there.
  */
 export type StoreAccess = 'create' | 'existing';
 
@@ -17,6 +19,8 @@ export interface WithRuntimeOptions {
    * @default false
    */
   deliverHooks?: boolean;
+  /** The runtime's `backups` option: where backups go, and how the safety backup of a restore is encrypted. */
+  backups?: BackupRuntimeOptions;
 }
 
 /**
@@ -32,7 +36,10 @@ export async function withRuntime<T>(
   fn: (rt: Runtime) => Promise<T>,
   options: WithRuntimeOptions = {},
 ): Promise<T> {
-  const rt = await openRuntime({ dataDir, hooks: { autoStart: options.deliverHooks === true } }, access);
+  const rt = await openRuntime(
+    { dataDir, hooks: { autoStart: options.deliverHooks === true }, ...(options.backups === undefined ? {} : { backups: options.backups }) },
+    access,
+  );
   let result: T;
   try {
     result = await fn(rt);
