@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import type { BackupRuntimeOptions, RestoreOptions, RetentionPolicy } from '../backup/Backups.js';
 import { escapeForDisplay } from '../displayText.js';
-import { LlmStateError } from '../errors.js';
+import { isLlmStateError, LlmStateError } from '../errors.js';
 import { Scope } from '../state/Scope.js';
 import { COMPRESSIONS, parseCount, parseDuration, parseKeyFile, parsePath, parsePointInTime } from './backupArguments.js';
 import { formatBackupList, formatDescriptor, formatPrune, formatRestore, formatVerified } from './backupFormat.js';
@@ -59,7 +59,7 @@ export function registerBackupCommands(program: Command): void {
     .addOption(new Option('--compression <codec>', 'how the records are compressed').choices(COMPRESSIONS).default('brotli'))
     .action(async (options: CreateOptions, command: Command) => {
       const { dataDir } = globalOptions(command);
-      const created = await withBackupProgress((onProgress) =>
+      const created = await keyHinted((onProgress) =>
         withRuntime(
           dataDir,
           'existing',
@@ -90,7 +90,7 @@ export function registerBackupCommands(program: Command): void {
     .argument('<id>', ID_HELP)
     .action(async (id: string, options: KeyOptions, command: Command) => {
       const { dataDir } = globalOptions(command);
-      const result = await withBackupProgress((onProgress) =>
+      const result = await keyHinted((onProgress) =>
         withRuntime(
           dataDir,
           'existing',
@@ -111,7 +111,7 @@ export function registerBackupCommands(program: Command): void {
     .action(async (id: string | undefined, options: RestoreCommandOptions, command: Command) => {
       const { dataDir } = globalOptions(command);
       const restore = restoreOptionsOf(id, options);
-      const result = await withBackupProgress((onProgress) =>
+      const result = await keyHinted((onProgress) =>
         withRuntime(dataDir, options.from === undefined ? 'existing' : 'create', (rt) => rt.backups.restore({ ...restore, ...(onProgress === undefined ? {} : { onProgress }) }), {
           backups: { ...runtimeBackupOptions(dataDir, options), encrypt: keyAvailable(options) },
         }),
@@ -192,6 +192,19 @@ function backupDirOf(dataDir: string, options: CommonOptions): string {
 
 function runtimeBackupOptions(dataDir: string, options: CommonOptions): BackupRuntimeOptions {
   return { dir: backupDirOf(dataDir, options) };
+}
+
+/** {@link withBackupProgress}, where a missing key also says how to give one on the command line. */
+async function keyHinted<T>(work: Parameters<typeof withBackupProgress<T>>[0]): Promise<T> {
+  try {
+    return await withBackupProgress(work);
+  } catch (error) {
+    if (!isLlmStateError(error, 'BACKUP_KEY_REQUIRED')) throw error;
+    throw new LlmStateError('BACKUP_KEY_REQUIRED', `${error.message.replace(/\.?$/, '.')} With llmstate, set ${KEY_ENV} or pass --key-file <path>, a file that holds the passphrase.`, {
+      cause: error,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    });
+  }
 }
 
 /** A key is at hand: the safety backup of a restore is then encrypted with it, like the backups it protects. */

@@ -54,8 +54,7 @@ export function formatRestore(result: RestoreResult): string[] {
   const what = `backup ${id} (${MODES[result.mode]}${result.scopes === undefined ? '' : `: ${result.scopes.map((scope) => escapeForDisplay(scope)).join(', ')}`}) as of sequence ${result.restoredSeq}: ${count(result.records, 'record')} read${replayed}`;
   const lines = [result.dryRun ? `dry run: restoring ${what}` : `restored ${what}`];
   if (result.safetyBackupId !== undefined) {
-    const safety = escapeForDisplay(result.safetyBackupId);
-    lines.push(`safety backup ${safety}, taken just before; to undo: llmstate backup restore ${safety}`);
+    lines.push(`safety backup ${escapeForDisplay(result.safetyBackupId)}, taken just before: restore it to undo this`);
   }
   if (result.changes !== undefined) lines.push(...formatChanges(result.changes, result.dryRun));
   if (result.dryRun) lines.push('nothing was written');

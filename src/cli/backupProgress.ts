@@ -12,7 +12,7 @@ const PHASES: Record<BackupProgress['phase'], string> = {
 };
 
 const FORMATS = {
-  knownTotal: '{phase} {bar} {percentage}% | {records} records | {done} of {size} | ETA {eta_formatted}',
+  knownTotal: '{phase} {bar} {percentage}% | {records} records | {done} of {size} | ETA {time_left}',
   unknownTotal: '{phase} | {records} records | {done}',
 };
 
@@ -31,7 +31,8 @@ export function withBackupProgress<T>(work: (onProgress: ((progress: BackupProgr
         phase: PHASES[progress.phase],
         records: String(progress.records),
         done: shortBytes(progress.bytes),
-        size: shortBytes(progress.totalBytes ?? 0),
+        // The total of a backup is an estimate, which the bytes may pass.
+        size: shortBytes(Math.max(progress.totalBytes ?? 0, progress.bytes)),
       });
     });
   });

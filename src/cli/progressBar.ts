@@ -3,7 +3,10 @@ import cliProgress, { type Options, type Params } from 'cli-progress';
 // A CommonJS module: its named exports are only on the default one under ESM.
 const { Format, SingleBar } = cliProgress;
 
-/** Values for the tokens of a bar's formats, beside cli-progress's own ({bar}, {percentage}, {eta_formatted} …). */
+/**
+ * Values for the tokens of a bar's formats, beside cli-progress's own ({bar}, {percentage}, {value} …) and
+ * {time_left}: the ETA, or `?` while there is no rate to estimate it from.
+ */
 export type ProgressPayload = Record<string, string>;
 
 export interface ProgressFormats {
@@ -37,8 +40,12 @@ export async function withProgressBar<T>(formats: ProgressFormats, work: (bar: P
 
 function terminalBar(formats: ProgressFormats, stream: NodeJS.WriteStream): ProgressBar {
   let known = false;
-  const format = (options: Options, params: Params, payload: ProgressPayload) =>
-    Format.Formatter({ ...options, format: known ? formats.knownTotal : (formats.unknownTotal ?? formats.knownTotal) }, params, payload);
+  const format = (options: Options, params: Params, payload: ProgressPayload) => {
+    // cli-progress's own {eta_formatted} shows its placeholders 'NULL' and 'INF' cut to two letters.
+    const eta: unknown = params.eta;
+    const timeLeft = typeof eta === 'number' && Number.isFinite(eta) ? Format.TimeFormat(eta, options, 1) : '?';
+    return Format.Formatter({ ...options, format: known ? formats.knownTotal : (formats.unknownTotal ?? formats.knownTotal) }, params, { ...payload, time_left: timeLeft });
+  };
   const bar = new SingleBar({ stream, format, hideCursor: true, clearOnComplete: true });
   let started = false;
   return {
