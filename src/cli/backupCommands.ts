@@ -218,7 +218,8 @@ function restoreOptionsOf(id: string | undefined, options: RestoreCommandOptions
     throw new UsageError('--from restores a file alone: give no backup id and no --at with it');
   }
   if (id === undefined && options.from === undefined && options.at === undefined) {
-    throw new UsageError('name what to restore: a backup id, --at <time|seq>, or --from <file>');
+    const hint = options.scope === undefined ? '' : ' (--scope takes every word after it: put the backup id before --scope)';
+    throw new UsageError(`name what to restore: a backup id, --at <time|seq>, or --from <file>${hint}`);
   }
   if (options.from !== undefined) checkBackupFile(options.from);
   const scopes = options.scope?.map((text) => Scope.parse(text));

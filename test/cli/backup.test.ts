@@ -161,6 +161,7 @@ describe('llmstate backup', function () {
     assertFails(await run(dir, ['backup', 'restore', '--at', 'yesterday']), 2, "error: option '--at <time|seq>' argument 'yesterday' is invalid");
     assertFails(await run(dir, ['backup', 'restore', '--at', '2026-12-01T10:00:00']), 2, 'error: option');
     assertFails(await run(dir, ['backup', 'restore']), 2, 'error: name what to restore');
+    assertFails(await run(dir, ['backup', 'restore', '--scope', 'agent:a1', 'some-id']), 2, 'error: name what to restore: a backup id, --at <time|seq>, or --from <file> (--scope takes every word after it');
     assertFails(await run(dir, ['backup', 'restore', 'some-id', '--from', join(dir, 'x.backup')]), 2, 'error: --from restores a file alone');
     assertFails(await run(dir, ['backup', 'restore', '--from', dir]), 2, `error: --from ${dir} is a directory`);
     assertFails(await run(dir, ['backup', 'restore', '--scope', 'nope', '--at', '1']), 1, 'error[SCOPE_INVALID]');
