@@ -13,6 +13,9 @@ const READING_COMMANDS = [
   ['agents', 'list'],
   ['hooks', 'list'],
   ['timeline', 'c1'],
+  ['backup', 'list'],
+  ['backup', 'create'],
+  ['backup', 'restore', 'some-id'],
 ];
 
 /** Every file and directory under `dir`, relative to it. */
