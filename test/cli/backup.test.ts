@@ -138,6 +138,16 @@ describe('llmstate backup', function () {
     assert.deepEqual((JSON.parse(json.stdout) as { chain: ListedBackup[] }).chain.map(({ id }) => id), [fullId]);
   });
 
+  it('--help lists the subcommands; --data-dir may also come after them', async () => {
+    const help = await llmstate(['backup', '--help']);
+    assertSucceeds(help);
+    for (const sub of ['create', 'list', 'verify', 'restore', 'prune', 'pin', 'unpin']) assert.match(help.stdout, new RegExp(`^  ${sub} `, 'm'));
+    await write(dir, [[a1, 'k', 1]]);
+    const after = await llmstate(['backup', 'list', '--data-dir', dir], { env: { [KEY]: undefined } });
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(after.stderr, `no backups in ${join(dir, 'backups')}\n`);
+  });
+
   it('--backup-dir keeps backups elsewhere; an empty directory lists nothing, with a note', async () => {
     await write(dir, [[a1, 'k', 1]]);
     const elsewhere = join(tempDir('llmstate-backup-cli-'), 'backups');
