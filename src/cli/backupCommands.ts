@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join, resolve } from 'node:path';
-import type { BackupRuntimeOptions, RestoreOptions, RetentionPolicy } from '../backup/Backups.js';
+import type { BackupProgress, BackupRuntimeOptions, RestoreOptions, RetentionPolicy } from '../backup/Backups.js';
 import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError, LlmStateError } from '../errors.js';
 import { Scope } from '../state/Scope.js';
@@ -68,8 +68,7 @@ export function registerBackupCommands(program: Command): void {
               incremental: options.incremental === true,
               encrypt: options.encrypt === true,
               ...(options.compression === undefined ? {} : { compression: options.compression }),
-              ...(options.keyFile === undefined ? {} : { key: options.keyFile }),
-              ...(onProgress === undefined ? {} : { onProgress }),
+              ...keyAndProgress(options, onProgress),
             }),
           { backups: runtimeBackupOptions(dataDir, options) },
         ),
@@ -94,7 +93,7 @@ export function registerBackupCommands(program: Command): void {
         withRuntime(
           dataDir,
           'existing',
-          (rt) => rt.backups.verify(id, { ...(options.keyFile === undefined ? {} : { key: options.keyFile }), ...(onProgress === undefined ? {} : { onProgress }) }),
+          (rt) => rt.backups.verify(id, keyAndProgress(options, onProgress)),
           { backups: runtimeBackupOptions(dataDir, options) },
         ),
       );
@@ -112,7 +111,7 @@ export function registerBackupCommands(program: Command): void {
       const { dataDir } = globalOptions(command);
       const restore = restoreOptionsOf(id, options);
       const result = await keyHinted((onProgress) =>
-        withRuntime(dataDir, options.from === undefined ? 'existing' : 'create', (rt) => rt.backups.restore({ ...restore, ...(onProgress === undefined ? {} : { onProgress }) }), {
+        withRuntime(dataDir, options.from === undefined ? 'existing' : 'create', (rt) => rt.backups.restore({ ...restore, ...keyAndProgress(options, onProgress) }), {
           backups: { ...runtimeBackupOptions(dataDir, options), encrypt: keyAvailable(options) },
         }),
       );
@@ -125,7 +124,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--keep-daily <n>', 'keep the newest backup of each of the n latest UTC days that have one', parseCount)
     .option('--keep-weekly <n>', 'keep the newest backup of each of the n latest ISO weeks that have one', parseCount)
     .option('--keep-monthly <n>', 'keep the newest backup of each of the n latest months that have one', parseCount)
-    .option('--max-age <duration>', 'delete backups older than this, whatever keeps them: ms, or 30m, 12h, 7d, 2w', parseDuration)
+    .option('--max-age <duration>', 'delete backups older than this, whatever rule keeps them (pins still hold): ms, or 30m, 12h, 7d, 2w', parseDuration)
     .option('--max-total-bytes <n>', 'then delete the oldest until the backups take at most n bytes', parseCount)
     .option('--dry-run', 'print the decisions and delete nothing')
     .action(async (options: PruneOptions, command: Command) => {
@@ -194,6 +193,11 @@ function runtimeBackupOptions(dataDir: string, options: CommonOptions): BackupRu
   return { dir: backupDirOf(dataDir, options) };
 }
 
+/** The key from `--key-file` (else the API reads LLMSTATE_BACKUP_KEY), and the progress bar's callback. */
+function keyAndProgress(options: KeyOptions, onProgress: ((progress: BackupProgress) => void) | undefined): { key?: string; onProgress?: (progress: BackupProgress) => void } {
+  return { ...(options.keyFile === undefined ? {} : { key: options.keyFile }), ...(onProgress === undefined ? {} : { onProgress }) };
+}
+
 /** {@link withBackupProgress}, where a missing key also says how to give one on the command line. */
 async function keyHinted<T>(work: Parameters<typeof withBackupProgress<T>>[0]): Promise<T> {
   try {
@@ -229,7 +233,6 @@ function restoreOptionsOf(id: string | undefined, options: RestoreCommandOptions
     ...(options.at === undefined ? {} : { at: options.at }),
     ...(scopes === undefined ? {} : { scopes }),
     dryRun: options.dryRun === true,
-    ...(options.keyFile === undefined ? {} : { key: options.keyFile }),
   };
 }
 
