@@ -80,7 +80,7 @@ export function registerBackupCommands(program: Command): void {
     .description('one line per backup, oldest first: id, time, kind, parent, sequence, records, size, pinned or encrypted, why it was taken')
     .action(async (options: CommonOptions, command: Command) => {
       const { dataDir } = globalOptions(command);
-      const backups = await withRuntime(dataDir, 'existing', (rt) => rt.backups.list(), { backups: runtimeBackupOptions(dataDir, options) });
+      const backups = await withRuntime(dataDir, 'existing', (rt) => rt.backups.list(), { backups: runtimeBackupOptions(dataDir, options), withoutStore: 'memory' });
       printResult(backups, options, (found) => formatBackupList(found, stdoutStyles()), `no backups in ${escapeForDisplay(backupDirOf(dataDir, options))}`);
     });
 
@@ -94,7 +94,7 @@ export function registerBackupCommands(program: Command): void {
           dataDir,
           'existing',
           (rt) => rt.backups.verify(id, keyAndProgress(options, onProgress)),
-          { backups: runtimeBackupOptions(dataDir, options) },
+          { backups: runtimeBackupOptions(dataDir, options), withoutStore: 'memory' },
         ),
       );
       printResult(result, options, formatVerified);

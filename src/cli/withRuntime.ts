@@ -1,4 +1,5 @@
 import type { BackupRuntimeOptions } from '../backup/Backups.js';
+import { isLlmStateError } from '../errors.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
 
@@ -21,6 +22,13 @@ export interface WithRuntimeOptions {
   deliverHooks?: boolean;
   /** The runtime's `backups` option: where backups go, and how the safety backup of a restore is encrypted. */
   backups?: BackupRuntimeOptions;
+  /**
+   * When `access` is `existing` and the data directory holds no store: refuse, or run on an empty store in
+   * memory. `memory` is for commands that only read the backup directory (`backup list`, `backup
+   * verify`), which must work when the data directory is gone; it creates nothing on disk.
+   * @default 'refuse'
+   */
+  withoutStore?: 'refuse' | 'memory';
 }
 
 /**
@@ -36,10 +44,11 @@ export async function withRuntime<T>(
   fn: (rt: Runtime) => Promise<T>,
   options: WithRuntimeOptions = {},
 ): Promise<T> {
-  const rt = await openRuntime(
-    { dataDir, hooks: { autoStart: options.deliverHooks === true }, ...(options.backups === undefined ? {} : { backups: options.backups }) },
-    access,
-  );
+  const given = { hooks: { autoStart: options.deliverHooks === true }, ...(options.backups === undefined ? {} : { backups: options.backups }) };
+  const rt = await openRuntime({ dataDir, ...given }, access).catch((error: unknown) => {
+    if (options.withoutStore !== 'memory' || !isLlmStateError(error, 'STORAGE_FAILED') || error.details?.reason !== 'no_store') throw error;
+    return openRuntime({ memory: true, ...given }, 'create');
+  });
   let result: T;
   try {
     result = await fn(rt);

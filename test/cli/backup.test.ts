@@ -185,8 +185,17 @@ describe('llmstate backup', function () {
     assertFails(await run(dir, ['backup', 'verify', 'x', '--key-file', file]), 2, `error: option '--key-file <path>' argument`);
 
     const missing = join(dir, 'no-store-here');
-    assertFails(await run(missing, ['backup', 'list']), 1, 'error[STORAGE_FAILED]');
     assertFails(await run(missing, ['backup', 'create']), 1, 'error[STORAGE_FAILED]');
+    assertFails(await run(missing, ['backup', 'prune', '--keep-last', '1']), 1, 'error[STORAGE_FAILED]');
+    // list and verify read only the backup directory: they work where the data directory is gone.
+    const listed = await run(missing, ['backup', 'list']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stderr, `no backups in ${join(missing, 'backups')}\n`);
+    const { id } = await create(dir);
+    const verified = await run(missing, ['backup', 'verify', id, '--backup-dir', join(dir, 'backups')]);
+    assertSucceeds(verified);
+    assert.match(verified.stdout, new RegExp(`^ok: ${id} \\(chain of 1, \\d+ records\\)\\n$`));
+    assertFails(await run(missing, ['backup', 'verify', id]), 1, 'error[BACKUP_NOT_FOUND]');
     assert.equal(existsSync(missing), false, 'nothing was created');
     assertFails(await run(missing, ['backup', 'restore', '--from', join(dir, 'gone.backup')]), 1, 'error[BACKUP_NOT_FOUND]: There is no backup file');
     assert.equal(existsSync(missing), false, 'a missing --from file is found before a store is created');
