@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { createRuntime, LlmStateError, type Runtime, type RuntimeOptions } from '../src/index.js';
-import type { RestoreResult } from '../src/backup/Backups.js';
+import type { RestoreBackupResult } from '../src/backup/Backups.js';
 import type { Compression } from '../src/backup/file/index.js';
 import { backedUpSublevels } from '../src/backup/coverage.js';
 import { decodeSeqKey, readLastSeq } from '../src/events/eventLog.js';
@@ -377,7 +377,7 @@ class Harness {
 
   /** Checks a restore's outcome against what it restored, and `raw`, the store's records just before. */
   async afterRestore(
-    result: RestoreResult,
+    result: RestoreBackupResult,
     restored: { state: State; history: Entry[]; removedUpTo: number; raw: string[] | undefined; rawState?: string[] },
     raw: string[],
     scopes: number[] | undefined,
@@ -465,7 +465,7 @@ function expectedChanges(current: State, restored: State): Array<{ scope: string
 }
 
 /** A report's changes as full key lists: with at most a few keys per scope, the samples are every key. */
-function normalizeChanges(changes: NonNullable<RestoreResult['changes']>) {
+function normalizeChanges(changes: NonNullable<RestoreBackupResult['changes']>) {
   return changes
     .map(({ scope, added, changed, removed, samples }) => {
       assert.equal(samples.added.length, added);

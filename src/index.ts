@@ -52,6 +52,22 @@ export { renderTimeline, TIMELINE_FORMATS } from './events/timelineExport.js';
 export type { TimelineFormat } from './events/timelineExport.js';
 export type { Timeline, TimelineNode } from './events/timeline.js';
 export type { HookResourceLimits, HookRuntimeOptions, ResolvedHookRuntimeOptions } from './runtimeOptions.js';
+export { Backups } from './backup/Backups.js';
+export type {
+  BackupDescriptor,
+  BackupProgress,
+  BackupRuntimeOptions,
+  CreateBackupOptions,
+  RestoreBackupOptions,
+  RestoreBackupResult,
+  VerifyBackupResult,
+  PruneBackupsResult,
+  ScopeChanges,
+  RetentionPolicy,
+  RetentionPlan,
+  RetentionDecision,
+} from './backup/Backups.js';
+export type { BackupKeyInput, Compression } from './backup/file/index.js';
 export { verifyStore, repairStore } from './integrity/verifyStore.js';
 export type { VerifyOptions, RepairReport } from './integrity/verifyStore.js';
 export type { VerifyReport, Problem as VerifyProblem, RepairRecord } from './integrity/verifyReport.js';

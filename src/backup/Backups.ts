@@ -12,7 +12,7 @@ import { backupKeyFrom, verifyBackupFile, type BackupKeyInput, type Compression 
 import { backupsInHistory, baseFor, targetSeq } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
 import { chainProgress } from './progress.js';
-import { restoreChain, type RestoreHost, type RestoreResult } from './restore.js';
+import { restoreChain, type RestoreHost, type RestoreBackupResult } from './restore.js';
 import { checkRetentionPolicy, planRetention, type RetentionPlan, type RetentionPolicy } from './retention.js';
 import { writeBackup } from './writeBackup.js';
 import { readStoreId } from '../state/storeIdentity.js';
@@ -21,7 +21,7 @@ import type { BackupRuntimeOptions } from './backupOptions.js';
 export type { BackupDescriptor } from './BackupCatalog.js';
 export type { BackupRuntimeOptions } from './backupOptions.js';
 export type { BackupProgress } from './progress.js';
-export type { RestoreResult } from './restore.js';
+export type { RestoreBackupResult } from './restore.js';
 export type { ScopeChanges } from './diffState.js';
 export type { RetentionPlan, RetentionPolicy, RetentionDecision } from './retention.js';
 
@@ -35,7 +35,7 @@ export interface CreateBackupOptions {
   onProgress?: (progress: BackupProgress) => void;
 }
 
-export interface RestoreOptions {
+export interface RestoreBackupOptions {
   /** The backup to restore. */
   id?: string;
   /** A backup file to restore, which need not be in the backup directory (disaster recovery). */
@@ -50,14 +50,14 @@ export interface RestoreOptions {
   onProgress?: (progress: BackupProgress) => void;
 }
 
-export interface VerifyResult {
+export interface VerifyBackupResult {
   id: string;
   /** The chain that was checked, full backup first. */
   chain: BackupDescriptor[];
   records: number;
 }
 
-export interface PruneResult {
+export interface PruneBackupsResult {
   plan: RetentionPlan;
   deleted: BackupDescriptor[];
   kept: BackupDescriptor[];
@@ -142,7 +142,7 @@ export class Backups {
    *
    * @throws {BACKUP_CORRUPT} naming the file and where. @throws {BACKUP_NOT_FOUND} @throws {BACKUP_KEY_REQUIRED}
    */
-  async verify(id: string, options?: { key?: BackupKeyInput; onProgress?: (progress: BackupProgress) => void }): Promise<VerifyResult> {
+  async verify(id: string, options?: { key?: BackupKeyInput; onProgress?: (progress: BackupProgress) => void }): Promise<VerifyBackupResult> {
     this.#host.assertOpen();
     checkId(id);
     checkOptionsArgument(options);
@@ -162,7 +162,7 @@ export class Backups {
    * @throws {BACKUP_NOT_FOUND} @throws {BACKUP_CORRUPT} @throws {BACKUP_KEY_REQUIRED}
    * @throws {RESTORE_FAILED} when the log cannot reach `at`, or the switch failed; the current state is untouched.
    */
-  async restore(options: RestoreOptions): Promise<RestoreResult> {
+  async restore(options: RestoreBackupOptions): Promise<RestoreBackupResult> {
     this.#host.assertOpen();
     checkOptionsArgument(options, 'options', 'required');
     const given = checkOptions(options, RESTORE_FIELDS);
@@ -224,7 +224,7 @@ export class Backups {
    * Pinned backups, and every backup a kept increment needs, are kept. Each run is logged as a
    * `backup.pruned` event with every decision and its reasons.
    */
-  async prune(policy?: RetentionPolicy): Promise<PruneResult> {
+  async prune(policy?: RetentionPolicy): Promise<PruneBackupsResult> {
     this.#host.assertOpen();
     checkOptionsArgument(policy, 'policy');
     const checked = checkRetentionPolicy(policy ?? this.#host.options.retention ?? {});
@@ -312,7 +312,7 @@ export class Backups {
     });
   }
 
-  async #prune(policy: RetentionPolicy): Promise<PruneResult> {
+  async #prune(policy: RetentionPolicy): Promise<PruneBackupsResult> {
     const catalog = this.#catalog();
     const backups = await catalog.list();
     const plan = planRetention(backups, policy, this.#host.clock.now());

@@ -48,7 +48,7 @@ export interface RestorePlan {
   onProgress?: (progress: BackupProgress) => void;
 }
 
-export interface RestoreResult {
+export interface RestoreBackupResult {
   /** The backup restored (the last of its chain). */
   id: string;
   mode: 'full' | 'pointInTime' | 'scopes';
@@ -77,7 +77,7 @@ export interface RestoreResult {
  * stopped, replaces them in one batch of the current store. A failure before the switch leaves the
  * current store as it was, and the runtime running on it.
  */
-export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promise<RestoreResult> {
+export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promise<RestoreBackupResult> {
   const target = plan.chain[plan.chain.length - 1];
   const mode = plan.scopes !== undefined ? 'scopes' : plan.toSeq !== undefined ? 'pointInTime' : 'full';
   const staged = plan.scopes !== undefined ? await scratchStore() : await host.newStore(target.id);
@@ -86,7 +86,7 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
     const ranges = plan.scopes?.map((scope) => scopeRange(scope));
     const replayedCommits = plan.toSeq === undefined ? 0 : await replayInto(host.storage(), staged.storage, target, plan.toSeq, ranges, plan.onProgress);
     const restoredSeq = plan.toSeq ?? target.seq;
-    const result: RestoreResult = {
+    const result: RestoreBackupResult = {
       id: target.id,
       mode,
       restoredSeq,
@@ -144,7 +144,7 @@ async function replayInto(
   }
 }
 
-async function switchStores(host: RestoreHost, staged: StagedStore, result: RestoreResult): Promise<RestoreResult> {
+async function switchStores(host: RestoreHost, staged: StagedStore, result: RestoreBackupResult): Promise<RestoreBackupResult> {
   const current = await host.quiesce();
   let restored: StorageBackend;
   try {
@@ -164,7 +164,7 @@ async function switchStores(host: RestoreHost, staged: StagedStore, result: Rest
   return result;
 }
 
-async function replaceScopes(host: RestoreHost, scratch: StorageBackend, ranges: readonly KeyRange[], result: RestoreResult): Promise<RestoreResult> {
+async function replaceScopes(host: RestoreHost, scratch: StorageBackend, ranges: readonly KeyRange[], result: RestoreBackupResult): Promise<RestoreBackupResult> {
   const current = await host.quiesce();
   try {
     const safety = await host.safetyBackup(current);
@@ -211,7 +211,7 @@ async function* listOf<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
 }
 
-function restoreFailed(result: RestoreResult, error: unknown): LlmStateError {
+function restoreFailed(result: RestoreBackupResult, error: unknown): LlmStateError {
   if (error instanceof LlmStateError && error.code !== 'STORAGE_FAILED') return error;
   return new LlmStateError('RESTORE_FAILED', `Restoring backup ${result.id} failed; the current state is untouched: ${(error as Error).message}`, {
     cause: error,

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join, resolve } from 'node:path';
-import type { BackupProgress, BackupRuntimeOptions, RestoreOptions, RetentionPolicy } from '../backup/Backups.js';
+import type { BackupProgress, BackupRuntimeOptions, RestoreBackupOptions, RetentionPolicy } from '../backup/Backups.js';
 import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError, LlmStateError } from '../errors.js';
 import { Scope } from '../state/Scope.js';
@@ -217,7 +217,7 @@ function keyAvailable(options: KeyOptions): boolean {
 }
 
 /** The options of `rt.backups.restore`, checked before the store is opened. */
-function restoreOptionsOf(id: string | undefined, options: RestoreCommandOptions): RestoreOptions {
+function restoreOptionsOf(id: string | undefined, options: RestoreCommandOptions): RestoreBackupOptions {
   if (options.from !== undefined && (id !== undefined || options.at !== undefined)) {
     throw new UsageError('--from restores a file alone: give no backup id and no --at with it');
   }

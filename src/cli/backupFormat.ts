@@ -1,4 +1,4 @@
-import type { BackupDescriptor, PruneResult, RestoreResult, RetentionPlan, ScopeChanges, VerifyResult } from '../backup/Backups.js';
+import type { BackupDescriptor, PruneBackupsResult, RestoreBackupResult, RetentionPlan, ScopeChanges, VerifyBackupResult } from '../backup/Backups.js';
 import { escapeForDisplay } from '../displayText.js';
 import { count, formatBytes, formatTable, isoTime, shortBytes, type Styles } from './output.js';
 
@@ -41,14 +41,14 @@ function flagsOf(backup: BackupDescriptor): string {
 }
 
 /** `backup verify`. */
-export function formatVerified(result: VerifyResult): string[] {
+export function formatVerified(result: VerifyBackupResult): string[] {
   return [`ok: ${escapeForDisplay(result.id)} (chain of ${result.chain.length}, ${count(result.records, 'record')})`];
 }
 
-const MODES: Record<RestoreResult['mode'], string> = { full: 'everything', pointInTime: 'point in time', scopes: 'some scopes' };
+const MODES: Record<RestoreBackupResult['mode'], string> = { full: 'everything', pointInTime: 'point in time', scopes: 'some scopes' };
 
 /** `backup restore`: what was restored and the safety backup, or for a dry run what would change. */
-export function formatRestore(result: RestoreResult): string[] {
+export function formatRestore(result: RestoreBackupResult): string[] {
   const id = escapeForDisplay(result.id);
   const replayed = result.replayedCommits > 0 || result.mode === 'pointInTime' ? `, then ${count(result.replayedCommits, 'commit')} replayed from the event log` : '';
   const what = `backup ${id} (${MODES[result.mode]}${result.scopes === undefined ? '' : `: ${result.scopes.map((scope) => escapeForDisplay(scope)).join(', ')}`}) as of sequence ${result.restoredSeq}: ${count(result.records, 'record')} read${replayed}`;
@@ -96,6 +96,6 @@ export function formatPrune(plan: RetentionPlan, backups: readonly BackupDescrip
 }
 
 /** What `backup prune --json` prints. */
-export function pruneJson(result: PruneResult | { plan: RetentionPlan }, dryRun: boolean): unknown {
+export function pruneJson(result: PruneBackupsResult | { plan: RetentionPlan }, dryRun: boolean): unknown {
   return { dryRun, ...result };
 }

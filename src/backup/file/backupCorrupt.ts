@@ -8,7 +8,12 @@ export type DamageRegion = 'magic' | 'header' | 'key' | 'frame' | 'body' | 'trai
  * `{ file, offset?, region }` for a program to act on.
  */
 export function backupCorrupt(file: string, region: DamageRegion, what: string, offset?: number, cause?: unknown): LlmStateError {
-  return new LlmStateError('BACKUP_CORRUPT', `The backup file ${file} is damaged: ${what}. Verify the other copies of this backup, or use another backup.`, {
+  // A wrong key is not damage: the file may be intact, and the right key opens it.
+  const message =
+    region === 'key'
+      ? `The backup file ${file} cannot be decrypted with this key: ${what}. Give the key it was encrypted with.`
+      : `The backup file ${file} is damaged: ${what}. Verify the other copies of this backup, or use another backup.`;
+  return new LlmStateError('BACKUP_CORRUPT', message, {
     ...(cause === undefined ? {} : { cause }),
     details: { file, region, ...(offset === undefined ? {} : { offset }) },
   });
