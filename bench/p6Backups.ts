@@ -259,7 +259,7 @@ export async function p6Backups(ctx: BenchContext): Promise<BenchResult> {
         `Full backup: ${full.value.records} records (state, event log and its indexes, …), ${(backedUpBytes / MB).toFixed(0)} MB of keys and values → ${(full.value.bytes / MB).toFixed(1)} MB (brotli).`,
         `Raw: ${raw.value.records} LevelDB entries (every sublevel), ${(raw.value.inputBytes / MB).toFixed(0)} MB → ${(raw.value.fileBytes / MB).toFixed(1)} MB, iterated in nextv(1000) steps, brotli at the same quality, written and fsynced.`,
         `Incremental: ${changed} keys changed by single sets (${IN_FLIGHT} in flight), then ${incremental.value.records} records, ${(incremental.value.bytes / MB).toFixed(2)} MB.`,
-        `Restore of the full backup (${restored.value.records} records): reading it into a staging store, then a safety backup (incremental) and the switch. Raw: decompress + db.batch of 1,000 into a fresh store.`,
+        `Restore of the full backup (${restored.value.records} records): reading it into a staging store, then a safety backup (incremental) and the switch. Raw: decompress + db.batch of up to 2,048 puts or 4 MiB (as the runtime batches) into a fresh store.`,
         `Writes: random overwrites by ${IN_FLIGHT} writers; without a backup ${fmtRate(rate(before))} before and ${fmtRate(rate(after))} after (each for ${fmtNs(windowNs)}), during it ${fmtRate(duringRate)} (${during.sets} sets in ${fmtNs(during.ns)}); that backup held ${loaded.records} records.`,
       ],
       data: {

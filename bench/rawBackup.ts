@@ -1,7 +1,8 @@
 /**
  * The raw references of P6: a backup that is nothing but iterating the LevelDB directory and compressing
  * what it reads with the codec and level the runtime uses, and a restore that is nothing but
- * decompressing that file and writing its records into a fresh classic-level in batches.
+ * decompressing that file and writing its records into a fresh classic-level in batches bounded as the
+ * runtime bounds its own.
  *
  * The file is each key and value behind a 4-byte length, brotli-compressed, written and fsynced: no
  * header, no checksum, no encryption frames, no record types.
@@ -15,7 +16,9 @@ import { openRaw } from './harness.js';
 /** As src/backup/file/compression.ts sets it. */
 const BROTLI_QUALITY = 4;
 const READ_BATCH = 1_000;
-const WRITE_BATCH = 1_000;
+/** As src/backup/applyRecords.ts bounds its batches: 1,000 event-log records would be a batch of GBs. */
+const WRITE_BATCH = 2_048;
+const WRITE_BATCH_BYTES = 4 << 20;
 const CHUNK_BYTES = 64 * 1024;
 
 export interface RawBackupResult {
@@ -75,30 +78,48 @@ export async function rawRestore(file: string, storeDir: string): Promise<number
   let records = 0;
   try {
     const write = async (decompressed: AsyncIterable<Buffer>) => {
-      let pending: Buffer = Buffer.alloc(0);
+      // Pieces wait until the record they start is whole, and are joined once: event-log records of a
+      // few MB arrive in pieces of 16 KiB.
+      let pieces: Buffer[] = [];
+      let have = 0;
+      let needed = 8;
       let ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
+      let opsBytes = 0;
       for await (const piece of decompressed) {
-        const bytes = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
+        pieces.push(piece);
+        have += piece.length;
+        if (have < needed) continue;
+        const bytes = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, have);
         let offset = 0;
-        while (offset + 4 <= bytes.length) {
+        needed = 8;
+        while (offset + 8 <= bytes.length) {
           const keyLength = bytes.readUInt32LE(offset);
-          if (offset + 8 + keyLength > bytes.length) break;
+          if (offset + 8 + keyLength > bytes.length) {
+            needed = 8 + keyLength;
+            break;
+          }
           const valueLength = bytes.readUInt32LE(offset + 4 + keyLength);
           const end = offset + 8 + keyLength + valueLength;
-          if (end > bytes.length) break;
+          if (end > bytes.length) {
+            needed = end - offset;
+            break;
+          }
           const key = bytes.subarray(offset + 4, offset + 4 + keyLength);
           const value = bytes.subarray(offset + 8 + keyLength, end);
           ops.push({ type: 'put', key, value });
+          opsBytes += key.length + value.length;
           offset = end;
-          if (ops.length === WRITE_BATCH) {
+          if (ops.length === WRITE_BATCH || opsBytes >= WRITE_BATCH_BYTES) {
             await db.batch(ops);
             records += ops.length;
             ops = [];
+            opsBytes = 0;
           }
         }
-        pending = bytes.subarray(offset);
+        pieces = offset === bytes.length ? [] : [bytes.subarray(offset)];
+        have = bytes.length - offset;
       }
-      if (pending.length > 0) throw new Error(`raw restore: the file ends inside a record (${pending.length} bytes left)`);
+      if (have > 0) throw new Error(`raw restore: the file ends inside a record (${have} bytes left)`);
       await db.batch(ops, { sync: true });
       records += ops.length;
     };
