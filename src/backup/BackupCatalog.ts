@@ -23,6 +23,8 @@ export interface BackupDescriptor {
   records: number;
   encrypted: boolean;
   compression: Compression;
+  /** The store it is a backup of (see storeIdentity.ts), or null for a file without one. */
+  storeId: string | null;
   pinned: boolean;
 }
 
@@ -127,6 +129,7 @@ export function descriptorOf(header: BackupHeader, file: string, bytes: number, 
     records,
     encrypted: header.encryption !== null,
     compression: header.compression,
+    storeId: typeof header.meta.storeId === 'string' ? header.meta.storeId : null,
   };
 }
 

@@ -9,12 +9,13 @@ import { repeatEvery, type Timers } from '../timers.js';
 import { BackupCatalog, catalogOfFile, describeFile, type BackupDescriptor } from './BackupCatalog.js';
 import { resolveChain } from './chain.js';
 import { backupKeyFrom, verifyBackupFile, type BackupKeyInput, type Compression } from './file/index.js';
-import { baseFor, targetSeq } from './pointInTime.js';
+import { backupsInHistory, baseFor, targetSeq } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
-import { progressCounter } from './progress.js';
+import { chainProgress } from './progress.js';
 import { restoreChain, type RestoreHost, type RestoreResult } from './restore.js';
 import { checkRetentionPolicy, planRetention, type RetentionPlan, type RetentionPolicy } from './retention.js';
 import { writeBackup } from './writeBackup.js';
+import { readStoreId } from '../state/storeIdentity.js';
 import type { BackupRuntimeOptions } from './backupOptions.js';
 
 export type { BackupDescriptor } from './BackupCatalog.js';
@@ -180,9 +181,16 @@ export class Backups {
         const fromCatalog = catalogOfFile(given.from);
         chain = await resolveChain({ ...(await describeFile(given.from)), pinned: false }, [fromCatalog, catalog]);
       } else {
-        const backups = await catalog.list();
-        if (given.at !== undefined) toSeq = await targetSeq(this.#host.storage(), given.at, backups);
-        const target = given.id !== undefined ? await catalog.get(given.id) : baseFor(toSeq!, backups, catalog.dir);
+        let target: BackupDescriptor;
+        if (given.at === undefined) target = await catalog.get(given.id!);
+        else {
+          // A point in time continues this store's history: only its own backups can start it.
+          const storeId = await readStoreId(this.#host.storage());
+          const ours = (await catalog.list()).filter((backup) => backup.storeId !== null && backup.storeId === storeId);
+          const backups = await backupsInHistory(this.#host.storage(), ours);
+          toSeq = await targetSeq(this.#host.storage(), given.at, backups);
+          target = given.id === undefined ? baseFor(toSeq, backups, catalog.dir) : ofThisStore(await catalog.get(given.id), storeId);
+        }
         if (toSeq !== undefined && target.seq > toSeq) {
           throw new LlmStateError('RESTORE_FAILED', `Backup ${target.id} is at sequence ${target.seq}, after the target ${toSeq}: a backup cannot be taken back, only forward`, {
             details: { id: target.id, seq: target.seq, toSeq },
@@ -245,7 +253,7 @@ export class Backups {
       if (this.#scheduled !== undefined) return;
       this.#scheduled = this.#serial
         .run(() => this.#scheduledRun())
-        .catch((error: unknown) => this.#host.reportError(error))
+        .catch((error: unknown) => this.#recordFailure(error))
         .finally(() => (this.#scheduled = undefined));
     });
   }
@@ -260,6 +268,12 @@ export class Backups {
   /** Resolves once the operation running now (a backup, a restore, a prune) has ended. @internal */
   async idle(): Promise<void> {
     await this.#serial.run(async () => {});
+  }
+
+  async #recordFailure(error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof LlmStateError ? error.code : undefined;
+    await this.#host.record([{ kind: 'backup.failed', data: { message, ...(code === undefined ? {} : { code }) } }]).catch((failure: unknown) => this.#host.reportError(failure));
   }
 
   async #scheduledRun(): Promise<void> {
@@ -358,24 +372,20 @@ export class Backups {
 }
 
 async function verifyChain(chain: readonly BackupDescriptor[], key: BackupKeyInput | undefined, onProgress?: (progress: BackupProgress) => void): Promise<number> {
-  const total = chain.reduce((sum, backup) => sum + backup.bytes, 0);
-  const counter = progressCounter('verify', total, onProgress);
-  let done = 0;
+  const report = chainProgress('verify', chain, onProgress);
   let records = 0;
-  for (const backup of chain) {
-    const { trailer } = await verifyBackupFile(backup.file, {
-      ...(key === undefined ? {} : { key }),
-      onProgress: (progress) => {
-        counter.setBytes(done + progress.bytes);
-        counter.add(0);
-      },
-    });
+  for (const [index, backup] of chain.entries()) {
+    const { trailer } = await verifyBackupFile(backup.file, { ...(key === undefined ? {} : { key }), onProgress: (progress) => report(index, progress) });
     records += trailer.records;
-    done += backup.bytes;
   }
-  counter.setBytes(total);
-  counter.done();
   return records;
+}
+
+function ofThisStore(backup: BackupDescriptor, storeId: string | undefined): BackupDescriptor {
+  if (backup.storeId !== null && backup.storeId === storeId) return backup;
+  throw new LlmStateError('RESTORE_FAILED', `Backup ${backup.id} is of another store: this store's event log cannot bring it forward to a point in time. Restore it by id alone`, {
+    details: { id: backup.id },
+  });
 }
 
 function createdData(backup: BackupDescriptor) {

@@ -1,24 +1,58 @@
 import { LlmStateError } from '../errors.js';
-import { decodeSeqKey, readLastSeq } from '../events/eventLog.js';
+import { decodeCommitRecord, decodeSeqKey, readLastSeq } from '../events/eventLog.js';
 import { readSeqHighWater } from '../events/seqHighWater.js';
 import { decodeRecord } from '../storage/recordEnvelope.js';
 import type { StorageBackend, StorageSnapshot } from '../storage/index.js';
 import type { BackupDescriptor } from './BackupCatalog.js';
+import { replacedBy, replacedRanges } from './restoreMarker.js';
 
 /**
  * The sequence a point-in-time target names: a sequence as given, or for a time the last commit made at
- * or before it, as the log or the backups know it.
+ * or before it. The log answers; when it holds nothing that old, a backup of this store made by then
+ * does, provided no commit after it was removed from the log.
+ *
+ * @param backups This store's backups.
+ * @throws {RESTORE_FAILED} for a time inside a history that a full restore replaced (its commits are not
+ * in the log), or one that neither the log nor a backup reaches.
  */
 export async function targetSeq(storage: StorageBackend, at: Date | number, backups: readonly BackupDescriptor[]): Promise<number> {
   if (typeof at === 'number') return at;
   const time = at.getTime();
-  let found = 0;
-  for (const backup of backups) if (backup.createdAt <= time) found = Math.max(found, backup.seq);
+  let found: number | undefined;
   for await (const [key, record] of storage.iterate('events')) {
-    if (decodeRecord(record, { 'event log sequence': decodeSeqKey(key) }).timestamp > time) break;
-    found = Math.max(found, decodeSeqKey(key));
+    const seq = decodeSeqKey(key);
+    if (decodeRecord(record, { 'event log sequence': seq }).timestamp <= time) {
+      found = seq;
+      continue;
+    }
+    const replaced = replacedBy(decodeCommitRecord(record, seq), seq);
+    if (replaced !== undefined) {
+      throw new LlmStateError(
+        'RESTORE_FAILED',
+        `Cannot restore to ${at.toISOString()}: at that time the store was in a history that a restore replaced at sequence ${seq} ` +
+          `(${new Date(decodeRecord(record).timestamp).toISOString()}); its commits ${replaced.from} to ${replaced.to} are not in the log. ` +
+          `The safety backup that restore took (${replaced.safetyBackupId}) holds that history as it ended`,
+        { details: { at: time, gap: { from: replaced.from, to: replaced.to }, safetyBackupId: replaced.safetyBackupId } },
+      );
+    }
+    break;
   }
-  return found;
+  if (found !== undefined) return found;
+  const removed = await readSeqHighWater(storage);
+  const made = backups.filter((backup) => backup.createdAt <= time && backup.seq >= removed);
+  if (made.length > 0) return Math.max(...made.map((backup) => backup.seq));
+  throw new LlmStateError('RESTORE_FAILED', `Cannot restore to ${at.toISOString()}: neither the event log nor a backup of this store reaches back that far`, {
+    details: { at: time },
+  });
+}
+
+/**
+ * The backups a point in time can start from: this store's, but not those taken in a history that a
+ * restore replaced (the safety backup a restore takes is one), which the log cannot bring forward.
+ */
+export async function backupsInHistory(storage: StorageBackend, backups: readonly BackupDescriptor[]): Promise<BackupDescriptor[]> {
+  const replaced = await replacedRanges(storage);
+  return backups.filter((backup) => !replaced.some((range) => backup.seq >= range.from && backup.seq <= range.to));
 }
 
 /** The newest backup at or before `seq`. @throws {BACKUP_NOT_FOUND} */

@@ -5,6 +5,7 @@ import { Scope } from '../state/Scope.js';
 import { encodeStateKey, scopeRange } from '../state/keyCodec.js';
 import type { StorageBackend, StorageSnapshot } from '../storage/index.js';
 import { BACKUP_COVERAGE, backedUpSublevels } from './coverage.js';
+import { continuesFrom, fullRestoreIn } from './restoreMarker.js';
 import type { BackupRecord } from './file/index.js';
 
 /** Every record of every namespace a backup holds, as the snapshot sees them. */
@@ -55,10 +56,11 @@ export async function* incrementalBackupRecords(
   }
 }
 
-function noteStateChange(event: LoggedEvent, touched: Map<string, Buffer>, cleared: Array<{ gte: Buffer; lt: Buffer }>, parent: { id: string }): void {
-  if (event.kind === 'backup.restored' && (event.data as { mode: string }).mode !== 'scopes') {
+function noteStateChange(event: LoggedEvent, touched: Map<string, Buffer>, cleared: Array<{ gte: Buffer; lt: Buffer }>, parent: { id: string; seq: number }): void {
+  const restore = event.kind === 'backup.restored' ? fullRestoreIn([event]) : undefined;
+  if (restore !== undefined && !continuesFrom(restore, parent)) {
     throw fullRequired(
-      `a restore replaced the whole store at sequence ${event.seq}, after the parent backup ${parent.id}; what changed since the parent is not in the log`,
+      `a restore replaced the whole store at sequence ${event.seq}, after the parent backup ${parent.id}, with another state; what changed since the parent is not in the log`,
     );
   }
   if (event.scope === undefined) return;
@@ -70,7 +72,14 @@ function noteStateChange(event: LoggedEvent, touched: Map<string, Buffer>, clear
   }
 }
 
-async function checkLogCovers(storage: StorageBackend, snapshot: StorageSnapshot, parent: { id: string; seq: number }, toSeq: number): Promise<void> {
+/**
+ * Checks that the snapshot's log can describe what changed since `parent`. `incrementalBackupRecords`
+ * runs it on its first read; a writer runs it before it writes anything, so that a refusal is
+ * BACKUP_FULL_REQUIRED and not a header that cannot be written.
+ *
+ * @throws {BACKUP_FULL_REQUIRED}
+ */
+export async function checkLogCovers(storage: StorageBackend, snapshot: StorageSnapshot, parent: { id: string; seq: number }, toSeq: number): Promise<void> {
   if (parent.seq > toSeq) {
     throw fullRequired(`the parent backup ${parent.id} ends at sequence ${parent.seq}, after this store's last commit (${toSeq}): it is not a backup of this store's history`);
   }

@@ -2,11 +2,13 @@ import { customAlphabet } from 'nanoid';
 import { LlmStateError } from '../errors.js';
 import { readLastSeq } from '../events/eventLog.js';
 import { STORE_FORMAT } from '../state/storeFormat.js';
+import { ensureStoreId } from '../state/storeIdentity.js';
+import { inCurrentHistory } from './restoreMarker.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { BackupCatalog, BackupDescriptor } from './BackupCatalog.js';
 import { backedUpSublevels } from './coverage.js';
 import { writeBackupFile, type BackupKeyInput, type BackupRecord, type Compression } from './file/index.js';
-import { fullBackupRecords, incrementalBackupRecords } from './snapshotRecords.js';
+import { checkLogCovers, fullBackupRecords, incrementalBackupRecords } from './snapshotRecords.js';
 import type { BackupProgress } from './progress.js';
 import { progressCounter } from './progress.js';
 
@@ -38,10 +40,12 @@ export interface WriteBackupRequest {
 export async function writeBackup(storage: StorageBackend, catalog: BackupCatalog, request: WriteBackupRequest): Promise<BackupDescriptor> {
   await catalog.ensureDirectory();
   await catalog.removePartialFiles();
-  const parent = request.incremental ? await newestBackup(catalog) : undefined;
+  const storeId = await ensureStoreId(storage, request.now);
+  const parent = request.incremental ? await newestBackup(storage, catalog, storeId) : undefined;
   const snapshot = storage.snapshot();
   try {
     const seq = await readLastSeq(storage, { snapshot });
+    if (parent !== undefined) await checkLogCovers(storage, snapshot, parent, seq);
     const id = newBackupId(request.now);
     const records = parent === undefined ? fullBackupRecords(storage, snapshot) : incrementalBackupRecords(storage, snapshot, parent, seq);
     const total = parent === undefined ? await storage.approximateSize() : undefined;
@@ -50,7 +54,7 @@ export async function writeBackup(storage: StorageBackend, catalog: BackupCatalo
     const header = { id, parentId: parent?.id ?? null, fromSeq: parent?.seq ?? 0, seq, createdAt: request.now, kind, reason: request.reason } as const;
     const written = await writeBackupFile(
       catalog.fileFor(id),
-      { ...header, sublevels: backedUpSublevels(), meta: { storeFormat: STORE_FORMAT } },
+      { ...header, sublevels: backedUpSublevels(), meta: { storeFormat: STORE_FORMAT, storeId } },
       counted(records, counter.add),
       { compression: request.compression, ...(request.key === undefined ? {} : { key: request.key }) },
     );
@@ -62,6 +66,7 @@ export async function writeBackup(storage: StorageBackend, catalog: BackupCatalo
       records: written.records,
       encrypted: request.key !== undefined,
       compression: request.compression,
+      storeId,
       pinned: false,
     };
   } finally {
@@ -69,11 +74,18 @@ export async function writeBackup(storage: StorageBackend, catalog: BackupCatalo
   }
 }
 
-async function newestBackup(catalog: BackupCatalog): Promise<BackupDescriptor> {
-  const backups = await catalog.list();
-  const newest = backups[backups.length - 1];
+/**
+ * The newest backup of this store's current history, which an increment builds on: not one taken in a
+ * history that a restore has since replaced, such as the safety backup of that restore.
+ */
+async function newestBackup(storage: StorageBackend, catalog: BackupCatalog, storeId: string): Promise<BackupDescriptor> {
+  const backups = (await catalog.list()).filter((backup) => backup.storeId === storeId);
+  let newest: BackupDescriptor | undefined;
+  for (let index = backups.length - 1; index >= 0 && newest === undefined; index--) {
+    if (await inCurrentHistory(storage, backups[index])) newest = backups[index];
+  }
   if (newest === undefined) {
-    throw new LlmStateError('BACKUP_FULL_REQUIRED', `Cannot take an incremental backup: there is no backup in ${catalog.dir} to build on. Take a full backup`, {
+    throw new LlmStateError('BACKUP_FULL_REQUIRED', `Cannot take an incremental backup: there is no backup of this store in ${catalog.dir} to build on. Take a full backup`, {
       details: { dir: catalog.dir, reason: 'no_parent' },
     });
   }

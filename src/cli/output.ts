@@ -173,3 +173,23 @@ export function isoTime(ms: number): string {
 export function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'];
+
+/** `512 bytes`, or `1.5 KiB` and the same in bytes: `1.5 KiB (1536 bytes)`. */
+export function formatBytes(bytes: number): string {
+  const short = shortBytes(bytes);
+  return bytes < 1024 ? short : `${short} (${bytes} bytes)`;
+}
+
+/** `512 bytes`, `1.5 KiB`, `3.2 GiB`: for a table or a progress bar. */
+export function shortBytes(bytes: number): string {
+  let size = bytes;
+  let unit = 'bytes';
+  for (const next of BYTE_UNITS) {
+    if (size < 1024) break;
+    size /= 1024;
+    unit = next;
+  }
+  return unit === 'bytes' ? `${bytes} bytes` : `${size.toFixed(1)} ${unit}`;
+}

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeForDisplay, quoteForDisplay } from '../displayText.js';
 import { registerAgentCommands } from './agentCommands.js';
+import { registerBackupCommands } from './backupCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
@@ -30,6 +31,9 @@ Examples:
   llmstate timeline <correlationId> --format mermaid
   llmstate verify
   llmstate repair
+  llmstate backup create --incremental
+  llmstate backup restore --at 2026-12-01T10:00:00Z --scope agent:a1 --dry-run
+  llmstate backup prune --keep-last 5 --keep-daily 7 --dry-run
   llmstate demo`;
 
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
@@ -50,6 +54,7 @@ export function createProgram(): Command {
   registerHookCommands(program);
   registerTimelineCommand(program);
   registerVerifyCommands(program);
+  registerBackupCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;

@@ -4,7 +4,7 @@ import { escapeForDisplay } from '../displayText.js';
 import type { Runtime } from '../runtime.js';
 import type { KindStats, StoreStats } from '../storeStats.js';
 import { globalOptions } from './globalOptions.js';
-import { printResult } from './output.js';
+import { formatBytes, printResult } from './output.js';
 import { withRuntime } from './withRuntime.js';
 
 /** What `llmstate stats` prints: {@link StoreStats}, with the data directory and the creation time as ISO 8601. */
@@ -50,16 +50,4 @@ export function formatStats(stats: StatsReport): string[] {
   }
   if (stats.unrecognisedKeys > 0) lines.push('', `unrecognised state keys: ${stats.unrecognisedKeys}`);
   return lines;
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB'];
-  let size = bytes;
-  let unit = 'bytes';
-  for (const next of units) {
-    if (size < 1024) break;
-    size /= 1024;
-    unit = next;
-  }
-  return unit === 'bytes' ? `${bytes} bytes` : `${size.toFixed(1)} ${unit} (${bytes} bytes)`;
 }

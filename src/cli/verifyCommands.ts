@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { repairStore, verifyStore, type RepairReport, type VerifyOptions } from '../integrity/verifyStore.js';
 import type { VerifyReport } from '../integrity/verifyReport.js';
 import { globalOptions } from './globalOptions.js';
 import { escapeForDisplay } from '../displayText.js';
 import { count, ExitError, EXIT_FAILURE, printResult } from './output.js';
+import { withProgressBar } from './progressBar.js';
 
 /** Adds `verify` and `repair`. */
 export function registerVerifyCommands(program: Command): void {
@@ -30,21 +30,11 @@ export function registerVerifyCommands(program: Command): void {
     });
 }
 
-/** Runs `work` with a progress bar on stderr when it is a terminal, and quietly otherwise. */
-async function withProgress<T>(work: (onProgress: VerifyOptions['onProgress']) => Promise<T>): Promise<T> {
-  if (process.stderr.isTTY !== true) return work(undefined);
-  const bar = new SingleBar({ stream: process.stderr, format: 'checking {bar} {percentage}% | {value}/{total} bytes', hideCursor: true, clearOnComplete: true });
-  let started = false;
-  try {
-    return await work((done, total) => {
-      if (!started) bar.start(Math.max(total, done), 0);
-      started = true;
-      if (done > bar.getTotal()) bar.setTotal(done);
-      bar.update(done);
-    });
-  } finally {
-    if (started) bar.stop();
-  }
+/** Runs `work` with a progress bar of the bytes checked on stderr when it is a terminal, and quietly otherwise. */
+function withProgress<T>(work: (onProgress: VerifyOptions['onProgress']) => Promise<T>): Promise<T> {
+  return withProgressBar({ knownTotal: 'checking {bar} {percentage}% | {value}/{total} bytes' }, (bar) =>
+    work(bar === undefined ? undefined : (done, total) => bar.update(done, total)),
+  );
 }
 
 export function formatVerifyReport(report: VerifyReport): string[] {

@@ -1,10 +1,13 @@
+import type { BackupRuntimeOptions } from '../backup/Backups.js';
+import { isLlmStateError } from '../errors.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
 
 /**
- * `create` makes the store when it is missing (`set`, `demo`). `existing` refuses a directory that holds
- * no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`) and creates nothing in it, so
- * that a mistyped `--data-dir` is reported instead of silently creating an empty store there.
+ * `create` makes the store when it is missing (`set`, `demo`, `backup restore --from`). `existing`
+ * refuses a directory that holds no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`,
+ * the other `backup` commands) and creates nothing in it, so that a mistyped `--data-dir` is reported
+ * instead of silently creating an empty store there.
  */
 export type StoreAccess = 'create' | 'existing';
 
@@ -17,6 +20,15 @@ export interface WithRuntimeOptions {
    * @default false
    */
   deliverHooks?: boolean;
+  /** The runtime's `backups` option: where backups go, and how the safety backup of a restore is encrypted. */
+  backups?: BackupRuntimeOptions;
+  /**
+   * When `access` is `existing` and the data directory holds no store: refuse, or run on an empty store in
+   * memory. `memory` is for commands that only read the backup directory (`backup list`, `backup
+   * verify`), which must work when the data directory is gone; it creates nothing on disk.
+   * @default 'refuse'
+   */
+  withoutStore?: 'refuse' | 'memory';
 }
 
 /**
@@ -32,7 +44,11 @@ export async function withRuntime<T>(
   fn: (rt: Runtime) => Promise<T>,
   options: WithRuntimeOptions = {},
 ): Promise<T> {
-  const rt = await openRuntime({ dataDir, hooks: { autoStart: options.deliverHooks === true } }, access);
+  const given = { hooks: { autoStart: options.deliverHooks === true }, ...(options.backups === undefined ? {} : { backups: options.backups }) };
+  const rt = await openRuntime({ dataDir, ...given }, access).catch((error: unknown) => {
+    if (options.withoutStore !== 'memory' || !isLlmStateError(error, 'STORAGE_FAILED') || error.details?.reason !== 'no_store') throw error;
+    return openRuntime({ memory: true, ...given }, 'create');
+  });
   let result: T;
   try {
     result = await fn(rt);

@@ -1,7 +1,7 @@
 import { isDeadLetterKey } from '../../actors/agentRecord.js';
 import { decodeDeadLetter } from '../../actors/deadLetterRecord.js';
 import { decodeCommitRecord, decodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
-import type { EventData } from '../events/eventKinds.js';
+import { fullRestoreIn } from '../backup/restoreMarker.js';
 import { readSeqHighWater } from '../events/seqHighWater.js';
 import { decodeHookSeqKey } from '../hooks/outboxRecords.js';
 import { decodeStateKey } from '../state/keyCodec.js';
@@ -137,9 +137,6 @@ export async function checkRecords(
  * `previousSeq`: the sequences between belong to the history that the restore replaced.
  */
 function replacedHistory(events: readonly LoggedEvent[], previousSeq: number, seq: number): boolean {
-  return events.some((event) => {
-    if (event.kind !== 'backup.restored') return false;
-    const data = event.data as EventData<'backup.restored'>;
-    return data.mode !== 'scopes' && data.restoredSeq >= previousSeq && data.restoredSeq < seq;
-  });
+  const restore = fullRestoreIn(events);
+  return restore !== undefined && restore.restoredSeq >= previousSeq && restore.restoredSeq < seq;
 }

@@ -3,6 +3,7 @@ import { LlmStateError } from '../errors.js';
 import { noStore, type StoreAccess } from '../storage/dataDirectory.js';
 import { LevelBackend, SUBLEVELS, type StorageBackend } from '../storage/index.js';
 import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
+import { newStoreIdOp } from './storeIdentity.js';
 
 /** Bumped when the stored layout changes in a way older code cannot read. */
 export const STORE_FORMAT = 1;
@@ -35,7 +36,7 @@ export async function ensureStoreFormat(storage: StorageBackend, now: number, ac
     if (await holdsAnyKey(storage)) throw notAnLlmStateStore(storage, 'it holds keys, but no llmstate format record');
     if (access === 'existing') throw noStore(dirname(storage.location));
     const created: StoreFormat = { format: STORE_FORMAT, createdAt: now };
-    await storage.batch([{ type: 'put', sublevel: 'meta', key: FORMAT_KEY, value: encodeRecord({ seq: 0, timestamp: now }, JSON.stringify(created)) }]);
+    await storage.batch([{ type: 'put', sublevel: 'meta', key: FORMAT_KEY, value: encodeRecord({ seq: 0, timestamp: now }, JSON.stringify(created)) }, newStoreIdOp(now)]);
     return created;
   }
   if (found.format > STORE_FORMAT) {

@@ -13,6 +13,10 @@ const READING_COMMANDS = [
   ['agents', 'list'],
   ['hooks', 'list'],
   ['timeline', 'c1'],
+  ['backup', 'create'],
+  ['backup', 'restore', 'some-id'],
+  ['backup', 'prune', '--keep-last', '1'],
+  ['backup', 'pin', 'some-id'],
 ];
 
 /** Every file and directory under `dir`, relative to it. */

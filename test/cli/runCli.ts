@@ -22,6 +22,8 @@ export interface RunOptions {
   cwd?: string;
   /** Written to the child's stdin, which is then closed. */
   input?: string;
+  /** Changes to the child's environment: a variable set to undefined is removed. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Fails with a clear message when the binary has not been built (`npm test` builds first). */
@@ -37,7 +39,7 @@ export function llmstate(args: readonly string[], options: RunOptions = {}): Pro
     const child = execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: options.cwd ?? os.tmpdir(), env: childEnv(), maxBuffer: 16 * 1024 * 1024 },
+      { cwd: options.cwd ?? os.tmpdir(), env: childEnv(options.env), maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== 'number') return reject(error);
         resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
@@ -93,10 +95,15 @@ export function llmstateWithOpenStdin(args: readonly string[], input: Buffer): P
  * in `NODE_OPTIONS='--import tsx' mocha`) is dropped: the child would look for tsx from its own working
  * directory, outside the project, and fail before running anything.
  */
-export function childEnv(): NodeJS.ProcessEnv {
+export function childEnv(changes: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: nodeOptions, ...env } = process.env;
   const kept = nodeOptions?.replace(/--(?:import|loader|experimental-loader|require)(?:=|\s+)tsx\S*/g, '').trim();
-  return kept === undefined || kept === '' ? env : { ...env, NODE_OPTIONS: kept };
+  if (kept !== undefined && kept !== '') env.NODE_OPTIONS = kept;
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
 }
 
 const tempDirs: string[] = [];
