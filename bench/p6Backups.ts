@@ -176,8 +176,8 @@ export async function p6Backups(ctx: BenchContext): Promise<BenchResult> {
     ctx.log(`P6 restore: ${fmtNs(restored.ns)} (reading into staging ${fmtNs(readNs)}), ${restored.value.records} records`);
 
     // ---- write throughput during a full backup -----------------------------------------------------
-    // The writers run for as long as the unloaded backup took (at most WINDOW_NS), so that the loaded
-    // backup, slowed by them, still ends within the window or soon after.
+    // Each of the three loads runs for as long as the unloaded backup took, at most WINDOW_NS, so that
+    // they are equally long and the run stays short; past the window the loaded backup ends unloaded.
     const windowNs = Math.min(full.ns, WINDOW_NS);
     const forWindow = () => {
       const end = now() + BigInt(Math.round(windowNs));
