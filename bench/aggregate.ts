@@ -64,7 +64,35 @@ const p4 = [
   fig('P4 dispatch latency p99, one write at a time', msFmt, '(info)', 'lower'),
   fig('P4 process CPU per write, hook vs no hook', fmtNs, '(info)', 'lower', undefined, 'no hook'),
 ];
+const pctFmt = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : 'n/a');
+const p6 = [
+  fig('P6 full backup vs raw iterate + brotli', fmtNs, '≤ 10 s', 'lower', undefined, 'iterate + brotli'),
+  fig('P6 compression (saved) vs the raw stream', pctFmt, '≥ 70 %', 'higher', undefined, 'raw stream'),
+  fig('P6 restore vs raw decompress + batches', fmtNs, '≤ 15 s', 'lower', undefined, 'decompress + batches'),
+  fig('P6 restore: reading into staging', fmtNs, '(info)', 'lower'),
+  fig('P6 incremental after 1 % changed vs full', fmtNs, '≤ 0.05×', 'lower', 0.05, 'full'),
+  fig('P6 writes/s during a backup vs without', fmtRate, '≥ 0.8×', 'higher', 0.8, 'without'),
+  fig('P6 full backup with writes going on vs without', fmtNs, '(info)', 'lower', undefined, 'without'),
+  fig('P6 fill through transactions of 100', fmtNs, '(info)', 'lower'),
+];
 for (const run of runs) {
+  const d6 = byId(run, 'P6');
+  if (d6) {
+    const rows: [Fig, number, number][] = [
+      [p6[0], d6.fullNs, d6.rawNs],
+      [p6[1], d6.saved, d6.rawSaved],
+      [p6[2], d6.restoreNs, d6.rawRestoreNs],
+      [p6[3], d6.restoreReadNs, Number.NaN],
+      [p6[4], d6.incrementalNs, d6.fullNs],
+      [p6[5], d6.duringRate, d6.withoutRate],
+      [p6[6], d6.loadedBackupNs, d6.fullNs],
+      [p6[7], d6.fillNs, Number.NaN],
+    ];
+    for (const [f, o, r] of rows) {
+      f.ours.push(o);
+      f.raw.push(r);
+    }
+  }
   const d4 = byId(run, 'P4');
   if (d4) {
     const hook: any[] = d4.withHook;

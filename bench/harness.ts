@@ -16,6 +16,8 @@ export interface BenchContext {
   readonly quick: boolean;
   /** Measured repetitions (after warm-up). */
   readonly reps: number;
+  /** The store size for benchmarks that build one of a given number of keys (`--keys N`, P6); their default when undefined. */
+  readonly keys?: number;
   /** Progress lines go here (stderr), so stdout stays the report. */
   log(message: string): void;
 }

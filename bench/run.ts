@@ -5,7 +5,8 @@
  *   npm run bench                                  # all, full sizes (builds first, runs with --expose-gc)
  *   node --expose-gc --import tsx bench/run.ts P2  # one benchmark (ids are case-insensitive)
  *   node --import tsx bench/run.ts --quick         # smaller sizes, a smoke run
- *   options: --reps N (measured repetitions, default 5; 3 with --quick), --json FILE (write raw results)
+ *   options: --reps N (measured repetitions, default 5; 3 with --quick), --json FILE (write raw results),
+ *            --keys N (the store size of P6: default 1M, 100k with --quick)
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -16,6 +17,7 @@ import { p3CachedGet } from './p3CachedGet.js';
 import { p4Hooks } from './p4Hooks.js';
 import { p8Reopen } from './p8Reopen.js';
 import { p5Passivation } from './p5Passivation.js';
+import { p6Backups } from './p6Backups.js';
 import { agentSpawn } from './agentSpawn.js';
 import { agentRestart } from './agentRestart.js';
 
@@ -26,6 +28,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   P4: p4Hooks,
   P8: p8Reopen,
   P5: p5Passivation,
+  P6: p6Backups,
   SPAWN: agentSpawn,
   RESTART: agentRestart,
 };
@@ -35,23 +38,28 @@ interface Args {
   quick: boolean;
   reps: number | undefined;
   json: string | undefined;
+  keys: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { ids: [], quick: false, reps: undefined, json: undefined };
+  const args: Args = { ids: [], quick: false, reps: undefined, json: undefined, keys: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') args.quick = true;
     else if (arg === '--reps') args.reps = Number(argv[++i]);
     else if (arg === '--json') args.json = argv[++i];
+    else if (arg === '--keys') args.keys = Number(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P8 SPAWN RESTART …] [--quick] [--reps N] [--json FILE]');
+      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P8 SPAWN RESTART …] [--quick] [--reps N] [--keys N] [--json FILE]');
       args.ids = ['--help'];
     } else if (arg.toUpperCase() in BENCHMARKS) args.ids.push(arg.toUpperCase());
     else throw new TypeError(`Unknown argument \`${arg}\`; the benchmarks are ${Object.keys(BENCHMARKS).join(', ')}`);
   }
   if (args.reps !== undefined && !(Number.isInteger(args.reps) && args.reps > 0)) {
     throw new TypeError(`Expected --reps to be a positive integer, got \`${args.reps}\``);
+  }
+  if (args.keys !== undefined && !(Number.isInteger(args.keys) && args.keys > 0)) {
+    throw new TypeError(`Expected --keys to be a positive integer, got \`${args.keys}\``);
   }
   return args;
 }
@@ -63,6 +71,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     quick: args.quick,
     reps: args.reps ?? (args.quick ? 3 : 5),
+    ...(args.keys === undefined ? {} : { keys: args.keys }),
     log: (message) => process.stderr.write(`  … ${message}\n`),
   };
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}`;
