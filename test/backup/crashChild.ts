@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const child = fileURLToPath(new URL('../fixtures/backupCrashChild.ts', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ChildRequest {
+  dataDir: string;
+  mode: 'full' | 'incremental' | 'restore' | 'scopes';
+  id?: string;
+  scopes?: string[];
+  pauseAt?: string;
+}
+
+/** Kill when the child prints this point, or this long after it prints `start`; in any case at `idle`. */
+export type KillPlan = { atPoint: string } | { afterStartMs: number };
+
+export interface ChildRun {
+  /** The last point the child printed before the kill was sent. */
+  landed: string;
+  /** Every point printed, in order. */
+  points: string[];
+  /** Live writes acknowledged (backup modes). */
+  acks: number[];
+  /** Milliseconds from `start` to the kill. */
+  ranMs: number;
+}
+
+/** Runs the child until the kill plan fires, SIGKILLs it, and resolves once it is dead. */
+export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const process_ = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(request)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run: ChildRun = { landed: 'none', points: [], acks: [], ranMs: 0 };
+    let stderr = '';
+    let killed = false;
+    let startedAt = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const kill = () => {
+      if (killed) return;
+      killed = true;
+      clearTimeout(timer);
+      run.ranMs = startedAt === 0 ? 0 : performance.now() - startedAt;
+      process_.kill('SIGKILL');
+    };
+    process_.stderr.on('data', (chunk) => (stderr += chunk));
+    createInterface({ input: process_.stdout }).on('line', (line) => {
+      const [kind, name] = line.split(' ');
+      if (kind === 'ack') {
+        // Printed only once the write resolved, so it counts even when the kill is already on its way.
+        run.acks.push(Number(name));
+        return;
+      }
+      if (kind !== 'phase' || killed) return;
+      run.points.push(name);
+      run.landed = name;
+      if (name === 'start') {
+        startedAt = performance.now();
+        if ('afterStartMs' in plan) timer = setTimeout(kill, plan.afterStartMs);
+      }
+      if (('atPoint' in plan && plan.atPoint === name) || name === 'idle') kill();
+    });
+    process_.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL' && killed) resolve(run);
+      else reject(new Error(`The child exited with ${code ?? signal} before it was killed (points: ${run.points.join(', ')}): ${stderr}`));
+    });
+  });
+}
