@@ -14,8 +14,10 @@ const SEED = Number(process.env.LLMSTATE_CRASH_SEED ?? 1313);
 const RANDOM_ROUNDS = Number(process.env.LLMSTATE_CRASH_ROUNDS ?? 10);
 const BACKUP_SCOPES = Array.from({ length: 8 }, (_, i) => Scope.agent(`w${i}`));
 const BACKUP_KEYS_PER_SCOPE = 2500;
+/** What the increment's template writes after its full backup. */
+const ADDED_KEYS_PER_SCOPE = 1250;
 const RESTORE_SCOPES = Array.from({ length: 4 }, (_, i) => Scope.agent(`r${i}`));
-const RESTORE_KEYS_PER_SCOPE = 3000;
+const RESTORE_KEYS_PER_SCOPE = 2000;
 /** The scopes the restore of scopes replaces; the others keep state A. */
 const RESTORED_SCOPES = RESTORE_SCOPES.slice(0, 2).map(String);
 
@@ -38,22 +40,30 @@ function image(scopes: readonly Scope[], keysOf: (scope: Scope) => [key: string,
   return new Map(scopes.map((scope) => [String(scope), new Map(keysOf(scope).map(([key, value]) => [key, JSON.stringify(value)]))]));
 }
 
-async function readImage(rt: Runtime, scopes: readonly Scope[]): Promise<StateImage> {
+/** Every key of `scopes`, with the value of every `sampleEvery`th (all by default); the others map to undefined. */
+async function readImage(rt: Runtime, scopes: readonly Scope[], sampleEvery = 1): Promise<StateImage> {
   const result: StateImage = new Map();
   for (const scope of scopes) {
     const keys = await rt.state.listKeys(scope);
-    const values = await Promise.all(keys.map((key) => rt.state.get(scope, key)));
-    result.set(String(scope), new Map(keys.map((key, i) => [key, JSON.stringify(values[i])])));
+    const sampled = keys.filter((_, i) => i % sampleEvery === 0);
+    const values = await Promise.all(sampled.map((key) => rt.state.get(scope, key)));
+    const entries = new Map<string, string | undefined>(keys.map((key) => [key, undefined]));
+    sampled.forEach((key, i) => entries.set(key, JSON.stringify(values[i]) ?? 'undefined'));
+    result.set(String(scope), entries as Map<string, string>);
   }
   return result;
 }
 
-/** The first difference between two images, or undefined when they are equal. */
+/** The first difference between two images (skipping values left unread), or undefined when they agree. */
 function difference(actual: StateImage, expected: StateImage): string | undefined {
   for (const [scope, entries] of expected) {
     const got = actual.get(scope) ?? new Map<string, string>();
     if (got.size !== entries.size) return `${scope} holds ${got.size} keys, not ${entries.size}`;
-    for (const [key, json] of entries) if (got.get(key) !== json) return `${scope}/${key} differs`;
+    for (const [key, json] of entries) {
+      if (!got.has(key)) return `${scope}/${key} is missing`;
+      const value = got.get(key);
+      if (value !== undefined && value !== json) return `${scope}/${key} differs`;
+    }
   }
   return undefined;
 }
@@ -76,12 +86,19 @@ function tally(runs: readonly ChildRun[]): string {
   return [...counts].map(([point, count]) => `${point} ${count}`).join(', ');
 }
 
-/** Kill plans: the calibration (not killed before the end), every point, and random delays over the operation. */
-function* plans(points: readonly string[], calibratedMs: () => number, random: () => number): Generator<{ plan: KillPlan; pauseAt?: string; label: string }> {
-  for (const point of points) yield { plan: { atPoint: point }, pauseAt: point, label: `at ${point}` };
+/**
+ * Kill plans: first `done` (the calibration run, which records when each point was reached), then every
+ * point, then random delays: each picks a stretch between two consecutive points of the calibration run
+ * and a moment in it, so that the short stretches (the switch) get kills as well as the long ones.
+ */
+function* plans(points: readonly string[], calibration: () => ChildRun['timeline'], random: () => number): Generator<{ plan: KillPlan; pauseAt?: string; label: string }> {
+  for (const point of ['done', ...points]) yield { plan: { atPoint: point }, pauseAt: point, label: `at ${point}` };
   for (let round = 0; round < RANDOM_ROUNDS; round++) {
-    const ms = Math.round(random() * calibratedMs() * 1.2);
-    yield { plan: { afterStartMs: ms }, label: `${ms} ms after start (seed ${SEED}, round ${round})` };
+    const timeline = calibration();
+    const stretch = Math.floor(random() * (timeline.length - 1));
+    const [[from, start], [to, end]] = [timeline[stretch], timeline[stretch + 1]];
+    const ms = Math.round(start + random() * (end - start));
+    yield { plan: { afterStartMs: ms }, label: `${ms} ms after start, between ${from} and ${to} (seed ${SEED}, round ${round})` };
   }
 }
 
@@ -92,7 +109,7 @@ describe('crash: backups and restores killed with SIGKILL', function () {
   const incrementTemplate = join(templates.dir, 'increment');
   const restoreTemplate = join(templates.dir, 'restore');
   const backedUp = image(BACKUP_SCOPES, () => Array.from({ length: BACKUP_KEYS_PER_SCOPE }, (_, i) => [`k${i}`, { i, pad: pad() }]));
-  const added = image(BACKUP_SCOPES, () => Array.from({ length: BACKUP_KEYS_PER_SCOPE }, (_, i) => [`m${i}`, { i, pad: pad() }]));
+  const added = image(BACKUP_SCOPES, () => Array.from({ length: ADDED_KEYS_PER_SCOPE }, (_, i) => [`m${i}`, { i, pad: pad() }]));
   const keysOf = (side: 'A' | 'B', only: string) => () =>
     Array.from({ length: RESTORE_KEYS_PER_SCOPE }, (_, i): [string, unknown] => (i % 4 === 0 ? [`${only}${i}`, { side, i, pad: pad() }] : [`k${i}`, { side, i, pad: pad() }]));
   const stateA = image(RESTORE_SCOPES, keysOf('A', 'a'));
@@ -102,7 +119,7 @@ describe('crash: backups and restores killed with SIGKILL', function () {
   const random = seededRandom(SEED);
 
   before(async () => {
-    // 20k values of about 1 KiB; the increment's template adds 20k more after a full backup.
+    // 20k values of about 1 KiB; the increment's template adds 10k more after a full backup.
     let rt = await createRuntime({ dataDir: backupTemplate });
     await writeAll(rt, backedUp);
     await rt.close();
@@ -131,27 +148,30 @@ describe('crash: backups and restores killed with SIGKILL', function () {
   }
 
   for (const mode of ['full', 'incremental'] as const) {
-    it(`a ${mode} backup killed at any point loses no acknowledged write, lists no partial backup, and the next backup verifies`, async () => {
+    it(`${mode === 'full' ? 'a full' : 'an incremental'} backup killed at any point loses no acknowledged write, lists no partial backup, and the next backup verifies`, async () => {
       const template = mode === 'full' ? backupTemplate : incrementTemplate;
       const expected = mode === 'full' ? backedUp : new Map([...backedUp].map(([scope, entries]) => [scope, new Map([...entries, ...added.get(scope)!])]));
       const runs: ChildRun[] = [];
-      let calibratedMs = 0;
-      const points = ['done', 'progress', 'file-renaming', 'file-renamed'];
-      for (const { plan, pauseAt, label } of plans(points, () => calibratedMs, random)) {
+      let calibration: ChildRun['timeline'] = [];
+      const points = ['progress', 'file-renaming', 'file-renamed'];
+      for (const { plan, pauseAt, label } of plans(points, () => calibration, random)) {
         const { run, dataDir, cleanup } = await killedRun(template, { mode, ...(pauseAt === undefined ? {} : { pauseAt }) }, plan);
-        if (pauseAt === 'done') calibratedMs = run.ranMs;
+        if (pauseAt === 'done') calibration = run.timeline;
         else runs.push(run);
         try {
           const rt = await createRuntime({ dataDir });
           try {
             const live = Scope.custom('live');
-            for (const n of run.acks) assert.deepEqual(await rt.state.get(live, `l${n}`), { n }, `killed ${label}: the acknowledged write l${n} is missing`);
-            assert.equal(difference(await readImage(rt, BACKUP_SCOPES), expected), undefined, `killed ${label}: the backed-up state changed`);
+            const acknowledged = await Promise.all(run.acks.map((n) => rt.state.get(live, `l${n}`)));
+            run.acks.forEach((n, i) => assert.deepEqual(acknowledged[i], { n }, `killed ${label}: the acknowledged write l${n} is missing`));
+            // A backup only reads: what was there before is there, counted whole and sampled by value.
+            assert.equal(difference(await readImage(rt, BACKUP_SCOPES, 25), expected), undefined, `killed ${label}: the backed-up state changed`);
             const listed = await rt.backups.list();
             const complete = run.points.includes('file-renamed');
             assert.equal(listed.length, (mode === 'full' ? 0 : 1) + (complete ? 1 : 0), `killed ${label}: list() shows ${listed.map((b) => b.id).join(', ')}`);
             for (const backup of listed) await rt.backups.verify(backup.id);
-            const next = await rt.backups.create({ incremental: mode === 'incremental' });
+            // Uncompressed, to keep the rounds short: the killed backups were brotli, the default.
+            const next = await rt.backups.create({ incremental: mode === 'incremental', compression: 'none' });
             const verified = await rt.backups.verify(next.id);
             assert.equal(verified.chain.length, mode === 'full' ? 1 : listed.length + 1);
             const left = (await readdir(join(dataDir, 'backups'))).filter((name) => name.endsWith('.partial'));
@@ -164,20 +184,20 @@ describe('crash: backups and restores killed with SIGKILL', function () {
         }
         if (pauseAt !== undefined) assert.equal(run.landed, pauseAt, `the child did not reach ${pauseAt}`);
       }
-      console.log(`      ${mode} backup (about ${Math.round(calibratedMs)} ms), kills by point: ${tally(runs)}`);
+      console.log(`      ${mode} backup (about ${Math.round(calibration[calibration.length - 1][1])} ms), kills by point: ${tally(runs)}`);
     });
   }
 
   it('a full restore killed at any point leaves entirely the old state or entirely the restored one, a sound store, and one store directory', async () => {
     const runs: ChildRun[] = [];
     const outcomes = new Map<string, number>();
-    let calibratedMs = 0;
+    let calibration: ChildRun['timeline'] = [];
     // In the order the restore passes them; from `switched` on, the restored state is the store's.
-    const points = ['done', 'preparing', 'progress', 'staged', 'file-renaming', 'file-renamed', 'switching', 'switched', 'cleanup'];
+    const points = ['preparing', 'progress', 'staged', 'file-renaming', 'file-renamed', 'switching', 'switched', 'cleanup'];
     const afterSwitch = new Set(['switched', 'cleanup', 'done', 'idle']);
-    for (const { plan, pauseAt, label } of plans(points, () => calibratedMs, random)) {
+    for (const { plan, pauseAt, label } of plans(points, () => calibration, random)) {
       const { run, dataDir, cleanup } = await killedRun(restoreTemplate, { mode: 'restore', id: backupB, ...(pauseAt === undefined ? {} : { pauseAt }) }, plan);
-      if (pauseAt === 'done') calibratedMs = run.ranMs;
+      if (pauseAt === 'done') calibration = run.timeline;
       else runs.push(run);
       try {
         const rt = await createRuntime({ dataDir });
@@ -206,19 +226,19 @@ describe('crash: backups and restores killed with SIGKILL', function () {
         cleanup();
       }
     }
-    console.log(`      full restore (about ${Math.round(calibratedMs)} ms), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
+    console.log(`      full restore (about ${Math.round(calibration[calibration.length - 1][1])} ms), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
   });
 
   it('a restore of scopes killed at any point leaves the store entirely as before or entirely as after, and sound', async () => {
     const runs: ChildRun[] = [];
     const outcomes = new Map<string, number>();
-    let calibratedMs = 0;
-    const points = ['done', 'progress', 'staged', 'file-renaming', 'file-renamed', 'batching', 'batched'];
+    let calibration: ChildRun['timeline'] = [];
+    const points = ['progress', 'staged', 'file-renaming', 'file-renamed', 'batching', 'batched'];
     const afterBatch = new Set(['batched', 'done', 'idle']);
-    for (const { plan, pauseAt, label } of plans(points, () => calibratedMs, random)) {
+    for (const { plan, pauseAt, label } of plans(points, () => calibration, random)) {
       const request = { mode: 'scopes', id: backupB, scopes: RESTORED_SCOPES, ...(pauseAt === undefined ? {} : { pauseAt }) } as const;
       const { run, dataDir, cleanup } = await killedRun(restoreTemplate, request, plan);
-      if (pauseAt === 'done') calibratedMs = run.ranMs;
+      if (pauseAt === 'done') calibration = run.timeline;
       else runs.push(run);
       try {
         const rt = await createRuntime({ dataDir });
@@ -245,6 +265,6 @@ describe('crash: backups and restores killed with SIGKILL', function () {
         cleanup();
       }
     }
-    console.log(`      restore of scopes (about ${Math.round(calibratedMs)} ms), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
+    console.log(`      restore of scopes (about ${Math.round(calibration[calibration.length - 1][1])} ms), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
   });
 });

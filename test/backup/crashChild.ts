@@ -23,15 +23,15 @@ export interface ChildRun {
   points: string[];
   /** Live writes acknowledged (backup modes). */
   acks: number[];
-  /** Milliseconds from `start` to the kill. */
-  ranMs: number;
+  /** Each point the first time it was printed, with the milliseconds since `start`. */
+  timeline: [point: string, ms: number][];
 }
 
 /** Runs the child until the kill plan fires, SIGKILLs it, and resolves once it is dead. */
 export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const process_ = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(request)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: ChildRun = { landed: 'none', points: [], acks: [], ranMs: 0 };
+    const run: ChildRun = { landed: 'none', points: [], acks: [], timeline: [] };
     let stderr = '';
     let killed = false;
     let startedAt = 0;
@@ -40,7 +40,6 @@ export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<Child
       if (killed) return;
       killed = true;
       clearTimeout(timer);
-      run.ranMs = startedAt === 0 ? 0 : performance.now() - startedAt;
       process_.kill('SIGKILL');
     };
     process_.stderr.on('data', (chunk) => (stderr += chunk));
@@ -58,6 +57,7 @@ export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<Child
         startedAt = performance.now();
         if ('afterStartMs' in plan) timer = setTimeout(kill, plan.afterStartMs);
       }
+      if (startedAt !== 0 && !run.points.slice(0, -1).includes(name)) run.timeline.push([name, performance.now() - startedAt]);
       if (('atPoint' in plan && plan.atPoint === name) || name === 'idle') kill();
     });
     process_.on('exit', (code, signal) => {
