@@ -79,6 +79,16 @@ async function storeDirectories(dataDir: string): Promise<{ stores: string[]; ac
   };
 }
 
+/**
+ * Whether the backup file being written was renamed into place (1) or not (0). Killed between the rename
+ * and printing `file-renamed`, either may be true: then `seen` (what the directory shows) is accepted.
+ */
+function renamedInto(run: ChildRun, seen?: number): number {
+  if (run.points.includes('file-renamed')) return 1;
+  if (!run.points.includes('file-renaming')) return 0;
+  return seen ?? 0;
+}
+
 /** Counts where the kills landed, for the summary each test prints. */
 function tally(runs: readonly ChildRun[]): string {
   const counts = new Map<string, number>();
@@ -167,15 +177,17 @@ describe('crash: backups and restores killed with SIGKILL', function () {
             // A backup only reads: what was there before is there, counted whole and sampled by value.
             assert.equal(difference(await readImage(rt, BACKUP_SCOPES, 25), expected), undefined, `killed ${label}: the backed-up state changed`);
             const listed = await rt.backups.list();
-            const complete = run.points.includes('file-renamed');
-            assert.equal(listed.length, (mode === 'full' ? 0 : 1) + (complete ? 1 : 0), `killed ${label}: list() shows ${listed.map((b) => b.id).join(', ')}`);
+            const base = mode === 'full' ? 0 : 1;
+            assert.ok(listed.length === base || listed.length === base + 1, `killed ${label}: list() shows ${listed.map((b) => b.id).join(', ')}`);
+            assert.equal(listed.length, base + renamedInto(run, listed.length - base), `killed ${label}: list() shows ${listed.map((b) => b.id).join(', ')}`);
             for (const backup of listed) await rt.backups.verify(backup.id);
+            const partials = async () => (await readdir(join(dataDir, 'backups'))).filter((name) => name.endsWith('.partial'));
+            if (pauseAt === 'file-renaming') assert.equal((await partials()).length, 1, 'the killed backup left its .partial file');
             // Uncompressed, to keep the rounds short: the killed backups were brotli, the default.
             const next = await rt.backups.create({ incremental: mode === 'incremental', compression: 'none' });
             const verified = await rt.backups.verify(next.id);
             assert.equal(verified.chain.length, mode === 'full' ? 1 : listed.length + 1);
-            const left = (await readdir(join(dataDir, 'backups'))).filter((name) => name.endsWith('.partial'));
-            assert.deepEqual(left, [], `killed ${label}: create() left partial files`);
+            assert.deepEqual(await partials(), [], `killed ${label}: create() left partial files`);
           } finally {
             await rt.close();
           }
@@ -208,6 +220,9 @@ describe('crash: backups and restores killed with SIGKILL', function () {
           const fromB = difference(state, stateB);
           assert.ok(fromA === undefined || fromB === undefined, `killed ${label} (last point ${run.landed}): a mix of the two states: unlike A, ${fromA}; unlike B, ${fromB}`);
           side = fromA === undefined ? 'A' : 'B';
+          // Backup B, and the safety backup once it was renamed into place: never the partial one.
+          const listed = await rt.backups.list();
+          assert.equal(listed.length, 1 + renamedInto(run, listed.length - 1), `killed ${label}: list() shows ${listed.map((b) => `${b.id} (${b.reason})`).join(', ')}`);
           const { stores, active, pointerTemp } = await storeDirectories(dataDir);
           assert.deepEqual(stores, [active], `killed ${label}: the data directory holds ${stores.join(', ')}`);
           assert.equal(pointerTemp, false, `killed ${label}: STORE.next is left`);

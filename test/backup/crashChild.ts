@@ -19,7 +19,7 @@ export type KillPlan = { atPoint: string } | { afterStartMs: number };
 export interface ChildRun {
   /** The last point the child printed before the kill was sent. */
   landed: string;
-  /** Every point printed, in order. */
+  /** Every point printed, in order, including those printed after the kill was sent and before it struck. */
   points: string[];
   /** Live writes acknowledged (backup modes). */
   acks: number[];
@@ -50,8 +50,9 @@ export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<Child
         run.acks.push(Number(name));
         return;
       }
-      if (kind !== 'phase' || killed) return;
+      if (kind !== 'phase') return;
       run.points.push(name);
+      if (killed) return;
       run.landed = name;
       if (name === 'start') {
         startedAt = performance.now();
@@ -60,7 +61,8 @@ export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<Child
       if (startedAt !== 0 && !run.points.slice(0, -1).includes(name)) run.timeline.push([name, performance.now() - startedAt]);
       if (('atPoint' in plan && plan.atPoint === name) || name === 'idle') kill();
     });
-    process_.on('exit', (code, signal) => {
+    // `close` comes after the last line printed before the kill has been read.
+    process_.on('close', (code, signal) => {
       clearTimeout(timer);
       if (signal === 'SIGKILL' && killed) resolve(run);
       else reject(new Error(`The child exited with ${code ?? signal} before it was killed (points: ${run.points.join(', ')}): ${stderr}`));
