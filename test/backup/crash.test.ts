@@ -89,6 +89,10 @@ function renamedInto(run: ChildRun, seen?: number): number {
   return seen ?? 0;
 }
 
+function timelineText(timeline: ChildRun['timeline']): string {
+  return timeline.map(([point, ms]) => `${point} ${Math.round(ms)} ms`).join(', ');
+}
+
 /** Counts where the kills landed, for the summary each test prints. */
 function tally(runs: readonly ChildRun[]): string {
   const counts = new Map<string, number>();
@@ -98,8 +102,9 @@ function tally(runs: readonly ChildRun[]): string {
 
 /**
  * Kill plans: first `done` (the calibration run, which records when each point was reached), then every
- * point, then random delays: each picks a stretch between two consecutive points of the calibration run
- * and a moment in it, so that the short stretches (the switch) get kills as well as the long ones.
+ * point, then random kills: each picks a stretch between two consecutive points of the calibration run
+ * and a moment in it, counted from when the killed run reaches the stretch's first point, so that the
+ * short stretches (the switch) get kills as well as the long ones, whatever the machine's speed.
  */
 function* plans(points: readonly string[], calibration: () => ChildRun['timeline'], random: () => number): Generator<{ plan: KillPlan; pauseAt?: string; label: string }> {
   for (const point of ['done', ...points]) yield { plan: { atPoint: point }, pauseAt: point, label: `at ${point}` };
@@ -107,8 +112,8 @@ function* plans(points: readonly string[], calibration: () => ChildRun['timeline
     const timeline = calibration();
     const stretch = Math.floor(random() * (timeline.length - 1));
     const [[from, start], [to, end]] = [timeline[stretch], timeline[stretch + 1]];
-    const ms = Math.round(start + random() * (end - start));
-    yield { plan: { afterStartMs: ms }, label: `${ms} ms after start, between ${from} and ${to} (seed ${SEED}, round ${round})` };
+    const ms = Math.round(random() * (end - start));
+    yield { plan: { afterPoint: from, ms }, label: `${ms} ms after ${from}, before ${to} in the calibration run (seed ${SEED}, round ${round})` };
   }
 }
 
@@ -196,7 +201,7 @@ describe('crash: backups and restores killed with SIGKILL', function () {
         }
         if (pauseAt !== undefined) assert.equal(run.landed, pauseAt, `the child did not reach ${pauseAt}`);
       }
-      console.log(`      ${mode} backup (about ${Math.round(calibration[calibration.length - 1][1])} ms), kills by point: ${tally(runs)}`);
+      console.log(`      ${mode} backup (${timelineText(calibration)}), kills by point: ${tally(runs)}`);
     });
   }
 
@@ -241,7 +246,7 @@ describe('crash: backups and restores killed with SIGKILL', function () {
         cleanup();
       }
     }
-    console.log(`      full restore (about ${Math.round(calibration[calibration.length - 1][1])} ms), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
+    console.log(`      full restore (${timelineText(calibration)}), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
   });
 
   it('a restore of scopes killed at any point leaves the store entirely as before or entirely as after, and sound', async () => {
@@ -280,6 +285,6 @@ describe('crash: backups and restores killed with SIGKILL', function () {
         cleanup();
       }
     }
-    console.log(`      restore of scopes (about ${Math.round(calibration[calibration.length - 1][1])} ms), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
+    console.log(`      restore of scopes (${timelineText(calibration)}), kills by point: ${tally(runs)}; state after: ${[...outcomes].map(([side, n]) => `${side} ${n}`).join(', ')}`);
   });
 });

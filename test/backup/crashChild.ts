@@ -13,8 +13,8 @@ export interface ChildRequest {
   pauseAt?: string;
 }
 
-/** Kill when the child prints this point, or this long after it prints `start`; in any case at `idle`. */
-export type KillPlan = { atPoint: string } | { afterStartMs: number };
+/** Kill when the child prints this point, or this long after it first prints that one; in any case at `idle`. */
+export type KillPlan = { atPoint: string } | { afterPoint: string; ms: number };
 
 export interface ChildRun {
   /** The last point the child printed before the kill was sent. */
@@ -54,10 +54,8 @@ export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<Child
       run.points.push(name);
       if (killed) return;
       run.landed = name;
-      if (name === 'start') {
-        startedAt = performance.now();
-        if ('afterStartMs' in plan) timer = setTimeout(kill, plan.afterStartMs);
-      }
+      if (name === 'start') startedAt = performance.now();
+      if ('afterPoint' in plan && plan.afterPoint === name && timer === undefined) timer = setTimeout(kill, plan.ms);
       if (startedAt !== 0 && !run.points.slice(0, -1).includes(name)) run.timeline.push([name, performance.now() - startedAt]);
       if (('atPoint' in plan && plan.atPoint === name) || name === 'idle') kill();
     });
