@@ -29,6 +29,15 @@ const expected: Record<string, RegExp[]> = {
     /^2\. every change reached the hook in 100 runs, through [1-9]\d* worker deaths$/m,
     /^3\. the conversation survived [1-9]\d* restarts in 100 runs$/m,
   ],
+  'backups.ts': [
+    /^full backup: \d+ records, brotli, seq \d+$/m,
+    /^incremental backup on the full one: \d+ records$/m,
+    /^verified: 2 files$/m,
+    /^dry run: agent:ada \+1$/m,
+    /^ada after a restore of her scope: \["sulfides conduct best","oxides are stable"\]$/m,
+    /^bob as of seq \d+: v1$/m,
+    /^recovered from the file alone: v2$/m,
+  ],
   'quickstart.ts': [/^topic: \{"name":"weather"\}$/m, /^turns: 1$/m, /^keys: last, topic, turns$/m, /^rejected: STATE_KEY_INVALID$/m],
 };
 

@@ -11,7 +11,7 @@ import { resolveChain } from './chain.js';
 import { backupKeyFrom, verifyBackupFile, type BackupKeyInput, type Compression } from './file/index.js';
 import { baseFor, targetSeq } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
-import { progressCounter } from './progress.js';
+import { chainProgress } from './progress.js';
 import { restoreChain, type RestoreHost, type RestoreResult } from './restore.js';
 import { checkRetentionPolicy, planRetention, type RetentionPlan, type RetentionPolicy } from './retention.js';
 import { writeBackup } from './writeBackup.js';
@@ -245,7 +245,7 @@ export class Backups {
       if (this.#scheduled !== undefined) return;
       this.#scheduled = this.#serial
         .run(() => this.#scheduledRun())
-        .catch((error: unknown) => this.#host.reportError(error))
+        .catch((error: unknown) => this.#recordFailure(error))
         .finally(() => (this.#scheduled = undefined));
     });
   }
@@ -260,6 +260,12 @@ export class Backups {
   /** Resolves once the operation running now (a backup, a restore, a prune) has ended. @internal */
   async idle(): Promise<void> {
     await this.#serial.run(async () => {});
+  }
+
+  async #recordFailure(error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof LlmStateError ? error.code : undefined;
+    await this.#host.record([{ kind: 'backup.failed', data: { message, ...(code === undefined ? {} : { code }) } }]).catch((failure: unknown) => this.#host.reportError(failure));
   }
 
   async #scheduledRun(): Promise<void> {
@@ -358,23 +364,12 @@ export class Backups {
 }
 
 async function verifyChain(chain: readonly BackupDescriptor[], key: BackupKeyInput | undefined, onProgress?: (progress: BackupProgress) => void): Promise<number> {
-  const total = chain.reduce((sum, backup) => sum + backup.bytes, 0);
-  const counter = progressCounter('verify', total, onProgress);
-  let done = 0;
+  const report = chainProgress('verify', chain, onProgress);
   let records = 0;
-  for (const backup of chain) {
-    const { trailer } = await verifyBackupFile(backup.file, {
-      ...(key === undefined ? {} : { key }),
-      onProgress: (progress) => {
-        counter.setBytes(done + progress.bytes);
-        counter.add(0);
-      },
-    });
+  for (const [index, backup] of chain.entries()) {
+    const { trailer } = await verifyBackupFile(backup.file, { ...(key === undefined ? {} : { key }), onProgress: (progress) => report(index, progress) });
     records += trailer.records;
-    done += backup.bytes;
   }
-  counter.setBytes(total);
-  counter.done();
   return records;
 }
 

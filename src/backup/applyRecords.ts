@@ -6,10 +6,6 @@ import type { BackupRecord } from './file/index.js';
 const BATCH_OPS = 2048;
 const BATCH_BYTES = 4 << 20;
 
-export interface ApplyProgress {
-  records: number;
-}
-
 /**
  * Writes backup records into `target`, in order, in batches, so that memory stays flat whatever the
  * backup's size. A range tombstone first commits what came before it, then deletes what the range holds
@@ -17,21 +13,21 @@ export interface ApplyProgress {
  *
  * `target` is a staging store: a failure part way leaves it half-written, and the caller discards it.
  *
- * @param keep When given, only the records it accepts are applied (a partial restore).
+ * @param options.keep When given, only the records it accepts are applied (a partial restore).
+ * @returns how many records were read.
  * @throws {BACKUP_CORRUPT} for a record of a namespace this version does not know.
  */
 export async function applyBackupRecords(
   target: StorageBackend,
   records: AsyncIterable<BackupRecord>,
-  options: { file: string; keep?: (record: BackupRecord) => boolean; onRecord?: () => void } = { file: '' },
+  options: { file: string; keep?: (record: BackupRecord) => boolean },
 ): Promise<number> {
   const batch = new PendingBatch(target);
-  let applied = 0;
+  let read = 0;
   for await (const record of records) {
-    options.onRecord?.();
+    read++;
     const sublevel = knownSublevel(record.sublevel, options.file);
     if (options.keep !== undefined && !options.keep(record)) continue;
-    applied++;
     if (record.op === 'put') await batch.add({ type: 'put', sublevel, key: record.key, value: record.value });
     else if (record.op === 'del') await batch.add({ type: 'del', sublevel, key: record.key });
     else {
@@ -40,7 +36,7 @@ export async function applyBackupRecords(
     }
   }
   await batch.flush();
-  return applied;
+  return read;
 }
 
 /** Deletes every entry of `sublevel` in the range; for the event log, with the entries that index them. */

@@ -29,3 +29,23 @@ export function progressCounter(phase: BackupProgress['phase'], totalBytes: numb
     done: emit,
   };
 }
+
+/**
+ * Progress over the files of a chain, read one after another: each file's own reports (records and
+ * bytes read so far in it) become totals over the chain.
+ */
+export function chainProgress(
+  phase: BackupProgress['phase'],
+  chain: ReadonlyArray<{ bytes: number }>,
+  report: ((progress: BackupProgress) => void) | undefined,
+): (index: number, progress: { records: number; bytes: number }) => void {
+  const totalBytes = chain.reduce((sum, backup) => sum + backup.bytes, 0);
+  const before = chain.map((_, index) => chain.slice(0, index).reduce((sum, backup) => sum + backup.bytes, 0));
+  const recordsBefore: number[] = [];
+  let lastRecords = 0;
+  return (index, progress) => {
+    if (recordsBefore[index] === undefined) recordsBefore[index] = lastRecords;
+    lastRecords = recordsBefore[index] + progress.records;
+    report?.({ phase, records: lastRecords, bytes: before[index] + progress.bytes, totalBytes });
+  };
+}

@@ -12,6 +12,8 @@ import { clearRange, PendingBatch } from './applyRecords.js';
  * has checked that the log holds every commit in between (see pointInTime.ts).
  *
  * A value is rewritten from its event as the commit wrote it: the same JSON text, sequence and time.
+ * With `onlyState`, only the state changes it accepts are applied, and no log record is copied (a
+ * restore of some scopes).
  */
 export async function replayLog(
   source: StorageBackend,
@@ -19,8 +21,9 @@ export async function replayLog(
   target: StorageBackend,
   fromSeq: number,
   toSeq: number,
-  onCommit?: () => void,
+  options: { onCommit?: () => void; onlyState?: (key: Buffer) => boolean } = {},
 ): Promise<number> {
+  const { onCommit, onlyState } = options;
   const batch = new PendingBatch(target);
   let commits = 0;
   let expected = fromSeq + 1;
@@ -31,12 +34,14 @@ export async function replayLog(
     const events = decodeCommitRecord(record, seq);
     const restore = events.find((event) => event.kind === 'backup.restored' && (event.data as { mode: string }).mode !== 'scopes');
     if (restore !== undefined) throw gapError(fromSeq + 1, seq - 1, fromSeq, toSeq, `a restore replaced the store's history at sequence ${seq}`);
-    await batch.add({ type: 'put', sublevel: 'events', key, value: record });
-    for (const candidate of indexKeysOf(seq, events)) {
-      const value = await source.get(candidate.sublevel, candidate.key, { snapshot });
-      if (value !== undefined) await batch.add({ type: 'put', sublevel: candidate.sublevel, key: candidate.key, value });
+    if (onlyState === undefined) {
+      await batch.add({ type: 'put', sublevel: 'events', key, value: record });
+      for (const candidate of indexKeysOf(seq, events)) {
+        const value = await source.get(candidate.sublevel, candidate.key, { snapshot });
+        if (value !== undefined) await batch.add({ type: 'put', sublevel: candidate.sublevel, key: candidate.key, value });
+      }
     }
-    for (const event of events) await applyStateEvent(event, target, batch);
+    for (const event of events) await applyStateEvent(event, target, batch, onlyState);
     commits++;
     onCommit?.();
   }
@@ -54,15 +59,17 @@ function gapError(from: number, to: number, fromSeq: number, toSeq: number, why:
   );
 }
 
-async function applyStateEvent(event: LoggedEvent, target: StorageBackend, batch: PendingBatch): Promise<void> {
+async function applyStateEvent(event: LoggedEvent, target: StorageBackend, batch: PendingBatch, only?: (key: Buffer) => boolean): Promise<void> {
   if (event.scope === undefined) return;
-  if (event.kind === 'state.set') {
+  if (event.kind === 'state.set' || event.kind === 'state.delete') {
     const key = encodeStateKey(Scope.parse(event.scope), event.key!);
-    await batch.add({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq: event.seq, timestamp: event.at }, JSON.stringify(event.value)) });
-  } else if (event.kind === 'state.delete') {
-    await batch.add({ type: 'del', sublevel: 'state', key: encodeStateKey(Scope.parse(event.scope), event.key!) });
+    if (only !== undefined && !only(key)) return;
+    if (event.kind === 'state.delete') await batch.add({ type: 'del', sublevel: 'state', key });
+    else await batch.add({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq: event.seq, timestamp: event.at }, JSON.stringify(event.value)) });
   } else if (event.kind === 'scope.clear') {
+    const range = scopeRange(Scope.parse(event.scope));
+    if (only !== undefined && !only(range.gte)) return;
     await batch.flush();
-    await clearRange(target, 'state', scopeRange(Scope.parse(event.scope)));
+    await clearRange(target, 'state', range);
   }
 }

@@ -8,7 +8,7 @@ import { stateDifferences, summarizeDifferences, type KeyRange, type ScopeChange
 import { readBackupRecords, type BackupKeyInput, type BackupRecord } from './file/index.js';
 import { checkLogReaches } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
-import { progressCounter } from './progress.js';
+import { chainProgress, progressCounter } from './progress.js';
 import { replayLog } from './replayLog.js';
 import { restoreCommitOps } from './restoreCommit.js';
 
@@ -83,7 +83,8 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
   const staged = plan.scopes !== undefined ? await scratchStore() : await host.newStore(target.id);
   try {
     const records = await readChainInto(staged.storage, plan);
-    const replayedCommits = plan.toSeq === undefined ? 0 : await replayInto(host.storage(), staged.storage, target.seq, plan.toSeq, plan.onProgress);
+    const ranges = plan.scopes?.map((scope) => scopeRange(scope));
+    const replayedCommits = plan.toSeq === undefined ? 0 : await replayInto(host.storage(), staged.storage, target.seq, plan.toSeq, ranges, plan.onProgress);
     const restoredSeq = plan.toSeq ?? target.seq;
     const result: RestoreResult = {
       id: target.id,
@@ -94,7 +95,6 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
       replayedCommits,
       ...(plan.scopes === undefined ? {} : { scopes: plan.scopes.map(String) }),
     };
-    const ranges = plan.scopes?.map((scope) => scopeRange(scope));
     if (plan.dryRun) {
       const snapshot = host.storage().snapshot();
       try {
@@ -111,30 +111,32 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
 }
 
 async function readChainInto(target: StorageBackend, plan: RestorePlan): Promise<number> {
-  const total = plan.chain.reduce((sum, backup) => sum + backup.bytes, 0);
-  const counter = progressCounter('restore', total, plan.onProgress);
-  let done = 0;
-  let records = 0;
+  const report = chainProgress('restore', plan.chain, plan.onProgress);
   const keep = plan.scopes === undefined ? undefined : inScopes(plan.scopes.map((scope) => scopeRange(scope)));
-  for (const backup of plan.chain) {
-    const reading = readBackupRecords(backup.file, {
-      ...(plan.key === undefined ? {} : { key: plan.key }),
-      onProgress: (progress) => counter.setBytes(done + progress.bytes),
-    });
-    records += await applyBackupRecords(target, reading, { file: backup.file, ...(keep === undefined ? {} : { keep }), onRecord: () => counter.add(0) });
-    done += backup.bytes;
+  let records = 0;
+  for (const [index, backup] of plan.chain.entries()) {
+    const reading = readBackupRecords(backup.file, { ...(plan.key === undefined ? {} : { key: plan.key }), onProgress: (progress) => report(index, progress) });
+    records += await applyBackupRecords(target, reading, { file: backup.file, ...(keep === undefined ? {} : { keep }) });
   }
-  counter.setBytes(total);
-  counter.done();
   return records;
 }
 
-async function replayInto(source: StorageBackend, target: StorageBackend, fromSeq: number, toSeq: number, onProgress?: (progress: BackupProgress) => void): Promise<number> {
+async function replayInto(
+  source: StorageBackend,
+  target: StorageBackend,
+  fromSeq: number,
+  toSeq: number,
+  ranges: ReadonlyArray<{ gte: Buffer; lt: Buffer }> | undefined,
+  onProgress?: (progress: BackupProgress) => void,
+): Promise<number> {
   const snapshot = source.snapshot();
   try {
     await checkLogReaches(source, snapshot, fromSeq, toSeq);
     const counter = progressCounter('replay', undefined, onProgress);
-    const commits = await replayLog(source, snapshot, target, fromSeq, toSeq, () => counter.add(0));
+    const commits = await replayLog(source, snapshot, target, fromSeq, toSeq, {
+      onCommit: () => counter.add(0),
+      ...(ranges === undefined ? {} : { onlyState: (key: Buffer) => ranges.some((range) => Buffer.compare(key, range.gte) >= 0 && Buffer.compare(key, range.lt) < 0) }),
+    });
     counter.done();
     return commits;
   } finally {
@@ -149,7 +151,7 @@ async function switchStores(host: RestoreHost, staged: StagedStore, result: Rest
     const safety = await host.safetyBackup(current);
     result.safetyBackupId = safety.id;
     const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, safetyBackupId: safety.id };
-    const { ops, seq } = await restoreCommitOps({ current, restored: staged.storage }, host.now(), data);
+    const { ops, seq } = await restoreCommitOps({ current, restored: staged.storage }, host.now(), data, createdData(safety));
     await staged.storage.batch(ops, { sync: true });
     result.seq = seq;
     restored = await staged.activate();
@@ -171,7 +173,7 @@ async function replaceScopes(host: RestoreHost, scratch: StorageBackend, ranges:
     for await (const difference of stateDifferences({ storage: current }, { storage: scratch }, ranges)) changes.push(difference);
     result.changes = await summarizeDifferences(listOf(changes));
     const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, scopes: result.scopes!, safetyBackupId: safety.id };
-    const { ops, seq } = await restoreCommitOps({ current, restored: current }, host.now(), data, changes);
+    const { ops, seq } = await restoreCommitOps({ current, restored: current }, host.now(), data, createdData(safety), changes);
     await current.batch(ops, { sync: true });
     result.seq = seq;
   } catch (error) {
@@ -198,6 +200,11 @@ function inScopes(ranges: ReadonlyArray<{ gte: Buffer; lt: Buffer }>): (record: 
     // A tombstone over a range: applied whole to the scratch store, which holds only these scopes.
     return ranges.some((range) => (record.gte === undefined || Buffer.compare(record.gte, range.lt) < 0) && (record.lt === undefined || Buffer.compare(record.lt, range.gte) > 0));
   };
+}
+
+function createdData(backup: BackupDescriptor) {
+  const { id, kind, parentId, seq, records, bytes, reason } = backup;
+  return { id, kind, parentId, seq, records, bytes, reason };
 }
 
 async function* listOf<T>(items: readonly T[]): AsyncGenerator<T> {

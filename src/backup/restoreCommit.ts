@@ -6,6 +6,7 @@ import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { StateDifference } from './diffState.js';
 
 export type RestoredData = EventData<'backup.restored'>;
+export type CreatedData = EventData<'backup.created'>;
 
 /**
  * The commit that ends a restore: the `backup.restored` event, at the sequence after the higher of the
@@ -13,7 +14,8 @@ export type RestoredData = EventData<'backup.restored'>;
  * a full restore, is the replaced history, which `llmstate verify` knows from the event). For a restore of some
  * scopes, it also carries their changes, each re-stamped with this commit's sequence and logged as
  * `state.set` or `state.delete`: the log then tells incremental backups and later point-in-time restores
- * what the restore changed. Returns the ops and the sequence.
+ * what the restore changed. The safety backup taken just before is logged here too (`backup.created`),
+ * since the runtime's core is stopped while it is taken. Returns the ops and the sequence.
  *
  * The caller writes the ops in one batch, into the store that becomes the runtime's.
  */
@@ -21,6 +23,7 @@ export async function restoreCommitOps(
   stores: { current: StorageBackend; restored: StorageBackend },
   now: number,
   data: RestoredData,
+  safety: CreatedData,
   changes: readonly StateDifference[] = [],
 ): Promise<{ ops: BatchOp[]; seq: number }> {
   const previous = Math.max(await readLastSeq(stores.current), await readLastSeq(stores.restored));
@@ -40,6 +43,7 @@ export async function restoreCommitOps(
       events.push(stateEventJson('state.set', scopeJson, key, causal, payload.toString('utf8')));
     }
   }
+  events.push(eventJson({ kind: 'backup.created', data: safety }, causal));
   events.push(eventJson({ kind: 'backup.restored', data }, causal));
   // This record also keeps the sequence from going back: a reopened store continues after it.
   ops.push({ type: 'put', sublevel: 'events', key: encodeSeqKey(seq), value: encodeCommitRecord(seq, now, events) });

@@ -70,7 +70,14 @@ function noteStateChange(event: LoggedEvent, touched: Map<string, Buffer>, clear
   }
 }
 
-async function checkLogCovers(storage: StorageBackend, snapshot: StorageSnapshot, parent: { id: string; seq: number }, toSeq: number): Promise<void> {
+/**
+ * Checks that the snapshot's log can describe what changed since `parent`. `incrementalBackupRecords`
+ * runs it on its first read; a writer runs it before it writes anything, so that a refusal is
+ * BACKUP_FULL_REQUIRED and not a header that cannot be written.
+ *
+ * @throws {BACKUP_FULL_REQUIRED}
+ */
+export async function checkLogCovers(storage: StorageBackend, snapshot: StorageSnapshot, parent: { id: string; seq: number }, toSeq: number): Promise<void> {
   if (parent.seq > toSeq) {
     throw fullRequired(`the parent backup ${parent.id} ends at sequence ${parent.seq}, after this store's last commit (${toSeq}): it is not a backup of this store's history`);
   }

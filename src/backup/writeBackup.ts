@@ -6,7 +6,7 @@ import type { StorageBackend } from '../storage/index.js';
 import type { BackupCatalog, BackupDescriptor } from './BackupCatalog.js';
 import { backedUpSublevels } from './coverage.js';
 import { writeBackupFile, type BackupKeyInput, type BackupRecord, type Compression } from './file/index.js';
-import { fullBackupRecords, incrementalBackupRecords } from './snapshotRecords.js';
+import { checkLogCovers, fullBackupRecords, incrementalBackupRecords } from './snapshotRecords.js';
 import type { BackupProgress } from './progress.js';
 import { progressCounter } from './progress.js';
 
@@ -42,6 +42,7 @@ export async function writeBackup(storage: StorageBackend, catalog: BackupCatalo
   const snapshot = storage.snapshot();
   try {
     const seq = await readLastSeq(storage, { snapshot });
+    if (parent !== undefined) await checkLogCovers(storage, snapshot, parent, seq);
     const id = newBackupId(request.now);
     const records = parent === undefined ? fullBackupRecords(storage, snapshot) : incrementalBackupRecords(storage, snapshot, parent, seq);
     const total = parent === undefined ? await storage.approximateSize() : undefined;

@@ -1,3 +1,4 @@
+import { STORE_POINTER } from '../storage/storeDirectory.js';
 import type { Command } from 'commander';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ export function registerDemoCommand(program: Command): void {
 export async function runDemo(dataDir: string | undefined, steps: readonly DemoStep[] = DEMO_STEPS): Promise<void> {
   const styles = stdoutStyles();
   const directory = dataDir ?? mkdtempSync(join(tmpdir(), 'llmstate-demo-'));
-  const freshStore = !existsSync(join(directory, 'db'));
+  const freshStore = !existsSync(join(directory, 'db')) && !existsSync(join(directory, STORE_POINTER));
   printLine(styles.bold('llmstate demo'));
   printLine(`data dir: ${escapeForDisplay(directory)} ${styles.dim(dataDir === undefined ? '(new temporary directory, kept after the demo)' : '(from --data-dir)')}`);
 

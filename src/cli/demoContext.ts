@@ -29,7 +29,7 @@ export interface DemoContext {
   runtime(): Runtime;
 }
 
-/** One numbered step of the demo. Later steps (backups) join {@link DEMO_STEPS}. */
+/** One numbered step of the demo. */
 export interface DemoStep {
   title: string;
   run(ctx: DemoContext): Promise<void>;

@@ -5,6 +5,7 @@ import { Scope } from '../state/Scope.js';
 import type { DemoStep } from './demoContext.js';
 import { RESTORE_STEPS, SUPERVISION_STEPS } from './demoAgentSteps.js';
 import { HOOK_STEPS } from './demoHookSteps.js';
+import { BACKUP_STEPS } from './demoBackupSteps.js';
 import { remember, write } from './demoWrites.js';
 import { previewJson } from './output.js';
 
@@ -135,6 +136,7 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   ...SUPERVISION_STEPS,
   closeStore,
   ...RESTORE_STEPS,
+  ...BACKUP_STEPS,
 ];
 
 function differs(actual: unknown, expected: unknown): string | undefined {

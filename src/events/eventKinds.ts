@@ -125,6 +125,8 @@ const EVENT_FIELDS = {
   'backup.created': {} as {
     data: { id: string; kind: 'full' | 'incremental'; parentId: string | null; seq: number; records: number; bytes: number; reason: string };
   },
+  /** A scheduled backup (or its pruning) failed; the schedule goes on. `code` is the LlmStateError code, if any. */
+  'backup.failed': {} as { data: { message: string; code?: string } },
   /** `rt.backups.verify` checked a backup and every backup its chain needs. */
   'backup.verified': {} as { data: { id: string; chain: string[] } },
   /**

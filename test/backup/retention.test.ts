@@ -322,7 +322,7 @@ describe('planRetention', () => {
     });
   });
 
-  it('plans the example of docs/backup-retention.md as it shows', () => {
+  it('plans the example of docs/backups.md as it shows', () => {
     const GB = 1e9;
     const backups = [
       backup('b-100', '2026-11-30T09:00:00Z', { bytes: 2 * GB }),

@@ -22,6 +22,7 @@ const STEP_TITLES = [
   '15. What the crash left behind, and what it did not touch',
   '16. Close the runtime',
   '17. Reopen the store and restore ada',
+  "18. Back up, lose the researcher's memory, and restore that scope",
 ];
 
 /** The lines that show the hook at work, in the order printed; `\S+` stands for times and ids. */

@@ -133,16 +133,18 @@ export class BackupFileReader {
   /**
    * Before any chunk is read: when the file ends in a readable trailer that records another SHA-256 for
    * the header, the header is damaged. Checking this first keeps a damaged key check or encryption
-   * field from reading as a wrong key, and keeps a restore from starting on a damaged header.
+   * field from reading as a wrong key, and keeps a restore from starting on a damaged header. Only the
+   * last 64 KiB are looked at: a trailer longer than that is checked at the end, like any other.
    */
   async checkHeaderAgainstTrailer(): Promise<void> {
-    const tailStart = Math.max(this.#position, this.size - MAX_TRAILER_BYTES);
+    const tailStart = Math.max(this.#position, this.size - READ_BYTES);
     const tail = await this.#read(tailStart, this.size - tailStart);
     const start = tail.lastIndexOf(TRAILER_PREFIX);
     if (start === -1) return;
     const trailer = decodeTrailerLine(tail.subarray(start));
     if (trailer !== undefined && trailer.headerSha256 !== this.#headerSha256!.toString('hex')) {
-      throw backupCorrupt(this.file, 'header', 'its header does not match the SHA-256 its trailer records for it', 0);
+      // Without reading the body this cannot tell a damaged header from damage to that one trailer field.
+      throw backupCorrupt(this.file, 'header', 'its header does not match the SHA-256 its trailer records for it (the header, or that field of the trailer, is damaged)', 0);
     }
   }
 

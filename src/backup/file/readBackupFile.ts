@@ -117,8 +117,9 @@ async function* recordsOf(reader: BackupFileReader, onProgress: ReadBackupOption
     }
     records++;
     counts.set(sublevel, (counts.get(sublevel) ?? 0) + 1);
-    const { sublevelIndex: _, ...rest } = decoded;
-    return { ...rest, sublevel } as BackupRecord;
+    if (decoded.op === 'put') return { op: 'put', sublevel, key: decoded.key, value: decoded.value };
+    if (decoded.op === 'del') return { op: 'del', sublevel, key: decoded.key };
+    return { op: 'clear', sublevel, ...(decoded.gte === undefined ? {} : { gte: decoded.gte }), ...(decoded.lt === undefined ? {} : { lt: decoded.lt }) };
   };
   const decompressor = createDecompressor(compression);
   // What zlib itself raised, told apart from a reader's error that the pipeline passed through it.

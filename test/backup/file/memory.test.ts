@@ -33,7 +33,7 @@ describe('backup file memory', function () {
   const file = join(dir, 'large.llmbackup');
   const rawBytes = RECORDS * VALUE_BYTES;
 
-  it(`writing ${RECORDS} records holds far less than their ${rawBytes / MIB} MiB at any time`, async () => {
+  it(`writing ${RECORDS} records holds far less than their ${Math.round(rawBytes / MIB)} MiB at any time`, async () => {
     const baseline = heldBytes();
     let peak = 0;
     async function* records(): AsyncGenerator<BackupRecord> {
@@ -44,10 +44,10 @@ describe('backup file memory', function () {
     }
     const written = await writeBackupFile(file, headerInput(), records(), { compression: 'brotli', key: KEY });
     assert.equal(written.records, RECORDS);
-    assert.ok(peak < rawBytes / 6, `the writer held ${Math.round(peak / MIB)} MiB above its start, for ${rawBytes / MIB} MiB of records`);
+    assert.ok(peak < rawBytes / 6, `the writer held ${Math.round(peak / MIB)} MiB above its start, for ${Math.round(rawBytes / MIB)} MiB of records`);
   });
 
-  it(`reading them back holds far less than their ${rawBytes / MIB} MiB at any time`, async () => {
+  it(`reading them back holds far less than their ${Math.round(rawBytes / MIB)} MiB at any time`, async () => {
     const baseline = heldBytes();
     let peak = 0;
     let count = 0;
@@ -56,6 +56,6 @@ describe('backup file memory', function () {
       if (++count % 10_000 === 0) peak = Math.max(peak, heldBytes() - baseline);
     }
     assert.equal(count, RECORDS);
-    assert.ok(peak < rawBytes / 6, `the reader held ${Math.round(peak / MIB)} MiB above its start, for ${rawBytes / MIB} MiB of records`);
+    assert.ok(peak < rawBytes / 6, `the reader held ${Math.round(peak / MIB)} MiB above its start, for ${Math.round(rawBytes / MIB)} MiB of records`);
   });
 });

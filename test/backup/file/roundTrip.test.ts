@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readBackupHeader, verifyBackupFile, writeBackupFile, type BackupRecord, type Compression } from '../../../src/backup/file/index.js';
+import { readBackupHeader, readBackupRecords, verifyBackupFile, writeBackupFile, type BackupRecord, type Compression } from '../../../src/backup/file/index.js';
 import { fromArray, headerInput, KEY, PASSPHRASE, readAll, tempDir } from './backupFixtures.js';
 
 const MIB = 1024 * 1024;
@@ -140,6 +140,20 @@ describe('backup file round trip', function () {
     const { trailer } = await verifyBackupFile(file, { key: KEY });
     assert.ok(trailer.frames > 3000, `expected many frames, got ${trailer.frames}`);
     assert.deepEqual(await readAll(file, { key: KEY }), records);
+  });
+
+  it('a reader that stops early gets the first records, and the file reads again from the start', async () => {
+    const file = join(dir, 'early.llmbackup');
+    const records = sampleRecords();
+    await writeBackupFile(file, headerInput(), fromArray(records), { compression: 'brotli', key: KEY, chunkBytes: 512 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const firstTwo: BackupRecord[] = [];
+      for await (const record of readBackupRecords(file, { key: KEY })) {
+        firstTwo.push(record);
+        if (firstTwo.length === 2) break;
+      }
+      assert.deepEqual(firstTwo, records.slice(0, 2));
+    }
   });
 
   it('replaces an existing file only with a complete one', async () => {
