@@ -343,8 +343,12 @@ export class Backups {
       now: () => host.clock.now(),
       // The safety backup is encrypted like the others, and incremental when it can be: it is taken while
       // the runtime is stopped, so it should be quick.
-      safetyBackup: async (storage) => {
-        const options = { compression: host.options.compression ?? 'brotli', ...(host.options.encrypt === true && key !== undefined ? { key } : {}) } as const;
+      safetyBackup: async (storage, onProgress) => {
+        const options = {
+          compression: host.options.compression ?? 'brotli',
+          ...(host.options.encrypt === true && key !== undefined ? { key } : {}),
+          ...(onProgress === undefined ? {} : { onProgress }),
+        } as const;
         let descriptor: BackupDescriptor;
         try {
           descriptor = await this.#write(storage, { ...options, incremental: true, encrypt: host.options.encrypt === true }, 'safety');

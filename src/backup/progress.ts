@@ -1,6 +1,10 @@
 /** What long backup operations report as they go, for a progress bar. */
 export interface BackupProgress {
-  /** `backup` (writing one), `safety` (the backup before a restore), `verify`, `restore` (reading the chain into staging), `replay` (the log, for a point in time), `switch`. */
+  /**
+   * `backup` (writing one), `verify`, and for a restore: `restore` (reading the chain into staging),
+   * `replay` (the log, for a point in time), `safety` (the backup before the switch) and `switch` (once,
+   * just before the switch or, for some scopes, the batch).
+   */
   phase: 'backup' | 'safety' | 'verify' | 'restore' | 'replay' | 'switch';
   records: number;
   /** Bytes of keys and values so far (`backup`), or of backup files read (`verify`, `restore`). */

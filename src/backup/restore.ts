@@ -32,7 +32,7 @@ export interface RestoreHost {
   resume(storage: StorageBackend): Promise<void>;
   newStore(id: string): Promise<StagedStore>;
   /** Backs up the quiesced store, so that the restore can be undone. */
-  safetyBackup(storage: StorageBackend): Promise<BackupDescriptor>;
+  safetyBackup(storage: StorageBackend, onProgress?: (progress: BackupProgress) => void): Promise<BackupDescriptor>;
   now(): number;
 }
 
@@ -104,7 +104,7 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
       }
       return result;
     }
-    return plan.scopes === undefined ? await switchStores(host, staged, result) : await replaceScopes(host, staged.storage, ranges!, result);
+    return plan.scopes === undefined ? await switchStores(host, staged, result, plan.onProgress) : await replaceScopes(host, staged.storage, ranges!, result, plan.onProgress);
   } finally {
     await staged.discard().catch(() => {});
   }
@@ -144,16 +144,17 @@ async function replayInto(
   }
 }
 
-async function switchStores(host: RestoreHost, staged: StagedStore, result: RestoreBackupResult): Promise<RestoreBackupResult> {
+async function switchStores(host: RestoreHost, staged: StagedStore, result: RestoreBackupResult, onProgress?: (progress: BackupProgress) => void): Promise<RestoreBackupResult> {
   const current = await host.quiesce();
   let restored: StorageBackend;
   try {
-    const safety = await host.safetyBackup(current);
+    const safety = await host.safetyBackup(current, relabelled('safety', onProgress));
     result.safetyBackupId = safety.id;
     const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, safetyBackupId: safety.id };
     const { ops, seq } = await restoreCommitOps({ current, restored: staged.storage }, host.now(), data, createdData(safety));
     await staged.storage.batch(ops, { sync: true });
     result.seq = seq;
+    onProgress?.({ phase: 'switch', records: 0, bytes: 0 });
     restored = await staged.activate();
   } catch (error) {
     await host.resume(current);
@@ -164,16 +165,23 @@ async function switchStores(host: RestoreHost, staged: StagedStore, result: Rest
   return result;
 }
 
-async function replaceScopes(host: RestoreHost, scratch: StorageBackend, ranges: readonly KeyRange[], result: RestoreBackupResult): Promise<RestoreBackupResult> {
+async function replaceScopes(
+  host: RestoreHost,
+  scratch: StorageBackend,
+  ranges: readonly KeyRange[],
+  result: RestoreBackupResult,
+  onProgress?: (progress: BackupProgress) => void,
+): Promise<RestoreBackupResult> {
   const current = await host.quiesce();
   try {
-    const safety = await host.safetyBackup(current);
+    const safety = await host.safetyBackup(current, relabelled('safety', onProgress));
     result.safetyBackupId = safety.id;
     const changes: StateDifference[] = [];
     for await (const difference of stateDifferences({ storage: current }, { storage: scratch }, ranges)) changes.push(difference);
     result.changes = await summarizeDifferences(listOf(changes));
     const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, scopes: result.scopes!, safetyBackupId: safety.id };
     const { ops, seq } = await restoreCommitOps({ current, restored: current }, host.now(), data, createdData(safety), changes);
+    onProgress?.({ phase: 'switch', records: changes.length, bytes: 0 });
     await current.batch(ops, { sync: true });
     result.seq = seq;
   } catch (error) {
@@ -182,6 +190,10 @@ async function replaceScopes(host: RestoreHost, scratch: StorageBackend, ranges:
   }
   await host.resume(current);
   return result;
+}
+
+function relabelled(phase: BackupProgress['phase'], report: ((progress: BackupProgress) => void) | undefined): ((progress: BackupProgress) => void) | undefined {
+  return report === undefined ? undefined : (progress) => report({ ...progress, phase });
 }
 
 /** An in-memory store for the scopes a partial restore rebuilds: they are small next to the store. */
