@@ -13,7 +13,7 @@ import { checkCorrelationId, type StateManager } from './state/StateManager.js';
 import type { StoreStats } from './storeStats.js';
 import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
 import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
-import { activeStoreName, newStoreName, removeInactiveStores, switchStore } from './storage/storeDirectory.js';
+import { activeStoreName, markStaging, newStoreName, removeInactiveStores, switchStore } from './storage/storeDirectory.js';
 import { Backups, type BackupsHost } from './backup/Backups.js';
 import type { StagedStore } from './backup/restore.js';
 import type { Hooks } from './hooks/Hooks.js';
@@ -127,6 +127,8 @@ class LlmStateRuntime implements Runtime {
   readonly #options: ResolvedRuntimeOptions;
   readonly #internals: RuntimeInternals;
   #core: RuntimeCore | undefined;
+  /** A store that no core runs on: a restore stopped the core on it, and starting the next one failed. */
+  #orphan: StorageBackend | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: ResolvedRuntimeOptions, internals: RuntimeInternals) {
@@ -166,7 +168,13 @@ class LlmStateRuntime implements Runtime {
         return core.storage;
       },
       resume: async (storage) => {
-        await this.#startCore(storage, 'existing');
+        try {
+          await this.#startCore(storage, 'existing');
+        } catch (error) {
+          this.#orphan = storage;
+          throw error;
+        }
+        this.#orphan = undefined;
         if (dataDir !== undefined) await removeInactiveStores(dataDir).catch((error: unknown) => this.#current.reportBackgroundError(error));
       },
       newStore: (id) => (dataDir === undefined ? stagedInMemory() : stagedOnDisk(dataDir, `${id}_${STORE_TAIL()}`)),
@@ -234,6 +242,7 @@ class LlmStateRuntime implements Runtime {
       await this.backups.stopSchedule();
       await this.backups.idle();
       await this.#current.stop();
+      await this.#orphan?.close();
     })();
     return this.#closing;
   }
@@ -272,6 +281,7 @@ async function stagedInMemory(): Promise<StagedStore> {
 async function stagedOnDisk(dataDir: string, tail: string): Promise<StagedStore> {
   const name = newStoreName(tail);
   const path = join(dataDir, name);
+  await markStaging(dataDir, name);
   await rm(path, { recursive: true, force: true });
   const storage = createDiskBackend(path);
   await storage.open();
@@ -296,6 +306,7 @@ async function stagedOnDisk(dataDir: string, tail: string): Promise<StagedStore>
       if (active) return;
       await storage.close();
       await rm(path, { recursive: true, force: true });
+      await rm(`${path}.staging`, { force: true });
     },
   };
 }

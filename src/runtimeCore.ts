@@ -319,6 +319,8 @@ export class RuntimeCore {
       await this.actors.close();
     } finally {
       timers.clearTimeout(endTransactions);
+      // A store that outlives this core (a restore) must not keep this core's armed faults.
+      this.faults.detach();
       if (!keepStorage) await this.storage.close();
     }
   }

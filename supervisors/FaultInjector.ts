@@ -58,6 +58,7 @@ export class FaultInjector {
   #storageFaults: ArmedStorageFault[] = [];
   #nextId = 1;
   #fired = 0;
+  readonly #stopIntercepting: () => void;
 
   /** @internal */
   constructor(options: FaultInjectorOptions) {
@@ -66,9 +67,14 @@ export class FaultInjector {
     this.#random = seededRandom(options.seed);
     // Batch faults are checked per commit group (beforeGroup), so only reads need an interceptor; an
     // interceptor on batches would cost an await on every commit for nothing.
-    options.storage.intercept({
+    this.#stopIntercepting = options.storage.intercept({
       beforeGet: (sublevel, key) => this.#beforeGet([{ type: 'del', sublevel, key }]),
     });
+  }
+
+  /** Stops watching the store's reads: the runtime's core that owns this injector has stopped. @internal */
+  detach(): void {
+    this.#stopIntercepting();
   }
 
   /** The seed in use. */

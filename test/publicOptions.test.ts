@@ -119,6 +119,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     failStorage: optional('spec'),
     reset: NONE,
     takeCrash: INTERNAL,
+    detach: INTERNAL,
     beforeGroup: INTERNAL,
   },
 };

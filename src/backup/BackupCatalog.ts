@@ -1,4 +1,5 @@
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LlmStateError } from '../errors.js';
 import { readBackupHeader, readBackupTrailer, type BackupHeader, type Compression } from './file/index.js';
@@ -54,16 +55,18 @@ export class BackupCatalog {
 
   /** Every complete backup in the directory, oldest first. A damaged file is left out; `verify` reports it. */
   async list(): Promise<BackupDescriptor[]> {
-    const names = await readdir(this.dir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [] as string[];
+    const entries = await readdir(this.dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
       throw error;
     });
-    const pins = new Set(names.filter((name) => name.endsWith(PIN_SUFFIX)));
+    const pins = new Set(entries.filter((entry) => entry.name.endsWith(PIN_SUFFIX)).map((entry) => entry.name));
     const found: BackupDescriptor[] = [];
-    for (const name of names) {
-      if (!name.startsWith(PREFIX) || !name.endsWith(SUFFIX)) continue;
+    for (const entry of entries) {
+      const { name } = entry;
+      if (!entry.isFile() || !name.startsWith(PREFIX) || !name.endsWith(SUFFIX)) continue;
       const descriptor = await describeFile(join(this.dir, name)).catch(() => undefined);
-      if (descriptor === undefined) continue;
+      // A copy under another name holds an id that is not its own: it is not listed twice.
+      if (descriptor === undefined || idFromFileName(name) !== descriptor.id) continue;
       found.push({ ...descriptor, pinned: pins.has(`${PREFIX}${descriptor.id}${PIN_SUFFIX}`) });
     }
     return found.sort((a, b) => a.seq - b.seq || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
@@ -96,14 +99,40 @@ export class BackupCatalog {
     await rm(this.#pinFile(id), { force: true });
   }
 
-  /** Files a writer left behind when its process died, never listed as backups. */
-  async removePartialFiles(): Promise<void> {
+  /**
+   * Files that a writer of this store left behind when its process died, never listed as backups. A
+   * runtime writes one backup at a time, so any partial file of its store is an orphan; those of other
+   * stores sharing the directory may be in progress, and are left to them.
+   */
+  async removePartialFiles(storeId: string): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    for (const name of names) if (name.startsWith(PREFIX) && name.endsWith(`${SUFFIX}.partial`)) await rm(join(this.dir, name), { force: true });
+    for (const name of names) {
+      if (!name.startsWith(PREFIX) || !name.endsWith(`${SUFFIX}.partial`)) continue;
+      const file = join(this.dir, name);
+      const owner = await partialFileStore(file);
+      if (owner === undefined || owner === storeId) await rm(file, { force: true });
+    }
   }
 
   #pinFile(id: string): string {
     return join(this.dir, `${PREFIX}${id}${PIN_SUFFIX}`);
+  }
+}
+
+/** The store a partial backup file is of, from its header line; undefined when that cannot be read. */
+async function partialFileStore(file: string): Promise<string | undefined> {
+  try {
+    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const head = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      const header = JSON.parse(head.subarray(0, bytesRead).toString('utf8').split('\n')[1] ?? '') as { meta?: { storeId?: unknown } };
+      return typeof header.meta?.storeId === 'string' ? header.meta.storeId : undefined;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

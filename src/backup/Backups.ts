@@ -26,7 +26,7 @@ export type { ScopeChanges } from './diffState.js';
 export type { RetentionPlan, RetentionPolicy, RetentionDecision } from './retention.js';
 
 export interface CreateBackupOptions {
-  /** Only what changed since the newest backup in the directory. @default false */
+  /** Only what changed since this store's newest backup in its current history. @default false */
   incremental?: boolean;
   compression?: Compression;
   /** @default true when a `key` is given here, else the runtime's `backups.encrypt` */
@@ -74,6 +74,9 @@ export interface BackupsHost extends Omit<RestoreHost, 'safetyBackup'> {
   dir: string | undefined;
   options: BackupRuntimeOptions;
 }
+
+/** What every id `create()` makes matches, and what a file name may carry: nothing that reaches outside the directory. */
+const BACKUP_ID = /^[0-9A-Za-z][0-9A-Za-z_-]{0,99}$/;
 
 const COMPRESSION = [z.enum(['brotli', 'gzip', 'none']), "'brotli', 'gzip' or 'none'"] as const;
 const KEY = [z.union([z.instanceof(Buffer), z.string()]), 'a 32-byte Buffer or a passphrase string'] as const;
@@ -170,7 +173,8 @@ export class Backups {
       throw new TypeError('Expected one of `id`, `from` or `at` (a point in time, optionally with `id`), got ' + (given.id === undefined ? 'none' : 'both `id` and `from`'));
     }
     if (given.from !== undefined && (given.id !== undefined || given.at !== undefined)) throw new TypeError('Expected `from` alone, without `id` or `at`');
-    const scopes = given.scopes?.map((scope, index) => toScope(scope, index));
+    if (given.id !== undefined) checkId(given.id);
+    const scopes = uniqueScopes(given.scopes?.map((scope, index) => toScope(scope, index)));
     return this.#serial.run(async () => {
       this.#host.assertOpen();
       const catalog = this.#catalog();
@@ -344,9 +348,11 @@ export class Backups {
       // The safety backup is encrypted like the others, and incremental when it can be: it is taken while
       // the runtime is stopped, so it should be quick.
       safetyBackup: async (storage, onProgress) => {
+        // The runtime's own key first: the safety backup must be readable the way this runtime's backups are.
+        const safetyKey = this.#key(undefined) ?? key;
         const options = {
           compression: host.options.compression ?? 'brotli',
-          ...(host.options.encrypt === true && key !== undefined ? { key } : {}),
+          ...(host.options.encrypt === true && safetyKey !== undefined ? { key: safetyKey } : {}),
           ...(onProgress === undefined ? {} : { onProgress }),
         } as const;
         let descriptor: BackupDescriptor;
@@ -398,7 +404,15 @@ function createdData(backup: BackupDescriptor) {
 }
 
 function checkId(id: unknown): void {
-  if (typeof id !== 'string' || id === '') throw new TypeError(`Expected \`id\` to be a backup id, got ${describeOption(id)}`);
+  if (typeof id !== 'string' || !BACKUP_ID.test(id)) {
+    throw new TypeError(`Expected \`id\` to be a backup id (letters, digits, - and _, such as 20261203-141500-k2v9qd), got ${describeOption(id)}`);
+  }
+}
+
+function uniqueScopes(scopes: Scope[] | undefined): Scope[] | undefined {
+  if (scopes === undefined) return undefined;
+  const seen = new Set<string>();
+  return scopes.filter((scope) => !seen.has(scope.toString()) && seen.add(scope.toString()) !== undefined);
 }
 
 function toScope(value: unknown, index: number): Scope {

@@ -157,11 +157,19 @@ async function switchStores(host: RestoreHost, staged: StagedStore, result: Rest
     onProgress?.({ phase: 'switch', records: 0, bytes: 0 });
     restored = await staged.activate();
   } catch (error) {
-    await host.resume(current);
+    await resumeAfterFailure(host, current, result, error);
     throw restoreFailed(result, error);
   }
   await current.close();
-  await host.resume(restored);
+  try {
+    await host.resume(restored);
+  } catch (error) {
+    throw new LlmStateError(
+      'RESTORE_FAILED',
+      `Backup ${result.id} was restored, but the runtime could not start on the restored store (${(error as Error).message}): close it and open it again`,
+      { cause: error, details: { id: result.id, mode: result.mode, switched: true } },
+    );
+  }
   return result;
 }
 
@@ -185,7 +193,7 @@ async function replaceScopes(
     await current.batch(ops, { sync: true });
     result.seq = seq;
   } catch (error) {
-    await host.resume(current);
+    await resumeAfterFailure(host, current, result, error);
     throw restoreFailed(result, error);
   }
   await host.resume(current);
@@ -221,6 +229,20 @@ function createdData(backup: BackupDescriptor) {
 
 async function* listOf<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
+}
+
+/** Starts the runtime again on the store it ran on; when even that fails, says so, with the first failure as the cause. */
+async function resumeAfterFailure(host: RestoreHost, current: StorageBackend, result: RestoreBackupResult, error: unknown): Promise<void> {
+  try {
+    await host.resume(current);
+  } catch (resumeError) {
+    throw new LlmStateError(
+      'RESTORE_FAILED',
+      `Restoring backup ${result.id} failed (${(error as Error).message}); the current state is untouched, but the runtime could not start again on it ` +
+        `(${(resumeError as Error).message}): close it and open it again`,
+      { cause: error, details: { id: result.id, mode: result.mode, resumeError: (resumeError as Error).message } },
+    );
+  }
 }
 
 function restoreFailed(result: RestoreBackupResult, error: unknown): LlmStateError {

@@ -7,7 +7,7 @@ import { inCurrentHistory } from './restoreMarker.js';
 import type { StorageBackend } from '../storage/index.js';
 import type { BackupCatalog, BackupDescriptor } from './BackupCatalog.js';
 import { backedUpSublevels } from './coverage.js';
-import { writeBackupFile, type BackupKeyInput, type BackupRecord, type Compression } from './file/index.js';
+import { keyFor, readBackupHeader, writeBackupFile, type BackupKeyInput, type BackupRecord, type Compression } from './file/index.js';
 import { checkLogCovers, fullBackupRecords, incrementalBackupRecords } from './snapshotRecords.js';
 import type { BackupProgress } from './progress.js';
 import { progressCounter } from './progress.js';
@@ -39,13 +39,16 @@ export interface WriteBackupRequest {
  */
 export async function writeBackup(storage: StorageBackend, catalog: BackupCatalog, request: WriteBackupRequest): Promise<BackupDescriptor> {
   await catalog.ensureDirectory();
-  await catalog.removePartialFiles();
   const storeId = await ensureStoreId(storage, request.now);
+  await catalog.removePartialFiles(storeId);
   const parent = request.incremental ? await newestBackup(storage, catalog, storeId) : undefined;
   const snapshot = storage.snapshot();
   try {
     const seq = await readLastSeq(storage, { snapshot });
-    if (parent !== undefined) await checkLogCovers(storage, snapshot, parent, seq);
+    if (parent !== undefined) {
+      await checkLogCovers(storage, snapshot, parent, seq);
+      await checkSameEncryption(parent, request.key);
+    }
     const id = newBackupId(request.now);
     const records = parent === undefined ? fullBackupRecords(storage, snapshot) : incrementalBackupRecords(storage, snapshot, parent, seq);
     const total = parent === undefined ? await storage.approximateSize() : undefined;
@@ -90,6 +93,25 @@ async function newestBackup(storage: StorageBackend, catalog: BackupCatalog, sto
     });
   }
   return newest;
+}
+
+/**
+ * A chain is read with one key: an increment is encrypted with its parent's key, or, like its parent,
+ * not at all.
+ */
+async function checkSameEncryption(parent: BackupDescriptor, key: BackupKeyInput | undefined): Promise<void> {
+  const { encryption } = await readBackupHeader(parent.file);
+  if (encryption === null && key === undefined) return;
+  if (encryption !== null && key !== undefined && (await keyFor(key, encryption)) !== undefined) return;
+  const why =
+    encryption === null
+      ? `its parent ${parent.id} is not encrypted, and this backup would be`
+      : key === undefined
+        ? `its parent ${parent.id} is encrypted, and this backup would not be`
+        : `its parent ${parent.id} is encrypted with another key`;
+  throw new LlmStateError('BACKUP_FULL_REQUIRED', `Cannot take an incremental backup: ${why}; a chain is read with one key. Take a full backup`, {
+    details: { parentId: parent.id, reason: 'encryption' },
+  });
 }
 
 async function* counted(records: AsyncIterable<BackupRecord>, add: (bytes: number) => void): AsyncGenerator<BackupRecord> {

@@ -53,8 +53,8 @@ export function registerBackupCommands(program: Command): void {
     .description('take, list, check, restore and prune backups of the store; backups go to <data-dir>/backups unless --backup-dir says');
 
   withKeyOption(withCommonOptions(backup.command('create')))
-    .description('take a backup while writes go on: full, or --incremental on the newest backup; prints its descriptor')
-    .option('--incremental', 'only what changed since the newest backup (a full backup is needed first)')
+    .description('take a backup while writes go on: full, or --incremental on the newest backup of this store; prints its descriptor')
+    .option('--incremental', 'only what changed since the newest backup of this store (a full backup is needed first)')
     .option('--encrypt', `encrypt with AES-256-GCM, with the passphrase in --key-file or ${KEY_ENV}`)
     .addOption(new Option('--compression <codec>', 'how the records are compressed').choices(COMPRESSIONS).default('brotli'))
     .action(async (options: CreateOptions, command: Command) => {

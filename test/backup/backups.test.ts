@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
@@ -423,5 +424,130 @@ describe('the data directory and its active store', () => {
     } finally {
       await fixture.dispose();
     }
+  });
+});
+
+describe('store directories a restore leaves', () => {
+  it('refuses to open when the pointer is gone but a restored store is there, and never removes an unmarked directory', async () => {
+    const fixture = new RuntimeFixture('store-leftovers');
+    try {
+      let rt = await fixture.open();
+      await rt.state.set(a1, 'k', 'v1');
+      const backup = await rt.backups.create();
+      await rt.state.set(a1, 'k', 'v2');
+      await rt.backups.restore({ id: backup.id });
+      await rt.state.set(a1, 'k', 'after');
+      await rt.close();
+      const active = readdirSync(fixture.dir).find((name) => /^db-/.test(name) && !name.includes('.'))!;
+      rmSync(join(fixture.dir, 'STORE'));
+      assert.equal(await codeOf(createRuntime({ dataDir: fixture.dir })), 'DATA_CORRUPT');
+      assert.ok(existsSync(join(fixture.dir, active, 'CURRENT')), 'the restored store is still there');
+      writeFileSync(join(fixture.dir, 'STORE'), `${active}\n`);
+      mkdirSync(join(fixture.dir, 'db-mine'));
+      writeFileSync(join(fixture.dir, 'db-mine', 'notes.txt'), 'kept');
+      rt = await fixture.open();
+      assert.equal(await rt.state.get(a1, 'k'), 'after');
+      await rt.close();
+      assert.ok(existsSync(join(fixture.dir, 'db-mine', 'notes.txt')), 'a directory no restore made is left alone');
+      assert.ok(!existsSync(join(fixture.dir, 'db')), 'the store the restore replaced is gone');
+    } finally {
+      await fixture.dispose();
+    }
+  });
+});
+
+describe('a restore that cannot start the runtime again', () => {
+  it('says so with RESTORE_FAILED, and close() still releases the store', async () => {
+    const fixture = new RuntimeFixture('restore-wedge');
+    try {
+      const rt = await fixture.open();
+      await rt.state.set(a1, 'k', 'v1');
+      const backup = await rt.backups.create();
+      await rt.state.set(a1, 'k', 'v2');
+      // The store fails from the moment the restore commits its batch: the batch, and then the restart.
+      let failing = false;
+      const refuse = () => {
+        if (failing) throw new Error('the disk went away');
+      };
+      storageOf(rt).intercept({ beforeBatch: refuse, beforeGet: refuse });
+      const restoring = rt.backups.restore({
+        id: backup.id,
+        scopes: [a1],
+        onProgress: (progress) => {
+          if (progress.phase === 'switch') failing = true;
+        },
+      });
+      await assert.rejects(restoring, (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'RESTORE_FAILED');
+        assert.match(error.message, /could not start again on it .*close it and open it again/);
+        return true;
+      });
+      await assert.rejects(rt.state.get(a1, 'k'), /RUNTIME_CLOSED|restored/);
+      await rt.close();
+      const reopened = await fixture.open();
+      assert.equal(await reopened.state.get(a1, 'k'), 'v2', 'the store was left as it was, and its lock released');
+    } finally {
+      await fixture.dispose();
+    }
+  });
+});
+
+describe('what the backups refuse to read or build on', () => {
+  let fixture: RuntimeFixture;
+  let rt: Runtime;
+
+  beforeEach(async () => {
+    fixture = new RuntimeFixture('backups-refusals');
+    rt = await fixture.open();
+    await rt.state.set(a1, 'k', 1);
+  });
+  afterEach(() => fixture.dispose());
+
+  it('refuses ids that could name a file outside the backup directory', async () => {
+    for (const id of ['../x', 'a/../../b', 'a\\b', '.hidden', '']) {
+      await assert.rejects(rt.backups.get(id), TypeError, id);
+      await assert.rejects(rt.backups.restore({ id }), TypeError, id);
+    }
+  });
+
+  it('refuses a FIFO or a directory as a backup file, promptly, with BACKUP_NOT_FOUND', async () => {
+    const fifo = join(fixture.dir, 'pipe.backup');
+    execFileSync('mkfifo', [fifo]);
+    assert.equal(await codeOf(rt.backups.restore({ from: fifo })), 'BACKUP_NOT_FOUND');
+    assert.equal(await codeOf(rt.backups.restore({ from: fixture.dir })), 'BACKUP_NOT_FOUND');
+    await rt.backups.create();
+    execFileSync('mkfifo', [join(fixture.dir, 'backups', 'llmstate-fifo.backup')]);
+    assert.equal((await rt.backups.list()).length, 1, 'list() skips what is not a file');
+  });
+
+  it('lists a copy of a backup under another name once, so that prune still works', async () => {
+    const backup = await rt.backups.create();
+    copyFileSync(backup.file, join(fixture.dir, 'backups', 'llmstate-copy.backup'));
+    assert.deepEqual((await rt.backups.list()).map((listed) => listed.id), [backup.id]);
+    assert.equal((await rt.backups.prune({ keepLast: 1 })).deleted.length, 0);
+  });
+
+  it('builds an increment only on a parent encrypted the same way, so that a chain reads with one key', async () => {
+    await rt.backups.create({ key: 'first passphrase' });
+    assert.equal(await codeOf(rt.backups.create({ incremental: true, key: 'second passphrase' })), 'BACKUP_FULL_REQUIRED');
+    assert.equal(await codeOf(rt.backups.create({ incremental: true })), 'BACKUP_FULL_REQUIRED');
+    const same = await rt.backups.create({ incremental: true, key: 'first passphrase' });
+    assert.equal((await rt.backups.verify(same.id, { key: 'first passphrase' })).chain.length, 2);
+  });
+
+  it('leaves no fault armed by the core before a restore', async () => {
+    const backup = await rt.backups.create();
+    await rt.state.set(b1, 'k', 'b');
+    rt.faults.failStorage({ scope: b1, op: 'get' });
+    await rt.backups.restore({ id: backup.id, scopes: [a1] });
+    assert.equal(await rt.state.get(b1, 'k'), 'b');
+  });
+
+  it('restores a scope named twice once', async () => {
+    const backup = await rt.backups.create();
+    await rt.state.set(a1, 'k', 2);
+    const result = await rt.backups.restore({ id: backup.id, scopes: [a1, 'agent:a1'] });
+    assert.deepEqual(result.scopes, ['agent:a1']);
+    assert.equal(result.changes![0].changed, 1);
   });
 });

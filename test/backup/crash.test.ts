@@ -11,7 +11,7 @@ import { runAndKill, type ChildRequest, type ChildRun, type KillPlan } from './c
 type StateImage = Map<string, Map<string, string>>;
 
 const SEED = Number(process.env.LLMSTATE_CRASH_SEED ?? 1313);
-const RANDOM_ROUNDS = Number(process.env.LLMSTATE_CRASH_ROUNDS ?? 10);
+const RANDOM_ROUNDS = Number(process.env.LLMSTATE_CRASH_ROUNDS ?? 4);
 const BACKUP_SCOPES = Array.from({ length: 8 }, (_, i) => Scope.agent(`w${i}`));
 const BACKUP_KEYS_PER_SCOPE = 2500;
 /** What the increment's template writes after its full backup. */

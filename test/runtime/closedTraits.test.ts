@@ -228,6 +228,7 @@ const INTERNAL: Record<string, string> = {
   'hooks.load': 'createRuntime reads the registry with it',
   'hooks.pruneIfDue': 'history retention runs it in the background; close() waits for it',
   'faults.takeCrash': 'an agent consumes an armed crash with it, also while close() drains its mailbox',
+  'faults.detach': 'the core that owns the injector calls it as it stops',
   'faults.beforeGroup': 'the commit path runs it for every group, also while close() drains the mailboxes',
 };
 

@@ -1,7 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { LlmStateError } from '../../errors.js';
 import { backupCorrupt } from './backupCorrupt.js';
+import { openBackupFile } from './openBackupFile.js';
 import { decodeHeaderLine, MAGIC_LINE, MAX_HEADER_BYTES, sha256, type BackupHeader } from './backupHeader.js';
 import { keyFor, type BackupKeyInput } from './backupKey.js';
 import { decodeTrailerLine, MAX_TRAILER_BYTES, TRAILER_PREFIX, type BackupTrailer } from './backupTrailer.js';
@@ -34,27 +35,10 @@ export class BackupFileReader {
     this.size = size;
   }
 
-  /** @throws {BACKUP_NOT_FOUND} when there is no such file. */
+  /** @throws {BACKUP_NOT_FOUND} when there is no such file, or it is not a regular file. */
   static async open(file: string): Promise<BackupFileReader> {
-    let handle: FileHandle;
-    try {
-      handle = await open(file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new LlmStateError('BACKUP_NOT_FOUND', `The backup file ${file} does not exist. Check the path, or list the backups to find the file.`, {
-          cause: err,
-          details: { file },
-        });
-      }
-      throw err;
-    }
-    try {
-      const { size } = await handle.stat();
-      return new BackupFileReader(file, handle, size);
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    const { handle, size } = await openBackupFile(file);
+    return new BackupFileReader(file, handle, size);
   }
 
   async close(): Promise<void> {

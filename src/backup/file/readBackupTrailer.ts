@@ -1,5 +1,4 @@
-import { open } from 'node:fs/promises';
-import { LlmStateError } from '../../errors.js';
+import { openBackupFile } from './openBackupFile.js';
 import { backupCorrupt } from './backupCorrupt.js';
 import { decodeTrailerLine, TRAILER_PREFIX, type BackupTrailer } from './backupTrailer.js';
 
@@ -13,20 +12,8 @@ const PREFIX = Buffer.from(TRAILER_PREFIX, 'utf8');
  * @throws {BACKUP_NOT_FOUND} when the file is missing. @throws {BACKUP_CORRUPT} when its end is not a trailer.
  */
 export async function readBackupTrailer(file: string): Promise<BackupTrailer> {
-  let handle;
+  const { handle, size } = await openBackupFile(file);
   try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new LlmStateError('BACKUP_NOT_FOUND', `The backup file ${file} does not exist. Check the path, or list the backups to find the file.`, {
-        cause: error,
-        details: { file },
-      });
-    }
-    throw error;
-  }
-  try {
-    const { size } = await handle.stat();
     const length = Math.min(size, TAIL_BYTES);
     const tail = Buffer.alloc(length);
     await handle.read(tail, 0, length, size - length);
