@@ -74,12 +74,15 @@ export async function markStaging(dataDir: string, name: string): Promise<void> 
 
 /**
  * Makes `name` the active store of `dataDir`, atomically and durably: the new pointer is written and
- * fsynced under a temporary name, renamed over `STORE`, and the directory entry is fsynced. Then the
- * previous store is marked for removal, and `name` is no longer marked as being built.
+ * fsynced under a temporary name, renamed over `STORE`, and the directory entry is fsynced. The previous
+ * store is marked for removal first (a mark on the store that stays active, when the process dies before
+ * the rename, is harmless: the active store is never removed, and its mark is), and `name` is no longer
+ * marked as being built once it is active.
  */
 export async function switchStore(dataDir: string, name: string): Promise<void> {
   if (!STORE_NAME.test(name)) throw new TypeError(`Not a store directory name: ${JSON.stringify(name)}`);
   const previous = await activeStoreName(dataDir);
+  if (previous !== name) await writeFile(join(dataDir, `${previous}${RETIRED}`), '');
   const temporary = join(dataDir, `${STORE_POINTER}.next`);
   const file = await open(temporary, 'w');
   try {
@@ -90,7 +93,6 @@ export async function switchStore(dataDir: string, name: string): Promise<void> 
   }
   await rename(temporary, join(dataDir, STORE_POINTER));
   await syncDirectory(dataDir);
-  if (previous !== name) await writeFile(join(dataDir, `${previous}${RETIRED}`), '');
   await rm(join(dataDir, `${name}${STAGING}`), { force: true });
 }
 
