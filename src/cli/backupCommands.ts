@@ -33,13 +33,7 @@ interface RestoreCommandOptions extends KeyOptions {
   from?: string;
 }
 
-interface PruneOptions extends CommonOptions {
-  keepLast?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  maxAge?: number;
-  maxTotalBytes?: number;
+interface PruneOptions extends CommonOptions, RetentionPolicy {
   dryRun?: boolean;
 }
 

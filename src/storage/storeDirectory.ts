@@ -1,4 +1,5 @@
 import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { syncDirectory } from '../syncDirectory.js';
 import { join } from 'node:path';
 import { LlmStateError } from '../errors.js';
 import { fsError } from './fsErrors.js';
@@ -139,11 +140,3 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { syncDirectory } from '../../syncDirectory.js';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -196,12 +197,3 @@ async function writeAtomically<T>(file: string, fill: (handle: FileHandle) => Pr
   }
 }
 
-/** Makes a rename in `directory` durable. */
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
