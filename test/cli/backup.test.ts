@@ -368,8 +368,8 @@ describe('llmstate backup', function () {
     assert.equal(safety?.encrypted, true, 'with a key at hand, the safety backup is encrypted too');
   });
 
-  it('the progress bar is drawn on a terminal and not when piped', async function () {
-    if (!hasScript) this.skip();
+  it('the progress bar is drawn on a terminal and not when piped', async () => {
+    assert.ok(hasScript, 'this test needs `script` (util-linux) to run the command on a pseudo-terminal');
     await write(dir, [[a1, 'k', 'v']]);
     const piped = await run(dir, ['backup', 'create']);
     assertSucceeds(piped);
