@@ -40,6 +40,8 @@ interface ModelBackup {
   pinned: boolean;
   seq: number;
   createdAt: number;
+  /** Encrypted (with the one key the model uses), or plain: an increment is encrypted as its parent is. */
+  encrypted: boolean;
   /** The history of the store it was taken of, up to its seq: the entries are shared with that store's. */
   history: Entry[];
   /** The highest sequence event retention had removed from that store's log. */
@@ -253,7 +255,8 @@ class Harness {
 
   async backup(incremental: boolean, compression: Compression, encrypt: boolean): Promise<void> {
     const parent = this.newestBackup();
-    const fullRequired = incremental && (parent === undefined || !this.canBringForward(parent, this.highest) || this.removedUpTo > parent.seq);
+    const fullRequired =
+      incremental && (parent === undefined || !this.canBringForward(parent, this.highest) || this.removedUpTo > parent.seq || parent.encrypted !== encrypt);
     if (fullRequired) {
       await assert.rejects(this.rt.backups.create({ incremental, compression, ...(encrypt ? { key: KEY } : {}) }), (error: LlmStateError) => error.code === 'BACKUP_FULL_REQUIRED');
       tally('increment refused');
@@ -274,9 +277,9 @@ class Harness {
     await this.commit(this.state);
   }
 
-  addBackup(descriptor: { id: string; seq: number; createdAt: number; parentId: string | null }, raw: string[]): void {
+  addBackup(descriptor: { id: string; seq: number; createdAt: number; parentId: string | null; encrypted: boolean }, raw: string[]): void {
     const history = this.history.filter((entry) => entry.seq <= descriptor.seq);
-    this.backups.push({ id: descriptor.id, parentId: descriptor.parentId, pinned: false, seq: descriptor.seq, createdAt: descriptor.createdAt, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo, raw });
+    this.backups.push({ id: descriptor.id, parentId: descriptor.parentId, pinned: false, seq: descriptor.seq, createdAt: descriptor.createdAt, encrypted: descriptor.encrypted, history, state: history[history.length - 1].state, removedUpTo: this.removedUpTo, raw });
     this.backups.sort((a, b) => a.seq - b.seq || a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   }
 
