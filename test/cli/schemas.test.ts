@@ -186,6 +186,25 @@ describe('llmstate schemas', function () {
     assert.match(result.stderr, /while --schemas .*changed\.mjs registered the application's schemas/);
   });
 
+  it('hostile text in descriptions and keys reaches the terminal escaped, by every subcommand', async () => {
+    const hostile = '\u001b[31mred\u202erlo\nforged';
+    const rt = await createRuntime({ dataDir: dir });
+    try {
+      await rt.schemas.register({ name: 'note', version: '1.0.0', description: hostile, schema: z.object({ [hostile]: z.string().describe(hostile) }) });
+      await rt.schemas.bind('note', { keyPrefix: 'note\u202e' });
+    } finally {
+      await rt.close();
+    }
+    const raw = /(?!\n)[\p{Cc}\p{Cf}]/u;
+    for (const args of [['schemas', 'list'], ['schemas', 'show', 'note'], ['schemas', 'show', 'note', '--json'], ['schemas', 'docs']]) {
+      const result = await run(dir, ...args);
+      assertSucceeds(result);
+      assert.doesNotMatch(result.stdout, raw, args.join(' '));
+      assert.doesNotMatch(result.stdout, /^forged/m, args.join(' '));
+      assert.match(result.stdout, /\\u001b\[31mred\\u202erlo/, args.join(' '));
+    }
+  });
+
   describe('usage errors exit 2 and touch no store', () => {
     const cases: Array<[string, (fixtures: string, scratch: string) => string[], RegExp]> = [
       ['show without a name', () => ['schemas', 'show'], /^error: missing required argument 'name\[@version\]'\n\(run llmstate schemas show --help for usage\)/],
