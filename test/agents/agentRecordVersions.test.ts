@@ -12,9 +12,10 @@ import { snapshotTexts, textsOf, untilSettled } from './agentKit.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/agent-records/', import.meta.url));
 
-/** The builds whose records are kept as fixtures: directory name → the records' bytes by agent id. */
+/** The version 1 fixtures, one directory per build that wrote them. */
 const BUILDS = ['v1-816c544', 'v1-a14f598'];
 
+/** A fixture directory's records: their stored bytes by agent id. */
 function recordsOf(build: string): Map<string, Buffer> {
   const dir = `${FIXTURES}${build}/`;
   return new Map(readdirSync(dir).map((file) => [file.replace(/\.record$/, ''), readFileSync(dir + file)]));
@@ -136,6 +137,46 @@ describe('versioned agent records', () => {
       });
     });
   }
+
+  describe('records saved in the current version (build 7435001)', () => {
+    const fixtures = recordsOf('v2-7435001');
+
+    it('read back exactly as stored, and restore starts each agent with its restart type and shutdown', async () => {
+      const rt = await storeWith(fixtures);
+      for (const [id, bytes] of fixtures) {
+        const { schema, record } = payloadOf(bytes);
+        assert.equal(schema, 'agent-record@2', id);
+        assert.deepEqual(await rt.agents.show(id), record, id);
+      }
+      await rt.supervisors.create({ id: 'team', strategy: 'one_for_one' }).ready();
+      const worker = await rt.agents.restore('worker', { machine: chatMachine() });
+      assert.deepEqual([worker.record().restart, worker.record().shutdown], ['temporary', 'brutal_kill']);
+      await rejection(worker.send({ type: 'THROW' }));
+      await untilSettled(rt, []);
+      assert.deepEqual(rt.agents.liveIds(), [], 'a temporary agent is not restarted');
+    });
+  });
+
+  describe('a version 2 record that build a14f598 restored and saved again', () => {
+    const bytes = recordsOf('resaved-by-a14f598').get('worker')!;
+
+    it('is stored as version 1 with metadata.schemaVersion 2, and without the restart type and shutdown', () => {
+      const { schema, record } = payloadOf(bytes);
+      assert.equal(schema, 'agent-record@1');
+      assert.equal(record.metadata.schemaVersion, 2);
+      assert.equal('restart' in record || 'shutdown' in record, false);
+    });
+
+    it('is read as version 1 again, not as damage, and verify accepts it', async () => {
+      const rt = await storeWith(new Map([['worker', bytes]]));
+      assert.deepEqual(await rt.agents.show('worker'), upgradedV1(payloadOf(bytes).record));
+      await rt.supervisors.create({ id: 'team', strategy: 'one_for_one' }).ready();
+      const worker = await rt.agents.restore('worker', { machine: chatMachine() });
+      assert.deepEqual(textsOf(await worker.send({ type: 'SAY', text: 'forward again' })), ['on the team', 'forward again']);
+      await rt.close();
+      assert.deepEqual((await verifyStore({ dataDir: fixture.dir })).problems, []);
+    });
+  });
 
   describe('version 2', () => {
     it('keeps the restart type and shutdown spawn was given, and restore starts the agent with them', async () => {
