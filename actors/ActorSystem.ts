@@ -5,6 +5,7 @@ import type { StorageBackend } from '../src/storage/index.js';
 import { repeatEvery, type Timers } from '../src/timers.js';
 import type { CommitScheduler } from './CommitScheduler.js';
 import { ScopeActor, type ActorHost } from './ScopeActor.js';
+import { NO_GUARD, type WriteGuard } from './WriteGuard.js';
 
 export interface ActorSystemOptions {
   storage: StorageBackend;
@@ -19,6 +20,8 @@ export interface ActorSystemOptions {
   idleMs: number;
   /** Passivate least recently used actors when caches and actors together exceed this. */
   memoryBudgetBytes: number;
+  /** Schemas bound to keys, and the keys a migration holds. */
+  guard?: WriteGuard;
 }
 
 export interface ActorMetrics {
@@ -43,6 +46,7 @@ export class ActorSystem implements ActorHost {
   readonly maxValueBytes: number;
   readonly transactionTimeoutMs: number;
   readonly timers: Timers;
+  readonly guard: WriteGuard;
   readonly #options: ActorSystemOptions;
   readonly #actors = new Map<string, ScopeActor>();
   #bytes = 0;
@@ -59,8 +63,15 @@ export class ActorSystem implements ActorHost {
     this.maxValueBytes = options.maxValueBytes;
     this.transactionTimeoutMs = options.transactionTimeoutMs;
     this.timers = options.timers;
+    this.guard = options.guard ?? NO_GUARD;
     const every = Math.max(50, Math.min(options.idleMs / 2, 5000));
     this.#stopSweep = repeatEvery(options.timers, every, () => this.passivateIdle());
+  }
+
+  /** Resolves once every live actor whose scope `matches` has processed what was queued before this call. */
+  async drain(matches: (scope: Scope) => boolean): Promise<void> {
+    // An actor that is stopping takes no barrier, and has nothing left to commit.
+    await Promise.all([...this.#actors.values()].filter((actor) => matches(actor.scope)).map((actor) => actor.drained().catch(() => {})));
   }
 
   /** The actor that owns `scope`, activating it if needed. */

@@ -253,7 +253,7 @@ export class CommitScheduler {
               if (routing) route('state.delete', scopeKind, write.key);
             }
           } else {
-            ops.push({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq, timestamp }, write.json) });
+            ops.push({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq, timestamp, schema: write.schema }, write.json) });
             events.push(stateEventJson('state.set', scopeJson, write.key, causal, write.json));
             if (routing) route('state.set', scopeKind, write.key);
           }

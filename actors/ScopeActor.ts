@@ -14,6 +14,7 @@ import { Mailbox } from './Mailbox.js';
 import { scopeLifecycle, type LifecycleState } from './scopeLifecycle.js';
 import { Transaction, type TransactionFn } from './Transaction.js';
 import type { CommitGroup, KeyWrite, WriteUnit } from './WriteUnit.js';
+import type { WriteGuard } from './WriteGuard.js';
 
 /** What an actor needs from the system that owns it. */
 export interface ActorHost {
@@ -30,6 +31,8 @@ export interface ActorHost {
   touched(actor: ScopeActor): void;
   /** The actor's cache changed size by `delta` bytes. */
   cacheResized(actor: ScopeActor, delta: number): void;
+  /** Schemas bound to keys, and the keys a migration holds. */
+  readonly guard: WriteGuard;
 }
 
 /** A committed key as the cache knows it. `json` null means known to be absent. */
@@ -42,16 +45,19 @@ interface CacheEntry {
 type Settle<T> = { resolve(value: T): void; reject(error: unknown): void };
 
 type Message =
-  | ({ type: 'set'; key: string; json: string; context: CorrelationContext | undefined } & Settle<unknown>)
+  | ({ type: 'set'; key: string; json: string; schema: string | undefined; context: CorrelationContext | undefined } & Settle<unknown>)
   | ({ type: 'delete'; key: string; context: CorrelationContext | undefined; existed?: boolean } & Settle<unknown>)
   | ({ type: 'get'; key: string } & Settle<unknown>)
   | ({ type: 'list'; prefix: string } & Settle<string[]>)
   | ({ type: 'clear'; context: CorrelationContext | undefined } & Settle<number>)
   | ({ type: 'transaction'; fn: TransactionFn<unknown>; context: CorrelationContext | undefined; timeoutMs: number | undefined } & Settle<unknown>)
-  | ({ type: 'record'; record: RecordWrite; context: CorrelationContext | undefined } & Settle<unknown>);
+  | ({ type: 'record'; record: RecordWrite; context: CorrelationContext | undefined } & Settle<unknown>)
+  | ({ type: 'barrier' } & Settle<unknown>);
 
 /** Records other than state values that commit through this scope's mailbox, in order with its writes. */
 export interface RecordWrite {
+  /** State writes that go around the write guard: a migration's own, applied while it holds their keys. */
+  readonly writes?: readonly KeyWrite[];
   readonly extraOps?: readonly BatchOp[];
   readonly events?: readonly EventSpec[];
 }
@@ -117,6 +123,10 @@ export class ScopeActor implements CommitParticipant {
   }
 
   get(key: string): Promise<unknown> {
+    if (this.#host.guard.active) {
+      const held = this.#host.guard.hold(this.scope, key, 'read');
+      if (held !== undefined) return held.then(() => this.get(key));
+    }
     // A cached committed value is current when nothing is queued ahead of this read.
     if (this.#phase === 'idle' && this.#mailbox.size === 0 && this.state === 'ready') {
       const entry = this.#cache.get(key);
@@ -129,10 +139,25 @@ export class ScopeActor implements CommitParticipant {
   }
 
   set(key: string, json: string, context: CorrelationContext | undefined): Promise<void> {
-    return this.#send({ type: 'set', key, json, context, resolve: noop, reject: noop }) as Promise<void>;
+    let schema: string | undefined;
+    const guard = this.#host.guard;
+    if (guard.active) {
+      const held = guard.hold(this.scope, key, 'write');
+      if (held !== undefined) return held.then(() => this.set(key, json, context));
+      try {
+        schema = guard.schemaFor(this.scope, key, json);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#send({ type: 'set', key, json, schema, context, resolve: noop, reject: noop }) as Promise<void>;
   }
 
   delete(key: string, context: CorrelationContext | undefined): Promise<boolean> {
+    if (this.#host.guard.active) {
+      const held = this.#host.guard.hold(this.scope, key, 'write');
+      if (held !== undefined) return held.then(() => this.delete(key, context));
+    }
     return this.#send({ type: 'delete', key, context, existed: undefined, resolve: noop, reject: noop }) as Promise<boolean>;
   }
 
@@ -141,11 +166,19 @@ export class ScopeActor implements CommitParticipant {
   }
 
   clear(context: CorrelationContext | undefined): Promise<number> {
+    if (this.#host.guard.active) {
+      const held = this.#host.guard.hold(this.scope, undefined, 'write');
+      if (held !== undefined) return held.then(() => this.clear(context));
+    }
     return this.#send<number>({ type: 'clear', context, resolve: noop, reject: noop });
   }
 
   /** `timeoutMs` undefined takes the host's `transactionTimeoutMs`. */
   transaction<T>(fn: TransactionFn<T>, context: CorrelationContext | undefined, timeoutMs?: number): Promise<T> {
+    if (this.#host.guard.active) {
+      const held = this.#host.guard.hold(this.scope, undefined, 'write');
+      if (held !== undefined) return held.then(() => this.transaction(fn, context, timeoutMs));
+    }
     // Run the callback in the caller's async context, not in whichever callback drains the mailbox.
     const bound = AsyncResource.bind((tx: Transaction) => activeTransaction.run(this, () => fn(tx)));
     return this.#send({ type: 'transaction', fn: bound, context, timeoutMs, resolve: noop, reject: noop }) as Promise<T>;
@@ -165,6 +198,12 @@ export class ScopeActor implements CommitParticipant {
    */
   commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> {
     return this.#send({ type: 'record', record, context, resolve: noop, reject: noop }) as Promise<void>;
+  }
+
+  /** Resolves once every message queued before it has been processed, and its writes are durable. */
+  drained(): Promise<void> {
+    if (this.isIdle) return Promise.resolve();
+    return this.#send({ type: 'barrier', resolve: noop, reject: noop }) as Promise<void>;
   }
 
   /** Stops taking messages until {@link resume}; queued ones wait. */
@@ -254,6 +293,10 @@ export class ScopeActor implements CommitParticipant {
         case 'transaction':
           this.#mailbox.shift();
           return this.#runBusy(() => this.#runTransaction(message));
+        case 'barrier':
+          this.#mailbox.shift();
+          message.resolve(undefined);
+          continue;
       }
     }
   }
@@ -305,12 +348,16 @@ export class ScopeActor implements CommitParticipant {
     for (let message = this.#mailbox.peek(); message !== undefined; message = this.#mailbox.peek()) {
       let unit: WriteUnit;
       if (message.type === 'set') {
-        unit = writeUnit('set', [{ key: message.key, json: message.json }], message.context, undefined, message);
+        unit = writeUnit('set', [{ key: message.key, json: message.json, schema: message.schema }], message.context, undefined, message);
         overlay?.set(message.key, true);
         bytes += message.json.length;
       } else if (message.type === 'record') {
-        unit = { kind: 'record', writes: [], ...message.record, context: message.context, result: undefined, resolve: message.resolve, reject: message.reject };
+        unit = { kind: 'record', writes: message.record.writes ?? [], extraOps: message.record.extraOps, events: message.record.events, context: message.context, result: undefined, resolve: message.resolve, reject: message.reject };
         for (const op of message.record.extraOps ?? []) if (op.type === 'put') bytes += op.value.length;
+        for (const write of unit.writes) {
+          overlay?.set(write.key, write.json !== null);
+          bytes += write.json?.length ?? 0;
+        }
       } else if (message.type === 'delete') {
         overlay ??= this.#overlayOf(units);
         const existed =
@@ -423,7 +470,8 @@ export class ScopeActor implements CommitParticipant {
       message.reject(refused);
       return;
     }
-    const tx = new Transaction(this.scope, this.#host.maxValueBytes, (key, signal) => this.#readCommitted(key, signal));
+    const guard = this.#host.guard;
+    const tx = new Transaction(this.scope, this.#host.maxValueBytes, (key, signal) => this.#readCommitted(key, signal), guard.active ? (key, json) => guard.schemaFor(this.scope, key, json) : undefined);
     let result: unknown;
     let writes: KeyWrite[];
     this.#transaction = tx;

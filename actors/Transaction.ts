@@ -34,13 +34,17 @@ export class Transaction {
   readonly #controller = new AbortController();
   /** Last write per key, in first-write order; null is a delete. */
   readonly #writes = new Map<string, string | null>();
+  /** Where a schema is bound, the `name@version` each pending value was validated against. */
+  readonly #schemas = new Map<string, string>();
+  readonly #schemaFor: ((key: string, json: string) => string | undefined) | undefined;
   #open = true;
   /** Set while the callback runs: rejects the run without waiting for the callback. */
   #stop: ((reason: LlmStateError) => void) | undefined;
 
   /** @internal */
-  constructor(scope: Scope, maxValueBytes: number, readCommitted: CommittedReader) {
+  constructor(scope: Scope, maxValueBytes: number, readCommitted: CommittedReader, schemaFor?: (key: string, json: string) => string | undefined) {
     this.scope = scope;
+    this.#schemaFor = schemaFor;
     this.#maxValueBytes = maxValueBytes;
     this.#readCommitted = readCommitted;
   }
@@ -72,7 +76,12 @@ export class Transaction {
    */
   set(key: string, value: unknown): void {
     this.#assertOpen();
-    this.#writes.set(normalizeKey(key), serializeValue(value, this.#maxValueBytes));
+    const normalized = normalizeKey(key);
+    const json = serializeValue(value, this.#maxValueBytes);
+    const schema = this.#schemaFor?.(normalized, json);
+    if (schema !== undefined) this.#schemas.set(normalized, schema);
+    else this.#schemas.delete(normalized);
+    this.#writes.set(normalized, json);
   }
 
   /** @throws {STATE_KEY_INVALID} @throws {TRANSACTION_TIMEOUT} @throws {RUNTIME_CLOSED} once abandoned. */
@@ -131,7 +140,8 @@ export class Transaction {
     const writes: KeyWrite[] = [];
     for (const [key, json] of this.#writes) {
       if (json === null && !(await exists(key))) continue;
-      writes.push({ key, json });
+      const schema = json === null ? undefined : this.#schemas.get(key);
+      writes.push(schema === undefined ? { key, json } : { key, json, schema });
     }
     return writes;
   }

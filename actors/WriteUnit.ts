@@ -6,6 +6,8 @@ import type { BatchOp } from '../src/storage/index.js';
 export interface KeyWrite {
   readonly key: string;
   readonly json: string | null;
+  /** `name@version` of the schema the value was validated against, kept in its record's envelope. */
+  readonly schema?: string;
 }
 
 /**

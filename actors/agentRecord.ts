@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LlmStateError } from '../src/errors.js';
-import { decodeRecord, encodeRecord } from '../src/storage/recordEnvelope.js';
+import { corruptRecord, decodeRecord, encodeRecord } from '../src/storage/recordEnvelope.js';
+import { AGENT_RECORD_SCHEMA, checkAgentRecordShape, OLDEST_AGENT_RECORD_VERSION, upgradeAgentRecord } from './agentRecordVersions.js';
 
 /** A message for the agent's machine: an xstate event, which must be JSON data. */
 export interface AgentEvent {
@@ -8,8 +9,12 @@ export interface AgentEvent {
   [field: string]: unknown;
 }
 
-/** Bumped when the agent record's shape changes; migrations key on it. */
-export const AGENT_RECORD_VERSION = 1;
+/**
+ * Bumped when the agent record's shape changes, with a step from the previous version added to
+ * `AGENT_RECORD_UPGRADES` (agentRecordVersions.ts). Stored as `agent-record@<version>` in the envelope
+ * and as `metadata.schemaVersion`.
+ */
+export const AGENT_RECORD_VERSION = 2;
 
 const json: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(z.string(), json)]),
@@ -52,6 +57,10 @@ export const agentRecordSchema = z.object({
   machineSnapshot: json.nullable(),
   supervisor: z.string().min(1),
   persist: z.enum(['every-message', 'lifecycle']),
+  /** The OTP restart type spawn was given; restore starts the agent with it. Since version 2. */
+  restart: z.enum(['permanent', 'transient', 'temporary']),
+  /** The shutdown spawn was given: ms, `'brutal_kill'` or `'infinity'`. Since version 2. */
+  shutdown: z.union([z.number().int().nonnegative(), z.enum(['brutal_kill', 'infinity'])]),
   metadata: z.object({
     createdAt: z.number(),
     updatedAt: z.number(),
@@ -107,18 +116,64 @@ export function isDeadLetterKey(key: Buffer): boolean {
   return key.toString('latin1', 0, DEAD_LETTER_PREFIX.length) === DEAD_LETTER_PREFIX;
 }
 
-export function encodeAgentRecord(record: AgentRecord, seqHint: number): Buffer {
-  return encodeRecord({ seq: seqHint, timestamp: record.metadata.updatedAt, schema: `agent-record@${AGENT_RECORD_VERSION}` }, JSON.stringify(record));
+export function isAgentRecordKey(key: Buffer): boolean {
+  return key.toString('latin1', 0, RECORD_PREFIX.length) === RECORD_PREFIX;
 }
 
-/** @throws {DATA_CORRUPT} when the bytes fail their checksum or the record fails its schema. */
+/** The id of the agent whose record is stored under `key`. */
+export function agentIdOfRecordKey(key: Buffer): string {
+  return key.toString('utf8', RECORD_PREFIX.length);
+}
+
+/** Always in the current version: a record read in an older one is written back in this one. */
+export function encodeAgentRecord(record: AgentRecord, seqHint: number): Buffer {
+  return encodeRecord({ seq: seqHint, timestamp: record.metadata.updatedAt, schema: `${AGENT_RECORD_SCHEMA}@${AGENT_RECORD_VERSION}` }, JSON.stringify(record));
+}
+
+/**
+ * Reads a stored agent record. One stored in an older version is upgraded in memory, step by step
+ * (agentRecordVersions.ts), and checked against the current schema; the store keeps the older bytes
+ * until the agent is next saved, which `restore` does at once.
+ *
+ * @throws {DATA_CORRUPT} when the bytes fail their checksum, carry no `agent-record@<version>`
+ *   reference, or the record fails the schema of its version.
+ * @throws {MIGRATION_NO_PATH} when the record is of a version newer than this build knows: a newer
+ *   llmstate wrote it, and it is never downgraded.
+ */
 export function decodeAgentRecord(bytes: Buffer, id: string): AgentRecord {
-  const { payload } = decodeRecord(bytes, { agent: id });
-  const parsed = agentRecordSchema.safeParse(JSON.parse(payload.toString('utf8')));
-  if (!parsed.success) {
-    throw new LlmStateError('DATA_CORRUPT', `The stored record of agent ${id} does not match the agent record schema: ${parsed.error.message}`, {
-      details: { agent: id, issues: parsed.error.issues },
-    });
+  const where = { agent: id };
+  const { payload, schema } = decodeRecord(bytes, where);
+  const version = storedVersion(schema, where);
+  let stored: unknown;
+  try {
+    stored = JSON.parse(payload.toString('utf8'));
+  } catch (error) {
+    throw corruptRecord('it is not valid JSON', where, { cause: error });
   }
-  return parsed.data;
+  const record = checkAgentRecordShape(agentRecordSchema, upgradeAgentRecord(stored, version, AGENT_RECORD_VERSION, where), AGENT_RECORD_VERSION, where);
+  if (record.metadata.schemaVersion !== AGENT_RECORD_VERSION) {
+    throw corruptRecord(`its envelope says ${schema} but its metadata says schemaVersion ${record.metadata.schemaVersion}`, where);
+  }
+  return record;
+}
+
+const SCHEMA_REFERENCE = new RegExp(`^${AGENT_RECORD_SCHEMA}@([1-9][0-9]*)$`);
+
+/** The version in a stored record's schema reference. */
+function storedVersion(schema: string | undefined, where: { agent: string }): number {
+  // Every build that wrote agent records gave each one this reference: one without it is not an agent record.
+  if (schema === undefined) throw corruptRecord(`it carries no schema reference, where every agent record has ${AGENT_RECORD_SCHEMA}@<version>`, where);
+  const match = SCHEMA_REFERENCE.exec(schema);
+  if (match === null) throw corruptRecord(`its schema reference is ${JSON.stringify(schema)}, not ${AGENT_RECORD_SCHEMA}@<version>`, where);
+  const version = Number(match[1]);
+  if (version < OLDEST_AGENT_RECORD_VERSION) throw corruptRecord(`no llmstate wrote agent records of version ${version}`, where);
+  if (version > AGENT_RECORD_VERSION) {
+    throw new LlmStateError(
+      'MIGRATION_NO_PATH',
+      `The stored record of agent ${where.agent} is ${schema}, written by a newer llmstate: this one reads agent records up to version ${AGENT_RECORD_VERSION} and never downgrades one. ` +
+        'Open this store with that newer llmstate; the record was left as it is',
+      { details: { ...where, schema: AGENT_RECORD_SCHEMA, version, supported: AGENT_RECORD_VERSION } },
+    );
+  }
+  return version;
 }

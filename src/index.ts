@@ -68,6 +68,27 @@ export type {
   RetentionDecision,
 } from './backup/Backups.js';
 export type { BackupKeyInput, Compression } from './backup/file/index.js';
+export { Schemas } from './schema/Schemas.js';
+export type { RegisterSchemaOptions, BindSchemaOptions, SchemaInfo, SchemaBinding, CompareOptions, CompatibilityRequirement } from './schema/Schemas.js';
+export type { Compatibility, CompatibilityLevel, SchemaChange, ChangeKind } from './schema/compatibility.js';
+export type { SchemaIssue } from './schema/SchemaGuard.js';
+export { Migrations } from './schema/Migrations.js';
+export type {
+  DefineMigrationOptions,
+  MigrationInfo,
+  MigrationPlan,
+  CheckReport,
+  CheckCounts,
+  CheckFailure,
+  CheckOptions,
+  RunMigrationOptions,
+  MigrationProgress,
+  MigrationResult,
+  MigrationSample,
+  MigrateValueOptions,
+} from './schema/Migrations.js';
+export { steps } from './schema/steps.js';
+export type { MigrationStep, FieldPath } from './schema/steps.js';
 export { verifyStore, repairStore } from './integrity/verifyStore.js';
 export type { VerifyOptions, RepairReport } from './integrity/verifyStore.js';
 export type { VerifyReport, Problem as VerifyProblem, RepairRecord } from './integrity/verifyReport.js';

@@ -18,6 +18,9 @@ import { Backups, type BackupsHost } from './backup/Backups.js';
 import type { StagedStore } from './backup/restore.js';
 import type { Hooks } from './hooks/Hooks.js';
 import { RuntimeCore, startCore, type RuntimeInternals, type RuntimeMetrics } from './runtimeCore.js';
+import { SchemaRuntime } from './schema/SchemaRuntime.js';
+import type { Schemas } from './schema/Schemas.js';
+import type { Migrations } from './schema/Migrations.js';
 
 export type { RuntimeMetrics } from './runtimeCore.js';
 
@@ -42,6 +45,10 @@ export interface Runtime {
   readonly hooks: Hooks;
   /** Online backups, verification, restores (full, point in time, of some scopes) and retention. */
   readonly backups: Backups;
+  /** Versioned zod schemas, bound to the keys they describe: writes there are validated. */
+  readonly schemas: Schemas;
+  /** Migrations between schema versions: check, plan, dry run, and all-or-nothing runs. */
+  readonly migrations: Migrations;
   /** Where the store lives: the LevelDB directory, or `memory`. */
   readonly location: string;
   /** True once {@link Runtime.close} has begun. */
@@ -124,6 +131,7 @@ const STORE_TAIL = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 8);
  */
 class LlmStateRuntime implements Runtime {
   readonly backups: Backups;
+  readonly #schema: SchemaRuntime;
   readonly #options: ResolvedRuntimeOptions;
   readonly #internals: RuntimeInternals;
   #core: RuntimeCore | undefined;
@@ -135,6 +143,26 @@ class LlmStateRuntime implements Runtime {
     this.#options = options;
     this.#internals = internals;
     this.backups = new Backups(this.#backupsHost());
+    this.#schema = new SchemaRuntime({
+      assertOpen: () => this.#assertOpen(),
+      storage: () => this.#current.storage,
+      record: (events, extraOps) => this.#current.recordEvents(events, extraOps),
+      drain: (matches) => this.#current.actors.drain(matches),
+      ownerOf: (scope) => this.#current.actors.ownerOf(scope),
+      lastSeq: () => this.#current.lastSeq,
+      beforeUnscopedBatch: () => this.#current.faults.beforeUnscopedBatch(),
+      exclusive: (work) => this.backups.exclusive(work),
+      now: () => options.clock.now(),
+      maxValueBytes: options.maxValueBytes,
+    });
+  }
+
+  get schemas(): Schemas {
+    return this.#schema.schemas;
+  }
+
+  get migrations(): Migrations {
+    return this.#schema.migrations;
   }
 
   /** Starts a core on an open store. The caller closes the store when this fails. @internal */
@@ -144,8 +172,15 @@ class LlmStateRuntime implements Runtime {
   }
 
   async #startCore(storage: StorageBackend, access: StoreAccess): Promise<void> {
-    this.#core = await startCore(this.#options, storage, access, this.#internals, (error) => this.#reportFatal(error));
-    runtimeCores.set(this, this.#core);
+    const core = await startCore(this.#options, storage, access, this.#internals, (error) => this.#reportFatal(error), this.#schema.guard);
+    this.#core = core;
+    try {
+      await this.#schema.attach();
+    } catch (error) {
+      await core.stop({ keepStorage: true });
+      throw error;
+    }
+    runtimeCores.set(this, core);
   }
 
   #backupsHost(): BackupsHost {

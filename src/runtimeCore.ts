@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
 import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
 import { SystemEventLog } from '../actors/SystemEventLog.js';
+import type { WriteGuard } from '../actors/WriteGuard.js';
 import { FaultInjector } from '../supervisors/FaultInjector.js';
 import { SupervisorTree } from '../supervisors/SupervisorTree.js';
 import { repeatEvery } from './timers.js';
@@ -61,6 +62,7 @@ export async function startCore(
   access: StoreAccess,
   internals: RuntimeInternals,
   onFatal: (error: LlmStateError) => void,
+  guard: WriteGuard,
 ): Promise<RuntimeCore> {
   await ensureStoreFormat(storage, options.clock.now(), access);
   const scheduler = new CommitScheduler({
@@ -80,6 +82,7 @@ export async function startCore(
     timers: options.timers,
     idleMs: options.idleMs,
     memoryBudgetBytes: options.memoryBudgetBytes,
+    guard,
   });
   const core = new RuntimeCore(options, storage, scheduler, actors, internals, onFatal);
   try {
@@ -267,9 +270,14 @@ export class RuntimeCore {
     this.#onBackgroundError(error);
   }
 
-  /** Logs events that belong to no scope (backups, for one) through the commit path. */
-  recordEvents(events: readonly EventSpec[]): Promise<void> {
-    return this.#systemLog.append(events);
+  /** Logs events that belong to no scope (backups, for one) through the commit path, with `extraOps` in the same batch. */
+  recordEvents(events: readonly EventSpec[], extraOps?: readonly BatchOp[]): Promise<void> {
+    return this.#systemLog.append(events, undefined, extraOps);
+  }
+
+  /** The sequence of the last commit. */
+  get lastSeq(): number {
+    return this.#scheduler.seq;
   }
 
   metrics(): RuntimeMetrics {

@@ -149,6 +149,15 @@ export class FaultInjector {
     return this.#fire('batch', (fault) => fault.scope === undefined || fault.scope.equals(scope));
   }
 
+  /**
+   * @internal Runs the faults that name no scope against a batch written outside the commit path (a
+   * migration's journal), so that `failStorage()` reaches every write.
+   */
+  beforeUnscopedBatch(): Promise<void> | undefined {
+    if (this.#storageFaults.length === 0) return undefined;
+    return this.#fire('batch', (fault) => fault.scope === undefined);
+  }
+
   async #beforeGet(ops: readonly BatchOp[]): Promise<void> {
     if (this.#storageFaults.length === 0) return;
     await this.#fire('get', (fault) => fault.scope === undefined || ops.some((o) => touchesScope(o.sublevel, o.key, fault.scope!)));

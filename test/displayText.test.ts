@@ -100,7 +100,9 @@ function agentDetails(text: string): AgentDetails {
     machineSnapshot: { status: 'active', value: `v${text}`, context: { note: text } },
     supervisor: `s${text}`,
     persist: 'every-message',
-    metadata: { createdAt: 0, updatedAt: 0, schemaVersion: 1, messages: 0, restarts: 0 },
+    restart: 'permanent',
+    shutdown: 5000,
+    metadata: { createdAt: 0, updatedAt: 0, schemaVersion: 2, messages: 0, restarts: 0 },
   };
   const letter = { agentId: `a${text}`, event: { type: `m${text}`, text }, error: `e${text}`, crashes: 1, poison: false, at: 0 };
   return {

@@ -38,6 +38,15 @@ const expected: Record<string, RegExp[]> = {
     /^bob as of seq \d+: v1$/m,
     /^recovered from the file alone: v2$/m,
   ],
+  'migration.ts': [
+    /^refused: SCHEMA_INVALID$/m,
+    /^1\.0\.0 → 2\.0\.0 is breaking: .*renamed\? .*name/m,
+    /^check: ok=true, 2 records to migrate$/m,
+    /^plan: 2 at 1\.0\.0 via 1\.0\.0→2\.0\.0$/m,
+    /^dry run: 2 would change, e\.g\. \{"name":"Ada Lovelace","age":"36"\} → \{"age":36,"fullName":"Ada Lovelace","tags":\[\]\}$/m,
+    /^migrated 2 records after backup taken$/m,
+    /^ada now: \{"age":36,"fullName":"Ada Lovelace","tags":\[\]\}$/m,
+  ],
   'quickstart.ts': [/^topic: \{"name":"weather"\}$/m, /^turns: 1$/m, /^keys: last, topic, turns$/m, /^rejected: STATE_KEY_INVALID$/m],
 };
 

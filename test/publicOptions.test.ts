@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import { createRuntime, Scope, type Runtime } from '../src/index.js';
 
 /**
@@ -113,6 +114,24 @@ const TABLE: Record<string, Record<string, Entry>> = {
     startSchedule: INTERNAL,
     stopSchedule: INTERNAL,
     idle: INTERNAL,
+    exclusive: INTERNAL,
+  },
+  schemas: {
+    register: required('options'),
+    bind: optional('options', () => ['note']),
+    get: NONE,
+    list: NONE,
+    bindings: NONE,
+    compare: optional('options', () => ['note@1.0.0', 'note@1.0.0']),
+    docs: NONE,
+  },
+  migrations: {
+    define: required('options'),
+    list: NONE,
+    plan: optional('options', () => ['note']),
+    check: optional('options'),
+    run: required('options'),
+    migrateValue: required('options', () => ['note', { text: 'x' }]),
   },
   faults: {
     crashActor: NONE,
@@ -121,6 +140,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     takeCrash: INTERNAL,
     detach: INTERNAL,
     beforeGroup: INTERNAL,
+    beforeUnscopedBatch: INTERNAL,
   },
 };
 
@@ -162,6 +182,7 @@ describe('options arguments of public methods', () => {
 
   before(async () => {
     rt = await createRuntime({ memory: true });
+    await rt.schemas.register({ name: 'note', version: '1.0.0', schema: z.object({ text: z.string() }) });
   });
 
   after(async () => {

@@ -2,6 +2,7 @@ import type { AnyStateMachine } from 'xstate';
 import { AgentActor, type AgentHost, type AgentReply } from '../../actors/AgentActor.js';
 import {
   AGENT_RECORD_VERSION,
+  agentIdOfRecordKey,
   agentPatchSchema,
   agentRecordKey,
   agentRecordRange,
@@ -39,9 +40,12 @@ export interface SpawnOptions {
   supervisor?: string;
   /** `every-message` saves the record after each message; `lifecycle` only on pause, stop and save. @default 'every-message' */
   persist?: 'every-message' | 'lifecycle';
-  /** OTP restart type. Under a simple_one_for_one supervisor the template's (`permanent`) applies. @default 'permanent' */
+  /**
+   * OTP restart type, kept in the record so `restore` starts the agent with it again. Under a
+   * simple_one_for_one supervisor the template's (`permanent`) applies. @default 'permanent'
+   */
   restart?: RestartType;
-  /** How long the supervisor waits for the agent to stop. @default 5000 */
+  /** How long the supervisor waits for the agent to stop; kept in the record like `restart`. @default 5000 */
   shutdown?: Shutdown;
   tools?: AgentRecord['tools'];
   custom?: Record<string, unknown>;
@@ -156,11 +160,13 @@ export class Agents {
       machineSnapshot: null,
       supervisor,
       persist: options.persist ?? 'every-message',
+      restart: options.restart ?? 'permanent',
+      shutdown: options.shutdown ?? 5000,
       metadata: { createdAt: now, updatedAt: now, schemaVersion: AGENT_RECORD_VERSION, messages: 0, restarts: 0 },
     };
     const actor = new AgentActor(this.#deps.host, record, options.machine);
     await actor.persistAs({ kind: 'agent.spawned', data: { type: options.type, supervisor } });
-    return this.#run(actor, supervisor, options.restart, options.shutdown);
+    return this.#run(actor, supervisor, record.restart, record.shutdown);
   }
 
   /**
@@ -191,8 +197,12 @@ export class Agents {
    * concurrent restores of one id all resolve with the one agent, restored once. Runs after any
    * `spawn`, `restore` or `delete` of the same id called before it.
    *
+   * A record saved by an older build, in an older version of the agent record, is upgraded as it is
+   * read, and saved in the current version as the agent is restored.
+   *
    * @throws {AGENT_NOT_FOUND} when nothing is stored under this id.
    * @throws {DATA_CORRUPT} when the stored record fails its checksum or schema.
+   * @throws {MIGRATION_NO_PATH} when a newer llmstate wrote the record, in a version this one does not know.
    */
   async restore(id: string, options: RestoreOptions = {}): Promise<AgentHandle> {
     this.#deps.assertWritable();
@@ -213,16 +223,21 @@ export class Agents {
     const wanted = options.supervisor ?? record.supervisor;
     const supervisor = this.#deps.tree.has(wanted) ? wanted : DEFAULT_AGENT_SUPERVISOR;
     const actor = new AgentActor(this.#deps.host, { ...record, status: record.status === 'paused' ? 'paused' : 'running', supervisor }, machine);
+    // Saved at once, so a record read in an older version is stored in the current one from here on.
     await actor.persistAs({ kind: 'agent.restored', data: { supervisor } });
-    return this.#run(actor, supervisor, undefined, undefined);
+    return this.#run(actor, supervisor, record.restart, record.shutdown);
   }
 
-  /** Every stored agent, with whether it runs in this process. */
+  /**
+   * Every stored agent, with whether it runs in this process.
+   *
+   * @throws {DATA_CORRUPT} when a stored record is damaged. @throws {MIGRATION_NO_PATH} when a newer llmstate wrote one.
+   */
   async list(): Promise<AgentSummary[]> {
     this.#deps.assertReadable();
     const summaries: AgentSummary[] = [];
     for await (const [key, bytes] of this.#deps.storage.iterate('agents', agentRecordRange())) {
-      const id = key.toString('utf8').slice('record\x00'.length);
+      const id = agentIdOfRecordKey(key);
       const live = this.#live.get(id);
       const record = live?.actor.record() ?? decodeAgentRecord(bytes, id);
       summaries.push({
@@ -239,7 +254,12 @@ export class Agents {
     return summaries;
   }
 
-  /** A stored agent's record, running or not. @throws {AGENT_NOT_FOUND} */
+  /**
+   * A stored agent's record, running or not, in the current version of the agent record (one stored in an
+   * older version is upgraded as it is read; the store is not written).
+   *
+   * @throws {AGENT_NOT_FOUND} @throws {DATA_CORRUPT} @throws {MIGRATION_NO_PATH} when a newer llmstate wrote the record.
+   */
   async show(id: string): Promise<AgentRecord> {
     this.#deps.assertReadable();
     const live = this.#live.get(id);

@@ -126,6 +126,27 @@ export class Backups {
     return this.#serial.run(() => this.#create(given, 'manual'));
   }
 
+  /**
+   * Runs `work` while no backup, pruning or restore runs (a migration, which must not be backed up half
+   * done). `work` may take backups itself through `backup`, which resolves undefined when the runtime has
+   * no backup directory. @internal
+   */
+  exclusive<T>(work: (backup: (reason: string, onProgress?: (records: number) => void) => Promise<BackupDescriptor | undefined>) => Promise<T>): Promise<T> {
+    return this.#serial.run(() =>
+      work(async (reason, onProgress) => {
+        if (this.#host.dir === undefined) return undefined;
+        const report = onProgress === undefined ? {} : { onProgress: (progress: BackupProgress) => onProgress(progress.records) };
+        const incremental = this.#host.options.incremental === true;
+        try {
+          return await this.#create({ incremental, ...report }, reason);
+        } catch (error) {
+          if (!(incremental && error instanceof LlmStateError && error.code === 'BACKUP_FULL_REQUIRED')) throw error;
+          return this.#create({ incremental: false, ...report }, reason);
+        }
+      }),
+    );
+  }
+
   /** Every complete backup in the directory, oldest first. */
   async list(): Promise<BackupDescriptor[]> {
     this.#host.assertOpen();

@@ -1,5 +1,6 @@
 import { LlmStateError } from '../errors.js';
-import { decodeCommitRecord, decodeSeqKey, readLastSeq } from '../events/eventLog.js';
+import { decodeCommitRecord, decodeSeqKey, encodeSeqKey, readLastSeq } from '../events/eventLog.js';
+import type { EventData } from '../events/eventKinds.js';
 import { readSeqHighWater } from '../events/seqHighWater.js';
 import { decodeRecord } from '../storage/recordEnvelope.js';
 import type { StorageBackend, StorageSnapshot } from '../storage/index.js';
@@ -87,5 +88,32 @@ export async function checkLogReaches(storage: StorageBackend, snapshot: Storage
         'Restore a backup taken at or after the target instead',
       { details: { gap: { from: fromSeq + 1, to: removed }, fromSeq, toSeq } },
     );
+  }
+}
+
+const MIGRATION_COMPLETED = Buffer.from('"migration.completed"', 'utf8');
+
+/**
+ * Refuses a point in time in the middle of a migration: after the commit that made it happen and before
+ * the last of its records was applied, the store held some records migrated and some not.
+ *
+ * @throws {RESTORE_FAILED} naming the migration and the points on either side of it.
+ */
+export async function checkNotInsideMigration(storage: StorageBackend, snapshot: StorageSnapshot, toSeq: number): Promise<void> {
+  for await (const [key, record] of storage.iterate('events', { gt: encodeSeqKey(toSeq), snapshot })) {
+    // Most commit records are state changes: look for the kind in the bytes before parsing any.
+    if (record.indexOf(MIGRATION_COMPLETED) === -1) continue;
+    const seq = decodeSeqKey(key);
+    for (const event of decodeCommitRecord(record, seq)) {
+      if (event.kind !== 'migration.completed') continue;
+      const { id, schema, committedSeq } = event.data as EventData<'migration.completed'>;
+      if (committedSeq < toSeq) {
+        throw new LlmStateError(
+          'RESTORE_FAILED',
+          `Cannot restore to sequence ${toSeq}: migration ${id} of ${schema} was part way through applying its records then. Choose sequence ${committedSeq} (before it) or ${seq} (after it)`,
+          { details: { toSeq, migration: id, before: committedSeq, after: seq } },
+        );
+      }
+    }
   }
 }

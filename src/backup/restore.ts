@@ -6,7 +6,7 @@ import type { BackupDescriptor } from './BackupCatalog.js';
 import { applyBackupRecords } from './applyRecords.js';
 import { stateDifferences, summarizeDifferences, type KeyRange, type ScopeChanges, type StateDifference } from './diffState.js';
 import { readBackupRecords, type BackupKeyInput, type BackupRecord } from './file/index.js';
-import { checkLogReaches } from './pointInTime.js';
+import { checkLogReaches, checkNotInsideMigration } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
 import { chainProgress, progressCounter } from './progress.js';
 import { replayLog } from './replayLog.js';
@@ -132,6 +132,7 @@ async function replayInto(
   const snapshot = source.snapshot();
   try {
     await checkLogReaches(source, snapshot, from.seq, toSeq);
+    await checkNotInsideMigration(source, snapshot, toSeq);
     const counter = progressCounter('replay', undefined, onProgress);
     const commits = await replayLog(source, snapshot, target, from, toSeq, {
       onCommit: () => counter.add(0),

@@ -143,6 +143,25 @@ const EVENT_FIELDS = {
   'backup.pruned': {} as {
     data: { deleted: Array<{ id: string; reasons: string[] }>; kept: Array<{ id: string; reasons: string[] }> };
   },
+
+  // Schemas and migrations (see docs/schemas.md).
+  /** `rt.schemas.register` stored a new schema version. Registering the same version again logs nothing. */
+  'schema.registered': {} as { data: { name: string; version: string; hash: string } },
+  /** `rt.schemas.bind` bound a schema to where it applies. */
+  'schema.bound': {} as { data: { schema: string; scopeKind?: string; keyPrefix?: string } },
+  /** `rt.migrations.define` stored (or replaced) a migration between two versions. */
+  'migration.defined': {} as { data: { schema: string; from: string; to: string; steps: string[] } },
+  /** `rt.migrations.run` began, after the backup it took first. `records`, counted when progress is reported, is how many its schema is bound to. */
+  'migration.started': {} as { data: { id: string; schema: string; to: string; records?: number; backupId?: string } },
+  /**
+   * Every record of the migration was written. Its records were changed by the commits after
+   * `committedSeq` up to this event; a point in time between them is refused.
+   */
+  'migration.completed': {} as {
+    data: { id: string; schema: string; to: string; migrated: number; byVersion: Record<string, number>; committedSeq: number; durationMs: number; resumed?: boolean };
+  },
+  /** The migration stopped before its commit; the store is as it was. `key` and `scope` name the first bad record. */
+  'migration.failed': {} as { data: { id: string; schema: string; to: string; message: string; code?: string; scope?: string; key?: string } },
 };
 
 /** The name of every event kind, such as `state.set` or `agent.crashed`. */

@@ -1,5 +1,6 @@
-import { isDeadLetterKey } from '../../actors/agentRecord.js';
+import { agentIdOfRecordKey, decodeAgentRecord, isAgentRecordKey, isDeadLetterKey } from '../../actors/agentRecord.js';
 import { decodeDeadLetter } from '../../actors/deadLetterRecord.js';
+import { isLlmStateError } from '../errors.js';
 import { decodeCommitRecord, decodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
 import { fullRestoreIn } from '../backup/restoreMarker.js';
 import { readSeqHighWater } from '../events/seqHighWater.js';
@@ -55,6 +56,10 @@ export async function checkRecords(
       if (INDEXES.has(sublevel)) return;
       if (sublevel === 'agents' && isDeadLetterKey(key)) {
         decodeDeadLetter(value, key);
+        return;
+      }
+      if (sublevel === 'agents' && isAgentRecordKey(key)) {
+        checkAgentRecord(value, key);
         return;
       }
       const where = { sublevel, key: displayKey(key) };
@@ -130,6 +135,19 @@ export async function checkRecords(
     report({ sublevel: 'events', key: `${highWater + 1}..${oldestSeq - 1}`, kind: 'sequence', message: `commit records ${highWater + 1} to ${oldestSeq - 1} are missing from the start of the event log${highWater > 0 ? `: retention removed only up to ${highWater}` : ''}` });
   }
   return { records, bySublevel, events: { oldestSeq, newestSeq, highWater, gaps } };
+}
+
+/**
+ * An agent record of the current version or an older one (which the runtime upgrades as it reads it) is
+ * whole when it passes its checksum and the schema of its version. One that a newer llmstate wrote passes
+ * its checksum, and this build cannot judge its shape: that is no damage.
+ */
+function checkAgentRecord(value: Buffer, key: Buffer): void {
+  try {
+    decodeAgentRecord(value, agentIdOfRecordKey(key));
+  } catch (error) {
+    if (!isLlmStateError(error, 'MIGRATION_NO_PATH')) throw error;
+  }
 }
 
 /**

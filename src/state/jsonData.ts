@@ -101,6 +101,7 @@ function checkPlainObject(object: object, path: string, ancestors: Set<object>, 
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-function childPath(path: string, key: string): string {
+/** The path of `key` inside the value at `path`: `$.name`, or `$["a.b"]` when the key is not an identifier. */
+export function childPath(path: string, key: string): string {
   return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }

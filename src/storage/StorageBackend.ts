@@ -15,6 +15,7 @@ export const SUBLEVELS = [
   'agents',
   'meta',
   'backups',
+  'migrations',
 ] as const;
 
 export type SublevelName = (typeof SUBLEVELS)[number];

@@ -3,7 +3,8 @@
  *
  * `checkLinearizable` checks a history of `rt.state` calls against the per-key register model of
  * DESIGN invariant 4. `simulate` runs a body under a seeded scheduler. `scopes`, `keys`, `jsonValues` and
- * `operations` are fast-check arbitraries for properties of your own. See docs/testing.md.
+ * `operations` are fast-check arbitraries for properties of your own. `assertMigrates` tests schema
+ * migrations against fixtures. See docs/testing.md.
  */
 export { checkLinearizable } from './linearizability.js';
 export type { LinearizabilityResult, LinearizabilityOptions } from './linearizability.js';
@@ -21,4 +22,6 @@ export type { JsonValuesOptions } from './jsonValues.js';
 export { operations, concurrentOperations, describeOperation, OPERATION_KINDS } from './operations.js';
 export type { Operation, TransactionStep, OperationKind, OperationsOptions, ConcurrentOperationsOptions } from './operations.js';
 export { applyOperation } from './applyOperation.js';
+export { assertMigrates } from './assertMigrates.js';
+export type { MigrationFixture, MigrationUnderTest } from './assertMigrates.js';
 export type { OperationResult, StateSurface } from './applyOperation.js';

@@ -214,7 +214,7 @@ describe('llmstate agents', function () {
         `updated     ${new Date(record.metadata.updatedAt).toISOString()}`,
         'messages    2',
         'restarts    1',
-        'schema      agent record v1',
+        'schema      agent record v2',
         'config      {"model":"example-model","temperature":0.2}',
         'tools       search — Search the web',
         'workflow    {"workflowId":"report-1","currentStep":"draft","completedSteps":["research"],"progress":0.5}',

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { createRuntime, Scope, type AgentHandle, type ChildSpec, type Runtime, type SupervisorHandle } from '../../src/index.js';
 import { chatMachine } from '../fixtures/chatMachine.js';
 
@@ -30,6 +31,7 @@ interface Subject {
 
 const scope = Scope.agent('a1');
 const FAULT_SEED = 7;
+const noteSchema = z.object({ text: z.string() });
 const machine = chatMachine();
 const child = (id: string): ChildSpec => ({ id, start: async () => ({ stop: async () => {}, kill: () => {} }) });
 
@@ -43,6 +45,8 @@ const NAMESPACES: Record<string, (subject: Subject) => object> = {
   events: ({ rt }) => rt.events,
   faults: ({ rt }) => rt.faults,
   backups: ({ rt }) => rt.backups,
+  schemas: ({ rt }) => rt.schemas,
+  migrations: ({ rt }) => rt.migrations,
   agentHandle: ({ agent }) => agent,
   supervisorHandle: ({ team }) => team,
 };
@@ -121,6 +125,21 @@ const REFUSES: Record<string, (subject: Subject) => unknown> = {
   'backups.pin': ({ rt, backupId }) => rt.backups.pin(backupId),
   'backups.unpin': ({ rt, backupId }) => rt.backups.unpin(backupId),
 
+  'schemas.register': ({ rt }) => rt.schemas.register({ name: 'note', version: '1.0.0', schema: noteSchema }),
+  'schemas.bind': ({ rt }) => rt.schemas.bind('note', { scopeKind: 'workflow' }),
+  'schemas.get': ({ rt }) => rt.schemas.get('note'),
+  'schemas.list': ({ rt }) => rt.schemas.list(),
+  'schemas.bindings': ({ rt }) => rt.schemas.bindings(),
+  'schemas.compare': ({ rt }) => rt.schemas.compare('note@1.0.0', 'note@1.0.0'),
+  'schemas.docs': ({ rt }) => rt.schemas.docs(),
+
+  'migrations.define': ({ rt }) => rt.migrations.define({ schema: 'note', from: '1.0.0', to: '2.0.0', steps: [] }),
+  'migrations.list': ({ rt }) => rt.migrations.list(),
+  'migrations.plan': ({ rt }) => rt.migrations.plan('note'),
+  'migrations.check': ({ rt }) => rt.migrations.check(),
+  'migrations.run': ({ rt }) => rt.migrations.run({ schema: 'note', dryRun: true }),
+  'migrations.migrateValue': ({ rt }) => rt.migrations.migrateValue('note', { text: 'x' }, { from: '1.0.0' }),
+
   'agentHandle.send': ({ agent }) => agent.send({ type: 'SAY', text: 'hi' }),
   'agentHandle.pause': ({ agent }) => agent.pause(),
   'agentHandle.resume': ({ agent }) => agent.resume(),
@@ -174,6 +193,16 @@ const KEEPS_WORKING: Record<string, { why: string; call: (subject: Subject) => u
     call: ({ rt }) => rt.state,
     shows: (value) => assert.equal(typeof value, 'object'),
   },
+  'runtime.schemas': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.schemas,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.migrations': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.migrations,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
   'runtime.supervisors': {
     why: 'reading a namespace never fails; its own methods refuse (their entries below)',
     call: ({ rt }) => rt.supervisors,
@@ -220,6 +249,7 @@ const INTERNAL: Record<string, string> = {
   'backups.startSchedule': 'the runtime starts the backup schedule as it opens',
   'backups.stopSchedule': 'close() stops the backup schedule with it',
   'backups.idle': 'close() waits with it for a backup or restore that is running',
+  'backups.exclusive': 'rt.migrations.run holds backups off with it, after its own check',
   'agents.assertWritable': 'the check itself, used by agent handles',
   'agents.isLive': 'the supervisor tree asks it while it logs events, also while closing',
   'agents.saveAll': 'close() saves the running agents with it',
@@ -230,6 +260,7 @@ const INTERNAL: Record<string, string> = {
   'faults.takeCrash': 'an agent consumes an armed crash with it, also while close() drains its mailbox',
   'faults.detach': 'the core that owns the injector calls it as it stops',
   'faults.beforeGroup': 'the commit path runs it for every group, also while close() drains the mailboxes',
+  'faults.beforeUnscopedBatch': 'a migration runs it before each journal batch, after its own check',
 };
 
 /** The methods and accessors of an object, inherited ones included, without calling any getter. */
@@ -260,6 +291,7 @@ async function openSubject({ recorded = false } = {}): Promise<Subject> {
   await team.startChild(child('w1'));
   await team.terminateChild('w0');
   await rt.hooks.register({ name: 'counts', builtin: 'metrics', on: ['state.set'] });
+  await rt.schemas.register({ name: 'note', version: '1.0.0', schema: noteSchema });
   if (!recorded) return { rt, agent, team, executionId: 'x1', backupId };
   await rt.state.set(scope, 'k', 1);
   await rt.hooks.idle();

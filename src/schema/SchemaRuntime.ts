@@ -1,0 +1,100 @@
+import type { CorrelationContext } from '../events/correlation.js';
+import type { EventSpec } from '../events/eventLog.js';
+import type { Scope } from '../state/Scope.js';
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { RecordWrite } from '../../actors/ScopeActor.js';
+import { Migrations, type MigrationsHost } from './Migrations.js';
+import { bindingId, bindingRecordOp, migrationRecordOp, readStoredRegistry, schemaRecordOp } from './registryRecords.js';
+import { resumeMigration } from './runMigration.js';
+import { SchemaGuard } from './SchemaGuard.js';
+import { SchemaRegistry } from './SchemaRegistry.js';
+import { Schemas } from './Schemas.js';
+
+/** What schemas and migrations need from the runtime, whichever store it runs on. */
+export interface SchemaRuntimeHost {
+  assertOpen(): void;
+  storage(): StorageBackend;
+  record(events: readonly EventSpec[], extraOps?: readonly BatchOp[]): Promise<void>;
+  /** Resolves once every live actor whose scope `matches` has committed what was queued before. */
+  drain(matches: (scope: Scope) => boolean): Promise<void>;
+  ownerOf(scope: Scope): { commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> };
+  lastSeq(): number;
+  /** Resolves, or rejects with an injected fault, before a batch written outside the commit path. */
+  beforeUnscopedBatch(): Promise<void> | undefined;
+  exclusive: MigrationsHost['exclusive'];
+  now(): number;
+  maxValueBytes: number;
+}
+
+/**
+ * The schema registry, the guard the actors consult, and the `schemas` and `migrations` namespaces. They
+ * outlive the runtime's core: a full restore switches stores, and the schemas the code registered apply
+ * to the new one as they did to the old.
+ */
+export class SchemaRuntime {
+  readonly registry = new SchemaRegistry();
+  readonly guard = new SchemaGuard(this.registry);
+  readonly schemas: Schemas;
+  readonly migrations: Migrations;
+  readonly #host: SchemaRuntimeHost;
+
+  constructor(host: SchemaRuntimeHost) {
+    this.#host = host;
+    const persist = (ops: BatchOp[], events: EventSpec[]) => host.record(events, ops);
+    this.schemas = new Schemas({ assertOpen: () => host.assertOpen(), registry: this.registry, persist, now: () => host.now() });
+    this.migrations = new Migrations(this.#migrationsHost(persist));
+  }
+
+  /**
+   * Takes in a store a core has just started on: the schemas, bindings and migrations it recorded, then
+   * what the code registered that it lacks (a store restored from an older backup), then a migration it
+   * left unfinished.
+   */
+  async attach(): Promise<void> {
+    const storage = this.#host.storage();
+    const stored = await readStoredRegistry(storage);
+    this.registry.load(stored);
+    const supplied = this.registry.supplied();
+    const has = {
+      schemas: new Set(stored.schemas.map((schema) => `${schema.name}@${schema.version}`)),
+      bindings: new Set(stored.bindings.map(bindingId)),
+      migrations: new Set(stored.migrations.map((migration) => `${migration.schema}@${migration.from}>${migration.to}`)),
+    };
+    const missing: BatchOp[] = [
+      ...supplied.schemas.filter((schema) => !has.schemas.has(`${schema.name}@${schema.version}`)).map(schemaRecordOp),
+      ...supplied.bindings.filter((binding) => !has.bindings.has(bindingId(binding))).map(bindingRecordOp),
+      ...supplied.migrations.filter((migration) => !has.migrations.has(`${migration.schema}@${migration.from}>${migration.to}`)).map(migrationRecordOp),
+    ];
+    if (missing.length > 0) await storage.batch(missing);
+    await resumeMigration(this.#runHost());
+  }
+
+  #runHost() {
+    const host = this.#host;
+    return {
+      registry: this.registry,
+      guard: this.guard,
+      storage: () => host.storage(),
+      drain: (schema: string) => host.drain((scope) => this.guard.mayHold(schema, scope)),
+      record: (events: readonly EventSpec[], extraOps?: BatchOp[]) => host.record(events, extraOps),
+      journalTarget: { ownerOf: (scope: Scope) => host.ownerOf(scope) },
+      writeBatch: async (ops: BatchOp[], sync = false) => {
+        await host.beforeUnscopedBatch();
+        await host.storage().batch(ops, { sync });
+      },
+      lastSeq: () => host.lastSeq(),
+      now: () => host.now(),
+    };
+  }
+
+  #migrationsHost(persist: MigrationsHost['persist']): MigrationsHost {
+    const host = this.#host;
+    return {
+      ...this.#runHost(),
+      assertOpen: () => host.assertOpen(),
+      persist,
+      exclusive: (work) => host.exclusive(work),
+      maxValueBytes: host.maxValueBytes,
+    };
+  }
+}

@@ -1,0 +1,244 @@
+import { LlmStateError } from '../errors.js';
+import type { EventSpec } from '../events/eventLog.js';
+import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BackupDescriptor } from '../backup/BackupCatalog.js';
+import { boundRecords, countBoundRecords } from './boundRecords.js';
+import { applyJournal, discardJournal, journalOp, MARKER_DELETE, markerOp, readMarker, type JournalTarget, type MigrationMarker } from './migrationJournal.js';
+import type { RecordMigrator } from './RecordMigrator.js';
+import type { SchemaGuard } from './SchemaGuard.js';
+import type { SchemaRegistry } from './SchemaRegistry.js';
+
+export interface MigrationProgress {
+  phase: 'backup' | 'migrate' | 'apply';
+  /** Records done in this phase (for `backup`, records written to the backup). */
+  done: number;
+  /** Records the phase will do; 0 when unknown (`backup`). */
+  total: number;
+}
+
+export interface MigrationSample {
+  scope: string;
+  key: string;
+  /** The version the record was at. */
+  from: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface MigrationResult {
+  id: string;
+  schema: string;
+  to: string;
+  dryRun: boolean;
+  /** Records the schema's bindings apply to. */
+  records: number;
+  /** Records changed (for a dry run: that would be). */
+  migrated: number;
+  /** Records at the target version already. */
+  current: number;
+  /** Records by the version they were at. */
+  byVersion: Record<string, number>;
+  samples: MigrationSample[];
+  /** The backup taken first. */
+  backupId?: string;
+  /** The last commit before the migration's records; they follow it. */
+  committedSeq?: number;
+  durationMs: number;
+}
+
+/** What a migration needs from the runtime. */
+export interface MigrationRunHost {
+  registry: SchemaRegistry;
+  guard: SchemaGuard;
+  storage(): StorageBackend;
+  /** Resolves once every write already queued for the schema's keys is durable. */
+  drain(schema: string): Promise<void>;
+  /** Logs events (and commits `extraOps` with them) through the commit path. */
+  record(events: readonly EventSpec[], extraOps?: BatchOp[]): Promise<void>;
+  journalTarget: JournalTarget;
+  /** Writes a batch outside the commit path, where the fault injector can fail it too. */
+  writeBatch(ops: BatchOp[], sync?: boolean): Promise<void>;
+  /** The sequence of the last commit. */
+  lastSeq(): number;
+  now(): number;
+}
+
+export interface MigrationRequest {
+  id: string;
+  migrator: RecordMigrator;
+  dryRun: boolean;
+  samples: number;
+  onProgress?: (progress: MigrationProgress) => void;
+}
+
+const JOURNAL_BATCH = 1000;
+const PROGRESS_EVERY = 1000;
+const APPLY_ATTEMPTS = 3;
+
+type TakeBackup = (reason: string, onProgress?: (done: number) => void) => Promise<BackupDescriptor | undefined>;
+
+/**
+ * One migration, as DESIGN §9 and docs/schemas.md describe it:
+ *
+ * 1. A backup (unless declined, or the runtime has no backup directory).
+ * 2. The schema's keys are held: writes to them wait. Writes queued before are let through first.
+ * 3. From one snapshot, every record is migrated and validated in memory, and written to the journal.
+ *    The first failure stops it: the journal is discarded, and the store is as it was.
+ * 4. The commit: one write marks the journal committed. From here the migration has happened.
+ * 5. Reads of the held keys wait too, while the journal's records are applied through the actors.
+ */
+export async function runMigration(host: MigrationRunHost, request: MigrationRequest, backup: TakeBackup | undefined): Promise<MigrationResult> {
+  const started = host.now();
+  const { migrator, id } = request;
+  const report = request.onProgress;
+  const result: MigrationResult = { id, schema: migrator.schema, to: migrator.target, dryRun: request.dryRun, records: 0, migrated: 0, current: 0, byVersion: {}, samples: [], durationMs: 0 };
+  if (!request.dryRun) {
+    await resumeMigration(host);
+    const taken = await backup?.(`before migration ${id} of ${migrator.schema} to ${migrator.target}`, (done) => report?.({ phase: 'backup', done, total: 0 }));
+    if (taken !== undefined) result.backupId = taken.id;
+  }
+  const hold = request.dryRun ? undefined : host.guard.holdSchema(migrator.schema);
+  try {
+    if (hold !== undefined) await host.drain(migrator.schema);
+    await migrateIntoJournal(host, request, result);
+  } catch (error) {
+    hold?.release();
+    if (!request.dryRun) await failed(host, result, error);
+    throw error;
+  }
+  result.durationMs = host.now() - started;
+  if (hold === undefined) return result;
+  try {
+    result.committedSeq = host.lastSeq();
+    const marker: MigrationMarker = { id, schema: result.schema, to: result.to, state: 'committed', startedAt: started, migrated: result.migrated, committedSeq: result.committedSeq, byVersion: result.byVersion };
+    await host.writeBatch([markerOp(marker, host.now())], true);
+  } catch (error) {
+    hold.release();
+    await failed(host, result, error);
+    throw error;
+  }
+  hold.holdReads();
+  try {
+    await applyCommitted(host, { id, schema: result.schema, to: result.to, state: 'committed', startedAt: started, migrated: result.migrated, committedSeq: result.committedSeq, byVersion: result.byVersion }, false, report);
+  } catch (error) {
+    hold.fail(unapplied(result, error));
+    throw unapplied(result, error);
+  }
+  hold.release();
+  result.durationMs = host.now() - started;
+  return result;
+}
+
+async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequest, result: MigrationResult): Promise<void> {
+  const { migrator } = request;
+  const storage = host.storage();
+  const snapshot = storage.snapshot();
+  try {
+    const total = request.onProgress === undefined ? 0 : await countBoundRecords(storage, snapshot, host.registry, migrator.schema);
+    if (!request.dryRun) {
+      await host.writeBatch([markerOp({ id: result.id, schema: result.schema, to: result.to, state: 'prepared', startedAt: host.now() }, host.now())]);
+      await host.record([{ kind: 'migration.started', data: { id: result.id, schema: result.schema, to: result.to, ...(request.onProgress === undefined ? {} : { records: total }), ...(result.backupId === undefined ? {} : { backupId: result.backupId }) } }]);
+    }
+    const target = `${migrator.schema}@${migrator.target}`;
+    let ops: BatchOp[] = [];
+    for await (const record of boundRecords(storage, snapshot, host.registry, migrator.schema)) {
+      const outcome = migrator.migrate(record);
+      result.records++;
+      result.byVersion[outcome.version] = (result.byVersion[outcome.version] ?? 0) + 1;
+      if (outcome.kind === 'failed') throw outcome.error;
+      if (outcome.kind === 'current') result.current++;
+      else {
+        result.migrated++;
+        if (result.samples.length < request.samples) {
+          result.samples.push({ scope: record.scope.toString(), key: record.key, from: outcome.version, before: outcome.before, after: outcome.after });
+        }
+        if (!request.dryRun) {
+          ops.push(journalOp(record.stateKey, outcome.json, target, host.now()));
+          if (ops.length >= JOURNAL_BATCH) {
+            await host.writeBatch(ops);
+            ops = [];
+          }
+        }
+      }
+      if (result.records % PROGRESS_EVERY === 0) request.onProgress?.({ phase: 'migrate', done: result.records, total: Math.max(total, result.records) });
+    }
+    if (ops.length > 0) await host.writeBatch(ops);
+    request.onProgress?.({ phase: 'migrate', done: result.records, total: result.records });
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/**
+ * Finishes what a migration left in the store: discards a journal that was never committed, and applies
+ * one that was. Called when a store is opened, before anything reads it, and before each migration.
+ */
+export async function resumeMigration(host: MigrationRunHost): Promise<void> {
+  const storage = host.storage();
+  const marker = await readMarker(storage);
+  if (marker === undefined) return;
+  if (marker.state === 'prepared') {
+    await discardJournal(storage);
+    await host.record([
+      {
+        kind: 'migration.failed',
+        data: { id: marker.id, schema: marker.schema, to: marker.to, message: 'The process stopped before the migration committed; the store is as it was before it', code: 'MIGRATION_FAILED' },
+      },
+    ]);
+    return;
+  }
+  await applyCommitted(host, marker, true, undefined);
+}
+
+async function applyCommitted(host: MigrationRunHost, marker: MigrationMarker, resumed: boolean, report: ((progress: MigrationProgress) => void) | undefined): Promise<void> {
+  const context = { correlationId: marker.id };
+  const total = marker.migrated ?? 0;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
+    try {
+      await applyJournal(host.storage(), host.journalTarget, context, (done) => {
+        if (done % PROGRESS_EVERY === 0) report?.({ phase: 'apply', done, total });
+      });
+      report?.({ phase: 'apply', done: total, total });
+      const data = {
+        id: marker.id,
+        schema: marker.schema,
+        to: marker.to,
+        migrated: total,
+        byVersion: marker.byVersion ?? {},
+        committedSeq: marker.committedSeq ?? 0,
+        durationMs: host.now() - marker.startedAt,
+        ...(resumed ? { resumed: true } : {}),
+      };
+      await host.record([{ kind: 'migration.completed', data }], [MARKER_DELETE]);
+      return;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+async function failed(host: MigrationRunHost, result: MigrationResult, error: unknown): Promise<void> {
+  await discardJournal(host.storage()).catch(() => {});
+  const details = error instanceof LlmStateError ? (error.details as Record<string, unknown> | undefined) : undefined;
+  const data = {
+    id: result.id,
+    schema: result.schema,
+    to: result.to,
+    message: (error as Error).message,
+    ...(error instanceof LlmStateError ? { code: error.code } : {}),
+    ...(typeof details?.scope === 'string' ? { scope: details.scope } : {}),
+    ...(typeof details?.key === 'string' ? { key: details.key } : {}),
+  };
+  await host.record([{ kind: 'migration.failed', data }]).catch(() => {});
+}
+
+function unapplied(result: MigrationResult, error: unknown): LlmStateError {
+  return new LlmStateError(
+    'MIGRATION_FAILED',
+    `Migration ${result.id} of ${result.schema} to ${result.to} is committed, but applying its records failed (${(error as Error).message}): ` +
+      `its keys are refused until the runtime is closed and opened again, which finishes it`,
+    { cause: error, details: { id: result.id, schema: result.schema, to: result.to, committed: true } },
+  );
+}
