@@ -9,12 +9,14 @@ export interface GlobalOptions {
   dataDir: string;
   /** False when `dataDir` is the default, so a command such as `demo` may choose its own. */
   dataDirGiven: boolean;
+  /** The `--schemas` module, which registers the application's schemas and migrations. */
+  schemas?: string;
 }
 
 /** The options of the `llmstate` program, as seen from one of its subcommands. */
 export function globalOptions(command: Command): GlobalOptions {
-  const { dataDir } = command.optsWithGlobals<{ dataDir: string }>();
-  return { dataDir, dataDirGiven: command.getOptionValueSourceWithGlobals('dataDir') !== 'default' };
+  const { dataDir, schemas } = command.optsWithGlobals<{ dataDir: string; schemas?: string }>();
+  return { dataDir, dataDirGiven: command.getOptionValueSourceWithGlobals('dataDir') !== 'default', ...(schemas === undefined ? {} : { schemas }) };
 }
 
 /**

@@ -303,7 +303,7 @@ function parseNonEmpty(what: string): (text: string) => string {
   };
 }
 
-function parsePositive(text: string): number {
+export function parsePositive(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('Expected a positive whole number, such as 20.');
   return n;

@@ -9,7 +9,10 @@ import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
 import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles, UsageError } from './output.js';
+import { registerMigrateCommands } from './migrateCommands.js';
 import { firstInvalidUtf8 } from './rawArguments.js';
+import { registerSchemaCommands } from './schemaCommands.js';
+import { parseSchemasModule } from './schemasModule.js';
 import { registerStateCommands } from './stateCommands.js';
 import { registerStatsCommand } from './stats.js';
 import { registerTimelineCommand } from './timelineCommand.js';
@@ -34,6 +37,10 @@ Examples:
   llmstate backup create --incremental
   llmstate backup restore --at 2026-12-01T10:00:00Z --scope agent:a1 --dry-run
   llmstate backup prune --keep-last 5 --keep-daily 7 --dry-run
+  llmstate --schemas ./schemas.mjs schemas list
+  llmstate schemas docs --out docs/state-schemas.md
+  llmstate migrate check
+  llmstate --schemas ./schemas.mjs migrate run profile --dry-run
   llmstate demo`;
 
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
@@ -42,6 +49,7 @@ export function createProgram(): Command {
     .description('Inspect and edit an llmstate store: persistent state for LLM agents over LevelDB')
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--data-dir <dir>', 'directory of the store', parseDataDir, DEFAULT_DATA_DIR)
+    .option('--schemas <module>', "an ES module whose default export, (rt) => …, registers the application's schemas and migrations (read by schemas and migrate)", parseSchemasModule)
     // Commander's messages quote the arguments as typed: escape them like every other line printed.
     .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(escapeForDisplay(text.trimEnd(), { lines: 'keep' }))}\n`) })
     // Set before the subcommands are added, so that they inherit it.
@@ -55,6 +63,8 @@ export function createProgram(): Command {
   registerTimelineCommand(program);
   registerVerifyCommands(program);
   registerBackupCommands(program);
+  registerSchemaCommands(program);
+  registerMigrateCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;

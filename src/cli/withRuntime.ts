@@ -2,6 +2,7 @@ import type { BackupRuntimeOptions } from '../backup/Backups.js';
 import { isLlmStateError } from '../errors.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
+import { loadSchemasModule, registerSchemas } from './schemasModule.js';
 
 /**
  * `create` makes the store when it is missing (`set`, `demo`, `backup restore --from`). `existing`
@@ -29,10 +30,15 @@ export interface WithRuntimeOptions {
    * @default 'refuse'
    */
   withoutStore?: 'refuse' | 'memory';
+  /**
+   * The `--schemas` module: imported before the store is opened, and its default export called with the
+   * runtime before `fn`, to register the application's schemas and migrations (custom steps need code).
+   */
+  schemas?: string;
 }
 
 /**
- * Opens the runtime on `dataDir`, runs `fn`, and always closes the runtime, so the LevelDB lock is
+ * Opens the runtime on `dataDir` (and registers the `--schemas` module's schemas), runs `fn`, and always closes the runtime, so the LevelDB lock is
  * released even when `fn` fails. A failure of `fn` wins over a failure to close.
  *
  * @throws {STORAGE_FAILED} when there is no store and `access` is `existing`, or the store cannot be opened
@@ -45,12 +51,14 @@ export async function withRuntime<T>(
   options: WithRuntimeOptions = {},
 ): Promise<T> {
   const given = { hooks: { autoStart: options.deliverHooks === true }, ...(options.backups === undefined ? {} : { backups: options.backups }) };
+  const register = options.schemas === undefined ? undefined : await loadSchemasModule(options.schemas);
   const rt = await openRuntime({ dataDir, ...given }, access).catch((error: unknown) => {
     if (options.withoutStore !== 'memory' || !isLlmStateError(error, 'STORAGE_FAILED') || error.details?.reason !== 'no_store') throw error;
     return openRuntime({ memory: true, ...given }, 'create');
   });
   let result: T;
   try {
+    if (register !== undefined) await registerSchemas(register, options.schemas!, rt);
     result = await fn(rt);
   } catch (error) {
     // The command's error is the one to report, but a failed close is still worth a line.

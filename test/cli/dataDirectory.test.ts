@@ -17,6 +17,11 @@ const READING_COMMANDS = [
   ['backup', 'restore', 'some-id'],
   ['backup', 'prune', '--keep-last', '1'],
   ['backup', 'pin', 'some-id'],
+  ['schemas', 'list'],
+  ['schemas', 'docs'],
+  ['migrate', 'plan'],
+  ['migrate', 'check'],
+  ['migrate', 'run', 'profile', '--dry-run'],
 ];
 
 /** Every file and directory under `dir`, relative to it. */
