@@ -254,7 +254,7 @@ export class CommitScheduler {
             }
           } else {
             ops.push({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq, timestamp, schema: write.schema }, write.json) });
-            events.push(stateEventJson('state.set', scopeJson, write.key, causal, write.json));
+            events.push(stateEventJson('state.set', scopeJson, write.key, causal, write.json, undefined, write.schema));
             if (routing) route('state.set', scopeKind, write.key);
           }
         }

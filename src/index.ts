@@ -46,6 +46,7 @@ export type { HistoryFilter, HistoryRetention, PruneResult } from './hooks/HookH
 export type { HookStatus } from './hooks/Dispatcher.js';
 export type { HookMetrics } from './hooks/hookMetrics.js';
 export type { InvalidationKeyspace, ObservedGroup } from './hooks/builtinSinks.js';
+export type { SchemaReportOutput, SchemaReportFailure, SchemaReportStale, SchemaReportSkipped, SchemaReportIssue } from '../workers/builtins/schemaReport.js';
 export type { CircuitState } from './hooks/CircuitBreaker.js';
 export type { DiffOp } from './hooks/replayDiff.js';
 export { renderTimeline, TIMELINE_FORMATS } from './events/timelineExport.js';

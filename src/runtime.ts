@@ -19,6 +19,8 @@ import type { StagedStore } from './backup/restore.js';
 import type { Hooks } from './hooks/Hooks.js';
 import { RuntimeCore, startCore, type RuntimeInternals, type RuntimeMetrics } from './runtimeCore.js';
 import { SchemaRuntime } from './schema/SchemaRuntime.js';
+import { schemaReportInput } from './schema/schemaReportInput.js';
+import type { BuiltinInputs } from './hooks/builtinInputs.js';
 import type { Schemas } from './schema/Schemas.js';
 import type { Migrations } from './schema/Migrations.js';
 
@@ -172,13 +174,24 @@ class LlmStateRuntime implements Runtime {
   }
 
   async #startCore(storage: StorageBackend, access: StoreAccess): Promise<void> {
-    const core = await startCore(this.#options, storage, access, this.#internals, (error) => this.#reportFatal(error), this.#schema.guard);
+    let attached!: () => void;
+    const schemasRead = new Promise<void>((resolve) => (attached = resolve));
+    const builtinInputs: BuiltinInputs = {
+      // Deliveries start with the core, before the store's schemas are read: a report waits for them.
+      schemaReport: async (events) => {
+        await schemasRead;
+        return schemaReportInput(this.#schema.registry, events);
+      },
+    };
+    const core = await startCore(this.#options, storage, access, this.#internals, (error) => this.#reportFatal(error), this.#schema.guard, builtinInputs);
     this.#core = core;
     try {
       await this.#schema.attach();
     } catch (error) {
       await core.stop({ keepStorage: true });
       throw error;
+    } finally {
+      attached();
     }
     runtimeCores.set(this, core);
   }

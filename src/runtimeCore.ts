@@ -22,6 +22,7 @@ import { readStoreStats, type StoreStats } from './storeStats.js';
 import type { StorageBackend } from './storage/index.js';
 import type { StoreAccess } from './storage/dataDirectory.js';
 import { HookPool, type HookPoolOptions, type HookRunner } from '../workers/HookPool.js';
+import type { BuiltinInputs } from './hooks/builtinInputs.js';
 import { Dispatcher } from './hooks/Dispatcher.js';
 import { HookHistory } from './hooks/HookHistory.js';
 import { Hooks } from './hooks/Hooks.js';
@@ -63,6 +64,7 @@ export async function startCore(
   internals: RuntimeInternals,
   onFatal: (error: LlmStateError) => void,
   guard: WriteGuard,
+  builtinInputs: BuiltinInputs = {},
 ): Promise<RuntimeCore> {
   await ensureStoreFormat(storage, options.clock.now(), access);
   const scheduler = new CommitScheduler({
@@ -84,7 +86,7 @@ export async function startCore(
     memoryBudgetBytes: options.memoryBudgetBytes,
     guard,
   });
-  const core = new RuntimeCore(options, storage, scheduler, actors, internals, onFatal);
+  const core = new RuntimeCore(options, storage, scheduler, actors, internals, onFatal, builtinInputs);
   try {
     await core.started();
   } catch (error) {
@@ -125,7 +127,15 @@ export class RuntimeCore {
   #fatal: LlmStateError | undefined;
   readonly #reportFatal: (error: LlmStateError) => void;
 
-  constructor(options: ResolvedRuntimeOptions, storage: StorageBackend, scheduler: CommitScheduler, actors: ActorSystem, internals: RuntimeInternals, onFatal: (error: LlmStateError) => void) {
+  constructor(
+    options: ResolvedRuntimeOptions,
+    storage: StorageBackend,
+    scheduler: CommitScheduler,
+    actors: ActorSystem,
+    internals: RuntimeInternals,
+    onFatal: (error: LlmStateError) => void,
+    builtinInputs: BuiltinInputs,
+  ) {
     this.storage = storage;
     this.#internals = internals;
     this.#options = options;
@@ -159,6 +169,7 @@ export class RuntimeCore {
       onBackgroundError: (error) => this.#onBackgroundError(error),
       onRecorded: () => this.#afterRecorded(),
       writesRefused: () => this.#fatal,
+      builtinInputs,
     });
     scheduler.attachOutbox(this.#dispatcher);
     const redaction = new HookRedactionPaths(this.#dispatcher);

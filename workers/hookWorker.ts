@@ -10,7 +10,7 @@ import { describe, hookResultJson, InvalidHookResult, mergeHookResults, type Mer
 import { mightRedactParsed, redactJson, resultPaths } from '../src/redaction/index.js';
 import { batchEvents } from './taskEvents.js';
 
-type HookFunction = (events: unknown[], context: unknown) => unknown;
+type HookFunction = (events: unknown[], context: unknown, builtinInput?: unknown) => unknown;
 
 /** Built-ins are part of the worker itself, so they load however the worker did (compiled, or under tsx). */
 const BUILTINS: Record<string, HookFunction> = {
@@ -37,7 +37,8 @@ async function run(task: RunTask, hook: HookFunction): Promise<RunOutcome | Reje
   // Recorded before the hook runs, so a hook that mutates its input cannot change what history shows.
   const inputJson = redactedInput(task.batches, events, task.redact);
   const started = performance.now();
-  const returned = await hook(events, Object.freeze({ ...task.context }));
+  const context = Object.freeze({ ...task.context });
+  const returned = await (task.builtinInput === undefined ? hook(events, context) : hook(events, context, task.builtinInput));
   const durationMs = performance.now() - started;
   // Checked here, before posting: postMessage would drop a result nested too deep (a time-out), and
   // JSON would quietly turn a function into nothing and NaN into null.

@@ -26,6 +26,11 @@ export interface RunTask {
   /** The events, batch by batch, oldest first. */
   batches: TaskBatch[];
   context: TaskContext;
+  /**
+   * What a built-in hook needs from the main thread, which a worker cannot see (the schemas bound to the
+   * events' keys, for `schemaReport`): its third argument. Never recorded, and never given to a module.
+   */
+  builtinInput?: unknown;
   /** Extra JSON paths to redact in the recorded input and result. */
   redact: readonly string[];
   /** The largest result, as JSON, the hook may return (`hookResultByteLimit(maxValueBytes)`). */

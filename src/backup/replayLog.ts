@@ -72,7 +72,7 @@ async function applyStateEvent(event: LoggedEvent, target: StorageBackend, batch
     const key = encodeStateKey(Scope.parse(event.scope), event.key!);
     if (only !== undefined && !only(key)) return;
     if (event.kind === 'state.delete') await batch.add({ type: 'del', sublevel: 'state', key });
-    else await batch.add({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq: event.seq, timestamp: event.at }, JSON.stringify(event.value)) });
+    else await batch.add({ type: 'put', sublevel: 'state', key, value: encodeRecord({ seq: event.seq, timestamp: event.at, schema: event.schema }, JSON.stringify(event.value)) });
   } else if (event.kind === 'scope.clear') {
     const range = scopeRange(Scope.parse(event.scope));
     if (only !== undefined && !only(range.gte)) return;

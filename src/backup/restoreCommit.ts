@@ -40,7 +40,7 @@ export async function restoreCommitOps(
     } else {
       const { payload, schema } = decodeRecord(change.restored, { record: 'restored state value' });
       ops.push({ type: 'put', sublevel: 'state', key: change.key, value: encodeRecord({ seq, timestamp: now, ...(schema === undefined ? {} : { schema }) }, payload) });
-      events.push(stateEventJson('state.set', scopeJson, key, causal, payload.toString('utf8')));
+      events.push(stateEventJson('state.set', scopeJson, key, causal, payload.toString('utf8'), undefined, schema));
     }
   }
   events.push(eventJson({ kind: 'backup.created', data: safety }, causal));

@@ -27,8 +27,8 @@ type Thrown = unknown;
 
 const EVENT_FIELDS = {
   // State changes, written by the commit path from the writes themselves (see STATE_EVENT_KINDS).
-  /** A key was written. */
-  'state.set': {} as { scope: string; key: string; value: unknown },
+  /** A key was written; `schema` names the version (`name@version`) it was validated against, where a schema is bound. */
+  'state.set': {} as { scope: string; key: string; value: unknown; schema?: string },
   /** A key was deleted. */
   'state.delete': {} as { scope: string; key: string },
   /** Every key of a scope was deleted, `count` of them, in one batch. */

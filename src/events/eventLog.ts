@@ -25,6 +25,8 @@ export interface LoggedEvent {
   key?: string;
   value?: unknown;
   count?: number;
+  /** For a `state.set` to a key a schema is bound to: the version (`name@version`) the value was validated against. */
+  schema?: string;
   /** The agent an event is about (lifecycle, supervision and fault events). */
   agentId?: string;
   /** Kind-specific details, shaped as `EventData<kind>`. */
@@ -78,7 +80,7 @@ export function causalJson(correlationId: string, causationId?: string, executio
 
 /**
  * One event as JSON text. `valueJson` is already-validated JSON and is spliced in as is, so a value is
- * serialised once on its way to the store.
+ * serialised once on its way to the store. `schema` names the version a value was validated against.
  */
 export function stateEventJson(
   kind: StateEventKind,
@@ -87,11 +89,14 @@ export function stateEventJson(
   causal: string,
   valueJson?: string,
   count?: number,
+  schema?: string,
 ): string {
   let text = `{"kind":"${kind}","scope":${scopeJson}${causal}`;
   if (key !== undefined) text += `,"key":${JSON.stringify(key)}`;
   if (valueJson !== undefined) text += `,"value":${valueJson}`;
   if (count !== undefined) text += `,"count":${count}`;
+  // Schema names and versions hold no character JSON escapes.
+  if (schema !== undefined) text += `,"schema":"${schema}"`;
   return text + '}';
 }
 

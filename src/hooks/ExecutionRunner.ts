@@ -1,6 +1,7 @@
 import { TaskFailure, type HookRunner } from '../../workers/HookPool.js';
 import { hookResultByteLimit, invalidResultMessage } from '../../workers/hookResult.js';
 import type { RunOutcome, RunTask, TaskBatch } from '../../workers/protocol.js';
+import { batchEvents } from '../../workers/taskEvents.js';
 import type { Clock } from '../clock.js';
 import { redact, redactJson } from '../redaction/index.js';
 import { escapeForDisplay, shortenForDisplay } from '../displayText.js';
@@ -10,6 +11,7 @@ import type { EventSpec } from '../events/eventLog.js';
 import type { Scope } from '../state/Scope.js';
 import type { ScopeOwner } from '../state/StateManager.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BuiltinInputs } from './builtinInputs.js';
 import type { BuiltinSink } from './builtinSinks.js';
 import { executionMeta, runContext, type ExecutionSubject } from './executionMeta.js';
 import { executionIdTime, newExecutionId, type ExecutionMeta } from './executionRecord.js';
@@ -20,7 +22,7 @@ import type { HookDefinition } from './hookDefinition.js';
 import type { BreakerTicket, HookSlot, StartedExecution } from './HookSlot.js';
 import { deliveredEvents, deliveredTexts, eventIdsOf, taskBatch, type PendingEntry } from './pendingEntry.js';
 import { encodeDeadLetter, encodeOutboxValue, hookSeqKey } from './outboxRecords.js';
-import type { ExecutionError, ExecutionStatus } from './types.js';
+import type { ExecutionError, ExecutionStatus, HookEvent } from './types.js';
 
 export interface RunnerDeps {
   storage: StorageBackend;
@@ -40,6 +42,8 @@ export interface RunnerDeps {
    * failed (`runtime.fatal`); undefined until then. Hook actions are refused with it like any write.
    */
   writesRefused(): LlmStateError | undefined;
+  /** What built-in hooks take from the main thread, by built-in; none when absent. */
+  builtinInputs?: BuiltinInputs;
 }
 
 /** What one run in the pool came to, before it is recorded. */
@@ -94,15 +98,16 @@ export class ExecutionRunner {
     const { executionId } = subject;
     const startedAt = executionIdTime(executionId);
     const started = performance.now();
-    const task: RunTask = {
-      kind: 'run',
-      module: definition.module,
-      batches,
-      context: runContext(subject, definition),
-      redact: definition.redact,
-      maxResultBytes: hookResultByteLimit(this.#deps.maxValueBytes),
-    };
     try {
+      const task: RunTask = {
+        kind: 'run',
+        module: definition.module,
+        batches,
+        context: runContext(subject, definition),
+        redact: definition.redact,
+        maxResultBytes: hookResultByteLimit(this.#deps.maxValueBytes),
+        ...(await this.#builtinInput(definition, batches)),
+      };
       const outcome = await this.#deps.pool().run(task, definition.timeoutMs);
       return { executionId, startedAt, status: 'succeeded', outcome, durationMs: roundMs(outcome.durationMs) };
     } catch (error) {
@@ -115,6 +120,13 @@ export class ExecutionRunner {
         durationMs: timedOut ? definition.timeoutMs : roundMs(performance.now() - started),
       };
     }
+  }
+
+  /** Parses the events on this thread only for a built-in that takes something from it. */
+  async #builtinInput(definition: HookDefinition, batches: TaskBatch[]): Promise<Pick<RunTask, 'builtinInput'>> {
+    const provide = definition.builtin === undefined ? undefined : this.#deps.builtinInputs?.[definition.builtin];
+    if (provide === undefined) return {};
+    return { builtinInput: await provide(batches.flatMap(batchEvents) as unknown as HookEvent[]) };
   }
 
   async execute(slot: HookSlot, { entries, ticket }: StartedExecution): Promise<void> {
