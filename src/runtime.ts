@@ -174,26 +174,13 @@ class LlmStateRuntime implements Runtime {
   }
 
   async #startCore(storage: StorageBackend, access: StoreAccess): Promise<void> {
-    let attached!: () => void;
-    const schemasRead = new Promise<void>((resolve) => (attached = resolve));
-    const builtinInputs: BuiltinInputs = {
-      // Deliveries start with the core, before the store's schemas are read: a report waits for them.
-      schemaReport: async (events) => {
-        await schemasRead;
-        return schemaReportInput(this.#schema.registry, events);
-      },
-    };
-    const core = await startCore(this.#options, storage, access, this.#internals, (error) => this.#reportFatal(error), this.#schema.guard, builtinInputs);
-    this.#core = core;
-    try {
+    const builtinInputs: BuiltinInputs = { schemaReport: (events) => schemaReportInput(this.#schema.registry, events) };
+    const attachSchemas = async (core: RuntimeCore) => {
+      this.#core = core;
       await this.#schema.attach();
-    } catch (error) {
-      await core.stop({ keepStorage: true });
-      throw error;
-    } finally {
-      attached();
-    }
-    runtimeCores.set(this, core);
+    };
+    this.#core = await startCore(this.#options, storage, access, this.#internals, (error) => this.#reportFatal(error), this.#schema.guard, builtinInputs, attachSchemas);
+    runtimeCores.set(this, this.#core);
   }
 
   #backupsHost(): BackupsHost {

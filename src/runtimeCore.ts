@@ -65,6 +65,7 @@ export async function startCore(
   onFatal: (error: LlmStateError) => void,
   guard: WriteGuard,
   builtinInputs: BuiltinInputs = {},
+  beforeServing?: (core: RuntimeCore) => Promise<void>,
 ): Promise<RuntimeCore> {
   await ensureStoreFormat(storage, options.clock.now(), access);
   const scheduler = new CommitScheduler({
@@ -88,7 +89,7 @@ export async function startCore(
   });
   const core = new RuntimeCore(options, storage, scheduler, actors, internals, onFatal, builtinInputs);
   try {
-    await core.started();
+    await core.started(beforeServing);
   } catch (error) {
     await core.abortStart();
     throw error;
@@ -228,9 +229,19 @@ export class RuntimeCore {
     this.supervisors = new Supervisors({ tree, storage, assertReadable, assertWritable });
   }
 
-  /** Resolves once hooks are loaded and the supervisor tree runs. @internal */
-  async started(): Promise<void> {
+  /** Resolves once hooks are loaded, `beforeServing` has run, and the supervisor tree runs. @internal */
+  async started(beforeServing?: (core: RuntimeCore) => Promise<void>): Promise<void> {
     await this.hooks.load();
+    // With the hooks' routes known, so that what it commits reaches them, and before any delivery,
+    // agent or caller can read the store: a migration the store was left in is finished here.
+    if (beforeServing !== undefined) {
+      try {
+        await beforeServing(this);
+      } catch (error) {
+        await this.actors.close().catch(() => {});
+        throw error;
+      }
+    }
     await this.#tree.ready();
     if (this.#options.hooks.autoStart) this.#dispatcher.start();
     const { maxAgeMs, maxCount } = this.#options.eventRetention;
