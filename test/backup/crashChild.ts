@@ -27,10 +27,15 @@ export interface ChildRun {
   timeline: [point: string, ms: number][];
 }
 
-/** Runs the child until the kill plan fires, SIGKILLs it, and resolves once it is dead. */
-export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<ChildRun> {
+/**
+ * Runs the child until the kill plan fires, SIGKILLs it, and resolves once it is dead. Another child
+ * `script` that prints the same lines (the migration crash test's) takes its own request.
+ */
+export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<ChildRun>;
+export function runAndKill(request: object, plan: KillPlan, script: string): Promise<ChildRun>;
+export function runAndKill(request: object, plan: KillPlan, script = child): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const process_ = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(request)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const process_ = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(request)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const run: ChildRun = { landed: 'none', points: [], acks: [], timeline: [] };
     let stderr = '';
     let killed = false;
