@@ -7,6 +7,8 @@ import { objectFields, pairRenames, type Extras, type ObjectFields } from './obj
 import { elementPath, fieldPath, indexPath } from './schemaPath.js';
 import { valueFits } from './valueFits.js';
 
+const MAX_NESTING = 8;
+
 /** Markers whose node changes a value as it parses it: its input schema says nothing of what is stored. */
 const OUTPUT_CHANGING_MARKERS = /^(transform|catch|success)\b/;
 
@@ -25,9 +27,13 @@ export class SchemaComparison {
   /** The pairs of schemas being compared, outer to inner: meeting one again means a cycle. */
   readonly #open = new Map<JsonSchema, Set<JsonSchema>>();
 
-  constructor(from: SchemaDocument, to: SchemaDocument) {
+  /** How many comparisons this one runs inside, each asking whether one field fits another. */
+  readonly #nesting: number;
+
+  constructor(from: SchemaDocument, to: SchemaDocument, nesting = 0) {
     this.#from = from;
     this.#to = to;
+    this.#nesting = nesting;
   }
 
   get changes(): readonly SchemaChange[] {
@@ -272,7 +278,10 @@ export class SchemaComparison {
    * the old document; forward, in the new one. Undefined when that comparison cannot decide.
    */
   #fits(inner: JsonSchema, outer: JsonSchema, direction: Direction): boolean | undefined {
-    const comparison = direction === 'backward' ? new SchemaComparison(this.#from, this.#to) : new SchemaComparison(this.#to, this.#from);
+    // A record of records of itself would ask forever.
+    if (this.#nesting >= MAX_NESTING) return undefined;
+    const [from, to] = direction === 'backward' ? [this.#from, this.#to] : [this.#to, this.#from];
+    const comparison = new SchemaComparison(from, to, this.#nesting + 1);
     comparison.compare(inner, outer, '');
     if (comparison.changes.some((change) => change.change === 'undecided')) return undefined;
     return comparison.changes.every((change) => change.backward);

@@ -14,10 +14,6 @@ export class SchemaDocument {
     this.#root = root;
   }
 
-  get root(): JsonSchema {
-    return this.#root;
-  }
-
   /** The schema a local JSON Pointer reference names, or undefined for a remote or dangling one. */
   resolve(ref: string): JsonSchema | undefined {
     if (ref !== '#' && !ref.startsWith('#/')) return undefined;

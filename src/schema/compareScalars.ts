@@ -8,20 +8,23 @@ export type ChangeDraft = Omit<SchemaChange, 'path'>;
 /** Keywords the comparison does not interpret; a difference in one is undecided. */
 const COMPARED_AS_EQUAL = ['contentEncoding', 'contentMediaType', 'uniqueItems', 'contains', 'minContains', 'maxContains', 'minProperties', 'maxProperties', 'dependentRequired'];
 
+/** The kinds with few enough values to list, so that `z.boolean()` → `z.literal(true)` reads as an enum narrowed. */
+const EVERY_VALUE: Partial<Record<Branch['kind'], readonly unknown[]>> = { null: [null], boolean: [false, true] };
+
 /**
- * The changes between two branches of the same scalar kind (boolean, string, number): their finite
+ * The changes between two branches of the same scalar kind (null, boolean, string, number): their finite
  * sets of values, or their constraints.
  *
  * @param kindChanged An integer became a number or the reverse; that change is already reported, with
  *   the safe-integer bounds zod gives every `z.int()`.
  */
 export function compareScalarBranches(a: Branch, b: Branch, kindChanged: boolean): ChangeDraft[] {
-  const valuesA = a.values ?? (a.kind === 'boolean' ? [false, true] : undefined);
-  const valuesB = b.values ?? (b.kind === 'boolean' ? [false, true] : undefined);
+  const valuesA = a.values ?? EVERY_VALUE[a.kind];
+  const valuesB = b.values ?? EVERY_VALUE[b.kind];
   if (valuesA !== undefined && valuesB !== undefined) return compareValueSets(valuesA, valuesB);
   if (valuesA !== undefined) return [enumToConstraints(valuesA, b)];
   if (valuesB !== undefined) return [constraintsToEnum(a, valuesB)];
-  const changes = differencesInUninterpreted(a, b);
+  const changes = uninterpretedDifferences(a.keywords, b.keywords);
   if (a.kind === 'string') {
     changes.push(...compareBounds(a, b, 'minLength', 'maxLength'), ...compareStringForm(a, b));
   } else if (a.kind === 'number') {
@@ -96,10 +99,6 @@ function compile(pattern: string): RegExp | undefined {
   } catch {
     return undefined;
   }
-}
-
-function differencesInUninterpreted(a: Branch, b: Branch): ChangeDraft[] {
-  return uninterpretedDifferences(a.keywords, b.keywords);
 }
 
 /** One undecided change for the uninterpreted keywords that differ between two keyword sets. */

@@ -46,7 +46,7 @@ export function followRefs(node: JsonSchema, document: SchemaDocument): { target
 }
 
 /** Reads a schema (its `$ref` already followed) as a union of branches, one or more per kind. */
-export function shapeOf(node: JsonSchema, document: SchemaDocument): Shape {
+export function shapeOf(node: JsonSchema, document: SchemaDocument, visiting: ReadonlySet<JsonSchema> = new Set()): Shape {
   if (node === true) return { form: 'any' };
   if (node === false) return { form: 'never' };
   if ('$ref' in node) return { form: 'opaque', reason: 'a `$ref` that was not followed' };
@@ -55,7 +55,7 @@ export function shapeOf(node: JsonSchema, document: SchemaDocument): Shape {
   const unfollowed = keywords.filter((keyword) => UNFOLLOWED_KEYWORDS.has(keyword));
   if (unfollowed.length > 0) return { form: 'opaque', reason: `uses ${unfollowed.map((k) => `\`${k}\``).join(', ')}, which this comparison does not follow` };
   if ('not' in node) return isEmptySchema(node.not) && keywords.length === 1 ? { form: 'never' } : { form: 'opaque', reason: 'uses `not`' };
-  const shape = 'anyOf' in node || 'oneOf' in node || 'allOf' in node ? combinationShape(node, keywords, document) : plainShape(node, keywords);
+  const shape = 'anyOf' in node || 'oneOf' in node || 'allOf' in node ? combinationShape(node, keywords, document, new Set([...visiting, node])) : plainShape(node, keywords);
   if (markers.length === 0 || shape.form === 'opaque') return shape;
   // `{}` marked `type:date` is a date, not any value; a marked union carries its marks to each branch.
   if (shape.form !== 'branches') return { form: 'opaque', reason: `a value JSON Schema cannot show (${markers.join(', ')})` };
@@ -68,7 +68,7 @@ export function markersOf(schema: JsonSchema): string[] {
   return Array.isArray(markers) ? (markers as string[]) : [];
 }
 
-function combinationShape(node: { readonly [keyword: string]: unknown }, keywords: string[], document: SchemaDocument): Shape {
+function combinationShape(node: { readonly [keyword: string]: unknown }, keywords: string[], document: SchemaDocument, visiting: ReadonlySet<JsonSchema>): Shape {
   const combinator = keywords.find((keyword) => keyword === 'anyOf' || keyword === 'oneOf' || keyword === 'allOf')!;
   const members = node[combinator];
   if (keywords.length > 1 || !Array.isArray(members)) return { form: 'opaque', reason: `\`${combinator}\` beside other keywords` };
@@ -77,8 +77,8 @@ function combinationShape(node: { readonly [keyword: string]: unknown }, keyword
   for (const member of members as JsonSchema[]) {
     const followed = followRefs(member, document);
     if (followed === undefined || followed.siblings.length > 0) return { form: 'opaque', reason: `a \`$ref\` in \`${combinator}\` that cannot be followed` };
-    if (followed.target === node) return { form: 'opaque', reason: `\`${combinator}\` refers to itself` };
-    shapes.push(shapeOf(followed.target, document));
+    if (visiting.has(followed.target)) return { form: 'opaque', reason: `\`${combinator}\` that refers to itself` };
+    shapes.push(shapeOf(followed.target, document, visiting));
   }
   const opaque = shapes.find((shape) => shape.form === 'opaque');
   if (opaque !== undefined) return opaque;

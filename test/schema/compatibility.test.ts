@@ -89,6 +89,22 @@ describe('schema compatibility', () => {
       assert.deepEqual(result.changes, [{ path: 'tags', change: 'default-added', to: [], backward: true, forward: true }]);
     });
 
+    it('a default, which zod stores without parsing it, must be valid under the other version', () => {
+      // zod's types refuse such a default written inline; one read at run time gets through.
+      const fromConfig = JSON.parse('{ "theme": "dark" }');
+      const result = compareSchemas(
+        z.object({ prefs: z.object({}).default(fromConfig) }),
+        z.object({ prefs: z.object({ theme: z.enum(['light']).optional() }).default(fromConfig) }),
+      );
+      assert.equal(result.level, 'forward-compatible');
+      assert.deepEqual(verdicts(result), [
+        { path: 'prefs', change: 'default-invalid', backward: false, forward: true },
+        { path: 'prefs.theme', change: 'optional-added', backward: true, forward: true },
+      ]);
+      const changed = compareSchemas(z.object({ n: z.int().default(5) }), z.object({ n: z.int().max(9).default(7) }));
+      assert.deepEqual(verdicts(changed)[0], { path: 'n', change: 'default-changed', backward: true, forward: true });
+    });
+
     it('a default removed and changed are reported too', () => {
       assert.deepEqual(verdicts(compareSchemas(z.object({ n: z.int().default(1) }), z.object({ n: z.int().default(2) }))), [{ path: 'n', change: 'default-changed', backward: true, forward: true }]);
       const removed = compareSchemas(z.object({ n: z.int().default(1) }), z.object({ n: z.int().optional() }));
