@@ -71,7 +71,8 @@ export type {
 export type { BackupKeyInput, Compression } from './backup/file/index.js';
 export { Schemas } from './schema/Schemas.js';
 export type { RegisterSchemaOptions, BindSchemaOptions, SchemaInfo, SchemaBinding, CompareOptions, CompatibilityRequirement } from './schema/Schemas.js';
-export type { Compatibility, CompatibilityLevel, SchemaChange, ChangeKind } from './schema/compatibility.js';
+export { compareSchemas, compareJsonSchemas, CHANGE_KINDS } from './schema/compatibility.js';
+export type { Compatibility, CompatibilityLevel, SchemaChange, ChangeKind, CompareSchemasOptions } from './schema/compatibility.js';
 export type { SchemaIssue } from './schema/SchemaGuard.js';
 export { Migrations } from './schema/Migrations.js';
 export type {

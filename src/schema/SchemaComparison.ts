@@ -1,4 +1,4 @@
-import type { ChangeKind, SchemaChange } from './compatibility.js';
+import type { ChangeKind, SchemaChange } from './schemaChange.js';
 import { compareBounds, compareScalarBranches, undecided, uninterpretedDifferences, type ChangeDraft } from './compareScalars.js';
 import { followRefs, markersOf, requiredConstants, shapeOf, type Branch, type Kind, type Shape } from './jsonSchemaShape.js';
 import { OPAQUE_KEYWORD } from './jsonSchemaKeywords.js';

@@ -1,4 +1,4 @@
-import type { SchemaChange } from './compatibility.js';
+import type { SchemaChange } from './schemaChange.js';
 import { kindOfValue, type Branch } from './jsonSchemaShape.js';
 import { stableJson } from './SchemaDocument.js';
 

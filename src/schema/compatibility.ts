@@ -4,68 +4,10 @@ import { comparableJsonSchema, FunctionIds } from './comparableJsonSchema.js';
 import { decideBySamples, sampleEvidence } from './sampleVerdict.js';
 import { SchemaComparison } from './SchemaComparison.js';
 import { SchemaDocument } from './SchemaDocument.js';
+import type { ChangeKind, Compatibility, CompatibilityLevel, SchemaChange } from './schemaChange.js';
 
-/**
- * How a new version of a schema relates to the old one (DESIGN §9):
- * - `identical`: no difference in what they accept or fill in.
- * - `backward-compatible`: every value valid under the old version is valid under the new one. The
- *   changes may be forward-compatible too; their `forward` flags say.
- * - `forward-compatible`: every value valid under the new version is valid under the old one, not
- *   the reverse.
- * - `breaking`: neither is proven.
- */
-export type CompatibilityLevel = 'identical' | 'backward-compatible' | 'forward-compatible' | 'breaking';
-
-/** Every kind of change a comparison reports; docs/schemas-compatibility.md gives each one's verdict. */
-export const CHANGE_KINDS = [
-  'optional-added',
-  'optional-removed',
-  'required-added',
-  'required-removed',
-  'renamed?',
-  'became-required',
-  'became-optional',
-  'type-changed',
-  'enum-narrowed',
-  'enum-widened',
-  'nullable-added',
-  'nullable-removed',
-  'default-added',
-  'default-removed',
-  'default-changed',
-  'default-invalid',
-  'constraint-changed',
-  'variant-added',
-  'variant-removed',
-  'undecided',
-  'sample-failed',
-] as const;
-
-export type ChangeKind = (typeof CHANGE_KINDS)[number];
-
-export interface SchemaChange {
-  /**
-   * Where: `''` for the root, `address.city`, `tags[]` for any item of an array, `pair[0]` for one of
-   * a tuple, `meta.*` for the values of a record, `labels["a.b"]` for a name that is not an identifier.
-   */
-  path: string;
-  change: ChangeKind;
-  /** The old side: a type, the enum values, a default, the constraint, the field's schema, the old name. */
-  from?: unknown;
-  /** The new side, likewise. */
-  to?: unknown;
-  /** Whether old data still passes the new schema, for this change. True only where proven. */
-  backward: boolean;
-  /** Whether new data still passes the old schema, for this change. True only where proven. */
-  forward: boolean;
-  /** Why the comparison could not decide, how samples decided, or what a sample showed. */
-  reason?: string;
-}
-
-export interface Compatibility {
-  level: CompatibilityLevel;
-  changes: SchemaChange[];
-}
+export { CHANGE_KINDS } from './schemaChange.js';
+export type { ChangeKind, Compatibility, CompatibilityLevel, SchemaChange } from './schemaChange.js';
 
 export interface CompareSchemasOptions {
   /**
@@ -131,8 +73,18 @@ function summarise(changes: SchemaChange[]): Compatibility {
   return { level: levelOf(changes), changes };
 }
 
+/**
+ * Breaking whatever the other direction allows (DESIGN §9): after a required field is added, removed or
+ * renamed, the records one version writes lack what the other requires, so one side of every deploy or
+ * rollback cannot read the other's records. Each change's own `backward` and `forward` still say exactly
+ * which direction holds. A type change is breaking when neither direction holds; a widening (an integer
+ * becoming any number) is not.
+ */
+const ALWAYS_BREAKING: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['required-added', 'required-removed', 'renamed?']);
+
 function levelOf(changes: readonly SchemaChange[]): CompatibilityLevel {
   if (changes.length === 0) return 'identical';
+  if (changes.some((change) => ALWAYS_BREAKING.has(change.change))) return 'breaking';
   if (changes.every((change) => change.backward)) return 'backward-compatible';
   if (changes.every((change) => change.forward)) return 'forward-compatible';
   return 'breaking';

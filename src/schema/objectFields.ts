@@ -1,4 +1,4 @@
-import type { SchemaChange } from './compatibility.js';
+import type { SchemaChange } from './schemaChange.js';
 import { followRefs, shapeOf, markersOf, type Branch } from './jsonSchemaShape.js';
 import type { JsonSchema, SchemaDocument } from './SchemaDocument.js';
 

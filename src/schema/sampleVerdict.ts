@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { SchemaChange } from './compatibility.js';
+import type { SchemaChange } from './schemaChange.js';
 import { issuePath } from './schemaPath.js';
 
 /** What the samples showed in one direction: from the schema that wrote a value to the one reading it. */

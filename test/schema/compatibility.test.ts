@@ -21,15 +21,15 @@ describe('schema compatibility', () => {
       assert.deepEqual(result.changes[0].to, { type: 'string' });
     });
 
-    it('a required field added is not backward-compatible: old values lack it', () => {
+    it('a required field added is breaking (DESIGN §9): old values lack it, though the old schema reads new ones', () => {
       const result = compareSchemas(z.object({ name: z.string() }), z.object({ name: z.string(), age: z.number() }));
-      assert.equal(result.level, 'forward-compatible');
+      assert.equal(result.level, 'breaking');
       assert.deepEqual(verdicts(result), [{ path: 'age', change: 'required-added', backward: false, forward: true }]);
     });
 
-    it('a required field removed is not forward-compatible: new values lack it', () => {
+    it('a required field removed is breaking (DESIGN §9): new values lack it, though the new schema reads old ones', () => {
       const result = compareSchemas(z.object({ name: z.string(), age: z.number() }), z.object({ name: z.string() }));
-      assert.equal(result.level, 'backward-compatible');
+      assert.equal(result.level, 'breaking');
       assert.deepEqual(verdicts(result), [{ path: 'age', change: 'required-removed', backward: true, forward: false }]);
     });
 
