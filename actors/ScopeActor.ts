@@ -33,6 +33,11 @@ export interface ActorHost {
   cacheResized(actor: ScopeActor, delta: number): void;
   /** Schemas bound to keys, and the keys a migration holds. */
   readonly guard: WriteGuard;
+  /**
+   * The actor that owns `scope` now. A call that waited on the guard goes there: this actor may have
+   * been passivated while it waited.
+   */
+  ownerOf(scope: Scope): ScopeActor;
 }
 
 /** A committed key as the cache knows it. `json` null means known to be absent. */
@@ -125,7 +130,7 @@ export class ScopeActor implements CommitParticipant {
   get(key: string): Promise<unknown> {
     if (this.#host.guard.active) {
       const held = this.#host.guard.hold(this.scope, key, 'read');
-      if (held !== undefined) return held.then(() => this.get(key));
+      if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).get(key));
     }
     // A cached committed value is current when nothing is queued ahead of this read.
     if (this.#phase === 'idle' && this.#mailbox.size === 0 && this.state === 'ready') {
@@ -143,7 +148,7 @@ export class ScopeActor implements CommitParticipant {
     const guard = this.#host.guard;
     if (guard.active) {
       const held = guard.hold(this.scope, key, 'write');
-      if (held !== undefined) return held.then(() => this.set(key, json, context));
+      if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).set(key, json, context));
       try {
         schema = guard.schemaFor(this.scope, key, json);
       } catch (error) {
@@ -156,7 +161,7 @@ export class ScopeActor implements CommitParticipant {
   delete(key: string, context: CorrelationContext | undefined): Promise<boolean> {
     if (this.#host.guard.active) {
       const held = this.#host.guard.hold(this.scope, key, 'write');
-      if (held !== undefined) return held.then(() => this.delete(key, context));
+      if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).delete(key, context));
     }
     return this.#send({ type: 'delete', key, context, existed: undefined, resolve: noop, reject: noop }) as Promise<boolean>;
   }
@@ -168,7 +173,7 @@ export class ScopeActor implements CommitParticipant {
   clear(context: CorrelationContext | undefined): Promise<number> {
     if (this.#host.guard.active) {
       const held = this.#host.guard.hold(this.scope, undefined, 'write');
-      if (held !== undefined) return held.then(() => this.clear(context));
+      if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).clear(context));
     }
     return this.#send<number>({ type: 'clear', context, resolve: noop, reject: noop });
   }
@@ -177,7 +182,7 @@ export class ScopeActor implements CommitParticipant {
   transaction<T>(fn: TransactionFn<T>, context: CorrelationContext | undefined, timeoutMs?: number): Promise<T> {
     if (this.#host.guard.active) {
       const held = this.#host.guard.hold(this.scope, undefined, 'write');
-      if (held !== undefined) return held.then(() => this.transaction(fn, context, timeoutMs));
+      if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).transaction(fn, context, timeoutMs));
     }
     // Run the callback in the caller's async context, not in whichever callback drains the mailbox.
     const bound = AsyncResource.bind((tx: Transaction) => activeTransaction.run(this, () => fn(tx)));

@@ -156,6 +156,7 @@ class LlmStateRuntime implements Runtime {
       exclusive: (work) => this.backups.exclusive(work),
       now: () => options.clock.now(),
       maxValueBytes: options.maxValueBytes,
+      reportError: (error) => this.#current.reportBackgroundError(error),
     });
   }
 
@@ -190,6 +191,7 @@ class LlmStateRuntime implements Runtime {
     return {
       assertOpen: () => this.#assertOpen(),
       storage: () => this.#current.storage,
+      checkBackupable: () => this.#schema.checkBackupable(),
       record: (events) => this.#current.recordEvents(events),
       reportError: (error) => this.#current.reportBackgroundError(error),
       clock: options.clock,

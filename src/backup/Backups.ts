@@ -72,6 +72,8 @@ export interface BackupsHost extends Omit<RestoreHost, 'safetyBackup'> {
   timers: Timers;
   /** Where backups go, or undefined (a memory runtime without `backups.dir`). */
   dir: string | undefined;
+  /** Throws when the store must not be backed up now (a migration committed but not fully applied). */
+  checkBackupable(): Promise<void>;
   options: BackupRuntimeOptions;
 }
 
@@ -290,9 +292,10 @@ export class Backups {
     await this.#scheduled;
   }
 
-  /** Resolves once the operation running now (a backup, a restore, a prune) has ended. @internal */
+  /** Resolves once the operation running now (a backup, a restore, a prune) has ended, and a scheduled one's failure is logged. @internal */
   async idle(): Promise<void> {
     await this.#serial.run(async () => {});
+    await this.#scheduled;
   }
 
   async #recordFailure(error: unknown): Promise<void> {
@@ -313,6 +316,7 @@ export class Backups {
   }
 
   async #create(given: Omit<CreateBackupOptions, 'onProgress'> & { onProgress?: (progress: BackupProgress) => void }, reason: string): Promise<BackupDescriptor> {
+    await this.#host.checkBackupable();
     const descriptor = await this.#write(this.#host.storage(), given, reason);
     await this.#host.record([{ kind: 'backup.created', data: createdData(descriptor) }]);
     return descriptor;

@@ -9,6 +9,7 @@ import { boundRecords } from './boundRecords.js';
 import { findChain } from './migrationChain.js';
 import { migrationRecordOp, type StoredMigration } from './registryRecords.js';
 import { RecordMigrator, UNVERSIONED } from './RecordMigrator.js';
+import { validate } from './SchemaGuard.js';
 import { runMigration, type MigrationProgress, type MigrationResult, type MigrationRunHost } from './runMigration.js';
 import type { SchemaRegistry } from './SchemaRegistry.js';
 import { copySteps, describeStep, stepFromJson, stepToJson, type MigrationStep } from './steps.js';
@@ -261,8 +262,8 @@ export class Migrations {
         if (outcome.kind === 'failed') reason = outcome.error.message;
         else if (outcome.kind === 'current' && record.schemaRef !== undefined) {
           // Tagged with the current version: it was valid when written, but the zod schema may have gained a refinement since.
-          const result = validator.safeParse(JSON.parse(record.json));
-          if (!result.success) reason = `it does not match ${name}@${current}: ${result.error.issues[0]?.message ?? 'invalid'}`;
+          const issues = validate(validator, JSON.parse(record.json));
+          if (issues !== undefined) reason = `it does not match ${name}@${current}: ${issues[0].path === '' ? '' : `${issues[0].path}: `}${issues[0].message}`;
         }
         if (reason === undefined) {
           if (outcome.kind === 'current') counts.current++;

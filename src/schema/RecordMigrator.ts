@@ -4,7 +4,7 @@ import { serializeValue } from '../state/values.js';
 import type { BoundRecord } from './boundRecords.js';
 import { findChain } from './migrationChain.js';
 import type { SchemaRegistry } from './SchemaRegistry.js';
-import { issuesOf, type SchemaIssue } from './SchemaGuard.js';
+import { validate, type SchemaIssue } from './SchemaGuard.js';
 import { applySteps, StepFailure, type MigrationStep } from './steps.js';
 import { compareVersions, parseSchemaRef } from './version.js';
 
@@ -54,7 +54,8 @@ export class RecordMigrator {
     // Written before the binding (or under another schema's): the newest version that accepts it.
     const versions = this.#registry.versions(this.schema).map((entry) => entry.stored.version).sort((a, b) => compareVersions(b, a));
     for (const version of versions) {
-      if (this.#registry.validator(this.schema, version)?.safeParse(value()).success === true) return version;
+      const validator = this.#registry.validator(this.schema, version);
+      if (validator !== undefined && validate(validator, value()) === undefined) return version;
     }
     return UNVERSIONED;
   }
@@ -82,9 +83,8 @@ export class RecordMigrator {
         return { kind: 'failed', version, error: failed(reason, where, error) };
       }
     }
-    const result = this.#targetValidator.safeParse(after);
-    if (!result.success) {
-      const issues: SchemaIssue[] = issuesOf(result.error.issues);
+    const issues = validate(this.#targetValidator, after);
+    if (issues !== undefined) {
       const shown = issues.slice(0, 3).map((issue) => `${issue.path === '' ? '(the value)' : issue.path}: ${issue.message}`).join('; ');
       return { kind: 'failed', version, error: failed(`the migrated value does not match ${this.schema}@${this.target}: ${shown}`, { ...where, issues }) };
     }

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { WriteGuard } from '../../actors/WriteGuard.js';
 import { escapeForDisplay, shortenForDisplay } from '../displayText.js';
 import { LlmStateError } from '../errors.js';
@@ -15,7 +16,7 @@ export interface SchemaIssue {
 export interface SchemaHold {
   holdReads(): void;
   release(): void;
-  /** The migration committed but could not be applied: refuse its keys until the store is reopened. */
+  /** The migration committed but could not be applied: refuse its keys until something finishes it. */
   fail(error: LlmStateError): void;
 }
 
@@ -24,6 +25,8 @@ export interface MigrationHold {
   readonly schema: string;
   readonly readsHeld: boolean;
   readonly released: Promise<void>;
+  /** The migration committed but could not apply its records: `released` has rejected. */
+  readonly failed?: boolean;
 }
 
 /**
@@ -55,8 +58,8 @@ export class SchemaGuard implements WriteGuard {
         { details: { scope: scope.toString(), key, schema: ref, issues: [] } },
       );
     }
-    const result = validator.safeParse(JSON.parse(json));
-    if (!result.success) throw schemaInvalid(scope.toString(), key, ref, issuesOf(result.error.issues));
+    const issues = validate(validator, JSON.parse(json));
+    if (issues !== undefined) throw schemaInvalid(scope.toString(), key, ref, issues);
     return ref;
   }
 
@@ -94,15 +97,33 @@ export class SchemaGuard implements WriteGuard {
         release();
       },
       fail: (error) => {
-        replace({ ...hold, readsHeld: true });
+        replace({ ...hold, readsHeld: true, failed: true });
         refuse(error);
       },
     };
   }
 
+  /** Lifts the refusals of a failed migration of `schema`, once its records are applied after all (or were never in this store). */
+  releaseFailed(schema?: string): void {
+    this.#holds = this.#holds.filter((hold) => hold.failed !== true || (schema !== undefined && hold.schema !== schema));
+  }
+
   /** Whether some key of `scope` may belong to `schema`: for operations on a whole scope. */
   mayHold(schema: string, scope: Scope): boolean {
     return this.#registry.bindings(schema).some((binding) => binding.scopeKind === undefined || binding.scopeKind === scope.kind);
+  }
+}
+
+/**
+ * zod's issues with `value`, or undefined when it is valid. A schema that cannot be checked synchronously
+ * (an async refinement) makes one issue of that, rather than an error of zod's own.
+ */
+export function validate(validator: z.ZodType, value: unknown): SchemaIssue[] | undefined {
+  try {
+    const result = validator.safeParse(value);
+    return result.success ? undefined : issuesOf(result.error.issues);
+  } catch (error) {
+    return [{ path: '', message: `the schema cannot be checked synchronously (${(error as Error).message})`, code: 'custom' }];
   }
 }
 

@@ -6,6 +6,8 @@ import type { RecordWrite } from '../../actors/ScopeActor.js';
 import { Migrations, type MigrationsHost } from './Migrations.js';
 import { bindingId, bindingRecordOp, migrationRecordOp, readStoredRegistry, schemaRecordOp } from './registryRecords.js';
 import { resumeMigration } from './runMigration.js';
+import { readMarker } from './migrationJournal.js';
+import { LlmStateError } from '../errors.js';
 import { SchemaGuard } from './SchemaGuard.js';
 import { SchemaRegistry } from './SchemaRegistry.js';
 import { Schemas } from './Schemas.js';
@@ -23,6 +25,7 @@ export interface SchemaRuntimeHost {
   beforeUnscopedBatch(): Promise<void> | undefined;
   exclusive: MigrationsHost['exclusive'];
   now(): number;
+  reportError(error: unknown): void;
   maxValueBytes: number;
 }
 
@@ -69,6 +72,23 @@ export class SchemaRuntime {
     await resumeMigration(this.#runHost());
   }
 
+  /**
+   * Refuses a backup while a migration is committed but not fully applied: the backup would hold some
+   * records migrated and some not, and none of the journal that finishes them.
+   *
+   * @throws {MIGRATION_FAILED} naming the migration and how to finish it.
+   */
+  async checkBackupable(): Promise<void> {
+    const marker = await readMarker(this.#host.storage());
+    if (marker?.state !== 'committed') return;
+    throw new LlmStateError(
+      'MIGRATION_FAILED',
+      `Migration ${marker.id} of ${marker.schema} to ${marker.to} is committed but its records are not all applied, so a backup now would hold it half done: ` +
+        'finish it first, by running rt.migrations.run again or by closing and opening the runtime',
+      { details: { id: marker.id, schema: marker.schema, to: marker.to } },
+    );
+  }
+
   #runHost() {
     const host = this.#host;
     return {
@@ -84,6 +104,7 @@ export class SchemaRuntime {
       },
       lastSeq: () => host.lastSeq(),
       now: () => host.now(),
+      reportError: (error: unknown) => host.reportError(error),
     };
   }
 

@@ -29,6 +29,8 @@ export interface MigrationMarker {
 const MARKER_KEY = Buffer.from('migration', 'utf8');
 /** Records per commit unit while applying: one scope's, in key order. */
 const APPLY_UNIT = 256;
+/** Bytes per commit unit at most (one record may exceed it), so large values do not pile up in memory. */
+const APPLY_UNIT_BYTES = 1024 * 1024;
 /** Units in flight at once, so that the commit scheduler groups them into batches. */
 const APPLY_WINDOW = 32;
 const DISCARD_BATCH = 1000;
@@ -77,28 +79,42 @@ export interface JournalTarget {
  */
 export async function applyJournal(storage: StorageBackend, target: JournalTarget, context: CorrelationContext, onApplied?: (count: number) => void): Promise<number> {
   let applied = 0;
+  // Each unit's outcome is taken as it settles, so that one failing while the journal is still being
+  // read is never an unhandled rejection; the first failure is thrown once every unit has settled.
+  let failure: { error: unknown } | undefined;
   let inFlight: Promise<void>[] = [];
   let scope: Scope | undefined;
   let scopeText = '';
   let writes: KeyWrite[] = [];
   let removals: BatchOp[] = [];
+  let bytes = 0;
   const flush = async () => {
     if (writes.length === 0) return;
     const count = writes.length;
-    inFlight.push(target.ownerOf(scope!).commitRecord({ writes, extraOps: removals }, context).then(() => onApplied?.((applied += count))));
+    inFlight.push(
+      target
+        .ownerOf(scope!)
+        .commitRecord({ writes, extraOps: removals }, context)
+        .then(
+          () => onApplied?.((applied += count)),
+          (error: unknown) => void (failure ??= { error }),
+        ),
+    );
     writes = [];
     removals = [];
+    bytes = 0;
     if (inFlight.length >= APPLY_WINDOW) {
       const waiting = inFlight;
       inFlight = [];
-      await allSettled(waiting);
+      await Promise.all(waiting);
+      if (failure !== undefined) throw failure.error;
     }
   };
   for await (const [stateKey, value] of storage.iterate('migrations')) {
     const decoded = decodeStateKey(stateKey);
     if (decoded === undefined) continue;
     const text = decoded.scope.toString();
-    if (text !== scopeText || writes.length >= APPLY_UNIT) {
+    if (text !== scopeText || writes.length >= APPLY_UNIT || bytes >= APPLY_UNIT_BYTES) {
       await flush();
       scope = decoded.scope;
       scopeText = text;
@@ -106,14 +122,10 @@ export async function applyJournal(storage: StorageBackend, target: JournalTarge
     const { payload, schema } = decodeRecord(value, { 'migrated record': `${text} ${decoded.key}` });
     writes.push({ key: decoded.key, json: payload.toString('utf8'), ...(schema === undefined ? {} : { schema }) });
     removals.push({ type: 'del', sublevel: 'migrations', key: stateKey });
+    bytes += payload.length;
   }
   await flush();
-  await allSettled(inFlight);
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure.error;
   return applied;
-}
-
-/** Waits for every unit, so that none is still committing when a failure is reported and applying starts again. */
-async function allSettled(units: Promise<void>[]): Promise<void> {
-  const failure = (await Promise.allSettled(units)).find((result) => result.status === 'rejected');
-  if (failure !== undefined) throw failure.reason;
 }

@@ -61,6 +61,8 @@ export interface MigrationRunHost {
   /** The sequence of the last commit. */
   lastSeq(): number;
   now(): number;
+  /** An error that belongs to no caller: a progress callback that threw. */
+  reportError(error: unknown): void;
 }
 
 export interface MigrationRequest {
@@ -72,6 +74,8 @@ export interface MigrationRequest {
 }
 
 const JOURNAL_BATCH = 1000;
+/** Bytes per journal batch at most, so that large values do not pile up in memory. */
+const JOURNAL_BATCH_BYTES = 4 * 1024 * 1024;
 const PROGRESS_EVERY = 1000;
 const APPLY_ATTEMPTS = 3;
 
@@ -90,7 +94,7 @@ type TakeBackup = (reason: string, onProgress?: (done: number) => void) => Promi
 export async function runMigration(host: MigrationRunHost, request: MigrationRequest, backup: TakeBackup | undefined): Promise<MigrationResult> {
   const started = host.now();
   const { migrator, id } = request;
-  const report = request.onProgress;
+  const report = progressReporter(host, request.onProgress);
   const result: MigrationResult = { id, schema: migrator.schema, to: migrator.target, dryRun: request.dryRun, records: 0, migrated: 0, current: 0, byVersion: {}, samples: [], durationMs: 0 };
   if (!request.dryRun) {
     await resumeMigration(host);
@@ -100,7 +104,7 @@ export async function runMigration(host: MigrationRunHost, request: MigrationReq
   const hold = request.dryRun ? undefined : host.guard.holdSchema(migrator.schema);
   try {
     if (hold !== undefined) await host.drain(migrator.schema);
-    await migrateIntoJournal(host, request, result);
+    await migrateIntoJournal(host, { ...request, ...(report === undefined ? {} : { onProgress: report }) }, result);
   } catch (error) {
     hold?.release();
     if (!request.dryRun) await failed(host, result, error);
@@ -141,6 +145,7 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
     }
     const target = `${migrator.schema}@${migrator.target}`;
     let ops: BatchOp[] = [];
+    let bytes = 0;
     for await (const record of boundRecords(storage, snapshot, host.registry, migrator.schema)) {
       const outcome = migrator.migrate(record);
       result.records++;
@@ -154,9 +159,11 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
         }
         if (!request.dryRun) {
           ops.push(journalOp(record.stateKey, outcome.json, target, host.now()));
-          if (ops.length >= JOURNAL_BATCH) {
+          bytes += outcome.json.length;
+          if (ops.length >= JOURNAL_BATCH || bytes >= JOURNAL_BATCH_BYTES) {
             await host.writeBatch(ops);
             ops = [];
+            bytes = 0;
           }
         }
       }
@@ -176,7 +183,11 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
 export async function resumeMigration(host: MigrationRunHost): Promise<void> {
   const storage = host.storage();
   const marker = await readMarker(storage);
-  if (marker === undefined) return;
+  if (marker === undefined) {
+    // A failed apply's refusals belong to a journal this store no longer has (a restore replaced it).
+    host.guard.releaseFailed();
+    return;
+  }
   if (marker.state === 'prepared') {
     await discardJournal(storage);
     await host.record([
@@ -211,6 +222,7 @@ async function applyCommitted(host: MigrationRunHost, marker: MigrationMarker, r
         ...(resumed ? { resumed: true } : {}),
       };
       await host.record([{ kind: 'migration.completed', data }], [MARKER_DELETE]);
+      host.guard.releaseFailed(marker.schema);
       return;
     } catch (error) {
       lastError = error;
@@ -238,7 +250,19 @@ function unapplied(result: MigrationResult, error: unknown): LlmStateError {
   return new LlmStateError(
     'MIGRATION_FAILED',
     `Migration ${result.id} of ${result.schema} to ${result.to} is committed, but applying its records failed (${(error as Error).message}): ` +
-      `its keys are refused until the runtime is closed and opened again, which finishes it`,
+      `its keys are refused until it is finished, by running rt.migrations.run again or by closing and opening the runtime`,
     { cause: error, details: { id: result.id, schema: result.schema, to: result.to, committed: true } },
   );
+}
+
+/** The caller's progress callback, made harmless: what it throws is reported, and never decides the migration's outcome. */
+function progressReporter(host: MigrationRunHost, onProgress: ((progress: MigrationProgress) => void) | undefined) {
+  if (onProgress === undefined) return undefined;
+  return (progress: MigrationProgress) => {
+    try {
+      onProgress(progress);
+    } catch (error) {
+      host.reportError(error);
+    }
+  };
 }
