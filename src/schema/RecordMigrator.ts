@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { LlmStateError } from '../errors.js';
-import { serializeValue } from '../state/values.js';
+import { checkJsonSize } from '../state/values.js';
 import type { BoundRecord } from './boundRecords.js';
 import { findChain } from './migrationChain.js';
 import type { SchemaRegistry } from './SchemaRegistry.js';
@@ -89,7 +89,10 @@ export class RecordMigrator {
       return { kind: 'failed', version, error: failed(`the migrated value does not match ${this.schema}@${this.target}: ${shown}`, { ...where, issues }) };
     }
     try {
-      return { kind: 'migrated', version, before: value(), after, json: serializeValue(after, this.#maxValueBytes) };
+      // Steps keep a record JSON data (applySteps checks what a custom step returns), so only its size is left to check.
+      const json = JSON.stringify(after);
+      checkJsonSize(json, this.#maxValueBytes);
+      return { kind: 'migrated', version, before: value(), after, json };
     } catch (error) {
       return { kind: 'failed', version, error: failed(`the migrated value cannot be stored: ${(error as Error).message}`, where, error) };
     }

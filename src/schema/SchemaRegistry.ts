@@ -31,6 +31,7 @@ export class SchemaRegistry {
   readonly #migrations = new Map<string, MigrationEntry>();
   /** Validators rebuilt from stored JSON Schemas; null where that failed. */
   readonly #rebuilt = new Map<string, z.ZodType | null>();
+  readonly #current = new Map<string, string>();
 
   get hasBindings(): boolean {
     return this.#bindings.length > 0;
@@ -60,6 +61,7 @@ export class SchemaRegistry {
     if (versions === undefined) this.#versions.set(stored.name, (versions = new Map()));
     versions.set(stored.version, { stored, code });
     this.#rebuilt.delete(`${stored.name}@${stored.version}`);
+    this.#current.delete(stored.name);
   }
 
   version(name: string, version: string): VersionEntry | undefined {
@@ -77,8 +79,13 @@ export class SchemaRegistry {
 
   /** The newest registered version: the one writes are validated against, and migrations go to. */
   current(name: string): string | undefined {
-    const versions = this.versions(name);
-    return versions[versions.length - 1]?.stored.version;
+    // Asked on every bound write, so kept rather than found by sorting each time.
+    let current = this.#current.get(name);
+    if (current === undefined) {
+      current = this.versions(name).at(-1)?.stored.version;
+      if (current !== undefined) this.#current.set(name, current);
+    }
+    return current;
   }
 
   /**

@@ -18,6 +18,16 @@ export function serializeValue(value: unknown, maxBytes: number): string {
   const problem = findNonJsonData(value, '$', VALUE_RULES);
   if (problem !== undefined) invalid(problem.path, problem.reason);
   const json = JSON.stringify(value);
+  checkJsonSize(json, maxBytes);
+  return json;
+}
+
+/**
+ * Checks the size of JSON text that is known to be JSON data.
+ *
+ * @throws {VALUE_TOO_LARGE} when its UTF-8 exceeds `maxBytes`.
+ */
+export function checkJsonSize(json: string, maxBytes: number): void {
   // UTF-8 takes at least one byte and at most three per UTF-16 unit, so the exact count is rarely needed.
   if (json.length * 3 > maxBytes) {
     const bytes = json.length > maxBytes ? json.length : Buffer.byteLength(json, 'utf8');
@@ -29,7 +39,6 @@ export function serializeValue(value: unknown, maxBytes: number): string {
       );
     }
   }
-  return json;
 }
 
 function invalid(path: string, reason: string): never {
