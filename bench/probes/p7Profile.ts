@@ -2,7 +2,7 @@
  * Probe: where a migration's time goes. Writes a store of profiles as P7 does, then runs the migration
  * (`backup: false`) under the inspector's CPU profiler (main thread only), in two profiles: counting the
  * records and migrating them into the journal, then the commit and applying the journal through the
- * actors. Prints wall time, main-thread CPU and process CPU for each.
+ * actors. Prints wall time, main-thread CPU and process CPU for each, and the process's peak memory.
  *
  *   node --expose-gc --import tsx bench/probes/p7Profile.ts [records=200000] [outPrefix=/tmp/p7]
  *   node --import tsx bench/probes/summarizeProfile.ts /tmp/p7-journal.cpuprofile
@@ -55,6 +55,13 @@ await withTempDir('p7probe', async (dir) => {
   try {
     await registerV2(rt);
     gc();
+    const before = process.memoryUsage();
+    const peak = { rss: before.rss, heapUsed: before.heapUsed };
+    const sampler = setInterval(() => {
+      const { rss, heapUsed } = process.memoryUsage();
+      peak.rss = Math.max(peak.rss, rss);
+      peak.heapUsed = Math.max(peak.heapUsed, heapUsed);
+    }, 200);
     const profiles: Array<Promise<unknown>> = [];
     let switched: Mark | undefined;
     await session.post('Profiler.start');
@@ -70,6 +77,7 @@ await withTempDir('p7probe', async (dir) => {
       },
     });
     const end = mark();
+    clearInterval(sampler);
     const first = (await profiles[0]) as { profile: unknown };
     const second = await session.post('Profiler.stop');
     const files = [`${outPrefix}-journal.cpuprofile`, `${outPrefix}-apply.cpuprofile`];
@@ -78,6 +86,8 @@ await withTempDir('p7probe', async (dir) => {
     report('count + migrate into the journal', start, switched!, files[0]);
     report('commit + apply the journal', switched!, end, files[1]);
     report('the whole run', start, end, '');
+    const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+    console.log(`memory: RSS ${mb(before.rss)} before, ${mb(peak.rss)} at most; heap used ${mb(before.heapUsed)} before, ${mb(peak.heapUsed)} at most`);
   } finally {
     await rt.close();
   }
