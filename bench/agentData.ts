@@ -3,7 +3,7 @@
  * agent framework would keep them. JSON with the same field names on every record, English sentences,
  * tool names, ids and timestamps, drawn from a seeded PRNG, so that every run stores the same bytes and
  * they compress about as well as a real agent's history does (better than random bytes, worse than one
- * value repeated).
+ * value repeated). P7 uses the profiles at the end, of the same vocabulary.
  */
 import { rng } from './harness.js';
 
@@ -88,3 +88,22 @@ export function agentRecord(index: number, turn: number): Record<string, unknown
 
 /** The key an agent's `turn`th entry is stored under. */
 export const agentRecordKey = (turn: number): string => `history/${String(turn).padStart(4, '0')}`;
+
+const FIRST_NAMES = ['Ada', 'Alan', 'Grace', 'Maria', 'Kenji', 'Amara', 'Lucas', 'Ingrid', 'Ravi', 'Sofia', 'Tomás', 'Yuki', 'Omar', 'Elena', 'Noah', 'Priya'];
+const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Silva', 'Tanaka', 'Okafor', 'Moreau', 'Larsen', 'Iyer', 'Rossi', 'García', 'Sato', 'Haddad', 'Petrova', 'Smith', 'Nair'];
+
+/**
+ * A profile an agent keeps of a person it deals with, of about 200 B of JSON: six fields, the age still a
+ * string of digits as an older version of an application would have stored it (P7 migrates it).
+ */
+export function agentProfile(index: number): { id: string; name: string; age: string; city: string; bio: string; updatedAt: number } {
+  const random = rng(index * 104_729 + 3);
+  return {
+    id: id(random, 'usr_'),
+    name: `${pick(random, FIRST_NAMES)} ${pick(random, LAST_NAMES)}`,
+    age: String(18 + ((random() * 70) | 0)),
+    city: pick(random, CITIES),
+    bio: sentences(random, 1 + ((random() * 2) | 0)),
+    updatedAt: BASE_TIME + index * 1_337,
+  };
+}

@@ -30,12 +30,23 @@ const fig = (label: string, fmt: Fig['fmt'], goal: string, better: Fig['better']
 const byId = (run: RunFile, id: string) => run.results.find((r) => r.id === id)?.data;
 
 const p1 = [fig('P1 set p50 vs put p50', fmtNs, '≤ 2×', 'lower', 2), fig('P1 set mean vs put mean', fmtNs, '≤ 2×', 'lower', 2), fig('P1 p99', fmtNs, '(info)', 'lower'), fig('P1 process CPU per op', fmtNs, '(info)', 'lower')];
+const p1Bound = [
+  fig('P1 bound set p50 vs put p50', fmtNs, '(info)', 'lower'),
+  fig('P1 bound set p50 vs unbound set p50', fmtNs, '(info)', 'lower', undefined, 'unbound'),
+  fig('P1 bound set mean vs unbound set mean', fmtNs, '(info)', 'lower', undefined, 'unbound'),
+  fig('P1 bound process CPU per op vs unbound', fmtNs, '(info)', 'lower', undefined, 'unbound'),
+];
 const p2 = [
   fig('P2 ops/s vs best raw batch of 100', fmtRate, '≥ 0.5×', 'higher', 0.5),
   fig('P2 ops/s vs raw batch([...])', fmtRate, '(info)', 'higher'),
   fig('P2 ops/s vs raw chained batch', fmtRate, '(info)', 'higher'),
   fig('P2 ops/s vs raw put, 64 in flight', fmtRate, '(info)', 'higher'),
   fig('P2 process CPU per op vs best raw', fmtNs, '(info)', 'lower'),
+];
+const p2Bound = [
+  fig('P2 bound ops/s vs best raw batch of 100', fmtRate, '(info)', 'higher'),
+  fig('P2 bound ops/s vs unbound ops/s', fmtRate, '(info)', 'higher', undefined, 'unbound'),
+  fig('P2 bound process CPU per op vs unbound', fmtNs, '(info)', 'lower', undefined, 'unbound'),
 ];
 // Present only in runs made with the SQLite peer installed (npm run bench:peers).
 const sqlite = [
@@ -75,7 +86,27 @@ const p6 = [
   fig('P6 full backup with writes going on vs without', fmtNs, '(info)', 'lower', undefined, 'without'),
   fig('P6 fill through transactions of 100', fmtNs, '(info)', 'lower'),
 ];
+const p7 = [
+  fig('P7 records migrated/s vs raw read + change + batch', fmtRate, '≥ 100k/s', 'higher', undefined, 'raw'),
+  fig('P7 process CPU per record vs raw', fmtNs, '(info)', 'lower', undefined, 'raw'),
+  fig('P7 run with the backup first vs backup: false', fmtNs, '(info)', 'lower', undefined, 'without'),
+  fig('P7 writing the store (not P7)', fmtNs, '(info)', 'lower'),
+];
 for (const run of runs) {
+  const d7 = byId(run, 'P7');
+  if (d7) {
+    const cpuPerRecord = (runs: any[]) => median(runs.map((t) => t.cpuNs / t.records));
+    const rows: [Fig, number, number][] = [
+      [p7[0], d7.oursRate, d7.rawRate],
+      [p7[1], cpuPerRecord(d7.ours), cpuPerRecord(d7.raw)],
+      [p7[2], d7.withBackup.ns, median(d7.ours.map((t: any) => t.ns))],
+      [p7[3], d7.fillNs, Number.NaN],
+    ];
+    for (const [f, o, r] of rows) {
+      f.ours.push(o);
+      f.raw.push(r);
+    }
+  }
   const d6 = byId(run, 'P6');
   if (d6) {
     const rows: [Fig, number, number][] = [
@@ -124,6 +155,13 @@ for (const run of runs) {
       f.ours.push(a);
       f.raw.push(b);
     }
+    if (d1.median.bound) {
+      const { bound, boundCpu } = d1.median;
+      for (const [f, a, b] of [[p1Bound[0], bound.p50, raw.p50], [p1Bound[1], bound.p50, ours.p50], [p1Bound[2], bound.mean, ours.mean], [p1Bound[3], boundCpu, oursCpu]] as const) {
+        f.ours.push(a);
+        f.raw.push(b);
+      }
+    }
     if (d1.median.sqlite) {
       sqlite[0].ours.push(ours.p50);
       sqlite[0].raw.push(d1.median.sqlite.p50);
@@ -143,6 +181,13 @@ for (const run of runs) {
     }
     p2[4].ours.push(median(d2.cpu.ours));
     p2[4].raw.push(median(a >= c ? d2.cpu.array : d2.cpu.chained));
+    if (d2.bound?.length > 0) {
+      const b = median(d2.bound);
+      for (const [f, x, y] of [[p2Bound[0], b, Math.max(a, c)], [p2Bound[1], b, o], [p2Bound[2], median(d2.cpu.bound), median(d2.cpu.ours)]] as const) {
+        f.ours.push(x);
+        f.raw.push(y);
+      }
+    }
     if (d2.sqlite?.length > 0) {
       sqlite[2].ours.push(o);
       sqlite[2].raw.push(median(d2.sqlite));

@@ -15,9 +15,9 @@ export function storedKey(scope: Scope, key: string): Buffer {
   return Buffer.concat([STATE_PREFIX, keyCodec.encodeStateKey(scope, key)]);
 }
 
-/** The value bytes the runtime writes for `value` (record envelope around its JSON). */
-export function storedValue(value: unknown, seq = 1, timestamp = Date.now()): Buffer {
-  return recordEnvelope.encodeRecord({ seq, timestamp }, JSON.stringify(value));
+/** The value bytes the runtime writes for `value` (record envelope around its JSON, naming `schema` when given). */
+export function storedValue(value: unknown, seq = 1, timestamp = Date.now(), schema?: string): Buffer {
+  return recordEnvelope.encodeRecord({ seq, timestamp, ...(schema === undefined ? {} : { schema }) }, JSON.stringify(value));
 }
 
 /** Opens a runtime on `dir`, runs `fn`, and always closes the runtime (flushing and closing the store). */

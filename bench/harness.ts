@@ -18,6 +18,8 @@ export interface BenchContext {
   readonly reps: number;
   /** The store size for benchmarks that build one of a given number of keys (`--keys N`, P6); their default when undefined. */
   readonly keys?: number;
+  /** The records P7 migrates (`--records N`); its default when undefined. */
+  readonly records?: number;
   /** Progress lines go here (stderr), so stdout stays the report. */
   log(message: string): void;
 }

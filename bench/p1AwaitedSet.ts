@@ -1,7 +1,9 @@
 /**
  * P1: one caller awaiting each `rt.state.set`, against one caller awaiting each raw `db.put` of the
  * same key and value bytes that the runtime stores. Goal: set takes at most 2× the raw put.
+ * `P1 bound`: the same sets with the key bound to a small zod schema, so that each is validated.
  */
+import { bindSampleSchema } from './boundSchema.js';
 import { Scope, storedKey, storedValue, withRuntime } from './common.js';
 import {
   cpuNs,
@@ -36,17 +38,21 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
 
   const ours: LatencySummary[] = [];
   const raw: LatencySummary[] = [];
+  const bound: LatencySummary[] = [];
   const oursCpu: number[] = [];
   const rawCpu: number[] = [];
+  const boundCpu: number[] = [];
   const sqlite: LatencySummary[] = [];
   const peer = sqlitePeer();
   for (let rep = 0; rep < ctx.reps; rep++) {
     // Alternate the order, so that drift on a shared machine does not always favour one side.
-    const runOurs = async () => {
+    // `withSchema`: the key is bound to a schema first, so that every set is validated (P1 bound).
+    const runOurs = async (withSchema: boolean, into: LatencySummary[], cpuInto: number[]) => {
       gc();
-      ours.push(
+      into.push(
         await withTempDir('p1', (dir) =>
           withRuntime(dir, async (rt) => {
+            if (withSchema) await bindSampleSchema(rt, key);
             for (let i = 0; i < warmup; i++) await rt.state.set(scope, key, value);
             const samples = new Float64Array(count);
             const cpu = cpuNs();
@@ -55,7 +61,7 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
               await rt.state.set(scope, key, value);
               samples[i] = elapsedNs(start);
             }
-            oursCpu.push((cpuNs() - cpu) / count);
+            cpuInto.push((cpuNs() - cpu) / count);
             return summarize(samples);
           }),
         ),
@@ -94,9 +100,15 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
         }),
       );
     };
-    await inAlternatingOrder(rep, runOurs, runRaw, ...(peer ? [() => runSqlite(peer)] : []));
+    await inAlternatingOrder(
+      rep,
+      () => runOurs(false, ours, oursCpu),
+      runRaw,
+      () => runOurs(true, bound, boundCpu),
+      ...(peer ? [() => runSqlite(peer)] : []),
+    );
     ctx.log(
-      `P1 rep ${rep + 1}/${ctx.reps}: set p50 ${fmtNs(ours.at(-1)!.p50)}, put p50 ${fmtNs(raw.at(-1)!.p50)}` +
+      `P1 rep ${rep + 1}/${ctx.reps}: set p50 ${fmtNs(ours.at(-1)!.p50)}, bound set p50 ${fmtNs(bound.at(-1)!.p50)}, put p50 ${fmtNs(raw.at(-1)!.p50)}` +
         (peer ? `, SQLite p50 ${fmtNs(sqlite.at(-1)!.p50)}` : ''),
     );
   }
@@ -104,8 +116,10 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
   const o = medianSummary(ours);
   const r = medianSummary(raw);
   const ratio = (a: number, b: number) => a / b;
+  const b = medianSummary(bound);
   const oc = median(oursCpu);
   const rc = median(rawCpu);
+  const bc = median(boundCpu);
   const s = peer ? medianSummary(sqlite) : undefined;
   return {
     id: 'P1',
@@ -116,6 +130,11 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
       { id: 'P1', metric: 'p99', ours: fmtNs(o.p99), raw: fmtNs(r.p99), ratio: fmtRatio(ratio(o.p99, r.p99)), goal: '(info)' },
       { id: 'P1', metric: 'process CPU per op', ours: fmtNs(oc), raw: fmtNs(rc), ratio: fmtRatio(oc / rc), goal: '(info)' },
       { id: 'P1', metric: 'ops/s (1/mean)', ours: `${(1e9 / o.mean / 1000).toFixed(1)}k/s`, raw: `${(1e9 / r.mean / 1000).toFixed(1)}k/s`, ratio: fmtRatio(r.mean / o.mean), goal: '(info)' },
+      { id: 'P1 bound', metric: 'bound: p50', ours: fmtNs(b.p50), raw: fmtNs(r.p50), ratio: fmtRatio(b.p50 / r.p50), goal: '(info)' },
+      { id: 'P1 bound', metric: 'bound: mean', ours: fmtNs(b.mean), raw: fmtNs(r.mean), ratio: fmtRatio(b.mean / r.mean), goal: '(info)' },
+      { id: 'P1 bound', metric: 'bound / unbound: p50', ours: fmtNs(b.p50), raw: `${fmtNs(o.p50)} unbound`, ratio: fmtRatio(b.p50 / o.p50), goal: '(info)' },
+      { id: 'P1 bound', metric: 'bound / unbound: mean', ours: fmtNs(b.mean), raw: `${fmtNs(o.mean)} unbound`, ratio: fmtRatio(b.mean / o.mean), goal: '(info)' },
+      { id: 'P1 bound', metric: 'bound / unbound: process CPU per op', ours: fmtNs(bc), raw: `${fmtNs(oc)} unbound`, ratio: fmtRatio(bc / oc), goal: '(info)' },
       ...(s
         ? [
             { id: 'P1', metric: 'p50 vs SQLite', ours: fmtNs(o.p50), raw: `${fmtNs(s.p50)} (SQLite)`, ratio: fmtRatio(o.p50 / s.p50), goal: 'aim ≤ 1×', pass: o.p50 <= s.p50 },
@@ -126,8 +145,9 @@ export async function p1AwaitedSet(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       'Each set is one LevelDB batch: the state record plus one event-log commit record (which repeats the value).',
       'The raw side is db.put of the very key and value bytes the runtime stores in its state sublevel.',
+      `Bound: the same sets, with the key bound to schema \`sample\` (z.object({ role, n, text }), bench/boundSchema.ts), so each is validated and its record names the schema (${storedValue(value, 1, 0, 'sample@1.0.0').length} B stored value).`,
       ...(peer ? [`SQLite: ${peer.description}; one INSERT OR REPLACE of the same bytes per put, each its own commit.`] : []),
     ],
-    data: { ours, raw, oursCpu, rawCpu, sqlite, median: { ours: o, raw: r, oursCpu: oc, rawCpu: rc, sqlite: s } },
+    data: { ours, raw, bound, oursCpu, rawCpu, boundCpu, sqlite, median: { ours: o, raw: r, bound: b, oursCpu: oc, rawCpu: rc, boundCpu: bc, sqlite: s } },
   };
 }

@@ -2,7 +2,9 @@
  * P2: 64 async workers, each looping awaited `rt.state.set` to a random one of 1,000 agents, against
  * raw classic-level batches of 100 puts of the same key and value bytes (array form and chained form;
  * the ratio uses the faster one). Goal: ≥ 0.5× raw; aim 250k ops/s.
+ * `P2 bound`: the same sets with the agents' keys bound to a small zod schema, so that each is validated.
  */
+import { bindSampleSchema } from './boundSchema.js';
 import { storedKey, storedValue, withRuntime } from './common.js';
 import { AGENTS, concurrentSets, IN_FLIGHT } from './concurrentSets.js';
 import {
@@ -38,30 +40,33 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
   const rawValues = values.map((value) => storedValue(value));
 
   const ours: number[] = [];
+  const bound: number[] = [];
   const rawArray: number[] = [];
   const rawChained: number[] = [];
   const rawInFlight: number[] = [];
   const sqlite: number[] = [];
-  const cpu: Record<string, number[]> = { ours: [], array: [], chained: [], inFlight: [], sqlite: [] };
+  const cpu: Record<string, number[]> = { ours: [], bound: [], array: [], chained: [], inFlight: [], sqlite: [] };
   const peer = sqlitePeer();
   let batchesPerRun = 0;
 
-  const runOurs = async () => {
+  // `withSchema`: the keys are bound to a schema first, so that every set is validated (P2 bound).
+  const runOurs = async (withSchema: boolean) => {
     gc();
     const result = await withTempDir('p2', (dir) =>
       withRuntime(dir, async (rt) => {
+        if (withSchema) await bindSampleSchema(rt, 'k');
         await drive(rt, warmup, 1); // activates the 1,000 actors and warms the JIT
         const before = rt.metrics().commits.batches;
         const cpuStart = cpuNs();
         const start = now();
         await drive(rt, count, 2);
         const ns = elapsedNs(start);
-        cpu.ours.push((cpuNs() - cpuStart) / count);
+        (withSchema ? cpu.bound : cpu.ours).push((cpuNs() - cpuStart) / count);
         return { rate: (count / ns) * 1e9, batches: rt.metrics().commits.batches - before };
       }),
     );
-    ours.push(result.rate);
-    batchesPerRun = result.batches;
+    (withSchema ? bound : ours).push(result.rate);
+    if (!withSchema) batchesPerRun = result.batches;
   };
 
   // Times one side on a fresh store: `open` is withRawDb, or the SQLite peer's withStore.
@@ -141,18 +146,19 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
       ]
     : [];
 
-  const order = [runOurs, runArray, runChained, runInFlight, ...runSqlite];
+  const order = [() => runOurs(false), runArray, runChained, () => runOurs(true), runInFlight, ...runSqlite];
   for (let rep = 0; rep < ctx.reps; rep++) {
     // Rotate the order each repetition against drift on a shared machine.
     await inAlternatingOrder(rep, ...order);
     ctx.log(
-      `P2 rep ${rep + 1}/${ctx.reps}: set ${fmtRate(ours.at(-1)!)}, batch[] ${fmtRate(rawArray.at(-1)!)}, ` +
+      `P2 rep ${rep + 1}/${ctx.reps}: set ${fmtRate(ours.at(-1)!)}, bound set ${fmtRate(bound.at(-1)!)}, batch[] ${fmtRate(rawArray.at(-1)!)}, ` +
         `chained ${fmtRate(rawChained.at(-1)!)}, 64 puts ${fmtRate(rawInFlight.at(-1)!)}` +
         (peer ? `, SQLite tx ${fmtRate(sqlite.at(-1)!)}` : ''),
     );
   }
 
   const o = median(ours);
+  const b = median(bound);
   const a = median(rawArray);
   const c = median(rawChained);
   const p = median(rawInFlight);
@@ -184,14 +190,25 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
         goal: '(info)',
       },
       { id: 'P2', metric: 'raw put, 64 in flight', ours: '', raw: fmtRate(p), ratio: fmtRatio(o / p), goal: '(info)' },
+      { id: 'P2 bound', metric: 'bound: ops/s vs best raw batch', ours: fmtRate(b), raw: fmtRate(best), ratio: fmtRatio(b / best), goal: '(info)' },
+      { id: 'P2 bound', metric: 'bound / unbound: ops/s', ours: fmtRate(b), raw: `${fmtRate(o)} unbound`, ratio: fmtRatio(b / o), goal: '(info)' },
+      {
+        id: 'P2 bound',
+        metric: 'bound / unbound: process CPU per op',
+        ours: fmtNs(median(cpu.bound)),
+        raw: `${fmtNs(median(cpu.ours))} unbound`,
+        ratio: fmtRatio(median(cpu.bound) / median(cpu.ours)),
+        goal: '(info)',
+      },
       ...(peer
         ? [{ id: 'P2', metric: 'ops/s vs SQLite tx of 100', ours: fmtRate(o), raw: `${fmtRate(q)} (SQLite)`, ratio: fmtRatio(o / q), goal: 'aim ≥ 1×', pass: o >= q }]
         : []),
     ],
     notes: [
       `The runtime committed the ${count} sets in ${batchesPerRun} LevelDB batches (${(count / batchesPerRun).toFixed(1)} sets per batch, last rep).`,
+      'Bound: the same sets, with every agent key starting with `k` bound to schema `sample` (z.object({ role, n, text }), bench/boundSchema.ts), so each is validated.',
       ...(peer ? [`SQLite: ${peer.description}; the raw batches' keys and values, 100 INSERT OR REPLACE per transaction.`] : []),
     ],
-    data: { ours, rawArray, rawChained, rawInFlight, sqlite, cpu, batchesPerRun },
+    data: { ours, bound, rawArray, rawChained, rawInFlight, sqlite, cpu, batchesPerRun },
   };
 }

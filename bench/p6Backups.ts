@@ -12,12 +12,13 @@
  * - Write throughput (64 `set`s in flight) during a full backup, against the same load without one,
  *   measured before and after it. Goal ≥ 0.8×.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agentRecord, agentRecordKey } from './agentData.js';
 import { createRuntime, Scope, type Runtime } from './common.js';
-import { elapsedNs, fmtNs, fmtRate, fmtRatio, gc, inFlight, now, openRaw, rng, tempDir, type BenchContext, type BenchResult, type ResultRow } from './harness.js';
+import { elapsedNs, fmtNs, fmtRate, fmtRatio, gc, inFlight, now, rng, tempDir, type BenchContext, type BenchResult, type ResultRow } from './harness.js';
 import { rawBackup, rawRestore } from './rawBackup.js';
+import { activeStoreDir, compact } from './storeDir.js';
 
 const FULL_GOAL_NS = 10e9;
 const RESTORE_GOAL_NS = 15e9;
@@ -81,23 +82,6 @@ async function writeUntil(rt: Runtime, shape: Layout, stop: () => boolean, seed:
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, writer));
   return { sets, ns: elapsedNs(start) };
-}
-
-async function activeStoreDir(dataDir: string): Promise<string> {
-  const name = await readFile(join(dataDir, 'STORE'), 'utf8').then(
-    (text) => text.trim(),
-    () => 'db',
-  );
-  return join(dataDir, name);
-}
-
-async function compact(storeDir: string): Promise<void> {
-  const db = await openRaw(storeDir);
-  try {
-    await db.compactRange(Buffer.alloc(0), Buffer.alloc(64, 0xff));
-  } finally {
-    await db.close();
-  }
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ns: number }> {

@@ -6,7 +6,8 @@
  *   node --expose-gc --import tsx bench/run.ts P2  # one benchmark (ids are case-insensitive)
  *   node --import tsx bench/run.ts --quick         # smaller sizes, a smoke run
  *   options: --reps N (measured repetitions, default 5; 3 with --quick), --json FILE (write raw results),
- *            --keys N (the store size of P6: default 1M, 100k with --quick)
+ *            --keys N (the store size of P6: default 1M, 100k with --quick),
+ *            --records N (the records P7 migrates: default 1M, 100k with --quick)
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -18,6 +19,7 @@ import { p4Hooks } from './p4Hooks.js';
 import { p8Reopen } from './p8Reopen.js';
 import { p5Passivation } from './p5Passivation.js';
 import { p6Backups } from './p6Backups.js';
+import { p7Migrations } from './p7Migrations.js';
 import { agentSpawn } from './agentSpawn.js';
 import { agentRestart } from './agentRestart.js';
 
@@ -29,6 +31,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   P8: p8Reopen,
   P5: p5Passivation,
   P6: p6Backups,
+  P7: p7Migrations,
   SPAWN: agentSpawn,
   RESTART: agentRestart,
 };
@@ -39,18 +42,20 @@ interface Args {
   reps: number | undefined;
   json: string | undefined;
   keys: number | undefined;
+  records: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { ids: [], quick: false, reps: undefined, json: undefined, keys: undefined };
+  const args: Args = { ids: [], quick: false, reps: undefined, json: undefined, keys: undefined, records: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') args.quick = true;
     else if (arg === '--reps') args.reps = Number(argv[++i]);
     else if (arg === '--json') args.json = argv[++i];
     else if (arg === '--keys') args.keys = Number(argv[++i]);
+    else if (arg === '--records') args.records = Number(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P8 SPAWN RESTART …] [--quick] [--reps N] [--keys N] [--json FILE]');
+      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P7 P8 SPAWN RESTART …] [--quick] [--reps N] [--keys N] [--records N] [--json FILE]');
       args.ids = ['--help'];
     } else if (arg.toUpperCase() in BENCHMARKS) args.ids.push(arg.toUpperCase());
     else throw new TypeError(`Unknown argument \`${arg}\`; the benchmarks are ${Object.keys(BENCHMARKS).join(', ')}`);
@@ -60,6 +65,9 @@ function parseArgs(argv: string[]): Args {
   }
   if (args.keys !== undefined && !(Number.isInteger(args.keys) && args.keys > 0)) {
     throw new TypeError(`Expected --keys to be a positive integer, got \`${args.keys}\``);
+  }
+  if (args.records !== undefined && !(Number.isInteger(args.records) && args.records > 0)) {
+    throw new TypeError(`Expected --records to be a positive integer, got \`${args.records}\``);
   }
   return args;
 }
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
     quick: args.quick,
     reps: args.reps ?? (args.quick ? 3 : 5),
     ...(args.keys === undefined ? {} : { keys: args.keys }),
+    ...(args.records === undefined ? {} : { records: args.records }),
     log: (message) => process.stderr.write(`  … ${message}\n`),
   };
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}`;

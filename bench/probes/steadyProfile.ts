@@ -1,6 +1,7 @@
-/** Probe: CPU profile of the steady state only (inspector Profiler), after a warm-up. Usage: steadyProfile.ts p2|p1|p2raw [count] [out] */
+/** Probe: CPU profile of the steady state only (inspector Profiler), after a warm-up. Usage: [BOUND=1] steadyProfile.ts p2|p1|p2raw [count] [out]; BOUND=1 binds the keys to the sample schema first. */
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
+import { bindSampleSchema } from '../boundSchema.js';
 import { Scope, storedKey, storedValue, withRuntime } from '../common.js';
 import { patchBatch } from './patchBatch.js';
 import { inFlight, rng, sampleValue, withRawDb, withTempDir } from '../harness.js';
@@ -26,6 +27,7 @@ const profile = async (fn: () => Promise<void>) => {
 };
 if (mode === 'p2' || mode === 'p1') {
   await withTempDir('steady', (dir) => withRuntime(dir, async (rt) => {
+    if (process.env.BOUND === '1') await bindSampleSchema(rt, 'k');
     const width = mode === 'p2' ? 64 : 1;
     const r = rng(1);
     const go = (n: number) => inFlight(width, n, (i) => rt.state.set(scopes[(r() * 1000) | 0], `k${(r() * 10) | 0}`, values[i & 63]));
