@@ -147,8 +147,21 @@ export class HookPool implements HookRunner {
     return checkedOutcome(outcome);
   }
 
-  /** Loads a module in a worker and checks that it has a default export function. @throws {TaskFailure} */
+  /**
+   * Loads a module in a worker and checks that it has a default export function. A failure is tried once
+   * more: the worker may have died of something another hook left running (a timer that throws), which
+   * says nothing about this module, while a module that cannot load fails again. @throws {TaskFailure}
+   */
   async probe(module: string, timeoutMs: number): Promise<void> {
+    try {
+      await this.#probeOnce(module, timeoutMs);
+    } catch (error) {
+      if (error instanceof TaskFailure && error.reason === 'timeout') throw error;
+      await this.#probeOnce(module, timeoutMs);
+    }
+  }
+
+  async #probeOnce(module: string, timeoutMs: number): Promise<void> {
     const task: ProbeTask = { kind: 'probe', module };
     const controller = new AbortController();
     const timer = this.#timers.setTimeout(() => controller.abort(), timeoutMs);
