@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRuntime, Scope, verifyStore, type Runtime } from '../../src/index.js';
 import { seededRandom } from '../../src/seededRandom.js';
 import { tempDir } from '../helpers.js';
-import { runAndKill, type ChildRequest, type ChildRun, type KillPlan } from './crashChild.js';
+import { killPlans, runAndKill, type ChildRequest, type ChildRun, type KillPlan } from './crashChild.js';
 
 /** Keys and JSON values per scope string. */
 type StateImage = Map<string, Map<string, string>>;
@@ -100,21 +100,8 @@ function tally(runs: readonly ChildRun[]): string {
   return [...counts].map(([point, count]) => `${point} ${count}`).join(', ');
 }
 
-/**
- * Kill plans: first `done` (the calibration run, which records when each point was reached), then every
- * point, then random kills: each picks a stretch between two consecutive points of the calibration run
- * and a moment in it, counted from when the killed run reaches the stretch's first point, so that the
- * short stretches (the switch) get kills as well as the long ones, whatever the machine's speed.
- */
-function* plans(points: readonly string[], calibration: () => ChildRun['timeline'], random: () => number): Generator<{ plan: KillPlan; pauseAt?: string; label: string }> {
-  for (const point of ['done', ...points]) yield { plan: { atPoint: point }, pauseAt: point, label: `at ${point}` };
-  for (let round = 0; round < RANDOM_ROUNDS; round++) {
-    const timeline = calibration();
-    const stretch = Math.floor(random() * (timeline.length - 1));
-    const [[from, start], [to, end]] = [timeline[stretch], timeline[stretch + 1]];
-    const ms = Math.round(random() * (end - start));
-    yield { plan: { afterPoint: from, ms }, label: `${ms} ms after ${from}, before ${to} in the calibration run (seed ${SEED}, round ${round})` };
-  }
+function plans(points: readonly string[], calibration: () => ChildRun['timeline'], random: () => number) {
+  return killPlans(points, calibration, random, { rounds: RANDOM_ROUNDS, seed: SEED });
 }
 
 describe('crash: backups and restores killed with SIGKILL', function () {

@@ -72,3 +72,25 @@ export function runAndKill(request: object, plan: KillPlan, script = child): Pro
     });
   });
 }
+
+/**
+ * Kill plans: first `done` (the calibration run, which records when each point was reached), then every
+ * point, then `rounds` random kills: each picks a stretch between two consecutive points of the
+ * calibration run and a moment in it, counted from when the killed run reaches the stretch's first point,
+ * so that the short stretches get kills as well as the long ones, whatever the machine's speed.
+ */
+export function* killPlans(
+  points: readonly string[],
+  calibration: () => ChildRun['timeline'],
+  random: () => number,
+  { rounds, seed }: { rounds: number; seed: number },
+): Generator<{ plan: KillPlan; pauseAt?: string; label: string }> {
+  for (const point of ['done', ...points]) yield { plan: { atPoint: point }, pauseAt: point, label: `at ${point}` };
+  for (let round = 0; round < rounds; round++) {
+    const timeline = calibration();
+    const stretch = Math.floor(random() * (timeline.length - 1));
+    const [[from, start], [to, end]] = [timeline[stretch], timeline[stretch + 1]];
+    const ms = Math.round(random() * (end - start));
+    yield { plan: { afterPoint: from, ms }, label: `${ms} ms after ${from}, before ${to} in the calibration run (seed ${seed}, round ${round})` };
+  }
+}

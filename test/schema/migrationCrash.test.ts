@@ -15,7 +15,7 @@ import { storageOf } from '../../src/runtime.js';
 import { seededRandom } from '../../src/seededRandom.js';
 import { decodeStateKey, kindRange } from '../../src/state/keyCodec.js';
 import { decodeRecord } from '../../src/storage/recordEnvelope.js';
-import { runAndKill, type ChildRun, type KillPlan } from '../backup/crashChild.js';
+import { killPlans, runAndKill, type ChildRun } from '../backup/crashChild.js';
 import { tempDir } from '../helpers.js';
 
 const SEED = Number(process.env.LLMSTATE_CRASH_SEED ?? 1414);
@@ -38,20 +38,8 @@ interface ProfileV1 {
 
 type Side = 'old' | 'new';
 
-/**
- * Kill plans, as in the backup crash test: first `done` (the calibration run, which records when each
- * point was reached), then every point, then random kills, each at a moment within a stretch between two
- * consecutive points of the calibration run, counted from when the killed run reaches the first.
- */
-function* plans(calibration: () => ChildRun['timeline'], random: () => number): Generator<{ plan: KillPlan; pauseAt?: string; label: string }> {
-  for (const point of ['done', ...POINTS]) yield { plan: { atPoint: point }, pauseAt: point, label: `at ${point}` };
-  for (let round = 0; round < RANDOM_ROUNDS; round++) {
-    const timeline = calibration();
-    const stretch = Math.floor(random() * (timeline.length - 1));
-    const [[from, start], [to, end]] = [timeline[stretch], timeline[stretch + 1]];
-    const ms = Math.round(random() * (end - start));
-    yield { plan: { afterPoint: from, ms }, label: `${ms} ms after ${from}, before ${to} in the calibration run (seed ${SEED}, round ${round})` };
-  }
+function plans(calibration: () => ChildRun['timeline'], random: () => number) {
+  return killPlans(POINTS, calibration, random, { rounds: RANDOM_ROUNDS, seed: SEED });
 }
 
 /** The version 1 records, raw: state key (hex) → JSON. */

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { createRuntime, LlmStateError, Scope, steps, type Runtime, type RuntimeOptions } from '../../src/index.js';
-import { storageOf } from '../../src/runtime.js';
-import { encodeStateKey } from '../../src/state/keyCodec.js';
-import { decodeRecord } from '../../src/storage/recordEnvelope.js';
 import { RuntimeFixture } from '../helpers.js';
+import { schemaTagOf, withCode } from './helpers.js';
 
 const { renameField, convert, addField } = steps;
 const v1 = z.object({ name: z.string(), age: z.string() });
@@ -20,19 +18,6 @@ async function setUp(rt: Runtime, agents: number): Promise<void> {
   }
   await rt.schemas.register({ name: 'profile', version: '2.0.0', schema: v2 });
   await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [renameField('name', 'fullName'), convert('age', 'number'), addField('tags', [])] });
-}
-
-async function tagOf(rt: Runtime, scope: Scope, key: string): Promise<string | undefined> {
-  const raw = await storageOf(rt).get('state', encodeStateKey(scope, key));
-  return raw === undefined ? undefined : decodeRecord(raw).schema;
-}
-
-function code(expected: string) {
-  return (error: unknown) => {
-    assert.ok(error instanceof LlmStateError, String(error));
-    assert.equal(error.code, expected, error.message);
-    return true;
-  };
 }
 
 describe('migrations when things go wrong', () => {
@@ -69,7 +54,7 @@ describe('migrations when things go wrong', () => {
         },
       }),
       (error: unknown) => {
-        code('MIGRATION_FAILED')(error);
+        withCode('MIGRATION_FAILED')(error);
         assert.equal(((error as LlmStateError).details as { committed: boolean }).committed, true);
         return true;
       },
@@ -77,13 +62,13 @@ describe('migrations when things go wrong', () => {
     rt.faults.reset();
     // Committed: its keys are refused rather than served half migrated, and so is a backup of the store.
     const unapplied = [];
-    for (let i = 0; i < 12_000; i += 1000) if ((await tagOf(rt, Scope.agent(`a${i}`), 'profile')) === 'profile@1.0.0') unapplied.push(i);
+    for (let i = 0; i < 12_000; i += 1000) if ((await schemaTagOf(rt, Scope.agent(`a${i}`), 'profile')) === 'profile@1.0.0') unapplied.push(i);
     assert.ok(unapplied.length > 0, 'some records were left to apply');
-    await assert.rejects(rt.state.get(Scope.agent(`a${unapplied[0]}`), 'profile'), code('MIGRATION_FAILED'));
+    await assert.rejects(rt.state.get(Scope.agent(`a${unapplied[0]}`), 'profile'), withCode('MIGRATION_FAILED'));
     await rt.state.set(Scope.agent('a1'), 'notes', 'unbound keys go on');
     const again = await rt.migrations.run({ schema: 'profile' });
     assert.equal(again.migrated, 0);
-    for (let i = 0; i < 12_000; i += 997) assert.equal(await tagOf(rt, Scope.agent(`a${i}`), 'profile'), 'profile@2.0.0');
+    for (let i = 0; i < 12_000; i += 997) assert.equal(await schemaTagOf(rt, Scope.agent(`a${i}`), 'profile'), 'profile@2.0.0');
     assert.deepEqual(await rt.state.get(Scope.agent(`a${unapplied[0]}`), 'profile'), { fullName: `Agent ${unapplied[0]}`, age: unapplied[0] % 90, tags: [] });
     const completed = (await rt.events.query({ kinds: ['migration.completed'] })).map((event) => event.data as { migrated: number; id: string });
     assert.deepEqual(
@@ -112,7 +97,7 @@ describe('migrations when things go wrong', () => {
     await rt.schemas.register({ name: 'note', version: '1.0.0', schema: z.string().refine(async () => true) });
     await rt.schemas.bind('note', { keyPrefix: 'note' });
     await assert.rejects(rt.state.set(Scope.global(), 'note', 'x'), (error: unknown) => {
-      code('SCHEMA_INVALID')(error);
+      withCode('SCHEMA_INVALID')(error);
       assert.match((error as Error).message, /synchronously/);
       return true;
     });
@@ -139,10 +124,10 @@ describe('backups while a migration is unfinished', () => {
           if (progress.phase === 'apply' && progress.done >= 1000) rt.faults.failStorage({ op: 'batch', count: 1000 });
         },
       }),
-      code('MIGRATION_FAILED'),
+      withCode('MIGRATION_FAILED'),
     );
     rt.faults.reset();
-    await assert.rejects(rt.backups.create(), code('MIGRATION_FAILED'));
+    await assert.rejects(rt.backups.create(), withCode('MIGRATION_FAILED'));
     await rt.migrations.run({ schema: 'profile', backup: false });
     const backup = await rt.backups.create();
     assert.ok(backup.records > 0);

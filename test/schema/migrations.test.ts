@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { createRuntime, LlmStateError, Scope, steps, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
 import { encodeStateKey } from '../../src/state/keyCodec.js';
-import { decodeRecord, encodeRecord } from '../../src/storage/recordEnvelope.js';
+import { encodeRecord } from '../../src/storage/recordEnvelope.js';
 import { SUBLEVELS } from '../../src/storage/index.js';
 import { RuntimeFixture } from '../helpers.js';
+import { schemaTagOf, withCode } from './helpers.js';
 
 const { renameField, convert, addField, custom } = steps;
 const v1 = z.object({ name: z.string(), age: z.string() });
@@ -41,19 +42,6 @@ async function stateOf(rt: Runtime): Promise<string> {
   return parts.join('\n');
 }
 
-async function schemaOf(rt: Runtime, scope: Scope, key: string): Promise<string | undefined> {
-  const raw = await storageOf(rt).get('state', encodeStateKey(scope, key));
-  return raw === undefined ? undefined : decodeRecord(raw).schema;
-}
-
-function code(expected: string) {
-  return (error: unknown) => {
-    assert.ok(error instanceof LlmStateError, String(error));
-    assert.equal(error.code, expected, error.message);
-    return true;
-  };
-}
-
 describe('rt.migrations', () => {
   let rt: Runtime;
   beforeEach(async () => {
@@ -76,12 +64,12 @@ describe('rt.migrations', () => {
     await setUp(rt, 3);
     await rt.schemas.register({ name: 'profile', version: '3.0.0', schema: z.object({ fullName: z.string() }) });
     await assert.rejects(rt.migrations.plan('profile'), (error: unknown) => {
-      code('MIGRATION_NO_PATH')(error);
+      withCode('MIGRATION_NO_PATH')(error);
       assert.match((error as Error).message, /2\.0\.0/);
       assert.equal(((error as LlmStateError).details as { records: number }).records, 3);
       return true;
     });
-    await assert.rejects(rt.migrations.run({ schema: 'profile' }), code('MIGRATION_NO_PATH'));
+    await assert.rejects(rt.migrations.run({ schema: 'profile' }), withCode('MIGRATION_NO_PATH'));
   });
 
   it('checks before a deploy: migratable records pass, a planted unmigratable one fails with its place', async () => {
@@ -127,7 +115,7 @@ describe('rt.migrations', () => {
     assert.ok(progress.includes('migrate') && progress.includes('apply'));
     for (let i = 0; i < 30; i++) {
       assert.deepEqual(await rt.state.get(Scope.agent(`a${i}`), 'profile'), { fullName: `Agent ${i}`, age: 20 + (i % 50), tags: [] });
-      assert.equal(await schemaOf(rt, Scope.agent(`a${i}`), 'profile'), 'profile@2.0.0');
+      assert.equal(await schemaTagOf(rt, Scope.agent(`a${i}`), 'profile'), 'profile@2.0.0');
       assert.deepEqual(await rt.state.get(Scope.agent(`a${i}`), 'notes'), { n: i });
     }
     const events = await rt.events.query({ correlationId: result.id });
@@ -157,7 +145,7 @@ describe('rt.migrations', () => {
     });
     const before = await stateOf(rt);
     await assert.rejects(rt.migrations.run({ schema: 'profile' }), (error: unknown) => {
-      code('MIGRATION_FAILED')(error);
+      withCode('MIGRATION_FAILED')(error);
       const details = (error as LlmStateError).details as { scope: string; key: string };
       assert.equal(details.scope, 'agent:a33');
       assert.equal(details.key, 'profile');
@@ -176,7 +164,7 @@ describe('rt.migrations', () => {
     await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [renameField('name', 'fullName'), convert('age', 'number')] });
     const before = await stateOf(rt);
     await assert.rejects(rt.migrations.run({ schema: 'profile' }), (error: unknown) => {
-      code('MIGRATION_FAILED')(error);
+      withCode('MIGRATION_FAILED')(error);
       assert.match((error as Error).message, /tags/);
       return true;
     });
@@ -197,7 +185,7 @@ describe('rt.migrations', () => {
           }
         },
       }),
-      code('STORAGE_FAILED'),
+      withCode('STORAGE_FAILED'),
     );
     assert.ok(armed);
     assert.equal(await stateOf(rt), before);
@@ -230,7 +218,7 @@ describe('rt.migrations', () => {
     assert.equal(result.migrated, 2000);
     assert.ok(otherDone);
     assert.deepEqual(await rt.state.get(Scope.agent('a5'), 'profile'), { fullName: 'Written during', age: 1, tags: ['new'] }, 'the held write is not lost');
-    assert.equal(await schemaOf(rt, Scope.agent('a5'), 'profile'), 'profile@2.0.0');
+    assert.equal(await schemaTagOf(rt, Scope.agent('a5'), 'profile'), 'profile@2.0.0');
   });
 
   it('migrates records written before the schema was bound, by the newest version that accepts them', async () => {
