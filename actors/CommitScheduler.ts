@@ -236,12 +236,12 @@ export class CommitScheduler {
       for (const unit of group.units) {
         const context = unit.context;
         let causal: string;
-        if (context === undefined) {
+        if (context?.correlationId === undefined) {
           unitCorrelation = eventId(seq, events.length);
-          causal = causalJson(unitCorrelation);
+          causal = causalJson(unitCorrelation, undefined, undefined, undefined, context?.principal);
         } else {
           unitCorrelation = context.correlationId;
-          causal = causalJson(context.correlationId, context.causationId, context.executionId, context.hop);
+          causal = causalJson(context.correlationId, context.causationId, context.executionId, context.hop, context.principal);
           (correlationIds ??= new Set()).add(context.correlationId);
         }
         for (const write of unit.writes) {

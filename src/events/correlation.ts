@@ -3,8 +3,13 @@ import { customAlphabet } from 'nanoid';
 
 /** What every operation carries across awaits, mailboxes and (later) workers. */
 export interface CorrelationContext {
-  readonly correlationId: string;
+  /**
+   * Absent in a context that only names a principal (`rt.as(p)` outside `correlate`): a write made
+   * there starts its own story, as one made outside any context does.
+   */
+  readonly correlationId?: string;
   readonly causationId?: string;
+  /** Who acts: absent for `system`, else `agent:<id>` or a custom name (see src/access/principal.ts). */
   readonly principal?: string;
   readonly actorId?: string;
   /** The hook execution whose actions are being applied. */

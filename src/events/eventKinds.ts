@@ -162,6 +162,28 @@ const EVENT_FIELDS = {
   },
   /** The migration stopped before its commit; the store is as it was. `key` and `scope` name the first bad record. */
   'migration.failed': {} as { data: { id: string; schema: string; to: string; message: string; code?: string; scope?: string; key?: string } },
+
+  // Access (see docs/access.md). `scope` is the scope a grant or a decision is about.
+  /** `rt.access.grant` stored a grant. */
+  'access.granted': {} as { scope?: string; data: { grantId: string; principal: string; scopePattern?: string; permissions: string[]; expiresAt?: number; includeSteps?: boolean; grantedBy: string } },
+  /** `rt.access.revoke` removed a grant. */
+  'access.revoked': {} as { scope?: string; data: { grantId: string; principal: string; scopePattern?: string; revokedBy: string } },
+  /** An operation was refused; the audit log holds the same decision. */
+  'access.denied': {} as { scope?: string; data: { principal: string; operation: string; key?: string; rule: string; code: 'ACCESS_DENIED' | 'AGENT_QUARANTINED' } },
+  /** `rt.access.quarantine` cut an agent off. */
+  'access.quarantined': {} as { agentId: string; scope: string; data: { reason?: string; by: string } },
+  /** `rt.access.release` lifted a quarantine. */
+  'access.released': {} as { agentId: string; scope: string; data: { by: string } },
+
+  // Sessions and artifacts (see docs/sessions.md). `scope` is the session's scope.
+  /** `rt.sessions.start` opened a session. */
+  'session.started': {} as { scope: string; data: { id: string; expiresAt?: number; metadata?: Record<string, unknown> } },
+  /** `rt.sessions.end` closed a session; its state is kept until it is collected. */
+  'session.ended': {} as { scope: string; data: { id: string } },
+  /** A session past its time to live, or ended, was collected: its state was cleared in the same batch. */
+  'session.expired': {} as { scope: string; data: { id: string; cleared: number; reason: 'ttl' | 'ended' } },
+  /** `rt.sessions.linkArtifact` linked state changes to an artifact. */
+  'artifact.linked': {} as { scope?: string; data: { artifactId: string; key?: string; kind?: string; sessionId?: string; changes: number; linkedCorrelationId?: string } },
 };
 
 /** The name of every event kind, such as `state.set` or `agent.crashed`. */

@@ -37,6 +37,8 @@ export interface LoggedEvent {
   executionId?: string;
   /** How many hook actions lie between this change and the write that started its chain (absent: 0). */
   hop?: number;
+  /** Who made the change, when it was not `system`: `agent:<id>` or a custom principal. */
+  principal?: string;
 }
 
 const SEQ_BYTES = 8;
@@ -70,8 +72,9 @@ export function correlationIndexKey(correlationId: string, seq: number): Buffer 
  * The correlation fields every event of one unit shares, as a JSON fragment that starts with a comma:
  * built once per unit and spliced into each of its events.
  */
-export function causalJson(correlationId: string, causationId?: string, executionId?: string, hop?: number): string {
+export function causalJson(correlationId: string, causationId?: string, executionId?: string, hop?: number, principal?: string): string {
   let text = `,"correlationId":${JSON.stringify(correlationId)}`;
+  if (principal !== undefined) text += `,"principal":${JSON.stringify(principal)}`;
   if (causationId !== undefined) text += `,"causationId":${JSON.stringify(causationId)}`;
   if (executionId !== undefined) text += `,"executionId":${JSON.stringify(executionId)}`;
   if (hop !== undefined && hop > 0) text += `,"hop":${hop}`;
