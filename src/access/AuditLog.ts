@@ -245,6 +245,8 @@ export class AuditLog {
       .catch((error: unknown) => this.#reportError(error))
       .finally(() => {
         this.#backgroundPassQueued = false;
+        // Appends that crossed `pruneEvery` while this pass ran found it running and started none.
+        if (this.#appendsSincePass >= this.#retention.pruneEvery) this.#startBackgroundPass();
       });
   }
 
