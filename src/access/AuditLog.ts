@@ -124,7 +124,8 @@ export class AuditLog {
     let record: AuditRecord;
     try {
       this.#assertOpen('record an access decision');
-      const at = this.#clock.now();
+      // Keys and records hold whole ms.
+      const at = Math.floor(this.#clock.now());
       record = toAuditRecord(this.#ids.next(), at, checkAuditEntry(entry));
     } catch (error) {
       return Promise.reject(error);
@@ -258,8 +259,8 @@ export class AuditLog {
    */
   async #pass(policy: Required<AuditRetention>, recount: boolean): Promise<AuditPruneResult> {
     try {
-      if (recount || this.#tally === undefined) this.#tally = await this.#recount();
-      const tally = this.#tally;
+      if (recount || this.#tally === undefined) await this.#recount();
+      const tally = this.#tally as Tally;
       const cutoff = this.#clock.now() - policy.maxAgeMs;
       let removed = 0;
       let ops: BatchOp[] = [];
@@ -294,8 +295,11 @@ export class AuditLog {
     }
   }
 
-  /** Counts the whole namespace from a snapshot taken between two batches of appends. */
-  async #recount(): Promise<Tally> {
+  /**
+   * Counts the whole namespace from a snapshot taken between two batches of appends, adds what was
+   * appended since, and makes that the tally in the same step, so that no append is missed.
+   */
+  async #recount(): Promise<void> {
     const appended: Tally = { count: 0, bytes: 0 };
     const snapshot = await this.#writes.run(async (): Promise<StorageSnapshot> => {
       this.#appendedDuringRecount = appended;
@@ -309,7 +313,7 @@ export class AuditLog {
       }
       tally.count += appended.count;
       tally.bytes += appended.bytes;
-      return tally;
+      this.#tally = tally;
     } finally {
       this.#appendedDuringRecount = undefined;
       await snapshot.close();

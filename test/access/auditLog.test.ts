@@ -141,6 +141,12 @@ describe('AuditLog', () => {
       assert.equal((await log.query({ principal: 'agent:ada' })).length, 2);
     });
 
+    it('records whole ms when the clock gives fractions', async () => {
+      now = T0 + 0.75;
+      assert.equal((await log.append(denied('agent:ada', 'agent:bob'))).at, T0);
+      assert.equal((await log.query())[0].at, T0);
+    });
+
     it('query flushes what was appended before it', async () => {
       void log.append(denied('agent:ada', 'agent:bob'));
       assert.equal((await log.query()).length, 1);
@@ -272,6 +278,30 @@ describe('AuditLog', () => {
       assert.equal((await log.prune()).remaining, 5);
       assert.equal(scans, 2, 'one count at the first background pass, one by prune()');
       assert.deepEqual(await rawAudit(storage), { decisions: 5, hook: 0, index: 5 });
+    });
+
+    it('counts the decisions appended while it counts the namespace', async () => {
+      for (let i = 0; i < 3; i++) await log.append(denied('agent:ada', `agent:s${i}`));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let counting!: () => void;
+      const started = new Promise<void>((resolve) => (counting = resolve));
+      const iterate = storage.iterate.bind(storage);
+      storage.iterate = ((sublevel, options) => {
+        const inner = iterate(sublevel, options);
+        if (options?.snapshot === undefined || options.gte !== undefined) return inner;
+        return (async function* () {
+          counting();
+          await gate;
+          yield* inner;
+        })();
+      }) as StorageBackend['iterate'];
+      const pruned = log.prune();
+      await started;
+      for (let i = 3; i < 5; i++) await log.append(denied('agent:ada', `agent:s${i}`));
+      release();
+      assert.deepEqual(await pruned, { removed: 0, remaining: 5, bytes: await rawBytes(storage) });
+      assert.deepEqual(await log.prune({ maxCount: 4 }), { removed: 1, remaining: 4, bytes: await rawBytes(storage) });
     });
 
     it('reports a failed background pass to reportError, and counts again at the next one', async () => {
