@@ -67,6 +67,12 @@ export interface RuntimeOptions {
   eventRetention?: { maxAgeMs?: number; maxCount?: number };
   /** Where backups go, and an optional schedule and retention policy for them (see docs/backups.md). */
   backups?: BackupRuntimeOptions;
+  /**
+   * Retention of the audit log of access decisions, applied every `pruneEvery` decisions recorded. It
+   * covers the entries of the built-in `audit` hook too, oldest first.
+   * @default { maxCount: 1000000, maxAgeMs: 7776000000 (90 days), maxBytes: 268435456 (256 MiB), pruneEvery: 1000 }
+   */
+  audit?: { maxCount?: number; maxAgeMs?: number; maxBytes?: number; pruneEvery?: number };
 }
 
 /** Options of the hooks layer (`createRuntime({ hooks })`). */
@@ -116,6 +122,7 @@ export const DEFAULT_OPTIONS = {
     history: { maxAgeMs: 7 * 24 * 60 * 60 * 1000, maxCount: 100_000, maxBytes: 256 * 1024 * 1024, pruneEvery: 1000 },
     resourceLimits: { maxOldGenerationSizeMb: 512, stackSizeMb: 4 },
   },
+  audit: { maxCount: 1_000_000, maxAgeMs: 90 * 24 * 60 * 60 * 1000, maxBytes: 256 * 1024 * 1024, pruneEvery: 1000 },
 } as const satisfies Partial<ResolvedRuntimeOptions>;
 
 const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -170,6 +177,10 @@ const FIELDS = {
     }),
     'an object with `dir`, `every` (ms), `incremental`, `retention`, `compression`, `encrypt` and `key`',
   ],
+  audit: [
+    z.strictObject({ maxCount: positiveInteger.optional(), maxAgeMs: positiveInteger.optional(), maxBytes: positiveInteger.optional(), pruneEvery: positiveInteger.optional() }),
+    'an object with positive integers `maxCount`, `maxAgeMs`, `maxBytes` and/or `pruneEvery`',
+  ],
 } as const satisfies Record<keyof RuntimeOptions, readonly [z.ZodType, string]>;
 
 /** The options as given, once checked: each field has its schema's type. */
@@ -177,12 +188,13 @@ type GivenOptions = CheckedOptions<typeof FIELDS>;
 type GivenHookOptions = NonNullable<GivenOptions['hooks']>;
 
 /** {@link RuntimeOptions} with every default filled. */
-export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups'>> & {
+export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups' | 'audit'>> & {
   dataDir: string | undefined;
   backups: BackupRuntimeOptions;
   supervisors: Required<NonNullable<GivenOptions['supervisors']>>;
   hooks: ResolvedHookRuntimeOptions;
   eventRetention: NonNullable<GivenOptions['eventRetention']>;
+  audit: Required<NonNullable<GivenOptions['audit']>>;
 };
 
 /** {@link HookRuntimeOptions} with every default filled. */
@@ -232,6 +244,17 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     hooks: resolveHookOptions(options.hooks),
     eventRetention: { ...options.eventRetention },
     backups: resolveBackupOptions(options.backups),
+    audit: resolveAuditOptions(options.audit),
+  };
+}
+
+function resolveAuditOptions(audit: GivenOptions['audit'] = {}): ResolvedRuntimeOptions['audit'] {
+  const defaults = DEFAULT_OPTIONS.audit;
+  return {
+    maxCount: audit.maxCount ?? defaults.maxCount,
+    maxAgeMs: audit.maxAgeMs ?? defaults.maxAgeMs,
+    maxBytes: audit.maxBytes ?? defaults.maxBytes,
+    pruneEvery: audit.pruneEvery ?? defaults.pruneEvery,
   };
 }
 

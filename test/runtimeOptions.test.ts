@@ -41,6 +41,7 @@ describe('resolveRuntimeOptions', () => {
         hooks: DEFAULT_OPTIONS.hooks,
         eventRetention: {},
         backups: {},
+        audit: DEFAULT_OPTIONS.audit,
       });
     });
 
@@ -76,6 +77,7 @@ describe('resolveRuntimeOptions', () => {
           history: { maxAgeMs: 604800000, maxCount: 100000, maxBytes: 268435456, pruneEvery: 1000 },
           resourceLimits: { maxOldGenerationSizeMb: 512, stackSizeMb: 4 },
         },
+        audit: { maxCount: 1000000, maxAgeMs: 7776000000, maxBytes: 268435456, pruneEvery: 1000 },
       });
     });
 
@@ -110,6 +112,7 @@ describe('resolveRuntimeOptions', () => {
           supervisors: { intensity: 0, period: 1 },
           hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 8 } },
           eventRetention: { maxCount: 9 },
+          audit: { maxCount: 10, maxAgeMs: 11, maxBytes: 12, pruneEvery: 13 },
         }),
         {
           dataDir: '/tmp/x',
@@ -136,6 +139,7 @@ describe('resolveRuntimeOptions', () => {
           },
           eventRetention: { maxCount: 9 },
           backups: {},
+          audit: { maxCount: 10, maxAgeMs: 11, maxBytes: 12, pruneEvery: 13 },
         },
       );
     });
@@ -153,7 +157,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`, `audit`',
       );
     });
 
@@ -272,6 +276,32 @@ describe('resolveRuntimeOptions', () => {
       const { hooks } = resolveRuntimeOptions({ memory: true, hooks: { history: { maxBytes: 10 } } });
       assert.deepEqual(hooks.history, { ...DEFAULT_OPTIONS.hooks.history, maxBytes: 10 });
       assert.equal(hooks.threads, DEFAULT_OPTIONS.hooks.threads);
+    });
+  });
+
+  describe('audit', () => {
+    const expected = 'Expected `audit` to be an object with positive integers `maxCount`, `maxAgeMs`, `maxBytes` and/or `pruneEvery`';
+
+    it('fills the retention defaults it is not given, and treats a limit given as undefined as not given', () => {
+      assert.deepEqual(resolveRuntimeOptions({ memory: true, audit: { maxBytes: 10 } }).audit, { ...DEFAULT_OPTIONS.audit, maxBytes: 10 });
+      assert.deepEqual(resolveRuntimeOptions({ memory: true, audit: { maxCount: undefined, pruneEvery: 5 } }).audit, { ...DEFAULT_OPTIONS.audit, pruneEvery: 5 });
+      assert.deepEqual(resolveRuntimeOptions({ memory: true, audit: {} }).audit, DEFAULT_OPTIONS.audit);
+    });
+
+    it('rejects an audit value that is not an object', () => {
+      rejects({ memory: true, audit: 5 }, `${expected}, got \`5\` (number)`);
+      rejects({ memory: true, audit: null }, `${expected}, got \`null\``);
+    });
+
+    it('rejects a limit that is not a positive integer', () => {
+      rejects({ memory: true, audit: { maxCount: 0 } }, `${expected}, got \`{"maxCount":0}\` (object)`);
+      rejects({ memory: true, audit: { maxAgeMs: -1 } }, `${expected}, got \`{"maxAgeMs":-1}\` (object)`);
+      rejects({ memory: true, audit: { maxBytes: 1.5 } }, `${expected}, got \`{"maxBytes":1.5}\` (object)`);
+      rejects({ memory: true, audit: { pruneEvery: '10' } }, `${expected}, got \`{"pruneEvery":"10"}\` (object)`);
+    });
+
+    it('rejects an unknown audit field', () => {
+      rejects({ memory: true, audit: { maxAge: 5 } }, `${expected}, got \`{"maxAge":5}\` (object)`);
     });
   });
 
