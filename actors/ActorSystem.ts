@@ -111,6 +111,11 @@ export class ActorSystem implements ActorHost {
    * and a transaction that reaches the head of its mailbox later is refused with it. Other messages go
    * on, so the mailboxes drain and close() settles.
    */
+  /** Rejects what is queued on `scope`'s state, if its actor is live (see {@link ScopeActor.rejectQueued}). */
+  rejectQueued(scope: Scope, error: LlmStateError): void {
+    this.#actors.get(scope.toString())?.rejectQueued(error);
+  }
+
   endTransactions(reasonFor: (scope: Scope) => LlmStateError): void {
     this.#transactionsEnded = reasonFor;
     for (const actor of this.#actors.values()) actor.abortTransaction(reasonFor);

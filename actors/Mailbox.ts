@@ -29,6 +29,15 @@ export class Mailbox<T> {
     return item;
   }
 
+  /** Removes and returns the queued items `take` picks, keeping the others in order. */
+  extract(take: (item: T) => boolean): T[] {
+    const taken: T[] = [];
+    const kept: T[] = [];
+    for (const item of this.drain()) (take(item) ? taken : kept).push(item);
+    this.#items = kept;
+    return taken;
+  }
+
   /** Removes and returns everything queued. */
   drain(): T[] {
     const items = this.#items.slice(this.#head) as T[];

@@ -198,6 +198,14 @@ export class ScopeActor implements CommitParticipant {
   }
 
   /**
+   * Rejects every queued call on the scope's state with `error`: the scope was cut off (its agent was
+   * quarantined). What is already committing finishes; records and barriers stay queued.
+   */
+  rejectQueued(error: LlmStateError): void {
+    for (const message of this.#mailbox.extract((queued) => queued.type !== 'record' && queued.type !== 'barrier')) message.reject(error);
+  }
+
+  /**
    * Commits records outside the `state` namespace (an agent record, lifecycle events) in mailbox order
    * with this scope's writes, so everything about the scope has one writer.
    */

@@ -23,6 +23,9 @@ import { schemaReportInput } from './schema/schemaReportInput.js';
 import type { BuiltinInputs } from './hooks/builtinInputs.js';
 import type { Schemas } from './schema/Schemas.js';
 import type { Migrations } from './schema/Migrations.js';
+import type { Access } from './access/Access.js';
+import { SYSTEM } from './access/principal.js';
+import { gateFor, ViewCache, type AsOptions, type Namespaces } from './runtimeView.js';
 
 export type { RuntimeMetrics } from './runtimeCore.js';
 
@@ -51,6 +54,20 @@ export interface Runtime {
   readonly schemas: Schemas;
   /** Migrations between schema versions: check, plan, dry run, and all-or-nothing runs. */
   readonly migrations: Migrations;
+  /** Grants, access checks, the audit log and quarantine (docs/access.md). */
+  readonly access: Access;
+  /** Who this runtime's calls act as: `system` on the runtime `createRuntime` returns. */
+  readonly principal: string;
+  /**
+   * The same surface, with every call checked for `principal` (DESIGN §10): an agent reaches its own
+   * scope, reads `global`, and needs a grant for the rest; a refusal is ACCESS_DENIED (or
+   * AGENT_QUARANTINED) and is audited. Writes made through it record the principal, and hook actions
+   * they trigger act as it. Only system may call `as`.
+   *
+   * @throws {TypeError} for a malformed principal or session id.
+   * @example const ada = rt.as('agent:ada'); await ada.state.get(Scope.agent('bob'), 'notes') // ACCESS_DENIED
+   */
+  as(principal: string, options?: AsOptions): Runtime;
   /** Where the store lives: the LevelDB directory, or `memory`. */
   readonly location: string;
   /** True once {@link Runtime.close} has begun. */
@@ -140,6 +157,8 @@ class LlmStateRuntime implements Runtime {
   /** A store that no core runs on: a restore stopped the core on it, and starting the next one failed. */
   #orphan: StorageBackend | undefined;
   #closing: Promise<void> | undefined;
+  /** The namespaces as system sees them: quarantines still apply to system. */
+  readonly #system = new ViewCache(gateFor(SYSTEM, undefined, () => this.#current.accessControl));
 
   constructor(options: ResolvedRuntimeOptions, internals: RuntimeInternals) {
     this.#options = options;
@@ -161,11 +180,49 @@ class LlmStateRuntime implements Runtime {
   }
 
   get schemas(): Schemas {
-    return this.#schema.schemas;
+    return this.#views.schemas;
   }
 
   get migrations(): Migrations {
-    return this.#schema.migrations;
+    return this.#views.migrations;
+  }
+
+  get access(): Access {
+    return this.#views.access;
+  }
+
+  get principal(): string {
+    return SYSTEM;
+  }
+
+  get #views(): Namespaces {
+    return this.#system.of(this.#current, () => this.#namespaces());
+  }
+
+  /** The namespaces themselves, unchecked, as views wrap them. */
+  #namespaces(): Namespaces {
+    const core = this.#current;
+    return {
+      state: core.state,
+      events: core.events,
+      agents: core.agents,
+      supervisors: core.supervisors,
+      faults: core.faults,
+      hooks: core.hooks,
+      backups: this.backups,
+      schemas: this.#schema.schemas,
+      migrations: this.#schema.migrations,
+      access: core.access,
+    };
+  }
+
+  as(principal: string, options?: AsOptions): Runtime {
+    this.#assertOpen();
+    const gate = gateFor(principal, options, () => this.#current.accessControl);
+    if (gate.isSystem && gate.boundSession === undefined) return this;
+    const cache = new ViewCache(gate);
+    // Built again for each new core: a restore replaces the namespaces.
+    return new PrincipalRuntime(this, cache, () => cache.of(this.#current, () => this.#namespaces()));
   }
 
   /** Starts a core on an open store. The caller closes the store when this fails. @internal */
@@ -223,27 +280,27 @@ class LlmStateRuntime implements Runtime {
   }
 
   get state(): StateManager {
-    return this.#current.state;
+    return this.#views.state;
   }
 
   get events(): Events {
-    return this.#current.events;
+    return this.#views.events;
   }
 
   get agents(): Agents {
-    return this.#current.agents;
+    return this.#views.agents;
   }
 
   get supervisors(): Supervisors {
-    return this.#current.supervisors;
+    return this.#views.supervisors;
   }
 
   get faults(): FaultInjector {
-    return this.#current.faults;
+    return this.#views.faults;
   }
 
   get hooks(): Hooks {
-    return this.#current.hooks;
+    return this.#views.hooks;
   }
 
   get location(): string {
@@ -291,6 +348,99 @@ class LlmStateRuntime implements Runtime {
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.location} is closed`);
     this.#current.assertOpen();
+  }
+}
+
+/**
+ * What `rt.as(principal)` returns: the runtime's surface, each namespace behind the principal's checks
+ * (src/access/rules/ says who may call what). Administration of the runtime itself is system's.
+ */
+class PrincipalRuntime implements Runtime {
+  readonly #runtime: LlmStateRuntime;
+  readonly #cache: ViewCache;
+  readonly #viewsNow: () => Namespaces;
+
+  constructor(runtime: LlmStateRuntime, cache: ViewCache, views: () => Namespaces) {
+    this.#runtime = runtime;
+    this.#cache = cache;
+    this.#viewsNow = views;
+  }
+
+  get #views(): Namespaces {
+    return this.#viewsNow();
+  }
+
+  get principal(): string {
+    return this.#cache.gate.principal.name;
+  }
+
+  get state(): StateManager {
+    return this.#views.state;
+  }
+
+  get events(): Events {
+    return this.#views.events;
+  }
+
+  get agents(): Agents {
+    return this.#views.agents;
+  }
+
+  get supervisors(): Supervisors {
+    return this.#views.supervisors;
+  }
+
+  get faults(): FaultInjector {
+    return this.#views.faults;
+  }
+
+  get hooks(): Hooks {
+    return this.#views.hooks;
+  }
+
+  get backups(): Backups {
+    return this.#views.backups;
+  }
+
+  get schemas(): Schemas {
+    return this.#views.schemas;
+  }
+
+  get migrations(): Migrations {
+    return this.#views.migrations;
+  }
+
+  get access(): Access {
+    return this.#views.access;
+  }
+
+  get location(): string {
+    return this.#runtime.location;
+  }
+
+  get closed(): boolean {
+    return this.#runtime.closed;
+  }
+
+  correlate<T>(fn: () => Promise<T> | T, correlationId?: string): Promise<CorrelateResult<T>> {
+    const gate = this.#cache.gate;
+    return gate.open('runtime.correlate', 'promise', () => this.#runtime.correlate(() => gate.run(fn), correlationId));
+  }
+
+  metrics(): RuntimeMetrics {
+    return this.#cache.gate.open('runtime.metrics', 'value', () => this.#runtime.metrics());
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.#cache.gate.systemOnly('runtime.stats', 'promise', () => this.#runtime.stats());
+  }
+
+  as(principal: string, options?: AsOptions): Runtime {
+    return this.#cache.gate.systemOnly('runtime.as', 'value', () => this.#runtime.as(principal, options));
+  }
+
+  close(): Promise<void> {
+    return this.#cache.gate.systemOnly('runtime.close', 'promise', () => this.#runtime.close());
   }
 }
 

@@ -30,6 +30,12 @@ import { oldestReferencedSeq } from './hooks/loadOutbox.js';
 import { HookRedactionPaths } from './hooks/hookRedaction.js';
 import type { HookMetrics } from './hooks/hookMetrics.js';
 import { hookMetrics } from './hooks/hookMetrics.js';
+import { Access } from './access/Access.js';
+import { AccessControl } from './access/AccessControl.js';
+import { AuditLog } from './access/AuditLog.js';
+import type { CheckedAction } from './hooks/hookActions.js';
+import { parsePrincipal } from './access/principal.js';
+import { Scope } from './state/Scope.js';
 
 const EVENT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -110,6 +116,8 @@ export class RuntimeCore {
   readonly supervisors: Supervisors;
   readonly faults: FaultInjector;
   readonly hooks: Hooks;
+  readonly access: Access;
+  readonly accessControl: AccessControl;
   readonly storage: StorageBackend;
   readonly actors: ActorSystem;
   readonly #options: ResolvedRuntimeOptions;
@@ -156,6 +164,14 @@ export class RuntimeCore {
     const history = new HookHistory(storage);
     const recordEvents = (events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext) =>
       systemLog.append(events, context ?? currentCorrelation(), extraOps);
+    this.accessControl = new AccessControl({
+      storage,
+      now: () => options.clock.now(),
+      audit: new AuditLog({ storage, clock: options.clock, retention: options.audit, sync: options.durability === 'sync', reportError: (error: unknown) => this.#onBackgroundError(error) }),
+      recordEvents: (events, extraOps) => recordEvents(events, extraOps),
+      sessionAccess: () => undefined,
+      reportError: (error) => this.#onBackgroundError(error),
+    });
     this.#dispatcher = new Dispatcher({
       storage,
       clock: options.clock,
@@ -171,6 +187,7 @@ export class RuntimeCore {
       onRecorded: () => this.#afterRecorded(),
       writesRefused: () => this.#fatal,
       builtinInputs,
+      authorizeAction: (principal, action) => this.#authorizeAction(principal, action),
     });
     scheduler.attachOutbox(this.#dispatcher);
     const redaction = new HookRedactionPaths(this.#dispatcher);
@@ -227,10 +244,36 @@ export class RuntimeCore {
     });
     this.agents = agents;
     this.supervisors = new Supervisors({ tree, storage, assertReadable, assertWritable });
+    this.access = new Access({
+      control: () => this.accessControl,
+      now: () => options.clock.now(),
+      assertReadable,
+      assertWritable,
+      recordEvents: (events, extraOps) => recordEvents(events, extraOps),
+      cutOff: async (agentId, error) => {
+        actors.rejectQueued(Scope.agent(agentId), error);
+        await agents!.cutOff(agentId, error);
+      },
+    });
+  }
+
+  /** A hook action is checked as the principal it acts as; only a quarantine stops one of system's. */
+  #authorizeAction(principal: string | undefined, action: CheckedAction): Promise<void> | undefined {
+    const control = this.accessControl;
+    if (principal === undefined && control.policy.quarantines.size === 0) return undefined;
+    const refusal = control.authorize({
+      principal: parsePrincipal(principal ?? 'system'),
+      scope: action.scope,
+      operation: action.type === 'set' ? 'write' : 'delete',
+      ...(action.key === undefined ? {} : { key: action.key }),
+      method: `hook action ${action.type}`,
+    });
+    return refusal?.recorded.then(() => Promise.reject(refusal.error));
   }
 
   /** Resolves once hooks are loaded, `beforeServing` has run, and the supervisor tree runs. @internal */
   async started(beforeServing?: (core: RuntimeCore) => Promise<void>): Promise<void> {
+    await this.accessControl.load();
     await this.hooks.load();
     // With the hooks' routes known, so that what it commits reaches them, and before any delivery,
     // agent or caller can read the store: a migration the store was left in is finished here.
@@ -347,6 +390,7 @@ export class RuntimeCore {
       await this.#tree.stop();
       this.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', `The runtime for ${this.storage.location} ${this.#stoppedBecause}`));
       await this.actors.close();
+      await this.accessControl.audit.close();
     } finally {
       timers.clearTimeout(endTransactions);
       // A store that outlives this core (a restore) must not keep this core's armed faults.

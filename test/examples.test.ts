@@ -11,6 +11,17 @@ const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 
 /** What each example must print, so that a broken example fails here. */
 const expected: Record<string, RegExp[]> = {
+  'access.ts': [
+    /^ada reads bob: ACCESS_DENIED$/m,
+    /^bob shares his scope: read for agent:ada \(by agent:bob\)$/m,
+    /^ada reads bob: \{"step":1\}$/m,
+    /^ada writes bob: ACCESS_DENIED$/m,
+    /^check: \{"allowed":false,"rule":"no-grant","code":"ACCESS_DENIED"\}$/m,
+    /^audit: denied write agent:bob by no-grant\naudit: allowed read agent:bob by grant\naudit: denied read agent:bob by no-grant$/m,
+    /^bob writes his own scope: AGENT_QUARANTINED$/m,
+    /^after a restart, system reads bob: AGENT_QUARANTINED$/m,
+    /^released, bob plans: \{"step":1\}$/m,
+  ],
   'hooks.ts': [
     /^summary: \{"topic":"weather","by":"summarise"\}$/m,
     /^history: succeeded, attempt 1, apiKey recorded as \[REDACTED\]$/m,

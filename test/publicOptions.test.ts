@@ -35,6 +35,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     stats: NONE,
     close: NONE,
     start: INTERNAL,
+    as: optional('options', () => ['agent:a1']),
   },
   state: {
     set: optional('options', () => [scope, 'k', 1]),
@@ -60,6 +61,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     saveAll: INTERNAL,
     rejectAllQueued: INTERNAL,
     stopAgent: INTERNAL,
+    cutOff: INTERNAL,
   },
   hooks: {
     load: INTERNAL,
@@ -132,6 +134,16 @@ const TABLE: Record<string, Record<string, Entry>> = {
     check: optional('options'),
     run: required('options'),
     migrateValue: required('options', () => ['note', { text: 'x' }]),
+  },
+  access: {
+    grant: required('grant'),
+    revoke: NONE,
+    grants: optional('filter'),
+    check: optional('options', () => ['agent:a2', scope, 'read']),
+    audit: optional('filter'),
+    quarantine: optional('options', () => ['a3']),
+    release: NONE,
+    quarantined: NONE,
   },
   faults: {
     crashActor: NONE,

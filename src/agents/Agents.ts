@@ -337,6 +337,23 @@ export class Agents {
   }
 
   /**
+   * Cuts a running agent off (quarantine): rejects its queued messages with `error` at once, so none is
+   * processed, then stops it (saved as stopped) and takes it out of its supervisor. @internal
+   */
+  cutOff(id: string, error: LlmStateError): Promise<void> {
+    this.#live.get(id)?.actor.rejectQueued(error);
+    return this.#lifecycle.run(id, async () => {
+      const live = this.#live.get(id);
+      if (live === undefined) return;
+      live.actor.rejectQueued(error);
+      await live.actor.stop();
+      await this.#removeChild(live.supervisor, id);
+      this.#live.delete(id);
+      await live.actor.retire(error);
+    });
+  }
+
+  /**
    * Stops the agent behind `handle`, if it still runs (a handle of a deleted agent stops nothing, not
    * even an agent spawned again under its id). @internal
    */

@@ -35,6 +35,7 @@ export const BACKUP_COVERAGE: Readonly<Record<SublevelName, Coverage>> = {
     excluded:
       'the catalog lives in the backup directory, beside the files it describes, so that it survives restores and the loss of the data directory',
   },
+  access: 'whole',
   migrations: {
     excluded:
       'the journal of a migration that is running; backups wait for a migration to finish, and one found at open is finished or discarded before anything reads the store',

@@ -15,7 +15,7 @@ import type { BuiltinInputs } from './builtinInputs.js';
 import type { BuiltinSink } from './builtinSinks.js';
 import { executionMeta, runContext, type ExecutionSubject } from './executionMeta.js';
 import { executionIdTime, newExecutionId, type ExecutionMeta } from './executionRecord.js';
-import { applyActions, checkActions } from './hookActions.js';
+import { applyActions, checkActions, type CheckedAction } from './hookActions.js';
 import type { HookHistory } from './HookHistory.js';
 import { definitionPut } from './hookRegistryRecords.js';
 import type { HookDefinition } from './hookDefinition.js';
@@ -44,6 +44,11 @@ export interface RunnerDeps {
   writesRefused(): LlmStateError | undefined;
   /** What built-in hooks take from the main thread, by built-in; none when absent. */
   builtinInputs?: BuiltinInputs;
+  /**
+   * Checks one action against access control, as `principal` (undefined: system); rejects, once the
+   * refusal is on record, with ACCESS_DENIED or AGENT_QUARANTINED. Absent: every action is allowed.
+   */
+  authorizeAction?(principal: string | undefined, action: CheckedAction): Promise<void> | undefined;
 }
 
 /** What one run in the pool came to, before it is recorded. */
@@ -154,16 +159,24 @@ export class ExecutionRunner {
       try {
         const sink = this.#sinks.get(definition.name);
         let actions: ReturnType<typeof checkActions> = [];
+        // Each action acts as the principal the hook was registered with, else as the one whose write caused it.
+        let principals: (string | undefined)[] = [];
         if (outcome.actions.length > 0) {
           const events = entries.flatMap(deliveredEvents);
           actions = checkActions(outcome.actions, { eventIds, scopes: events.map((event) => event.scope), hops: events.map((event) => event.hop ?? 0) }, this.#deps.maxValueBytes);
+          principals = events.map((event) => (definition.principal === undefined ? event.principal : named(definition.principal)));
         }
         await sink?.beforeRecord?.(outcome.output);
         await applyActions(
           actions,
           this.#deps.ownerOf,
-          (action) => ({ correlationId: correlations[eventIds.indexOf(action.causedBy)], causationId: action.causedBy, executionId, hop: action.hop }),
+          (action) => {
+            const cause = eventIds.indexOf(action.causedBy);
+            const principal = principals[cause];
+            return { correlationId: correlations[cause], causationId: action.causedBy, executionId, hop: action.hop, ...(principal === undefined ? {} : { principal }) };
+          },
           () => this.#assertWritable(),
+          this.#deps.authorizeAction,
         );
         // Unredacted input is read back from the event log, unless an entry was carried inline (its
         // events may be older than what the log keeps).
@@ -290,4 +303,9 @@ export function describeError(error: unknown): ExecutionError {
   }
   if (isLlmStateError(error)) return { code: error.code, message: redact(error.message) as string };
   return { code: 'HOOK_FAILED', message: redact(error instanceof Error ? error.message : String(error)) as string };
+}
+
+/** A principal named at registration, as a context holds it: `system` is no principal at all. */
+function named(principal: string | undefined): string | undefined {
+  return principal === 'system' ? undefined : principal;
 }

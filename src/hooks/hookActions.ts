@@ -88,7 +88,7 @@ function checkAction(action: unknown, { eventIds, scopes, hops }: ActionCauses, 
 /**
  * Applies checked actions in order, each as a new write in the correlation of the event that caused
  * it, with `causationId` set to that event and `executionId` to the execution. Each is refused as a
- * plain write would be: `assertWritable` runs before it.
+ * plain write would be: `assertWritable` runs before it, and `authorize` checks it as its principal.
  *
  * @throws {SUPERVISOR_SHUTDOWN} once the root supervisor has failed (from `assertWritable`).
  */
@@ -97,11 +97,13 @@ export async function applyActions(
   ownerOf: (scope: Scope) => ScopeOwner,
   contextOf: (action: CheckedAction) => CorrelationContext,
   assertWritable: () => void,
+  authorize?: (principal: string | undefined, action: CheckedAction) => Promise<void> | undefined,
 ): Promise<void> {
   for (const action of actions) {
     assertWritable();
-    const owner = ownerOf(action.scope);
     const context = contextOf(action);
+    await authorize?.(context.principal, action);
+    const owner = ownerOf(action.scope);
     if (action.type === 'set') await owner.set(action.key!, action.json!, context);
     else if (action.type === 'delete') await owner.delete(action.key!, context);
     else await owner.clear(context);

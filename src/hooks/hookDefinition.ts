@@ -2,6 +2,7 @@ import { checkOptions } from '../checkOptions.js';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { normalizePrincipal } from '../access/principal.js';
 import { checkKindPatterns } from '../events/checkKindPatterns.js';
 import { kindMatcher } from '../events/kindPattern.js';
 import { SCOPE_KINDS, type ScopeKind } from '../state/Scope.js';
@@ -71,6 +72,11 @@ export interface HookRegistration {
   breaker?: HookBreakerOptions;
   /** JSON data handed to the hook as `ctx.options`. */
   options?: unknown;
+  /**
+   * The principal the hook's actions act as. @default the principal whose write triggered each action's
+   * event (`system` for a write made on `rt`)
+   */
+  principal?: string;
 }
 
 /** A registration with every default filled in, as stored. */
@@ -92,6 +98,8 @@ export interface HookDefinition {
   backoff: Required<HookBackoff>;
   breaker: Required<HookBreakerOptions>;
   options?: unknown;
+  /** Set when the registration named the principal its actions act as. */
+  principal?: string;
   registeredAt: number;
   /** Set when the hook was disabled, by its latency budget or by hand; its executions wait. */
   disabled?: { reason: string; at: number };
@@ -134,6 +142,7 @@ const FIELDS = {
     'an object with positive integers `failureThreshold`, `windowMs` and `cooldownMs`',
   ],
   options: [z.json(), 'JSON data'],
+  principal: [z.string(), "a principal: 'system', 'agent:<id>' or a custom name"],
 } as const satisfies Record<keyof HookRegistration, readonly [z.ZodType, string]>;
 
 /**
@@ -168,6 +177,7 @@ export function resolveHookDefinition(input: unknown, now: number): HookDefiniti
     backoff: { ...HOOK_DEFAULTS.backoff, ...r.backoff },
     breaker: { ...HOOK_DEFAULTS.breaker, ...r.breaker },
     ...(r.options === undefined ? {} : { options: r.options }),
+    ...(r.principal === undefined ? {} : { principal: normalizePrincipal(r.principal) }),
     registeredAt: now,
   };
 }

@@ -16,6 +16,7 @@ export const SUBLEVELS = [
   'meta',
   'backups',
   'migrations',
+  'access',
 ] as const;
 
 export type SublevelName = (typeof SUBLEVELS)[number];

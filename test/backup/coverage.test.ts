@@ -33,6 +33,8 @@ async function fillEveryNamespace(rt: Runtime): Promise<void> {
   // Retention removes the oldest commits, so a backup must carry the high-water mark of what it removed.
   await rt.events.prune({ maxCount: 20 });
   await rt.agents.spawn({ id: 'a1', type: 'assistant', config: { model: 'small' } });
+  await rt.access.grant({ principal: 'agent:a2', scope: Scope.agent('a1'), permissions: ['read'] });
+  await rt.access.quarantine('a9', { reason: 'kept across restores' });
 }
 
 describe('what a backup holds', function () {

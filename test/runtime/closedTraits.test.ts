@@ -47,6 +47,7 @@ const NAMESPACES: Record<string, (subject: Subject) => object> = {
   backups: ({ rt }) => rt.backups,
   schemas: ({ rt }) => rt.schemas,
   migrations: ({ rt }) => rt.migrations,
+  access: ({ rt }) => rt.access,
   agentHandle: ({ agent }) => agent,
   supervisorHandle: ({ team }) => team,
 };
@@ -58,6 +59,7 @@ const NAMESPACES: Record<string, (subject: Subject) => object> = {
 const REFUSES: Record<string, (subject: Subject) => unknown> = {
   'runtime.correlate': ({ rt }) => rt.correlate(() => 1),
   'runtime.stats': ({ rt }) => rt.stats(),
+  'runtime.as': ({ rt }) => rt.as('agent:a1'),
 
   'state.set': ({ rt }) => rt.state.set(scope, 'k', 1),
   'state.get': ({ rt }) => rt.state.get(scope, 'k'),
@@ -140,6 +142,15 @@ const REFUSES: Record<string, (subject: Subject) => unknown> = {
   'migrations.run': ({ rt }) => rt.migrations.run({ schema: 'note', dryRun: true }),
   'migrations.migrateValue': ({ rt }) => rt.migrations.migrateValue('note', { text: 'x' }, { from: '1.0.0' }),
 
+  'access.grant': ({ rt }) => rt.access.grant({ principal: 'agent:a2', scope, permissions: ['read'] }),
+  'access.revoke': ({ rt }) => rt.access.revoke('g_unknown'),
+  'access.grants': ({ rt }) => rt.access.grants(),
+  'access.check': ({ rt }) => rt.access.check('agent:a2', scope, 'read'),
+  'access.audit': ({ rt }) => rt.access.audit({ outcome: 'denied' }),
+  'access.quarantine': ({ rt }) => rt.access.quarantine('a3'),
+  'access.release': ({ rt }) => rt.access.release('a3'),
+  'access.quarantined': ({ rt }) => rt.access.quarantined(),
+
   'agentHandle.send': ({ agent }) => agent.send({ type: 'SAY', text: 'hi' }),
   'agentHandle.pause': ({ agent }) => agent.pause(),
   'agentHandle.resume': ({ agent }) => agent.resume(),
@@ -208,6 +219,16 @@ const KEEPS_WORKING: Record<string, { why: string; call: (subject: Subject) => u
     call: ({ rt }) => rt.supervisors,
     shows: (value) => assert.equal(typeof value, 'object'),
   },
+  'runtime.access': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.access,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.principal': {
+    why: 'who the runtime acts as does not change by closing it',
+    call: ({ rt }) => rt.principal,
+    shows: (value) => assert.equal(value, 'system'),
+  },
   'runtime.location': {
     why: 'where the store lives does not change by closing it',
     call: ({ rt }) => rt.location,
@@ -255,6 +276,7 @@ const INTERNAL: Record<string, string> = {
   'agents.saveAll': 'close() saves the running agents with it',
   'agents.rejectAllQueued': 'close() and runtime.fatal refuse queued messages with it',
   'agents.stopAgent': 'the handle’s stop() runs it after its own check',
+  'agents.cutOff': 'rt.access.quarantine stops the agent with it, after its own check',
   'hooks.load': 'createRuntime reads the registry with it',
   'hooks.pruneIfDue': 'history retention runs it in the background; close() waits for it',
   'faults.takeCrash': 'an agent consumes an armed crash with it, also while close() drains its mailbox',

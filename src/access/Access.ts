@@ -1,0 +1,258 @@
+import { checkOptionsArgument, describeOption } from '../checkOptions.js';
+import { LlmStateError } from '../errors.js';
+import { currentCorrelation, newCorrelationId } from '../events/correlation.js';
+import type { EventSpec } from '../events/eventLog.js';
+import { normalizeScopeId } from '../state/keyRules.js';
+import { Scope } from '../state/Scope.js';
+import type { BatchOp } from '../storage/index.js';
+import type { AccessControl } from './AccessControl.js';
+import type { AuditFilter, AuditRecord } from './AuditLog.js';
+import type { AccessDecision } from './decision.js';
+import { mayGrant } from './grantAuthority.js';
+import { checkGrantInput, type GrantInput } from './grantInput.js';
+import { grantKey, putGrant, putQuarantine, quarantineKey, type Grant, type Quarantine } from './grantRecords.js';
+import { OPERATIONS, permissionsOf, type Operation } from './permissions.js';
+import { normalizePrincipal, parsePrincipal, type ParsedPrincipal } from './principal.js';
+
+export interface AccessDeps {
+  control(): AccessControl;
+  now(): number;
+  assertReadable(): void;
+  assertWritable(): void;
+  /** Logs events through the commit path, with `extraOps` in the same batch. */
+  recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
+  /** Rejects what is queued for the agent and its scope with `error`, and stops the agent if it runs. */
+  cutOff(agentId: string, error: LlmStateError): Promise<void>;
+}
+
+export interface GrantsFilter {
+  principal?: string;
+  /** Grants that name this scope exactly, or whose pattern matches it. */
+  scope?: Scope | string;
+  /** Also grants past their `expiresAt`. @default false */
+  includeExpired?: boolean;
+}
+
+/**
+ * `rt.access`: grants, checks, the audit log and quarantine (DESIGN §10). Who calls is the principal
+ * of the view the call came through (`rt.as(p).access`), `system` on `rt`: system may do anything here;
+ * another principal may grant only what it holds with `grant`, revoke what it granted, and see its own
+ * grants, decisions and audit records.
+ */
+export class Access {
+  readonly #deps: AccessDeps;
+
+  /** @internal */
+  constructor(deps: AccessDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Gives `principal` permissions on a scope or on every scope a pattern matches, until `expiresAt`.
+   * Resolves once the grant is durable and in force.
+   *
+   * @throws {TypeError} for a malformed grant (the message names the field).
+   * @throws {ACCESS_DENIED} when the caller does not hold, with `grant`, what it tries to give.
+   * @example await rt.access.grant({ principal: 'agent:ada', scope: Scope.agent('bob'), permissions: ['read'] })
+   */
+  async grant(input: GrantInput): Promise<Grant> {
+    this.#deps.assertWritable();
+    const now = this.#deps.now();
+    const checked = checkGrantInput(input, now);
+    const grantor = acting();
+    const control = this.#deps.control();
+    const authority = mayGrant(control.policy, grantor, checked, now);
+    if (!authority.allowed) {
+      const refusal = control.refuse({ principal: grantor, scope: checked.scope, operation: 'write', method: 'access.grant' }, authority);
+      await refusal.recorded;
+      throw refusal.error;
+    }
+    const grant: Grant = {
+      id: `g_${newCorrelationId()}`,
+      principal: checked.principal,
+      ...(checked.scope === undefined ? { scopePattern: checked.pattern!.text } : { scope: checked.scope.toString() }),
+      permissions: permissionsOf(checked.bits),
+      ...(checked.expiresAt === undefined ? {} : { expiresAt: checked.expiresAt }),
+      ...(checked.includeSteps ? { includeSteps: true } : {}),
+      grantedBy: grantor.name,
+      createdAt: now,
+    };
+    await this.#deps.recordEvents(
+      [
+        {
+          kind: 'access.granted',
+          ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+          data: {
+            grantId: grant.id,
+            principal: grant.principal,
+            ...(grant.scopePattern === undefined ? {} : { scopePattern: grant.scopePattern }),
+            permissions: grant.permissions,
+            ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
+            ...(grant.includeSteps === undefined ? {} : { includeSteps: true }),
+            grantedBy: grant.grantedBy,
+          },
+        },
+      ],
+      [putGrant(grant)],
+    );
+    control.policy.grants.add(grant);
+    return structuredClone(grant);
+  }
+
+  /**
+   * Removes a grant. Resolves with whether it existed. System may revoke any grant; another principal
+   * only those it gave.
+   *
+   * @throws {ACCESS_DENIED} for a grant the caller did not give.
+   */
+  async revoke(id: string): Promise<boolean> {
+    this.#deps.assertWritable();
+    if (typeof id !== 'string' || id.length === 0) throw new TypeError(`Expected a grant id, got ${describeOption(id)}`);
+    const control = this.#deps.control();
+    const grant = control.policy.grants.get(id);
+    if (grant === undefined) return false;
+    const revoker = acting();
+    if (revoker.kind !== 'system' && grant.grantedBy !== revoker.name) {
+      const refusal = control.refuse({ principal: revoker, scope: grant.scope === undefined ? undefined : Scope.parse(grant.scope), operation: 'write', method: 'access.revoke' }, { allowed: false, rule: 'not-own', code: 'ACCESS_DENIED' });
+      await refusal.recorded;
+      throw refusal.error;
+    }
+    await this.#deps.recordEvents(
+      [
+        {
+          kind: 'access.revoked',
+          ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+          data: { grantId: id, principal: grant.principal, ...(grant.scopePattern === undefined ? {} : { scopePattern: grant.scopePattern }), revokedBy: revoker.name },
+        },
+      ],
+      [{ type: 'del', sublevel: 'access', key: grantKey(id) }],
+    );
+    control.policy.grants.remove(id);
+    return true;
+  }
+
+  /** Grants in force (system sees all; another principal those it holds or gave), oldest first. */
+  grants(filter: GrantsFilter = {}): Grant[] {
+    this.#deps.assertReadable();
+    checkOptionsArgument(filter, 'filter');
+    const who = acting();
+    const principal = filter.principal === undefined ? undefined : normalizePrincipal(filter.principal);
+    const scope = filter.scope === undefined ? undefined : (typeof filter.scope === 'string' ? Scope.parse(filter.scope) : filter.scope).toString();
+    const now = this.#deps.now();
+    const control = this.#deps.control();
+    return control.policy.grants
+      .all()
+      .filter((grant) => who.kind === 'system' || grant.principal === who.name || grant.grantedBy === who.name)
+      .filter((grant) => principal === undefined || grant.principal === principal)
+      .filter((grant) => filter.includeExpired === true || grant.expiresAt === undefined || grant.expiresAt > now)
+      .filter((grant) => scope === undefined || grant.scope === scope || (grant.scopePattern !== undefined && control.policy.grants.matchesPattern(grant.id, scope)))
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+      .map((grant) => structuredClone(grant));
+  }
+
+  /**
+   * Whether `principal` may do `operation` on `scope` now, and by which rule or grant. Asks, records
+   * nothing. A principal other than system may ask only about itself.
+   *
+   * @example await rt.access.check('agent:ada', Scope.agent('bob'), 'read') // { allowed: true, by: 'g_…', rule: 'grant' }
+   */
+  check(principal: string, scope: Scope | string, operation: Operation, options: { sessionId?: string } = {}): AccessDecision {
+    this.#deps.assertReadable();
+    const subject = parsePrincipal(principal);
+    const parsed = typeof scope === 'string' ? Scope.parse(scope) : scope;
+    if (!Scope.isScope(parsed)) throw new TypeError(`Expected \`scope\` to be a Scope or its string form, got ${describeOption(scope)}`);
+    if (!(OPERATIONS as readonly unknown[]).includes(operation)) throw new TypeError(`Expected \`operation\` to be one of ${OPERATIONS.join(', ')}, got ${describeOption(operation)}`);
+    checkOptionsArgument(options);
+    const who = acting();
+    if (who.kind !== 'system' && who.name !== subject.name) {
+      throw new LlmStateError('ACCESS_DENIED', `${who.name} may check only its own access, not ${subject.name}'s`, { details: { principal: who.name, rule: 'not-own' } });
+    }
+    const boundSession = options.sessionId === undefined ? undefined : normalizeScopeId(options.sessionId, 'session id');
+    return { ...this.#deps.control().policy.decide(subject, parsed, operation, boundSession) };
+  }
+
+  /**
+   * Access decisions on record, newest first: every cross-scope decision, allowed or denied. A principal
+   * other than system sees only its own.
+   *
+   * @throws {ACCESS_DENIED} when a principal other than system asks for another's.
+   * @example await rt.access.audit({ principal: 'agent:ada', outcome: 'denied' })
+   */
+  async audit(filter: AuditFilter = {}): Promise<AuditRecord[]> {
+    this.#deps.assertReadable();
+    checkOptionsArgument(filter, 'filter');
+    const who = acting();
+    if (who.kind === 'system') return this.#deps.control().audit.query(filter);
+    if (filter.principal !== undefined && normalizePrincipal(filter.principal) !== who.name) {
+      const refusal = this.#deps.control().refuse({ principal: who, operation: 'read', method: 'access.audit' }, { allowed: false, rule: 'not-own', code: 'ACCESS_DENIED' });
+      await refusal.recorded;
+      throw refusal.error;
+    }
+    return this.#deps.control().audit.query({ ...filter, principal: who.name });
+  }
+
+  /**
+   * Cuts an agent off at once: from the moment this is called, every operation by it or on its scope is
+   * refused with AGENT_QUARANTINED, its queued messages are rejected and none more is processed, its
+   * hooks' actions are refused, and its actor is stopped. Persisted: it holds after a restart, until
+   * {@link release}. System only.
+   *
+   * If the store fails to record it, the quarantine stays in force in this process and the call rejects
+   * with the storage error; calling again records it.
+   */
+  async quarantine(agentId: string, options: { reason?: string } = {}): Promise<Quarantine> {
+    this.#deps.assertWritable();
+    const id = normalizeScopeId(agentId, 'agent id');
+    checkOptionsArgument(options);
+    if (options.reason !== undefined && typeof options.reason !== 'string') throw new TypeError(`Expected \`reason\` to be a string, got ${describeOption(options.reason)}`);
+    // Nothing is awaited before the quarantine is in force (a refusal aside): not even a microtask may
+    // let the agent take its next message.
+    if (acting().kind !== 'system') await this.#systemOnly('access.quarantine');
+    const control = this.#deps.control();
+    const quarantine: Quarantine = control.policy.quarantines.get(id) ?? { agentId: id, ...(options.reason === undefined ? {} : { reason: options.reason }), by: 'system', at: this.#deps.now() };
+    // In force before anything is awaited: no message of the agent is processed after this line.
+    control.policy.quarantines.set(id, quarantine);
+    const error = new LlmStateError('AGENT_QUARANTINED', `Agent ${id} was quarantined${quarantine.reason === undefined ? '' : ` (${quarantine.reason})`}`, { details: { agent: id } });
+    const stopped = this.#deps.cutOff(id, error);
+    await this.#deps.recordEvents(
+      [{ kind: 'access.quarantined', agentId: id, scope: Scope.agent(id).toString(), data: { ...(quarantine.reason === undefined ? {} : { reason: quarantine.reason }), by: quarantine.by } }],
+      [putQuarantine(quarantine)],
+    );
+    await stopped;
+    return structuredClone(quarantine);
+  }
+
+  /** Lifts a quarantine. Resolves with whether there was one. The agent stays stopped: restore it. System only. */
+  async release(agentId: string): Promise<boolean> {
+    this.#deps.assertWritable();
+    const id = normalizeScopeId(agentId, 'agent id');
+    await this.#systemOnly('access.release');
+    const control = this.#deps.control();
+    if (!control.policy.quarantines.has(id)) return false;
+    await this.#deps.recordEvents(
+      [{ kind: 'access.released', agentId: id, scope: Scope.agent(id).toString(), data: { by: 'system' } }],
+      [{ type: 'del', sublevel: 'access', key: quarantineKey(id) }],
+    );
+    control.policy.quarantines.delete(id);
+    return true;
+  }
+
+  /** The agents under quarantine. */
+  quarantined(): Quarantine[] {
+    this.#deps.assertReadable();
+    return [...this.#deps.control().policy.quarantines.values()].map((quarantine) => structuredClone(quarantine));
+  }
+
+  async #systemOnly(method: string): Promise<void> {
+    const who = acting();
+    if (who.kind === 'system') return;
+    const refusal = this.#deps.control().refuse({ principal: who, operation: 'write', method }, { allowed: false, rule: 'system-only', code: 'ACCESS_DENIED' });
+    await refusal.recorded;
+    throw refusal.error;
+  }
+}
+
+/** Who is calling: the principal of the view the call came through. */
+function acting(): ParsedPrincipal {
+  return parsePrincipal(currentCorrelation()?.principal ?? 'system');
+}

@@ -1,0 +1,30 @@
+import type { AccessPolicy } from './AccessPolicy.js';
+import type { AccessDecision } from './decision.js';
+import type { CheckedGrant } from './grantInput.js';
+import { PERMISSION_BIT } from './permissions.js';
+import type { ParsedPrincipal } from './principal.js';
+import { patternCovers } from './scopePattern.js';
+
+/**
+ * Whether `grantor` may give `wanted`: system may give anything; anyone else only what it holds with
+ * the right to pass on. That is its own agent scope (all of it), or one grant of its that carries
+ * `grant` and every wanted permission, covers every scope wanted (for a pattern: a pattern that surely
+ * includes it, see {@link patternCovers}), covers steps if steps are wanted, and lasts at least as long.
+ */
+export function mayGrant(policy: AccessPolicy, grantor: ParsedPrincipal, wanted: CheckedGrant, now: number): AccessDecision {
+  if (grantor.kind === 'system') return { allowed: true, rule: 'system' };
+  const scope = wanted.scope;
+  if (scope !== undefined && grantor.kind === 'agent' && scope.kind === 'agent' && scope.id === grantor.agentId) return { allowed: true, rule: 'own-scope' };
+  const needed = wanted.bits | PERMISSION_BIT.grant;
+  const wantedExpiry = wanted.expiresAt ?? Number.POSITIVE_INFINITY;
+  const candidates =
+    scope !== undefined
+      ? policy.grants.covering(grantor.name, scope.toString(), scope.kind === 'step' ? `workflow:${scope.ids[0]}` : undefined, now)
+      : policy.grants.patternsOf(grantor.name, now).filter((held) => patternCovers(held.pattern!, wanted.pattern!));
+  for (const held of candidates) {
+    if ((held.bits & needed) !== needed || held.expiresAt < wantedExpiry) continue;
+    if (wanted.includeSteps && held.grant.includeSteps !== true) continue;
+    return { allowed: true, rule: 'grant', by: held.grant.id };
+  }
+  return { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
+}
