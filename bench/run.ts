@@ -22,6 +22,7 @@ import { p6Backups } from './p6Backups.js';
 import { p7Migrations } from './p7Migrations.js';
 import { agentSpawn } from './agentSpawn.js';
 import { agentRestart } from './agentRestart.js';
+import { accessCheck } from './accessCheck.js';
 
 const BENCHMARKS: Record<string, Benchmark> = {
   P1: p1AwaitedSet,
@@ -34,6 +35,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   P7: p7Migrations,
   SPAWN: agentSpawn,
   RESTART: agentRestart,
+  ACCESS: accessCheck,
 };
 
 interface Args {
@@ -55,7 +57,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--keys') args.keys = Number(argv[++i]);
     else if (arg === '--records') args.records = Number(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P7 P8 SPAWN RESTART …] [--quick] [--reps N] [--keys N] [--records N] [--json FILE]');
+      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P7 P8 SPAWN RESTART ACCESS …] [--quick] [--reps N] [--keys N] [--records N] [--json FILE]');
       args.ids = ['--help'];
     } else if (arg.toUpperCase() in BENCHMARKS) args.ids.push(arg.toUpperCase());
     else throw new TypeError(`Unknown argument \`${arg}\`; the benchmarks are ${Object.keys(BENCHMARKS).join(', ')}`);

@@ -42,8 +42,7 @@ export interface AuditPruneResult {
 
 interface Pending {
   record: AuditRecord;
-  ops: BatchOp[];
-  bytes: number;
+  promise: Promise<AuditRecord>;
   resolve(record: AuditRecord): void;
   reject(error: unknown): void;
 }
@@ -87,6 +86,8 @@ export class AuditLog {
   readonly #sync: boolean;
   readonly #ids = new RecordIds();
   #queued: Pending[] = [];
+  /** The allowed decisions of {@link #queued}, by {@link signatureOf}. */
+  #repeats = new Map<string, Pending>();
   #draining = false;
   /** Settles after every append made so far has: batches are written in append order. */
   #lastAppend: Promise<unknown> = Promise.resolve();
@@ -126,32 +127,34 @@ export class AuditLog {
       this.#assertOpen('record an access decision');
       // Keys and records hold whole ms.
       const at = Math.floor(this.#clock.now());
-      record = toAuditRecord(this.#ids.next(), at, checkAuditEntry(entry));
+      const checked = checkAuditEntry(entry);
+      // A loop reading through a grant would write one record per read: identical allowed decisions
+      // of one batch are one record with a count. Denials are always recorded one by one.
+      const signature = checked.outcome === 'allowed' ? signatureOf(checked) : undefined;
+      const same = signature === undefined ? undefined : this.#repeats.get(signature);
+      if (same !== undefined) {
+        same.record.count = (same.record.count ?? 1) + 1;
+        same.record.lastAt = at;
+        return same.promise;
+      }
+      record = toAuditRecord(this.#ids.next(), at, checked);
+      const pending = {} as Pending;
+      pending.record = record;
+      pending.promise = new Promise<AuditRecord>((resolve, reject) => {
+        pending.resolve = resolve;
+        pending.reject = reject;
+      });
+      this.#queued.push(pending);
+      if (signature !== undefined) this.#repeats.set(signature, pending);
+      this.#lastAppend = pending.promise.catch(() => {});
+      if (!this.#draining) {
+        this.#draining = true;
+        setImmediate(() => void this.#drain());
+      }
+      return pending.promise;
     } catch (error) {
       return Promise.reject(error);
     }
-    const key = recordKey(record.at, record.id);
-    const value = encodeAuditRecord(record);
-    const index = principalIndexKey(record.principal, key);
-    const marker = indexValue(record.at);
-    const promise = new Promise<AuditRecord>((resolve, reject) => {
-      this.#queued.push({
-        record,
-        ops: [
-          { type: 'put', sublevel: 'audit', key, value },
-          { type: 'put', sublevel: 'audit', key: index, value: marker },
-        ],
-        bytes: key.length + value.length + index.length + marker.length,
-        resolve,
-        reject,
-      });
-    });
-    this.#lastAppend = promise.catch(() => {});
-    if (!this.#draining) {
-      this.#draining = true;
-      setImmediate(() => void this.#drain());
-    }
-    return promise;
   }
 
   /** Waits until every append made so far is durable or has failed; a failure rejects only its append. */
@@ -210,23 +213,30 @@ export class AuditLog {
     while (this.#queued.length > 0) {
       const batch = this.#queued;
       this.#queued = [];
+      this.#repeats = new Map();
       await this.#writes.run(() => this.#write(batch));
     }
     this.#draining = false;
   }
 
   async #write(batch: Pending[]): Promise<void> {
+    const ops: BatchOp[] = [];
+    let bytes = 0;
+    for (const { record } of batch) {
+      const key = recordKey(record.at, record.id);
+      const value = encodeAuditRecord(record);
+      const index = principalIndexKey(record.principal, key);
+      const marker = indexValue(record.at);
+      ops.push({ type: 'put', sublevel: 'audit', key, value }, { type: 'put', sublevel: 'audit', key: index, value: marker });
+      bytes += key.length + value.length + index.length + marker.length;
+    }
     try {
-      await this.#storage.batch(
-        batch.flatMap((pending) => pending.ops),
-        { sync: this.#sync },
-      );
+      await this.#storage.batch(ops, { sync: this.#sync });
     } catch (error) {
       const failure = batchError(batch.length, this.#storage.location, error);
       for (const pending of batch) pending.reject(failure);
       return;
     }
-    const bytes = batch.reduce((sum, pending) => sum + pending.bytes, 0);
     for (const tally of [this.#tally, this.#appendedDuringRecount]) {
       if (tally === undefined) continue;
       tally.count += batch.length;
@@ -387,4 +397,9 @@ function batchError(count: number, location: string, cause: unknown): LlmStateEr
     `Recording ${count} access decision${count === 1 ? '' : 's'} in the audit log of the store at ${location} failed${reason}. None of them was written; retry once the store takes writes again`,
     { cause, details: { records: count } },
   );
+}
+
+/** What makes two allowed decisions the same record. */
+function signatureOf(entry: AuditEntry): string {
+  return [entry.principal, entry.operation, entry.rule, entry.scope, entry.key, entry.grantId, entry.method, entry.correlationId].join('\u0000');
 }

@@ -29,6 +29,13 @@ export interface AuditEntry {
 export interface AuditRecord extends AuditEntry {
   id: string;
   at: number;
+  /**
+   * How many identical allowed decisions this record stands for, when more than one: the same
+   * principal, operation, scope, key, rule, grant, method and correlation, appended in one batch.
+   */
+  count?: number;
+  /** With `count`: the time of the last of them. */
+  lastAt?: number;
 }
 
 const OUTCOMES = ['allowed', 'denied'] as const;
@@ -85,9 +92,13 @@ export function decodeAuditRecord(value: Buffer, id: string): AuditRecord {
   if (source !== 'access' || fields.id !== id || !Number.isSafeInteger(fields.at)) {
     throw corruptRecord('it is not the access decision its key names', where, { bytes: value.length });
   }
-  const { id: _id, at, ...entry } = fields;
+  const { id: _id, at, count, lastAt, ...entry } = fields;
+  if (count !== undefined && !(Number.isSafeInteger(count) && (count as number) > 1 && Number.isSafeInteger(lastAt))) {
+    throw corruptRecord('its count of repeated decisions is malformed', where, { bytes: value.length });
+  }
   try {
-    return toAuditRecord(id, at as number, checkAuditEntry(entry));
+    const record = toAuditRecord(id, at as number, checkAuditEntry(entry));
+    return count === undefined ? record : { ...record, count: count as number, lastAt: lastAt as number };
   } catch (error) {
     throw corruptRecord(`a field is malformed (${(error as Error).message})`, where, { bytes: value.length, cause: error });
   }

@@ -162,6 +162,30 @@ describe('AuditLog', () => {
       assert.equal(batches[0].length, 100, 'each record and its index entry');
     });
 
+    it('records identical allowed decisions of one batch once, with a count, and every denial on its own', async () => {
+      const reads = Array.from({ length: 30 }, (_, i) => {
+        now = T0 + i;
+        return log.append(allowed('agent:ada', 'agent:bob', { key: 'notes', method: 'state.get' }));
+      });
+      const other = log.append(allowed('agent:ada', 'agent:bob', { key: 'plan', method: 'state.get' }));
+      const refusals = Array.from({ length: 3 }, () => log.append(denied('agent:ada', 'agent:carol')));
+      const [first] = await Promise.all(reads);
+      await Promise.all([other, ...refusals]);
+      assert.equal(first.count, 30);
+      assert.equal(first.lastAt, T0 + 29);
+      assert.equal(first.at, T0);
+      const records = await log.query({ order: 'oldest' });
+      assert.deepEqual(records.map((record) => [record.outcome, record.key ?? null, record.count ?? 1]), [
+        ['allowed', 'notes', 30],
+        ['allowed', 'plan', 1],
+        ['denied', null, 1],
+        ['denied', null, 1],
+        ['denied', null, 1],
+      ]);
+      // The next batch starts its own count.
+      assert.equal((await log.append(allowed('agent:ada', 'agent:bob', { key: 'notes', method: 'state.get' }))).count, undefined);
+    });
+
     it('gathers the appends of later turns made while a batch is written into the next batch', async () => {
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
