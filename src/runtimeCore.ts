@@ -9,6 +9,7 @@ import { repeatEvery } from './timers.js';
 import { seededRandom } from './seededRandom.js';
 import { Agents } from './agents/Agents.js';
 import { Supervisors } from './agents/Supervisors.js';
+import { Sessions } from './sessions/Sessions.js';
 import { LlmStateError } from './errors.js';
 import { currentCorrelation, type CorrelationContext } from './events/correlation.js';
 import type { EventSpec } from './events/eventLog.js';
@@ -110,6 +111,7 @@ export class RuntimeCore {
   readonly supervisors: Supervisors;
   readonly faults: FaultInjector;
   readonly hooks: Hooks;
+  readonly sessions: Sessions;
   readonly storage: StorageBackend;
   readonly actors: ActorSystem;
   readonly #options: ResolvedRuntimeOptions;
@@ -227,6 +229,19 @@ export class RuntimeCore {
     });
     this.agents = agents;
     this.supervisors = new Supervisors({ tree, storage, assertReadable, assertWritable });
+    this.sessions = new Sessions({
+      storage,
+      clock: options.clock,
+      timers: options.timers,
+      defaultTtlMs: options.sessions.defaultTtlMs,
+      gcIntervalMs: options.sessions.gcIntervalMs,
+      maxValueBytes: options.maxValueBytes,
+      ownerOf: (scope) => actors.ownerOf(scope),
+      recordEvents: (events, extraOps, context) => systemLog.append(events, context, extraOps),
+      assertWritable,
+      assertReadable,
+      reportError: (error) => this.#onBackgroundError(error),
+    });
   }
 
   /** Resolves once hooks are loaded, `beforeServing` has run, and the supervisor tree runs. @internal */
@@ -242,6 +257,13 @@ export class RuntimeCore {
         throw error;
       }
     }
+    try {
+      // What it collects at open reaches the outbox like any commit, so hooks hear of it once they start.
+      await this.sessions.load();
+    } catch (error) {
+      await this.actors.close().catch(() => {});
+      throw error;
+    }
     await this.#tree.ready();
     if (this.#options.hooks.autoStart) this.#dispatcher.start();
     const { maxAgeMs, maxCount } = this.#options.eventRetention;
@@ -256,6 +278,7 @@ export class RuntimeCore {
   /** Undoes a start that failed part way. @internal */
   async abortStart(): Promise<void> {
     this.#stopRetention?.();
+    await this.sessions.stop();
     await this.#pool?.close();
   }
 
@@ -338,6 +361,7 @@ export class RuntimeCore {
     const endTransactions = timers.setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
     try {
       this.#stopRetention?.();
+      await this.sessions.stop();
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
       await this.#pool?.close();

@@ -67,6 +67,19 @@ export interface RuntimeOptions {
   eventRetention?: { maxAgeMs?: number; maxCount?: number };
   /** Where backups go, and an optional schedule and retention policy for them (see docs/backups.md). */
   backups?: BackupRuntimeOptions;
+  /** Sessions' time to live and their garbage collection (see docs/sessions.md). */
+  sessions?: SessionRuntimeOptions;
+}
+
+/** Options of sessions (`createRuntime({ sessions })`). */
+export interface SessionRuntimeOptions {
+  /**
+   * The time to live of a session started without `ttlMs`; `rt.sessions.start({ ttlMs: null })` still
+   * starts one that never expires. @default none: sessions live until ended and collected
+   */
+  defaultTtlMs?: number;
+  /** How often expired sessions are collected, besides once at open and by `rt.sessions.gc()`. @default 60000 */
+  gcIntervalMs?: number;
 }
 
 /** Options of the hooks layer (`createRuntime({ hooks })`). */
@@ -109,6 +122,7 @@ export const DEFAULT_OPTIONS = {
   closeGraceMs: 5000,
   poisonLimit: 3,
   supervisors: { intensity: 3, period: 5000 },
+  sessions: { gcIntervalMs: 60_000 },
   hooks: {
     threads: Math.min(4, Math.max(2, availableParallelism())),
     autoStart: true,
@@ -170,6 +184,10 @@ const FIELDS = {
     }),
     'an object with `dir`, `every` (ms), `incremental`, `retention`, `compression`, `encrypt` and `key`',
   ],
+  sessions: [
+    z.strictObject({ defaultTtlMs: positiveInteger.optional(), gcIntervalMs: positiveInteger.optional() }),
+    'an object with positive integers `defaultTtlMs` and/or `gcIntervalMs` (ms)',
+  ],
 } as const satisfies Record<keyof RuntimeOptions, readonly [z.ZodType, string]>;
 
 /** The options as given, once checked: each field has its schema's type. */
@@ -177,7 +195,8 @@ type GivenOptions = CheckedOptions<typeof FIELDS>;
 type GivenHookOptions = NonNullable<GivenOptions['hooks']>;
 
 /** {@link RuntimeOptions} with every default filled. */
-export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups'>> & {
+export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups' | 'sessions'>> & {
+  sessions: { defaultTtlMs?: number; gcIntervalMs: number };
   dataDir: string | undefined;
   backups: BackupRuntimeOptions;
   supervisors: Required<NonNullable<GivenOptions['supervisors']>>;
@@ -232,6 +251,10 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     hooks: resolveHookOptions(options.hooks),
     eventRetention: { ...options.eventRetention },
     backups: resolveBackupOptions(options.backups),
+    sessions: {
+      ...(options.sessions?.defaultTtlMs === undefined ? {} : { defaultTtlMs: options.sessions.defaultTtlMs }),
+      gcIntervalMs: options.sessions?.gcIntervalMs ?? DEFAULT_OPTIONS.sessions.gcIntervalMs,
+    },
   };
 }
 

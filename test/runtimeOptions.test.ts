@@ -41,6 +41,7 @@ describe('resolveRuntimeOptions', () => {
         hooks: DEFAULT_OPTIONS.hooks,
         eventRetention: {},
         backups: {},
+        sessions: DEFAULT_OPTIONS.sessions,
       });
     });
 
@@ -69,6 +70,7 @@ describe('resolveRuntimeOptions', () => {
         closeGraceMs: 5000,
         poisonLimit: 3,
         supervisors: { intensity: 3, period: 5000 },
+        sessions: { gcIntervalMs: 60000 },
         hooks: {
           threads: Math.min(4, Math.max(2, availableParallelism())),
           autoStart: true,
@@ -110,6 +112,7 @@ describe('resolveRuntimeOptions', () => {
           supervisors: { intensity: 0, period: 1 },
           hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 8 } },
           eventRetention: { maxCount: 9 },
+          sessions: { defaultTtlMs: 1000, gcIntervalMs: 10 },
         }),
         {
           dataDir: '/tmp/x',
@@ -136,6 +139,7 @@ describe('resolveRuntimeOptions', () => {
           },
           eventRetention: { maxCount: 9 },
           backups: {},
+          sessions: { defaultTtlMs: 1000, gcIntervalMs: 10 },
         },
       );
     });
@@ -153,7 +157,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`, `sessions`',
       );
     });
 
@@ -215,6 +219,13 @@ describe('resolveRuntimeOptions', () => {
       const expectedRetention = 'Expected `eventRetention` to be an object with positive integers `maxAgeMs` and/or `maxCount`';
       rejects({ memory: true, eventRetention: { maxCount: 0 } }, `${expectedRetention}, got \`{"maxCount":0}\` (object)`);
       rejects({ memory: true, eventRetention: { days: 3 } }, `${expectedRetention}, got \`{"days":3}\` (object)`);
+    });
+
+    it('rejects sessions options that are not positive integers of ms', () => {
+      const expectedSessions = 'Expected `sessions` to be an object with positive integers `defaultTtlMs` and/or `gcIntervalMs` (ms)';
+      rejects({ memory: true, sessions: { defaultTtlMs: 0 } }, `${expectedSessions}, got \`{"defaultTtlMs":0}\` (object)`);
+      rejects({ memory: true, sessions: { gcIntervalMs: 1.5 } }, `${expectedSessions}, got \`{"gcIntervalMs":1.5}\` (object)`);
+      rejects({ memory: true, sessions: { ttlMs: 5 } }, `${expectedSessions}, got \`{"ttlMs":5}\` (object)`);
     });
 
     describe('resourceLimits', () => {

@@ -16,6 +16,7 @@ export const SUBLEVELS = [
   'meta',
   'backups',
   'migrations',
+  'sessions',
 ] as const;
 
 export type SublevelName = (typeof SUBLEVELS)[number];

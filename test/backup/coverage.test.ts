@@ -33,6 +33,8 @@ async function fillEveryNamespace(rt: Runtime): Promise<void> {
   // Retention removes the oldest commits, so a backup must carry the high-water mark of what it removed.
   await rt.events.prune({ maxCount: 20 });
   await rt.agents.spawn({ id: 'a1', type: 'assistant', config: { model: 'small' } });
+  const session = await rt.sessions.start({ id: 's2', ttlMs: 3_600_000, metadata: { user: 'u1' } });
+  await rt.sessions.linkArtifact('report.pdf', { sessionId: session.id, scope: Scope.agent('a1'), key: 'note3', kind: 'file' });
 }
 
 describe('what a backup holds', function () {
