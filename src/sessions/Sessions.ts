@@ -268,7 +268,7 @@ export class Sessions {
    * is collected: when its time to live passes, or by `gc({ ended: true })`. Ending an ended session
    * changes nothing and resolves with it as it is.
    *
-   * @throws {TypeError} for an unknown session, or one that has expired.
+   * @throws {TypeError} for an unknown session, or one that has expired (ended or not).
    * @example await rt.sessions.end(s.id)
    */
   async end(id: string): Promise<SessionInfo> {
@@ -277,11 +277,11 @@ export class Sessions {
     const context = currentCorrelation();
     return this.#serial.run(sessionId, async () => {
       const session = await this.#uncollected(sessionId, 'end');
-      if (session.status === 'ended') return this.#info(session);
       const now = this.#deps.clock.now();
       if (isPast(session, now)) {
         throw new TypeError(`Session ${JSON.stringify(sessionId)} expired at ${new Date(session.expiresAt!).toISOString()}; there is nothing left to end`);
       }
+      if (session.status === 'ended') return this.#info(session);
       const ended: StoredSession = { ...session, status: 'ended', endedAt: now };
       const scope = Scope.session(sessionId);
       await this.#deps.ownerOf(scope).commitRecord({ extraOps: [sessionRecordOp(ended)], events: [{ kind: 'session.ended', scope: scope.toString(), data: { id: sessionId } }] }, context);

@@ -154,6 +154,11 @@ describe('rt.sessions: start, end, get, list', () => {
       await rt.sessions.gc();
       error = await rejection(rt.sessions.end('s1'));
       assert.match(error.message, /^Cannot end session "s1": it was collected at .* \(its time to live passed\)$/);
+      await rt.sessions.start({ id: 's2', ttlMs: 10 });
+      await rt.sessions.end('s2');
+      clock.advance(10);
+      error = await rejection(rt.sessions.end('s2'));
+      assert.match(error.message, /^Session "s2" expired at /, 'ended, then expired');
     });
 
     it('get says undefined for an id never started, and list refuses a bad filter', async () => {
