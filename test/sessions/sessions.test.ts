@@ -215,6 +215,26 @@ describe('rt.sessions: time to live and garbage collection', () => {
     assert.equal(error.message, 'Expected `ended` to be a boolean, got `"yes"` (string)');
   });
 
+  it('the collection takes its place in the session scope’s mailbox: writes queued before it are cleared, later ones stay', async () => {
+    const clock = new ManualClock();
+    const rt = await fixture.open({ clock });
+    await rt.sessions.start({ id: 's1', ttlMs: 10 });
+    clock.advance(10);
+    const scope = Scope.session('s1');
+    const before = rt.state.set(scope, 'before', 1);
+    const collecting = rt.sessions.gc();
+    await Promise.resolve();
+    const after = rt.state.set(scope, 'after', 2);
+    await Promise.all([before, collecting, after]);
+    assert.deepEqual(await rt.state.listKeys(scope), ['after']);
+    assert.equal((await rt.sessions.get('s1'))?.collected?.cleared, 1);
+    const events = await rt.events.query({ scope: 'session:s1' });
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['session.started', 'state.set', 'scope.clear', 'session.expired', 'state.set'],
+    );
+  });
+
   it('a session with nothing stored is collected all the same, with cleared 0', async () => {
     const clock = new ManualClock();
     const rt = await fixture.open({ clock });
