@@ -191,6 +191,7 @@ export class Sessions {
   readonly #serial = new KeyedSerial<string>();
   #stopSchedule: (() => void) | undefined;
   #scheduledPass: Promise<unknown> | undefined;
+  #linksMade = 0;
 
   /** @internal */
   constructor(deps: SessionsDeps) {
@@ -386,7 +387,7 @@ export class Sessions {
     const linkedAt = this.#deps.clock.now();
     const link: StoredLink = {
       artifactId,
-      linkId: `${String(linkedAt).padStart(15, '0')}${newCorrelationId().slice(0, 8)}`,
+      linkId: this.#newLinkId(linkedAt),
       linkedAt,
       ...(given.kind === undefined ? {} : { kind: given.kind as string }),
       metadata,
@@ -456,6 +457,12 @@ export class Sessions {
     }
     const unique = new Map(links.map((link) => [`${link.artifactId}\x00${link.linkId}`, link]));
     return [...unique.values()].sort((a, b) => a.linkedAt - b.linkedAt || compare(a.linkId, b.linkId)).map(publicLink);
+  }
+
+  /** Orders by time, then by call within this runtime; the random tail tells apart links made elsewhere in the same ms. */
+  #newLinkId(linkedAt: number): string {
+    this.#linksMade = (this.#linksMade + 1) % 1_000_000;
+    return `${String(linkedAt).padStart(15, '0')}${String(this.#linksMade).padStart(6, '0')}${newCorrelationId().slice(0, 6)}`;
   }
 
   async #linksOfScope(scope: string): Promise<StoredLink[]> {
