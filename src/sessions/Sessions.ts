@@ -2,22 +2,19 @@ import type { RecordWrite } from '../../actors/ScopeActor.js';
 import { checkOptions, checkOptionsArgument, describeOption } from '../checkOptions.js';
 import type { Clock } from '../clock.js';
 import { currentCorrelation, newCorrelationId, runUncorrelated, type CorrelationContext } from '../events/correlation.js';
-import { decodeCommitRecord, encodeSeqKey, type EventSpec } from '../events/eventLog.js';
-import { queryEvents } from '../events/queryEvents.js';
+import type { EventSpec } from '../events/eventLog.js';
 import { KeyedSerial } from '../KeyedSerial.js';
-import { encodeStateKey } from '../state/keyCodec.js';
 import { normalizeKey, normalizeScopeId } from '../state/keyRules.js';
 import { Scope } from '../state/Scope.js';
 import { checkCorrelationId } from '../state/StateManager.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
-import { decodeRecord } from '../storage/recordEnvelope.js';
 import { repeatEvery, type Timers } from '../timers.js';
 import { z } from 'zod';
 import { checkArtifactId, checkLinkKind, checkMetadata, checkParticipants } from './sessionChecks.js';
+import { byLinkOrder, byLogOrder, changesUnder, currentChange, linksOfScope } from './artifactChanges.js';
 import {
   linkRecordOps,
   readIndexedLinks,
-  readLinkedCorrelations,
   readLinksOf,
   readSession,
   readSessions,
@@ -150,8 +147,6 @@ export interface SessionsDeps {
 }
 
 const DEFAULT_LIST_LIMIT = 1000;
-const ALL = Number.MAX_SAFE_INTEGER;
-const STATE_CHANGE_KINDS = ['state.set', 'state.delete', 'scope.clear'];
 
 const START_FIELDS = {
   id: [z.unknown(), 'a session id'],
@@ -398,12 +393,13 @@ export class Sessions {
       const owner = this.#deps.ownerOf(scope);
       link.scope = scope.toString();
       link.key = key;
-      link.change = await this.#currentChange(owner, scope, key!);
+      await owner.drained();
+      link.change = await currentChange(this.#deps.storage, scope, key!);
       const events: EventSpec[] = [{ kind: 'artifact.linked', scope: link.scope, data: { ...data, key, changes: 1 } }];
       await owner.commitRecord({ extraOps: linkRecordOps(link), events }, context);
     } else {
       link.correlationId = given.correlationId as string;
-      const changes = (await this.#changesUnder(link.correlationId)).length;
+      const changes = (await changesUnder(this.#deps.storage, link.correlationId)).length;
       const eventData = { ...data, changes, linkedCorrelationId: link.correlationId };
       if (sessionId !== undefined) {
         const sessionScope = Scope.session(sessionId);
@@ -428,7 +424,7 @@ export class Sessions {
     checkArtifactId(artifactId);
     const changes = new Map<string, StoredChange>();
     for (const link of await readLinksOf(this.#deps.storage, artifactId)) {
-      const found = link.change !== undefined ? [link.change] : await this.#changesUnder(link.correlationId!);
+      const found = link.change !== undefined ? [link.change] : await changesUnder(this.#deps.storage, link.correlationId!);
       for (const change of found) changes.set(change.eventId ?? `${change.seq}:${change.scope}:${change.key}`, change);
     }
     return [...changes.values()].sort(byLogOrder).map(publicChange);
@@ -451,59 +447,18 @@ export class Sessions {
     if (typeof target === 'object' && target !== null && !Scope.isScope(target)) {
       checkOptions(target, { sessionId: [z.string(), 'a session id'] }, { what: '`target`', field: 'field', required: ['sessionId'] });
       const sessionId = normalizeScopeId(target.sessionId, 'session id');
-      links = [...(await readIndexedLinks(storage, 'session', sessionId)), ...(await this.#linksOfScope(Scope.session(sessionId).toString()))];
+      links = [...(await readIndexedLinks(storage, 'session', sessionId)), ...(await linksOfScope(storage, Scope.session(sessionId).toString()))];
     } else {
-      links = await this.#linksOfScope(toScope(target, 'target').toString());
+      links = await linksOfScope(storage, toScope(target, 'target').toString());
     }
     const unique = new Map(links.map((link) => [`${link.artifactId}\x00${link.linkId}`, link]));
-    return [...unique.values()].sort((a, b) => a.linkedAt - b.linkedAt || compare(a.linkId, b.linkId)).map(publicLink);
+    return [...unique.values()].sort(byLinkOrder).map(publicLink);
   }
 
   /** Orders by time, then by call within this runtime; the random tail tells apart links made elsewhere in the same ms. */
   #newLinkId(linkedAt: number): string {
     this.#linksMade = (this.#linksMade + 1) % 1_000_000;
     return `${String(linkedAt).padStart(15, '0')}${String(this.#linksMade).padStart(6, '0')}${newCorrelationId().slice(0, 6)}`;
-  }
-
-  async #linksOfScope(scope: string): Promise<StoredLink[]> {
-    const storage = this.#deps.storage;
-    const links = await readIndexedLinks(storage, 'scope', scope);
-    for (const correlationId of await readLinkedCorrelations(storage)) {
-      const touched = await queryEvents(storage, { correlationId, scope, kinds: STATE_CHANGE_KINDS, limit: 1 });
-      if (touched.length > 0) links.push(...(await readIndexedLinks(storage, 'correlation', correlationId)));
-    }
-    return links;
-  }
-
-  /** The state changes the log holds under a correlation id, in log order. */
-  async #changesUnder(correlationId: string): Promise<StoredChange[]> {
-    const events = await queryEvents(this.#deps.storage, { correlationId, kinds: STATE_CHANGE_KINDS, limit: ALL });
-    return events.map((event) => ({
-      eventId: event.id,
-      scope: event.scope!,
-      ...(event.key === undefined ? {} : { key: event.key }),
-      kind: event.kind as StoredChange['kind'],
-      correlationId: event.correlationId,
-      seq: event.seq,
-      at: event.at,
-    }));
-  }
-
-  /** The change that wrote a key's current value, found from the sequence in its record's envelope. */
-  async #currentChange(owner: ScopeOwner, scope: Scope, key: string): Promise<StoredChange> {
-    await owner.drained();
-    const storage = this.#deps.storage;
-    const raw = await storage.get('state', encodeStateKey(scope, key));
-    if (raw === undefined) {
-      throw new TypeError(
-        `The key ${JSON.stringify(key)} of ${scope} has no value, so no change of it can be linked; link it once it is written, or link the \`correlationId\` its writes were made under`,
-      );
-    }
-    const { seq, timestamp } = decodeRecord(raw, { scope: scope.toString(), key });
-    const record = await storage.get('events', encodeSeqKey(seq));
-    const scopeText = scope.toString();
-    const event = record === undefined ? undefined : decodeCommitRecord(record, seq).findLast((e) => e.kind === 'state.set' && e.scope === scopeText && e.key === key);
-    return { eventId: event?.id ?? null, scope: scopeText, key, kind: 'state.set', correlationId: event?.correlationId ?? null, seq, at: timestamp };
   }
 
   async #uncollected(id: string, action: string): Promise<StoredSession> {
@@ -596,18 +551,6 @@ function toScope(value: unknown, name: string): Scope {
   if (Scope.isScope(value)) return value;
   if (typeof value === 'string') return Scope.parse(value);
   throw new TypeError(`Expected \`${name}\` to be a Scope or its string form (such as 'agent:ada'), got ${describeOption(value)}`);
-}
-
-function byLogOrder(a: StoredChange, b: StoredChange): number {
-  return a.seq - b.seq || indexOf(a) - indexOf(b);
-}
-
-function indexOf(change: StoredChange): number {
-  return change.eventId === null ? -1 : Number(change.eventId.slice(change.eventId.indexOf('.') + 1));
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function publicChange(change: StoredChange): ArtifactChange {
