@@ -78,7 +78,7 @@ export type {
   LinkArtifactOptions,
   ArtifactChange,
   ArtifactLink,
-} from './sessions/Sessions.js';
+} from './sessions/sessionTypes.js';
 export type { SessionRuntimeOptions } from './runtimeOptions.js';
 export { Schemas } from './schema/Schemas.js';
 export type { RegisterSchemaOptions, BindSchemaOptions, SchemaInfo, SchemaBinding, CompareOptions, CompatibilityRequirement } from './schema/Schemas.js';
