@@ -65,6 +65,12 @@ export interface RecordWrite {
   readonly writes?: readonly KeyWrite[];
   readonly extraOps?: readonly BatchOp[];
   readonly events?: readonly EventSpec[];
+  /**
+   * Clears every key of the scope in the same unit, so that the clear and the records commit together or
+   * not at all. Called with the number of keys removed, once they are known; what it returns is added to
+   * the unit's records.
+   */
+  readonly clearScope?: (cleared: number) => { extraOps?: readonly BatchOp[]; events?: readonly EventSpec[] };
 }
 
 /**
@@ -210,6 +216,13 @@ export class ScopeActor implements CommitParticipant {
    * with this scope's writes, so everything about the scope has one writer.
    */
   commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> {
+    if (record.clearScope !== undefined && record.writes !== undefined) {
+      return Promise.reject(new TypeError('A record that clears its scope cannot also write keys of it'));
+    }
+    if (record.clearScope !== undefined && this.#host.guard.active) {
+      const held = this.#host.guard.hold(this.scope, undefined, 'write');
+      if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).commitRecord(record, context));
+    }
     return this.#send({ type: 'record', record, context, resolve: noop, reject: noop }) as Promise<void>;
   }
 
@@ -277,8 +290,13 @@ export class ScopeActor implements CommitParticipant {
       const message = this.#mailbox.peek();
       if (message === undefined) return this.#finishStopping();
       switch (message.type) {
-        case 'set':
         case 'record':
+          if (message.record.clearScope !== undefined) {
+            this.#mailbox.shift();
+            return this.#runBusy(() => this.#prepareClearingRecord(message));
+          }
+          return this.#becomeReady();
+        case 'set':
           return this.#becomeReady();
         case 'delete':
           if (message.existed === undefined) {
@@ -364,7 +382,7 @@ export class ScopeActor implements CommitParticipant {
         unit = writeUnit('set', [{ key: message.key, json: message.json, schema: message.schema }], message.context, undefined, message);
         overlay?.set(message.key, true);
         bytes += message.json.length;
-      } else if (message.type === 'record') {
+      } else if (message.type === 'record' && message.record.clearScope === undefined) {
         unit = { kind: 'record', writes: message.record.writes ?? [], extraOps: message.record.extraOps, events: message.record.events, context: message.context, result: undefined, resolve: message.resolve, reject: message.reject };
         for (const op of message.record.extraOps ?? []) if (op.type === 'put') bytes += op.value.length;
         for (const write of unit.writes) {
@@ -475,6 +493,31 @@ export class ScopeActor implements CommitParticipant {
     }
     const writes = keys.map((key) => ({ key, json: null }));
     this.#prepared = writeUnit('clear', writes, message.context, keys.length, message, keys.length);
+  }
+
+  /** A record that clears the scope: one unit of kind `clear` (or `record` when there is nothing to clear). */
+  async #prepareClearingRecord(message: Extract<Message, { type: 'record' }>): Promise<void> {
+    let keys: string[];
+    let added: ReturnType<NonNullable<RecordWrite['clearScope']>>;
+    try {
+      keys = await this.#scanKeys('');
+      added = message.record.clearScope!(keys.length);
+    } catch (error) {
+      message.reject(error);
+      return;
+    }
+    const { extraOps = [], events = [] } = message.record;
+    this.#prepared = {
+      kind: keys.length === 0 ? 'record' : 'clear',
+      writes: keys.map((key) => ({ key, json: null })),
+      extraOps: [...extraOps, ...(added.extraOps ?? [])],
+      events: [...events, ...(added.events ?? [])],
+      context: message.context,
+      cleared: keys.length,
+      result: undefined,
+      resolve: message.resolve,
+      reject: message.reject,
+    };
   }
 
   async #runTransaction(message: Extract<Message, { type: 'transaction' }>): Promise<void> {

@@ -1,5 +1,5 @@
 export { createRuntime, onRuntimeFatal } from './runtime.js';
-export type { Runtime, RuntimeMetrics, CorrelateResult } from './runtime.js';
+export type { Runtime, RuntimeMetrics, CorrelateResult, CorrelateOptions } from './runtime.js';
 export type { StoreStats, KindStats } from './storeStats.js';
 export { Agents, AgentHandle } from './agents/Agents.js';
 export type { SpawnOptions, RestoreOptions, AgentSummary, DeadLetterFilter } from './agents/Agents.js';
@@ -69,6 +69,17 @@ export type {
   RetentionDecision,
 } from './backup/Backups.js';
 export type { BackupKeyInput, Compression } from './backup/file/index.js';
+export { Sessions } from './sessions/Sessions.js';
+export type {
+  SessionStartOptions,
+  SessionInfo,
+  SessionListOptions,
+  SessionGcOptions,
+  LinkArtifactOptions,
+  ArtifactChange,
+  ArtifactLink,
+} from './sessions/sessionTypes.js';
+export type { SessionRuntimeOptions } from './runtimeOptions.js';
 export { Schemas } from './schema/Schemas.js';
 export type { RegisterSchemaOptions, BindSchemaOptions, SchemaInfo, SchemaBinding, CompareOptions, CompatibilityRequirement } from './schema/Schemas.js';
 export { compareSchemas, compareJsonSchemas, CHANGE_KINDS } from './schema/compatibility.js';

@@ -26,12 +26,26 @@ import type { Migrations } from './schema/Migrations.js';
 import type { Access } from './access/Access.js';
 import { SYSTEM } from './access/principal.js';
 import { gateFor, ViewCache, type AsOptions, type Namespaces } from './runtimeView.js';
+import type { Sessions } from './sessions/Sessions.js';
+import { checkOptions, describeOption } from './checkOptions.js';
+import { z } from 'zod';
 
 export type { RuntimeMetrics } from './runtimeCore.js';
 
 export interface CorrelateResult<T> {
   correlationId: string;
   result: T;
+}
+
+/** The options form of {@link Runtime.correlate}'s second argument. */
+export interface CorrelateOptions {
+  /** The correlation id to use. @default 21 random letters and digits */
+  correlationId?: string;
+  /**
+   * Links the correlation id to this artifact before `fn` runs (`rt.sessions.linkArtifact(artifactId,
+   * { correlationId })`), so that every write `fn` makes is linked, even if it fails part way.
+   */
+  artifactId?: string;
 }
 
 /** A running llmstate runtime. Create one with {@link createRuntime}; close it with {@link Runtime.close}. */
@@ -68,17 +82,22 @@ export interface Runtime {
    * @example const ada = rt.as('agent:ada'); await ada.state.get(Scope.agent('bob'), 'notes') // ACCESS_DENIED
    */
   as(principal: string, options?: AsOptions): Runtime;
+  /** Sessions with a time to live and garbage collection, and artifacts linked to the changes that produced them. */
+  readonly sessions: Sessions;
   /** Where the store lives: the LevelDB directory, or `memory`. */
   readonly location: string;
   /** True once {@link Runtime.close} has begun. */
   readonly closed: boolean;
   /**
    * Runs `fn` in a new correlation context: every write it makes, directly or through awaits, records
-   * `correlationId`.
+   * `correlationId`. The second argument is the correlation id, or `{ correlationId?, artifactId? }`:
+   * with `artifactId`, the correlation is linked to that artifact before `fn` runs.
    *
+   * @throws {TypeError} for a bad correlation id or artifact id.
    * @example const { correlationId } = await rt.correlate(() => rt.state.set(scope, 'k', 1))
+   * @example await rt.correlate(() => writeReport(), { artifactId: 'report-7.pdf' })
    */
-  correlate<T>(fn: () => Promise<T> | T, correlationId?: string): Promise<CorrelateResult<T>>;
+  correlate<T>(fn: () => Promise<T> | T, options?: string | CorrelateOptions): Promise<CorrelateResult<T>>;
   /** Counters for actors, caches and commits. */
   metrics(): RuntimeMetrics;
   /**
@@ -141,6 +160,11 @@ async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess)
   await removeInactiveStores(dataDir).catch(() => {});
   return storage;
 }
+
+const CORRELATE_FIELDS = {
+  correlationId: [z.string(), 'a correlation id'],
+  artifactId: [z.string(), 'an artifact id'],
+} as const;
 
 const STORE_TAIL = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 8);
 
@@ -213,6 +237,7 @@ class LlmStateRuntime implements Runtime {
       schemas: this.#schema.schemas,
       migrations: this.#schema.migrations,
       access: core.access,
+      sessions: core.sessions,
     };
   }
 
@@ -303,6 +328,10 @@ class LlmStateRuntime implements Runtime {
     return this.#views.hooks;
   }
 
+  get sessions(): Sessions {
+    return this.#views.sessions;
+  }
+
   get location(): string {
     return this.#current.storage.location;
   }
@@ -311,14 +340,22 @@ class LlmStateRuntime implements Runtime {
     return this.#closing !== undefined;
   }
 
-  async correlate<T>(fn: () => Promise<T> | T, correlationId?: string): Promise<CorrelateResult<T>> {
+  async correlate<T>(fn: () => Promise<T> | T, options?: string | CorrelateOptions): Promise<CorrelateResult<T>> {
     this.#assertOpen();
     if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be a function, got ${typeof fn}`);
+    if (options !== undefined && typeof options !== 'string' && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+      throw new TypeError(`Expected \`options\` to be a correlation id or an object with \`correlationId\` and/or \`artifactId\`, got ${describeOption(options)}`);
+    }
+    const { correlationId, artifactId } = typeof options === 'object' ? checkOptions(options, CORRELATE_FIELDS) : { correlationId: options, artifactId: undefined };
     if (correlationId !== undefined) checkCorrelationId(correlationId);
     const id = correlationId ?? newCorrelationId();
     const parent = currentCorrelation();
     const context = parent === undefined ? { correlationId: id } : { ...parent, correlationId: id };
-    const result = await runCorrelated(context, fn);
+    const sessions = this.sessions;
+    const result = await runCorrelated(context, async () => {
+      if (artifactId !== undefined) await sessions.linkArtifact(artifactId, { correlationId: id });
+      return fn();
+    });
     return { correlationId: id, result };
   }
 
@@ -414,6 +451,10 @@ class PrincipalRuntime implements Runtime {
     return this.#views.access;
   }
 
+  get sessions(): Sessions {
+    return this.#views.sessions;
+  }
+
   get location(): string {
     return this.#runtime.location;
   }
@@ -422,9 +463,9 @@ class PrincipalRuntime implements Runtime {
     return this.#runtime.closed;
   }
 
-  correlate<T>(fn: () => Promise<T> | T, correlationId?: string): Promise<CorrelateResult<T>> {
+  correlate<T>(fn: () => Promise<T> | T, options?: string | CorrelateOptions): Promise<CorrelateResult<T>> {
     const gate = this.#cache.gate;
-    return gate.open('runtime.correlate', 'promise', () => this.#runtime.correlate(() => gate.run(fn), correlationId));
+    return gate.open('runtime.correlate', 'promise', () => this.#runtime.correlate(() => gate.run(fn), options));
   }
 
   metrics(): RuntimeMetrics {

@@ -9,6 +9,7 @@ import { repeatEvery } from './timers.js';
 import { seededRandom } from './seededRandom.js';
 import { Agents } from './agents/Agents.js';
 import { Supervisors } from './agents/Supervisors.js';
+import { Sessions } from './sessions/Sessions.js';
 import { LlmStateError } from './errors.js';
 import { currentCorrelation, type CorrelationContext } from './events/correlation.js';
 import type { EventSpec } from './events/eventLog.js';
@@ -118,6 +119,7 @@ export class RuntimeCore {
   readonly hooks: Hooks;
   readonly access: Access;
   readonly accessControl: AccessControl;
+  readonly sessions: Sessions;
   readonly storage: StorageBackend;
   readonly actors: ActorSystem;
   readonly #options: ResolvedRuntimeOptions;
@@ -169,7 +171,7 @@ export class RuntimeCore {
       now: () => options.clock.now(),
       audit: new AuditLog({ storage, clock: options.clock, retention: options.audit, sync: options.durability === 'sync', reportError: (error: unknown) => this.#onBackgroundError(error) }),
       recordEvents: (events, extraOps) => recordEvents(events, extraOps),
-      sessionAccess: () => undefined,
+      sessionAccess: (id) => this.sessions.accessInfo(id),
       reportError: (error) => this.#onBackgroundError(error),
     });
     this.#dispatcher = new Dispatcher({
@@ -255,6 +257,19 @@ export class RuntimeCore {
         await agents!.cutOff(agentId, error);
       },
     });
+    this.sessions = new Sessions({
+      storage,
+      clock: options.clock,
+      timers: options.timers,
+      defaultTtlMs: options.sessions.defaultTtlMs,
+      gcIntervalMs: options.sessions.gcIntervalMs,
+      maxValueBytes: options.maxValueBytes,
+      ownerOf: (scope) => actors.ownerOf(scope),
+      recordEvents: (events, extraOps, context) => systemLog.append(events, context, extraOps),
+      assertWritable,
+      assertReadable,
+      reportError: (error) => this.#onBackgroundError(error),
+    });
   }
 
   /** A hook action is checked as the principal it acts as; only a quarantine stops one of system's. */
@@ -285,6 +300,13 @@ export class RuntimeCore {
         throw error;
       }
     }
+    try {
+      // What it collects at open reaches the outbox like any commit, so hooks hear of it once they start.
+      await this.sessions.load();
+    } catch (error) {
+      await this.actors.close().catch(() => {});
+      throw error;
+    }
     await this.#tree.ready();
     if (this.#options.hooks.autoStart) this.#dispatcher.start();
     const { maxAgeMs, maxCount } = this.#options.eventRetention;
@@ -299,6 +321,7 @@ export class RuntimeCore {
   /** Undoes a start that failed part way. @internal */
   async abortStart(): Promise<void> {
     this.#stopRetention?.();
+    await this.sessions.stop();
     await this.#pool?.close();
   }
 
@@ -381,6 +404,7 @@ export class RuntimeCore {
     const endTransactions = timers.setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
     try {
       this.#stopRetention?.();
+      await this.sessions.stop();
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
       await this.#pool?.close();

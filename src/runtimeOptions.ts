@@ -73,6 +73,19 @@ export interface RuntimeOptions {
    * @default { maxCount: 1000000, maxAgeMs: 7776000000 (90 days), maxBytes: 268435456 (256 MiB), pruneEvery: 1000 }
    */
   audit?: { maxCount?: number; maxAgeMs?: number; maxBytes?: number; pruneEvery?: number };
+  /** Sessions' time to live and their garbage collection (see docs/sessions.md). */
+  sessions?: SessionRuntimeOptions;
+}
+
+/** Options of sessions (`createRuntime({ sessions })`). */
+export interface SessionRuntimeOptions {
+  /**
+   * The time to live of a session started without `ttlMs`; `rt.sessions.start({ ttlMs: null })` still
+   * starts one that never expires. @default none: sessions live until ended and collected
+   */
+  defaultTtlMs?: number;
+  /** How often expired sessions are collected, besides once at open and by `rt.sessions.gc()`. @default 60000 */
+  gcIntervalMs?: number;
 }
 
 /** Options of the hooks layer (`createRuntime({ hooks })`). */
@@ -115,6 +128,7 @@ export const DEFAULT_OPTIONS = {
   closeGraceMs: 5000,
   poisonLimit: 3,
   supervisors: { intensity: 3, period: 5000 },
+  sessions: { gcIntervalMs: 60_000 },
   hooks: {
     threads: Math.min(4, Math.max(2, availableParallelism())),
     autoStart: true,
@@ -181,6 +195,10 @@ const FIELDS = {
     z.strictObject({ maxCount: positiveInteger.optional(), maxAgeMs: positiveInteger.optional(), maxBytes: positiveInteger.optional(), pruneEvery: positiveInteger.optional() }),
     'an object with positive integers `maxCount`, `maxAgeMs`, `maxBytes` and/or `pruneEvery`',
   ],
+  sessions: [
+    z.strictObject({ defaultTtlMs: positiveInteger.optional(), gcIntervalMs: positiveInteger.optional() }),
+    'an object with positive integers `defaultTtlMs` and/or `gcIntervalMs` (ms)',
+  ],
 } as const satisfies Record<keyof RuntimeOptions, readonly [z.ZodType, string]>;
 
 /** The options as given, once checked: each field has its schema's type. */
@@ -188,7 +206,8 @@ type GivenOptions = CheckedOptions<typeof FIELDS>;
 type GivenHookOptions = NonNullable<GivenOptions['hooks']>;
 
 /** {@link RuntimeOptions} with every default filled. */
-export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups' | 'audit'>> & {
+export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups' | 'audit' | 'sessions'>> & {
+  sessions: { defaultTtlMs?: number; gcIntervalMs: number };
   dataDir: string | undefined;
   backups: BackupRuntimeOptions;
   supervisors: Required<NonNullable<GivenOptions['supervisors']>>;
@@ -245,6 +264,10 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
     eventRetention: { ...options.eventRetention },
     backups: resolveBackupOptions(options.backups),
     audit: resolveAuditOptions(options.audit),
+    sessions: {
+      ...(options.sessions?.defaultTtlMs === undefined ? {} : { defaultTtlMs: options.sessions.defaultTtlMs }),
+      gcIntervalMs: options.sessions?.gcIntervalMs ?? DEFAULT_OPTIONS.sessions.gcIntervalMs,
+    },
   };
 }
 

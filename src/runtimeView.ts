@@ -7,6 +7,7 @@ import { ACCESS_RULES } from './access/rules/accessRules.js';
 import { BACKUPS_RULES, FAULTS_RULES, HOOKS_RULES, MIGRATIONS_RULES, SCHEMAS_RULES, SUPERVISORS_RULES } from './access/rules/adminRules.js';
 import { AGENTS_RULES } from './access/rules/agentRules.js';
 import { EVENTS_RULES } from './access/rules/eventRules.js';
+import { SESSIONS_RULES } from './access/rules/sessionRules.js';
 import { STATE_RULES } from './access/rules/stateRules.js';
 import type { Agents } from './agents/Agents.js';
 import type { Supervisors } from './agents/Supervisors.js';
@@ -16,6 +17,7 @@ import type { Events } from './events/Events.js';
 import type { Hooks } from './hooks/Hooks.js';
 import type { Migrations } from './schema/Migrations.js';
 import type { Schemas } from './schema/Schemas.js';
+import type { Sessions } from './sessions/Sessions.js';
 import { normalizeScopeId } from './state/keyRules.js';
 import type { StateManager } from './state/StateManager.js';
 import type { FaultInjector } from '../supervisors/FaultInjector.js';
@@ -32,6 +34,7 @@ export interface Namespaces {
   schemas: Schemas;
   migrations: Migrations;
   access: Access;
+  sessions: Sessions;
 }
 
 /** What `rt.as` takes besides the principal. */
@@ -56,6 +59,7 @@ export function namespaceViews(real: Namespaces, gate: Gate): Namespaces {
     schemas: guarded(real.schemas, SCHEMAS_RULES, gate),
     migrations: guarded(real.migrations, MIGRATIONS_RULES, gate),
     access: guarded(real.access, ACCESS_RULES, gate),
+    sessions: guarded(real.sessions, SESSIONS_RULES, gate),
   };
 }
 

@@ -58,6 +58,15 @@ const expected: Record<string, RegExp[]> = {
     /^migrated 2 records after backup taken$/m,
     /^ada now: \{"age":36,"fullName":"Ada Lovelace","tags":\[\]\}$/m,
   ],
+  'sessions.ts': [
+    /^started visit-1, expires 2026-01-01T10:00:00\.000Z$/m,
+    /^report-7\.pdf came from: session:visit-1 outline, agent:ada notes \(same correlation: true\)$/m,
+    /^artifacts of agent:ada: report-7\.pdf$/m,
+    /^artifacts of the session: report-7\.pdf, question\.txt$/m,
+    /^ended; keys kept: outline, question$/m,
+    /^after the restart: expired, 2 keys cleared \(ttl\), keys left: 0$/m,
+    /^markers: session\.started, session\.ended, session\.expired$/m,
+  ],
   'quickstart.ts': [/^topic: \{"name":"weather"\}$/m, /^turns: 1$/m, /^keys: last, topic, turns$/m, /^rejected: STATE_KEY_INVALID$/m],
 };
 

@@ -30,6 +30,7 @@ const required = (param: string, before: TakesOptions['before'] = () => []): Tak
 
 const TABLE: Record<string, Record<string, Entry>> = {
   runtime: {
+    // Its second argument is a correlation id or an options object: test/sessions/artifacts.test.ts checks both.
     correlate: NONE,
     metrics: NONE,
     stats: NONE,
@@ -144,6 +145,20 @@ const TABLE: Record<string, Record<string, Entry>> = {
     quarantine: optional('options', () => ['a3']),
     release: NONE,
     quarantined: NONE,
+  },
+  sessions: {
+    start: optional('options'),
+    end: NONE,
+    get: NONE,
+    list: optional('options'),
+    gc: optional('options'),
+    linkArtifact: required('options', () => ['report.pdf']),
+    changesByArtifact: NONE,
+    // A Scope, a scope's string form or { sessionId }: checked in test/sessions/artifacts.test.ts.
+    artifactsOf: NONE,
+    accessInfo: INTERNAL,
+    load: INTERNAL,
+    stop: INTERNAL,
   },
   faults: {
     crashActor: NONE,

@@ -42,6 +42,7 @@ describe('resolveRuntimeOptions', () => {
         eventRetention: {},
         backups: {},
         audit: DEFAULT_OPTIONS.audit,
+        sessions: DEFAULT_OPTIONS.sessions,
       });
     });
 
@@ -70,6 +71,7 @@ describe('resolveRuntimeOptions', () => {
         closeGraceMs: 5000,
         poisonLimit: 3,
         supervisors: { intensity: 3, period: 5000 },
+        sessions: { gcIntervalMs: 60000 },
         hooks: {
           threads: Math.min(4, Math.max(2, availableParallelism())),
           autoStart: true,
@@ -113,6 +115,7 @@ describe('resolveRuntimeOptions', () => {
           hooks: { threads: 3, autoStart: false, closeGraceMs: 0, history: { maxCount: 7 }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 8 } },
           eventRetention: { maxCount: 9 },
           audit: { maxCount: 10, maxAgeMs: 11, maxBytes: 12, pruneEvery: 13 },
+          sessions: { defaultTtlMs: 1000, gcIntervalMs: 10 },
         }),
         {
           dataDir: '/tmp/x',
@@ -140,6 +143,7 @@ describe('resolveRuntimeOptions', () => {
           eventRetention: { maxCount: 9 },
           backups: {},
           audit: { maxCount: 10, maxAgeMs: 11, maxBytes: 12, pruneEvery: 13 },
+          sessions: { defaultTtlMs: 1000, gcIntervalMs: 10 },
         },
       );
     });
@@ -157,7 +161,7 @@ describe('resolveRuntimeOptions', () => {
       rejects(
         { memory: true, idle: 5 },
         'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
-          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`, `audit`',
+          '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`, `audit`, `sessions`',
       );
     });
 
@@ -219,6 +223,13 @@ describe('resolveRuntimeOptions', () => {
       const expectedRetention = 'Expected `eventRetention` to be an object with positive integers `maxAgeMs` and/or `maxCount`';
       rejects({ memory: true, eventRetention: { maxCount: 0 } }, `${expectedRetention}, got \`{"maxCount":0}\` (object)`);
       rejects({ memory: true, eventRetention: { days: 3 } }, `${expectedRetention}, got \`{"days":3}\` (object)`);
+    });
+
+    it('rejects sessions options that are not positive integers of ms', () => {
+      const expectedSessions = 'Expected `sessions` to be an object with positive integers `defaultTtlMs` and/or `gcIntervalMs` (ms)';
+      rejects({ memory: true, sessions: { defaultTtlMs: 0 } }, `${expectedSessions}, got \`{"defaultTtlMs":0}\` (object)`);
+      rejects({ memory: true, sessions: { gcIntervalMs: 1.5 } }, `${expectedSessions}, got \`{"gcIntervalMs":1.5}\` (object)`);
+      rejects({ memory: true, sessions: { ttlMs: 5 } }, `${expectedSessions}, got \`{"ttlMs":5}\` (object)`);
     });
 
     describe('resourceLimits', () => {

@@ -40,6 +40,7 @@ export const BACKUP_COVERAGE: Readonly<Record<SublevelName, Coverage>> = {
     excluded:
       'the journal of a migration that is running; backups wait for a migration to finish, and one found at open is finished or discarded before anything reads the store',
   },
+  sessions: 'whole',
 };
 
 /** The namespaces a backup holds, in the order it writes them. */

@@ -177,7 +177,7 @@ const EVENT_FIELDS = {
 
   // Sessions and artifacts (see docs/sessions.md). `scope` is the session's scope.
   /** `rt.sessions.start` opened a session. */
-  'session.started': {} as { scope: string; data: { id: string; expiresAt?: number; metadata?: Record<string, unknown> } },
+  'session.started': {} as { scope: string; data: { id: string; expiresAt?: number; metadata?: Record<string, unknown>; participants?: string[] } },
   /** `rt.sessions.end` closed a session; its state is kept until it is collected. */
   'session.ended': {} as { scope: string; data: { id: string } },
   /** A session past its time to live, or ended, was collected: its state was cleared in the same batch. */

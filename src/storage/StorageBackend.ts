@@ -17,6 +17,7 @@ export const SUBLEVELS = [
   'backups',
   'migrations',
   'access',
+  'sessions',
 ] as const;
 
 export type SublevelName = (typeof SUBLEVELS)[number];

@@ -35,6 +35,8 @@ async function fillEveryNamespace(rt: Runtime): Promise<void> {
   await rt.agents.spawn({ id: 'a1', type: 'assistant', config: { model: 'small' } });
   await rt.access.grant({ principal: 'agent:a2', scope: Scope.agent('a1'), permissions: ['read'] });
   await rt.access.quarantine('a9', { reason: 'kept across restores' });
+  const session = await rt.sessions.start({ id: 's2', ttlMs: 3_600_000, metadata: { user: 'u1' } });
+  await rt.sessions.linkArtifact('report.pdf', { sessionId: session.id, scope: Scope.agent('a1'), key: 'note3', kind: 'file' });
 }
 
 describe('what a backup holds', function () {

@@ -48,6 +48,7 @@ const NAMESPACES: Record<string, (subject: Subject) => object> = {
   schemas: ({ rt }) => rt.schemas,
   migrations: ({ rt }) => rt.migrations,
   access: ({ rt }) => rt.access,
+  sessions: ({ rt }) => rt.sessions,
   agentHandle: ({ agent }) => agent,
   supervisorHandle: ({ team }) => team,
 };
@@ -150,6 +151,14 @@ const REFUSES: Record<string, (subject: Subject) => unknown> = {
   'access.quarantine': ({ rt }) => rt.access.quarantine('a3'),
   'access.release': ({ rt }) => rt.access.release('a3'),
   'access.quarantined': ({ rt }) => rt.access.quarantined(),
+  'sessions.start': ({ rt }) => rt.sessions.start({ id: 's2' }),
+  'sessions.end': ({ rt }) => rt.sessions.end('s1'),
+  'sessions.get': ({ rt }) => rt.sessions.get('s1'),
+  'sessions.list': ({ rt }) => rt.sessions.list(),
+  'sessions.gc': ({ rt }) => rt.sessions.gc({ ended: true }),
+  'sessions.linkArtifact': ({ rt }) => rt.sessions.linkArtifact('report.pdf', { scope, key: 'k', sessionId: 's1' }),
+  'sessions.changesByArtifact': ({ rt }) => rt.sessions.changesByArtifact('report.pdf'),
+  'sessions.artifactsOf': ({ rt }) => rt.sessions.artifactsOf({ sessionId: 's1' }),
 
   'agentHandle.send': ({ agent }) => agent.send({ type: 'SAY', text: 'hi' }),
   'agentHandle.pause': ({ agent }) => agent.pause(),
@@ -212,6 +221,11 @@ const KEEPS_WORKING: Record<string, { why: string; call: (subject: Subject) => u
   'runtime.migrations': {
     why: 'reading a namespace never fails; its own methods refuse (their entries below)',
     call: ({ rt }) => rt.migrations,
+    shows: (value) => assert.equal(typeof value, 'object'),
+  },
+  'runtime.sessions': {
+    why: 'reading a namespace never fails; its own methods refuse (their entries below)',
+    call: ({ rt }) => rt.sessions,
     shows: (value) => assert.equal(typeof value, 'object'),
   },
   'runtime.supervisors': {
@@ -283,6 +297,9 @@ const INTERNAL: Record<string, string> = {
   'faults.detach': 'the core that owns the injector calls it as it stops',
   'faults.beforeGroup': 'the commit path runs it for every group, also while close() drains the mailboxes',
   'faults.beforeUnscopedBatch': 'a migration runs it before each journal batch, after its own check',
+  'sessions.load': 'createRuntime reads the sessions with it',
+  'sessions.stop': 'close() stops the collection of expired sessions with it',
+  'sessions.accessInfo': 'the access policy reads it synchronously, from memory, also while close() drains the mailboxes',
 };
 
 /** The methods and accessors of an object, inherited ones included, without calling any getter. */
@@ -314,6 +331,7 @@ async function openSubject({ recorded = false } = {}): Promise<Subject> {
   await team.terminateChild('w0');
   await rt.hooks.register({ name: 'counts', builtin: 'metrics', on: ['state.set'] });
   await rt.schemas.register({ name: 'note', version: '1.0.0', schema: noteSchema });
+  await rt.sessions.start({ id: 's1' });
   if (!recorded) return { rt, agent, team, executionId: 'x1', backupId };
   await rt.state.set(scope, 'k', 1);
   await rt.hooks.idle();

@@ -1,0 +1,43 @@
+import type { Sessions } from '../../sessions/Sessions.js';
+import { Scope } from '../../state/Scope.js';
+import type { Need } from '../Gate.js';
+import type { Rules } from '../guarded.js';
+
+/** The scope of session `id`, or its string form for an id the scope rules refuse (the check then refuses it). */
+function sessionScope(id: unknown): Scope | string {
+  try {
+    return Scope.session(id as string);
+  } catch {
+    return `session:${String(id)}`;
+  }
+}
+
+/**
+ * `rt.sessions`: a session is its scope, `session:<id>`, under the session rules of docs/access.md.
+ * Anyone may start one (and is then a member of it); ending it is a write to it; reading it, or its
+ * artifacts, needs `read`. Linking an artifact needs `read` on the scope it names and `write` on the
+ * session it joins. Listings show only what the principal can read. Collection is system's.
+ */
+export const SESSIONS_RULES: Rules<Sessions> = {
+  start: (gate, sessions, options) => gate.open('sessions.start', 'promise', () => sessions.start(options)),
+  end: (gate, sessions, id) => gate.async('sessions.end', [{ scope: sessionScope(id), operation: 'write' }], () => sessions.end(id)),
+  get: (gate, sessions, id) => gate.async('sessions.get', [{ scope: sessionScope(id), operation: 'read' }], () => sessions.get(id)),
+  list: (gate, sessions, options) =>
+    gate.open('sessions.list', 'promise', async () => (await sessions.list(options)).filter((session) => gate.allows(sessionScope(session.id), 'read'))),
+  gc: (gate, sessions, options) => gate.systemOnly('sessions.gc', 'promise', () => sessions.gc(options)),
+  linkArtifact: (gate, sessions, artifactId, options) => {
+    const needs: Need[] = [];
+    if (options?.scope !== undefined) needs.push({ scope: options.scope, operation: 'read', ...(typeof options.key === 'string' ? { key: options.key } : {}) });
+    if (options?.sessionId !== undefined) needs.push({ scope: sessionScope(options.sessionId), operation: 'write' });
+    return gate.async('sessions.linkArtifact', needs, () => sessions.linkArtifact(artifactId, options));
+  },
+  changesByArtifact: (gate, sessions, artifactId) =>
+    gate.open('sessions.changesByArtifact', 'promise', async () => (await sessions.changesByArtifact(artifactId)).filter((change) => gate.allows(change.scope, 'read'))),
+  artifactsOf: (gate, sessions, target) => {
+    const scope = typeof target === 'object' && target !== null && !Scope.isScope(target) ? sessionScope((target as { sessionId: unknown }).sessionId) : (target as Scope | string);
+    return gate.async('sessions.artifactsOf', [{ scope, operation: 'read' }], () => sessions.artifactsOf(target));
+  },
+  accessInfo: (gate, sessions, id) => gate.systemOnly('sessions.accessInfo', 'value', () => sessions.accessInfo(id)),
+  load: (gate, sessions) => gate.systemOnly('sessions.load', 'promise', () => sessions.load()),
+  stop: (gate, sessions) => gate.systemOnly('sessions.stop', 'promise', () => sessions.stop()),
+};
