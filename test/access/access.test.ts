@@ -257,3 +257,58 @@ describe('access: quarantine timing', () => {
     }
   });
 });
+
+describe('access: session scopes', () => {
+  let rt: Runtime;
+  let clock: ManualClock;
+
+  beforeEach(async () => {
+    clock = new ManualClock();
+    rt = await createRuntime({ memory: true, clock });
+  });
+  afterEach(() => rt.close());
+
+  it('keeps a principal bound to a session out of every other session, whatever it is granted', async () => {
+    const s1 = await rt.sessions.start({ id: 's1' });
+    const s2 = await rt.sessions.start({ id: 's2' });
+    await rt.access.grant({ principal: 'agent:ada', scopePattern: 'session:*', permissions: ['read', 'write'] });
+    const bound = rt.as('agent:ada', { sessionId: s1.id });
+    await bound.state.set(Scope.session(s1.id), 'draft', 'mine');
+    const error = await rejection(bound.state.get(Scope.session(s2.id), 'draft'));
+    assert.equal(error.code, 'ACCESS_DENIED');
+    assert.equal(error.details?.rule, 'other-session');
+    // Unbound, the grant applies.
+    await rt.as('agent:ada').state.set(Scope.session(s2.id), 'draft', 'granted');
+    assert.equal(rt.access.check('agent:ada', Scope.session('s2'), 'read', { sessionId: 's1' }).rule, 'other-session');
+    assert.deepEqual((await bound.sessions.list()).map((s) => s.id), ['s1']);
+  });
+
+  it('lets the members of a session in, and no one else without a grant', async () => {
+    const s = await rt.as('agent:ada').sessions.start({ id: 'team', participants: ['agent:bob'] });
+    assert.equal(s.startedBy, 'agent:ada');
+    await rt.as('agent:ada').state.set(Scope.session('team'), 'k', 1);
+    await rt.as('agent:bob').state.set(Scope.session('team'), 'k', 2);
+    const error = await rejection(rt.as('agent:eve').state.get(Scope.session('team'), 'k'));
+    assert.equal(error.details?.rule, 'no-grant');
+    assert.equal(rt.access.check('agent:bob', Scope.session('team'), 'write').rule, 'session-member');
+  });
+
+  it('opens a session that system started without participants to every principal, as the issue shows', async () => {
+    const s = await rt.sessions.start({ ttlMs: 3_600_000, metadata: { user: 'u1' } });
+    await rt.as('agent:ada').state.set(Scope.session(s.id), 'draft', 'x');
+    assert.equal(rt.access.check('service:writer', Scope.session(s.id), 'write').rule, 'session-open');
+  });
+
+  it('makes a session read-only once it has ended or expired, to all but system', async () => {
+    const s = await rt.sessions.start({ id: 'short', ttlMs: 1000, participants: ['agent:ada'] });
+    await rt.as('agent:ada').state.set(Scope.session(s.id), 'k', 1);
+    clock.advance(1000);
+    const error = await rejection(rt.as('agent:ada').state.set(Scope.session(s.id), 'k', 2));
+    assert.equal(error.details?.rule, 'session-ended');
+    assert.equal(await rt.as('agent:ada').state.get(Scope.session(s.id), 'k'), 1);
+    await rt.sessions.start({ id: 'done', participants: ['agent:ada'] });
+    await rt.sessions.end('done');
+    assert.equal((await rejection(rt.as('agent:ada').state.delete(Scope.session('done'), 'k'))).details?.rule, 'session-ended');
+    await rt.state.set(Scope.session('done'), 'k', 'system still writes');
+  });
+});
