@@ -14,8 +14,11 @@ export interface ConcurrentSets {
   scopes: Scope[];
   keys: string[];
   values: unknown[];
-  /** Issues `n` sets, `IN_FLIGHT` at a time; the same seed gives the same sequence. */
-  drive(rt: Runtime, n: number, seed: number): Promise<void>;
+  /**
+   * Issues `n` sets, `IN_FLIGHT` at a time; the same seed gives the same sequence. With `asOwner`, each
+   * set goes through `rt.as('agent:<id>')` of the agent whose scope it writes (checked, own scope).
+   */
+  drive(rt: Runtime, n: number, seed: number, asOwner?: boolean): Promise<void>;
 }
 
 export function concurrentSets(): ConcurrentSets {
@@ -26,11 +29,13 @@ export function concurrentSets(): ConcurrentSets {
     scopes,
     keys,
     values,
-    drive: async (rt, n, seed) => {
+    drive: async (rt, n, seed, asOwner = false) => {
       const random = rng(seed);
-      await inFlight(IN_FLIGHT, n, (i) =>
-        rt.state.set(scopes[(random() * AGENTS) | 0], keys[(random() * KEYS_PER_AGENT) | 0], values[i & (VALUES - 1)]),
-      );
+      const states = scopes.map((scope) => (asOwner ? rt.as(`agent:${scope.id}`) : rt).state);
+      await inFlight(IN_FLIGHT, n, (i) => {
+        const agent = (random() * AGENTS) | 0;
+        return states[agent].set(scopes[agent], keys[(random() * KEYS_PER_AGENT) | 0], values[i & (VALUES - 1)]);
+      });
     },
   };
 }

@@ -3,6 +3,7 @@
  * raw classic-level batches of 100 puts of the same key and value bytes (array form and chained form;
  * the ratio uses the faster one). Goal: ≥ 0.5× raw; aim 250k ops/s.
  * `P2 bound`: the same sets with the agents' keys bound to a small zod schema, so that each is validated.
+ * `P2 agent`: the same sets, each made by the agent that owns the scope, through `rt.as('agent:<id>')`.
  */
 import { bindSampleSchema } from './boundSchema.js';
 import { storedKey, storedValue, withRuntime } from './common.js';
@@ -41,32 +42,34 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
 
   const ours: number[] = [];
   const bound: number[] = [];
+  const asAgent: number[] = [];
   const rawArray: number[] = [];
   const rawChained: number[] = [];
   const rawInFlight: number[] = [];
   const sqlite: number[] = [];
-  const cpu: Record<string, number[]> = { ours: [], bound: [], array: [], chained: [], inFlight: [], sqlite: [] };
+  const cpu: Record<string, number[]> = { ours: [], bound: [], agent: [], array: [], chained: [], inFlight: [], sqlite: [] };
   const peer = sqlitePeer();
   let batchesPerRun = 0;
 
-  // `withSchema`: the keys are bound to a schema first, so that every set is validated (P2 bound).
-  const runOurs = async (withSchema: boolean) => {
+  // `bound`: the keys are bound to a schema first, so that every set is validated (P2 bound).
+  // `agent`: each set is made by the agent that owns the scope, through rt.as (P2 agent).
+  const runOurs = async (mode: 'system' | 'bound' | 'agent') => {
     gc();
     const result = await withTempDir('p2', (dir) =>
       withRuntime(dir, async (rt) => {
-        if (withSchema) await bindSampleSchema(rt, 'k');
-        await drive(rt, warmup, 1); // activates the 1,000 actors and warms the JIT
+        if (mode === 'bound') await bindSampleSchema(rt, 'k');
+        await drive(rt, warmup, 1, mode === 'agent'); // activates the 1,000 actors and warms the JIT
         const before = rt.metrics().commits.batches;
         const cpuStart = cpuNs();
         const start = now();
-        await drive(rt, count, 2);
+        await drive(rt, count, 2, mode === 'agent');
         const ns = elapsedNs(start);
-        (withSchema ? cpu.bound : cpu.ours).push((cpuNs() - cpuStart) / count);
+        ({ system: cpu.ours, bound: cpu.bound, agent: cpu.agent })[mode].push((cpuNs() - cpuStart) / count);
         return { rate: (count / ns) * 1e9, batches: rt.metrics().commits.batches - before };
       }),
     );
-    (withSchema ? bound : ours).push(result.rate);
-    if (!withSchema) batchesPerRun = result.batches;
+    ({ system: ours, bound, agent: asAgent })[mode].push(result.rate);
+    if (mode === 'system') batchesPerRun = result.batches;
   };
 
   // Times one side on a fresh store: `open` is withRawDb, or the SQLite peer's withStore.
@@ -146,12 +149,12 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
       ]
     : [];
 
-  const order = [() => runOurs(false), runArray, runChained, () => runOurs(true), runInFlight, ...runSqlite];
+  const order = [() => runOurs('system'), runArray, runChained, () => runOurs('bound'), runInFlight, () => runOurs('agent'), ...runSqlite];
   for (let rep = 0; rep < ctx.reps; rep++) {
     // Rotate the order each repetition against drift on a shared machine.
     await inAlternatingOrder(rep, ...order);
     ctx.log(
-      `P2 rep ${rep + 1}/${ctx.reps}: set ${fmtRate(ours.at(-1)!)}, bound set ${fmtRate(bound.at(-1)!)}, batch[] ${fmtRate(rawArray.at(-1)!)}, ` +
+      `P2 rep ${rep + 1}/${ctx.reps}: set ${fmtRate(ours.at(-1)!)}, bound set ${fmtRate(bound.at(-1)!)}, as agent ${fmtRate(asAgent.at(-1)!)}, batch[] ${fmtRate(rawArray.at(-1)!)}, ` +
         `chained ${fmtRate(rawChained.at(-1)!)}, 64 puts ${fmtRate(rawInFlight.at(-1)!)}` +
         (peer ? `, SQLite tx ${fmtRate(sqlite.at(-1)!)}` : ''),
     );
@@ -159,6 +162,7 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
 
   const o = median(ours);
   const b = median(bound);
+  const ag = median(asAgent);
   const a = median(rawArray);
   const c = median(rawChained);
   const p = median(rawInFlight);
@@ -192,6 +196,9 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
       { id: 'P2', metric: 'raw put, 64 in flight', ours: '', raw: fmtRate(p), ratio: fmtRatio(o / p), goal: '(info)' },
       { id: 'P2 bound', metric: 'bound: ops/s vs best raw batch', ours: fmtRate(b), raw: fmtRate(best), ratio: fmtRatio(b / best), goal: '(info)' },
       { id: 'P2 bound', metric: 'bound / unbound: ops/s', ours: fmtRate(b), raw: `${fmtRate(o)} unbound`, ratio: fmtRatio(b / o), goal: '(info)' },
+      { id: 'P2 agent', metric: 'as agent: ops/s vs best raw batch', ours: fmtRate(ag), raw: fmtRate(best), ratio: fmtRatio(ag / best), goal: '(info)' },
+      { id: 'P2 agent', metric: 'as agent / as system: ops/s', ours: fmtRate(ag), raw: `${fmtRate(o)} system`, ratio: fmtRatio(ag / o), goal: '(info)' },
+      { id: 'P2 agent', metric: 'as agent / as system: process CPU per op', ours: fmtNs(median(cpu.agent)), raw: `${fmtNs(median(cpu.ours))} system`, ratio: fmtRatio(median(cpu.agent) / median(cpu.ours)), goal: '(info)' },
       {
         id: 'P2 bound',
         metric: 'bound / unbound: process CPU per op',
@@ -207,8 +214,9 @@ export async function p2ConcurrentSet(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       `The runtime committed the ${count} sets in ${batchesPerRun} LevelDB batches (${(count / batchesPerRun).toFixed(1)} sets per batch, last rep).`,
       'Bound: the same sets, with every agent key starting with `k` bound to schema `sample` (z.object({ role, n, text }), bench/boundSchema.ts), so each is validated.',
+      "As agent: the same sets, each through rt.as('agent:<id>') of the agent that owns the scope: checked (own scope), and its events record the principal.",
       ...(peer ? [`SQLite: ${peer.description}; the raw batches' keys and values, 100 INSERT OR REPLACE per transaction.`] : []),
     ],
-    data: { ours, bound, rawArray, rawChained, rawInFlight, sqlite, cpu, batchesPerRun },
+    data: { ours, bound, asAgent, rawArray, rawChained, rawInFlight, sqlite, cpu, batchesPerRun },
   };
 }

@@ -49,7 +49,7 @@ export interface AsOptions {
 /** Every namespace of `real` behind `gate`'s checks. */
 export function namespaceViews(real: Namespaces, gate: Gate): Namespaces {
   return {
-    state: guarded(real.state, STATE_RULES, gate),
+    state: guarded(real.state.withPrincipal(gate.isSystem ? undefined : gate.principal.name), STATE_RULES, gate),
     events: guarded(real.events, EVENTS_RULES, gate),
     agents: guarded(real.agents, AGENTS_RULES, gate),
     supervisors: guarded(real.supervisors, SUPERVISORS_RULES, gate),

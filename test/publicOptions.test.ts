@@ -45,6 +45,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     listKeys: optional('options', () => [scope]),
     clearScope: optional('options', () => [scope]),
     transaction: optional('options', () => [scope, () => 1]),
+    withPrincipal: INTERNAL,
   },
   agents: {
     define: NONE,

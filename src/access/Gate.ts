@@ -31,11 +31,14 @@ export class Gate {
     return this.principal.kind === 'system';
   }
 
-  /** Checks `needs`, then runs `call` as the principal; a refusal rejects once it is on record. */
-  async<T>(method: string, needs: readonly Need[], call: () => Promise<T>): Promise<T> {
+  /**
+   * Checks `needs`, then runs `call` as the principal; a refusal rejects once it is on record. With
+   * `enter: false` the call runs as it is, for a target that records the principal itself (state).
+   */
+  async<T>(method: string, needs: readonly Need[], call: () => Promise<T>, enter = true): Promise<T> {
     const control = this.#control();
     // The hot path: system with nobody quarantined decides nothing.
-    if (this.isSystem && control.policy.quarantines.size === 0) return this.run(call);
+    if (this.isSystem && control.policy.quarantines.size === 0) return enter ? this.run(call) : call();
     let scopes: Scope[];
     try {
       scopes = needs.map((need) => toScope(need.scope));
@@ -46,7 +49,7 @@ export class Gate {
       const refusal = control.authorize({ principal: this.principal, scope: scopes[i], operation: needs[i].operation, key: needs[i].key, method, boundSession: this.boundSession });
       if (refusal !== undefined) return refusal.recorded.then(() => Promise.reject(refusal.error));
     }
-    return this.run(call);
+    return enter ? this.run(call) : call();
   }
 
   /** {@link async} for a call that returns at once: a refusal throws now, and is put on record in the background. */

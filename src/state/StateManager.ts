@@ -61,10 +61,22 @@ export interface ListKeysOptions {
  */
 export class StateManager {
   readonly #deps: StateManagerDeps;
+  /** Who this manager's writes record as acting: undefined for system (see {@link withPrincipal}). */
+  readonly #principal: string | undefined;
 
   /** @internal */
-  constructor(deps: StateManagerDeps) {
+  constructor(deps: StateManagerDeps, principal?: string) {
     this.#deps = deps;
+    this.#principal = principal;
+  }
+
+  /**
+   * The same state, whose writes record `principal` as acting (undefined: system, whatever principal
+   * the ambient context names). Access views write through one, rather than entering a correlation
+   * context per call. @internal
+   */
+  withPrincipal(principal: string | undefined): StateManager {
+    return new StateManager(this.#deps, principal);
   }
 
   /**
@@ -80,7 +92,7 @@ export class StateManager {
       assertScope(scope);
       const normalized = normalizeKey(key);
       const json = serializeValue(value, this.#deps.maxValueBytes);
-      return this.#deps.ownerOf(scope).set(normalized, json, contextOf(options));
+      return this.#deps.ownerOf(scope).set(normalized, json, this.#contextOf(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -111,7 +123,7 @@ export class StateManager {
     try {
       this.#deps.assertWritable();
       assertScope(scope);
-      return this.#deps.ownerOf(scope).delete(normalizeKey(key), contextOf(options));
+      return this.#deps.ownerOf(scope).delete(normalizeKey(key), this.#contextOf(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -144,7 +156,7 @@ export class StateManager {
     try {
       this.#deps.assertWritable();
       assertScope(scope);
-      return this.#deps.ownerOf(scope).clear(contextOf(options));
+      return this.#deps.ownerOf(scope).clear(this.#contextOf(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -178,10 +190,14 @@ export class StateManager {
       if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
         throw new TypeError(`Expected \`timeoutMs\` to be a positive integer, got ${describeOption(timeoutMs)}`);
       }
-      return this.#deps.ownerOf(scope).transaction(fn, contextOf(options), timeoutMs);
+      return this.#deps.ownerOf(scope).transaction(fn, this.#contextOf(options), timeoutMs);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  #contextOf(options: WriteOptions | undefined): CorrelationContext | undefined {
+    return actingAs(contextOf(options), this.#principal);
   }
 }
 
@@ -190,6 +206,14 @@ function contextOf(options: WriteOptions | undefined): CorrelationContext | unde
   const explicit = options?.correlationId;
   if (explicit !== undefined) checkCorrelationId(explicit);
   return correlationForWrite(explicit);
+}
+
+/** `context` with `principal` as the one acting: the same object when it already says so. */
+function actingAs(context: CorrelationContext | undefined, principal: string | undefined): CorrelationContext | undefined {
+  if (context?.principal === principal) return context;
+  if (principal !== undefined) return context === undefined ? { principal } : { ...context, principal };
+  const { principal: _other, ...rest } = context!;
+  return rest.correlationId === undefined ? undefined : rest;
 }
 
 const CORRELATION_ID = /^[^\x00-\x1f\x7f-\x9f]{1,128}$/;

@@ -291,6 +291,7 @@ const INTERNAL: Record<string, string> = {
   'agents.rejectAllQueued': 'close() and runtime.fatal refuse queued messages with it',
   'agents.stopAgent': 'the handle’s stop() runs it after its own check',
   'agents.cutOff': 'rt.access.quarantine stops the agent with it, after its own check',
+  'state.withPrincipal': 'builds the state of an rt.as view; it reads and writes nothing itself',
   'hooks.load': 'createRuntime reads the registry with it',
   'hooks.pruneIfDue': 'history retention runs it in the background; close() waits for it',
   'faults.takeCrash': 'an agent consumes an armed crash with it, also while close() drains its mailbox',
