@@ -127,17 +127,17 @@ export class AuditLog {
       this.#assertOpen('record an access decision');
       // Keys and records hold whole ms.
       const at = Math.floor(this.#clock.now());
-      const checked = checkAuditEntry(entry);
       // A loop reading through a grant would write one record per read: identical allowed decisions
-      // of one batch are one record with a count. Denials are always recorded one by one.
-      const signature = checked.outcome === 'allowed' ? signatureOf(checked) : undefined;
+      // of one batch are one record with a count. Denials are always recorded one by one. An entry the
+      // same as one already checked in this batch needs no checking again.
+      const signature = signatureOf(entry);
       const same = signature === undefined ? undefined : this.#repeats.get(signature);
       if (same !== undefined) {
         same.record.count = (same.record.count ?? 1) + 1;
         same.record.lastAt = at;
         return same.promise;
       }
-      record = toAuditRecord(this.#ids.next(), at, checked);
+      record = toAuditRecord(this.#ids.next(), at, checkAuditEntry(entry));
       const pending = {} as Pending;
       pending.record = record;
       pending.promise = new Promise<AuditRecord>((resolve, reject) => {
@@ -399,7 +399,13 @@ function batchError(count: number, location: string, cause: unknown): LlmStateEr
   );
 }
 
-/** What makes two allowed decisions the same record. */
-function signatureOf(entry: AuditEntry): string {
-  return [entry.principal, entry.operation, entry.rule, entry.scope, entry.key, entry.grantId, entry.method, entry.correlationId].join('\u0000');
+/**
+ * What makes two allowed decisions the same record; undefined for a denial, or an entry whose fields
+ * are not all strings (it is checked, and refused, as it is).
+ */
+function signatureOf(entry: AuditEntry): string | undefined {
+  if (entry?.outcome !== 'allowed' || entry.code !== undefined) return undefined;
+  const fields = [entry.principal, entry.operation, entry.rule, entry.scope, entry.key, entry.grantId, entry.method, entry.correlationId];
+  for (const field of fields) if (field !== undefined && typeof field !== 'string') return undefined;
+  return fields.join('\u0000');
 }

@@ -23,10 +23,23 @@ const CUSTOM = /^[^\x00-\x1f\x7f-\x9f*]{1,128}$/u;
  * @throws {TypeError} for anything else, naming the rule it breaks.
  */
 export function parsePrincipal(principal: unknown): ParsedPrincipal {
+  const known = typeof principal === 'string' ? parsed.get(principal) : undefined;
+  if (known !== undefined) return known;
+  const result = parse(principal);
+  // Principals are few and asked about often (every check names one): remember them, within bounds.
+  if (parsed.size >= PARSED_LIMIT) parsed.clear();
+  parsed.set(principal as string, result);
+  return result;
+}
+
+const PARSED_LIMIT = 4096;
+const parsed = new Map<string, ParsedPrincipal>();
+
+function parse(principal: unknown): ParsedPrincipal {
   if (typeof principal !== 'string') {
     throw new TypeError(`Expected a principal ('system', 'agent:<id>' or a custom name), got ${principal === null ? 'null' : typeof principal}`);
   }
-  if (principal === SYSTEM) return { kind: 'system', name: SYSTEM };
+  if (principal === SYSTEM) return Object.freeze({ kind: 'system', name: SYSTEM });
   if (principal.startsWith('agent:')) {
     let agentId: string;
     try {
@@ -34,12 +47,12 @@ export function parsePrincipal(principal: unknown): ParsedPrincipal {
     } catch (error) {
       throw new TypeError(`The principal ${quoteForDisplay(principal)} names no valid agent: ${(error as LlmStateError).message}`);
     }
-    return { kind: 'agent', name: `agent:${agentId}`, agentId };
+    return Object.freeze({ kind: 'agent', name: `agent:${agentId}`, agentId });
   }
   if (!CUSTOM.test(principal)) {
     throw new TypeError(`The principal ${quoteForDisplay(principal)} must be 1–128 characters without control characters or '*'`);
   }
-  return { kind: 'custom', name: principal };
+  return Object.freeze({ kind: 'custom', name: principal });
 }
 
 /** The canonical form of a principal (an agent id NFC-normalised). @throws {TypeError} */
