@@ -113,6 +113,6 @@ export type { GrantInput } from './access/grantInput.js';
 export type { Grant, Quarantine } from './access/grantRecords.js';
 export type { AccessDecision, AccessRule } from './access/decision.js';
 export type { Permission, Operation } from './access/permissions.js';
-export type { Principal } from './access/principal.js';
+export type { Principal } from './state/principal.js';
 export type { AuditEntry, AuditFilter, AuditOutcome, AuditRecord, AuditRetention } from './access/AuditLog.js';
 export type { AsOptions } from './runtimeView.js';

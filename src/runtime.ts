@@ -24,7 +24,7 @@ import type { BuiltinInputs } from './hooks/builtinInputs.js';
 import type { Schemas } from './schema/Schemas.js';
 import type { Migrations } from './schema/Migrations.js';
 import type { Access } from './access/Access.js';
-import { SYSTEM } from './access/principal.js';
+import { SYSTEM } from './state/principal.js';
 import { gateFor, ViewCache, type AsOptions, type Namespaces } from './runtimeView.js';
 import type { Sessions } from './sessions/Sessions.js';
 import { checkOptions, describeOption } from './checkOptions.js';

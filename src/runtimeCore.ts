@@ -35,7 +35,7 @@ import { Access } from './access/Access.js';
 import { AccessControl } from './access/AccessControl.js';
 import { AuditLog } from './access/AuditLog.js';
 import type { CheckedAction } from './hooks/hookActions.js';
-import { parsePrincipal } from './access/principal.js';
+import { parsePrincipal } from './state/principal.js';
 import { Scope } from './state/Scope.js';
 
 const EVENT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;

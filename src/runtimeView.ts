@@ -2,7 +2,7 @@ import type { Access } from './access/Access.js';
 import type { AccessControl } from './access/AccessControl.js';
 import { Gate } from './access/Gate.js';
 import { guarded } from './access/guarded.js';
-import { parsePrincipal } from './access/principal.js';
+import { parsePrincipal } from './state/principal.js';
 import { ACCESS_RULES } from './access/rules/accessRules.js';
 import { BACKUPS_RULES, FAULTS_RULES, HOOKS_RULES, MIGRATIONS_RULES, SCHEMAS_RULES, SUPERVISORS_RULES } from './access/rules/adminRules.js';
 import { AGENTS_RULES } from './access/rules/agentRules.js';

@@ -12,7 +12,7 @@ import { mayGrant } from './grantAuthority.js';
 import { checkGrantInput, type GrantInput } from './grantInput.js';
 import { grantKey, putGrant, putQuarantine, quarantineKey, type Grant, type Quarantine } from './grantRecords.js';
 import { OPERATIONS, permissionsOf, type Operation } from './permissions.js';
-import { normalizePrincipal, parsePrincipal, type ParsedPrincipal } from './principal.js';
+import { normalizePrincipal, parsePrincipal, type ParsedPrincipal } from '../state/principal.js';
 
 export interface AccessDeps {
   control(): AccessControl;

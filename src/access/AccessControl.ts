@@ -8,7 +8,7 @@ import type { AuditEntry, AuditLog } from './AuditLog.js';
 import { isAudited, type AccessDecision } from './decision.js';
 import { decodeAccessRecord } from './grantRecords.js';
 import type { Operation } from './permissions.js';
-import type { ParsedPrincipal } from './principal.js';
+import type { ParsedPrincipal } from '../state/principal.js';
 
 export interface AccessControlDeps {
   storage: StorageBackend;

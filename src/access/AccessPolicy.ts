@@ -3,7 +3,7 @@ import type { AccessDecision } from './decision.js';
 import { GrantIndex } from './GrantIndex.js';
 import type { Quarantine } from './grantRecords.js';
 import type { Operation } from './permissions.js';
-import type { ParsedPrincipal } from './principal.js';
+import type { ParsedPrincipal } from '../state/principal.js';
 
 /** What the rules need to know of a session: who it is for, and whether it still takes writes. */
 export interface SessionAccess {

@@ -2,7 +2,7 @@ import { currentCorrelation, runCorrelated } from '../events/correlation.js';
 import { assertScope, Scope } from '../state/Scope.js';
 import type { AccessControl, Refusal } from './AccessControl.js';
 import type { Operation } from './permissions.js';
-import type { ParsedPrincipal } from './principal.js';
+import type { ParsedPrincipal } from '../state/principal.js';
 
 /** One operation a call needs: on a scope (or its string form), for a key where there is one. */
 export interface Need {

@@ -2,7 +2,7 @@ import type { AccessPolicy } from './AccessPolicy.js';
 import type { AccessDecision } from './decision.js';
 import type { CheckedGrant } from './grantInput.js';
 import { PERMISSION_BIT } from './permissions.js';
-import type { ParsedPrincipal } from './principal.js';
+import type { ParsedPrincipal } from '../state/principal.js';
 import { patternCovers } from './scopePattern.js';
 
 /**

@@ -1,7 +1,7 @@
 import { checkOptionsArgument, describeOption } from '../checkOptions.js';
 import { Scope } from '../state/Scope.js';
 import { PERMISSION_BIT, permissionBits, permissionsOf } from './permissions.js';
-import { normalizePrincipal, SYSTEM } from './principal.js';
+import { normalizePrincipal, SYSTEM } from '../state/principal.js';
 import { compileScopePattern, type ScopePattern } from './scopePattern.js';
 
 /** What `rt.access.grant` takes. */

@@ -2,7 +2,7 @@ import { checkOptions } from '../checkOptions.js';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { normalizePrincipal } from '../access/principal.js';
+import { normalizePrincipal } from '../state/principal.js';
 import { checkKindPatterns } from '../events/checkKindPatterns.js';
 import { kindMatcher } from '../events/kindPattern.js';
 import { SCOPE_KINDS, type ScopeKind } from '../state/Scope.js';

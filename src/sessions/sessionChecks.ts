@@ -1,5 +1,5 @@
 import { describeOption } from '../checkOptions.js';
-import { normalizePrincipal } from '../access/principal.js';
+import { normalizePrincipal } from '../state/principal.js';
 import { LlmStateError } from '../errors.js';
 import { serializeValue } from '../state/values.js';
 
