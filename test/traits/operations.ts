@@ -38,7 +38,7 @@ export const child = (id: string): ChildSpec => ({ id, start: async () => ({ sto
  * enumerated and its entries are set aside (see {@link isPending}).
  */
 interface SessionsSurface {
-  start(options: { id?: string }): Promise<unknown>;
+  start(options: { id?: string; participants?: string[] }): Promise<unknown>;
   end(id: string): Promise<unknown>;
   get(id: string): Promise<unknown>;
   list(): Promise<unknown>;
@@ -46,6 +46,9 @@ interface SessionsSurface {
   linkArtifact(artifactId: string, options: { scope: Scope; key: string; sessionId: string }): Promise<unknown>;
   changesByArtifact(artifactId: string): Promise<unknown>;
   artifactsOf(target: { sessionId: string }): Promise<unknown>;
+  load(): Promise<void>;
+  stop(): Promise<void>;
+  accessInfo(id: string): unknown;
 }
 
 export function sessionsOf(rt: Runtime): SessionsSurface | undefined {
