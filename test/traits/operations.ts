@@ -32,31 +32,8 @@ const noteSchema = z.object({ text: z.string() });
 const machine = chatMachine();
 export const child = (id: string): ChildSpec => ({ id, start: async () => ({ stop: async () => {}, kill: () => {} }) });
 
-/**
- * `rt.sessions`, as far as these calls use it. It is reached through this function so that the tables
- * hold its calls before the namespace is on every runtime: where it is absent, its members are not
- * enumerated and its entries are set aside (see {@link isPending}).
- */
-interface SessionsSurface {
-  start(options: { id?: string; participants?: string[] }): Promise<unknown>;
-  end(id: string): Promise<unknown>;
-  get(id: string): Promise<unknown>;
-  list(): Promise<unknown>;
-  gc(options: { ended?: boolean }): Promise<unknown>;
-  linkArtifact(artifactId: string, options: { scope: Scope; key: string; sessionId: string }): Promise<unknown>;
-  changesByArtifact(artifactId: string): Promise<unknown>;
-  artifactsOf(target: { sessionId: string }): Promise<unknown>;
-  load(): Promise<void>;
-  stop(): Promise<void>;
-  accessInfo(id: string): unknown;
-}
-
-export function sessionsOf(rt: Runtime): SessionsSurface | undefined {
-  return (rt as unknown as { sessions?: SessionsSurface }).sessions;
-}
-
 /** The objects whose methods are operations: the namespaces on `rt`, `rt` itself, and the handles they return. */
-export const NAMESPACES: Record<string, (subject: Subject) => object | undefined> = {
+export const NAMESPACES: Record<string, (subject: Subject) => object> = {
   runtime: ({ rt }) => rt,
   state: ({ rt }) => rt.state,
   agents: ({ rt }) => rt.agents,
@@ -68,7 +45,7 @@ export const NAMESPACES: Record<string, (subject: Subject) => object | undefined
   schemas: ({ rt }) => rt.schemas,
   migrations: ({ rt }) => rt.migrations,
   access: ({ rt }) => rt.access,
-  sessions: ({ rt }) => sessionsOf(rt),
+  sessions: ({ rt }) => rt.sessions,
   agentHandle: ({ agent }) => agent,
   supervisorHandle: ({ team }) => team,
 };
@@ -173,14 +150,14 @@ export const VALID_CALLS: Record<string, (subject: Subject) => unknown> = {
   'access.release': ({ rt }) => rt.access.release('a3'),
   'access.quarantined': ({ rt }) => rt.access.quarantined(),
 
-  'sessions.start': ({ rt }) => sessionsOf(rt)!.start({ id: 's2' }),
-  'sessions.end': ({ rt }) => sessionsOf(rt)!.end('s1'),
-  'sessions.get': ({ rt }) => sessionsOf(rt)!.get('s1'),
-  'sessions.list': ({ rt }) => sessionsOf(rt)!.list(),
-  'sessions.gc': ({ rt }) => sessionsOf(rt)!.gc({ ended: true }),
-  'sessions.linkArtifact': ({ rt }) => sessionsOf(rt)!.linkArtifact('report.pdf', { scope, key: 'k', sessionId: 's1' }),
-  'sessions.changesByArtifact': ({ rt }) => sessionsOf(rt)!.changesByArtifact('report.pdf'),
-  'sessions.artifactsOf': ({ rt }) => sessionsOf(rt)!.artifactsOf({ sessionId: 's1' }),
+  'sessions.start': ({ rt }) => rt.sessions.start({ id: 's2' }),
+  'sessions.end': ({ rt }) => rt.sessions.end('s1'),
+  'sessions.get': ({ rt }) => rt.sessions.get('s1'),
+  'sessions.list': ({ rt }) => rt.sessions.list(),
+  'sessions.gc': ({ rt }) => rt.sessions.gc({ ended: true }),
+  'sessions.linkArtifact': ({ rt }) => rt.sessions.linkArtifact('report.pdf', { scope, key: 'k', sessionId: 's1' }),
+  'sessions.changesByArtifact': ({ rt }) => rt.sessions.changesByArtifact('report.pdf'),
+  'sessions.artifactsOf': ({ rt }) => rt.sessions.artifactsOf({ sessionId: 's1' }),
 
   'agentHandle.send': ({ agent }) => agent.send({ type: 'SAY', text: 'hi' }),
   'agentHandle.pause': ({ agent }) => agent.pause(),
@@ -200,9 +177,9 @@ export const VALID_CALLS: Record<string, (subject: Subject) => unknown> = {
 };
 
 /** The methods and accessors of an object, inherited ones included, without calling any getter. */
-export function membersOf(target: object | undefined): string[] {
+export function membersOf(target: object): string[] {
   const names = new Set<string>();
-  for (let o: object | null = target ?? null; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+  for (let o: object | null = target; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
     for (const name of Object.getOwnPropertyNames(o)) {
       const descriptor = Object.getOwnPropertyDescriptor(o, name)!;
       if (name !== 'constructor' && (typeof descriptor.value === 'function' || descriptor.get !== undefined)) names.add(name);
@@ -228,7 +205,7 @@ export async function openSubject({ recorded = false } = {}): Promise<Subject> {
   await team.terminateChild('w0');
   await rt.hooks.register({ name: 'counts', builtin: 'metrics', on: ['state.set'] });
   await rt.schemas.register({ name: 'note', version: '1.0.0', schema: noteSchema });
-  await sessionsOf(rt)?.start({ id: 's1' });
+  await rt.sessions.start({ id: 's1' });
   if (!recorded) return { rt, agent, team, executionId: 'x1', backupId };
   await rt.state.set(scope, 'k', 1);
   await rt.hooks.idle();
@@ -236,25 +213,9 @@ export async function openSubject({ recorded = false } = {}): Promise<Subject> {
   return { rt, agent, team, executionId: execution.executionId, backupId };
 }
 
-/** Every member of every namespace present on `subject`, as `namespace.member`. */
+/** Every member of every namespace of `subject`, as `namespace.member`. */
 export function membersOfNamespaces(subject: Subject): string[] {
   return Object.entries(NAMESPACES).flatMap(([namespace, of]) => membersOf(of(subject)).map((member) => `${namespace}.${member}`));
-}
-
-/** The namespaces of {@link NAMESPACES} that `subject` has. */
-export function presentNamespaces(subject: Subject): string[] {
-  return Object.entries(NAMESPACES)
-    .filter(([, of]) => of(subject) !== undefined)
-    .map(([namespace]) => namespace);
-}
-
-/**
- * Whether a table entry waits for a namespace that the runtime does not have yet (`sessions.*` and
- * `runtime.sessions` before sessions are on the runtime): such entries are kept, and not checked.
- */
-export function isPending(entry: string, present: readonly string[]): boolean {
-  const [namespace, member] = entry.split('.');
-  return !present.includes(namespace) || (namespace === 'runtime' && Object.hasOwn(NAMESPACES, member) && !present.includes(member));
 }
 
 /** How a call ended: with a value, or with an error it threw at once or rejected with. */
