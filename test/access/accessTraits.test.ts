@@ -36,6 +36,7 @@ const MORE_CALLS: Record<string, (subject: ViewSubject) => unknown> = {
   'runtime.metrics': ({ rt }) => rt.metrics(),
   'agentHandle.status': ({ agent }) => agent.status(),
   'agentHandle.record': ({ agent }) => agent.record(),
+  'state.withPrincipal': ({ rt }) => rt.state.withPrincipal('agent:a2'),
   'agents.assertWritable': ({ rt }) => rt.agents.assertWritable(),
   'agents.isLive': ({ rt }) => rt.agents.isLive('a1'),
   'agents.saveAll': ({ rt }) => rt.agents.saveAll(),
