@@ -165,7 +165,8 @@ export class Access {
     checkOptionsArgument(options);
     const who = acting();
     if (who.kind !== 'system' && who.name !== subject.name) {
-      throw new LlmStateError('ACCESS_DENIED', `${who.name} may check only its own access, not ${subject.name}'s`, { details: { principal: who.name, rule: 'not-own' } });
+      // Refused like any call, so on record: asking about others is how a principal probes for a way in.
+      throw this.#deps.control().refuse({ principal: who, operation: 'read', method: 'access.check' }, { allowed: false, rule: 'not-own', code: 'ACCESS_DENIED' }).error;
     }
     const boundSession = options.sessionId === undefined ? undefined : normalizeScopeId(options.sessionId, 'session id');
     return { ...this.#deps.control().policy.decide(subject, parsed, operation, boundSession) };

@@ -39,6 +39,9 @@ export class Gate {
     const control = this.#control();
     // The hot path: system with nobody quarantined decides nothing.
     if (this.isSystem && control.policy.quarantines.size === 0) return enter ? this.run(call) : call();
+    // A call that needs nothing of a scope (an unfiltered listing) is still an operation by the agent.
+    const quarantined = needs.length === 0 ? this.#quarantined(method) : undefined;
+    if (quarantined !== undefined) return quarantined.recorded.then(() => Promise.reject(quarantined.error));
     let scopes: Scope[];
     try {
       scopes = needs.map((need) => toScope(need.scope));
@@ -56,6 +59,8 @@ export class Gate {
   sync<T>(method: string, needs: readonly Need[], call: () => T): T {
     const control = this.#control();
     if (!(this.isSystem && control.policy.quarantines.size === 0)) {
+      const quarantined = needs.length === 0 ? this.#quarantined(method) : undefined;
+      if (quarantined !== undefined) throw quarantined.error;
       for (const need of needs) {
         const refusal = control.authorize({ principal: this.principal, scope: toScope(need.scope), operation: need.operation, key: need.key, method, boundSession: this.boundSession });
         if (refusal !== undefined) throw refusal.error;

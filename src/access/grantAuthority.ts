@@ -3,18 +3,21 @@ import type { AccessDecision } from './decision.js';
 import type { CheckedGrant } from './grantInput.js';
 import { PERMISSION_BIT } from './permissions.js';
 import type { ParsedPrincipal } from '../state/principal.js';
-import { patternCovers } from './scopePattern.js';
+import { patternCovers, type ScopePattern } from './scopePattern.js';
 
 /**
  * Whether `grantor` may give `wanted`: system may give anything; anyone else only what it holds with
  * the right to pass on. That is its own agent scope (all of it), or one grant of its that carries
  * `grant` and every wanted permission, covers every scope wanted (for a pattern: a pattern that surely
  * includes it, see {@link patternCovers}), covers steps if steps are wanted, and lasts at least as long.
+ * A pattern that matches every agent (`agent:*`) is system's to give, whatever the grantor holds.
  */
 export function mayGrant(policy: AccessPolicy, grantor: ParsedPrincipal, wanted: CheckedGrant, now: number): AccessDecision {
   if (grantor.kind === 'system') return { allowed: true, rule: 'system' };
   const scope = wanted.scope;
   if (scope !== undefined && grantor.kind === 'agent' && scope.kind === 'agent' && scope.id === grantor.agentId) return { allowed: true, rule: 'own-scope' };
+  // Every agent's memory is given by system alone, even by a principal that holds `agent:*` itself.
+  if (wanted.pattern !== undefined && matchesEveryAgent(wanted.pattern)) return { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
   const needed = wanted.bits | PERMISSION_BIT.grant;
   const wantedExpiry = wanted.expiresAt ?? Number.POSITIVE_INFINITY;
   const candidates =
@@ -27,4 +30,9 @@ export function mayGrant(policy: AccessPolicy, grantor: ParsedPrincipal, wanted:
     return { allowed: true, rule: 'grant', by: held.grant.id };
   }
   return { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
+}
+
+/** `agent:*`, and the patterns that match as much: `agent:**`, `*`, `a*`. */
+function matchesEveryAgent(pattern: ScopePattern): boolean {
+  return 'agent:'.startsWith(pattern.prefix) && /^\*+$/.test(pattern.text.slice(pattern.prefix.length));
 }

@@ -155,6 +155,11 @@ describe('access: granting needs authority, and cannot escalate', () => {
   it('refuses a pattern wider than the grantor holds: agent:* from anyone but system', async () => {
     const error = await rejection(rt.as('agent:ada').access.grant({ principal: 'agent:eve', scopePattern: 'agent:*', permissions: ['read'] }));
     assert.equal(error.code, 'ACCESS_DENIED');
+    // Not even by a principal that holds it with the right to pass it on, nor written otherwise.
+    await rt.access.grant({ principal: 'agent:ada', scopePattern: 'agent:*', permissions: ['read', 'grant'] });
+    for (const scopePattern of ['agent:*', 'agent:**', 'agent*']) {
+      assert.equal((await rejection(rt.as('agent:ada').access.grant({ principal: 'agent:eve', scopePattern, permissions: ['read'] }))).code, 'ACCESS_DENIED', scopePattern);
+    }
     await rt.access.grant({ principal: 'agent:ada', scopePattern: 'workflow:report-*', permissions: ['read', 'grant'] });
     await rt.as('agent:ada').access.grant({ principal: 'agent:eve', scopePattern: 'workflow:report-2026-*', permissions: ['read'] });
     assert.equal((await rejection(rt.as('agent:ada').access.grant({ principal: 'agent:eve', scopePattern: 'workflow:*', permissions: ['read'] }))).code, 'ACCESS_DENIED');
