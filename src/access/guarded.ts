@@ -13,11 +13,16 @@ export type Rules<T> = {
 };
 
 /**
- * A view of `target` whose methods go through `rules`. It inherits from `target`, so `instanceof` and
- * plain fields still work; getters are re-pointed at `target`, whose private fields they read.
+ * A view of `target` whose methods go through `rules`. It shares `target`'s prototype, so `instanceof`
+ * works, but not `target` itself, which it does not reveal: its plain fields are copied, its getters
+ * re-pointed at `target` (they read its private fields), and a method reached any other way finds no
+ * private fields on the view and throws.
  */
 export function guarded<T extends object>(target: T, rules: Rules<T>, gate: Gate): T {
-  const view = Object.create(target) as T;
+  const view = Object.create(Object.getPrototypeOf(target) as object) as T;
+  for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(target))) {
+    if ('value' in descriptor && typeof descriptor.value !== 'function') Object.defineProperty(view, name, { value: descriptor.value, enumerable: descriptor.enumerable });
+  }
   for (const [name, rule] of Object.entries(rules) as [string, (gate: Gate, target: T, ...args: unknown[]) => unknown][]) {
     Object.defineProperty(view, name, { value: (...args: unknown[]) => rule(gate, target, ...args) });
   }

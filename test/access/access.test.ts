@@ -117,6 +117,17 @@ describe('access: principals, the default rules and grants', () => {
     assert.equal((await rt.access.audit({ principal: 'agent:ada', outcome: 'denied' })).length, 6);
   });
 
+  it('a view does not hand out the namespace behind it', async () => {
+    await rt.state.set(bob, 'notes', 'secret');
+    const view = rt.as('agent:eve').state;
+    assert.ok(view instanceof (rt.state.constructor as new () => unknown));
+    assert.equal(Object.getPrototypeOf(view), Object.getPrototypeOf(rt.state), 'its prototype is the class, not an instance');
+    const get = Object.getPrototypeOf(view).get as (this: unknown, scope: Scope, key: string) => Promise<unknown>;
+    await assert.rejects(async () => get.call(view, bob, 'notes'), TypeError);
+    const handle = rt.as('agent:ada').agents;
+    assert.equal(Object.getPrototypeOf(handle), Object.getPrototypeOf(rt.agents));
+  });
+
   it('refuses malformed principals with a TypeError', () => {
     for (const bad of ['', 'agent:', 'agent:a/..', 'x\u0000y', 'team:*', 42]) assert.throws(() => rt.as(bad as string), TypeError, String(bad));
   });
