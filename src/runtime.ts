@@ -166,6 +166,8 @@ const CORRELATE_FIELDS = {
   artifactId: [z.string(), 'an artifact id'],
 } as const;
 
+const PRINCIPAL_VIEWS_KEPT = 1024;
+
 const STORE_TAIL = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 8);
 
 /**
@@ -183,6 +185,7 @@ class LlmStateRuntime implements Runtime {
   #closing: Promise<void> | undefined;
   /** The namespaces as system sees them: quarantines still apply to system. */
   readonly #system = new ViewCache(gateFor(SYSTEM, undefined, () => this.#current.accessControl));
+  readonly #principalViews = new Map<string, Runtime>();
 
   constructor(options: ResolvedRuntimeOptions, internals: RuntimeInternals) {
     this.#options = options;
@@ -245,9 +248,17 @@ class LlmStateRuntime implements Runtime {
     this.#assertOpen();
     const gate = gateFor(principal, options, () => this.#current.accessControl);
     if (gate.isSystem && gate.boundSession === undefined) return this;
-    const cache = new ViewCache(gate);
-    // Built again for each new core: a restore replaces the namespaces.
-    return new PrincipalRuntime(this, cache, () => cache.of(this.#current, () => this.#namespaces()));
+    const name = `${gate.principal.name}\u0000${gate.boundSession ?? ''}`;
+    let view = this.#principalViews.get(name);
+    if (view === undefined) {
+      const cache = new ViewCache(gate);
+      // Built again for each new core: a restore replaces the namespaces.
+      view = new PrincipalRuntime(this, cache, () => cache.of(this.#current, () => this.#namespaces()));
+      // An application may call `as` per request: the views of the principals in use are kept, within bounds.
+      if (this.#principalViews.size >= PRINCIPAL_VIEWS_KEPT) this.#principalViews.clear();
+      this.#principalViews.set(name, view);
+    }
+    return view;
   }
 
   /** Starts a core on an open store. The caller closes the store when this fails. @internal */

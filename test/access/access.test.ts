@@ -328,3 +328,26 @@ describe('access: session scopes', () => {
     await rt.state.set(Scope.session('done'), 'k', 'system still writes');
   });
 });
+
+describe('access: views', () => {
+  it('rt.as gives the same view for the same principal and session, and follows a full restore', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const rt = await createRuntime({ memory: true, backups: { dir: mkdtempSync(join(tmpdir(), 'llmstate-views-')) } });
+    try {
+      assert.equal(rt.as('agent:ada'), rt.as('agent:ada'));
+      assert.notEqual(rt.as('agent:ada'), rt.as('agent:ada', { sessionId: 's1' }));
+      assert.equal(rt.as('system'), rt);
+      const ada = rt.as('agent:ada');
+      await ada.state.set(Scope.agent('ada'), 'k', 'before');
+      const backup = await rt.backups.create();
+      await ada.state.set(Scope.agent('ada'), 'k', 'after');
+      await rt.backups.restore({ id: backup.id });
+      assert.equal(await ada.state.get(Scope.agent('ada'), 'k'), 'before', 'the view reads the restored store');
+      assert.equal((await rejection(ada.state.get(Scope.agent('bob'), 'k'))).code, 'ACCESS_DENIED');
+    } finally {
+      await rt.close();
+    }
+  });
+});
