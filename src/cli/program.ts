@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeForDisplay, quoteForDisplay } from '../displayText.js';
+import { registerAccessCommands } from './accessCommands.js';
 import { registerAgentCommands } from './agentCommands.js';
+import { registerAuditCommand } from './auditCommand.js';
 import { registerBackupCommands } from './backupCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
@@ -40,6 +42,10 @@ Examples:
   llmstate --schemas ./schemas.mjs schemas list
   llmstate schemas docs --out docs/state-schemas.md
   llmstate migrate check
+  llmstate access grant agent:ada 'workflow:report-*' read,write --expires 7d
+  llmstate access check agent:ada agent:bob read
+  llmstate access quarantine bob --reason 'prompt injection suspected'
+  llmstate audit --principal agent:ada --outcome denied --since 1h
   llmstate --schemas ./schemas.mjs migrate run profile --dry-run
   llmstate demo`;
 
@@ -65,6 +71,8 @@ export function createProgram(): Command {
   registerBackupCommands(program);
   registerSchemaCommands(program);
   registerMigrateCommands(program);
+  registerAccessCommands(program);
+  registerAuditCommand(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;
