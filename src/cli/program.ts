@@ -14,6 +14,7 @@ import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles, UsageError } from './
 import { registerMigrateCommands } from './migrateCommands.js';
 import { firstInvalidUtf8 } from './rawArguments.js';
 import { registerSchemaCommands } from './schemaCommands.js';
+import { registerSessionCommands } from './sessionCommands.js';
 import { parseSchemasModule } from './schemasModule.js';
 import { registerStateCommands } from './stateCommands.js';
 import { registerStatsCommand } from './stats.js';
@@ -46,6 +47,8 @@ Examples:
   llmstate access check agent:ada agent:bob read
   llmstate access quarantine bob --reason 'prompt injection suspected'
   llmstate audit --principal agent:ada --outcome denied --since 1h
+  llmstate sessions list --status active
+  llmstate artifacts show report-7.pdf
   llmstate --schemas ./schemas.mjs migrate run profile --dry-run
   llmstate demo`;
 
@@ -73,6 +76,7 @@ export function createProgram(): Command {
   registerMigrateCommands(program);
   registerAccessCommands(program);
   registerAuditCommand(program);
+  registerSessionCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;
