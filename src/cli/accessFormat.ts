@@ -53,7 +53,7 @@ export function formatQuarantineList(quarantines: readonly Quarantine[], styles:
   return formatTable(['agent', 'since', 'by', 'reason'], rows, new Set(), styles);
 }
 
-/** `audit`: one row per decision, in the order asked (newest first by default). */
+/** `audit`: one row per record, in the order asked (newest first by default); `count` is how many identical allowed decisions one record stands for. */
 export function formatAuditList(records: readonly AuditRecord[], styles: Styles): string[] {
   const rows = records.map((record) => [
     isoTime(record.at),
@@ -66,6 +66,7 @@ export function formatAuditList(records: readonly AuditRecord[], styles: Styles)
     record.grantId ?? record.code ?? '-',
     record.method ?? '-',
     record.correlationId ?? '-',
+    String(record.count ?? 1),
   ]);
-  return formatTable(['at', 'principal', 'outcome', 'operation', 'scope', 'key', 'rule', 'grant/code', 'method', 'correlation'], rows, new Set(), styles);
+  return formatTable(['at', 'principal', 'outcome', 'operation', 'scope', 'key', 'rule', 'grant/code', 'method', 'correlation', 'count'], rows, new Set([10]), styles);
 }

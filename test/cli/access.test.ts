@@ -17,7 +17,7 @@ interface Seeded {
 
 /**
  * A store with three grants (one expired), one refusal on record (ada reading bob's notes before her
- * grant) and one allowed decision (ada reading bob's notes through it), then closed.
+ * grant) and one record of two allowed decisions (ada reading bob's notes through it), then closed.
  */
 async function seed(dataDir: string): Promise<Seeded> {
   let offset = -2 * HOUR;
@@ -30,7 +30,8 @@ async function seed(dataDir: string): Promise<Seeded> {
     await assert.rejects(ada.state.get(Scope.agent('bob'), 'notes'), { code: 'ACCESS_DENIED' });
     const bobRead = await rt.access.grant({ principal: 'agent:ada', scope: Scope.agent('bob'), permissions: ['read', 'list'], expiresAt: Date.now() + HOUR });
     const reports = await rt.access.grant({ principal: 'agent:ada', scopePattern: 'workflow:report-*', permissions: ['read', 'write'], includeSteps: true });
-    assert.deepEqual(await ada.state.get(Scope.agent('bob'), 'notes'), ['draft']);
+    // Read twice in one turn: one audit record that counts two decisions.
+    assert.deepEqual(await Promise.all([ada.state.get(Scope.agent('bob'), 'notes'), ada.state.get(Scope.agent('bob'), 'notes')]), [['draft'], ['draft']]);
     return JSON.parse(JSON.stringify({ bobRead, reports, expired })) as Seeded;
   } finally {
     await rt.close();
@@ -258,19 +259,19 @@ describe('llmstate access and audit', function () {
       const table = await inDir(dir, 'audit');
       assertSucceeds(table);
       const rows = lines(table.stdout);
-      assert.match(rows[0], /^at +principal +outcome +operation +scope +key +rule +grant\/code +method +correlation$/);
-      assert.match(rows[1], new RegExp(`^\\S+Z +agent:ada +allowed +read +agent:bob +notes +grant +${seeded.bobRead.id} +state\\.get +-$`));
-      assert.match(rows[2], /^\S+Z +agent:ada +denied +read +agent:bob +notes +no-grant +ACCESS_DENIED +state\.get +-$/);
+      assert.match(rows[0], /^at +principal +outcome +operation +scope +key +rule +grant\/code +method +correlation +count$/);
+      assert.match(rows[1], new RegExp(`^\\S+Z +agent:ada +allowed +read +agent:bob +notes +grant +${seeded.bobRead.id} +state\\.get +- +2$`));
+      assert.match(rows[2], /^\S+Z +agent:ada +denied +read +agent:bob +notes +no-grant +ACCESS_DENIED +state\.get +- +1$/);
       assert.equal(rows.length, 3);
 
       const json = await inDir(dir, 'audit', '--json');
       assertSucceeds(json);
       const records = JSON.parse(json.stdout) as AuditRecord[];
       assert.deepEqual(
-        records.map(({ outcome, rule, grantId }) => ({ outcome, rule, grantId })),
+        records.map(({ outcome, rule, grantId, count }) => ({ outcome, rule, grantId, count })),
         [
-          { outcome: 'allowed', rule: 'grant', grantId: seeded.bobRead.id },
-          { outcome: 'denied', rule: 'no-grant', grantId: undefined },
+          { outcome: 'allowed', rule: 'grant', grantId: seeded.bobRead.id, count: 2 },
+          { outcome: 'denied', rule: 'no-grant', grantId: undefined, count: undefined },
         ],
       );
     });
