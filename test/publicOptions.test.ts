@@ -155,6 +155,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     gc: optional('options'),
     linkArtifact: required('options', () => ['report.pdf']),
     changesByArtifact: NONE,
+    linksOf: NONE,
     // A Scope, a scope's string form or { sessionId }: checked in test/sessions/artifacts.test.ts.
     artifactsOf: NONE,
     accessInfo: INTERNAL,

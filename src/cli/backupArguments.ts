@@ -20,11 +20,21 @@ export function parsePointInTime(text: string): Date | number {
   if (/^\d+$/.test(text)) {
     const seq = Number(text);
     if (Number.isSafeInteger(seq)) return seq;
-  } else if (ISO_TIME.test(text)) {
-    const date = new Date(text);
-    if (!Number.isNaN(date.getTime())) return date;
+  } else {
+    const date = isoInstant(text);
+    if (date !== undefined) return date;
   }
   throw new InvalidArgumentError('Expected an ISO 8601 time with its zone, such as 2026-12-01T10:00:00Z, or a commit sequence, such as 1200.');
+}
+
+/**
+ * An ISO 8601 time with its zone (`Z` or an offset), or a date alone (midnight UTC), so that the instant
+ * does not depend on the machine's time zone; undefined for anything else.
+ */
+export function isoInstant(text: string): Date | undefined {
+  if (!ISO_TIME.test(text)) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /** `--keep-last` and the other counts: a whole number, 0 or more. */

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeForDisplay, quoteForDisplay } from '../displayText.js';
+import { registerAccessCommands } from './accessCommands.js';
 import { registerAgentCommands } from './agentCommands.js';
+import { registerAuditCommand } from './auditCommand.js';
 import { registerBackupCommands } from './backupCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
@@ -12,6 +14,7 @@ import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles, UsageError } from './
 import { registerMigrateCommands } from './migrateCommands.js';
 import { firstInvalidUtf8 } from './rawArguments.js';
 import { registerSchemaCommands } from './schemaCommands.js';
+import { registerSessionCommands } from './sessionCommands.js';
 import { parseSchemasModule } from './schemasModule.js';
 import { registerStateCommands } from './stateCommands.js';
 import { registerStatsCommand } from './stats.js';
@@ -40,6 +43,12 @@ Examples:
   llmstate --schemas ./schemas.mjs schemas list
   llmstate schemas docs --out docs/state-schemas.md
   llmstate migrate check
+  llmstate access grant agent:ada 'workflow:report-*' read,write --expires 7d
+  llmstate access check agent:ada agent:bob read
+  llmstate access quarantine bob --reason 'prompt injection suspected'
+  llmstate audit --principal agent:ada --outcome denied --since 1h
+  llmstate sessions list --status active
+  llmstate artifacts show report-7.pdf
   llmstate --schemas ./schemas.mjs migrate run profile --dry-run
   llmstate demo`;
 
@@ -65,6 +74,9 @@ export function createProgram(): Command {
   registerBackupCommands(program);
   registerSchemaCommands(program);
   registerMigrateCommands(program);
+  registerAccessCommands(program);
+  registerAuditCommand(program);
+  registerSessionCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;

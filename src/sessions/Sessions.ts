@@ -340,6 +340,18 @@ export class Sessions {
   }
 
   /**
+   * The links of one artifact, oldest first: what `linkArtifact` made for it.
+   *
+   * @throws {TypeError} for a bad artifact id. @throws {DATA_CORRUPT}
+   * @example await rt.sessions.linksOf('report-7.pdf')
+   */
+  async linksOf(artifactId: string): Promise<ArtifactLink[]> {
+    this.#deps.assertReadable();
+    checkArtifactId(artifactId);
+    return (await readLinksOf(this.#deps.storage, artifactId)).sort(byLinkOrder).map(publicLink);
+  }
+
+  /**
    * The artifact links of a scope or of a session, oldest first.
    *
    * - A {@link Scope}, or a scope's string form (`agent:ada`): the key links of that scope, and the

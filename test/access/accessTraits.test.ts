@@ -118,6 +118,7 @@ const ALLOWED: Record<string, { why: string; shows?: (value: any) => void }> = {
     shows: (sessions: { id: string }[]) => assert.ok(!sessions.some((session) => session.id === CLOSED_SESSION), JSON.stringify(sessions)),
   },
   'sessions.changesByArtifact': { why: 'a filtered listing: only the changes of scopes the principal can read', shows: (changes) => assert.deepEqual(changes, []) },
+  'sessions.linksOf': { why: 'a filtered listing: only the links whose scope and session the principal can read', shows: (links) => assert.deepEqual(links, []) },
 };
 
 /**

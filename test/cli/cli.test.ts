@@ -205,7 +205,7 @@ describe('llmstate command', function () {
     it('--help lists every command and exits 0', async () => {
       const result = await llmstate(['--help']);
       assertSucceeds(result);
-      for (const command of ['set', 'get', 'keys', 'del', 'stats', 'agents', 'backup', 'demo']) assert.match(result.stdout, new RegExp(`^  ${command} `, 'm'));
+      for (const command of ['set', 'get', 'keys', 'del', 'stats', 'agents', 'backup', 'access', 'audit', 'sessions', 'artifacts', 'demo']) assert.match(result.stdout, new RegExp(`^  ${command} `, 'm'));
       assert.match(result.stdout, /--data-dir <dir>/);
     });
   });

@@ -99,6 +99,23 @@ describe('rt.sessions: artifacts', () => {
     assert.deepEqual(linked.data, { artifactId: 'c.pdf', key: 'notes', changes: 1 });
   });
 
+  it('linksOf an artifact lists its links, oldest first; through rt.as, those whose scope and session it can read', async () => {
+    await rt.sessions.start({ id: 's1', participants: ['agent:ada'] });
+    await rt.state.set(ada, 'draft', 'v1');
+    await rt.state.set(Scope.agent('bob'), 'notes', 'n');
+    const own = await rt.sessions.linkArtifact('r.pdf', { scope: ada, key: 'draft', sessionId: 's1', kind: 'file' });
+    clock.advance(1);
+    const bobs = await rt.sessions.linkArtifact('r.pdf', { scope: Scope.agent('bob'), key: 'notes' });
+    clock.advance(1);
+    const bare = await rt.sessions.linkArtifact('r.pdf', { correlationId: 'job-1' });
+    await rt.sessions.linkArtifact('other.pdf', { correlationId: 'job-1' });
+
+    assert.deepEqual(await rt.sessions.linksOf('r.pdf'), [own, bobs, bare]);
+    assert.deepEqual(await rt.sessions.linksOf('never-linked'), []);
+    assert.deepEqual(await rt.as('agent:ada').sessions.linksOf('r.pdf'), [own], 'not bob’s scope, nor a link that names no scope');
+    assert.match((await rejection(rt.sessions.linksOf(''))).message, /^Expected `artifactId`/);
+  });
+
   it('links survive a restart and round-trip through JSON', async () => {
     const fixture = new RuntimeFixture('sessions-artifacts');
     try {

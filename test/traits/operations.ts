@@ -157,6 +157,7 @@ export const VALID_CALLS: Record<string, (subject: Subject) => unknown> = {
   'sessions.gc': ({ rt }) => rt.sessions.gc({ ended: true }),
   'sessions.linkArtifact': ({ rt }) => rt.sessions.linkArtifact('report.pdf', { scope, key: 'k', sessionId: 's1' }),
   'sessions.changesByArtifact': ({ rt }) => rt.sessions.changesByArtifact('report.pdf'),
+  'sessions.linksOf': ({ rt }) => rt.sessions.linksOf('report.pdf'),
   'sessions.artifactsOf': ({ rt }) => rt.sessions.artifactsOf({ sessionId: 's1' }),
 
   'agentHandle.send': ({ agent }) => agent.send({ type: 'SAY', text: 'hi' }),

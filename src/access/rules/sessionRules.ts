@@ -16,7 +16,8 @@ function sessionScope(id: unknown): Scope | string {
  * `rt.sessions`: a session is its scope, `session:<id>`, under the session rules of docs/access.md.
  * Anyone may start one (and is then a member of it); ending it is a write to it; reading it, or its
  * artifacts, needs `read`. Linking an artifact needs `read` on the scope it names and `write` on the
- * session it joins. Listings show only what the principal can read. Collection is system's.
+ * session it joins; an artifact's links show only those whose scope and session are readable.
+ * Listings show only what the principal can read. Collection is system's.
  */
 export const SESSIONS_RULES: Rules<Sessions> = {
   start: (gate, sessions, options) => gate.open('sessions.start', 'promise', () => sessions.start(options)),
@@ -33,6 +34,16 @@ export const SESSIONS_RULES: Rules<Sessions> = {
   },
   changesByArtifact: (gate, sessions, artifactId) =>
     gate.open('sessions.changesByArtifact', 'promise', async () => (await sessions.changesByArtifact(artifactId)).filter((change) => gate.allows(change.scope, 'read'))),
+  // A link shows the scope and session it names: each must be readable. A link to a correlation id
+  // alone names no scope, like the events of no scope, which are system's.
+  linksOf: (gate, sessions, artifactId) =>
+    gate.open('sessions.linksOf', 'promise', async () =>
+      (await sessions.linksOf(artifactId)).filter((link) =>
+        link.scope === undefined && link.sessionId === undefined
+          ? gate.isSystem
+          : (link.scope === undefined || gate.allows(link.scope, 'read')) && (link.sessionId === undefined || gate.allows(sessionScope(link.sessionId), 'read')),
+      ),
+    ),
   artifactsOf: (gate, sessions, target) => {
     const scope = typeof target === 'object' && target !== null && !Scope.isScope(target) ? sessionScope((target as { sessionId: unknown }).sessionId) : (target as Scope | string);
     return gate.async('sessions.artifactsOf', [{ scope, operation: 'read' }], () => sessions.artifactsOf(target));
