@@ -116,6 +116,11 @@ export class ActorSystem implements ActorHost {
     this.#actors.get(scope.toString())?.rejectQueued(error);
   }
 
+  /** Rejects the writes `principal` has queued on any scope. */
+  rejectQueuedBy(principal: string, error: LlmStateError): void {
+    for (const actor of this.#actors.values()) actor.rejectQueued(error, principal);
+  }
+
   endTransactions(reasonFor: (scope: Scope) => LlmStateError): void {
     this.#transactionsEnded = reasonFor;
     for (const actor of this.#actors.values()) actor.abortTransaction(reasonFor);

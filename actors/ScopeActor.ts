@@ -204,11 +204,14 @@ export class ScopeActor implements CommitParticipant {
   }
 
   /**
-   * Rejects every queued call on the scope's state with `error`: the scope was cut off (its agent was
-   * quarantined). What is already committing finishes; records and barriers stay queued.
+   * Rejects queued calls on the scope's state with `error`: all of them when the scope was cut off (its
+   * agent was quarantined), or those `principal` made when it was. What is already committing finishes;
+   * records and barriers stay queued.
    */
-  rejectQueued(error: LlmStateError): void {
-    for (const message of this.#mailbox.extract((queued) => queued.type !== 'record' && queued.type !== 'barrier')) message.reject(error);
+  rejectQueued(error: LlmStateError, principal?: string): void {
+    const cut = (queued: Message) =>
+      queued.type !== 'record' && queued.type !== 'barrier' && (principal === undefined || ('context' in queued && queued.context?.principal === principal));
+    for (const message of this.#mailbox.extract(cut)) message.reject(error);
   }
 
   /**

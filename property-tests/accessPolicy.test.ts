@@ -208,7 +208,10 @@ class PolicyModel {
       if (who.bound !== undefined && who.bound !== id) return { allowed: false, rule: 'other-session', code: 'ACCESS_DENIED' };
       const session = SESSIONS[id];
       if (session !== undefined && this.ended.has(id) && (operation === 'write' || operation === 'delete')) return { allowed: false, rule: 'session-ended', code: 'ACCESS_DENIED' };
-      if (who.bound !== undefined) return { allowed: true, rule: 'bound-session' };
+      if (who.bound !== undefined) {
+        if (session === undefined && (operation === 'write' || operation === 'delete')) return { allowed: false, rule: 'no-session', code: 'ACCESS_DENIED' };
+        return { allowed: true, rule: 'bound-session' };
+      }
       if (session !== undefined) {
         const members = session.startedBy === 'system' ? session.participants : [session.startedBy, ...session.participants];
         if (members.length === 0) return { allowed: true, rule: 'session-open' };
@@ -498,7 +501,10 @@ describe('access policy (property)', function () {
         const rt = await createRuntime({ memory: true, clock });
         try {
           for (const [id, session] of Object.entries(SESSIONS)) {
+            // Naming a session's id takes the right to write its scope: lent for the start, then taken back.
+            const lent = session.startedBy === 'system' ? undefined : await rt.access.grant({ principal: session.startedBy, scope: Scope.session(id), permissions: ['write'] });
             await rt.as(session.startedBy).sessions.start({ id, ttlMs: null, ...(session.participants.length === 0 ? {} : { participants: session.participants }) });
+            if (lent !== undefined) await rt.access.revoke(lent.id);
           }
           const world: World = {
             rt,

@@ -189,7 +189,7 @@ export class RuntimeCore {
       onRecorded: () => this.#afterRecorded(),
       writesRefused: () => this.#fatal,
       builtinInputs,
-      authorizeAction: (principal, action) => this.#authorizeAction(principal, action),
+      authorizeAction: (action, actingFor, triggeredBy) => this.#authorizeAction(action, actingFor, triggeredBy),
     });
     scheduler.attachOutbox(this.#dispatcher);
     const redaction = new HookRedactionPaths(this.#dispatcher);
@@ -254,6 +254,7 @@ export class RuntimeCore {
       recordEvents: (events, extraOps) => recordEvents(events, extraOps),
       cutOff: async (agentId, error) => {
         actors.rejectQueued(Scope.agent(agentId), error);
+        actors.rejectQueuedBy(`agent:${agentId}`, error);
         await agents!.cutOff(agentId, error);
       },
     });
@@ -272,18 +273,34 @@ export class RuntimeCore {
     });
   }
 
-  /** A hook action is checked as the principal it acts as; only a quarantine stops one of system's. */
-  #authorizeAction(principal: string | undefined, action: CheckedAction): Promise<void> | undefined {
+  /**
+   * A hook action is checked as every principal it acts for (system's only against quarantines), and
+   * refused when a principal whose write triggered it is quarantined.
+   */
+  #authorizeAction(action: CheckedAction, actingFor: readonly (string | undefined)[], triggeredBy: readonly (string | undefined)[]): Promise<void> | undefined {
     const control = this.accessControl;
-    if (principal === undefined && control.policy.quarantines.size === 0) return undefined;
-    const refusal = control.authorize({
-      principal: parsePrincipal(principal ?? 'system'),
-      scope: action.scope,
-      operation: action.type === 'set' ? 'write' : 'delete',
-      ...(action.key === undefined ? {} : { key: action.key }),
-      method: `hook action ${action.type}`,
-    });
-    return refusal?.recorded.then(() => Promise.reject(refusal.error));
+    const method = `hook action ${action.type}`;
+    const quarantines = control.policy.quarantines;
+    if (quarantines.size > 0) {
+      for (const writer of triggeredBy) {
+        const principal = writer === undefined ? undefined : parsePrincipal(writer);
+        if (principal?.kind !== 'agent' || !quarantines.has(principal.agentId)) continue;
+        const refusal = control.refuse({ principal, scope: action.scope, operation: 'write', method, ...(action.key === undefined ? {} : { key: action.key }) }, { allowed: false, rule: 'quarantined-principal', code: 'AGENT_QUARANTINED' });
+        return refusal.recorded.then(() => Promise.reject(refusal.error));
+      }
+    }
+    for (const acting of actingFor) {
+      if (acting === undefined && quarantines.size === 0) continue;
+      const refusal = control.authorize({
+        principal: parsePrincipal(acting ?? 'system'),
+        scope: action.scope,
+        operation: action.type === 'set' ? 'write' : 'delete',
+        ...(action.key === undefined ? {} : { key: action.key }),
+        method,
+      });
+      if (refusal !== undefined) return refusal.recorded.then(() => Promise.reject(refusal.error));
+    }
+    return undefined;
   }
 
   /** Resolves once hooks are loaded, `beforeServing` has run, and the supervisor tree runs. @internal */

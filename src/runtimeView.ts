@@ -71,6 +71,9 @@ export function gateFor(principal: string, options: AsOptions | undefined, contr
   checkOptionsArgument(options);
   const parsed = parsePrincipal(principal);
   const sessionId = options?.sessionId === undefined ? undefined : normalizeScopeId(options.sessionId, 'session id');
+  if (sessionId !== undefined && parsed.kind === 'system') {
+    throw new TypeError('system is bound to no session: rt.as(principal, { sessionId }) binds another principal');
+  }
   return new Gate(parsed, sessionId, control);
 }
 

@@ -21,7 +21,7 @@ export interface AccessDeps {
   assertWritable(): void;
   /** Logs events through the commit path, with `extraOps` in the same batch. */
   recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
-  /** Rejects what is queued for the agent and its scope with `error`, and stops the agent if it runs. */
+  /** Rejects what is queued for the agent, on its scope and the writes it queued elsewhere, with `error`, and stops the agent if it runs. */
   cutOff(agentId: string, error: LlmStateError): Promise<void>;
 }
 
@@ -75,6 +75,7 @@ export class Access {
       ...(checked.expiresAt === undefined ? {} : { expiresAt: checked.expiresAt }),
       ...(checked.includeSteps ? { includeSteps: true } : {}),
       grantedBy: grantor.name,
+      ...(authority.rule === 'grant' ? { basedOn: authority.by } : {}),
       createdAt: now,
     };
     await this.#deps.recordEvents(
@@ -100,8 +101,8 @@ export class Access {
   }
 
   /**
-   * Removes a grant. Resolves with whether it existed. System may revoke any grant; another principal
-   * only those it gave.
+   * Removes a grant, and every grant passed on under it. Resolves with whether it existed. System may
+   * revoke any grant; another principal only those it gave.
    *
    * @throws {ACCESS_DENIED} for a grant the caller did not give.
    */
@@ -117,17 +118,17 @@ export class Access {
       await refusal.recorded;
       throw refusal.error;
     }
+    // What was passed on under it goes with it, or the grantor could have it handed back.
+    const revoked = [grant, ...passedOnUnder(control.policy.grants.all(), id)];
     await this.#deps.recordEvents(
-      [
-        {
-          kind: 'access.revoked',
-          ...(grant.scope === undefined ? {} : { scope: grant.scope }),
-          data: { grantId: id, principal: grant.principal, ...(grant.scopePattern === undefined ? {} : { scopePattern: grant.scopePattern }), revokedBy: revoker.name },
-        },
-      ],
-      [{ type: 'del', sublevel: 'access', key: grantKey(id) }],
+      revoked.map((each) => ({
+        kind: 'access.revoked' as const,
+        ...(each.scope === undefined ? {} : { scope: each.scope }),
+        data: { grantId: each.id, principal: each.principal, ...(each.scopePattern === undefined ? {} : { scopePattern: each.scopePattern }), revokedBy: revoker.name },
+      })),
+      revoked.map((each) => ({ type: 'del' as const, sublevel: 'access' as const, key: grantKey(each.id) })),
     );
-    control.policy.grants.remove(id);
+    for (const each of revoked) control.policy.grants.remove(each.id);
     return true;
   }
 
@@ -251,6 +252,18 @@ export class Access {
     await refusal.recorded;
     throw refusal.error;
   }
+}
+
+/** Every grant passed on under grant `id`, directly or further down. */
+function passedOnUnder(grants: readonly Grant[], id: string): Grant[] {
+  const found: Grant[] = [];
+  let parents = new Set([id]);
+  while (parents.size > 0) {
+    const children = grants.filter((grant) => grant.basedOn !== undefined && parents.has(grant.basedOn));
+    found.push(...children);
+    parents = new Set(children.map((grant) => grant.id));
+  }
+  return found;
 }
 
 /** Who is calling: the principal of the view the call came through. */

@@ -130,6 +130,8 @@ function refusalMessage(request: { principal: ParsedPrincipal; operation: string
       return `${who} is bound to another session and cannot reach ${scope} (${what})`;
     case 'session-ended':
       return `The session of ${scope} has ended: ${what} by ${who} is refused (its state is kept, read-only, until it is collected)`;
+    case 'no-session':
+      return `${who} is bound to ${scope}, which is no active session (never started, or collected): ${what} is refused`;
     case 'system-only':
       return `Only system may call ${request.method}; ${who} may not`;
     case 'not-own':

@@ -73,7 +73,11 @@ export class AccessPolicy {
     const session = this.#deps.sessionAccess(id);
     const writes = operation === 'write' || operation === 'delete';
     if (session !== undefined && session.status !== 'active' && writes) return deny('session-ended');
-    if (boundSession !== undefined) return { allowed: true, rule: 'bound-session' };
+    if (boundSession !== undefined) {
+      // Bound to a session that is not there (never started, or collected): its scope is read-only.
+      if (session === undefined && writes) return deny('no-session');
+      return { allowed: true, rule: 'bound-session' };
+    }
     if (session === undefined) return undefined;
     const members = session.startedBy === 'system' ? session.participants : [session.startedBy, ...session.participants];
     if (members.length === 0) return { allowed: true, rule: 'session-open' };

@@ -4,7 +4,7 @@ import type { Operation } from './permissions.js';
  * Which rule decided (docs/access.md has the table):
  * - allowed: `system`, `own-scope`, `global-read`, `bound-session`, `session-member`, `session-open`, `grant`;
  * - denied: `quarantined-principal`, `quarantined-scope`, `global-write`, `other-session`,
- *   `session-ended`, `no-grant`, `system-only`, `not-own`.
+ *   `session-ended`, `no-session`, `no-grant`, `system-only`, `not-own`.
  */
 export type AccessRule =
   | 'system'
@@ -19,6 +19,7 @@ export type AccessRule =
   | 'global-write'
   | 'other-session'
   | 'session-ended'
+  | 'no-session'
   | 'no-grant'
   | 'system-only'
   | 'not-own';

@@ -146,7 +146,9 @@ export class Agents {
     if ((await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined) {
       throw new TypeError(`Agent ${id} already exists in the store; use rt.agents.restore('${id}') or delete it first`);
     }
-    if (options.machine !== undefined) this.#machines.set(options.type, options.machine);
+    // The machine becomes its type's, for later restores, only when system spawns: an agent acting through
+    // rt.as must not change the behaviour of every agent of a type.
+    if (options.machine !== undefined && currentCorrelation()?.principal === undefined) this.#machines.set(options.type, options.machine);
     const now = this.#deps.clock.now();
     const record: AgentRecord = {
       id,
@@ -354,18 +356,19 @@ export class Agents {
   }
 
   /**
-   * Stops the agent behind `handle`, if it still runs (a handle of a deleted agent stops nothing, not
-   * even an agent spawned again under its id). @internal
+   * Stops `actor`, the agent behind a handle, if it still runs (a handle of a deleted agent stops
+   * nothing, not even an agent spawned again under its id). @internal
    */
-  stopAgent(handle: AgentHandle, supervisor: string): Promise<void> {
-    return this.#lifecycle.run(handle.id, async () => {
-      const live = this.#live.get(handle.id);
-      if (live === undefined || live.actor !== handle.actor) return;
+  stopAgent(actor: AgentActor, supervisor: string): Promise<void> {
+    const id = actor.id;
+    return this.#lifecycle.run(id, async () => {
+      const live = this.#live.get(id);
+      if (live === undefined || live.actor !== actor) return;
       await live.actor.stop();
-      await this.#removeChild(supervisor, handle.id);
-      this.#live.delete(handle.id);
+      await this.#removeChild(supervisor, id);
+      this.#live.delete(id);
       // Stopped and saved: from here on it writes nothing, so a later delete stays a delete.
-      await live.actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${handle.id} is stopped`, { details: { agent: handle.id } }));
+      await live.actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${id} is stopped`, { details: { agent: id } }));
     });
   }
 
@@ -442,7 +445,8 @@ export class Agents {
   }
 
   #actor(id: string): AgentActor {
-    return this.get(id).actor;
+    this.get(id);
+    return this.#live.get(id)!.actor;
   }
 
   async #load(id: string): Promise<AgentRecord | undefined> {
@@ -472,15 +476,14 @@ export async function readDeadLetters(storage: StorageBackend, filter: DeadLette
 /** What `rt.agents.get(id)` returns: the way to talk to a running agent. */
 export class AgentHandle {
   readonly id: string;
-  /** @internal */
-  readonly actor: AgentActor;
+  readonly #actor: AgentActor;
   readonly #agents: Agents;
   readonly #supervisor: string;
 
   /** @internal */
   constructor(actor: AgentActor, agents: Agents, supervisor: string) {
     this.id = actor.id;
-    this.actor = actor;
+    this.#actor = actor;
     this.#agents = agents;
     this.#supervisor = supervisor;
   }
@@ -500,7 +503,7 @@ export class AgentHandle {
         throw new TypeError('Expected the message to be an object with a string `type`');
       }
       serializeValue(event, Number.MAX_SAFE_INTEGER);
-      return this.actor.send(structuredClone(event));
+      return this.#actor.send(structuredClone(event));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -508,33 +511,33 @@ export class AgentHandle {
 
   /** Stops processing messages (they queue) and saves the agent. */
   pause(): Promise<void> {
-    return this.#writing(() => this.actor.pause());
+    return this.#writing(() => this.#actor.pause());
   }
 
   resume(): Promise<void> {
-    return this.#writing(() => this.actor.resume());
+    return this.#writing(() => this.#actor.resume());
   }
 
   /** Processes what is queued, saves the agent as stopped, and removes it from its supervisor. */
   stop(): Promise<void> {
-    return this.#writing(() => this.#agents.stopAgent(this, this.#supervisor));
+    return this.#writing(() => this.#agents.stopAgent(this.#actor, this.#supervisor));
   }
 
   /** Saves the record and the machine's snapshot now. */
   save(): Promise<void> {
-    return this.#writing(() => this.actor.save());
+    return this.#writing(() => this.#actor.save());
   }
 
   /** Changes config, conversation, tools, workflow progress or custom data, and saves. */
   update(patch: AgentPatch): Promise<void> {
     const parsed = agentPatchSchema.safeParse(patch);
     if (!parsed.success) return Promise.reject(new LlmStateError('VALUE_INVALID', `Invalid agent update: ${parsed.error.message}`, { details: { issues: parsed.error.issues } }));
-    return this.#writing(() => this.actor.update(parsed.data));
+    return this.#writing(() => this.#actor.update(parsed.data));
   }
 
   /** Where the agent is in its lifecycle, and how busy it is. */
   status(): { id: string; state: string; queued: number; restarts: number; supervisor: string } {
-    return { id: this.id, state: this.actor.state, queued: this.actor.queued, restarts: this.actor.restarts, supervisor: this.#supervisor };
+    return { id: this.id, state: this.#actor.state, queued: this.#actor.queued, restarts: this.#actor.restarts, supervisor: this.#supervisor };
   }
 
   /** Runs a write, unless the runtime is closed (RUNTIME_CLOSED) or has failed (SUPERVISOR_SHUTDOWN). */
@@ -549,6 +552,6 @@ export class AgentHandle {
 
   /** A copy of the agent's record as it stands. */
   record(): AgentRecord {
-    return this.actor.record();
+    return this.#actor.record();
   }
 }

@@ -45,10 +45,11 @@ export interface RunnerDeps {
   /** What built-in hooks take from the main thread, by built-in; none when absent. */
   builtinInputs?: BuiltinInputs;
   /**
-   * Checks one action against access control, as `principal` (undefined: system); rejects, once the
-   * refusal is on record, with ACCESS_DENIED or AGENT_QUARANTINED. Absent: every action is allowed.
+   * Checks one action against access control: every principal of `actingFor` must be allowed it
+   * (undefined: system), and none of `triggeredBy` may be quarantined. Rejects, once the refusal is on
+   * record, with ACCESS_DENIED or AGENT_QUARANTINED. Absent: every action is allowed.
    */
-  authorizeAction?(principal: string | undefined, action: CheckedAction): Promise<void> | undefined;
+  authorizeAction?(action: CheckedAction, actingFor: readonly (string | undefined)[], triggeredBy: readonly (string | undefined)[]): Promise<void> | undefined;
 }
 
 /** What one run in the pool came to, before it is recorded. */
@@ -161,10 +162,13 @@ export class ExecutionRunner {
         let actions: ReturnType<typeof checkActions> = [];
         // Each action acts as the principal the hook was registered with, else as the one whose write caused it.
         let principals: (string | undefined)[] = [];
+        /** Who wrote each triggering event. */
+        let writers: (string | undefined)[] = [];
         if (outcome.actions.length > 0) {
           const events = entries.flatMap(deliveredEvents);
           actions = checkActions(outcome.actions, { eventIds, scopes: events.map((event) => event.scope), hops: events.map((event) => event.hop ?? 0) }, this.#deps.maxValueBytes);
           principals = events.map((event) => (definition.principal === undefined ? event.principal : named(definition.principal)));
+          writers = events.map((event) => event.principal);
         }
         await sink?.beforeRecord?.(outcome.output);
         await applyActions(
@@ -176,7 +180,7 @@ export class ExecutionRunner {
             return { correlationId: correlations[cause], causationId: action.causedBy, executionId, hop: action.hop, ...(principal === undefined ? {} : { principal }) };
           },
           () => this.#assertWritable(),
-          this.#deps.authorizeAction,
+          this.#deps.authorizeAction === undefined ? undefined : (action) => this.#authorize(action, definition.principal, principals, writers, eventIds),
         );
         // Unredacted input is read back from the event log, unless an entry was carried inline (its
         // events may be older than what the log keeps).
@@ -206,6 +210,20 @@ export class ExecutionRunner {
       }
     }
     await this.#failed(slot, entries, run, executionMeta(subject, run), ticket);
+  }
+
+  /**
+   * An action acts as its principal (see above). When the hook named no `causedBy`, the cause was only
+   * guessed: in a batch of several writers it must then be allowed to each of them, or a write of one
+   * could borrow another's rights. Whoever wrote its triggering events must not be quarantined, even
+   * when the hook names its own principal.
+   */
+  #authorize(action: CheckedAction, named: string | undefined, principals: (string | undefined)[], writers: (string | undefined)[], eventIds: string[]): Promise<void> | undefined {
+    const cause = eventIds.indexOf(action.causedBy);
+    const everyWriter = [...new Set(writers)];
+    const actingFor = named === undefined && action.causePicked ? everyWriter : [principals[cause]];
+    const triggeredBy = action.causePicked ? everyWriter : [writers[cause]];
+    return this.#deps.authorizeAction!(action, actingFor, triggeredBy);
   }
 
   #assertWritable(): void {

@@ -15,6 +15,8 @@ export interface CheckedAction {
   causedBy: string;
   /** The hop count of the write: its cause's, plus one. */
   hop: number;
+  /** True when the hook named no `causedBy`, so that the cause was picked for it. */
+  causePicked: boolean;
 }
 
 /** The execution's triggering events, as actions refer to them. */
@@ -74,7 +76,7 @@ function checkAction(action: unknown, { eventIds, scopes, hops }: ActionCauses, 
       details: { reason: 'hop_limit', hop },
     });
   }
-  const checked: CheckedAction = { type, scope: parsed, causedBy: cause, hop };
+  const checked: CheckedAction = { type, scope: parsed, causedBy: cause, hop, causePicked: causedBy === undefined };
   if (type === 'clear') {
     if (key !== undefined || value !== undefined) throw new LlmStateError('VALUE_INVALID', 'a clear takes no key or value');
     return checked;
@@ -88,7 +90,7 @@ function checkAction(action: unknown, { eventIds, scopes, hops }: ActionCauses, 
 /**
  * Applies checked actions in order, each as a new write in the correlation of the event that caused
  * it, with `causationId` set to that event and `executionId` to the execution. Each is refused as a
- * plain write would be: `assertWritable` runs before it, and `authorize` checks it as its principal.
+ * plain write would be: `assertWritable` runs before it, and `authorize` checks it against access control.
  *
  * @throws {SUPERVISOR_SHUTDOWN} once the root supervisor has failed (from `assertWritable`).
  */
@@ -97,12 +99,12 @@ export async function applyActions(
   ownerOf: (scope: Scope) => ScopeOwner,
   contextOf: (action: CheckedAction) => CorrelationContext,
   assertWritable: () => void,
-  authorize?: (principal: string | undefined, action: CheckedAction) => Promise<void> | undefined,
+  authorize?: (action: CheckedAction) => Promise<void> | undefined,
 ): Promise<void> {
   for (const action of actions) {
     assertWritable();
     const context = contextOf(action);
-    await authorize?.(context.principal, action);
+    await authorize?.(action);
     const owner = ownerOf(action.scope);
     if (action.type === 'set') await owner.set(action.key!, action.json!, context);
     else if (action.type === 'delete') await owner.delete(action.key!, context);

@@ -30,6 +30,8 @@ export class Scope {
     this.kind = kind;
     this.ids = Object.freeze(ids);
     this.#text = formatScope(kind, ids);
+    // A scope is a value: access rules read its kind and ids, actors its string form; none may change.
+    Object.freeze(this);
   }
 
   /** The one scope shared by everything. Readable by all principals. */
@@ -107,9 +109,9 @@ export class Scope {
     }
   }
 
-  /** True for a {@link Scope} instance. */
+  /** True for a {@link Scope} made by this class (an object that merely inherits from one is not). */
   static isScope(value: unknown): value is Scope {
-    return value instanceof Scope;
+    return typeof value === 'object' && value !== null && #text in value;
   }
 
   /** How many id parts a scope of this kind has. @internal */
@@ -128,7 +130,7 @@ export class Scope {
   }
 
   equals(other: Scope): boolean {
-    return other instanceof Scope && other.#text === this.#text;
+    return Scope.isScope(other) && other.#text === this.#text;
   }
 
   toString(): string {
@@ -160,7 +162,7 @@ function invalidText(text: string, reason: string): LlmStateError {
 
 /** Throws unless `scope` is a {@link Scope}. @internal */
 export function assertScope(scope: unknown): asserts scope is Scope {
-  if (!(scope instanceof Scope)) {
+  if (!Scope.isScope(scope)) {
     throw new LlmStateError(
       'SCOPE_INVALID',
       `Expected a Scope (for example Scope.agent('a1')), got ${scope === null ? 'null' : typeof scope}`,

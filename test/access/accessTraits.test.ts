@@ -41,7 +41,8 @@ const MORE_CALLS: Record<string, (subject: ViewSubject) => unknown> = {
   'agents.isLive': ({ rt }) => rt.agents.isLive('a1'),
   'agents.saveAll': ({ rt }) => rt.agents.saveAll(),
   'agents.rejectAllQueued': ({ rt }) => rt.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', 'The runtime is closed')),
-  'agents.stopAgent': ({ rt, agent }) => rt.agents.stopAgent(agent, 'agents'),
+  // Refused before its arguments matter: no principal holds an agent's actor.
+  'agents.stopAgent': ({ rt }) => rt.agents.stopAgent(undefined as never, 'agents'),
   'agents.cutOff': ({ rt }) => rt.agents.cutOff('a1', new LlmStateError('AGENT_QUARANTINED', 'Agent a1 was quarantined')),
   'hooks.load': ({ rt }) => rt.hooks.load(),
   'hooks.pruneIfDue': ({ rt }) => rt.hooks.pruneIfDue(),
@@ -112,7 +113,6 @@ const ALLOWED: Record<string, { why: string; shows?: (value: any) => void }> = {
   'agents.liveIds': { why: 'a filtered listing: only the agents the principal can read', shows: (ids) => assert.deepEqual(ids, []) },
   'access.grants': { why: 'a filtered listing: only the grants the principal holds or gave', shows: (grants) => assert.deepEqual(grants, []) },
   'access.quarantined': { why: 'which agents are cut off: what every principal needs to know to stop talking to them' },
-  'sessions.start': { why: 'anyone may start a session, and is then its member' },
   'sessions.list': {
     why: 'a filtered listing: only the sessions the principal can read',
     shows: (sessions: { id: string }[]) => assert.ok(!sessions.some((session) => session.id === CLOSED_SESSION), JSON.stringify(sessions)),

@@ -95,7 +95,7 @@ describe('rt.sessions: start, end, get, list', () => {
   });
 
   it('startedBy is the principal that started it (calls on rt act as system)', async () => {
-    const s = await rt.as('agent:ada').sessions.start({ id: 'by-ada' });
+    const s = await rt.as('agent:ada').sessions.start();
     assert.equal((await runCorrelated({ principal: 'agent:ada' }, () => rt.sessions.start({ id: 'by-system' }))).startedBy, 'system');
     assert.equal(s.startedBy, 'agent:ada');
     const [started] = await rt.events.query({ kinds: ['session.started'] });

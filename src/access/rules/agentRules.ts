@@ -20,7 +20,8 @@ export const AGENTS_RULES: Rules<Agents> = {
     gate.async('agents.restore', [{ scope: agentScope(id), operation: 'write' }], async () => guardHandle(gate, await agents.restore(id, options))),
   list: (gate, agents) => gate.open('agents.list', 'promise', async () => (await agents.list()).filter((agent) => gate.allows(Scope.agent(agent.id), 'read'))),
   show: (gate, agents, id) => gate.async('agents.show', [{ scope: agentScope(id), operation: 'read' }], () => agents.show(id)),
-  delete: (gate, agents, id, context) => gate.async('agents.delete', [{ scope: agentScope(id), operation: 'delete' }], () => agents.delete(id, context)),
+  // The context argument is the runtime's own: a view records its principal, whatever a caller passes.
+  delete: (gate, agents, id) => gate.async('agents.delete', [{ scope: agentScope(id), operation: 'delete' }], () => agents.delete(id)),
   deadLetters: (gate, agents, filter) =>
     filter?.agentId !== undefined
       ? gate.async('agents.deadLetters', [{ scope: agentScope(filter.agentId), operation: 'read' }], () => agents.deadLetters(filter))
@@ -31,7 +32,7 @@ export const AGENTS_RULES: Rules<Agents> = {
   saveAll: (gate, agents) => gate.systemOnly('agents.saveAll', 'promise', () => agents.saveAll()),
   rejectAllQueued: (gate, agents, error) => gate.systemOnly('agents.rejectAllQueued', 'value', () => agents.rejectAllQueued(error)),
   cutOff: (gate, agents, id, error) => gate.systemOnly('agents.cutOff', 'promise', () => agents.cutOff(id, error)),
-  stopAgent: (gate, agents, handle, supervisor) => gate.systemOnly('agents.stopAgent', 'promise', () => agents.stopAgent(handle, supervisor)),
+  stopAgent: (gate, agents, actor, supervisor) => gate.systemOnly('agents.stopAgent', 'promise', () => agents.stopAgent(actor, supervisor)),
 };
 
 /** A handle checks every call again: a grant revoked, or a quarantine, takes effect on handles already given out. */

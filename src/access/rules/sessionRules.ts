@@ -14,13 +14,18 @@ function sessionScope(id: unknown): Scope | string {
 
 /**
  * `rt.sessions`: a session is its scope, `session:<id>`, under the session rules of docs/access.md.
- * Anyone may start one (and is then a member of it); ending it is a write to it; reading it, or its
+ * Anyone may start one (and is then a member of it), but only one who may already write its scope may
+ * name its id; ending it is a write to it; reading it, or its
  * artifacts, needs `read`. Linking an artifact needs `read` on the scope it names and `write` on the
  * session it joins; an artifact's links show only those whose scope and session are readable.
  * Listings show only what the principal can read. Collection is system's.
  */
 export const SESSIONS_RULES: Rules<Sessions> = {
-  start: (gate, sessions, options) => gate.open('sessions.start', 'promise', () => sessions.start(options)),
+  // Naming the id would claim whatever that session scope already holds: only one who may write it may.
+  start: (gate, sessions, options) =>
+    options?.id !== undefined && !gate.isSystem
+      ? gate.async('sessions.start', [{ scope: sessionScope(options.id), operation: 'write' }], () => sessions.start(options))
+      : gate.open('sessions.start', 'promise', () => sessions.start(options)),
   end: (gate, sessions, id) => gate.async('sessions.end', [{ scope: sessionScope(id), operation: 'write' }], () => sessions.end(id)),
   get: (gate, sessions, id) => gate.async('sessions.get', [{ scope: sessionScope(id), operation: 'read' }], () => sessions.get(id)),
   list: (gate, sessions, options) =>
@@ -46,7 +51,8 @@ export const SESSIONS_RULES: Rules<Sessions> = {
     ),
   artifactsOf: (gate, sessions, target) => {
     const scope = typeof target === 'object' && target !== null && !Scope.isScope(target) ? sessionScope((target as { sessionId: unknown }).sessionId) : (target as Scope | string);
-    return gate.async('sessions.artifactsOf', [{ scope, operation: 'read' }], () => sessions.artifactsOf(target));
+    // A session's links may point into scopes its reader cannot read: those are not shown.
+    return gate.async('sessions.artifactsOf', [{ scope, operation: 'read' }], async () => (await sessions.artifactsOf(target)).filter((link) => link.scope === undefined || gate.allows(link.scope, 'read')));
   },
   accessInfo: (gate, sessions, id) => gate.systemOnly('sessions.accessInfo', 'value', () => sessions.accessInfo(id)),
   load: (gate, sessions) => gate.systemOnly('sessions.load', 'promise', () => sessions.load()),

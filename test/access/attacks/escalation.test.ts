@@ -1,0 +1,80 @@
+/**
+ * Attacks on access control: ways for a principal holding only `rt.as('agent:eve')` to reach what it has no
+ * right to. Each test states the contract (docs/access.md) and fails while the hole is open.
+ */
+import assert from 'node:assert/strict';
+import { createRuntime, Scope, type Runtime } from '../../../src/index.js';
+import { chatMachine } from '../../fixtures/chatMachine.js';
+import { rejection } from '../../helpers.js';
+
+const bob = Scope.agent('bob');
+
+describe('access attacks: escalation by a principal holding a view', () => {
+  let rt: Runtime;
+
+  beforeEach(async () => {
+    rt = await createRuntime({ memory: true });
+  });
+  afterEach(() => rt.close());
+
+  it('does not take a forged Scope (an object inheriting from a real one) for the principal\'s own scope', async () => {
+    await rt.state.set(bob, 'notes', 'secret of bob'); // bob's scope actor is live
+    const eve = rt.as('agent:eve');
+    // instanceof Scope holds; the policy reads kind and id (eve's own scope), the actor system reads toString (bob's).
+    const forged = Object.create(Scope.agent('bob'), { kind: { value: 'agent' }, ids: { value: ['eve'] }, toString: { value: () => 'agent:bob' } }) as Scope;
+    let read: unknown;
+    try {
+      read = await eve.state.get(forged, 'notes');
+    } catch {
+      read = undefined;
+    }
+    assert.notEqual(read, 'secret of bob', 'eve read bob\'s scope through a forged Scope, and nothing was audited');
+    await eve.state.set(forged, 'notes', 'overwritten by eve').catch(() => {});
+    assert.equal(await rt.state.get(bob, 'notes'), 'secret of bob', 'eve wrote bob\'s scope through a forged Scope');
+  });
+
+  it('does not let a real Scope\'s ids be overwritten to pass for the principal\'s own scope: scopes are frozen', async () => {
+    await rt.state.set(bob, 'notes', 'secret of bob');
+    const mutated = Scope.agent('bob');
+    // A brand check alone would not stop this: it is a genuine instance; its string form still says agent:bob.
+    assert.throws(() => Object.defineProperty(mutated, 'ids', { value: ['eve'] }), TypeError);
+    assert.throws(() => Object.assign(mutated, { kind: 'global' }), TypeError);
+    assert.equal((await rejection(rt.as('agent:eve').state.get(mutated, 'notes'))).code, 'ACCESS_DENIED');
+  });
+
+  it('does not hand out the unchecked namespace as the prototype of a view', async () => {
+    await rt.state.set(bob, 'notes', 'secret of bob');
+    const eve = rt.as('agent:eve');
+    const raw = Object.getPrototypeOf(eve.state) as Runtime['state'];
+    const read = await raw.get(bob, 'notes').catch(() => undefined);
+    assert.notEqual(read, 'secret of bob', 'Object.getPrototypeOf(rt.as(p).state) reads any scope unchecked');
+    // The raw Access takes the caller for system outside a correlation context: eve grants herself every agent.
+    const access = Object.getPrototypeOf(eve.access) as Runtime['access'];
+    await access.grant({ principal: 'agent:eve', scopePattern: 'agent:*', permissions: ['read', 'write', 'delete', 'list', 'grant'] }).catch(() => undefined);
+    assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false, 'eve granted herself agent:* through the prototype of her access view');
+  });
+
+  it('does not let a read grant on an agent send it messages through the handle\'s `actor` field', async () => {
+    const bobAgent = await rt.agents.spawn({ id: 'bob', type: 'chat', machine: chatMachine() });
+    await rt.access.grant({ principal: 'agent:eve', scope: bob, permissions: ['read'] });
+    const handle = rt.as('agent:eve').agents.get('bob');
+    assert.equal((await rejection(handle.send({ type: 'SAY', text: 'from eve' }))).code, 'ACCESS_DENIED');
+    // The view inherits every field of the real handle, the internal actor among them.
+    const actor = (handle as unknown as { actor?: { send(event: unknown): Promise<unknown> } }).actor;
+    await actor?.send({ type: 'SAY', text: 'from eve, unchecked' }).catch(() => undefined);
+    const { machineSnapshot } = bobAgent.record() as { machineSnapshot: { context: { texts: string[] } } };
+    assert.deepEqual(machineSnapshot.context.texts, [], 'a message eve may not send was processed by bob');
+  });
+
+  it('does not let an agent replace the machine of a type that system defined, for every agent of that type', async () => {
+    const systemStarts: string[] = [];
+    const eveStarts: string[] = [];
+    rt.agents.define('chat', chatMachine({ onStart: (id) => systemStarts.push(id) }));
+    const bobAgent = await rt.agents.spawn({ id: 'bob', type: 'chat' });
+    await bobAgent.stop();
+    // eve spawns herself (her own scope, allowed) with her own machine under the shared type name.
+    await rt.as('agent:eve').agents.spawn({ id: 'eve', type: 'chat', machine: chatMachine({ onStart: (id) => eveStarts.push(id) }) });
+    await rt.agents.restore('bob');
+    assert.deepEqual(eveStarts.filter((id) => id === 'bob'), [], 'bob was restored with the machine eve supplied: agents.define is system-only, spawn with `machine` is not');
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * Attacks on access control: what a revoke takes away, what a session binding holds to, and what the links of
+ * a session show (docs/access.md, docs/sessions.md).
+ */
+import assert from 'node:assert/strict';
+import { createRuntime, Scope, type Runtime } from '../../../src/index.js';
+import { rejection } from '../../helpers.js';
+
+const bob = Scope.agent('bob');
+
+describe('access attacks: grants passed on, bindings and links', () => {
+  let rt: Runtime;
+
+  beforeEach(async () => {
+    rt = await createRuntime({ memory: true });
+  });
+  afterEach(() => rt.close());
+
+  it('takes away what was passed on under a grant when that grant is revoked', async () => {
+    const held = await rt.access.grant({ principal: 'agent:eve', scope: bob, permissions: ['read', 'grant'] });
+    await rt.as('agent:eve').access.grant({ principal: 'agent:mallory', scope: bob, permissions: ['read', 'grant'] });
+    await rt.access.revoke(held.id);
+    assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false);
+    // mallory's grant rested on eve's, which is gone; and mallory can hand it straight back to eve.
+    await rt.as('agent:mallory').access.grant({ principal: 'agent:eve', scope: bob, permissions: ['read'] }).catch(() => undefined);
+    assert.deepEqual(
+      { mallory: rt.access.check('agent:mallory', bob, 'read').allowed, eve: rt.access.check('agent:eve', bob, 'read').allowed },
+      { mallory: false, eve: false },
+      'revoking eve\'s grant left what she passed on in force, and it came back to her',
+    );
+  });
+
+  it('refuses to bind system to a session, rather than give a binding that holds nothing', async () => {
+    const mine = await rt.sessions.start({});
+    assert.throws(() => rt.as('system', { sessionId: mine.id }), /system is bound to no session/);
+  });
+
+  it('does not show a session\'s readers the scope and key of a link into a scope they cannot read', async () => {
+    const session = await rt.sessions.start({}); // started by system without participants: open to everyone
+    await rt.state.set(bob, 'salary-review', { amount: 1 });
+    await rt.sessions.linkArtifact('review.pdf', { sessionId: session.id, scope: bob, key: 'salary-review' });
+    const eve = rt.as('agent:eve');
+    assert.equal((await rejection(eve.state.listKeys(bob))).code, 'ACCESS_DENIED');
+    const links = await eve.sessions.artifactsOf({ sessionId: session.id });
+    assert.deepEqual(links.map((link) => [link.scope, link.key]).filter(([scope]) => scope === 'agent:bob'), [], 'eve learns the keys of agent:bob through the links of a session');
+  });
+});
