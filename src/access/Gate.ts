@@ -42,14 +42,14 @@ export class Gate {
     // A call that needs nothing of a scope (an unfiltered listing) is still an operation by the agent.
     const quarantined = needs.length === 0 ? this.#quarantined(method) : undefined;
     if (quarantined !== undefined) return quarantined.recorded.then(() => Promise.reject(quarantined.error));
-    let scopes: Scope[];
-    try {
-      scopes = needs.map((need) => toScope(need.scope));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    for (let i = 0; i < needs.length; i++) {
-      const refusal = control.authorize({ principal: this.principal, scope: scopes[i], operation: needs[i].operation, key: needs[i].key, method, boundSession: this.boundSession });
+    for (const need of needs) {
+      let scope: Scope;
+      try {
+        scope = toScope(need.scope);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const refusal = control.authorize({ principal: this.principal, scope, operation: need.operation, key: need.key, method, boundSession: this.boundSession });
       if (refusal !== undefined) return refusal.recorded.then(() => Promise.reject(refusal.error));
     }
     return enter ? this.run(call) : call();

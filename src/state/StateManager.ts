@@ -63,11 +63,14 @@ export class StateManager {
   readonly #deps: StateManagerDeps;
   /** Who this manager's writes record as acting: undefined for system (see {@link withPrincipal}). */
   readonly #principal: string | undefined;
+  /** The context of a write made outside any other: contexts are never changed, so one serves them all. */
+  readonly #alone: CorrelationContext | undefined;
 
   /** @internal */
   constructor(deps: StateManagerDeps, principal?: string) {
     this.#deps = deps;
     this.#principal = principal;
+    this.#alone = principal === undefined ? undefined : Object.freeze({ principal });
   }
 
   /**
@@ -197,7 +200,8 @@ export class StateManager {
   }
 
   #contextOf(options: WriteOptions | undefined): CorrelationContext | undefined {
-    return actingAs(contextOf(options), this.#principal);
+    const context = contextOf(options);
+    return context === undefined ? this.#alone : actingAs(context, this.#principal);
   }
 }
 
