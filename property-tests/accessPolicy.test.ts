@@ -224,13 +224,34 @@ class PolicyModel {
     return by.length > 0 ? { allowed: true, rule: 'grant', by } : { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
   }
 
-  /** docs/access.md, "Who may grant". */
-  mayGrant(grantor: string, wanted: Omit<ModelGrant, 'id' | 'grantedBy'>, now: number): Decision {
+  /**
+   * docs/access.md, "Who may grant": after a revoke, a grant stands only when system gave it, it has
+   * expired, or its grantor may give it by grants that stand, found from system's grants upwards.
+   */
+  dropUnbacked(now: number): void {
+    const standing = [...this.grants.values()].filter((grant) => grant.grantedBy === 'system' || grant.expiresAt <= now);
+    let pending = [...this.grants.values()].filter((grant) => !standing.includes(grant));
+    for (let found = true; found; ) {
+      found = false;
+      for (const grant of pending) {
+        if (this.mayGrant(grant.grantedBy, grant, now, standing).allowed) {
+          standing.push(grant);
+          found = true;
+        }
+      }
+      pending = pending.filter((grant) => !standing.includes(grant));
+    }
+    for (const grant of pending) this.grants.delete(grant.id);
+  }
+
+  /** docs/access.md, "Who may grant"; by the grants in force, or only those of `from`. */
+  mayGrant(grantor: string, wanted: Omit<ModelGrant, 'id' | 'grantedBy'>, now: number, from?: readonly ModelGrant[]): Decision {
     if (grantor === 'system') return { allowed: true, rule: 'system' };
     if (wanted.scope !== undefined && grantor.startsWith('agent:') && wanted.scope === grantor) return { allowed: true, rule: 'own-scope' };
     // "`agent:*` from anyone but system is refused."
     if (wanted.pattern === 'agent:*') return { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
-    const by = this.inForce(grantor, now)
+    const held = from === undefined ? this.inForce(grantor, now) : from.filter((grant) => grant.principal === grantor && grant.expiresAt > now);
+    const by = held
       .filter((held) => held.permissions.has('grant') && [...wanted.permissions].every((permission) => held.permissions.has(permission)))
       .filter((held) => (wanted.scope !== undefined ? this.covers(held, wanted.scope) : held.pattern !== undefined && patternIncludes(held.pattern, wanted.pattern!)))
       .filter((held) => !wanted.includeSteps || held.includeSteps)
@@ -417,7 +438,10 @@ async function runStep(world: World, step: Step, label: string): Promise<void> {
         return assertAudited(world, { principal: by.name, scope: existing.scope, rule: 'not-own' }, label);
       }
       assert.deepEqual(result, { ok: true, value: existing !== undefined }, label);
-      model.grants.delete(id);
+      if (existing !== undefined) {
+        model.grants.delete(id);
+        model.dropUnbacked(world.clock.now());
+      }
       return assertAudited(world, undefined, label);
     }
     case 'quarantine':

@@ -9,9 +9,11 @@ import type { AccessControl } from './AccessControl.js';
 import type { AuditFilter, AuditRecord } from './AuditLog.js';
 import type { AccessDecision } from './decision.js';
 import { mayGrant } from './grantAuthority.js';
-import { checkGrantInput, type GrantInput } from './grantInput.js';
+import { checkGrantInput, type CheckedGrant, type GrantInput } from './grantInput.js';
+import { GrantIndex } from './GrantIndex.js';
+import { compileScopePattern } from './scopePattern.js';
 import { grantKey, putGrant, putQuarantine, quarantineKey, type Grant, type Quarantine } from './grantRecords.js';
-import { OPERATIONS, permissionsOf, type Operation } from './permissions.js';
+import { OPERATIONS, permissionBits, permissionsOf, type Operation } from './permissions.js';
 import { normalizePrincipal, parsePrincipal, type ParsedPrincipal } from '../state/principal.js';
 
 export interface AccessDeps {
@@ -61,7 +63,7 @@ export class Access {
     const checked = checkGrantInput(input, now);
     const grantor = acting();
     const control = this.#deps.control();
-    const authority = mayGrant(control.policy, grantor, checked, now);
+    const authority = mayGrant(control.policy.grants, grantor, checked, now);
     if (!authority.allowed) {
       const refusal = control.refuse({ principal: grantor, scope: checked.scope, operation: 'write', method: 'access.grant' }, authority);
       await refusal.recorded;
@@ -75,7 +77,6 @@ export class Access {
       ...(checked.expiresAt === undefined ? {} : { expiresAt: checked.expiresAt }),
       ...(checked.includeSteps ? { includeSteps: true } : {}),
       grantedBy: grantor.name,
-      ...(authority.rule === 'grant' ? { basedOn: authority.by } : {}),
       createdAt: now,
     };
     await this.#deps.recordEvents(
@@ -101,8 +102,8 @@ export class Access {
   }
 
   /**
-   * Removes a grant, and every grant passed on under it. Resolves with whether it existed. System may
-   * revoke any grant; another principal only those it gave.
+   * Removes a grant, and every grant passed on under it that rests on nothing else. Resolves with whether
+   * it existed. System may revoke any grant; another principal only those it gave.
    *
    * @throws {ACCESS_DENIED} for a grant the caller did not give.
    */
@@ -118,8 +119,8 @@ export class Access {
       await refusal.recorded;
       throw refusal.error;
     }
-    // What was passed on under it goes with it, or the grantor could have it handed back.
-    const revoked = [grant, ...passedOnUnder(control.policy.grants.all(), id)];
+    // What was passed on under it, and rests on nothing else, goes with it: or it could be handed back.
+    const revoked = [grant, ...unbacked(control.policy.grants.all().filter((each) => each.id !== id), this.#deps.now())];
     await this.#deps.recordEvents(
       revoked.map((each) => ({
         kind: 'access.revoked' as const,
@@ -254,16 +255,41 @@ export class Access {
   }
 }
 
-/** Every grant passed on under grant `id`, directly or further down. */
-function passedOnUnder(grants: readonly Grant[], id: string): Grant[] {
-  const found: Grant[] = [];
-  let parents = new Set([id]);
-  while (parents.size > 0) {
-    const children = grants.filter((grant) => grant.basedOn !== undefined && parents.has(grant.basedOn));
-    found.push(...children);
-    parents = new Set(children.map((grant) => grant.id));
+/**
+ * The grants in `grants` that no longer rest on anything: a grant stands when system gave it, when it has
+ * expired anyway, or when its grantor may give it (see {@link mayGrant}) by grants that stand
+ * themselves. Found from the grants system gave upwards, so that two grants cannot hold each other up.
+ */
+function unbacked(grants: readonly Grant[], now: number): Grant[] {
+  const standing = new GrantIndex();
+  let pending: Grant[] = [];
+  for (const grant of grants) {
+    if (grant.grantedBy === 'system' || (grant.expiresAt !== undefined && grant.expiresAt <= now)) standing.add(grant);
+    else pending.push(grant);
   }
-  return found;
+  for (let found = true; found && pending.length > 0; ) {
+    found = false;
+    const still: Grant[] = [];
+    for (const grant of pending) {
+      if (mayGrant(standing, parsePrincipal(grant.grantedBy), checkedOf(grant), now).allowed) {
+        standing.add(grant);
+        found = true;
+      } else still.push(grant);
+    }
+    pending = still;
+  }
+  return pending;
+}
+
+/** A stored grant as the request that would give it now. */
+function checkedOf(grant: Grant): CheckedGrant {
+  return {
+    principal: grant.principal,
+    ...(grant.scope === undefined ? { pattern: compileScopePattern(grant.scopePattern!) } : { scope: Scope.parse(grant.scope) }),
+    bits: permissionBits(grant.permissions),
+    ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
+    includeSteps: grant.includeSteps === true,
+  };
 }
 
 /** Who is calling: the principal of the view the call came through. */

@@ -1,4 +1,4 @@
-import type { AccessPolicy } from './AccessPolicy.js';
+import type { GrantIndex } from './GrantIndex.js';
 import type { AccessDecision } from './decision.js';
 import type { CheckedGrant } from './grantInput.js';
 import { PERMISSION_BIT } from './permissions.js';
@@ -12,7 +12,7 @@ import { patternCovers, type ScopePattern } from './scopePattern.js';
  * includes it, see {@link patternCovers}), covers steps if steps are wanted, and lasts at least as long.
  * A pattern that matches every agent (`agent:*`) is system's to give, whatever the grantor holds.
  */
-export function mayGrant(policy: AccessPolicy, grantor: ParsedPrincipal, wanted: CheckedGrant, now: number): AccessDecision {
+export function mayGrant(grants: GrantIndex, grantor: ParsedPrincipal, wanted: CheckedGrant, now: number): AccessDecision {
   if (grantor.kind === 'system') return { allowed: true, rule: 'system' };
   const scope = wanted.scope;
   if (scope !== undefined && grantor.kind === 'agent' && scope.kind === 'agent' && scope.id === grantor.agentId) return { allowed: true, rule: 'own-scope' };
@@ -22,8 +22,8 @@ export function mayGrant(policy: AccessPolicy, grantor: ParsedPrincipal, wanted:
   const wantedExpiry = wanted.expiresAt ?? Number.POSITIVE_INFINITY;
   const candidates =
     scope !== undefined
-      ? policy.grants.covering(grantor.name, scope.toString(), scope.kind === 'step' ? `workflow:${scope.ids[0]}` : undefined, now)
-      : policy.grants.patternsOf(grantor.name, now).filter((held) => patternCovers(held.pattern!, wanted.pattern!));
+      ? grants.covering(grantor.name, scope.toString(), scope.kind === 'step' ? `workflow:${scope.ids[0]}` : undefined, now)
+      : grants.patternsOf(grantor.name, now).filter((held) => patternCovers(held.pattern!, wanted.pattern!));
   for (const held of candidates) {
     if ((held.bits & needed) !== needed || held.expiresAt < wantedExpiry) continue;
     if (wanted.includeSteps && held.grant.includeSteps !== true) continue;

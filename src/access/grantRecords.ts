@@ -15,8 +15,6 @@ export interface Grant {
   /** On a workflow scope or pattern: the grant also covers that workflow's step scopes. */
   includeSteps?: boolean;
   grantedBy: string;
-  /** The grant its grantor held it under, when it was passed on: revoking that one revokes this one. */
-  basedOn?: string;
   createdAt: number;
 }
 
