@@ -13,6 +13,7 @@ export interface JsonCopy<T> {
 /**
  * A deep copy of JSON data (`findNonJsonData` has accepted it) that shares nothing with it. A key such as
  * `__proto__` is defined as an own data property, as JSON.parse would, so it never sets a prototype.
+ * `-0` becomes `0`, as it would after JSON, so that a result reads back from the store as it was made.
  */
 export function copyJsonData<T>(value: T): JsonCopy<T> {
   const counter = { levels: 0 };
@@ -22,7 +23,7 @@ export function copyJsonData<T>(value: T): JsonCopy<T> {
 // Several times faster than JSON.parse(JSON.stringify(value)) on records of a few hundred bytes, which
 // is what a migration copies once per record.
 function copyLevel(value: unknown, depth: number, counter: { levels: number }): unknown {
-  if (typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value === 0 ? 0 : value;
   if (depth >= counter.levels) counter.levels = depth + 1;
   if (Array.isArray(value)) {
     const array = new Array<unknown>(value.length);

@@ -220,6 +220,12 @@ describe('migration steps', () => {
       assert.deepEqual(step.default, ['a']);
     });
 
+    it('writes -0, in a default or in the record, as the 0 that JSON reads back', () => {
+      const result = applySteps({ n: -0 }, [addField('tags', [[-0]])]) as { n: number; tags: number[][] };
+      assert.ok(Object.is(result.n, 0));
+      assert.ok(Object.is(result.tags[0][0], 0));
+    });
+
     it('fails when the path goes through a value that is not an object', () => {
       failsAt({ settings: true }, [addField('settings.theme', 'dark')], '$.settings', /^it is `true` \(boolean\), not an object/);
     });
