@@ -151,7 +151,7 @@ describe('rt.state.commitUnit, entries and scopes', () => {
   });
 
   describe('through a view', () => {
-    it('needs read and write for a unit, delete for one that clears, read for entries, and lists only what the principal may list', async () => {
+    it('needs read and write for a unit, delete for one that deletes or clears, read for entries, and lists only what the principal may list', async () => {
       const ada = rt.as('agent:ada');
       const unit = { build: () => ({ writes: [{ key: 'a', value: 1 }] }) };
       await rejectsWith(ada.state.commitUnit(thread, unit), 'ACCESS_DENIED');
@@ -160,7 +160,8 @@ describe('rt.state.commitUnit, entries and scopes', () => {
       await ada.state.commitUnit(thread, unit);
       assert.deepEqual(await ada.state.entries(thread), [['a', 1]]);
       await rejectsWith(ada.state.commitUnit(thread, { build: () => ({ clearScope: true }) }), 'ACCESS_DENIED');
-      assert.deepEqual(await rt.state.entries(thread), [['a', 1]], 'a refused clear removes nothing');
+      await rejectsWith(ada.state.commitUnit(thread, { build: () => ({ writes: [{ key: 'b', value: 2 }, { key: 'a', value: undefined }] }) }), 'ACCESS_DENIED');
+      assert.deepEqual(await rt.state.entries(thread), [['a', 1]], 'a refused clear or delete changes nothing');
       const denied = await rt.access.audit({ principal: 'agent:ada', outcome: 'denied' });
       assert.ok(denied.some((record) => record.operation === 'delete' && record.scope === thread.toString()), JSON.stringify(denied));
 

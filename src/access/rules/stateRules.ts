@@ -18,23 +18,25 @@ export const STATE_RULES: Rules<StateManager> = {
   // A transaction reads and writes its scope (a delete inside it is one of its writes).
   transaction: (gate, state, scope, fn, options) =>
     gate.async('state.transaction', [{ scope, operation: 'read' }, { scope, operation: 'write' }], () => state.transaction(scope, fn, options), false),
-  // A unit reads and writes its scope; one that clears it also deletes, which is known once it is planned.
+  // A unit reads and writes its scope; one that deletes a key or clears the scope also needs delete,
+  // which is known once it is planned.
   commitUnit: (gate, state, scope, unit, options) =>
-    gate.async('state.commitUnit', [{ scope, operation: 'read' }, { scope, operation: 'write' }], () => state.commitUnit(scope, gate.isSystem ? unit : clearsChecked(gate, scope, unit), options), false),
+    gate.async('state.commitUnit', [{ scope, operation: 'read' }, { scope, operation: 'write' }], () => state.commitUnit(scope, gate.isSystem ? unit : deletesChecked(gate, scope, unit), options), false),
   entries: (gate, state, scope, range) => gate.async('state.entries', [{ scope, operation: 'read' }], () => state.entries(scope, range), false),
   // Only the scopes the principal may list, and still up to `limit` of them.
   scopes: (gate, state, options) => (gate.isSystem ? state.scopes(options) : gate.open('state.scopes', 'promise', () => allowedScopes(gate, state, options))),
   withPrincipal: (gate, state, principal) => gate.systemOnly('state.withPrincipal', 'value', () => state.withPrincipal(principal)),
 };
 
-function clearsChecked<R>(gate: Gate, scope: Scope, unit: StateUnit<R>): StateUnit<R> {
+function deletesChecked<R>(gate: Gate, scope: Scope, unit: StateUnit<R>): StateUnit<R> {
   const build = unit?.build;
   if (typeof build !== 'function') return unit;
   return {
     reads: unit.reads,
     build: (current) => {
       const plan = build.call(unit, current);
-      if (plan?.clearScope === true) gate.sync('state.commitUnit', [{ scope, operation: 'delete' }], () => undefined);
+      const deletes = plan?.clearScope === true || (Array.isArray(plan?.writes) && plan.writes.some((write) => write?.value === undefined));
+      if (deletes) gate.sync('state.commitUnit', [{ scope, operation: 'delete' }], () => undefined);
       return plan;
     },
   };
