@@ -1,0 +1,3 @@
+export { LlmStateStore } from './store/LlmStateStore.js';
+export type { StoreGetOptions, StoreSearchOptions, StorePutOptions } from './store/LlmStateStore.js';
+export type { LlmStateStoreOptions, StoreTtlOptions } from './store/storeOptions.js';
