@@ -7,13 +7,12 @@ import {
   type SearchItem,
 } from '@langchain/langgraph-checkpoint';
 import { describeOption } from '../../checkOptions.js';
-import type { Runtime } from '../../index.js';
 import { toItem, toSearchItem, type ItemRecord } from './itemRecord.js';
 import { listNamespaces } from './listNamespaces.js';
 import { getRecord, searchRecords } from './readItems.js';
 import { readOperations, type PutRequest, type StoreRequest } from './storeOperations.js';
 import { resolveStoreOptions, type LlmStateStoreOptions, type ResolvedStoreOptions } from './storeOptions.js';
-import type { StoreState } from './storeState.js';
+import type { Runtime, StateManager } from '../../index.js';
 import { commitPuts, refreshRecords, sweepExpired } from './writeItems.js';
 
 /** Options of {@link LlmStateStore.get}. */
@@ -59,7 +58,7 @@ export interface StorePutOptions {
  * const graph = builder.compile({ checkpointer, store });
  */
 export class LlmStateStore extends BaseStore {
-  readonly #state: StoreState;
+  readonly #state: StateManager;
   readonly #options: ResolvedStoreOptions;
 
   /**
@@ -68,11 +67,10 @@ export class LlmStateStore extends BaseStore {
    */
   constructor(rt: Runtime, options?: LlmStateStoreOptions) {
     super();
-    const state = (rt as { state?: unknown } | null | undefined)?.state as Partial<StoreState> | undefined;
-    if (typeof state?.commitUnit !== 'function' || typeof state.entries !== 'function' || typeof state.scopes !== 'function') {
+    if (typeof (rt as Partial<Runtime> | null | undefined)?.state?.commitUnit !== 'function') {
       throw new TypeError(`Expected \`rt\` to be a Runtime or a view of one (rt.as(…)), got ${describeOption(rt)}`);
     }
-    this.#state = state as StoreState;
+    this.#state = rt.state;
     this.#options = resolveStoreOptions(options);
   }
 

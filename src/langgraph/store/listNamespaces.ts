@@ -3,13 +3,13 @@ import { isExpired } from './itemRecord.js';
 import { findItem, namespaceScopesUnder } from './namespaceScopes.js';
 import { compareNamespaces } from './readItems.js';
 import type { ListRequest } from './storeOperations.js';
-import type { StoreState } from './storeState.js';
+import type { StateManager } from '../../index.js';
 
 /**
  * The namespaces holding at least one live item that meet every condition, as LangGraph's
  * `InMemoryStore` lists them: cut to `maxDepth` labels (without repeats), sorted, then paged.
  */
-export async function listNamespaces(state: StoreState, request: ListRequest, now: number): Promise<string[][]> {
+export async function listNamespaces(state: StateManager, request: ListRequest, now: number): Promise<string[][]> {
   const { matchConditions } = request;
   const found: string[][] = [];
   for await (const { scope, namespace } of namespaceScopesUnder(state, leadingLabels(matchConditions))) {

@@ -1,7 +1,6 @@
-import type { Scope } from '../../index.js';
+import type { Scope, StateManager } from '../../index.js';
 import { isHashed, namespaceOf, namespacePath, STORE_PREFIX } from '../scopeNames.js';
 import { ITEM_PREFIX, type ItemRecord } from './itemRecord.js';
-import type { StoreState } from './storeState.js';
 
 const SCOPES_PAGE = 256;
 const ITEMS_PAGE = 64;
@@ -17,7 +16,7 @@ export interface NamespaceScope {
  * starts with the labels' path, then the hashed ones, whose ids say nothing of their namespace. The caller
  * still checks each namespace, since a label's path is a prefix of a longer label's path too.
  */
-export async function* namespaceScopesUnder(state: StoreState, labels: readonly string[]): AsyncGenerator<NamespaceScope> {
+export async function* namespaceScopesUnder(state: StateManager, labels: readonly string[]): AsyncGenerator<NamespaceScope> {
   const path = namespacePath(labels);
   if (labels.length === 0) {
     yield* scopesWithIdPrefix(state, STORE_PREFIX);
@@ -27,7 +26,7 @@ export async function* namespaceScopesUnder(state: StoreState, labels: readonly 
   yield* scopesWithIdPrefix(state, `${STORE_PREFIX}#`);
 }
 
-async function* scopesWithIdPrefix(state: StoreState, prefix: string): AsyncGenerator<NamespaceScope> {
+async function* scopesWithIdPrefix(state: StateManager, prefix: string): AsyncGenerator<NamespaceScope> {
   let after: Scope | undefined;
   for (;;) {
     const page = await state.scopes({ kind: 'custom', prefix, limit: SCOPES_PAGE, ...(after === undefined ? {} : { after }) });
@@ -38,13 +37,13 @@ async function* scopesWithIdPrefix(state: StoreState, prefix: string): AsyncGene
 }
 
 /** Every item record of a namespace scope, expired or not, in key order. */
-export async function readItems(state: StoreState, scope: Scope): Promise<ItemRecord[]> {
+export async function readItems(state: StateManager, scope: Scope): Promise<ItemRecord[]> {
   const entries = await state.entries(scope, { prefix: ITEM_PREFIX });
   return entries.map(([, record]) => record as ItemRecord);
 }
 
 /** The first item of the scope that `accept` takes, read a page at a time; undefined when none. */
-export async function findItem(state: StoreState, scope: Scope, accept: (record: ItemRecord) => boolean): Promise<ItemRecord | undefined> {
+export async function findItem(state: StateManager, scope: Scope, accept: (record: ItemRecord) => boolean): Promise<ItemRecord | undefined> {
   let gt: string | undefined;
   for (;;) {
     const page = await state.entries(scope, { prefix: ITEM_PREFIX, limit: ITEMS_PAGE, ...(gt === undefined ? {} : { gt }) });

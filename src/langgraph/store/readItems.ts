@@ -4,10 +4,10 @@ import { isExpired, itemKey, type ItemRecord } from './itemRecord.js';
 import { matchesFilter } from './matchesFilter.js';
 import { namespaceScopesUnder, readItems, startsWithLabels } from './namespaceScopes.js';
 import type { GetRequest, SearchRequest } from './storeOperations.js';
-import type { StoreState } from './storeState.js';
+import type { StateManager } from '../../index.js';
 
 /** The live record of one item, or undefined (absent or expired). */
-export async function getRecord(state: StoreState, request: GetRequest, now: number): Promise<ItemRecord | undefined> {
+export async function getRecord(state: StateManager, request: GetRequest, now: number): Promise<ItemRecord | undefined> {
   const record = (await state.get(namespaceScope(request.namespace), itemKey(request.key))) as ItemRecord | undefined;
   // A hashed key or namespace names its item only if the record says so too.
   if (record === undefined || record.key !== request.key || !isDeepStrictEqual(record.namespace, request.namespace)) return undefined;
@@ -18,7 +18,7 @@ export async function getRecord(state: StoreState, request: GetRequest, now: num
  * The live records under a namespace prefix that pass the filter, sorted by namespace then key (see
  * {@link compareRecords}), one page of them. Every item under the prefix is read: there is no index on values.
  */
-export async function searchRecords(state: StoreState, request: SearchRequest, now: number): Promise<ItemRecord[]> {
+export async function searchRecords(state: StateManager, request: SearchRequest, now: number): Promise<ItemRecord[]> {
   const prefix = request.namespacePrefix;
   const found: ItemRecord[] = [];
   for await (const { scope, namespace } of namespaceScopesUnder(state, prefix)) {

@@ -1,17 +1,15 @@
-import type { Scope } from '../../index.js';
+import type { Scope, StateManager } from '../../index.js';
 import { namespaceScope } from '../scopeNames.js';
-import { isExpired, itemKey, itemRecord, refreshed, type ItemRecord } from './itemRecord.js';
+import { isExpired, ITEM_PREFIX, itemKey, itemRecord, refreshed, type ItemRecord } from './itemRecord.js';
 import { namespaceScopesUnder } from './namespaceScopes.js';
-import { ITEM_PREFIX } from './itemRecord.js';
 import type { PutRequest } from './storeOperations.js';
-import type { StoreState } from './storeState.js';
 
 /**
  * Applies a batch's puts and deletes: the last one given for an item wins, and each namespace's changes
  * commit as one unit in its scope's actor, so a namespace never shows half of a batch. Different
  * namespaces commit independently.
  */
-export async function commitPuts(state: StoreState, puts: readonly PutRequest[], defaultTtl: number | undefined, now: number): Promise<void> {
+export async function commitPuts(state: StateManager, puts: readonly PutRequest[], defaultTtl: number | undefined, now: number): Promise<void> {
   const byScope = new Map<string, { scope: Scope; puts: Map<string, PutRequest> }>();
   for (const put of puts) {
     const scope = namespaceScope(put.namespace);
@@ -44,7 +42,7 @@ export async function commitPuts(state: StoreState, puts: readonly PutRequest[],
 }
 
 /** Restarts the time to live of the items just read, one unit per namespace; items gone or expired since are left alone. */
-export async function refreshRecords(state: StoreState, records: readonly ItemRecord[], now: number): Promise<void> {
+export async function refreshRecords(state: StateManager, records: readonly ItemRecord[], now: number): Promise<void> {
   const byScope = new Map<string, { scope: Scope; keys: Set<string> }>();
   for (const record of records) {
     if (record.ttlMinutes === undefined) continue;
@@ -74,7 +72,7 @@ export async function refreshRecords(state: StoreState, records: readonly ItemRe
  * Removes every item expired at `now`: each namespace's in one unit, which checks again in the actor so
  * that an item put or refreshed meanwhile stays. Resolves with how many were removed.
  */
-export async function sweepExpired(state: StoreState, now: number): Promise<number> {
+export async function sweepExpired(state: StateManager, now: number): Promise<number> {
   let removed = 0;
   for await (const { scope } of namespaceScopesUnder(state, [])) {
     const expired = (await state.entries(scope, { prefix: ITEM_PREFIX }))
