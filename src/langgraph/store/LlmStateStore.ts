@@ -58,7 +58,7 @@ export interface StorePutOptions {
  * const graph = builder.compile({ checkpointer, store });
  */
 export class LlmStateStore extends BaseStore {
-  readonly #state: StateManager;
+  readonly #rt: Runtime;
   readonly #options: ResolvedStoreOptions;
 
   /**
@@ -70,7 +70,7 @@ export class LlmStateStore extends BaseStore {
     if (typeof (rt as Partial<Runtime> | null | undefined)?.state?.commitUnit !== 'function') {
       throw new TypeError(`Expected \`rt\` to be a Runtime or a view of one (rt.as(…)), got ${describeOption(rt)}`);
     }
-    this.#state = rt.state;
+    this.#rt = rt;
     this.#options = resolveStoreOptions(options);
   }
 
@@ -156,6 +156,11 @@ export class LlmStateStore extends BaseStore {
       case 'put':
         return { value: null, records: [] };
     }
+  }
+
+  /** Read on every call: a restore from a backup gives the runtime new namespaces. */
+  get #state(): StateManager {
+    return this.#rt.state;
   }
 
   #refreshes(request: StoreRequest): boolean {
