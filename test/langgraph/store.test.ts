@@ -244,6 +244,33 @@ describe('LlmStateStore through an access view', () => {
     assert.deepEqual((await reader.search([])).map((item) => item.namespace), [['team', 'x']]);
     await assert.rejects(reader.put(['team', 'x'], 'k', { n: 3 }), { code: 'ACCESS_DENIED' });
   });
+
+  it('a principal that only reads is told how to read items with a time to live without refreshing them', async () => {
+    rt = await createRuntime({ memory: true });
+    await new LlmStateStore(rt).put(['team'], 'k', { n: 1 }, undefined, { ttl: 5 });
+    await rt.access.grant({ principal: 'reader', scope: namespaceScope(['team']), permissions: ['read', 'list'] });
+    const reader = new LlmStateStore(rt.as('reader'));
+    await assert.rejects(reader.get(['team'], 'k'), { code: 'ACCESS_DENIED', message: /restarts it, which writes to custom:langgraph:store:team.*pass `refreshTtl: false`/s });
+    assert.deepEqual((await reader.get(['team'], 'k', { refreshTtl: false }))!.value, { n: 1 });
+    assert.equal((await reader.search(['team'], { refreshTtl: false })).length, 1);
+  });
+
+  it('every operation on a closed runtime rejects with RUNTIME_CLOSED', async () => {
+    rt = await createRuntime({ memory: true });
+    const store = new LlmStateStore(rt);
+    await store.put(['a'], 'k', { n: 1 });
+    await rt.close();
+    for (const call of [
+      () => store.get(['a'], 'k'),
+      () => store.put(['a'], 'k', { n: 2 }),
+      () => store.delete(['a'], 'k'),
+      () => store.search([]),
+      () => store.listNamespaces(),
+      () => store.sweepExpired(),
+    ]) {
+      await assert.rejects(call(), { code: 'RUNTIME_CLOSED' });
+    }
+  });
 });
 
 describe('LlmStateStore on disk', () => {

@@ -1,4 +1,4 @@
-import type { Scope, StateManager } from '../../index.js';
+import { isLlmStateError, LlmStateError, type Scope, type StateManager } from '../../index.js';
 import { namespaceScope } from '../scopeNames.js';
 import { isExpired, ITEM_PREFIX, itemKey, itemRecord, refreshed, type ItemRecord } from './itemRecord.js';
 import { namespaceScopesUnder } from './namespaceScopes.js';
@@ -41,7 +41,11 @@ export async function commitPuts(state: StateManager, puts: readonly PutRequest[
   );
 }
 
-/** Restarts the time to live of the items just read, one unit per namespace; items gone or expired since are left alone. */
+/**
+ * Restarts the time to live of the items just read, one unit per namespace; items gone or expired since
+ * are left alone. It writes, so a principal that may only read is refused, with a message that says how
+ * to read without refreshing.
+ */
 export async function refreshRecords(state: StateManager, records: readonly ItemRecord[], now: number): Promise<void> {
   const byScope = new Map<string, { scope: Scope; keys: Set<string> }>();
   for (const record of records) {
@@ -63,8 +67,20 @@ export async function refreshRecords(state: StateManager, records: readonly Item
           }
           return { writes };
         },
+      }).catch((error: unknown) => {
+        throw refreshRefused(error, scope);
       }),
     ),
+  );
+}
+
+function refreshRefused(error: unknown, scope: Scope): unknown {
+  if (!isLlmStateError(error, 'ACCESS_DENIED')) return error;
+  return new LlmStateError(
+    'ACCESS_DENIED',
+    `A read of items with a time to live restarts it, which writes to ${scope.toString()}, and that was refused: ${error.message} ` +
+      'To read without refreshing, pass `refreshTtl: false`, or make the store with `{ ttl: { refreshOnRead: false } }`.',
+    { cause: error, details: error.details },
   );
 }
 
