@@ -1,0 +1,4 @@
+export { LlmStateStore } from './store/LlmStateStore.js';
+export type { StoreGetOptions, StoreSearchOptions, StorePutOptions } from './store/LlmStateStore.js';
+export type { LlmStateStoreOptions, StoreTtlOptions } from './store/storeOptions.js';
+export { namespaceScope } from './scopeNames.js';
