@@ -1,0 +1,2 @@
+export { LlmStateSaver } from './LlmStateSaver.js';
+export type { LlmStateSaverOptions, SaverRuntime } from './LlmStateSaver.js';
