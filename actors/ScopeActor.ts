@@ -65,8 +65,11 @@ type Message =
 export interface UnitPlan {
   /** Checked JSON; a delete of a key that is absent still logs its `state.delete`. */
   readonly writes?: readonly KeyWrite[];
-  /** Clears the scope in the same unit, logging one `scope.clear`; `writes` must then be empty. */
-  readonly clearScope?: boolean;
+  /**
+   * Clears the scope in the same unit, logging one `scope.clear`; `writes` must then be empty. A function
+   * is called with the number of keys cleared and returns more events for the unit.
+   */
+  readonly clearScope?: boolean | ((cleared: number) => readonly EventSpec[]);
   readonly events?: readonly EventSpec[];
   /** What the call resolves with once the unit is durable. */
   readonly result?: unknown;
@@ -378,7 +381,7 @@ export class ScopeActor implements CommitParticipant {
           const current = new Map<string, unknown>();
           for (const key of message.reads) current.set(key, valueOf(this.#cache.get(key)!));
           const plan = planOf(message, current);
-          if (plan?.clearScope === true) return this.#runBusy(() => this.#prepareClearingPlan(message, plan));
+          if (clears(plan)) return this.#runBusy(() => this.#prepareClearingPlan(message, plan!));
           if (plan !== undefined) this.#preparePlan(message, plan);
           continue;
         }
@@ -584,13 +587,15 @@ export class ScopeActor implements CommitParticipant {
   async #runPlanned(message: Extract<Message, { type: 'planned' }>): Promise<void> {
     const current = new Map<string, unknown>();
     try {
-      for (const key of message.reads) current.set(key, await this.#readCommitted(key));
+      // Read together: a task's writes are several keys, each a miss the first time.
+      const values = await Promise.all(message.reads.map((key) => this.#readCommitted(key)));
+      message.reads.forEach((key, i) => current.set(key, values[i]));
     } catch (error) {
       message.reject(error);
       return;
     }
     const plan = planOf(message, current);
-    if (plan?.clearScope === true) return this.#prepareClearingPlan(message, plan);
+    if (clears(plan)) return this.#prepareClearingPlan(message, plan!);
     if (plan !== undefined) this.#preparePlan(message, plan);
   }
 
@@ -606,15 +611,16 @@ export class ScopeActor implements CommitParticipant {
 
   async #prepareClearingPlan(message: Extract<Message, { type: 'planned' }>, plan: UnitPlan): Promise<void> {
     let keys: string[];
+    let events: readonly EventSpec[];
     try {
       if (plan.writes !== undefined && plan.writes.length > 0) throw new TypeError('A unit that clears its scope cannot also write keys of it');
       keys = await this.#scanKeys('');
+      events = typeof plan.clearScope === 'function' ? [...(plan.events ?? []), ...plan.clearScope(keys.length)] : (plan.events ?? []);
     } catch (error) {
       message.reject(error);
       return;
     }
     const writes = keys.map((key) => ({ key, json: null }));
-    const events = plan.events ?? [];
     if (keys.length === 0 && events.length === 0) {
       message.resolve(plan.result);
       return;
@@ -734,6 +740,10 @@ function valueOf(entry: CacheEntry): unknown {
 function entrySize(key: string, json: string | null): number {
   // Strings are UTF-16 in the heap; the parsed value roughly doubles the footprint once read.
   return ENTRY_OVERHEAD + key.length * 2 + (json === null ? 0 : json.length * 4);
+}
+
+function clears(plan: UnitPlan | undefined): boolean {
+  return plan?.clearScope !== undefined && plan.clearScope !== false;
 }
 
 /** The plan of a planned unit, or undefined when planning threw (the call is then rejected). */

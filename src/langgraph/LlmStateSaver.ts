@@ -200,14 +200,9 @@ export class LlmStateSaver extends BaseCheckpointSaver {
   async deleteThread(threadId: string): Promise<void> {
     if (typeof threadId !== 'string') throw new TypeError(`Expected \`threadId\` to be a string, got ${describeOption(threadId)}`);
     const scope = threadScope(threadId);
-    const { state } = this.#rt;
-    // A unit's plan cannot see how many keys its clear removes, so they are counted just before; the
-    // scope.clear event of the same batch has the exact number.
-    const cleared = (await state.listKeys(scope)).length;
-    await state.commitUnit(scope, {
+    await this.#rt.state.commitUnit(scope, {
       build: () => ({
-        clearScope: true,
-        events: [{ kind: 'langgraph.thread_deleted' as const, scope: scope.toString(), data: { threadId, cleared } }],
+        clearScope: (cleared) => [{ kind: 'langgraph.thread_deleted' as const, scope: scope.toString(), data: { threadId, cleared } }],
       }),
     });
   }

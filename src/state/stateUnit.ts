@@ -4,17 +4,18 @@ import { normalizeKey } from './keyRules.js';
 import type { Scope, ScopeKind } from './Scope.js';
 import { serializeValue } from './values.js';
 
-/**
- * Units and ranges: the seam that integrations built on the runtime (src/langgraph/) commit and read
- * through. They are `@internal` methods of `rt.state`, checked by access views like the others.
- */
+// Units and ranges: the seam that integrations built on the runtime (src/langgraph/) commit and read
+// through. They are internal methods of `rt.state`, checked by access views like the others.
 
 /** What a unit commits; built inside the scope's actor. */
 export interface StateUnitPlan<R = undefined> {
   /** Keys to write (JSON data, checked as `rt.state.set` checks it) or, with `value` undefined, delete. */
   readonly writes?: ReadonlyArray<{ readonly key: string; readonly value: unknown }>;
-  /** Clears every key of the scope in the same batch; `writes` must then be empty. */
-  readonly clearScope?: boolean;
+  /**
+   * Clears every key of the scope in the same batch; `writes` must then be empty. A function is called
+   * with the number of keys cleared, once known, and returns more events for the batch.
+   */
+  readonly clearScope?: boolean | ((cleared: number) => readonly LangGraphEventSpec[]);
   /** Events of the `langgraph.*` kinds, logged in the same batch. */
   readonly events?: readonly LangGraphEventSpec[];
   /** What `commitUnit` resolves with once the batch is durable. */
@@ -55,7 +56,7 @@ export interface ScopesOptions {
 /** A plan as the scope's owner commits it: keys checked, values serialised. */
 export interface OwnerPlan {
   readonly writes?: ReadonlyArray<{ key: string; json: string | null }>;
-  readonly clearScope?: boolean;
+  readonly clearScope?: boolean | ((cleared: number) => readonly LangGraphEventSpec[]);
   readonly events?: readonly LangGraphEventSpec[];
   readonly result?: unknown;
 }
@@ -74,8 +75,9 @@ export function checkedUnit<R>(scope: Scope, unit: StateUnit<R>, maxValueBytes: 
       const planned = build(current);
       if (typeof planned !== 'object' || planned === null) throw new TypeError(`Expected \`build\` to return a plan, got ${describeOption(planned)}`);
       const writes = (planned.writes ?? []).map(({ key, value }) => ({ key: normalizeKey(key), json: value === undefined ? null : serializeValue(value, maxValueBytes) }));
-      const events = (planned.events ?? []).map((event) => checkedEvent(event, scopeText));
-      return { writes, events, clearScope: planned.clearScope === true, result: planned.result };
+      const clears = planned.clearScope;
+      const clearScope = typeof clears === 'function' ? (cleared: number) => checkedEvents(clears(cleared), scopeText) : clears === true;
+      return { writes, events: checkedEvents(planned.events ?? [], scopeText), clearScope, result: planned.result };
     },
   };
 }
@@ -102,6 +104,11 @@ export function checkLimit(limit: unknown): number {
 function checkKeys(keys: unknown, name: string): string[] {
   if (!Array.isArray(keys)) throw new TypeError(`Expected \`${name}\` to be an array of keys, got ${describeOption(keys)}`);
   return keys.map((key) => normalizeKey(key));
+}
+
+function checkedEvents(events: readonly LangGraphEventSpec[], scope: string): LangGraphEventSpec[] {
+  if (!Array.isArray(events)) throw new TypeError(`Expected the unit's events to be an array, got ${describeOption(events)}`);
+  return events.map((event) => checkedEvent(event, scope));
 }
 
 function checkedEvent(event: LangGraphEventSpec, scope: string): LangGraphEventSpec {

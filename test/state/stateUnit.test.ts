@@ -92,6 +92,17 @@ describe('rt.state.commitUnit, entries and scopes', () => {
       await assert.rejects(rt.state.commitUnit(thread, { build: () => ({ clearScope: true, writes: [{ key: 'a', value: 1 }] }) }), TypeError);
     });
 
+    it('tells a clearing function how many keys it cleared, counted in the actor, and logs the events it returns', async () => {
+      await Promise.all(['a', 'b', 'c', 'd'].map((key) => rt.state.set(thread, key, key)));
+      const late = rt.state.set(thread, 'e', 'queued before the unit');
+      await rt.state.commitUnit(thread, { build: () => ({ clearScope: (cleared) => [{ kind: 'langgraph.thread_deleted', scope: '', data: { threadId: 't1', cleared } }] }) });
+      await late;
+      const [clear, deleted] = (await rt.events.query({ scope: thread.toString() })).slice(-2);
+      assert.equal(clear!.kind === 'scope.clear' && clear.count, 5);
+      assert.deepEqual(deleted!.data, { threadId: 't1', cleared: 5 });
+      await assert.rejects(rt.state.commitUnit(thread, { build: () => ({ clearScope: () => [{ kind: 'state.set' } as never] }) }), TypeError);
+    });
+
     it('leaves no trace when the batch fails, and the cache keeps the committed values', async () => {
       await rt.state.set(thread, 'a', 'before');
       rt.faults.failStorage({ scope: thread, op: 'batch', count: 1 });

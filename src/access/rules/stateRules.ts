@@ -35,7 +35,7 @@ function deletesChecked<R>(gate: Gate, scope: Scope, unit: StateUnit<R>): StateU
     reads: unit.reads,
     build: (current) => {
       const plan = build.call(unit, current);
-      const deletes = plan?.clearScope === true || (Array.isArray(plan?.writes) && plan.writes.some((write) => write?.value === undefined));
+      const deletes = (plan?.clearScope !== undefined && plan.clearScope !== false) || (Array.isArray(plan?.writes) && plan.writes.some((write) => write?.value === undefined));
       if (deletes) gate.sync('state.commitUnit', [{ scope, operation: 'delete' }], () => undefined);
       return plan;
     },
