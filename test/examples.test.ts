@@ -67,6 +67,17 @@ const expected: Record<string, RegExp[]> = {
     /^after the restart: expired, 2 keys cleared \(ttl\), keys left: 0$/m,
     /^markers: session\.started, session\.ended, session\.expired$/m,
   ],
+  'langgraph.ts': [
+    /^child: stopped at \{"question":"Publish 2 notes\?"\}$/m,
+    /^child ended by SIGKILL$/m,
+    /^before: next approve, asking \{"question":"Publish 2 notes\?"\}, notes \["sulfides conduct best","oxides are stable"\]$/m,
+    /^after: approved by ada, notes \["sulfides conduct best","oxides are stable","published"\], next none$/m,
+    /^memory: \{"topic":"sulfides","notes":2\}$/m,
+    /^ {2}langgraph\.checkpoint step -1 \(input\)\n {2}langgraph\.writes topic, branch:to:research\n {2}langgraph\.checkpoint step 0 \(loop\)$/m,
+    /^ {2}langgraph\.writes __interrupt__\n {2}langgraph\.writes __resume__\n/m,
+    /^ {2}langgraph\.checkpoint step 3 \(loop\)$/m,
+    /^hook: latest \{"step":3,"source":"loop"\}, thread at step 3$/m,
+  ],
   'quickstart.ts': [/^topic: \{"name":"weather"\}$/m, /^turns: 1$/m, /^keys: last, topic, turns$/m, /^rejected: STATE_KEY_INVALID$/m],
 };
 
