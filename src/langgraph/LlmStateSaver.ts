@@ -12,7 +12,7 @@ import {
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 import { checkOptionsArgument, describeOption } from '../checkOptions.js';
-import type { Runtime } from '../index.js';
+import type { Runtime, Scope } from '../index.js';
 import { listCheckpoints } from './listCheckpoints.js';
 import { configOf, loadTuple, type TupleReader } from './loadTuple.js';
 import { nextVersion } from './nextVersion.js';
@@ -46,6 +46,8 @@ export interface LlmStateSaverOptions {
  */
 export class LlmStateSaver extends BaseCheckpointSaver {
   readonly #rt: SaverRuntime;
+  /** Per thread, settles once the latest call has queued its unit (see {@link #inCallOrder}). */
+  readonly #queued = new Map<string, Promise<void>>();
 
   /**
    * @param rt The runtime, or a view of it for one principal: the saver then reads and writes only the
@@ -116,31 +118,29 @@ export class LlmStateSaver extends BaseCheckpointSaver {
     const { channel_values: values = {}, ...rest } = checkpoint;
     const channels = Object.keys(newVersions ?? {}).filter((channel) => Object.hasOwn(values, channel));
     const { serde } = this;
-    const [stored, storedMetadata, ...blobs] = await Promise.all([
-      dumpPayload(serde, rest),
-      dumpPayload(serde, metadata),
-      ...channels.map((channel) => dumpPayload(serde, values[channel])),
-    ]);
     const scope = threadScope(threadId);
-    const record: CheckpointRecord = { threadId, ns, id: checkpoint.id, ...(parentId !== undefined && { parentId }), checkpoint: stored!, metadata: storedMetadata! };
-    const writes: Array<{ key: string; value: unknown }> = [{ key: checkpointKey(ns, checkpoint.id), value: record }];
-    channels.forEach((channel, i) => {
-      const version = newVersions[channel]!;
-      const blob: BlobRecord = { channel, version, ...blobs[i]! };
-      writes.push({ key: blobKey(ns, channel, version), value: blob });
+    const payloads = () => Promise.all([dumpPayload(serde, rest), dumpPayload(serde, metadata), ...channels.map((channel) => dumpPayload(serde, values[channel]))]);
+    await this.#inCallOrder(scope, payloads, ([stored, storedMetadata, ...blobs]) => {
+      const record: CheckpointRecord = { threadId, ns, id: checkpoint.id, ...(parentId !== undefined && { parentId }), checkpoint: stored!, metadata: storedMetadata! };
+      const writes: Array<{ key: string; value: unknown }> = [{ key: checkpointKey(ns, checkpoint.id), value: record }];
+      channels.forEach((channel, i) => {
+        const version = newVersions[channel]!;
+        const blob: BlobRecord = { channel, version, ...blobs[i]! };
+        writes.push({ key: blobKey(ns, channel, version), value: blob });
+      });
+      const { step, source } = (metadata ?? {}) as Partial<Record<string, unknown>>;
+      const data = {
+        threadId,
+        checkpointNs: ns,
+        checkpointId: checkpoint.id,
+        ...(parentId !== undefined && { parentCheckpointId: parentId }),
+        ...(typeof step === 'number' && { step }),
+        ...(typeof source === 'string' && { source }),
+        channels,
+      };
+      const events = [{ kind: 'langgraph.checkpoint' as const, scope: scope.toString(), data }];
+      return this.#rt.state.commitUnit(scope, { build: () => ({ writes, events }) });
     });
-    const { step, source } = (metadata ?? {}) as Partial<Record<string, unknown>>;
-    const data = {
-      threadId,
-      checkpointNs: ns,
-      checkpointId: checkpoint.id,
-      ...(parentId !== undefined && { parentCheckpointId: parentId }),
-      ...(typeof step === 'number' && { step }),
-      ...(typeof source === 'string' && { source }),
-      channels,
-    };
-    const events = [{ kind: 'langgraph.checkpoint' as const, scope: scope.toString(), data }];
-    await this.#rt.state.commitUnit(scope, { build: () => ({ writes, events }) });
     return configOf(threadId, ns, checkpoint.id);
   }
 
@@ -164,35 +164,37 @@ export class LlmStateSaver extends BaseCheckpointSaver {
     if (!Array.isArray(writes)) throw new TypeError(`Expected \`writes\` to be an array of [channel, value] pairs, got ${describeOption(writes)}`);
     if (writes.length === 0) return;
     const { serde } = this;
-    const payloads = await Promise.all(writes.map(([, value]) => dumpPayload(serde, value)));
-    const byKey = new Map<string, WriteRecord>();
-    writes.forEach(([channel], i) => {
-      const index = Object.hasOwn(WRITES_IDX_MAP, channel) ? WRITES_IDX_MAP[channel]! : i;
-      byKey.set(writeKey(ns, checkpointId, taskId, index), { taskId, taskPath: taskPath ?? '', channel, index, ...payloads[i]! });
-    });
-    const ordinary = [...byKey].filter(([, record]) => record.index >= 0).map(([key]) => key);
     const scope = threadScope(threadId);
-    await this.#rt.state.commitUnit(scope, {
-      reads: ordinary,
-      build: (current) => {
-        const stored: Array<{ key: string; value: unknown }> = [];
-        const channels = new Set<string>();
-        for (const [key, record] of byKey) {
-          if (record.index >= 0 && current.get(key) !== undefined) continue;
-          stored.push({ key, value: record });
-          channels.add(record.channel);
-        }
-        const data = {
-          threadId,
-          checkpointNs: ns,
-          checkpointId,
-          taskId,
-          ...(taskPath !== undefined && { taskPath }),
-          channels: [...channels],
-          stored: stored.length,
-        };
-        return { writes: stored, events: [{ kind: 'langgraph.writes' as const, scope: scope.toString(), data }] };
-      },
+    const dumped = () => Promise.all(writes.map(([, value]) => dumpPayload(serde, value)));
+    await this.#inCallOrder(scope, dumped, (payloads) => {
+      const byKey = new Map<string, WriteRecord>();
+      writes.forEach(([channel], i) => {
+        const index = Object.hasOwn(WRITES_IDX_MAP, channel) ? WRITES_IDX_MAP[channel]! : i;
+        byKey.set(writeKey(ns, checkpointId, taskId, index), { taskId, taskPath: taskPath ?? '', channel, index, ...payloads[i]! });
+      });
+      const ordinary = [...byKey].filter(([, record]) => record.index >= 0).map(([key]) => key);
+      return this.#rt.state.commitUnit(scope, {
+        reads: ordinary,
+        build: (current) => {
+          const stored: Array<{ key: string; value: unknown }> = [];
+          const channels = new Set<string>();
+          for (const [key, record] of byKey) {
+            if (record.index >= 0 && current.get(key) !== undefined) continue;
+            stored.push({ key, value: record });
+            channels.add(record.channel);
+          }
+          const data = {
+            threadId,
+            checkpointNs: ns,
+            checkpointId,
+            taskId,
+            ...(taskPath !== undefined && { taskPath }),
+            channels: [...channels],
+            stored: stored.length,
+          };
+          return { writes: stored, events: [{ kind: 'langgraph.writes' as const, scope: scope.toString(), data }] };
+        },
+      });
     });
   }
 
@@ -213,6 +215,30 @@ export class LlmStateSaver extends BaseCheckpointSaver {
    */
   override getNextVersion(current: number | undefined): number {
     return nextVersion(current) as number;
+  }
+
+  /**
+   * Commits a thread's puts and writes in the order they were called. Each call serialises its payloads
+   * first (`prepare`, which may await a serializer), so without this a `putWrites` called just after a
+   * `put` could queue its unit first. Preparing still overlaps; only the queueing waits its turn.
+   */
+  async #inCallOrder<T>(scope: Scope, prepare: () => Promise<T>, commit: (prepared: T) => Promise<unknown>): Promise<void> {
+    const thread = scope.toString();
+    const before = this.#queued.get(thread);
+    let markQueued!: () => void;
+    const queued = new Promise<void>((resolve) => (markQueued = resolve));
+    this.#queued.set(thread, queued);
+    let committed: Promise<unknown>;
+    try {
+      const prepared = await prepare();
+      await before;
+      // commitUnit puts the unit in the thread actor's mailbox before it returns.
+      committed = commit(prepared);
+    } finally {
+      markQueued();
+      if (this.#queued.get(thread) === queued) this.#queued.delete(thread);
+    }
+    await committed;
   }
 
   #reader(): TupleReader {
