@@ -1,0 +1,4 @@
+export { SqliteCheckpoints } from './SqliteCheckpoints.js';
+export type { OpenSqliteCheckpointsOptions, SqliteCheckpointRef, SqliteThread } from './SqliteCheckpoints.js';
+export { importSqliteCheckpoints } from './importSqliteCheckpoints.js';
+export type { ImportedThread, ImportProgress, ImportSqliteOptions, SqliteImportResult } from './importSqliteCheckpoints.js';
