@@ -7,7 +7,7 @@ import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/
 import { decodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import { parseFrozen } from '../src/state/values.js';
-import type { BatchOp, StorageBackend } from '../src/storage/index.js';
+import type { BatchOp, RangeOptions, StorageBackend } from '../src/storage/index.js';
 import type { EventSpec } from '../src/events/eventLog.js';
 import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
 import { Mailbox } from './Mailbox.js';
@@ -57,7 +57,34 @@ type Message =
   | ({ type: 'clear'; context: CorrelationContext | undefined } & Settle<number>)
   | ({ type: 'transaction'; fn: TransactionFn<unknown>; context: CorrelationContext | undefined; timeoutMs: number | undefined } & Settle<unknown>)
   | ({ type: 'record'; record: RecordWrite; context: CorrelationContext | undefined } & Settle<unknown>)
+  | ({ type: 'planned'; reads: readonly string[]; plan: PlanFn; context: CorrelationContext | undefined } & Settle<unknown>)
+  | ({ type: 'entries'; range: EntriesRange } & Settle<Array<[string, string]>>)
   | ({ type: 'barrier' } & Settle<unknown>);
+
+/** What a planned unit commits (see {@link ScopeActor.commitPlanned}). */
+export interface UnitPlan {
+  /** Checked JSON; a delete of a key that is absent still logs its `state.delete`. */
+  readonly writes?: readonly KeyWrite[];
+  /** Clears the scope in the same unit, logging one `scope.clear`; `writes` must then be empty. */
+  readonly clearScope?: boolean;
+  readonly events?: readonly EventSpec[];
+  /** What the call resolves with once the unit is durable. */
+  readonly result?: unknown;
+}
+
+/** Plans a unit from the committed values of its reads (undefined for an absent key). Synchronous. */
+export type PlanFn = (current: ReadonlyMap<string, unknown>) => UnitPlan;
+
+/** Bounds of a read of a scope's entries, as keys of the scope. */
+export interface EntriesRange {
+  readonly prefix?: string;
+  readonly gt?: string;
+  readonly gte?: string;
+  readonly lt?: string;
+  readonly lte?: string;
+  readonly reverse?: boolean;
+  readonly limit?: number;
+}
 
 /** Records other than state values that commit through this scope's mailbox, in order with its writes. */
 export interface RecordWrite {
@@ -229,6 +256,24 @@ export class ScopeActor implements CommitParticipant {
     return this.#send({ type: 'record', record, context, resolve: noop, reject: noop }) as Promise<void>;
   }
 
+  /**
+   * Commits a unit planned from committed values: once every message queued before it has committed,
+   * `plan` runs with the values of `reads` (from the cache, or the store), and what it returns commits as
+   * one unit. Read and write are one step of this mailbox, so no other write comes between them.
+   */
+  commitPlanned(reads: readonly string[], plan: PlanFn, context: CorrelationContext | undefined): Promise<unknown> {
+    if (this.#host.guard.active) {
+      const held = this.#host.guard.hold(this.scope, undefined, 'write');
+      if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).commitPlanned(reads, plan, context));
+    }
+    return this.#send({ type: 'planned', reads, plan, context, resolve: noop, reject: noop });
+  }
+
+  /** The committed [key, JSON] pairs in `range`, in key order (or reversed), in mailbox order. */
+  entries(range: EntriesRange): Promise<Array<[string, string]>> {
+    return this.#send<Array<[string, string]>>({ type: 'entries', range, resolve: noop, reject: noop });
+  }
+
   /** Resolves once every message queued before it has been processed, and its writes are durable. */
   drained(): Promise<void> {
     if (this.isIdle) return Promise.resolve();
@@ -327,6 +372,19 @@ export class ScopeActor implements CommitParticipant {
         case 'transaction':
           this.#mailbox.shift();
           return this.#runBusy(() => this.#runTransaction(message));
+        case 'planned': {
+          this.#mailbox.shift();
+          if (!message.reads.every((key) => this.#cache.has(key))) return this.#runBusy(() => this.#runPlanned(message));
+          const current = new Map<string, unknown>();
+          for (const key of message.reads) current.set(key, valueOf(this.#cache.get(key)!));
+          const plan = planOf(message, current);
+          if (plan?.clearScope === true) return this.#runBusy(() => this.#prepareClearingPlan(message, plan));
+          if (plan !== undefined) this.#preparePlan(message, plan);
+          continue;
+        }
+        case 'entries':
+          this.#mailbox.shift();
+          return this.#runBusy(() => settle(message, () => this.#readEntries(message.range)));
         case 'barrier':
           this.#mailbox.shift();
           message.resolve(undefined);
@@ -523,6 +581,63 @@ export class ScopeActor implements CommitParticipant {
     };
   }
 
+  async #runPlanned(message: Extract<Message, { type: 'planned' }>): Promise<void> {
+    const current = new Map<string, unknown>();
+    try {
+      for (const key of message.reads) current.set(key, await this.#readCommitted(key));
+    } catch (error) {
+      message.reject(error);
+      return;
+    }
+    const plan = planOf(message, current);
+    if (plan?.clearScope === true) return this.#prepareClearingPlan(message, plan);
+    if (plan !== undefined) this.#preparePlan(message, plan);
+  }
+
+  #preparePlan(message: Extract<Message, { type: 'planned' }>, plan: UnitPlan): void {
+    const writes = plan.writes ?? [];
+    const events = plan.events ?? [];
+    if (writes.length === 0 && events.length === 0) {
+      message.resolve(plan.result);
+      return;
+    }
+    this.#prepared = { kind: 'record', writes, events, context: message.context, result: plan.result, resolve: message.resolve, reject: message.reject };
+  }
+
+  async #prepareClearingPlan(message: Extract<Message, { type: 'planned' }>, plan: UnitPlan): Promise<void> {
+    let keys: string[];
+    try {
+      if (plan.writes !== undefined && plan.writes.length > 0) throw new TypeError('A unit that clears its scope cannot also write keys of it');
+      keys = await this.#scanKeys('');
+    } catch (error) {
+      message.reject(error);
+      return;
+    }
+    const writes = keys.map((key) => ({ key, json: null }));
+    const events = plan.events ?? [];
+    if (keys.length === 0 && events.length === 0) {
+      message.resolve(plan.result);
+      return;
+    }
+    this.#prepared = { kind: keys.length === 0 ? 'record' : 'clear', writes, events, context: message.context, cleared: keys.length, result: plan.result, resolve: message.resolve, reject: message.reject };
+  }
+
+  async #readEntries(range: EntriesRange): Promise<Array<[string, string]>> {
+    const prefixLength = scopePrefix(this.scope).length;
+    const bounds = scopeRange(this.scope, range.prefix ?? '');
+    const options: RangeOptions = { gte: bounds.gte, lt: bounds.lt, reverse: range.reverse, limit: range.limit };
+    if (range.gt !== undefined) narrowLower(options, encodeStateKey(this.scope, range.gt), false);
+    if (range.gte !== undefined) narrowLower(options, encodeStateKey(this.scope, range.gte), true);
+    if (range.lt !== undefined) narrowUpper(options, encodeStateKey(this.scope, range.lt), false);
+    if (range.lte !== undefined) narrowUpper(options, encodeStateKey(this.scope, range.lte), true);
+    const entries: Array<[string, string]> = [];
+    for await (const [stored, raw] of this.#host.storage.iterate('state', options)) {
+      const key = keyAfterPrefix(stored, prefixLength);
+      entries.push([key, decodeRecord(raw, { scope: this.scope.toString(), key }).payload.toString('utf8')]);
+    }
+    return entries;
+  }
+
   async #runTransaction(message: Extract<Message, { type: 'transaction' }>): Promise<void> {
     const refused = this.#host.transactionsRefused(this.scope);
     if (refused !== undefined) {
@@ -619,6 +734,37 @@ function valueOf(entry: CacheEntry): unknown {
 function entrySize(key: string, json: string | null): number {
   // Strings are UTF-16 in the heap; the parsed value roughly doubles the footprint once read.
   return ENTRY_OVERHEAD + key.length * 2 + (json === null ? 0 : json.length * 4);
+}
+
+/** The plan of a planned unit, or undefined when planning threw (the call is then rejected). */
+function planOf(message: Extract<Message, { type: 'planned' }>, current: ReadonlyMap<string, unknown>): UnitPlan | undefined {
+  try {
+    return message.plan(current);
+  } catch (error) {
+    message.reject(error);
+    return undefined;
+  }
+}
+
+/** Raises the lower bound of `options` to `bound` when that is higher (keys of one scope compare as bytes). */
+function narrowLower(options: RangeOptions, bound: Buffer, inclusive: boolean): void {
+  const current = options.gt ?? options.gte!;
+  const order = Buffer.compare(bound, current);
+  if (order < 0 || (order === 0 && (inclusive || options.gt !== undefined))) return;
+  delete options.gt;
+  delete options.gte;
+  if (inclusive) options.gte = bound;
+  else options.gt = bound;
+}
+
+function narrowUpper(options: RangeOptions, bound: Buffer, inclusive: boolean): void {
+  const current = options.lt ?? options.lte!;
+  const order = Buffer.compare(bound, current);
+  if (order > 0 || (order === 0 && (inclusive || options.lt !== undefined))) return;
+  delete options.lt;
+  delete options.lte;
+  if (inclusive) options.lte = bound;
+  else options.lt = bound;
 }
 
 async function settle<T>(target: Settle<T>, work: () => Promise<T>): Promise<void> {

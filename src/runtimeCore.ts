@@ -17,6 +17,7 @@ import type { BatchOp } from './storage/index.js';
 import { readLastSeq } from './events/eventLog.js';
 import { Events } from './events/Events.js';
 import type { ResolvedRuntimeOptions } from './runtimeOptions.js';
+import { listScopes } from './state/listScopes.js';
 import { StateManager } from './state/StateManager.js';
 import { ensureStoreFormat } from './state/storeFormat.js';
 import { readStoreStats, type StoreStats } from './storeStats.js';
@@ -160,6 +161,7 @@ export class RuntimeCore {
       assertWritable,
       assertReadable,
       maxValueBytes: options.maxValueBytes,
+      listScopes: (kind, prefix, after, limit) => listScopes(storage, kind, prefix, after, limit),
     });
     const systemLog = new SystemEventLog(scheduler);
     this.#systemLog = systemLog;

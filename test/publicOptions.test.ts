@@ -46,6 +46,9 @@ const TABLE: Record<string, Record<string, Entry>> = {
     clearScope: optional('options', () => [scope]),
     transaction: optional('options', () => [scope, () => 1]),
     withPrincipal: INTERNAL,
+    commitUnit: optional('options', () => [scope, { build: () => ({}) }]),
+    entries: optional('range', () => [scope]),
+    scopes: required('options'),
   },
   agents: {
     define: NONE,

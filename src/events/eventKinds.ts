@@ -184,6 +184,20 @@ const EVENT_FIELDS = {
   'session.expired': {} as { scope: string; data: { id: string; cleared: number; reason: 'ttl' | 'ended' } },
   /** `rt.sessions.linkArtifact` linked state changes to an artifact. */
   'artifact.linked': {} as { scope?: string; data: { artifactId: string; key?: string; kind?: string; sessionId?: string; changes: number; linkedCorrelationId?: string } },
+
+  // LangGraph (see docs/langgraph.md). `scope` is the thread's scope; committed with the records they describe.
+  /** A checkpoint was stored, with the channels whose values it wrote (those in `newVersions`). */
+  'langgraph.checkpoint': {} as {
+    scope: string;
+    data: { threadId: string; checkpointNs: string; checkpointId: string; parentCheckpointId?: string; step?: number; source?: string; channels: string[] };
+  },
+  /** A task's pending writes were stored against a checkpoint; `stored` counts those kept (a repeated ordinary write is not). */
+  'langgraph.writes': {} as {
+    scope: string;
+    data: { threadId: string; checkpointNs: string; checkpointId: string; taskId: string; taskPath?: string; channels: string[]; stored: number };
+  },
+  /** A thread was deleted: its `cleared` records removed in one batch. */
+  'langgraph.thread_deleted': {} as { scope: string; data: { threadId: string; cleared: number } },
 };
 
 /** The name of every event kind, such as `state.set` or `agent.crashed`. */
@@ -210,6 +224,9 @@ type FamilyOf<K> = K extends `${infer Family}.${string}` ? Family : never;
 
 /** What a hook's `on` and a query's `kinds` are made of: a kind, a whole family, or every kind. */
 export type EventKindPattern = EventKind | `${EventFamily}.*` | '*';
+
+/** The events a unit committed through `rt.state.commitUnit` may log (see src/langgraph/). */
+export type LangGraphEventSpec = Extract<EventSpec, { kind: `langgraph.${string}` }>;
 
 export type SupervisorEventKind = Extract<EventKind, `supervisor.${string}`>;
 

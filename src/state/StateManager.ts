@@ -1,8 +1,9 @@
 import { checkOptionsArgument, describeOption } from '../checkOptions.js';
 import { correlationForWrite, type CorrelationContext } from '../events/correlation.js';
 import { normalizeKey } from './keyRules.js';
-import { assertScope, type Scope } from './Scope.js';
-import { serializeValue } from './values.js';
+import { assertScope, SCOPE_KINDS, type Scope } from './Scope.js';
+import { parseFrozen, serializeValue } from './values.js';
+import { checkedUnit, checkEntriesRange, checkLimit, type EntriesRange, type OwnerPlan, type ScopesOptions, type StateUnit } from './stateUnit.js';
 
 /** The transaction handle, as the facade needs to describe it. */
 export interface TransactionHandle {
@@ -28,6 +29,8 @@ export interface ScopeOwner {
     context: CorrelationContext | undefined,
     timeoutMs: number | undefined,
   ): Promise<T>;
+  commitPlanned(reads: readonly string[], plan: (current: ReadonlyMap<string, unknown>) => OwnerPlan, context: CorrelationContext | undefined): Promise<unknown>;
+  entries(range: EntriesRange): Promise<Array<[string, string]>>;
 }
 
 export interface StateManagerDeps {
@@ -36,6 +39,8 @@ export interface StateManagerDeps {
   assertWritable(): void;
   assertReadable(): void;
   maxValueBytes: number;
+  /** Committed scopes of a kind, by id prefix, after a scope: one seek per scope (see {@link StateManager.scopes}). */
+  listScopes(kind: Scope['kind'], prefix: string, after: Scope | undefined, limit: number): Promise<Scope[]>;
 }
 
 /** Accepted by every write as its last argument. */
@@ -194,6 +199,51 @@ export class StateManager {
         throw new TypeError(`Expected \`timeoutMs\` to be a positive integer, got ${describeOption(timeoutMs)}`);
       }
       return this.#deps.ownerOf(scope).transaction(fn, this.#contextOf(options), timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Commits a unit whose writes are planned from committed values, in one batch: see {@link StateUnit}.
+   * Integrations built on the runtime use it (llmstate/langgraph). @internal
+   */
+  commitUnit<R = undefined>(scope: Scope, unit: StateUnit<R>, options?: WriteOptions): Promise<R | undefined> {
+    try {
+      this.#deps.assertWritable();
+      assertScope(scope);
+      const { reads, plan } = checkedUnit(scope, unit, this.#deps.maxValueBytes);
+      return this.#deps.ownerOf(scope).commitPlanned(reads, plan, this.#contextOf(options)) as Promise<R | undefined>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The committed [key, value] pairs of a scope in key order (or reversed), at most `limit`, read in
+   * mailbox order. Values are deeply frozen. @internal
+   */
+  async entries(scope: Scope, range: EntriesRange = {}): Promise<Array<[string, unknown]>> {
+    this.#deps.assertReadable();
+    assertScope(scope);
+    const pairs = await this.#deps.ownerOf(scope).entries(checkEntriesRange(range));
+    return pairs.map(([key, json]) => [key, parseFrozen(json)]);
+  }
+
+  /**
+   * Scopes of a kind that hold at least one committed key, whose id starts with `prefix`, in key order.
+   * It reads one key per scope, not every key. @internal
+   */
+  scopes(options: ScopesOptions): Promise<Scope[]> {
+    try {
+      this.#deps.assertReadable();
+      checkOptionsArgument(options, 'options', 'required');
+      if (!(SCOPE_KINDS as readonly unknown[]).includes(options.kind)) throw new TypeError(`Expected \`kind\` to be one of ${SCOPE_KINDS.join(', ')}, got ${describeOption(options.kind)}`);
+      const prefix = options.prefix ?? '';
+      if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got ${describeOption(prefix)}`);
+      if (options.after !== undefined) assertScope(options.after);
+      const limit = options.limit === undefined ? Number.MAX_SAFE_INTEGER : checkLimit(options.limit);
+      return this.#deps.listScopes(options.kind, prefix.normalize('NFC'), options.after, limit);
     } catch (error) {
       return Promise.reject(error);
     }

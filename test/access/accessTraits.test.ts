@@ -111,6 +111,7 @@ const ALLOWED: Record<string, { why: string; shows?: (value: any) => void }> = {
   'migrations.migrateValue': { why: 'it migrates the value it is given, and reads nothing stored' },
   'agents.list': { why: 'a filtered listing: only the agents the principal can read', shows: (agents) => assert.deepEqual(agents, []) },
   'agents.liveIds': { why: 'a filtered listing: only the agents the principal can read', shows: (ids) => assert.deepEqual(ids, []) },
+  'state.scopes': { why: 'a filtered listing: only the scopes the principal may list', shows: (scopes) => assert.deepEqual(scopes, []) },
   'access.grants': { why: 'a filtered listing: only the grants the principal holds or gave', shows: (grants) => assert.deepEqual(grants, []) },
   'access.quarantined': { why: 'which agents are cut off: what every principal needs to know to stop talking to them' },
   'sessions.list': {

@@ -26,7 +26,11 @@ describe('the published typings (npm run build)', function () {
   });
 
   it('compile for a consumer with library checks on: nothing public refers to a stripped declaration', () => {
-    const program = ts.createProgram([join(DIST, 'src/index.d.ts')], {
+    // Every entry point package.json exports: llmstate, llmstate/testing, llmstate/langgraph …
+    const exported = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).exports as Record<string, { types?: string }>;
+    const entries = Object.values(exported).flatMap((entry) => (entry.types === undefined ? [] : [join(PROJECT_ROOT, entry.types)]));
+    assert.ok(entries.some((file) => file.endsWith('langgraph/index.d.ts')));
+    const program = ts.createProgram(entries, {
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,

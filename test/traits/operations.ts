@@ -66,6 +66,9 @@ export const VALID_CALLS: Record<string, (subject: Subject) => unknown> = {
   'state.listKeys': ({ rt }) => rt.state.listKeys(scope, { prefix: 'k' }),
   'state.clearScope': ({ rt }) => rt.state.clearScope(scope),
   'state.transaction': ({ rt }) => rt.state.transaction(scope, (tx) => tx.set('k', 1)),
+  'state.commitUnit': ({ rt }) => rt.state.commitUnit(scope, { reads: ['k'], build: () => ({ writes: [{ key: 'k', value: 2 }] }) }),
+  'state.entries': ({ rt }) => rt.state.entries(scope, { prefix: 'k', limit: 5 }),
+  'state.scopes': ({ rt }) => rt.state.scopes({ kind: 'agent' }),
 
   'agents.define': ({ rt }) => rt.agents.define('chat', machine),
   'agents.spawn': ({ rt }) => rt.agents.spawn({ id: 'a2', type: 'chat', machine }),

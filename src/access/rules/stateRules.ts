@@ -1,5 +1,8 @@
 import type { StateManager } from '../../state/StateManager.js';
 import type { Rules } from '../guarded.js';
+import type { Gate } from '../Gate.js';
+import type { Scope } from '../../state/Scope.js';
+import type { ScopesOptions, StateUnit } from '../../state/stateUnit.js';
 
 /**
  * `rt.state`: each call needs its operation on the scope it names. A transaction is checked once, up
@@ -15,5 +18,37 @@ export const STATE_RULES: Rules<StateManager> = {
   // A transaction reads and writes its scope (a delete inside it is one of its writes).
   transaction: (gate, state, scope, fn, options) =>
     gate.async('state.transaction', [{ scope, operation: 'read' }, { scope, operation: 'write' }], () => state.transaction(scope, fn, options), false),
+  // A unit reads and writes its scope; one that clears it also deletes, which is known once it is planned.
+  commitUnit: (gate, state, scope, unit, options) =>
+    gate.async('state.commitUnit', [{ scope, operation: 'read' }, { scope, operation: 'write' }], () => state.commitUnit(scope, gate.isSystem ? unit : clearsChecked(gate, scope, unit), options), false),
+  entries: (gate, state, scope, range) => gate.async('state.entries', [{ scope, operation: 'read' }], () => state.entries(scope, range), false),
+  // Only the scopes the principal may list, and still up to `limit` of them.
+  scopes: (gate, state, options) => (gate.isSystem ? state.scopes(options) : gate.open('state.scopes', 'promise', () => allowedScopes(gate, state, options))),
   withPrincipal: (gate, state, principal) => gate.systemOnly('state.withPrincipal', 'value', () => state.withPrincipal(principal)),
 };
+
+function clearsChecked<R>(gate: Gate, scope: Scope, unit: StateUnit<R>): StateUnit<R> {
+  const build = unit?.build;
+  if (typeof build !== 'function') return unit;
+  return {
+    reads: unit.reads,
+    build: (current) => {
+      const plan = build.call(unit, current);
+      if (plan?.clearScope === true) gate.sync('state.commitUnit', [{ scope, operation: 'delete' }], () => undefined);
+      return plan;
+    },
+  };
+}
+
+async function allowedScopes(gate: Gate, state: StateManager, options: ScopesOptions): Promise<Scope[]> {
+  const limit = options?.limit ?? Number.MAX_SAFE_INTEGER;
+  const allowed: Scope[] = [];
+  let after = options?.after;
+  for (;;) {
+    const asked = Math.min(limit - allowed.length, 256);
+    const page = await state.scopes({ ...options, after, limit: asked });
+    for (const scope of page) if (gate.allows(scope, 'list')) allowed.push(scope);
+    if (allowed.length >= limit || page.length < asked) return allowed.slice(0, limit);
+    after = page[page.length - 1];
+  }
+}
