@@ -102,12 +102,23 @@ export class SqliteCheckpoints {
     return new SqliteCheckpoints(path, db, new SqliteSaver(db, options.serde), cleanup);
   }
 
-  /** Every thread (or those named), in thread id order. */
-  threads(): SqliteThread[] {
+  /**
+   * Every thread, or those of `only`, in thread id order.
+   *
+   * @throws {IMPORT_FAILED} `thread_not_found` when a thread of `only` is not in the file.
+   */
+  threads(only?: readonly string[]): SqliteThread[] {
     const rows = this.#query<{ thread_id: unknown; checkpoints: number; namespaces: number }>(
       'SELECT thread_id, COUNT(*) AS checkpoints, COUNT(DISTINCT checkpoint_ns) AS namespaces FROM checkpoints GROUP BY thread_id ORDER BY thread_id',
     );
-    return rows.map((row) => ({ threadId: String(row.thread_id), checkpoints: row.checkpoints, namespaces: row.namespaces }));
+    const all = rows.map((row) => ({ threadId: String(row.thread_id), checkpoints: row.checkpoints, namespaces: row.namespaces }));
+    if (only === undefined) return all;
+    const wanted = new Set(only);
+    const missing = [...wanted].filter((id) => !all.some((thread) => thread.threadId === id));
+    if (missing.length > 0) {
+      throw failure('thread_not_found', `${this.file} holds no thread ${missing.map((id) => JSON.stringify(id)).join(', ')}; nothing was imported.`, { file: this.file, threads: missing });
+    }
+    return all.filter((thread) => wanted.has(thread.threadId));
   }
 
   /** The checkpoints of one thread, every namespace, oldest first (checkpoint ids sort by time). */

@@ -1,7 +1,7 @@
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { WRITES_IDX_MAP, type BaseCheckpointSaver, type ChannelVersions, type CheckpointMetadata, type CheckpointTuple, type PendingWrite } from '@langchain/langgraph-checkpoint';
 import { LlmStateError } from '../index.js';
-import type { SqliteCheckpointRef, SqliteCheckpoints, SqliteThread } from './SqliteCheckpoints.js';
+import type { SqliteCheckpointRef, SqliteCheckpoints } from './SqliteCheckpoints.js';
 
 export interface ImportSqliteOptions {
   /** Only these thread ids. @default every thread in the file */
@@ -58,7 +58,7 @@ export interface SqliteImportResult {
  * try { await importSqliteCheckpoints(new LlmStateSaver(rt), source) } finally { source.close() }
  */
 export async function importSqliteCheckpoints(target: BaseCheckpointSaver, source: SqliteCheckpoints, options: ImportSqliteOptions = {}): Promise<SqliteImportResult> {
-  const threads = chosenThreads(source, options.threads);
+  const threads = source.threads(options.threads);
   const dryRun = options.dryRun === true;
   const progress = { done: 0, total: threads.reduce((sum, thread) => sum + thread.checkpoints, 0) * (dryRun ? 1 : 2) };
   const step = (phase: ImportProgress['phase'], threadId: string) => {
@@ -84,19 +84,6 @@ export async function importSqliteCheckpoints(target: BaseCheckpointSaver, sourc
     checkpoints: imported.reduce((sum, thread) => sum + thread.checkpoints, 0),
     writes: imported.reduce((sum, thread) => sum + thread.writes, 0),
   };
-}
-
-function chosenThreads(source: SqliteCheckpoints, only: readonly string[] | undefined): SqliteThread[] {
-  const all = source.threads();
-  if (only === undefined) return all;
-  const wanted = new Set(only);
-  const missing = [...wanted].filter((id) => !all.some((thread) => thread.threadId === id));
-  if (missing.length > 0) {
-    throw new LlmStateError('IMPORT_FAILED', `${source.file} holds no thread ${missing.map((id) => JSON.stringify(id)).join(', ')}; nothing was imported.`, {
-      details: { reason: 'thread_not_found', file: source.file, threads: missing },
-    });
-  }
-  return all.filter((thread) => wanted.has(thread.threadId));
 }
 
 async function holdsThread(target: BaseCheckpointSaver, threadId: string): Promise<boolean> {

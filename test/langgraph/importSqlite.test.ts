@@ -2,46 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BaseCheckpointSaver, CheckpointTuple } from '@langchain/langgraph-checkpoint';
+import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { isLlmStateError } from '../../src/index.js';
 import { importSqliteCheckpoints, SqliteCheckpoints, type ImportProgress } from '../../src/langgraph/index.js';
 import { config, Database, forecastGraph, resume, runs, writeSqliteFixture } from './sqliteFixture.js';
+import { assertSameThreads, tuplesOf } from './compareSavers.js';
 import { openTarget, type Target } from './importTarget.js';
 
 const THREADS = ['done', 'interrupted', 'user/42 ü'];
-
-/** Every checkpoint of a thread, all namespaces, in (namespace, id) order, as the saver lists them. */
-async function tuplesOf(saver: BaseCheckpointSaver, threadId: string): Promise<CheckpointTuple[]> {
-  const tuples: CheckpointTuple[] = [];
-  for await (const tuple of saver.list({ configurable: { thread_id: threadId } })) tuples.push(tuple);
-  const key = (tuple: CheckpointTuple) => `${tuple.config.configurable?.checkpoint_ns}\0${tuple.checkpoint.id}`;
-  return tuples.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-}
-
-/** A tuple without the config fields a saver may add or leave out, so that savers compare on content. */
-function comparable(tuple: CheckpointTuple) {
-  const place = (configurable: Record<string, unknown> | undefined) =>
-    configurable === undefined ? undefined : { thread_id: configurable.thread_id, checkpoint_ns: configurable.checkpoint_ns ?? '', checkpoint_id: configurable.checkpoint_id };
-  return {
-    config: place(tuple.config.configurable),
-    parentConfig: place(tuple.parentConfig?.configurable),
-    checkpoint: tuple.checkpoint,
-    metadata: tuple.metadata,
-    pendingWrites: tuple.pendingWrites ?? [],
-  };
-}
-
-async function assertSameThreads(source: BaseCheckpointSaver, target: BaseCheckpointSaver, threads: readonly string[]): Promise<void> {
-  for (const threadId of threads) {
-    const expected = await tuplesOf(source, threadId);
-    assert.ok(expected.length > 0);
-    assert.deepEqual((await tuplesOf(target, threadId)).map(comparable), expected.map(comparable), `thread ${threadId}`);
-    for (const ns of new Set(expected.map((tuple) => tuple.config.configurable?.checkpoint_ns as string))) {
-      const latest = (saver: BaseCheckpointSaver) => saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: ns } });
-      assert.deepEqual(comparable((await latest(target))!), comparable((await latest(source))!), `latest of ${threadId} in ${JSON.stringify(ns)}`);
-    }
-  }
-}
 
 async function assertImportFailed(promise: Promise<unknown> | (() => unknown), reason: string, pattern: RegExp): Promise<void> {
   await assert.rejects(async () => (typeof promise === 'function' ? promise() : promise), (error: unknown) => {
