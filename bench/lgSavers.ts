@@ -1,8 +1,9 @@
 /**
  * The three checkpointers LG (P9) measures, each opened fresh in a temp directory: llmstate's
  * `LlmStateSaver` (the compiled package, like every benchmark), LangGraph's `MemorySaver`, and
- * `SqliteSaver` from @langchain/langgraph-checkpoint-sqlite (better-sqlite3 12, WAL, SQLite's default
- * `synchronous = FULL` as SqliteSaver leaves it). All three use the same serde, JsonPlusSerializer.
+ * `SqliteSaver` from @langchain/langgraph-checkpoint-sqlite (better-sqlite3 12; SqliteSaver turns on WAL,
+ * and better-sqlite3's build makes `synchronous = NORMAL` the default in WAL mode, so a commit does not
+ * fsync, like llmstate's default durability). All three use the same serde, JsonPlusSerializer.
  */
 import { createRequire } from 'node:module';
 import { readdir, stat } from 'node:fs/promises';
@@ -80,7 +81,7 @@ function openSqlite(dir: string): OpenSaver {
 async function openLlmState(dir: string): Promise<OpenSaver> {
   const { LlmStateSaver } = (await langGraphModule())!;
   let rt: Runtime = await createRuntime({ dataDir: dir });
-  const saver = new LlmStateSaver(rt, { serde }) as unknown as BaseCheckpointSaver;
+  const saver = new LlmStateSaver(rt, { serde });
   return {
     saver,
     close: () => rt.close(),

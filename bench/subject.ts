@@ -62,10 +62,7 @@ export const scopeLifecycle = await load<typeof ScopeLifecycle>('actors/scopeLif
 export const commitSchedulerModule = await load<typeof CommitSchedulerModule>('actors/CommitScheduler.ts');
 export const scopeActorModule = await load<typeof ScopeActorModule>('actors/ScopeActor.ts');
 
-/** What LG uses of `llmstate/langgraph`. */
-interface LangGraphIndex {
-  LlmStateSaver: new (rt: Index.Runtime, options?: { serde?: unknown }) => object;
-}
+type LangGraphIndex = typeof import('../src/langgraph/index.js');
 let langGraph: Promise<LangGraphIndex | undefined> | undefined;
 
 /** `llmstate/langgraph`, compiled like the rest, or undefined when this build has none. */
