@@ -3,9 +3,10 @@ import type { CheckpointMetadata, CheckpointTuple } from '@langchain/langgraph-c
 import type { Scope } from '../index.js';
 import { loadPayload } from './payloads.js';
 import { RecordCursor } from './RecordCursor.js';
-import { loadTuple, type TupleReader } from './loadTuple.js';
+import { loadTuple, readWritesOfMany, type TupleReader } from './loadTuple.js';
 import { newestFirst } from './newestFirst.js';
 import { checkpointKey, checkpointRange, laterNamespaces } from './saverKeys.js';
+import type { CheckpointRecord, WriteRecord } from './saverRecords.js';
 import { THREAD_PREFIX, threadScope } from './scopeNames.js';
 
 /** A `list` call, checked. */
@@ -41,6 +42,7 @@ export async function* listCheckpoints(reader: TupleReader, query: ListQuery): A
     const page = scopes.length === 1 && namespaces.length === 1 ? firstPage : Math.min(firstPage, 4);
     for (const ns of namespaces) cursors.push(new RecordCursor(reader.state, scope, rangeOf(ns, query.before), page));
   }
+  let page: Listed[] = [];
   for await (const { scope, record } of newestFirst(cursors)) {
     if (query.checkpointId !== undefined && record.id !== query.checkpointId) continue;
     let metadata: CheckpointMetadata | undefined;
@@ -49,9 +51,42 @@ export async function* listCheckpoints(reader: TupleReader, query: ListQuery): A
       const fields = metadata as Record<string, unknown>;
       if (!filter.every(([key, value]) => isDeepStrictEqual(fields[key], value))) continue;
     }
-    yield await loadTuple(reader, scope, record, metadata);
-    if (--left === 0) return;
+    page.push({ scope, record, metadata });
+    if (page.length < Math.min(left, PAGE)) continue;
+    left -= page.length;
+    yield* loadPage(reader, page);
+    if (left === 0) return;
+    page = [];
   }
+  yield* loadPage(reader, page);
+}
+
+/** Tuples are loaded a page at a time, so that the pending writes of a page take one read per namespace. */
+const PAGE = 16;
+
+interface Listed {
+  readonly scope: Scope;
+  readonly record: CheckpointRecord;
+  readonly metadata: CheckpointMetadata | undefined;
+}
+
+async function* loadPage(reader: TupleReader, page: readonly Listed[]): AsyncGenerator<CheckpointTuple> {
+  const groups = new Map<string, { scope: Scope; ns: string; ids: string[] }>();
+  for (const { scope, record } of page) {
+    const group = `${scope.toString()}\u0000${record.ns}`;
+    const ids = groups.get(group)?.ids;
+    if (ids === undefined) groups.set(group, { scope, ns: record.ns, ids: [record.id] });
+    else ids.push(record.id);
+  }
+  const writes = new Map<string, Promise<Map<string, WriteRecord[]>>>();
+  for (const [group, { scope, ns, ids }] of groups) if (ids.length > 1) writes.set(group, readWritesOfMany(reader, scope, ns, ids));
+  const tuples = page.map(({ scope, record, metadata }) => {
+    const read = writes.get(`${scope.toString()}\u0000${record.ns}`);
+    return loadTuple(reader, scope, record, metadata, read?.then((byCheckpoint) => byCheckpoint.get(record.id)!));
+  });
+  // Loaded together, yielded in order; a rejection is raised where its tuple would have been.
+  for (const tuple of tuples) tuple.catch(() => {});
+  for (const tuple of tuples) yield await tuple;
 }
 
 function rangeOf(ns: string, before: string | undefined): { gte: string; lt: string } {

@@ -32,9 +32,10 @@ export async function loadTuple(
   scope: Scope,
   record: CheckpointRecord,
   metadata?: CheckpointMetadata,
+  writesRead?: Promise<WriteRecord[]>,
 ): Promise<CheckpointTuple> {
   const { serde } = reader;
-  const writes = readWrites(reader, scope, record.ns, record.id);
+  const writes = writesRead ?? readWrites(reader, scope, record.ns, record.id);
   const stored = (await loadPayload(serde, record.checkpoint)) as Checkpoint;
   const versions: ChannelVersions = stored.channel_versions ?? {};
   const channels = Object.keys(versions);
@@ -65,7 +66,27 @@ export function configOf(threadId: string, ns: string, checkpointId: string): Ru
 /** The pending writes of one checkpoint, in `writesSortKey` order: (task path, task id, index). */
 export async function readWrites(reader: TupleReader, scope: Scope, ns: string, checkpointId: string): Promise<WriteRecord[]> {
   const entries = await reader.state.entries(scope, writesRange(ns, checkpointId));
-  const records = entries.map(([, value]) => value as WriteRecord);
+  return sortWrites(entries.map(([, value]) => value as WriteRecord));
+}
+
+/**
+ * The pending writes of several checkpoints of one namespace, with one range read from the first one's
+ * writes to the last one's: a page of `list` is consecutive checkpoints, so little else is in between.
+ */
+export async function readWritesOfMany(reader: TupleReader, scope: Scope, ns: string, checkpointIds: readonly string[]): Promise<Map<string, WriteRecord[]>> {
+  const ranges = checkpointIds.map((id) => writesRange(ns, id));
+  const gte = ranges.reduce((low, range) => (range.gte < low ? range.gte : low), ranges[0]!.gte);
+  const lt = ranges.reduce((high, range) => (range.lt > high ? range.lt : high), ranges[0]!.lt);
+  const entries = await reader.state.entries(scope, { gte, lt });
+  const byCheckpoint = new Map<string, WriteRecord[]>();
+  checkpointIds.forEach((id, i) => {
+    const { gte: prefix } = ranges[i]!;
+    byCheckpoint.set(id, sortWrites(entries.filter(([key]) => key.startsWith(prefix)).map(([, value]) => value as WriteRecord)));
+  });
+  return byCheckpoint;
+}
+
+function sortWrites(records: WriteRecord[]): WriteRecord[] {
   return records.sort((a, b) => compareWritesSortKeys(writesSortKey(a.taskPath, a.taskId, a.index), writesSortKey(b.taskPath, b.taskId, b.index)));
 }
 
