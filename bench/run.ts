@@ -23,6 +23,7 @@ import { p7Migrations } from './p7Migrations.js';
 import { agentSpawn } from './agentSpawn.js';
 import { agentRestart } from './agentRestart.js';
 import { accessCheck } from './accessCheck.js';
+import { p9LangGraph } from './p9LangGraph.js';
 
 const BENCHMARKS: Record<string, Benchmark> = {
   P1: p1AwaitedSet,
@@ -36,6 +37,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   SPAWN: agentSpawn,
   RESTART: agentRestart,
   ACCESS: accessCheck,
+  LG: p9LangGraph,
 };
 
 interface Args {
@@ -57,7 +59,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--keys') args.keys = Number(argv[++i]);
     else if (arg === '--records') args.records = Number(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P7 P8 SPAWN RESTART ACCESS …] [--quick] [--reps N] [--keys N] [--records N] [--json FILE]');
+      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P7 P8 SPAWN RESTART ACCESS LG …] [--quick] [--reps N] [--keys N] [--records N] [--json FILE]');
       args.ids = ['--help'];
     } else if (arg.toUpperCase() in BENCHMARKS) args.ids.push(arg.toUpperCase());
     else throw new TypeError(`Unknown argument \`${arg}\`; the benchmarks are ${Object.keys(BENCHMARKS).join(', ')}`);

@@ -61,3 +61,15 @@ export const scopeLifecycle = await load<typeof ScopeLifecycle>('actors/scopeLif
 /** For probes that time the inside of a write. */
 export const commitSchedulerModule = await load<typeof CommitSchedulerModule>('actors/CommitScheduler.ts');
 export const scopeActorModule = await load<typeof ScopeActorModule>('actors/ScopeActor.ts');
+
+type LangGraphIndex = typeof import('../src/langgraph/index.js');
+let langGraph: Promise<LangGraphIndex | undefined> | undefined;
+
+/** `llmstate/langgraph`, compiled like the rest, or undefined when this build has none. */
+export function langGraphModule(): Promise<LangGraphIndex | undefined> {
+  langGraph ??= load<LangGraphIndex>('src/langgraph/index.ts').catch((error: unknown) => {
+    if (String((error as Error).message).includes('is missing')) return undefined;
+    throw error;
+  });
+  return langGraph;
+}

@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'TRANSACTION_TIMEOUT',
   'EVENT_KIND_UNKNOWN',
   'BACKUP_FULL_REQUIRED',
+  'IMPORT_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

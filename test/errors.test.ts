@@ -30,6 +30,7 @@ const DESIGN_CODES = [
   'TRANSACTION_TIMEOUT',
   'EVENT_KIND_UNKNOWN',
   'BACKUP_FULL_REQUIRED',
+  'IMPORT_FAILED',
 ];
 
 describe('errors', () => {

@@ -10,6 +10,7 @@ import { registerBackupCommands } from './backupCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
+import { registerLangGraphCommands } from './langgraphCommands.js';
 import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles, UsageError } from './output.js';
 import { registerMigrateCommands } from './migrateCommands.js';
 import { firstInvalidUtf8 } from './rawArguments.js';
@@ -50,6 +51,7 @@ Examples:
   llmstate sessions list --status active
   llmstate artifacts show report-7.pdf
   llmstate --schemas ./schemas.mjs migrate run profile --dry-run
+  llmstate langgraph import --sqlite ./checkpoints.sqlite --dry-run
   llmstate demo`;
 
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
@@ -77,6 +79,7 @@ export function createProgram(): Command {
   registerAccessCommands(program);
   registerAuditCommand(program);
   registerSessionCommands(program);
+  registerLangGraphCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.showHelpAfterError(`(run llmstate ${command.name()} --help for usage)`);
   return program;

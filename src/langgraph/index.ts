@@ -4,3 +4,7 @@ export { LlmStateStore } from './store/LlmStateStore.js';
 export type { StoreGetOptions, StoreSearchOptions, StorePutOptions } from './store/LlmStateStore.js';
 export type { LlmStateStoreOptions, StoreTtlOptions } from './store/storeOptions.js';
 export { namespaceScope, threadScope } from './scopeNames.js';
+export { SqliteCheckpoints } from './SqliteCheckpoints.js';
+export type { OpenSqliteCheckpointsOptions, SqliteCheckpointRef, SqliteThread } from './SqliteCheckpoints.js';
+export { importSqliteCheckpoints } from './importSqliteCheckpoints.js';
+export type { ImportedThread, ImportProgress, ImportSqliteOptions, SqliteImportResult } from './importSqliteCheckpoints.js';
