@@ -377,9 +377,14 @@ export class ScopeActor implements CommitParticipant {
           return this.#runBusy(() => this.#runTransaction(message));
         case 'planned': {
           this.#mailbox.shift();
-          if (!message.reads.every((key) => this.#cache.has(key))) return this.#runBusy(() => this.#runPlanned(message));
-          const current = new Map<string, unknown>();
-          for (const key of message.reads) current.set(key, valueOf(this.#cache.get(key)!));
+          let current: Map<string, unknown> | undefined;
+          try {
+            current = this.#committedNow(message.reads);
+          } catch (error) {
+            message.reject(error);
+            continue;
+          }
+          if (current === undefined) return this.#runBusy(() => this.#runPlanned(message));
           const plan = planOf(message, current);
           if (clears(plan)) return this.#runBusy(() => this.#prepareClearingPlan(message, plan!));
           if (plan !== undefined) this.#preparePlan(message, plan);
@@ -582,6 +587,25 @@ export class ScopeActor implements CommitParticipant {
       resolve: message.resolve,
       reject: message.reject,
     };
+  }
+
+  /**
+   * The committed values of `keys`, from the cache or read from the store without waiting; undefined
+   * when a key needs a read that waits (the store cannot read at once, or a fault may act on reads).
+   */
+  #committedNow(keys: readonly string[]): Map<string, unknown> | undefined {
+    const current = new Map<string, unknown>();
+    for (const key of keys) {
+      let entry = this.#cache.get(key);
+      if (entry === undefined) {
+        const read = this.#host.storage.getNow('state', encodeStateKey(this.scope, key));
+        if (read === undefined) return undefined;
+        const json = read.value === undefined ? null : decodeRecord(read.value, { scope: this.scope.toString(), key }).payload.toString('utf8');
+        entry = this.#cachePut(key, json);
+      }
+      current.set(key, valueOf(entry));
+    }
+    return current;
   }
 
   async #runPlanned(message: Extract<Message, { type: 'planned' }>): Promise<void> {

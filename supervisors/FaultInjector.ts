@@ -69,6 +69,7 @@ export class FaultInjector {
     // interceptor on batches would cost an await on every commit for nothing.
     this.#stopIntercepting = options.storage.intercept({
       beforeGet: (sublevel, key) => this.#beforeGet([{ type: 'del', sublevel, key }]),
+      interceptsReads: () => this.#storageFaults.length > 0,
     });
   }
 

@@ -116,6 +116,10 @@ export class LevelBackend extends StorageBackend {
     return value ?? undefined;
   }
 
+  protected override _getNow(sublevel: SublevelName, key: Buffer): { value: Buffer | undefined } {
+    return { value: this.#sublevels[sublevel].getSync(key) ?? undefined };
+  }
+
   protected async _batch(ops: readonly BatchOp[], options: BatchOptions): Promise<void> {
     // A chained batch on the root with the sublevel prefixes applied here writes the same bytes as
     // sublevel ops, but skips abstract-level's per-op option copying, which dominated the write path.

@@ -292,6 +292,28 @@ function batchTests(test: Test): void {
 }
 
 function interceptorTests(test: Test): void {
+  test('getNow reads what get reads, or declines; it declines while an interceptor acts on reads, and once closed', async (stores) => {
+    const backend = await stores.opened();
+    await backend.batch([put('state', 'a', 'v')]);
+    const key = Buffer.from('a');
+    const now = backend.getNow('state', key);
+    if (now !== undefined) {
+      assert.deepEqual(now.value, await backend.get('state', key));
+      assert.deepEqual(backend.getNow('state', Buffer.from('missing')), { value: undefined });
+      assert.equal(backend.getNow('audit', key)?.value, undefined, 'sublevels are separate');
+    }
+    let acting = true;
+    const stop = backend.intercept({ beforeGet: () => {}, interceptsReads: () => acting });
+    assert.equal(backend.getNow('state', key), undefined);
+    acting = false;
+    assert.deepEqual(backend.getNow('state', key), now);
+    stop();
+    backend.intercept({ beforeGet: () => {} });
+    assert.equal(backend.getNow('state', key), undefined, 'an interceptor that does not say is taken to act');
+    await backend.close();
+    assert.equal(backend.getNow('state', key), undefined);
+  });
+
   test('an interceptor sees the operations of a batch before they are written', async (stores) => {
     const backend = await stores.opened();
     const ops = [put('state', 'a', 'v'), del('events', 'b')];

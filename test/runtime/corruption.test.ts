@@ -49,6 +49,20 @@ describe('corrupted records', () => {
     assert.equal(await reopened.state.get(scope, 'other'), 'fine', 'other keys are unaffected');
   });
 
+  it('a unit that reads a corrupt record is refused with DATA_CORRUPT, and entries never return it', async () => {
+    const rt = await fixture.open();
+    await rt.state.set(scope, 'topic', { name: 'weather' });
+    await rt.close();
+    await tamper(fixture.dir, 'state', encodeStateKey(scope, 'topic'), flipByte(-3));
+    const reopened = await fixture.open();
+    let built = false;
+    const unit = { reads: ['topic'], build: () => ((built = true), { writes: [{ key: 'topic', value: 'overwritten' }] }) };
+    assert.equal((await rejection(reopened.state.commitUnit(scope, unit))).code, 'DATA_CORRUPT');
+    assert.equal(built, false, 'the plan never saw the bad bytes');
+    assert.equal((await rejection(reopened.state.entries(scope))).code, 'DATA_CORRUPT');
+    assert.equal((await rejection(reopened.state.get(scope, 'topic'))).code, 'DATA_CORRUPT');
+  });
+
   it('a flip in the record header (its sequence or timestamp) is caught too', async () => {
     const rt = await fixture.open();
     await rt.state.set(scope, 'topic', 'x');
