@@ -380,7 +380,10 @@ export class ScopeActor implements CommitParticipant {
           if (!message.reads.every((key) => this.#cache.has(key))) return this.#runBusy(() => this.#runPlanned(message));
           const current = new Map<string, unknown>();
           for (const key of message.reads) current.set(key, valueOf(this.#cache.get(key)!));
+          // Busy while build runs: a call it makes on this scope queues behind the unit, not inside it.
+          this.#phase = 'busy';
           const plan = planOf(message, current);
+          this.#phase = 'idle';
           if (clears(plan)) return this.#runBusy(() => this.#prepareClearingPlan(message, plan!));
           if (plan !== undefined) this.#preparePlan(message, plan);
           continue;
@@ -600,11 +603,21 @@ export class ScopeActor implements CommitParticipant {
   }
 
   #preparePlan(message: Extract<Message, { type: 'planned' }>, plan: UnitPlan): void {
-    const writes = plan.writes ?? [];
+    let writes = plan.writes ?? [];
     const events = plan.events ?? [];
     if (writes.length === 0 && events.length === 0) {
       message.resolve(plan.result);
       return;
+    }
+    const guard = this.#host.guard;
+    if (guard.active) {
+      try {
+        // A bound schema binds a unit's values as it binds a set's.
+        writes = writes.map((write) => (write.json === null ? write : { ...write, schema: guard.schemaFor(this.scope, write.key, write.json) }));
+      } catch (error) {
+        message.reject(error);
+        return;
+      }
     }
     this.#prepared = { kind: 'record', writes, events, context: message.context, result: plan.result, resolve: message.resolve, reject: message.reject };
   }
