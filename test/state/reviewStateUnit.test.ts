@@ -161,3 +161,75 @@ describe('review: the state seam', () => {
     assert.deepEqual(afterEarlier.map(String), ['custom:c1']);
   });
 });
+
+describe('review: the state seam under pressure', () => {
+  it('entries agrees with a model for every combination of bounds, prefix, reverse and limit', async () => {
+    const rt = await createRuntime({ memory: true });
+    try {
+      const keys = ['a', 'a/b', 'a:1', 'a:10', 'a:2', 'ab', 'b', 'é', 'e\u0301x', 'z', '日本', '🦜'].map((key) => key.normalize('NFC'));
+      for (const key of keys) await rt.state.set(thread, key, key);
+      const sorted = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      const probes = ['a', 'a:', 'a:1', 'ab', 'b', 'c', 'é', '🦜', '日'];
+      let random = 7;
+      const pick = <T>(items: readonly T[]): T => items[(random = (random * 48271) % 2147483647) % items.length]!;
+      for (let run = 0; run < 400; run++) {
+        const range: Record<string, unknown> = {};
+        for (const bound of ['gt', 'gte', 'lt', 'lte', 'prefix'] as const) if (pick([true, false, false])) range[bound] = pick(probes);
+        if (pick([true, false])) range.reverse = true;
+        if (pick([true, false])) range.limit = pick([1, 2, 5, 100]);
+        const inRange = (key: string) => {
+          const at = (bound: string) => Buffer.compare(Buffer.from(key), Buffer.from(bound));
+          return (
+            (range.gt === undefined || at(range.gt as string) > 0) &&
+            (range.gte === undefined || at(range.gte as string) >= 0) &&
+            (range.lt === undefined || at(range.lt as string) < 0) &&
+            (range.lte === undefined || at(range.lte as string) <= 0) &&
+            (range.prefix === undefined || key.startsWith(range.prefix as string))
+          );
+        };
+        let expected = sorted.filter(inRange);
+        if (range.reverse) expected.reverse();
+        if (range.limit !== undefined) expected = expected.slice(0, range.limit as number);
+        const actual = (await rt.state.entries(thread, range)).map(([key]) => key);
+        assert.deepEqual(actual, expected, JSON.stringify(range));
+      }
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('read-modify-write units lose no update while a tiny memory budget keeps dropping caches', async () => {
+    const rt = await createRuntime({ memory: true, memoryBudgetBytes: 1024 });
+    try {
+      const scopes = Array.from({ length: 8 }, (_, i) => Scope.custom(`budget-${i}`));
+      const units: Promise<unknown>[] = [];
+      for (let round = 0; round < 40; round++) {
+        for (const scope of scopes) {
+          units.push(rt.state.set(scope, `pad-${round}`, 'x'.repeat(200)));
+          units.push(
+            rt.state.commitUnit(scope, {
+              reads: ['count', `pad-${round}`],
+              build: (current) => ({ writes: [{ key: 'count', value: ((current.get('count') as number | undefined) ?? 0) + 1 }] }),
+            }),
+          );
+        }
+      }
+      await Promise.all(units);
+      for (const scope of scopes) assert.equal(await rt.state.get(scope, 'count'), 40, scope.toString());
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('close() settles every unit queued before it, and refuses those after', async () => {
+    const rt = await createRuntime({ memory: true });
+    const queued = Array.from({ length: 200 }, (_, i) =>
+      rt.state.commitUnit(Scope.custom(`close-${i % 5}`), { reads: ['n'], build: (current) => ({ writes: [{ key: 'n', value: ((current.get('n') as number | undefined) ?? 0) + 1 }] }) }),
+    );
+    const closing = rt.close();
+    const outcomes = await within(Promise.allSettled(queued), 5000, 'the queued units');
+    await closing;
+    for (const outcome of outcomes) if (outcome.status === 'rejected') assert.ok(outcome.reason instanceof LlmStateError, String(outcome.reason));
+    await assert.rejects(rt.state.commitUnit(thread, { build: () => ({}) }), withCode('RUNTIME_CLOSED'));
+  });
+});
