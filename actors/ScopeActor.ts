@@ -377,15 +377,23 @@ export class ScopeActor implements CommitParticipant {
           return this.#runBusy(() => this.#runTransaction(message));
         case 'planned': {
           this.#mailbox.shift();
+          // Busy while the reads fill the cache (the memory budget must not passivate this actor meanwhile)
+          // and while build runs (a call it makes on this scope queues behind the unit, not inside it).
+          this.#phase = 'busy';
           let current: Map<string, unknown> | undefined;
           try {
             current = this.#committedNow(message.reads);
           } catch (error) {
+            this.#phase = 'idle';
             message.reject(error);
             continue;
           }
-          if (current === undefined) return this.#runBusy(() => this.#runPlanned(message));
+          if (current === undefined) {
+            this.#phase = 'idle';
+            return this.#runBusy(() => this.#runPlanned(message));
+          }
           const plan = planOf(message, current);
+          this.#phase = 'idle';
           if (clears(plan)) return this.#runBusy(() => this.#prepareClearingPlan(message, plan!));
           if (plan !== undefined) this.#preparePlan(message, plan);
           continue;
@@ -624,11 +632,21 @@ export class ScopeActor implements CommitParticipant {
   }
 
   #preparePlan(message: Extract<Message, { type: 'planned' }>, plan: UnitPlan): void {
-    const writes = plan.writes ?? [];
+    let writes = plan.writes ?? [];
     const events = plan.events ?? [];
     if (writes.length === 0 && events.length === 0) {
       message.resolve(plan.result);
       return;
+    }
+    const guard = this.#host.guard;
+    if (guard.active) {
+      try {
+        // A bound schema binds a unit's values as it binds a set's.
+        writes = writes.map((write) => (write.json === null ? write : { ...write, schema: guard.schemaFor(this.scope, write.key, write.json) }));
+      } catch (error) {
+        message.reject(error);
+        return;
+      }
     }
     this.#prepared = { kind: 'record', writes, events, context: message.context, result: plan.result, resolve: message.resolve, reject: message.reject };
   }

@@ -100,7 +100,9 @@ export class LlmStateSaver extends BaseCheckpointSaver {
     }
     const threadId = config?.configurable?.thread_id;
     if (threadId !== undefined) checkString(threadId, 'thread_id');
-    const checkpointId = threadId === undefined ? undefined : placeOf(config)?.checkpointId;
+    // As in MemorySaver and the SQL savers, a checkpoint id narrows the list with or without a thread.
+    const checkpointId = config === undefined ? undefined : getCheckpointId(config) || undefined;
+    if (checkpointId !== undefined) checkString(checkpointId, 'checkpoint_id');
     yield* listCheckpoints(this.#reader(), { threadId, ns: listedNamespaceOf(config), checkpointId, before: beforeId, filter, limit });
   }
 

@@ -36,6 +36,9 @@ export async function loadTuple(
 ): Promise<CheckpointTuple> {
   const { serde } = reader;
   const writes = writesRead ?? readWrites(reader, scope, record.ns, record.id);
+  // Read while the checkpoint loads: a rejection (DATA_CORRUPT) is raised below or dropped with the
+  // call, never left unhandled, which would end the process.
+  writes.catch(() => {});
   const stored = (await loadPayload(serde, record.checkpoint)) as Checkpoint;
   const versions: ChannelVersions = stored.channel_versions ?? {};
   const channels = Object.keys(versions);

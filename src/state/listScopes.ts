@@ -12,7 +12,9 @@ export async function listScopes(storage: StorageBackend, kind: ScopeKind, prefi
   const start = Buffer.concat([kindBounds.gte, Buffer.from(prefix, 'utf8')]);
   // Every id with the prefix sorts below the prefix followed by 0xff, which no UTF-8 text contains.
   const end = prefix === '' ? kindBounds.lt : Buffer.concat([start, Buffer.from([0xff])]);
-  let from = after !== undefined && after.kind === kind ? maxBuffer(scopeRange(after).lt, start) : start;
+  // `after` is a position in key order, whatever its kind: one of a later kind leaves nothing.
+  let from = after === undefined ? start : maxBuffer(scopeRange(after).lt, start);
+  if (Buffer.compare(from, end) >= 0) return [];
   const scopes: Scope[] = [];
   while (scopes.length < limit) {
     let found: Buffer | undefined;

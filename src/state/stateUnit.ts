@@ -72,14 +72,45 @@ export function checkedUnit<R>(scope: Scope, unit: StateUnit<R>, maxValueBytes: 
   return {
     reads,
     plan: (current) => {
-      const planned = build(current);
-      if (typeof planned !== 'object' || planned === null) throw new TypeError(`Expected \`build\` to return a plan, got ${describeOption(planned)}`);
+      const planned = readPlan(build(current));
       const writes = (planned.writes ?? []).map(({ key, value }) => ({ key: normalizeKey(key), json: value === undefined ? null : serializeValue(value, maxValueBytes) }));
       const clears = planned.clearScope;
       const clearScope = typeof clears === 'function' ? (cleared: number) => checkedEvents(clears(cleared), scopeText) : clears === true;
       return { writes, events: checkedEvents(planned.events ?? [], scopeText), clearScope, result: planned.result };
     },
   };
+}
+
+/**
+ * The plan `build` returned, copied field by field into plain arrays and objects, each field read once:
+ * a getter or an array-like cannot show one plan to a check (such as a view's check for deletes) and
+ * another to the commit.
+ *
+ * @throws {TypeError} when it is not a plan: `writes` and `events` must be arrays.
+ */
+export function readPlan<R>(planned: StateUnitPlan<R>): StateUnitPlan<R> {
+  if (typeof planned !== 'object' || planned === null) throw new TypeError(`Expected \`build\` to return a plan, got ${describeOption(planned)}`);
+  const { writes, clearScope, events, result } = planned;
+  if (writes !== undefined && !Array.isArray(writes)) throw new TypeError(`Expected the plan's \`writes\` to be an array of { key, value }, got ${describeOption(writes)}`);
+  if (events !== undefined && !Array.isArray(events)) throw new TypeError(`Expected the unit's events to be an array, got ${describeOption(events)}`);
+  return {
+    ...(writes !== undefined && { writes: Array.from(writes, readWrite) }),
+    ...(clearScope !== undefined && { clearScope }),
+    ...(events !== undefined && { events: Array.from(events, readEvent) }),
+    ...(result !== undefined && { result }),
+  };
+}
+
+function readWrite(write: { readonly key: string; readonly value: unknown }): { key: string; value: unknown } {
+  if (typeof write !== 'object' || write === null) throw new TypeError(`Expected each write of a plan to be { key, value }, got ${describeOption(write)}`);
+  const { key, value } = write;
+  return { key, value };
+}
+
+function readEvent(event: LangGraphEventSpec): LangGraphEventSpec {
+  if (typeof event !== 'object' || event === null) throw new TypeError(`A unit logs events of the langgraph.* kinds only, got ${describeOption(event)}`);
+  const { kind, scope, data } = event;
+  return { kind, scope, data } as LangGraphEventSpec;
 }
 
 export function checkEntriesRange(range: EntriesRange): EntriesRange {
@@ -103,19 +134,21 @@ export function checkLimit(limit: unknown): number {
 
 function checkKeys(keys: unknown, name: string): string[] {
   if (!Array.isArray(keys)) throw new TypeError(`Expected \`${name}\` to be an array of keys, got ${describeOption(keys)}`);
-  return keys.map((key) => normalizeKey(key));
+  return Array.from(keys, (key) => normalizeKey(key));
 }
 
 function checkedEvents(events: readonly LangGraphEventSpec[], scope: string): LangGraphEventSpec[] {
   if (!Array.isArray(events)) throw new TypeError(`Expected the unit's events to be an array, got ${describeOption(events)}`);
-  return events.map((event) => checkedEvent(event, scope));
+  return Array.from(events, (event) => checkedEvent(event, scope));
 }
 
 function checkedEvent(event: LangGraphEventSpec, scope: string): LangGraphEventSpec {
-  if (typeof event !== 'object' || event === null || !event.kind?.startsWith('langgraph.') || !EVENT_KINDS.includes(event.kind as EventKind)) {
-    throw new TypeError(`A unit logs events of the langgraph.* kinds only, got ${describeOption((event as { kind?: unknown } | null)?.kind)}`);
+  const kind = (event as { kind?: unknown } | null)?.kind;
+  if (typeof kind !== 'string' || !kind.startsWith('langgraph.') || !EVENT_KINDS.includes(kind as EventKind)) {
+    throw new TypeError(`A unit logs events of the langgraph.* kinds only, got ${describeOption(kind)}`);
   }
-  // Checked as a state value is: an event's data is JSON data, and its scope is the unit's.
-  serializeValue(event.data, Number.MAX_SAFE_INTEGER);
-  return { ...event, scope };
+  // Checked as a state value is, and logged as checked: an event's data is JSON data, and its scope is
+  // the unit's. Nothing else of the spec is kept: a unit's event names no agent.
+  const data: unknown = JSON.parse(serializeValue(event.data, Number.MAX_SAFE_INTEGER));
+  return { kind, scope, data } as LangGraphEventSpec;
 }

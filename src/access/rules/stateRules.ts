@@ -2,7 +2,7 @@ import type { StateManager } from '../../state/StateManager.js';
 import type { Rules } from '../guarded.js';
 import type { Gate } from '../Gate.js';
 import type { Scope } from '../../state/Scope.js';
-import type { ScopesOptions, StateUnit } from '../../state/stateUnit.js';
+import { readPlan, type ScopesOptions, type StateUnit } from '../../state/stateUnit.js';
 
 /**
  * `rt.state`: each call needs its operation on the scope it names. A transaction is checked once, up
@@ -34,7 +34,8 @@ function deletesChecked<R>(gate: Gate, scope: Scope, unit: StateUnit<R>): StateU
   return {
     reads: unit.reads,
     build: (current) => {
-      const plan = build.call(unit, current);
+      // Read once: the plan checked here is the plan that commits.
+      const plan = readPlan(build.call(unit, current));
       const deletes = (plan?.clearScope !== undefined && plan.clearScope !== false) || (Array.isArray(plan?.writes) && plan.writes.some((write) => write?.value === undefined));
       if (deletes) gate.sync('state.commitUnit', [{ scope, operation: 'delete' }], () => undefined);
       return plan;
