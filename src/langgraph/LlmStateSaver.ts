@@ -124,24 +124,33 @@ export class LlmStateSaver extends BaseCheckpointSaver {
     const payloads = () => Promise.all([dumpPayload(serde, rest), dumpPayload(serde, metadata), ...channels.map((channel) => dumpPayload(serde, values[channel]))]);
     await this.#inCallOrder(scope, payloads, ([stored, storedMetadata, ...blobs]) => {
       const record: CheckpointRecord = { threadId, ns, id: checkpoint.id, ...(parentId !== undefined && { parentId }), checkpoint: stored!, metadata: storedMetadata! };
-      const writes: Array<{ key: string; value: unknown }> = [{ key: checkpointKey(ns, checkpoint.id), value: record }];
-      channels.forEach((channel, i) => {
+      const blobWrites = channels.map((channel, i) => {
         const version = newVersions[channel]!;
         const blob: BlobRecord = { channel, version, ...blobs[i]! };
-        writes.push({ key: blobKey(ns, channel, version), value: blob });
+        return { key: blobKey(ns, channel, version), value: blob };
       });
+      // A number version can come round again: a thread copied from a saver that counts 1, 2, 3 … and then
+      // forked from an older checkpoint counts up from there. The value first stored at a version is kept,
+      // so the original branch never changes under its checkpoints (string versions never repeat).
+      const counted = blobWrites.filter(({ value }) => typeof value.version === 'number').map(({ key }) => key);
       const { step, source } = (metadata ?? {}) as Partial<Record<string, unknown>>;
-      const data = {
-        threadId,
-        checkpointNs: ns,
-        checkpointId: checkpoint.id,
-        ...(parentId !== undefined && { parentCheckpointId: parentId }),
-        ...(typeof step === 'number' && { step }),
-        ...(typeof source === 'string' && { source }),
-        channels,
-      };
-      const events = [{ kind: 'langgraph.checkpoint' as const, scope: scope.toString(), data }];
-      return this.#rt.state.commitUnit(scope, { build: () => ({ writes, events }) });
+      return this.#rt.state.commitUnit(scope, {
+        reads: counted,
+        build: (current) => {
+          const kept = blobWrites.filter(({ key }) => current.get(key) === undefined);
+          const data = {
+            threadId,
+            checkpointNs: ns,
+            checkpointId: checkpoint.id,
+            ...(parentId !== undefined && { parentCheckpointId: parentId }),
+            ...(typeof step === 'number' && { step }),
+            ...(typeof source === 'string' && { source }),
+            channels: kept.map(({ value }) => value.channel),
+          };
+          const events = [{ kind: 'langgraph.checkpoint' as const, scope: scope.toString(), data }];
+          return { writes: [{ key: checkpointKey(ns, checkpoint.id), value: record }, ...kept], events };
+        },
+      });
     });
     return configOf(threadId, ns, checkpoint.id);
   }

@@ -125,6 +125,17 @@ describe('LlmStateSaver: storage', () => {
       assert.notEqual(second, fork);
       assert.equal(saver.getNextVersion(7), 8, 'a thread with numeric versions keeps them');
     });
+
+    it('keeps the value first stored at a number version, so a fork of a counted thread cannot change the original branch', async () => {
+      // A thread copied from SqliteSaver counts versions 1, 2 …; forking from its first checkpoint counts 2 again.
+      const first = await saver.put(threadConfig('t'), checkpointOf({ topic: 'a' }, { topic: 1 }), metadataOf(0), { topic: 1 });
+      const original = await saver.put(first, checkpointOf({ topic: 'b' }, { topic: 2 }), metadataOf(1), { topic: 2 });
+      const fork = await saver.put(first, checkpointOf({ topic: 'fork' }, { topic: 2 }), metadataOf(1), { topic: 2 });
+      assert.equal((await saver.getTuple(original))!.checkpoint.channel_values.topic, 'b');
+      assert.equal((await saver.getTuple(fork))!.checkpoint.channel_values.topic, 'b', 'as LangGraph’s other savers with counted versions do');
+      const [event] = (await rt.events.query({ scope: threadScope('t').toString(), kinds: ['langgraph.checkpoint'] })).slice(-1);
+      assert.deepEqual((event!.data as { channels: string[] }).channels, [], 'the fork stored no value');
+    });
   });
 
   describe('reads', () => {

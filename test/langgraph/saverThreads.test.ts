@@ -81,7 +81,7 @@ describe('LlmStateSaver: threads', () => {
   });
 
   it('logs every put and write as an event of the thread scope, in the batch of its records', async () => {
-    const parent = await saver.put(threadConfig('t', undefined, 'sub:1'), checkpointOf({ a: 1, b: 2 }), metadataOf(3, 'loop'), { a: 1, b: 2 });
+    const parent = await saver.put(threadConfig('t', undefined, 'sub:1'), checkpointOf({ a: 1, b: 2 }), metadataOf(3, 'loop'), { a: 1, b: 1 });
     const child = await saver.put(parent, checkpointOf({ a: 1, b: 3 }, { b: 2 }), metadataOf(4, 'loop'), { b: 2 });
     await saver.putWrites(child, [['a', 5]], 'task', '~0');
     const events = await rt.events.query({ scope: threadScope('t').toString() });
