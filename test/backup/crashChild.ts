@@ -28,12 +28,19 @@ export interface ChildRun {
 }
 
 /**
+ * A line kind of another child's own, and what follows it on the line; returns whether it took the line
+ * (the kinds `phase` and `ack` are read here otherwise).
+ */
+export type LineReader = (kind: string, rest: string) => boolean;
+
+/**
  * Runs the child until the kill plan fires, SIGKILLs it, and resolves once it is dead. Another child
- * `script` that prints the same lines (the migration crash test's) takes its own request.
+ * `script` that prints the same lines (the migration crash test's, the LangGraph one's) takes its own
+ * request, and `readLine` reads the lines of its own kinds.
  */
 export function runAndKill(request: ChildRequest, plan: KillPlan): Promise<ChildRun>;
-export function runAndKill(request: object, plan: KillPlan, script: string): Promise<ChildRun>;
-export function runAndKill(request: object, plan: KillPlan, script = child): Promise<ChildRun> {
+export function runAndKill(request: object, plan: KillPlan, script: string, readLine?: LineReader): Promise<ChildRun>;
+export function runAndKill(request: object, plan: KillPlan, script = child, readLine?: LineReader): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const process_ = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(request)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const run: ChildRun = { landed: 'none', points: [], acks: [], timeline: [] };
@@ -49,7 +56,11 @@ export function runAndKill(request: object, plan: KillPlan, script = child): Pro
     };
     process_.stderr.on('data', (chunk) => (stderr += chunk));
     createInterface({ input: process_.stdout }).on('line', (line) => {
-      const [kind, name] = line.split(' ');
+      const space = line.indexOf(' ');
+      const [kind, rest] = space === -1 ? [line, ''] : [line.slice(0, space), line.slice(space + 1)];
+      // Lines the child prints before a kill count even when the kill is already on its way.
+      if (readLine?.(kind, rest) === true) return;
+      const name = rest.split(' ')[0]!;
       if (kind === 'ack') {
         // Printed only once the write resolved, so it counts even when the kill is already on its way.
         run.acks.push(Number(name));

@@ -10,22 +10,19 @@
  *   LLMSTATE_CRASH_ROUNDS=20 LLMSTATE_CRASH_SEED=7 npx mocha … test/langgraph/crash.test.ts
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MemorySaver } from '@langchain/langgraph';
 import type { CheckpointTuple } from '@langchain/langgraph-checkpoint';
 import { createRuntime, verifyStore, type Runtime } from '../../src/index.js';
 import { LlmStateSaver } from '../../src/langgraph/index.js';
 import { seededRandom } from '../../src/seededRandom.js';
-import { killPlans, type ChildRun, type KillPlan } from '../backup/crashChild.js';
+import { killPlans, runAndKill, type ChildRun, type KillPlan } from '../backup/crashChild.js';
 import { tempDir } from '../helpers.js';
 import { crashGraph, INPUT, THREAD, type RunValues } from './crashGraph.js';
 
 const SEED = Number(process.env.LLMSTATE_CRASH_SEED ?? 1616);
 const RANDOM_ROUNDS = Number(process.env.LLMSTATE_CRASH_ROUNDS ?? 4);
 const CHILD = fileURLToPath(new URL('crashChild.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const POINTS = ['start', 'input', 'some-writes', 'all-writes', 'put', 'half', 'done'];
 
 interface PutCall {
@@ -54,43 +51,17 @@ interface SaverRun extends ChildRun {
 }
 
 /** Runs the child until the kill plan fires (at `idle` in any case), SIGKILLs it, and resolves once it is dead. */
-function runAndKill(dataDir: string, durability: Durability, plan: KillPlan, pauseAt: string | undefined): Promise<SaverRun> {
-  return new Promise((resolve, reject) => {
-    const request = JSON.stringify({ dataDir, durability, ...(pauseAt === undefined ? {} : { pauseAt }) });
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, request], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: SaverRun = { landed: 'none', points: [], acks: [], timeline: [], calls: [], acked: [] };
-    let stderr = '';
-    let killed = false;
-    let startedAt = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const kill = () => {
-      if (killed) return;
-      killed = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-    };
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const space = line.indexOf(' ');
-      const [kind, rest] = [line.slice(0, space), line.slice(space + 1)];
-      // Acknowledgements count even when the kill is already on its way: the saver resolved them.
-      if (kind === 'call') run.calls.push(JSON.parse(rest) as Call);
-      if (kind === 'ack') run.acked.push(JSON.parse(rest) as Call);
-      if (kind !== 'phase') return;
-      run.points.push(rest);
-      if (killed) return;
-      run.landed = rest;
-      if (rest === 'start') startedAt = performance.now();
-      if ('afterPoint' in plan && plan.afterPoint === rest && timer === undefined) timer = setTimeout(kill, plan.ms);
-      if (startedAt !== 0 && !run.points.slice(0, -1).includes(rest)) run.timeline.push([rest, performance.now() - startedAt]);
-      if (('atPoint' in plan && plan.atPoint === rest) || rest === 'idle') kill();
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (signal === 'SIGKILL' && killed) resolve(run);
-      else reject(new Error(`The child exited with ${code ?? signal} before it was killed (points: ${run.points.join(', ')}): ${stderr}`));
-    });
+async function runSaverChild(dataDir: string, durability: Durability, plan: KillPlan, pauseAt: string | undefined): Promise<SaverRun> {
+  const request = { dataDir, durability, ...(pauseAt === undefined ? {} : { pauseAt }) };
+  const calls: Call[] = [];
+  const acked: Call[] = [];
+  const run = await runAndKill(request, plan, CHILD, (kind, rest) => {
+    if (kind === 'call') calls.push(JSON.parse(rest) as Call);
+    else if (kind === 'ack') acked.push(JSON.parse(rest) as Call);
+    else return false;
+    return true;
   });
+  return { ...run, calls, acked };
 }
 
 const checkpointConfig = (id: string) => ({ configurable: { ...THREAD.configurable, checkpoint_ns: '', checkpoint_id: id } });
@@ -165,7 +136,7 @@ describe('crash: a LangGraph run killed with SIGKILL', function () {
       const label = `${where}, durability ${durability}`;
       const { dir, cleanup } = tempDir('lg-crash-round');
       try {
-        const run = await runAndKill(dir, durability, plan, pauseAt);
+        const run = await runSaverChild(dir, durability, plan, pauseAt);
         if (pauseAt === 'done') calibration = run.timeline;
         if (pauseAt !== undefined) assert.equal(run.landed, pauseAt, `the child did not reach ${pauseAt}`);
         landed.set(run.landed, (landed.get(run.landed) ?? 0) + 1);
