@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   'EVENT_KIND_UNKNOWN',
   'BACKUP_FULL_REQUIRED',
   'IMPORT_FAILED',
+  'LEASE_LOST',
+  'SCOPE_LEASED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

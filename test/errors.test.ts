@@ -31,6 +31,8 @@ const DESIGN_CODES = [
   'EVENT_KIND_UNKNOWN',
   'BACKUP_FULL_REQUIRED',
   'IMPORT_FAILED',
+  'LEASE_LOST',
+  'SCOPE_LEASED',
 ];
 
 describe('errors', () => {

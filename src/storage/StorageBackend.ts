@@ -31,6 +31,36 @@ export interface BatchOptions {
   sync?: boolean;
 }
 
+/**
+ * A scope lease that a commit depends on (DESIGN §17). A store shared by several processes checks, in
+ * the commit's own transaction, that `owner` still holds `resource` at `epoch`, and refuses the commit
+ * with LEASE_LOST otherwise; a store of one process has no leases and ignores them.
+ */
+export interface LeaseHold {
+  readonly resource: string;
+  readonly owner: string;
+  readonly epoch: number;
+}
+
+export interface CommitOptions extends BatchOptions {
+  /** The leases the batch's writes depend on. */
+  fence?: readonly LeaseHold[];
+}
+
+/** A commit that has taken its sequence and not yet written. @internal */
+export interface SequencedCommit {
+  readonly seq: number;
+  /** Writes `ops` with the sequence taken, all or nothing. */
+  write(ops: readonly BatchOp[]): Promise<void>;
+  /** Gives the sequence back: nothing was written. */
+  abandon(): Promise<void> | void;
+}
+
+/** What {@link StorageBackend.acquireLease} found: the lease, or who holds it. */
+export type LeaseAttempt =
+  | { readonly acquired: true; readonly hold: LeaseHold; readonly expiresAt: number }
+  | { readonly acquired: false; readonly owner: string; readonly epoch: number; readonly expiresAt: number };
+
 /** A point-in-time view of the store. Reads through it ignore every later write. Close it when done. */
 export interface StorageSnapshot {
   close(): Promise<void>;
@@ -149,6 +179,91 @@ export abstract class StorageBackend {
     }
   }
 
+  /**
+   * Commits the batch that `build` makes for the next commit sequence, and returns that sequence, or
+   * undefined when `build` made no operations (nothing is written and no sequence is used). `previous`
+   * is the last sequence the caller knows of. A store of one process takes `previous + 1`; a store that
+   * several processes share takes the next sequence of the store, in commit order, so that sequences stay
+   * one counter consistent with the order of commits (DESIGN §4, §17). `build` runs once, synchronously.
+   *
+   * @throws {LEASE_LOST} when a lease in `options.fence` is no longer held; nothing is written.
+   * @throws {STORAGE_FAILED} when the commit fails; nothing is written.
+   */
+  async commitNext(previous: number, build: (seq: number) => readonly BatchOp[], options: CommitOptions = {}): Promise<number | undefined> {
+    this.#assertOpen();
+    let begun: SequencedCommit;
+    try {
+      const beginning = this._beginCommit(previous, options);
+      // A store of one process begins at once: no await on the way of every commit.
+      begun = beginning instanceof Promise ? await beginning : beginning;
+    } catch (err) {
+      throw commitError(err);
+    }
+    let ops: readonly BatchOp[];
+    try {
+      ops = build(begun.seq);
+    } catch (err) {
+      await begun.abandon();
+      throw err;
+    }
+    try {
+      if (ops.length === 0) {
+        await begun.abandon();
+        return undefined;
+      }
+      for (const interceptor of this.#interceptors) await interceptor.beforeBatch?.(ops);
+    } catch (err) {
+      await abandonQuietly(begun);
+      throw commitError(err, ops.length);
+    }
+    try {
+      await begun.write(ops);
+    } catch (err) {
+      throw commitError(err, ops.length);
+    }
+    return begun.seq;
+  }
+
+  /** Whether other processes may write this store at the same time, so that active scopes hold leases. */
+  get shared(): boolean {
+    return false;
+  }
+
+  /**
+   * Takes the lease on `resource` for `owner` until `ttlMs` from now, under a new epoch, when it is free,
+   * expired or already `owner`'s; otherwise says who holds it. Only a shared store has leases.
+   */
+  async acquireLease(resource: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
+    this.#assertOpen();
+    try {
+      return await this._acquireLease(resource, owner, ttlMs);
+    } catch (err) {
+      throw storageError(`Taking the lease on ${resource} failed`, err);
+    }
+  }
+
+  /** Extends the leases still held to `ttlMs` from now, and returns those that were lost. */
+  async renewLeases(holds: readonly LeaseHold[], ttlMs: number): Promise<LeaseHold[]> {
+    this.#assertOpen();
+    if (holds.length === 0) return [];
+    try {
+      return await this._renewLeases(holds, ttlMs);
+    } catch (err) {
+      throw storageError(`Renewing ${holds.length} leases failed`, err);
+    }
+  }
+
+  /** Gives up leases still held; a lease lost in the meantime is left to its new owner. */
+  async releaseLeases(holds: readonly LeaseHold[]): Promise<void> {
+    this.#assertOpen();
+    if (holds.length === 0) return;
+    try {
+      await this._releaseLeases(holds);
+    } catch (err) {
+      throw storageError(`Releasing ${holds.length} leases failed`, err);
+    }
+  }
+
   /** Entries of one namespace in key order (bytewise), read from one consistent snapshot. */
   async *iterate(sublevel: SublevelName, options: RangeOptions = {}): AsyncGenerator<Entry> {
     this.#assertOpen();
@@ -195,6 +310,33 @@ export abstract class StorageBackend {
   }
   protected async _approximateSize(): Promise<number | undefined> {
     return undefined;
+  }
+  /** Begins a sequenced commit. A store of one process takes `previous + 1` and has no leases to check. */
+  protected _beginCommit(previous: number, options: CommitOptions): SequencedCommit | Promise<SequencedCommit> {
+    return { seq: previous + 1, write: (ops) => this._batch(ops, options), abandon: () => {} };
+  }
+  protected async _acquireLease(_resource: string, _owner: string, _ttlMs: number): Promise<LeaseAttempt> {
+    throw new TypeError(`The store at ${this.location} is not shared, so it has no leases`);
+  }
+  protected async _renewLeases(_holds: readonly LeaseHold[], _ttlMs: number): Promise<LeaseHold[]> {
+    throw new TypeError(`The store at ${this.location} is not shared, so it has no leases`);
+  }
+  protected async _releaseLeases(_holds: readonly LeaseHold[]): Promise<void> {
+    throw new TypeError(`The store at ${this.location} is not shared, so it has no leases`);
+  }
+}
+
+/** A refused lease passes through as it is: the caller must see LEASE_LOST, not a store failure. */
+function commitError(err: unknown, count?: number): LlmStateError {
+  if (err instanceof LlmStateError && err.code === 'LEASE_LOST') return err;
+  return storageError(count === undefined ? 'Beginning a commit failed; nothing was written' : `Batch of ${count} operations failed; nothing was written`, err);
+}
+
+async function abandonQuietly(begun: SequencedCommit): Promise<void> {
+  try {
+    await begun.abandon();
+  } catch {
+    // The commit failed already; the failure to give the sequence back says nothing more.
   }
 }
 

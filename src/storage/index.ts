@@ -2,6 +2,10 @@ export { StorageBackend, SUBLEVELS, storageError } from './StorageBackend.js';
 export type {
   BatchOp,
   BatchOptions,
+  CommitOptions,
+  LeaseAttempt,
+  LeaseHold,
+  SequencedCommit,
   Entry,
   RangeOptions,
   ReadOptions,
