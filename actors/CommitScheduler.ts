@@ -13,7 +13,7 @@ import {
 import { encodeStateKey } from '../src/state/keyCodec.js';
 import { encodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
-import type { BatchOp, StorageBackend } from '../src/storage/index.js';
+import type { BatchOp, LeaseHold, StorageBackend } from '../src/storage/index.js';
 import { NO_OUTBOX, type OutboxPort, type StagedOutbox } from './OutboxPort.js';
 import type { CommitGroup } from './WriteUnit.js';
 
@@ -21,6 +21,8 @@ import type { CommitGroup } from './WriteUnit.js';
 export interface CommitParticipant {
   /** The scope whose state the group's writes change; undefined for a participant that writes none. */
   readonly scope: Scope | undefined;
+  /** The lease the participant's writes depend on, in a store that several processes share. */
+  readonly lease?: LeaseHold;
   /** Hands over the writes at the head of the mailbox, within the bounds, or nothing. */
   takeGroup(maxOps: number, maxBytes: number): CommitGroup | undefined;
   groupCommitted(group: CommitGroup): void;
@@ -205,8 +207,40 @@ export class CommitScheduler {
   }
 
   async #write(taken: Taken[]): Promise<boolean> {
-    const seq = this.#seq + 1;
     const timestamp = this.#options.clock.now();
+    let attempted: number | undefined;
+    let staged: StagedOutbox | undefined;
+    let fence: LeaseHold[] | undefined;
+    for (const [participant] of taken) {
+      if (participant.lease !== undefined) (fence ??= []).push(participant.lease);
+    }
+    let seq: number | undefined;
+    try {
+      seq = await this.#options.storage.commitNext(
+        this.#seq,
+        (next) => {
+          attempted = next;
+          const built = this.#build(taken, next, timestamp);
+          staged = built.staged;
+          return built.ops;
+        },
+        { sync: this.#options.durability === 'sync', fence },
+      );
+    } catch (error) {
+      // A sequence that a failed batch was built with is not handed out again in this process.
+      if (attempted !== undefined && attempted > this.#seq) this.#seq = attempted;
+      (staged as StagedOutbox | undefined)?.aborted();
+      throw error;
+    }
+    if (seq === undefined) return false;
+    this.#seq = seq;
+    // Before any caller is acknowledged, so a hook delivery is known as soon as its write is.
+    (staged as StagedOutbox | undefined)?.committed();
+    return true;
+  }
+
+  /** The operations of one batch committed as `seq`: every change, its events, their indexes and outbox entries. */
+  #build(taken: Taken[], seq: number, timestamp: number): { ops: BatchOp[]; staged: StagedOutbox | undefined } {
     const ops: BatchOp[] = [];
     const events: string[] = [];
     const outbox = this.#outbox;
@@ -273,7 +307,7 @@ export class CommitScheduler {
       }
     }
     // Deletes of absent keys change nothing, so they need no batch and no sequence number.
-    if (events.length === 0 && ops.length === 0) return false;
+    if (events.length === 0 && ops.length === 0) return { ops, staged: undefined };
     const eventsJson = eventsArrayJson(events);
     ops.push({ type: 'put', sublevel: 'events', key: encodeSeqKey(seq), value: encodeCommitRecordJson(seq, timestamp, eventsJson) });
     if (correlationIds !== undefined) {
@@ -289,16 +323,7 @@ export class CommitScheduler {
       staged = outbox.stage({ seq, timestamp, events, eventsJson, correlations }, matches);
       for (const op of staged.ops) ops.push(op);
     }
-    this.#seq = seq;
-    try {
-      await this.#options.storage.batch(ops, { sync: this.#options.durability === 'sync' });
-    } catch (error) {
-      staged?.aborted();
-      throw error;
-    }
-    // Before any caller is acknowledged, so a hook delivery is known as soon as its write is.
-    staged?.committed();
-    return true;
+    return { ops, staged };
   }
 
   #notifyIdle(): void {
