@@ -5,6 +5,7 @@ import type { StorageBackend } from '../src/storage/index.js';
 import { repeatEvery, type Timers } from '../src/timers.js';
 import type { CommitScheduler } from './CommitScheduler.js';
 import { ScopeActor, type ActorHost } from './ScopeActor.js';
+import type { ScopeLeases } from './ScopeLeases.js';
 import { NO_GUARD, type WriteGuard } from './WriteGuard.js';
 
 export interface ActorSystemOptions {
@@ -22,6 +23,8 @@ export interface ActorSystemOptions {
   memoryBudgetBytes: number;
   /** Schemas bound to keys, and the keys a migration holds. */
   guard?: WriteGuard;
+  /** Scope leases, on a store that several processes share. */
+  leases?: ScopeLeases;
 }
 
 export interface ActorMetrics {
@@ -47,6 +50,7 @@ export class ActorSystem implements ActorHost {
   readonly transactionTimeoutMs: number;
   readonly timers: Timers;
   readonly guard: WriteGuard;
+  readonly leases: ScopeLeases | undefined;
   readonly #options: ActorSystemOptions;
   readonly #actors = new Map<string, ScopeActor>();
   #bytes = 0;
@@ -64,6 +68,7 @@ export class ActorSystem implements ActorHost {
     this.transactionTimeoutMs = options.transactionTimeoutMs;
     this.timers = options.timers;
     this.guard = options.guard ?? NO_GUARD;
+    this.leases = options.leases;
     const every = Math.max(50, Math.min(options.idleMs / 2, 5000));
     this.#stopSweep = repeatEvery(options.timers, every, () => this.passivateIdle());
   }
@@ -89,9 +94,45 @@ export class ActorSystem implements ActorHost {
     return actor;
   }
 
+  /**
+   * Makes this process the owner of `scope` and keeps it so: resolves once the scope's actor holds its
+   * lease (at once on a store of one process), and keeps that actor from passivating until the returned
+   * function is called. A live agent holds its own scope this way, so it is active in one process only.
+   *
+   * @throws {SCOPE_LEASED} when another live process holds the scope.
+   */
+  async claim(scope: Scope): Promise<() => void> {
+    const actor = this.ownerOf(scope);
+    actor.pins++;
+    try {
+      await actor.leaseTaken();
+    } catch (error) {
+      actor.pins--;
+      throw error;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      actor.pins--;
+    };
+  }
+
   /** The live actor for `scope`, without activating one. */
   peek(scope: Scope): ScopeActor | undefined {
     return this.#actors.get(scope.toString());
+  }
+
+  forget(actor: ScopeActor): void {
+    const name = actor.scope.toString();
+    if (this.#actors.get(name) !== actor) return;
+    this.#actors.delete(name);
+    this.#resize(-ACTOR_OVERHEAD);
+  }
+
+  /** A renewal found `scope`'s lease taken over: its actor stops serving at once. */
+  leaseLost(scope: string, error: LlmStateError): void {
+    this.#actors.get(scope)?.leaseLost(error);
   }
 
   touched(actor: ScopeActor): void {
@@ -131,7 +172,7 @@ export class ActorSystem implements ActorHost {
     const cutoff = this.#options.clock.now() - this.#options.idleMs;
     let count = 0;
     for (const actor of this.#actors.values()) {
-      if (actor.isIdle && actor.lastUsed <= cutoff) {
+      if (actor.isIdle && actor.pins === 0 && actor.lastUsed <= cutoff) {
         this.#passivate(actor);
         count++;
       }
@@ -155,6 +196,7 @@ export class ActorSystem implements ActorHost {
     await Promise.all([...this.#actors.values()].map((actor) => actor.stop()));
     await this.scheduler.idle();
     this.#actors.clear();
+    await this.leases?.close();
   }
 
   #resize(delta: number, keep?: ScopeActor): void {
@@ -167,7 +209,7 @@ export class ActorSystem implements ActorHost {
     this.#evicting = true;
     try {
       const target = this.#options.memoryBudgetBytes * 0.9;
-      const idle = [...this.#actors.values()].filter((actor) => actor.isIdle && actor !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
+      const idle = [...this.#actors.values()].filter((actor) => actor.isIdle && actor.pins === 0 && actor !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
       for (const actor of idle) {
         if (this.#bytes <= target) return;
         this.#passivate(actor);

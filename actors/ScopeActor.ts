@@ -7,10 +7,11 @@ import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/
 import { decodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import { parseFrozen } from '../src/state/values.js';
-import type { BatchOp, RangeOptions, StorageBackend } from '../src/storage/index.js';
+import type { BatchOp, LeaseHold, RangeOptions, StorageBackend } from '../src/storage/index.js';
 import type { EventSpec } from '../src/events/eventLog.js';
 import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
 import { Mailbox } from './Mailbox.js';
+import type { ScopeLeases } from './ScopeLeases.js';
 import { scopeLifecycle, type LifecycleState } from './scopeLifecycle.js';
 import { Transaction, type TransactionFn } from './Transaction.js';
 import type { CommitGroup, KeyWrite, WriteUnit } from './WriteUnit.js';
@@ -38,6 +39,10 @@ export interface ActorHost {
    * been passivated while it waited.
    */
   ownerOf(scope: Scope): ScopeActor;
+  /** The scope leases of a store shared by several processes; undefined for a store of one process. */
+  readonly leases: ScopeLeases | undefined;
+  /** The actor no longer owns its scope: later calls must find a new actor. */
+  forget(actor: ScopeActor): void;
 }
 
 /** A committed key as the cache knows it. `json` null means known to be absent. */
@@ -127,6 +132,8 @@ export class ScopeActor implements CommitParticipant {
   readonly scope: Scope;
   /** When the actor last received a message, by the host's clock. */
   lastUsed = 0;
+  /** While above 0, the actor is not passivated: a live agent keeps its scope (and lease) here. */
+  pins = 0;
   readonly #host: ActorHost;
   readonly #mailbox = new Mailbox<Message>();
   readonly #cache = new Map<string, CacheEntry>();
@@ -137,13 +144,37 @@ export class ScopeActor implements CommitParticipant {
   #stopWaiters: (() => void)[] = [];
   /** The transaction whose callback is running, if any. */
   #transaction: Transaction | undefined;
+  /** On a shared store: the scope's lease, once taken. Every commit of this actor is fenced by it. */
+  #lease: LeaseHold | undefined;
+  /** On a shared store, until the lease is taken or refused: nothing is served meanwhile. */
+  #awaitingLease: boolean;
+  /** Settles once the lease is taken, or with why it was not. */
+  #leaseTaken: Promise<void> = Promise.resolve();
+  #leaseSettled: Settle<void> | undefined;
 
   constructor(scope: Scope, host: ActorHost) {
     this.scope = scope;
     this.#host = host;
     this.#lifecycle = createActor(scopeLifecycle, { id: scope.toString() }).start();
+    this.#awaitingLease = host.leases !== undefined;
+    if (host.leases !== undefined) {
+      this.#leaseTaken = new Promise<void>((resolve, reject) => (this.#leaseSettled = { resolve, reject }));
+      this.#leaseTaken.catch(noop);
+      void this.#takeLease(host.leases);
+      return;
+    }
     // Plain scopes load lazily, key by key, so there is nothing to wait for.
     this.#lifecycle.send({ type: 'LOADED' });
+  }
+
+  /** Resolves once this actor owns its scope: at once on a store of one process, once its lease is taken on a shared one. */
+  leaseTaken(): Promise<void> {
+    return this.#leaseTaken;
+  }
+
+  /** The lease this actor's writes commit under (CommitParticipant). */
+  get lease(): LeaseHold | undefined {
+    return this.#lease;
   }
 
   get state(): LifecycleState {
@@ -334,6 +365,7 @@ export class ScopeActor implements CommitParticipant {
   }
 
   #process(): void {
+    if (this.#awaitingLease) return;
     while (this.#phase === 'idle') {
       const state = this.state;
       if (state !== 'ready' && state !== 'stopping') return;
@@ -427,6 +459,7 @@ export class ScopeActor implements CommitParticipant {
     this.#lifecycle.send({ type: 'STOPPED' });
     this.#lifecycle.stop();
     this.#cacheClear();
+    if (this.#lease !== undefined) void this.#host.leases?.release(this.#lease);
     const waiters = this.#stopWaiters;
     this.#stopWaiters = [];
     for (const resolve of waiters) resolve();
@@ -517,7 +550,83 @@ export class ScopeActor implements CommitParticipant {
   groupFailed(group: CommitGroup, error: unknown): void {
     this.#phase = 'idle';
     for (const unit of group.units) unit.reject(error);
+    if (error instanceof LlmStateError && error.code === 'LEASE_LOST') this.leaseLost(error);
     this.#process();
+  }
+
+  /**
+   * Another process took the scope's lease over: everything queued is refused with `error`, and the actor
+   * stops, so that its cache is never served again. Later calls find a new actor, which asks for the lease.
+   */
+  leaseLost(error: LlmStateError): void {
+    if (this.#lease !== undefined) this.#host.leases?.forget(this.#lease);
+    this.#lease = undefined;
+    this.#host.forget(this);
+    this.#cacheClear();
+    if (this.#prepared !== undefined && this.#phase === 'idle') {
+      this.#prepared.reject(error);
+      this.#prepared = undefined;
+    }
+    for (const message of this.#mailbox.extract(() => true)) message.reject(error);
+    this.#stopNow();
+  }
+
+  async #takeLease(leases: ScopeLeases): Promise<void> {
+    let refused = leases.knownElsewhere(this.scope);
+    if (refused === undefined) {
+      try {
+        this.#lease = await leases.acquire(this.scope);
+      } catch (error) {
+        refused = error instanceof LlmStateError ? error : new LlmStateError('STORAGE_FAILED', `Taking the lease on ${this.scope} failed`, { cause: error });
+      }
+    }
+    if (refused === undefined) {
+      this.#awaitingLease = false;
+      this.#leaseSettled?.resolve();
+      if (this.state === 'loading') this.#lifecycle.send({ type: 'LOADED' });
+      this.#process();
+      return;
+    }
+    this.#leaseSettled?.reject(refused);
+    this.#host.forget(this);
+    await this.#serveFromStore(refused);
+  }
+
+  /**
+   * Another process owns the scope: what is queued is answered from the store where it only reads, since
+   * the store has every write that process acknowledged, and refused with `refused` where it writes.
+   */
+  async #serveFromStore(refused: LlmStateError): Promise<void> {
+    this.#stopNow();
+    for (;;) {
+      const message = this.#mailbox.shift();
+      if (message === undefined) break;
+      switch (message.type) {
+        case 'get':
+          await settle(message, () => this.#readCommitted(message.key));
+          break;
+        case 'list':
+          await settle(message, () => this.#scanKeys(message.prefix));
+          break;
+        case 'entries':
+          await settle(message, () => this.#readEntries(message.range));
+          break;
+        case 'barrier':
+          message.resolve(undefined);
+          break;
+        default:
+          message.reject(refused);
+      }
+    }
+    this.#awaitingLease = false;
+    this.#finishStopping();
+  }
+
+  /** Takes no more messages; the mailbox is emptied by the caller. */
+  #stopNow(): void {
+    const state = this.state;
+    if (state === 'paused') this.#lifecycle.send({ type: 'RESUME' });
+    if (state !== 'stopping' && state !== 'stopped') this.#lifecycle.send({ type: 'STOP' });
   }
 
   async #checkExistence(message: Extract<Message, { type: 'delete' }>): Promise<void> {

@@ -1,6 +1,9 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { nanoid } from 'nanoid';
 import { ActorSystem, type ActorMetrics } from '../actors/ActorSystem.js';
 import { CommitScheduler, type CommitMetrics } from '../actors/CommitScheduler.js';
+import { ScopeLeases } from '../actors/ScopeLeases.js';
 import { SystemEventLog } from '../actors/SystemEventLog.js';
 import type { WriteGuard } from '../actors/WriteGuard.js';
 import { FaultInjector } from '../supervisors/FaultInjector.js';
@@ -84,6 +87,19 @@ export async function startCore(
     maxBatchBytes: options.maxBatchBytes,
     lastSeq: await readLastSeq(storage),
   });
+  let core: RuntimeCore | undefined;
+  const leases = storage.shared
+    ? new ScopeLeases({
+        storage,
+        clock: options.clock,
+        timers: options.timers,
+        owner: options.leases.owner ?? defaultLeaseOwner(),
+        ttlMs: options.leases.ttlMs,
+        waitMs: options.leases.waitMs,
+        lost: (scope, error) => actors.leaseLost(scope, error),
+        reportError: (error) => core?.reportBackgroundError(error),
+      })
+    : undefined;
   const actors = new ActorSystem({
     storage,
     scheduler,
@@ -94,8 +110,9 @@ export async function startCore(
     idleMs: options.idleMs,
     memoryBudgetBytes: options.memoryBudgetBytes,
     guard,
+    leases,
   });
-  const core = new RuntimeCore(options, storage, scheduler, actors, internals, onFatal, builtinInputs);
+  core = new RuntimeCore(options, storage, scheduler, actors, internals, onFatal, builtinInputs);
   try {
     await core.started(beforeServing);
   } catch (error) {
@@ -103,6 +120,11 @@ export async function startCore(
     throw error;
   }
   return core;
+}
+
+/** A lease owner name that no other runtime uses: the host and process, and a random tail for runtimes of one process. */
+function defaultLeaseOwner(): string {
+  return `${hostname()}:${process.pid}:${nanoid(8)}`;
 }
 
 /**
@@ -242,6 +264,7 @@ export class RuntimeCore {
         clock: options.clock,
         storage,
         ownerOf: (scope) => actors.ownerOf(scope),
+        claim: (scope) => actors.claim(scope),
         takeInjectedCrash: (id) => this.faults.takeCrash(id) || internals.crashAgent?.(id) === true,
         poisonLimit: options.poisonLimit,
       },

@@ -14,6 +14,17 @@ export interface RuntimeOptions {
   /** Keep everything in memory (memory-level): nothing survives the process. @default false */
   memory?: boolean;
   /**
+   * Another store than LevelDB: `{ postgres: { connectionString } }` keeps the data in a PostgreSQL
+   * database that several runtimes, in several processes or on several machines, may share (see
+   * docs/scale-out.md). Give it instead of `dataDir` or `memory`.
+   */
+  storage?: { postgres: PostgresStorageOptions };
+  /**
+   * Scope leases on a shared store: a scope's actor holds its lease while it is active, so that each
+   * scope has one writer at a time across processes. Ignored on LevelDB, which one process owns.
+   */
+  leases?: LeaseRuntimeOptions;
+  /**
    * `process`: an acknowledged write survives the process being killed. `sync`: it is also fsynced, so it
    * survives the machine losing power. @default 'process'
    */
@@ -107,6 +118,26 @@ export interface HookRuntimeOptions {
 }
 
 /** The memory limits of a hook worker thread (Node's `resourceLimits` of a worker). */
+/** The PostgreSQL store of {@link RuntimeOptions.storage}. */
+export interface PostgresStorageOptions {
+  /** A libpq URL such as `postgres://user:password@host:5432/db`. */
+  connectionString: string;
+  /** The PostgreSQL schema that holds llmstate's tables; created when missing. @default 'llmstate' */
+  schema?: string;
+  /** Connections for reads and iterations; writes have two of their own. @default 10 */
+  poolSize?: number;
+}
+
+/** {@link RuntimeOptions.leases}. */
+export interface LeaseRuntimeOptions {
+  /** How long a lease lasts unless renewed (every third of it): the time another process waits to take over the scopes of a process that died. @default 10000 */
+  ttlMs?: number;
+  /** How long a call waits for a scope that another live process holds, before `SCOPE_LEASED`. @default 0 (fail at once) */
+  waitMs?: number;
+  /** This runtime's name in the lease table, shown to other processes in `SCOPE_LEASED`. Unique per runtime. @default `<host>:<pid>:<random>` */
+  owner?: string;
+}
+
 export interface HookResourceLimits {
   /** The worker's main heap, in MB; at least 16. @default 512 */
   maxOldGenerationSizeMb?: number;
@@ -118,6 +149,7 @@ export interface HookResourceLimits {
 
 export const DEFAULT_OPTIONS = {
   memory: false,
+  leases: { ttlMs: 10_000, waitMs: 0, owner: undefined },
   durability: 'process',
   maxValueBytes: DEFAULT_MAX_VALUE_BYTES,
   idleMs: 60_000,
@@ -145,6 +177,24 @@ const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
 const FIELDS = {
   dataDir: [z.string().min(1), 'a non-empty directory path'],
   memory: [z.boolean(), 'a boolean'],
+  storage: [
+    z.strictObject({
+      postgres: z.strictObject({
+        connectionString: z.string().min(1),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+        poolSize: positiveInteger.max(1000).optional(),
+      }),
+    }),
+    'an object `{ postgres: { connectionString, schema?, poolSize? } }` (schema: lower-case letters, digits and _, at most 63)',
+  ],
+  leases: [
+    z.strictObject({
+      ttlMs: z.number().int().min(100).max(Number.MAX_SAFE_INTEGER).optional(),
+      waitMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      owner: z.string().min(1).max(200).optional(),
+    }),
+    'an object with `ttlMs` (an integer of at least 100), `waitMs` (a non-negative integer) and/or `owner` (a non-empty string)',
+  ],
   durability: [z.enum(['process', 'sync']), "'process' or 'sync'"],
   maxValueBytes: [positiveInteger, 'a positive integer'],
   idleMs: [positiveInteger, 'a positive integer'],
@@ -206,7 +256,10 @@ type GivenOptions = CheckedOptions<typeof FIELDS>;
 type GivenHookOptions = NonNullable<GivenOptions['hooks']>;
 
 /** {@link RuntimeOptions} with every default filled. */
-export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups' | 'audit' | 'sessions'>> & {
+export type ResolvedRuntimeOptions = Required<Omit<GivenOptions, 'dataDir' | 'storage' | 'leases' | 'supervisors' | 'hooks' | 'eventRetention' | 'backups' | 'audit' | 'sessions'>> & {
+  /** The PostgreSQL store, when one was given instead of `dataDir` or `memory`. */
+  postgres: PostgresStorageOptions | undefined;
+  leases: { ttlMs: number; waitMs: number; owner: string | undefined };
   sessions: { defaultTtlMs?: number; gcIntervalMs: number };
   dataDir: string | undefined;
   backups: BackupRuntimeOptions;
@@ -235,15 +288,23 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   const options = checkOptions(input === undefined ? {} : input, FIELDS);
   const memory = options.memory ?? DEFAULT_OPTIONS.memory;
   const { dataDir } = options;
-  if (memory && dataDir !== undefined) {
-    throw new TypeError('Expected either `dataDir` or `memory: true`, got both');
+  const postgres = options.storage?.postgres;
+  const stores = [dataDir !== undefined && '`dataDir`', memory && '`memory: true`', postgres !== undefined && '`storage.postgres`'].filter(Boolean);
+  if (stores.length > 1) {
+    throw new TypeError(`Expected one store, got ${stores.join(' and ')}`);
   }
-  if (!memory && dataDir === undefined) {
-    throw new TypeError('Expected `dataDir` to be a non-empty directory path (or pass `memory: true`), got `undefined`');
+  if (stores.length === 0) {
+    throw new TypeError('Expected `dataDir` to be a non-empty directory path (or pass `memory: true`, or `storage: { postgres }`), got `undefined`');
   }
   return {
     dataDir,
     memory,
+    postgres,
+    leases: {
+      ttlMs: options.leases?.ttlMs ?? DEFAULT_OPTIONS.leases.ttlMs,
+      waitMs: options.leases?.waitMs ?? DEFAULT_OPTIONS.leases.waitMs,
+      owner: options.leases?.owner,
+    },
     durability: options.durability ?? DEFAULT_OPTIONS.durability,
     maxValueBytes: options.maxValueBytes ?? DEFAULT_OPTIONS.maxValueBytes,
     idleMs: options.idleMs ?? DEFAULT_OPTIONS.idleMs,

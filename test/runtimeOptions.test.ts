@@ -26,6 +26,8 @@ describe('resolveRuntimeOptions', () => {
       assert.deepEqual(resolved, {
         dataDir: undefined,
         memory: true,
+        postgres: undefined,
+        leases: DEFAULT_OPTIONS.leases,
         durability: DEFAULT_OPTIONS.durability,
         maxValueBytes: DEFAULT_OPTIONS.maxValueBytes,
         idleMs: DEFAULT_OPTIONS.idleMs,
@@ -61,6 +63,7 @@ describe('resolveRuntimeOptions', () => {
     it('DEFAULT_OPTIONS holds the documented defaults', () => {
       assert.deepEqual(DEFAULT_OPTIONS, {
         memory: false,
+        leases: { ttlMs: 10000, waitMs: 0, owner: undefined },
         durability: 'process',
         maxValueBytes: 1048576,
         idleMs: 60000,
@@ -116,10 +119,13 @@ describe('resolveRuntimeOptions', () => {
           eventRetention: { maxCount: 9 },
           audit: { maxCount: 10, maxAgeMs: 11, maxBytes: 12, pruneEvery: 13 },
           sessions: { defaultTtlMs: 1000, gcIntervalMs: 10 },
+          leases: { ttlMs: 200, waitMs: 5, owner: 'p1' },
         }),
         {
           dataDir: '/tmp/x',
           memory: false,
+          postgres: undefined,
+          leases: { ttlMs: 200, waitMs: 5, owner: 'p1' },
           durability: 'sync',
           maxValueBytes: 10,
           idleMs: 1,
@@ -160,7 +166,7 @@ describe('resolveRuntimeOptions', () => {
     it('rejects an unknown option, naming it and the known ones', () => {
       rejects(
         { memory: true, idle: 5 },
-        'Unknown option `idle`; the options are `dataDir`, `memory`, `durability`, `maxValueBytes`, `idleMs`, ' +
+        'Unknown option `idle`; the options are `dataDir`, `memory`, `storage`, `leases`, `durability`, `maxValueBytes`, `idleMs`, ' +
           '`memoryBudgetBytes`, `maxBatchOps`, `maxBatchBytes`, `transactionTimeoutMs`, `closeGraceMs`, `clock`, `timers`, `faultSeed`, `poisonLimit`, `supervisors`, `hooks`, `eventRetention`, `backups`, `audit`, `sessions`',
       );
     });
@@ -182,12 +188,35 @@ describe('resolveRuntimeOptions', () => {
       }
     });
 
-    it('rejects both dataDir and memory: true', () => {
-      rejects({ dataDir: './data', memory: true }, 'Expected either `dataDir` or `memory: true`, got both');
+    it('rejects more than one store', () => {
+      const postgres = { connectionString: 'postgres://localhost/db' };
+      rejects({ dataDir: './data', memory: true }, 'Expected one store, got `dataDir` and `memory: true`');
+      rejects({ dataDir: './data', storage: { postgres } }, 'Expected one store, got `dataDir` and `storage.postgres`');
+      rejects({ memory: true, storage: { postgres } }, 'Expected one store, got `memory: true` and `storage.postgres`');
     });
 
-    it('rejects neither dataDir nor memory: true', () => {
-      const message = 'Expected `dataDir` to be a non-empty directory path (or pass `memory: true`), got `undefined`';
+    it('takes a PostgreSQL store instead of a directory, and checks its options', () => {
+      const resolved = resolveRuntimeOptions({ storage: { postgres: { connectionString: 'postgres://localhost/db', schema: 'agents_1' } } });
+      assert.deepEqual(resolved.postgres, { connectionString: 'postgres://localhost/db', schema: 'agents_1' });
+      assert.equal(resolved.dataDir, undefined);
+      assert.equal(resolved.memory, false);
+      assert.deepEqual(resolved.leases, { ttlMs: 10_000, waitMs: 0, owner: undefined });
+      const expected = 'Expected `storage` to be an object `{ postgres: { connectionString, schema?, poolSize? } }` (schema: lower-case letters, digits and _, at most 63)';
+      for (const storage of [{}, { postgres: {} }, { postgres: { connectionString: '' } }, { postgres: { connectionString: 'x', schema: 'Bad-Name' } }, { level: {} }]) {
+        assert.throws(() => resolveRuntimeOptions({ storage }), (error: Error) => error instanceof TypeError && error.message.startsWith(expected));
+      }
+    });
+
+    it('checks lease options', () => {
+      assert.deepEqual(resolveRuntimeOptions({ memory: true, leases: { ttlMs: 500, waitMs: 20, owner: 'web-1' } }).leases, { ttlMs: 500, waitMs: 20, owner: 'web-1' });
+      const expected = 'Expected `leases` to be an object with `ttlMs` (an integer of at least 100), `waitMs` (a non-negative integer) and/or `owner` (a non-empty string)';
+      for (const leases of [{ ttlMs: 99 }, { waitMs: -1 }, { owner: '' }, { ttl: 5 }]) {
+        assert.throws(() => resolveRuntimeOptions({ memory: true, leases }), (error: Error) => error instanceof TypeError && error.message.startsWith(expected));
+      }
+    });
+
+    it('rejects no store', () => {
+      const message = 'Expected `dataDir` to be a non-empty directory path (or pass `memory: true`, or `storage: { postgres }`), got `undefined`';
       rejects({}, message);
       rejects(undefined, message);
       rejects({ memory: false }, message);

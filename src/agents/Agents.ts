@@ -72,6 +72,13 @@ export interface AgentSummary {
   updatedAt: number;
 }
 
+/** An agent running in this process, and the claim that keeps its scope here while it runs. */
+interface LiveAgent {
+  actor: AgentActor;
+  supervisor: string;
+  release: () => void;
+}
+
 export interface AgentsDeps {
   storage: StorageBackend;
   tree: SupervisorTree;
@@ -91,7 +98,7 @@ export interface AgentsDeps {
  */
 export class Agents {
   readonly #deps: AgentsDeps;
-  readonly #live = new Map<string, { actor: AgentActor; supervisor: string }>();
+  readonly #live = new Map<string, LiveAgent>();
   readonly #machines = new Map<string, AnyStateMachine>();
   readonly #lifecycle = new KeyedSerial<string>();
   /** Why agents can no longer run here: the root supervisor failed, or the runtime closed. */
@@ -143,6 +150,17 @@ export class Agents {
     this.#assertCanRun();
     this.#assertSupervisor(supervisor, id);
     if (this.#live.has(id)) throw new TypeError(`Agent ${id} is already running; use rt.agents.get('${id}')`);
+    // On a shared store, another process may run the agent: this waits for its lease or refuses.
+    const release = await this.#deps.host.claim(Scope.agent(id));
+    try {
+      return await this.#spawnClaimed(id, supervisor, options, release);
+    } catch (error) {
+      if (this.#live.get(id)?.release !== release) release();
+      throw error;
+    }
+  }
+
+  async #spawnClaimed(id: string, supervisor: string, options: SpawnOptions, release: () => void): Promise<AgentHandle> {
     if ((await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined) {
       throw new TypeError(`Agent ${id} already exists in the store; use rt.agents.restore('${id}') or delete it first`);
     }
@@ -168,7 +186,7 @@ export class Agents {
     };
     const actor = new AgentActor(this.#deps.host, record, options.machine);
     await actor.persistAs({ kind: 'agent.spawned', data: { type: options.type, supervisor } });
-    return this.#run(actor, supervisor, record.restart, record.shutdown);
+    return this.#run(actor, supervisor, record.restart, record.shutdown, release);
   }
 
   /**
@@ -216,6 +234,18 @@ export class Agents {
     this.#assertCanRun();
     const live = this.#live.get(id);
     if (live !== undefined) return new AgentHandle(live.actor, this, live.supervisor);
+    // Claimed before the record is read: on a shared store, the record is then the last its previous
+    // process wrote, and that process can write no more.
+    const release = await this.#deps.host.claim(Scope.agent(id));
+    try {
+      return await this.#restoreClaimed(id, options, release);
+    } catch (error) {
+      if (this.#live.get(id)?.release !== release) release();
+      throw error;
+    }
+  }
+
+  async #restoreClaimed(id: string, options: RestoreOptions, release: () => void): Promise<AgentHandle> {
     const record = await this.#load(id);
     if (record === undefined) throw new LlmStateError('AGENT_NOT_FOUND', `No agent ${id} is stored`, { details: { agent: id } });
     const machine = options.machine ?? this.#machines.get(record.type);
@@ -227,7 +257,7 @@ export class Agents {
     const actor = new AgentActor(this.#deps.host, { ...record, status: record.status === 'paused' ? 'paused' : 'running', supervisor }, machine);
     // Saved at once, so a record read in an older version is stored in the current one from here on.
     await actor.persistAs({ kind: 'agent.restored', data: { supervisor } });
-    return this.#run(actor, supervisor, record.restart, record.shutdown);
+    return this.#run(actor, supervisor, record.restart, record.shutdown, release);
   }
 
   /**
@@ -289,7 +319,7 @@ export class Agents {
     if (live !== undefined) {
       await this.#removeChild(live.supervisor, id);
       await live.actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${id} was deleted`, { details: { agent: id } }));
-      this.#live.delete(id);
+      this.#forgetLive(id);
     }
     const stored = (await this.#deps.storage.get('agents', agentRecordKey(id))) !== undefined;
     if (!stored && live === undefined) return false;
@@ -350,7 +380,7 @@ export class Agents {
       live.actor.rejectQueued(error);
       await live.actor.stop();
       await this.#removeChild(live.supervisor, id);
-      this.#live.delete(id);
+      this.#forgetLive(id);
       await live.actor.retire(error);
     });
   }
@@ -366,14 +396,14 @@ export class Agents {
       if (live === undefined || live.actor !== actor) return;
       await live.actor.stop();
       await this.#removeChild(supervisor, id);
-      this.#live.delete(id);
+      this.#forgetLive(id);
       // Stopped and saved: from here on it writes nothing, so a later delete stays a delete.
       await live.actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${id} is stopped`, { details: { agent: id } }));
     });
   }
 
-  async #run(actor: AgentActor, supervisor: string, restart: RestartType | undefined, shutdown: Shutdown | undefined): Promise<AgentHandle> {
-    this.#live.set(actor.id, { actor, supervisor });
+  async #run(actor: AgentActor, supervisor: string, restart: RestartType | undefined, shutdown: Shutdown | undefined, release: () => void): Promise<AgentHandle> {
+    this.#live.set(actor.id, { actor, supervisor, release });
     // Under simple_one_for_one the template's restart type (permanent) applies.
     const simple = this.#deps.tree.list().find((node) => node.id === supervisor)?.strategy === 'simple_one_for_one';
     const temporary = !simple && restart === 'temporary';
@@ -402,7 +432,7 @@ export class Agents {
         }),
       );
     } catch (error) {
-      this.#live.delete(actor.id);
+      this.#forgetLive(actor.id);
       await actor.retire(new LlmStateError('ACTOR_STOPPED', `Agent ${actor.id} did not start`, { cause: error, details: { agent: actor.id } }));
       throw error;
     }
@@ -439,9 +469,14 @@ export class Agents {
   /** A temporary agent crashed or was stopped by its supervisor: it will not run again. */
   #retire(actor: AgentActor, status?: 'crashed'): void {
     if (this.#live.get(actor.id)?.actor !== actor) return;
-    this.#live.delete(actor.id);
+    this.#forgetLive(actor.id);
     const error = new LlmStateError('ACTOR_STOPPED', `Agent ${actor.id} is temporary and its supervisor does not restart it`, { details: { agent: actor.id } });
     actor.retire(error, status).catch(() => {});
+  }
+
+  #forgetLive(id: string): void {
+    this.#live.get(id)?.release();
+    this.#live.delete(id);
   }
 
   #actor(id: string): AgentActor {

@@ -32,6 +32,15 @@ export async function ensureStoreFormat(storage: StorageBackend, now: number, ac
     throw notAnLlmStateStore(storage, `it holds keys outside llmstate's namespaces (the first is 0x${foreign.subarray(0, 32).toString('hex')})`);
   }
   const found = await readStoreFormat(storage);
+  if (found === undefined && storage.shared && !stamping.has(storage)) {
+    // Several processes may open a new shared store at once: one stamps it, the others read its stamp.
+    stamping.add(storage);
+    try {
+      return await whileHoldingLease(storage, 'llmstate:store-format', () => ensureStoreFormat(storage, now, access));
+    } finally {
+      stamping.delete(storage);
+    }
+  }
   if (found === undefined) {
     if (await holdsAnyKey(storage)) throw notAnLlmStateStore(storage, 'it holds keys, but no llmstate format record');
     if (access === 'existing') throw noStore(dirname(storage.location));
@@ -47,6 +56,24 @@ export async function ensureStoreFormat(storage: StorageBackend, now: number, ac
     );
   }
   return found;
+}
+
+const stamping = new WeakSet<StorageBackend>();
+
+/** Runs `fn` while holding the lease on `resource`, waiting for another process's turn to end first. */
+async function whileHoldingLease<T>(storage: StorageBackend, resource: string, fn: () => Promise<T>): Promise<T> {
+  const owner = `open:${process.pid}:${Math.random().toString(36).slice(2)}`;
+  for (;;) {
+    const attempt = await storage.acquireLease(resource, owner, 30_000);
+    if (attempt.acquired) {
+      try {
+        return await fn();
+      } finally {
+        await storage.releaseLeases([attempt.hold]);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /**
