@@ -7,7 +7,7 @@ import { encodeStateKey } from '../src/state/keyCodec.js';
 import { decodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import { parseFrozen } from '../src/state/values.js';
-import type { BatchOp, LeaseHold, StorageBackend } from '../src/storage/index.js';
+import { isUnknownOutcome, type BatchOp, type LeaseHold, type StorageBackend } from '../src/storage/index.js';
 import type { EventSpec } from '../src/events/eventLog.js';
 import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
 import { Mailbox } from './Mailbox.js';
@@ -545,6 +545,8 @@ export class ScopeActor implements CommitParticipant {
     this.#phase = 'idle';
     for (const unit of group.units) unit.reject(error);
     if (error instanceof LlmStateError && error.code === 'LEASE_LOST') this.leaseLost(error);
+    // The writes may be in the store after all: the cache must not keep what was there before them.
+    else if (isUnknownOutcome(error)) this.#cacheClear();
     this.#process();
   }
 
