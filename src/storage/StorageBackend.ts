@@ -342,14 +342,6 @@ function commitError(err: unknown, count?: number): LlmStateError {
   return storageError(count === undefined ? 'Beginning a commit failed; nothing was written' : `Batch of ${count} operations failed; nothing was written`, err);
 }
 
-/**
- * A commit whose connection was lost before its outcome was known: it may have been written, and the error
- * says so, so it passes through rather than be wrapped as one that wrote nothing.
- */
-function isUnknownOutcome(err: unknown): err is LlmStateError {
-  return err instanceof LlmStateError && err.code === 'STORAGE_FAILED' && err.details?.outcome === 'unknown';
-}
-
 async function abandonQuietly(begun: SequencedCommit): Promise<void> {
   try {
     await begun.abandon();

@@ -6,6 +6,7 @@ import { SCHEMA_VERSION } from '../../src/storage/postgresSchema.js';
 import type { BatchOp, Entry, SublevelName } from '../../src/storage/StorageBackend.js';
 import { storageFailure, storageSuite } from '../../src/storage/storageSuite.js';
 import { TestSchemas } from './postgresTestDatabase.js';
+import { describePostgres } from '../support/postgres.js';
 
 const schemas = new TestSchemas();
 const opened: PostgresBackend[] = [];
@@ -32,7 +33,7 @@ function numbered(i: number): Buffer {
   return key;
 }
 
-describe('PostgreSQL backend', () => {
+describePostgres('backend', () => {
   after(() => schemas.dropAll());
   afterEach(async () => {
     for (const backend of opened.splice(0)) await backend.close();

@@ -6,6 +6,7 @@ import type { BatchOp, LeaseHold, SublevelName } from '../../src/storage/Storage
 import { storageFailure } from '../../src/storage/storageSuite.js';
 import { CommitDroppingProxy } from './postgresProxy.js';
 import { testPostgresUrl, TestSchemas } from './postgresTestDatabase.js';
+import { describePostgres } from '../support/postgres.js';
 
 const schemas = new TestSchemas();
 const opened: PostgresBackend[] = [];
@@ -52,7 +53,7 @@ async function leaseLost(action: () => unknown): Promise<LlmStateError> {
   assert.fail('expected LEASE_LOST');
 }
 
-describe('PostgreSQL backend: commits across processes', () => {
+describePostgres('backend: commits across processes', () => {
   after(() => schemas.dropAll());
   afterEach(async () => {
     for (const backend of opened.splice(0)) await backend.close();

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { postgresTestUrl } from '../support/postgres.js';
 import { createPostgresBackend, type PostgresBackend, type PostgresOptions } from '../../src/storage/PostgresBackend.js';
 
-/** The server the PostgreSQL tests run against. */
+/** The server the PostgreSQL tests run against (their suites are registered with describePostgres). */
 export function testPostgresUrl(): string {
-  return process.env.LLMSTATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
+  const url = postgresTestUrl();
+  if (url === undefined) throw new Error('LLMSTATE_TEST_POSTGRES_URL is not set; register PostgreSQL tests with describePostgres');
+  return url;
 }
 
 /**
@@ -18,7 +21,7 @@ export class TestSchemas {
 
   /** A schema name no other test uses. */
   fresh(): string {
-    const schema = `pgb_${randomBytes(6).toString('hex')}`;
+    const schema = `pgb_${process.pid}_${randomBytes(6).toString('hex')}`;
     this.#created.add(schema);
     return schema;
   }
