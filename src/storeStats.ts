@@ -38,7 +38,7 @@ export interface StoreStats {
 /**
  * Counts what a store holds. The counts of keys and log records come from one snapshot of the store.
  *
- * @param dataDir The data directory to measure, or undefined for an in-memory store.
+ * @param dataDir The data directory to measure, or undefined for a store in memory or in a database.
  * @throws {DATA_CORRUPT} when the format record is damaged or missing.
  */
 export async function readStoreStats(storage: StorageBackend, dataDir: string | undefined): Promise<StoreStats> {
@@ -87,7 +87,8 @@ export async function readStoreStats(storage: StorageBackend, dataDir: string | 
     total,
     unrecognisedKeys,
     eventLogRecords,
-    sizeOnDisk: dataDir === undefined ? 0 : await directorySize(dataDir),
+    // A database measures itself; a store in memory has no size on disk.
+    sizeOnDisk: dataDir === undefined ? ((await storage.approximateSize()) ?? 0) : await directorySize(dataDir),
   };
 }
 
