@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { LlmStateError } from '../errors.js';
 import { HeldConnection } from './postgresConnections.js';
 import { abortedError, resolveOutcome, transactionStatus, unknownOutcomeError } from './postgresOutcome.js';
-import { BEGIN_BATCH, beginSequencedCommit, writeAndCommit } from './postgresSql.js';
+import { beginBatch, beginSequencedCommit, writeAndCommit } from './postgresSql.js';
 import type { BatchOp, CommitOptions, LeaseHold, SequencedCommit } from './StorageBackend.js';
 
 /** What a commit needs to know of its store. */
@@ -42,7 +42,7 @@ export class PostgresCommit implements SequencedCommit {
    */
   static async begin(pool: pg.Pool, context: CommitContext, previous: number | undefined, options: CommitOptions): Promise<PostgresCommit> {
     const fence = options.fence ?? [];
-    const begin = previous === undefined ? BEGIN_BATCH : beginSequencedCommit(context.schema, previous, fence);
+    const begin = previous === undefined ? beginBatch(context.schema, fence) : beginSequencedCommit(context.schema, previous, fence);
     const held = await HeldConnection.take(pool);
     let results: pg.QueryResult[];
     try {
@@ -52,7 +52,7 @@ export class PostgresCommit implements SequencedCommit {
       held.release(err);
       throw err;
     }
-    const stale = previous === undefined || fence.length === 0 ? undefined : staleHold(fence, results[1].rows);
+    const stale = fence.length === 0 ? undefined : staleHold(fence, results[1].rows);
     if (stale !== undefined) {
       await held.finish('ROLLBACK').catch(() => {
         // A connection that fails here takes the transaction with it: nothing was written either way.

@@ -95,7 +95,10 @@ export function writeAndCommit(schema: string, ops: readonly BatchOp[], sync: bo
 }
 
 /** The first round trip of a batch: the transaction and its id, to learn its outcome if the connection is lost. */
-export const BEGIN_BATCH = 'BEGIN; SELECT pg_current_xact_id()::text AS xid';
+/** The first round trip of a plain batch: the transaction's id, after its fence when it has one. */
+export function beginBatch(schema: string, fence: readonly LeaseHold[]): string {
+  return ['BEGIN', ...(fence.length > 0 ? [fenceCheck(schema, fence)] : []), 'SELECT pg_current_xact_id()::text AS xid'].join('; ');
+}
 
 /**
  * Locks the fenced leases in a fixed order, so that a process taking one over waits for this commit, and

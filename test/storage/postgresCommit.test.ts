@@ -171,6 +171,17 @@ describePostgres('backend: commits across processes', () => {
       assert.equal(await text(b, 'state', 'in flight'), 'x');
     });
 
+    it('a plain batch is fenced the same way: refused with LEASE_LOST once the lease was taken over, written before', async () => {
+      const [a, b] = await pair();
+      const hold = await held(a, 'hook:h', 'A', 100);
+      await a.batch([put('outbox', 'done', 'first')], { fence: [hold] });
+      await sleep(150);
+      await held(b, 'hook:h', 'B', 60_000);
+      const err = await leaseLost(() => a.batch([put('outbox', 'done', 'again')], { fence: [hold] }));
+      assert.deepEqual(err.details, { scope: 'hook:h', owner: 'B', epoch: 2, heldEpoch: 1 });
+      assert.equal(await text(b, 'outbox', 'done'), 'first', 'the refused batch wrote nothing');
+    });
+
     it('a fenced lease that no longer exists is lost, with no owner', async () => {
       const [a] = await pair();
       const err = await leaseLost(() => a.commitNext(0, () => [put('state', 'k', 'v')], { fence: [{ resource: 'scope:none', owner: 'A', epoch: 1 }] }));
