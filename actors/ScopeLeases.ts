@@ -14,8 +14,8 @@ export interface ScopeLeasesOptions {
   ttlMs: number;
   /** How long a call waits for a scope that another process holds before SCOPE_LEASED. 0 fails at once. */
   waitMs: number;
-  /** A lease this process held was found taken over, at renewal: its actor must stop serving. */
-  lost(scope: string, error: LlmStateError): void;
+  /** A lease this process held was found taken over, at renewal: what depends on it must stop. */
+  lost(resource: string, error: LlmStateError): void;
   reportError(error: unknown): void;
 }
 
@@ -28,7 +28,8 @@ interface HeldElsewhere {
 }
 
 /**
- * The scope leases of one runtime on a store that several processes share (DESIGN §17). A scope actor
+ * The leases of one runtime on a store that several processes share (DESIGN §17): those of its scopes,
+ * and of the hooks it delivers. A scope actor
  * takes its scope's lease before it serves anything, keeps it while it lives (renewed here, all in one
  * statement), and gives it up when it is passivated. A commit carries its scopes' holds as its fence, so
  * a process that lost a lease, however long it was paused, cannot write over the lease's new owner.
@@ -73,6 +74,17 @@ export class ScopeLeases {
       }
       await new Promise<void>((resolve) => timers.setTimeout(resolve, Math.min(left, Math.max(10, ttlMs / 20))));
     }
+  }
+
+  /**
+   * The lease on `resource` (not a scope: a hook's delivery, say), taken now, or undefined while another
+   * live process holds it. It is renewed and given up with the others.
+   */
+  async tryAcquire(resource: string): Promise<LeaseHold | undefined> {
+    const attempt = await this.#options.storage.acquireLease(resource, this.owner, this.#options.ttlMs);
+    if (!attempt.acquired) return undefined;
+    this.#held.set(resource, attempt.hold);
+    return attempt.hold;
   }
 
   /**

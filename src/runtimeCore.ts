@@ -29,6 +29,7 @@ import type { StoreAccess } from './storage/dataDirectory.js';
 import { HookPool, type HookPoolOptions, type HookRunner } from '../workers/HookPool.js';
 import type { BuiltinInputs } from './hooks/builtinInputs.js';
 import { Dispatcher } from './hooks/Dispatcher.js';
+import { hookOfDeliveryResource } from './hooks/SharedDelivery.js';
 import { HookHistory } from './hooks/HookHistory.js';
 import { Hooks } from './hooks/Hooks.js';
 import { oldestReferencedSeq } from './hooks/loadOutbox.js';
@@ -96,7 +97,11 @@ export async function startCore(
         owner: options.leases.owner ?? defaultLeaseOwner(),
         ttlMs: options.leases.ttlMs,
         waitMs: options.leases.waitMs,
-        lost: (scope, error) => actors.leaseLost(scope, error),
+        lost: (resource, error) => {
+          const hook = hookOfDeliveryResource(resource);
+          if (hook === undefined) actors.leaseLost(resource, error);
+          else core?.deliveryLost(hook);
+        },
         reportError: (error) => core?.reportBackgroundError(error),
       })
     : undefined;
@@ -215,6 +220,7 @@ export class RuntimeCore {
       writesRefused: () => this.#fatal,
       builtinInputs,
       authorizeAction: (action, actingFor, triggeredBy) => this.#authorizeAction(action, actingFor, triggeredBy),
+      ...(actors.leases === undefined ? {} : { deliveryLeases: actors.leases }),
     });
     scheduler.attachOutbox(this.#dispatcher);
     const redaction = new HookRedactionPaths(this.#dispatcher);
@@ -397,6 +403,11 @@ export class RuntimeCore {
   }
 
   /** Counts an error that belongs to no caller and logs it as `hook.error`. */
+  /** Another process took over delivering `hookName`. @internal */
+  deliveryLost(hookName: string): void {
+    this.#dispatcher.deliveryLost(hookName);
+  }
+
   reportBackgroundError(error: unknown): void {
     this.#onBackgroundError(error);
   }

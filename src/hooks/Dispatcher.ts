@@ -11,6 +11,7 @@ import { ExecutionRunner, type RunnerDeps } from './ExecutionRunner.js';
 import type { HookDefinition } from './hookDefinition.js';
 import { HookSlot, type SlotCounters } from './HookSlot.js';
 import { batchEntry, type PendingEntry } from './pendingEntry.js';
+import { SharedDelivery, type DeliveryLeases } from './SharedDelivery.js';
 import { encodeDeadLetter, encodeOutboxValue, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
 
 export interface DispatcherDeps extends Omit<RunnerDeps, 'pool'> {
@@ -21,6 +22,10 @@ export interface DispatcherDeps extends Omit<RunnerDeps, 'pool'> {
   pool(): HookRunner;
   /** Executions running at once, across hooks: the pool's thread count. */
   maxInFlight: number;
+  /** On a store several processes share: the leases through which one process at a time delivers each hook. */
+  deliveryLeases?: DeliveryLeases;
+  /** How often, on a shared store, a process looks for hooks to take over and for entries others staged. @default 250 */
+  deliveryPollMs?: number;
 }
 
 export interface HookStatus {
@@ -64,9 +69,40 @@ export class Dispatcher implements OutboxPort {
   /** Breaker events still being written. */
   readonly #recording = new Set<Promise<void>>();
 
+  /** Delivery across processes, on a shared store. */
+  readonly #shared: SharedDelivery | undefined;
+
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
-    this.#runner = new ExecutionRunner({ ...deps, pool: () => deps.pool() });
+    this.#shared =
+      deps.deliveryLeases === undefined
+        ? undefined
+        : new SharedDelivery({
+            storage: deps.storage,
+            leases: deps.deliveryLeases,
+            clock: deps.clock,
+            timers: deps.timers,
+            pollMs: deps.deliveryPollMs ?? 250,
+            slots: () => this.#byPriority,
+            poke: () => this.#schedulePump(),
+            reportError: (error) => deps.onBackgroundError(error),
+          });
+    const shared = this.#shared;
+    this.#runner = new ExecutionRunner({
+      ...deps,
+      pool: () => deps.pool(),
+      ...(shared === undefined ? {} : { fenceOf: (name: string) => shared.fenceOf(name), deliveryLost: (name: string) => this.deliveryLost(name) }),
+    });
+  }
+
+  /** Whether other processes may deliver hooks too: what waited in the outbox is read when a hook's lease is taken. */
+  get shared(): boolean {
+    return this.#shared !== undefined;
+  }
+
+  /** This process no longer delivers `hookName`: another took its lease over. */
+  deliveryLost(hookName: string): void {
+    this.#shared?.lost(hookName, this.slot(hookName));
   }
 
   get active(): boolean {
@@ -87,10 +123,17 @@ export class Dispatcher implements OutboxPort {
     const reserved: [HookSlot, number][] = [];
     const accepted: [HookSlot, number[]][] = [];
     const overflowed: [HookSlot, number][] = [];
+    const shared = this.#shared;
+    const stagedHere: string[] = [];
     for (const [slotId, indexes] of matches) {
       const slot = this.#slots.get(slotId);
       if (slot === undefined) continue;
       const key = hookSeqKey(slot.name, seq);
+      if (shared !== undefined && !shared.delivers(slot.name)) {
+        // Another process delivers this hook: it reads the entry from the outbox.
+        ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(seq, timestamp, { indexes, attempts: 0 }) });
+        continue;
+      }
       if (!slot.reserve(indexes.length)) {
         const letter: DeadLetterValue = {
           hookName: slot.name,
@@ -106,6 +149,10 @@ export class Dispatcher implements OutboxPort {
       }
       reserved.push([slot, indexes.length]);
       accepted.push([slot, indexes]);
+      if (shared !== undefined) {
+        shared.staging(slot.name, seq);
+        stagedHere.push(slot.name);
+      }
       ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(seq, timestamp, { indexes, attempts: 0 }) });
     }
     return {
@@ -117,6 +164,7 @@ export class Dispatcher implements OutboxPort {
       },
       aborted: () => {
         for (const [slot, count] of reserved) slot.release(count);
+        for (const name of stagedHere) shared!.unstaged(name, seq);
       },
     };
   }
@@ -162,6 +210,7 @@ export class Dispatcher implements OutboxPort {
     this.#slots.delete(slot.id);
     this.#sortSlots();
     await commitsSettled();
+    await this.#shared?.release(name);
     while (slot.inFlight > 0) await this.#nextSettled();
     this.#runner.setSink(name, undefined);
     return slot.drain();
@@ -180,6 +229,7 @@ export class Dispatcher implements OutboxPort {
   start(): void {
     if (this.#closing) return;
     this.#running = true;
+    this.#shared?.start();
     this.#schedulePump();
   }
 
@@ -205,9 +255,21 @@ export class Dispatcher implements OutboxPort {
    * Resolves once no enabled hook has anything waiting or running; after runtime.fatal, once nothing
    * runs (what waits stays in the outbox).
    */
-  idle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
+  async idle(): Promise<void> {
+    // On a shared store, a round of taking hooks over may be about to queue entries.
+    if (this.#shared !== undefined) await this.#shared.settled();
+    if (this.#isIdle()) return;
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * On a shared store, takes the delivery of a hook just registered here when no other process has it,
+   * so that it delivers from the next write on. Nothing to do on a store of one process.
+   */
+  async claimDelivery(name: string): Promise<void> {
+    const slot = this.slot(name);
+    if (this.#shared === undefined || slot === undefined || !this.#running) return;
+    await this.#shared.claim(slot);
   }
 
   get inFlight(): number {
@@ -243,6 +305,7 @@ export class Dispatcher implements OutboxPort {
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
     this.#running = false;
+    await this.#shared?.close();
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
     this.#runner.close();
     if (this.#executions.size > 0) {

@@ -10,7 +10,7 @@ import type { CorrelationContext } from '../events/correlation.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { Scope } from '../state/Scope.js';
 import type { ScopeOwner } from '../state/StateManager.js';
-import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BatchOp, BatchOptions, LeaseHold, StorageBackend } from '../storage/index.js';
 import type { BuiltinInputs } from './builtinInputs.js';
 import type { BuiltinSink } from './builtinSinks.js';
 import { executionMeta, runContext, type ExecutionSubject } from './executionMeta.js';
@@ -50,6 +50,10 @@ export interface RunnerDeps {
    * record, with ACCESS_DENIED or AGENT_QUARANTINED. Absent: every action is allowed.
    */
   authorizeAction?(action: CheckedAction, actingFor: readonly (string | undefined)[], triggeredBy: readonly (string | undefined)[]): Promise<void> | undefined;
+  /** On a store several processes share: the delivery lease an execution of the hook records under. */
+  fenceOf?(hookName: string): LeaseHold[] | undefined;
+  /** Another process took the hook's delivery over: it delivers what was queued or running here. */
+  deliveryLost?(hookName: string): void;
 }
 
 /** What one run in the pool came to, before it is recorded. */
@@ -150,6 +154,8 @@ export class ExecutionRunner {
       priority: definition.priority,
     };
     const { executionId } = subject;
+    // Taken now: if the delivery lease is lost while the hook runs, the record must still be refused.
+    const recordOptions = this.#fence(definition.name);
     let run = await this.run(definition, entries.map(taskBatch), subject);
     if (this.#abandoning) {
       slot.putBack(entries);
@@ -188,13 +194,14 @@ export class ExecutionRunner {
         const ops = this.#deps.history.recordOps(executionMeta(subject, run), inputJson, outcome.resultJson);
         for (const entry of entries) ops.push({ type: 'del', sublevel: 'outbox', key: hookSeqKey(definition.name, entry.seq) });
         if (sink?.ops !== undefined) ops.push(...sink.ops(outcome.output, executionId));
-        await this.#deps.storage.batch(ops);
+        await this.#deps.storage.batch(ops, recordOptions);
         this.#deps.onRecorded();
         slot.settle(ticket, eventIds.length, run.durationMs);
         sink?.afterRecord?.(outcome.output);
         await this.#checkBudget(slot);
         return;
       } catch (error) {
+        if (this.#deliveredElsewhere(slot, entries, error)) return;
         if (this.#closing) {
           // The runtime is shutting down under this execution: it stays in the outbox and runs again.
           slot.interrupt(ticket, entries);
@@ -204,12 +211,12 @@ export class ExecutionRunner {
         if (error === this.#deps.writesRefused()) {
           // Not the hook's failure: the runtime takes no more writes until it is opened again, so the
           // batch stays in the outbox for then, whatever its attempts, and the breaker does not count it.
-          await this.#failed(slot, entries, run, executionMeta(subject, run), undefined);
+          await this.#failed(slot, entries, run, executionMeta(subject, run), undefined, recordOptions);
           return;
         }
       }
     }
-    await this.#failed(slot, entries, run, executionMeta(subject, run), ticket);
+    await this.#failed(slot, entries, run, executionMeta(subject, run), ticket, recordOptions);
   }
 
   /**
@@ -226,6 +233,24 @@ export class ExecutionRunner {
     return this.#deps.authorizeAction!(action, actingFor, triggeredBy);
   }
 
+  /** The batch options of an execution's record: fenced by the hook's delivery lease on a shared store. */
+  #fence(hookName: string): BatchOptions {
+    const fence = this.#deps.fenceOf?.(hookName);
+    return fence === undefined ? {} : { fence };
+  }
+
+  /**
+   * Whether `error` says that another process delivers the hook now (its delivery lease was taken over,
+   * so this execution's record was refused): the entries are left to that process, which runs them again
+   * and records them once.
+   */
+  #deliveredElsewhere(slot: HookSlot, entries: PendingEntry[], error: unknown): boolean {
+    if (!isLlmStateError(error, 'LEASE_LOST')) return false;
+    slot.abandon(entries);
+    this.#deps.deliveryLost?.(slot.name);
+    return true;
+  }
+
   #assertWritable(): void {
     const refusal = this.#deps.writesRefused();
     if (refusal !== undefined) throw refusal;
@@ -236,7 +261,7 @@ export class ExecutionRunner {
    * Without a breaker `ticket` the failure was not the hook's: the breaker does not count it, and the
    * batch stays in the outbox whatever its attempts.
    */
-  async #failed(slot: HookSlot, entries: PendingEntry[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, ticket: BreakerTicket | undefined): Promise<void> {
+  async #failed(slot: HookSlot, entries: PendingEntry[], run: RunResult, meta: Omit<ExecutionMeta, 'bytes'>, ticket: BreakerTicket | undefined, recordOptions: BatchOptions): Promise<void> {
     const definition = slot.definition;
     const { attempt } = meta;
     slot.fail(run.status, ticket);
@@ -261,8 +286,9 @@ export class ExecutionRunner {
       }
     }
     try {
-      await this.#deps.storage.batch(ops);
+      await this.#deps.storage.batch(ops, recordOptions);
     } catch (error) {
+      if (this.#deliveredElsewhere(slot, entries, error)) return;
       // Not even the failure could be recorded (the store is failing): retry the batch later as it was.
       this.#deps.onBackgroundError(error);
       slot.scheduleRetry(entries, now + this.#backoff(definition, attempt));

@@ -55,6 +55,9 @@ export class HookRegistry {
       slots.set(definition.name, dispatcher.upsert(definition));
       dispatcher.setSink(definition.name, this.#sinkFor(definition, undefined), definition.builtin === 'cacheInvalidation');
     }
+    // On a shared store, a hook's entries are read by the process that takes its delivery lease, and
+    // an entry of a hook not registered here may be another process's to deliver.
+    if (dispatcher.shared) return;
     const { ops } = await loadOutbox(storage, slots, clock.now());
     if (ops.length > 0) await storage.batch(ops);
   }
@@ -81,6 +84,7 @@ export class HookRegistry {
     const slot = this.#deps.dispatcher.upsert(definition);
     this.#deps.redaction.revive(definition.name);
     this.#deps.dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), false);
+    await this.#deps.dispatcher.claimDelivery(definition.name);
     return this.#info(slot);
   }
 

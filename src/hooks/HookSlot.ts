@@ -198,6 +198,16 @@ export class HookSlot {
     return this.#queue.splice(0);
   }
 
+  /** Forgets what is queued, which stays in the outbox for the process that delivers the hook now. */
+  abandonQueued(): void {
+    for (const entry of this.#queue.splice(0)) this.#pendingEvents -= eventCount(entry);
+  }
+
+  /** An execution's entries that another process delivers now: they leave this process's count. */
+  abandon(entries: readonly PendingEntry[]): void {
+    for (const entry of entries) this.#pendingEvents -= eventCount(entry);
+  }
+
   /** Whether an execution may start now. Asks the breaker last: a half-open yes counts as a probe. */
   canStart(now: number): boolean {
     return (

@@ -2,13 +2,23 @@ import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/ev
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { HookSlot } from './HookSlot.js';
 import { inlineEntry, loggedEntry, type PendingEntry } from './pendingEntry.js';
-import { decodeHookSeqKey, decodeOutboxValue, encodeDeadLetter, type DeadLetterValue } from './outboxRecords.js';
+import { decodeHookSeqKey, decodeOutboxValue, encodeDeadLetter, hookRange, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
 
 export interface LoadedOutbox {
   /** Entries of hooks no longer registered, or whose events cannot be read, moved to dead letters. */
   ops: BatchOp[];
   loaded: number;
   deadLettered: number;
+  /** The highest sequence read, or `after` when none was. */
+  through: number;
+}
+
+/** One hook's entries after a sequence, for a process that delivers that hook on a shared store. */
+export interface OutboxSlice {
+  hookName: string;
+  after: number;
+  /** Entries this process queued itself as it staged them. */
+  skip(seq: number): boolean;
 }
 
 /**
@@ -16,13 +26,17 @@ export interface LoadedOutbox {
  * order, so it is delivered after a restart. Entries that cannot be delivered are dead-lettered rather
  * than dropped: those of hooks that are gone, and those whose log record is missing or damaged.
  */
-export async function loadOutbox(storage: StorageBackend, slots: Map<string, HookSlot>, now: number): Promise<LoadedOutbox> {
+export async function loadOutbox(storage: StorageBackend, slots: Map<string, HookSlot>, now: number, slice?: OutboxSlice): Promise<LoadedOutbox> {
   const ops: BatchOp[] = [];
   const records = new Map<number, LoggedEvent[] | Error>();
   let loaded = 0;
   let deadLettered = 0;
-  for await (const [key, record] of storage.iterate('outbox')) {
+  let through = slice?.after ?? 0;
+  const range = slice === undefined ? {} : { gt: hookSeqKey(slice.hookName, slice.after), lt: hookRange(slice.hookName).lt };
+  for await (const [key, record] of storage.iterate('outbox', range)) {
     const { hookName, seq } = decodeHookSeqKey(key);
+    through = Math.max(through, seq);
+    if (slice?.skip(seq) === true) continue;
     const { timestamp, value } = decodeOutboxValue(record, { 'outbox entry': `${hookName}@${seq}` });
     let entry: PendingEntry | undefined;
     let events: string[] = [];
@@ -59,7 +73,7 @@ export async function loadOutbox(storage: StorageBackend, slots: Map<string, Hoo
     slot.restore(entry);
     loaded += events.length;
   }
-  return { ops, loaded, deadLettered };
+  return { ops, loaded, deadLettered, through };
 }
 
 async function readRecord(storage: StorageBackend, seq: number, cache: Map<number, LoggedEvent[] | Error>): Promise<LoggedEvent[] | Error> {

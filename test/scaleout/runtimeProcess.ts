@@ -84,6 +84,21 @@ export class RuntimeProcess {
     return this.call('txRelease', { token });
   }
 
+  /** Registers the recorder hook (test/fixtures/hooks/recorder.mjs) on `state.set`. */
+  registerHook(name: string, options: { delayMs?: number; startedFile?: string }): Promise<Answer> {
+    return this.call('hook', { name, options });
+  }
+
+  /** The executions of a hook on record: `[{ status, eventIds }]`. */
+  hookHistory(name: string): Promise<Answer> {
+    return this.call('history', { name });
+  }
+
+  /** The ids of every `state.set` event on record. */
+  setEventIds(): Promise<Answer> {
+    return this.call('events');
+  }
+
   signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void {
     this.#child.kill(signal);
   }

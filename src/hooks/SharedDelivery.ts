@@ -1,0 +1,186 @@
+import type { Clock } from '../clock.js';
+import type { LeaseHold, StorageBackend } from '../storage/index.js';
+import { repeatEvery, type Timers } from '../timers.js';
+import type { HookSlot } from './HookSlot.js';
+import { loadOutbox } from './loadOutbox.js';
+
+/** The leases of a store several processes share, as hook delivery needs them. */
+export interface DeliveryLeases {
+  /** The lease on `resource` for this process, or undefined while another live process holds it. */
+  tryAcquire(resource: string): Promise<LeaseHold | undefined>;
+  release(hold: LeaseHold): Promise<void>;
+}
+
+export interface SharedDeliveryDeps {
+  storage: StorageBackend;
+  leases: DeliveryLeases;
+  clock: Clock;
+  timers: Timers;
+  /** How often a process looks for hooks to take over, and for entries other processes staged. */
+  pollMs: number;
+  slots(): readonly HookSlot[];
+  /** Entries were queued: look for work. */
+  poke(): void;
+  reportError(error: unknown): void;
+}
+
+/** A hook this process delivers: its lease, and how far it has read the hook's outbox. */
+interface Delivery {
+  hold: LeaseHold;
+  /** Every entry up to this sequence is queued here, or was delivered. */
+  through: number;
+  /** Entries above `through` that this process queued itself as it staged them. */
+  staged: Set<number>;
+}
+
+const DELIVERY_PREFIX = 'hook:';
+
+/** The lease resource of delivering `hookName`: one process in the cluster holds it at a time. */
+export function deliveryResource(hookName: string): string {
+  return `${DELIVERY_PREFIX}${hookName}`;
+}
+
+/** The hook whose delivery `resource` is the lease of, or undefined for another lease (a scope's). */
+export function hookOfDeliveryResource(resource: string): string | undefined {
+  return resource.startsWith(DELIVERY_PREFIX) ? resource.slice(DELIVERY_PREFIX.length) : undefined;
+}
+
+/**
+ * Hook delivery on a store that several processes share. Each hook is delivered by one process at a time,
+ * the holder of its delivery lease: every process stages outbox entries with its commits, and the holder
+ * queues its own at once and reads the others' from the outbox every `pollMs`. The holder records each
+ * execution under its lease (a fenced batch), so a success is recorded once even when a paused holder
+ * wakes up after another took over; the hook's breaker lives in the one process that delivers it. When a
+ * holder dies, its lease expires and a process that has the hook registered takes it over, with every
+ * entry still in the outbox.
+ */
+export class SharedDelivery {
+  readonly #deps: SharedDeliveryDeps;
+  readonly #deliveries = new Map<string, Delivery>();
+  #stopPolling: (() => void) | undefined;
+  #round: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(deps: SharedDeliveryDeps) {
+    this.#deps = deps;
+  }
+
+  /** Whether this process delivers `hookName` now. */
+  delivers(hookName: string): boolean {
+    return this.#deliveries.has(hookName);
+  }
+
+  /** The lease an execution of `hookName` records under. */
+  fenceOf(hookName: string): LeaseHold[] | undefined {
+    const delivery = this.#deliveries.get(hookName);
+    return delivery === undefined ? undefined : [delivery.hold];
+  }
+
+  /** This process staged an entry of a hook it delivers: it queues it itself, so reading the outbox skips it. */
+  staging(hookName: string, seq: number): void {
+    this.#deliveries.get(hookName)?.staged.add(seq);
+  }
+
+  /** A staged entry's batch failed: its sequence may be taken by another process's commit, which must be read. */
+  unstaged(hookName: string, seq: number): void {
+    this.#deliveries.get(hookName)?.staged.delete(seq);
+  }
+
+  /** Starts taking hooks over and reading the outbox; the first round runs at once. */
+  start(): void {
+    if (this.#stopPolling !== undefined || this.#closed) return;
+    this.#stopPolling = repeatEvery(this.#deps.timers, this.#deps.pollMs, () => this.#startRound());
+    this.#startRound();
+  }
+
+  /** Resolves once the round under way, if any, is over. */
+  settled(): Promise<void> {
+    return this.#round ?? Promise.resolve();
+  }
+
+  /**
+   * The delivery lease of `hookName` was lost (to a process that took it over after it expired): what is
+   * queued here is left in the outbox for the new holder.
+   */
+  lost(hookName: string, slot: HookSlot | undefined): void {
+    if (!this.#deliveries.delete(hookName)) return;
+    slot?.abandonQueued();
+  }
+
+  /** Gives up delivering `hookName` (it was unregistered here). */
+  async release(hookName: string): Promise<void> {
+    const delivery = this.#deliveries.get(hookName);
+    if (delivery === undefined) return;
+    this.#deliveries.delete(hookName);
+    await this.#deps.leases.release(delivery.hold);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stopPolling?.();
+    await this.#round;
+  }
+
+  /**
+   * Takes `slot`'s hook over now if its lease is free, and queues what waits for it: a hook registered
+   * while the process runs delivers at once, as on a store of one process.
+   */
+  claim(slot: HookSlot): Promise<void> {
+    return this.#serially(async () => {
+      if (await this.#takeAndRead(slot)) this.#deps.poke();
+    });
+  }
+
+  #startRound(): void {
+    if (this.#round !== undefined || this.#closed) return;
+    void this.#serially(async () => {
+      let queued = false;
+      for (const slot of this.#deps.slots()) {
+        if (this.#closed) return;
+        queued = (await this.#takeAndRead(slot)) || queued;
+      }
+      if (queued) this.#deps.poke();
+    });
+  }
+
+  /** Runs `work` after the round under way; one at a time, so a hook is never read twice at once. */
+  #serially(work: () => Promise<void>): Promise<void> {
+    const round = (this.#round ?? Promise.resolve())
+      .then(work)
+      .catch((error: unknown) => this.#deps.reportError(error))
+      .finally(() => {
+        if (this.#round === round) this.#round = undefined;
+      });
+    this.#round = round;
+    return round;
+  }
+
+  /** Takes the lease of `slot`'s hook if it is free, and reads its outbox if this process delivers it. */
+  async #takeAndRead(slot: HookSlot): Promise<boolean> {
+    if (this.#closed) return false;
+    let delivery = this.#deliveries.get(slot.name);
+    if (delivery === undefined) {
+      const hold = await this.#deps.leases.tryAcquire(deliveryResource(slot.name));
+      if (hold === undefined) return false;
+      delivery = { hold, through: 0, staged: new Set() };
+      this.#deliveries.set(slot.name, delivery);
+    }
+    return this.#read(slot, delivery);
+  }
+
+  /** Queues the entries of `slot`'s hook that other processes committed since the last read. */
+  async #read(slot: HookSlot, delivery: Delivery): Promise<boolean> {
+    const { storage, clock } = this.#deps;
+    const slots = new Map([[slot.name, slot]]);
+    const read = await loadOutbox(storage, slots, clock.now(), { hookName: slot.name, after: delivery.through, skip: (seq) => delivery.staged.has(seq) });
+    // Lost while reading: the new holder delivers them.
+    if (this.#deliveries.get(slot.name) !== delivery) {
+      if (read.loaded > 0) slot.abandonQueued();
+      return false;
+    }
+    delivery.through = read.through;
+    for (const seq of delivery.staged) if (seq <= read.through) delivery.staged.delete(seq);
+    if (read.ops.length > 0) await storage.batch(read.ops, { fence: [delivery.hold] });
+    return read.loaded > 0;
+  }
+}
