@@ -420,7 +420,7 @@ export class RuntimeCore {
 
   async stats(): Promise<StoreStats> {
     this.assertOpen();
-    return readStoreStats(this.storage, this.#options.memory ? undefined : resolve(this.#options.dataDir!));
+    return readStoreStats(this.storage, this.#options.dataDir === undefined ? undefined : resolve(this.#options.dataDir));
   }
 
   /**
