@@ -6,6 +6,7 @@ import { repeatEvery, type Timers } from '../src/timers.js';
 import type { CommitScheduler } from './CommitScheduler.js';
 import { ScopeActor, type ActorHost } from './ScopeActor.js';
 import type { ScopeLeases } from './ScopeLeases.js';
+import { StoreReader } from './scopeReads.js';
 import { NO_GUARD, type WriteGuard } from './WriteGuard.js';
 
 export interface ActorSystemOptions {
@@ -116,6 +117,15 @@ export class ActorSystem implements ActorHost {
       released = true;
       actor.pins--;
     };
+  }
+
+  /**
+   * What serves reads of `scope`: its actor, with its cache, when this process owns the scope or the store
+   * is this process's alone; otherwise the store itself, since another process may be writing the scope.
+   */
+  readerOf(scope: Scope): ScopeActor | StoreReader {
+    if (this.leases === undefined) return this.ownerOf(scope);
+    return this.#actors.get(scope.toString()) ?? new StoreReader(this.storage, scope);
   }
 
   /** The live actor for `scope`, without activating one. */

@@ -13,7 +13,7 @@ import {
 import { encodeStateKey } from '../src/state/keyCodec.js';
 import { encodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
-import type { BatchOp, LeaseHold, StorageBackend } from '../src/storage/index.js';
+import { isUnknownOutcome, type BatchOp, type LeaseHold, type StorageBackend } from '../src/storage/index.js';
 import { NO_OUTBOX, type OutboxPort, type StagedOutbox } from './OutboxPort.js';
 import type { CommitGroup } from './WriteUnit.js';
 
@@ -190,9 +190,10 @@ export class CommitScheduler {
     try {
       wrote = await this.#write(taken);
     } catch (error) {
-      if (taken.length === 1) {
+      // A batch that may have been written is not written again: every group in it is told what is known.
+      if (taken.length === 1 || isUnknownOutcome(error)) {
         this.#metrics.failedBatches++;
-        taken[0][0].groupFailed(taken[0][1], error);
+        for (const [participant, group] of taken) participant.groupFailed(group, error);
         return;
       }
       // Retry each actor's group on its own, so that one bad group cannot fail the others.

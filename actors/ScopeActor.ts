@@ -3,14 +3,15 @@ import { createActor, type Actor } from 'xstate';
 import { LlmStateError } from '../src/errors.js';
 import type { Timers } from '../src/timers.js';
 import type { CorrelationContext } from '../src/events/correlation.js';
-import { encodeStateKey, keyAfterPrefix, scopePrefix, scopeRange } from '../src/state/keyCodec.js';
+import { encodeStateKey } from '../src/state/keyCodec.js';
 import { decodeRecord } from '../src/storage/recordEnvelope.js';
 import type { Scope } from '../src/state/Scope.js';
 import { parseFrozen } from '../src/state/values.js';
-import type { BatchOp, LeaseHold, RangeOptions, StorageBackend } from '../src/storage/index.js';
+import { isUnknownOutcome, type BatchOp, type LeaseHold, type StorageBackend } from '../src/storage/index.js';
 import type { EventSpec } from '../src/events/eventLog.js';
 import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
 import { Mailbox } from './Mailbox.js';
+import { readScopeEntries, scanScopeKeys, type EntriesRange } from './scopeReads.js';
 import type { ScopeLeases } from './ScopeLeases.js';
 import { scopeLifecycle, type LifecycleState } from './scopeLifecycle.js';
 import { Transaction, type TransactionFn } from './Transaction.js';
@@ -83,16 +84,7 @@ export interface UnitPlan {
 /** Plans a unit from the committed values of its reads (undefined for an absent key). Synchronous. */
 export type PlanFn = (current: ReadonlyMap<string, unknown>) => UnitPlan;
 
-/** Bounds of a read of a scope's entries, as keys of the scope. */
-export interface EntriesRange {
-  readonly prefix?: string;
-  readonly gt?: string;
-  readonly gte?: string;
-  readonly lt?: string;
-  readonly lte?: string;
-  readonly reverse?: boolean;
-  readonly limit?: number;
-}
+export type { EntriesRange } from './scopeReads.js';
 
 /** Records other than state values that commit through this scope's mailbox, in order with its writes. */
 export interface RecordWrite {
@@ -151,6 +143,8 @@ export class ScopeActor implements CommitParticipant {
   /** Settles once the lease is taken, or with why it was not. */
   #leaseTaken: Promise<void> = Promise.resolve();
   #leaseSettled: Settle<void> | undefined;
+  /** Another process took the lease over: nothing of this actor may be served or released again. */
+  #leaseLost = false;
 
   constructor(scope: Scope, host: ActorHost) {
     this.scope = scope;
@@ -459,7 +453,7 @@ export class ScopeActor implements CommitParticipant {
     this.#lifecycle.send({ type: 'STOPPED' });
     this.#lifecycle.stop();
     this.#cacheClear();
-    if (this.#lease !== undefined) void this.#host.leases?.release(this.#lease);
+    if (this.#lease !== undefined && !this.#leaseLost) void this.#host.leases?.release(this.#lease);
     const waiters = this.#stopWaiters;
     this.#stopWaiters = [];
     for (const resolve of waiters) resolve();
@@ -551,6 +545,8 @@ export class ScopeActor implements CommitParticipant {
     this.#phase = 'idle';
     for (const unit of group.units) unit.reject(error);
     if (error instanceof LlmStateError && error.code === 'LEASE_LOST') this.leaseLost(error);
+    // The writes may be in the store after all: the cache must not keep what was there before them.
+    else if (isUnknownOutcome(error)) this.#cacheClear();
     this.#process();
   }
 
@@ -559,8 +555,10 @@ export class ScopeActor implements CommitParticipant {
    * stops, so that its cache is never served again. Later calls find a new actor, which asks for the lease.
    */
   leaseLost(error: LlmStateError): void {
+    // The stale hold stays this actor's fence: whatever it still commits (a transaction that was running)
+    // is refused by the store, never written unfenced.
     if (this.#lease !== undefined) this.#host.leases?.forget(this.#lease);
-    this.#lease = undefined;
+    this.#leaseLost = true;
     this.#host.forget(this);
     this.#cacheClear();
     if (this.#prepared !== undefined && this.#phase === 'idle') {
@@ -657,12 +655,8 @@ export class ScopeActor implements CommitParticipant {
     return valueOf(entry);
   }
 
-  async #scanKeys(prefix: string): Promise<string[]> {
-    const range = scopeRange(this.scope, prefix);
-    const prefixLength = scopePrefix(this.scope).length;
-    const keys: string[] = [];
-    for await (const [stored] of this.#host.storage.iterate('state', range)) keys.push(keyAfterPrefix(stored, prefixLength));
-    return keys;
+  #scanKeys(prefix: string): Promise<string[]> {
+    return scanScopeKeys(this.#host.storage, this.scope, prefix);
   }
 
   async #prepareClear(message: Extract<Message, { type: 'clear' }>): Promise<void> {
@@ -779,20 +773,8 @@ export class ScopeActor implements CommitParticipant {
     this.#prepared = { kind: keys.length === 0 ? 'record' : 'clear', writes, events, context: message.context, cleared: keys.length, result: plan.result, resolve: message.resolve, reject: message.reject };
   }
 
-  async #readEntries(range: EntriesRange): Promise<Array<[string, string]>> {
-    const prefixLength = scopePrefix(this.scope).length;
-    const bounds = scopeRange(this.scope, range.prefix ?? '');
-    const options: RangeOptions = { gte: bounds.gte, lt: bounds.lt, reverse: range.reverse, limit: range.limit };
-    if (range.gt !== undefined) narrowLower(options, encodeStateKey(this.scope, range.gt), false);
-    if (range.gte !== undefined) narrowLower(options, encodeStateKey(this.scope, range.gte), true);
-    if (range.lt !== undefined) narrowUpper(options, encodeStateKey(this.scope, range.lt), false);
-    if (range.lte !== undefined) narrowUpper(options, encodeStateKey(this.scope, range.lte), true);
-    const entries: Array<[string, string]> = [];
-    for await (const [stored, raw] of this.#host.storage.iterate('state', options)) {
-      const key = keyAfterPrefix(stored, prefixLength);
-      entries.push([key, decodeRecord(raw, { scope: this.scope.toString(), key }).payload.toString('utf8')]);
-    }
-    return entries;
+  #readEntries(range: EntriesRange): Promise<Array<[string, string]>> {
+    return readScopeEntries(this.#host.storage, this.scope, range);
   }
 
   async #runTransaction(message: Extract<Message, { type: 'transaction' }>): Promise<void> {
@@ -905,27 +887,6 @@ function planOf(message: Extract<Message, { type: 'planned' }>, current: Readonl
     message.reject(error);
     return undefined;
   }
-}
-
-/** Raises the lower bound of `options` to `bound` when that is higher (keys of one scope compare as bytes). */
-function narrowLower(options: RangeOptions, bound: Buffer, inclusive: boolean): void {
-  const current = options.gt ?? options.gte!;
-  const order = Buffer.compare(bound, current);
-  if (order < 0 || (order === 0 && (inclusive || options.gt !== undefined))) return;
-  delete options.gt;
-  delete options.gte;
-  if (inclusive) options.gte = bound;
-  else options.gt = bound;
-}
-
-function narrowUpper(options: RangeOptions, bound: Buffer, inclusive: boolean): void {
-  const current = options.lt ?? options.lte!;
-  const order = Buffer.compare(bound, current);
-  if (order > 0 || (order === 0 && (inclusive || options.lt !== undefined))) return;
-  delete options.lt;
-  delete options.lte;
-  if (inclusive) options.lte = bound;
-  else options.lt = bound;
 }
 
 async function settle<T>(target: Settle<T>, work: () => Promise<T>): Promise<void> {

@@ -180,6 +180,7 @@ export class RuntimeCore {
     const assertWritable = () => this.#assertWritable();
     this.state = new StateManager({
       ownerOf: (scope) => actors.ownerOf(scope),
+      readerOf: (scope) => actors.readerOf(scope),
       assertWritable,
       assertReadable,
       maxValueBytes: options.maxValueBytes,

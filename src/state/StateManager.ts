@@ -35,6 +35,8 @@ export interface ScopeOwner {
 
 export interface StateManagerDeps {
   ownerOf(scope: Scope): ScopeOwner;
+  /** What serves reads of `scope`: its owner, or the store when another process may own it. */
+  readerOf(scope: Scope): Pick<ScopeOwner, 'get' | 'listKeys' | 'entries'>;
   /** Throws RUNTIME_CLOSED (or another code) when operations must be refused. */
   assertWritable(): void;
   assertReadable(): void;
@@ -116,7 +118,7 @@ export class StateManager {
     try {
       this.#deps.assertReadable();
       assertScope(scope);
-      return this.#deps.ownerOf(scope).get(normalizeKey(key)) as Promise<T | undefined>;
+      return this.#deps.readerOf(scope).get(normalizeKey(key)) as Promise<T | undefined>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -149,7 +151,7 @@ export class StateManager {
       checkOptionsArgument(options);
       const prefix = options.prefix ?? '';
       if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got ${describeOption(prefix)}`);
-      return this.#deps.ownerOf(scope).listKeys(prefix.normalize('NFC'));
+      return this.#deps.readerOf(scope).listKeys(prefix.normalize('NFC'));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -226,7 +228,7 @@ export class StateManager {
   async entries(scope: Scope, range: EntriesRange = {}): Promise<Array<[string, unknown]>> {
     this.#deps.assertReadable();
     assertScope(scope);
-    const pairs = await this.#deps.ownerOf(scope).entries(checkEntriesRange(range));
+    const pairs = await this.#deps.readerOf(scope).entries(checkEntriesRange(range));
     return pairs.map(([key, json]) => [key, parseFrozen(json)]);
   }
 

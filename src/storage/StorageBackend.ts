@@ -175,6 +175,7 @@ export abstract class StorageBackend {
       for (const interceptor of this.#interceptors) await interceptor.beforeBatch?.(ops);
       await this._batch(ops, options);
     } catch (err) {
+      if (isUnknownOutcome(err)) throw err;
       throw storageError(`Batch of ${ops.length} operations failed; nothing was written`, err);
     }
   }
@@ -326,9 +327,18 @@ export abstract class StorageBackend {
   }
 }
 
+/**
+ * A commit whose connection was lost before its outcome could be learnt: it may or may not have been
+ * written (a backend that can find out, as PostgreSQL can, says so only when it could not).
+ */
+export function isUnknownOutcome(err: unknown): err is LlmStateError {
+  return err instanceof LlmStateError && err.code === 'STORAGE_FAILED' && err.details?.outcome === 'unknown';
+}
+
 /** A refused lease passes through as it is: the caller must see LEASE_LOST, not a store failure. */
 function commitError(err: unknown, count?: number): LlmStateError {
   if (err instanceof LlmStateError && err.code === 'LEASE_LOST') return err;
+  if (isUnknownOutcome(err)) return err;
   return storageError(count === undefined ? 'Beginning a commit failed; nothing was written' : `Batch of ${count} operations failed; nothing was written`, err);
 }
 

@@ -1,4 +1,4 @@
-export { StorageBackend, SUBLEVELS, storageError } from './StorageBackend.js';
+export { StorageBackend, SUBLEVELS, isUnknownOutcome, storageError } from './StorageBackend.js';
 export type {
   BatchOp,
   BatchOptions,

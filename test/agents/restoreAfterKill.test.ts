@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chatMachine } from '../fixtures/chatMachine.js';
-import { RuntimeFixture } from '../helpers.js';
+import { describeEachStore, RuntimeFixture } from '../helpers.js';
 import { snapshotTexts, textsOf } from './agentKit.js';
 
 const writer = fileURLToPath(new URL('../fixtures/agentKillWriter.ts', import.meta.url));
@@ -50,24 +50,25 @@ function messages(count: number): string[] {
   return Array.from({ length: count }, (_, n) => `m${n}`);
 }
 
-describe('an agent whose process is killed with SIGKILL', function () {
+describeEachStore('an agent whose process is killed with SIGKILL', function (store) {
   this.timeout(60_000);
   let fixture: RuntimeFixture;
   beforeEach(() => {
-    fixture = new RuntimeFixture('agent-kill');
+    fixture = new RuntimeFixture('agent-kill', store);
   });
   afterEach(() => fixture.dispose());
+  const where = () => (store === 'leveldb' ? fixture.dir : JSON.stringify(fixture.storeOptions));
 
   it("with persist 'every-message', is restored with every acknowledged message in its machine's context, and carries on", async () => {
-    const first = await runAndKill(fixture.dir, 'every-message', 20 + Math.floor(Math.random() * 60));
+    const first = await runAndKill(where(), 'every-message', 20 + Math.floor(Math.random() * 60));
     assert.equal(first.ready, 0);
     // The next process restores the agent itself, and is killed in turn.
-    const second = await runAndKill(fixture.dir, 'every-message', 1 + Math.floor(Math.random() * 40));
+    const second = await runAndKill(where(), 'every-message', 1 + Math.floor(Math.random() * 40));
     const lastAck = first.acks.at(-1)!;
     assert.ok(second.ready > lastAck, `the second process restored ${second.ready} messages; m${lastAck} was acknowledged`);
     assert.deepEqual(second.acks[0], second.ready);
 
-    const rt = await fixture.open();
+    const rt = await fixture.open({ leases: { owner: 'agent-writer' } });
     const agent = await rt.agents.restore('a1', { machine });
     const texts = snapshotTexts(agent.record().machineSnapshot);
     const acknowledged = second.acks.at(-1)!;
@@ -85,9 +86,9 @@ describe('an agent whose process is killed with SIGKILL', function () {
   });
 
   it('is killed even after its very first acknowledged message, and keeps it', async () => {
-    const run = await runAndKill(fixture.dir, 'every-message', 1);
+    const run = await runAndKill(where(), 'every-message', 1);
     assert.deepEqual(run.acks, [0]);
-    const rt = await fixture.open();
+    const rt = await fixture.open({ leases: { owner: 'agent-writer' } });
     const agent = await rt.agents.restore('a1', { machine });
     assert.deepEqual(snapshotTexts(agent.record().machineSnapshot).slice(0, 1), ['m0']);
   });
@@ -95,12 +96,12 @@ describe('an agent whose process is killed with SIGKILL', function () {
   it("with persist 'lifecycle', is restored as of its last save: the unsaved tail is lost, every saved message is kept", async () => {
     const saveEvery = 5;
     // Kill between saves (the count is not a multiple of 5), so that there is an unsaved tail to lose.
-    const run = await runAndKill(fixture.dir, 'lifecycle', 5 * (3 + Math.floor(Math.random() * 8)) + 2, saveEvery);
+    const run = await runAndKill(where(), 'lifecycle', 5 * (3 + Math.floor(Math.random() * 8)) + 2, saveEvery);
     const lastSave = run.saves.at(-1)!;
     const lastAck = run.acks.at(-1)!;
     assert.ok(lastAck > lastSave);
 
-    const rt = await fixture.open();
+    const rt = await fixture.open({ leases: { owner: 'agent-writer' } });
     const agent = await rt.agents.restore('a1', { machine });
     const texts = snapshotTexts(agent.record().machineSnapshot);
     assert.deepEqual(texts, messages(texts.length));

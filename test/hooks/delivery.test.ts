@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { Scope, type HookExecution, type Runtime } from '../../src/index.js';
-import { RuntimeFixture } from '../helpers.js';
+import { describeEachStore, RuntimeFixture } from '../helpers.js';
 import { registerScripted } from './hookHelpers.js';
 
 function deliveredIds(executions: HookExecution[]): string[] {
   return executions.filter((execution) => execution.status === 'succeeded').flatMap((execution) => execution.eventIds);
 }
 
-describe('hooks: delivery', () => {
+describeEachStore('hooks: delivery', (store) => {
   let fixture: RuntimeFixture;
   let rt: Runtime;
 
   beforeEach(async () => {
-    fixture = new RuntimeFixture('hooks-delivery');
+    fixture = new RuntimeFixture('hooks-delivery', store);
     rt = await fixture.open({ hooks: { threads: 2 } });
   });
   afterEach(() => fixture.dispose());

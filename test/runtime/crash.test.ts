@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Scope } from '../../src/index.js';
-import { RuntimeFixture } from '../helpers.js';
+import { describeEachStore, RuntimeFixture } from '../helpers.js';
 
 const writer = fileURLToPath(new URL('../fixtures/crashWriter.ts', import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,9 +16,9 @@ interface Acks {
 }
 
 /** Runs the writer until it has acknowledged `killAfter` operations, then SIGKILLs it. */
-function runAndKill(dataDir: string, durability: string, start: number, killAfter: number, slowDiskMs: number): Promise<Acks> {
+function runAndKill(store: string, durability: string, start: number, killAfter: number, slowDiskMs: number): Promise<Acks> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, dataDir, durability, String(start)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, store, durability, String(start)], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -42,11 +42,11 @@ function runAndKill(dataDir: string, durability: string, start: number, killAfte
   });
 }
 
-describe('crash: a writer killed with SIGKILL', function () {
+describeEachStore('crash: a writer killed with SIGKILL', function (store) {
   this.timeout(120_000);
   let fixture: RuntimeFixture;
   beforeEach(() => {
-    fixture = new RuntimeFixture('crash');
+    fixture = new RuntimeFixture('crash', store);
   });
   afterEach(() => fixture.dispose());
 
@@ -62,11 +62,12 @@ describe('crash: a writer killed with SIGKILL', function () {
         [1, 0],
       ];
       for (const [killAfter, slowDiskMs] of rounds) {
-        const acks = await runAndKill(fixture.dir, durability, start, killAfter, slowDiskMs);
+        const where = store === 'leveldb' ? fixture.dir : JSON.stringify(fixture.storeOptions);
+        const acks = await runAndKill(where, durability, start, killAfter, slowDiskMs);
         all.push(acks);
         start = acks.highest + 1000;
       }
-      const rt = await fixture.open();
+      const rt = await fixture.open({ leases: { owner: 'crash-writer' } });
       let checked = 0;
       for (const acks of all) {
         for (const { agent, key, value } of acks.sets) {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { Scope } from '../../src/index.js';
-import { oneScopeOfEachKind, RuntimeFixture } from '../helpers.js';
+import { oneScopeOfEachKind, describeEachStore, RuntimeFixture } from '../helpers.js';
 
-describe('persistence across restart', () => {
+describeEachStore('persistence across restart', (store) => {
   let fixture: RuntimeFixture;
   beforeEach(() => {
-    fixture = new RuntimeFixture('persist');
+    fixture = new RuntimeFixture('persist', store);
   });
   afterEach(() => fixture.dispose());
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { Scope } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { rejection, RuntimeFixture } from '../helpers.js';
+import { rejection, describeEachStore, RuntimeFixture } from '../helpers.js';
 
-describe('transactions', () => {
+describeEachStore('transactions', (store) => {
   let fixture: RuntimeFixture;
   beforeEach(() => {
-    fixture = new RuntimeFixture('tx');
+    fixture = new RuntimeFixture('tx', store);
   });
   afterEach(() => fixture.dispose());
   const scope = Scope.agent('a1');
