@@ -11,7 +11,7 @@ import type { Events } from './events/Events.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
 import { checkCorrelationId, type StateManager } from './state/StateManager.js';
 import type { StoreStats } from './storeStats.js';
-import { createDiskBackend, createMemoryBackend, type StorageBackend } from './storage/index.js';
+import { createDiskBackend, createMemoryBackend, createPostgresBackend, type StorageBackend } from './storage/index.js';
 import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
 import { activeStoreName, markStaging, newStoreName, removeInactiveStores, switchStore } from './storage/storeDirectory.js';
 import { Backups, type BackupsHost } from './backup/Backups.js';
@@ -152,6 +152,11 @@ async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess)
     await storage.open();
     return storage;
   }
+  if (options.postgres !== undefined) {
+    const storage = createPostgresBackend(options.postgres);
+    await storage.open();
+    return storage;
+  }
   const dataDir = resolve(options.dataDir!);
   const storage = createDiskBackend(await prepareDataDirectory(dataDir, access));
   await storage.open();
@@ -279,7 +284,7 @@ class LlmStateRuntime implements Runtime {
 
   #backupsHost(): BackupsHost {
     const options = this.#options;
-    const dataDir = options.memory ? undefined : resolve(options.dataDir!);
+    const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
     const configured = options.backups.dir;
     return {
       assertOpen: () => this.#assertOpen(),

@@ -31,18 +31,14 @@ export interface StoreStats {
   unrecognisedKeys: number;
   /** Commit records in the event log, one per committed batch. */
   eventLogRecords: number;
-  /**
-   * Bytes of every file under the data directory; elsewhere, the size the backend estimates for what it
-   * stores (on PostgreSQL, its tables and their indexes), or 0 when it cannot tell (an in-memory store).
-   */
+  /** Bytes of every file under the data directory; 0 for an in-memory store. */
   sizeOnDisk: number;
 }
 
 /**
  * Counts what a store holds. The counts of keys and log records come from one snapshot of the store.
  *
- * @param dataDir The data directory to measure, or undefined for a store that has none: the backend's
- *   estimate is used instead.
+ * @param dataDir The data directory to measure, or undefined for a store in memory or in a database.
  * @throws {DATA_CORRUPT} when the format record is damaged or missing.
  */
 export async function readStoreStats(storage: StorageBackend, dataDir: string | undefined): Promise<StoreStats> {
@@ -91,6 +87,7 @@ export async function readStoreStats(storage: StorageBackend, dataDir: string | 
     total,
     unrecognisedKeys,
     eventLogRecords,
+    // A database measures itself; a store in memory has no size on disk.
     sizeOnDisk: dataDir === undefined ? ((await storage.approximateSize()) ?? 0) : await directorySize(dataDir),
   };
 }

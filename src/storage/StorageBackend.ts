@@ -29,6 +29,11 @@ export type BatchOp =
 export interface BatchOptions {
   /** fsync before acknowledging. */
   sync?: boolean;
+  /**
+   * The leases the batch's writes depend on. A store shared by several processes refuses the batch with
+   * LEASE_LOST, writing nothing, when one of them is no longer held; a store of one process has none.
+   */
+  fence?: readonly LeaseHold[];
 }
 
 /**
@@ -42,10 +47,8 @@ export interface LeaseHold {
   readonly epoch: number;
 }
 
-export interface CommitOptions extends BatchOptions {
-  /** The leases the batch's writes depend on. */
-  fence?: readonly LeaseHold[];
-}
+/** Options of a sequenced commit: those of a batch. */
+export type CommitOptions = BatchOptions;
 
 /** A commit that has taken its sequence and not yet written. @internal */
 export interface SequencedCommit {
@@ -175,7 +178,7 @@ export abstract class StorageBackend {
       for (const interceptor of this.#interceptors) await interceptor.beforeBatch?.(ops);
       await this._batch(ops, options);
     } catch (err) {
-      if (isUnknownOutcome(err)) throw err;
+      if (isUnknownOutcome(err) || (err instanceof LlmStateError && err.code === 'LEASE_LOST')) throw err;
       throw storageError(`Batch of ${ops.length} operations failed; nothing was written`, err);
     }
   }

@@ -15,3 +15,5 @@ export type {
   SublevelName,
 } from './StorageBackend.js';
 export { LevelBackend, createDiskBackend, createMemoryBackend, createMemoryDatabase } from './LevelBackend.js';
+export { PostgresBackend, createPostgresBackend } from './PostgresBackend.js';
+export type { PostgresOptions } from './postgresOptions.js';
