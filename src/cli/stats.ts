@@ -14,7 +14,7 @@ export type StatsLocation = { dataDir: string } | { postgres: string; schema: st
 
 /**
  * What `llmstate stats` prints: {@link StoreStats}, with where the store is and the creation time as ISO
- * 8601. On PostgreSQL, `sizeOnDisk` is the backend's estimate of its tables' size.
+ * 8601. On PostgreSQL, `sizeOnDisk` is what the store's tables and their indexes take on disk.
  */
 export type StatsReport = StatsLocation &
   Omit<StoreStats, 'createdAt'> & {
@@ -49,7 +49,7 @@ export function formatStats(stats: StatsReport): string[] {
     `store format      ${stats.storeFormat} (created ${stats.createdAt})`,
     `last commit seq   ${stats.lastCommitSeq}`,
     `event-log records ${stats.eventLogRecords}`,
-    `size on disk      ${formatBytes(stats.sizeOnDisk)}${'postgres' in stats ? ', as PostgreSQL estimates it' : ''}`,
+    `size on disk      ${formatBytes(stats.sizeOnDisk)}${'postgres' in stats ? ' of tables and indexes' : ''}`,
     '',
     `${'kind'.padEnd(10)}${'scopes'.padStart(8)}${'keys'.padStart(10)}${'value bytes'.padStart(14)}`,
   ];

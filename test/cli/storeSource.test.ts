@@ -87,7 +87,7 @@ describe('the store a command works on', () => {
       assert.equal(formatStats(report)[4], 'size on disk      64.0 KiB (65536 bytes)');
     });
 
-    it('of a PostgreSQL store: the URL with the password hidden, the schema, and the size as an estimate', async () => {
+    it('of a PostgreSQL store: the URL with the password hidden, the schema, and the size of its tables', async () => {
       const report = await collectStats(rt, { postgres: 'postgres://ada:s3cret@db/app', schema: 'team_b' });
       const json = JSON.parse(JSON.stringify(report));
       assert.deepEqual([json.postgres, json.schema, json.dataDir], ['postgres://ada:***@db/app', 'team_b', undefined]);
@@ -97,7 +97,7 @@ describe('the store a command works on', () => {
         'store format      1 (created 2026-01-02T00:00:00.000Z)',
         'last commit seq   7',
         'event-log records 7',
-        'size on disk      64.0 KiB (65536 bytes), as PostgreSQL estimates it',
+        'size on disk      64.0 KiB (65536 bytes) of tables and indexes',
       ]);
     });
   });
