@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assign, setup } from 'xstate';
+import { fileURLToPath } from 'node:url';
+import { steps } from '../../src/index.js';
 import { createRuntime } from '../../src/runtime.js';
 import { Scope } from '../../src/state/Scope.js';
+import { PROFILE_1, PROFILE_2, tagAdults } from '../fixtures/schemas/profileSchemas.mjs';
 import { describePostgres, freshPostgresSchema, type PostgresTestSchema } from '../support/postgres.js';
 import { assertBuilt, assertFails, assertSucceeds, llmstate, removeTempDirs, tempDir, type CliResult } from './runCli.js';
+
+const PROFILE_MODULE = fileURLToPath(new URL('../fixtures/schemas/profile.mjs', import.meta.url));
 
 const counter = setup({ types: { context: {} as { count: number }, events: {} as { type: 'TICK' } } }).createMachine({
   id: 'counter',
@@ -154,5 +159,25 @@ describePostgres('llmstate --postgres', function () {
     const result = await llmstate(['--postgres', url.href, 'get', 'global', 'k'], { env: { LLMSTATE_POSTGRES_URL: undefined } });
     assertFails(result, 1, 'error[STORAGE_FAILED]: Cannot open the store at postgres://pgcli_nobody@');
     assert.ok(!result.stderr.includes('pgcli-s3cret-pw'), result.stderr);
+  });
+
+  it('migrate run takes its backup into --backup-dir, then migrates the records in the schema', async () => {
+    const rt = await createRuntime(storeOptions());
+    try {
+      await rt.schemas.register({ name: 'profile', version: '1.0.0', schema: PROFILE_1 });
+      await rt.schemas.bind('profile', { scopeKind: 'agent', keyPrefix: 'profile' });
+      await rt.state.set(Scope.agent('a1'), 'profile', { name: 'Ada', age: '36' });
+      await rt.schemas.register({ name: 'profile', version: '2.0.0', schema: PROFILE_2 });
+      await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [steps.renameField('name', 'fullName'), steps.convert('age', 'number'), steps.custom(tagAdults)] });
+    } finally {
+      await rt.close();
+    }
+    const backupDir = tempDir();
+    const result = await onPostgres('--schemas', PROFILE_MODULE, 'migrate', 'run', 'profile', '--backup-dir', backupDir, '--json');
+    assertSucceeds(result);
+    const { backupId, migrated } = JSON.parse(result.stdout) as { backupId: string; migrated: number };
+    assert.equal(migrated, 1);
+    assert.ok(fs.existsSync(path.join(backupDir, `llmstate-${backupId}.backup`)), 'the backup is in --backup-dir');
+    assert.deepEqual(JSON.parse((await onPostgres('get', 'agent:a1', 'profile')).stdout), { fullName: 'Ada', age: 36, tags: ['adult'] });
   });
 });
