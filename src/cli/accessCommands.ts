@@ -1,5 +1,4 @@
 import { Argument, type Command } from 'commander';
-import { resolve } from 'node:path';
 import { checkGrantInput, type GrantInput } from '../access/grantInput.js';
 import { OPERATIONS, type Operation, type Permission } from '../access/permissions.js';
 import { escapeForDisplay } from '../displayText.js';
@@ -9,6 +8,7 @@ import { parseExpiry, parseGrantTarget, parsePermissions, parsePrincipalArgument
 import { formatDecision, formatGrant, formatGrantList, formatQuarantine, formatQuarantineList } from './accessFormat.js';
 import { globalOptions } from './globalOptions.js';
 import { ExitError, EXIT_FAILURE, printLine, printResult, stdoutStyles, UsageError } from './output.js';
+import { describeStore } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 const PRINCIPAL_HELP = 'agent:<id>, or a custom name such as service:indexer';
@@ -26,11 +26,11 @@ export function registerAccessCommands(program: Command): void {
     .option('--all', 'also the grants past their expiry')
     .option('--json', 'print the list as JSON')
     .action(async (options: { principal?: string; scope?: string; all?: boolean; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const scope = options.scope === undefined ? undefined : Scope.parse(options.scope);
       const filter = { ...(options.principal === undefined ? {} : { principal: options.principal }), ...(scope === undefined ? {} : { scope }), includeExpired: options.all === true };
-      const grants = await withRuntime(dataDir, 'existing', async (rt) => rt.access.grants(filter));
-      const none = `no grants${options.all === true ? '' : ' in force'}${options.principal === undefined && scope === undefined ? '' : ' match'} in ${escapeForDisplay(resolve(dataDir))}`;
+      const grants = await withRuntime(store, 'existing', async (rt) => rt.access.grants(filter));
+      const none = `no grants${options.all === true ? '' : ' in force'}${options.principal === undefined && scope === undefined ? '' : ' match'} in ${escapeForDisplay(describeStore(store))}`;
       printResult(grants, options, (found) => formatGrantList(found, Date.now(), stdoutStyles()), none);
     });
 
@@ -44,7 +44,7 @@ export function registerAccessCommands(program: Command): void {
     .option('--include-steps', 'on a workflow scope or pattern: cover its step:<workflowId>/* scopes too')
     .option('--json', 'print the grant as JSON')
     .action(async (principal: string, target: GrantTarget, permissions: Permission[], options: { expires?: number; includeSteps?: boolean; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const input: GrantInput = {
         principal,
         ...target,
@@ -53,7 +53,7 @@ export function registerAccessCommands(program: Command): void {
         ...(options.includeSteps === true ? { includeSteps: true } : {}),
       };
       asUsageError(() => checkGrantInput(input, Date.now()));
-      const grant = await withRuntime(dataDir, 'existing', (rt) => rt.access.grant(input));
+      const grant = await withRuntime(store, 'existing', (rt) => rt.access.grant(input));
       printResult(grant, options, formatGrant);
     });
 
@@ -62,9 +62,9 @@ export function registerAccessCommands(program: Command): void {
     .description('remove a grant; exit 1 when there is no such grant')
     .argument('<grantId>', 'the grant id, as access grants shows it')
     .action(async (id: string, _options: unknown, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const existed = await withRuntime(dataDir, 'existing', (rt) => rt.access.revoke(id));
-      if (!existed) throw new ExitError(EXIT_FAILURE, `no grant ${escapeForDisplay(id)} in ${escapeForDisplay(resolve(dataDir))}; llmstate access grants --all lists them`);
+      const { store } = globalOptions(command);
+      const existed = await withRuntime(store, 'existing', (rt) => rt.access.revoke(id));
+      if (!existed) throw new ExitError(EXIT_FAILURE, `no grant ${escapeForDisplay(id)} in ${escapeForDisplay(describeStore(store))}; llmstate access grants --all lists them`);
       printLine(`revoked ${escapeForDisplay(id)}`);
     });
 
@@ -77,10 +77,10 @@ export function registerAccessCommands(program: Command): void {
     .option('--session <id>', 'decide as for the principal bound to this session')
     .option('--json', 'print the decision as JSON')
     .action(async (principal: string, scopeText: string, operation: Operation, options: { session?: string; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const scope = Scope.parse(scopeText);
       const sessionId = options.session === undefined ? undefined : normalizeScopeId(options.session, 'session id');
-      const decision = await withRuntime(dataDir, 'existing', async (rt) => rt.access.check(principal, scope, operation, sessionId === undefined ? {} : { sessionId }));
+      const decision = await withRuntime(store, 'existing', async (rt) => rt.access.check(principal, scope, operation, sessionId === undefined ? {} : { sessionId }));
       printResult(decision, options, formatDecision);
       // A denial is an answer, printed like an allowance; the exit code lets a script branch on it.
       if (!decision.allowed) throw new ExitError(EXIT_FAILURE);
@@ -93,9 +93,9 @@ export function registerAccessCommands(program: Command): void {
     .option('--reason <text>', 'why, kept with the quarantine and shown by access quarantined')
     .option('--json', 'print the quarantine as JSON')
     .action(async (agentText: string, options: { reason?: string; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const agentId = normalizeScopeId(agentText, 'agent id');
-      const quarantine = await withRuntime(dataDir, 'existing', (rt) => rt.access.quarantine(agentId, options.reason === undefined ? {} : { reason: options.reason }));
+      const quarantine = await withRuntime(store, 'existing', (rt) => rt.access.quarantine(agentId, options.reason === undefined ? {} : { reason: options.reason }));
       printResult(quarantine, options, formatQuarantine);
     });
 
@@ -104,10 +104,10 @@ export function registerAccessCommands(program: Command): void {
     .description('lift a quarantine (the agent stays stopped until it is restored); exit 1 when the agent was not quarantined')
     .argument('<agentId>', AGENT_HELP)
     .action(async (agentText: string, _options: unknown, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const agentId = normalizeScopeId(agentText, 'agent id');
-      const released = await withRuntime(dataDir, 'existing', (rt) => rt.access.release(agentId));
-      if (!released) throw new ExitError(EXIT_FAILURE, `agent ${escapeForDisplay(agentId)} is not quarantined in ${escapeForDisplay(resolve(dataDir))}; llmstate access quarantined lists those that are`);
+      const released = await withRuntime(store, 'existing', (rt) => rt.access.release(agentId));
+      if (!released) throw new ExitError(EXIT_FAILURE, `agent ${escapeForDisplay(agentId)} is not quarantined in ${escapeForDisplay(describeStore(store))}; llmstate access quarantined lists those that are`);
       printLine(`released ${escapeForDisplay(agentId)}`);
     });
 
@@ -116,9 +116,9 @@ export function registerAccessCommands(program: Command): void {
     .description('the agents under quarantine: agent, since, by whom, and why')
     .option('--json', 'print the list as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const quarantines = await withRuntime(dataDir, 'existing', async (rt) => rt.access.quarantined());
-      printResult(quarantines, options, (found) => formatQuarantineList(found, stdoutStyles()), `no agent is quarantined in ${escapeForDisplay(resolve(dataDir))}`);
+      const { store } = globalOptions(command);
+      const quarantines = await withRuntime(store, 'existing', async (rt) => rt.access.quarantined());
+      printResult(quarantines, options, (found) => formatQuarantineList(found, stdoutStyles()), `no agent is quarantined in ${escapeForDisplay(describeStore(store))}`);
     });
 
   // Subcommands copied the program's hint when they were created; name them instead.

@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { resolve } from 'node:path';
 import type { DeadLetter } from '../../actors/deadLetterRecord.js';
 import type { AgentRecord } from '../../actors/agentRecord.js';
 import type { AgentSummary } from '../agents/Agents.js';
@@ -11,6 +10,7 @@ import type { Runtime } from '../runtime.js';
 import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
 import { count, formatTable, isoTime, oneLine, printJson, printLine, printResult, previewJson, stdoutStyles, type Styles } from './output.js';
+import { describeStore, type StoreSource } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 import { redactView } from '../redaction/index.js';
 
@@ -56,9 +56,9 @@ export function registerAgentCommands(program: Command): void {
     .description('one line per stored agent: type, status as last saved, supervisor, messages, restarts')
     .option('--json', 'print the list as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const summaries = await withRuntime(dataDir, 'existing', (rt) => rt.agents.list());
-      printResult(summaries, options, (found) => formatAgentList(found, stdoutStyles()), `no agents are stored in ${escapeForDisplay(resolve(dataDir))}`);
+      const { store } = globalOptions(command);
+      const summaries = await withRuntime(store, 'existing', (rt) => rt.agents.list());
+      printResult(summaries, options, (found) => formatAgentList(found, stdoutStyles()), `no agents are stored in ${escapeForDisplay(describeStore(store))}`);
     });
 
   agents
@@ -70,11 +70,11 @@ export function registerAgentCommands(program: Command): void {
     .action(async (idText: string, options: { json?: boolean; events: number }, command: Command) => {
       const id = normalizeScopeId(idText, 'agent id');
       const json = options.json === true;
-      const { dataDir } = globalOptions(command);
-      const details = await withRuntime(dataDir, 'existing', (rt) =>
+      const { store } = globalOptions(command);
+      const details = await withRuntime(store, 'existing', (rt) =>
         collectAgentDetails(rt, id, json ? Number.MAX_SAFE_INTEGER : options.events),
       ).catch((error: unknown) => {
-        throw withStoreHint(error, dataDir);
+        throw withStoreHint(error, store);
       });
       if (json) printJson(details, 2);
       else for (const line of formatAgentDetails(details, stdoutStyles())) printLine(line);
@@ -86,7 +86,7 @@ export function registerAgentCommands(program: Command): void {
     .argument('<id>', ID_HELP)
     .action(async (idText: string, _options: unknown, command: Command) => {
       const id = normalizeScopeId(idText, 'agent id');
-      const existed = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) => rt.agents.delete(id));
+      const existed = await withRuntime(globalOptions(command).store, 'existing', (rt) => rt.agents.delete(id));
       printLine(existed ? 'deleted' : 'not found');
     });
 
@@ -95,9 +95,9 @@ export function registerAgentCommands(program: Command): void {
 }
 
 /** An AGENT_NOT_FOUND that also names the store searched, and how to see what it holds. */
-function withStoreHint(error: unknown, dataDir: string): unknown {
+function withStoreHint(error: unknown, store: StoreSource): unknown {
   if (!isLlmStateError(error, 'AGENT_NOT_FOUND')) return error;
-  return new LlmStateError('AGENT_NOT_FOUND', `${error.message} in ${escapeForDisplay(resolve(dataDir))}; llmstate agents list shows the stored agents`, {
+  return new LlmStateError('AGENT_NOT_FOUND', `${error.message} in ${escapeForDisplay(describeStore(store))}; llmstate agents list shows the stored agents`, {
     cause: error,
     ...(error.details === undefined ? {} : { details: error.details }),
   });

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { resolve } from 'node:path';
 import type { AuditFilter } from '../access/auditFilter.js';
 import { escapeForDisplay } from '../displayText.js';
 import { Scope } from '../state/Scope.js';
@@ -8,6 +7,7 @@ import { formatAuditList } from './accessFormat.js';
 import { globalOptions } from './globalOptions.js';
 import { parsePositive } from './hookCommands.js';
 import { printResult, stdoutStyles, UsageError } from './output.js';
+import { describeStore } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 interface AuditOptions {
@@ -33,10 +33,10 @@ export function registerAuditCommand(program: Command): void {
     .option('--limit <n>', 'print at most n decisions (default: 1000)', parsePositive)
     .option('--json', 'print the records as JSON')
     .action(async (options: AuditOptions, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const filter = auditFilterOf(options);
-      const records = await withRuntime(dataDir, 'existing', (rt) => rt.access.audit(filter));
-      printResult(records, options, (found) => formatAuditList(found, stdoutStyles()), `no access decision on record matches in ${escapeForDisplay(resolve(dataDir))}`);
+      const records = await withRuntime(store, 'existing', (rt) => rt.access.audit(filter));
+      printResult(records, options, (found) => formatAuditList(found, stdoutStyles()), `no access decision on record matches in ${escapeForDisplay(describeStore(store))}`);
     });
 }
 

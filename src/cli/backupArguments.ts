@@ -83,3 +83,11 @@ export function parsePath(what: string): (text: string) => string {
   };
 }
 
+
+/** `--backup-dir`: a path that is not empty, and not of something other than a directory. */
+export function parseBackupDir(text: string): string {
+  const path = parsePath('the backup directory')(text);
+  const stats = statPath(path);
+  if (stats !== undefined && !stats.isDirectory()) throw new InvalidArgumentError(`${resolve(path)} is not a directory.`);
+  return path;
+}

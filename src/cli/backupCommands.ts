@@ -1,14 +1,15 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { resolve } from 'node:path';
 import type { BackupProgress, BackupRuntimeOptions, RestoreBackupOptions, RetentionPolicy } from '../backup/Backups.js';
 import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError, LlmStateError } from '../errors.js';
 import { Scope } from '../state/Scope.js';
-import { COMPRESSIONS, parseCount, parseDuration, parseKeyFile, parsePath, parsePointInTime } from './backupArguments.js';
+import { COMPRESSIONS, parseBackupDir, parseCount, parseDuration, parseKeyFile, parsePath, parsePointInTime } from './backupArguments.js';
 import { formatBackupList, formatDescriptor, formatPrune, formatRestore, formatVerified } from './backupFormat.js';
 import { withBackupProgress } from './backupProgress.js';
 import { globalOptions, statPath } from './globalOptions.js';
 import { printJson, printLine, printResult, stdoutStyles, UsageError } from './output.js';
+import { backupDirFor, isPostgresStore, type StoreSource } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 interface CommonOptions {
@@ -38,13 +39,22 @@ interface PruneOptions extends CommonOptions, RetentionPolicy {
 }
 
 const ID_HELP = 'the backup id, as backup list shows it';
+
+/**
+ * The runtime restores a whole store (all of it, or as of a point in time) by building it beside the
+ * current one and switching to it, which it can do in a data directory only: on PostgreSQL it would build
+ * it in memory and leave the database as it was, while reporting success. Scopes are restored in place.
+ */
+const WHOLE_RESTORE_ON_POSTGRES =
+  'a PostgreSQL store cannot be restored whole yet (a restore of everything, or --at, without --scope): name the scopes to restore with --scope, ' +
+  'or restore the backup into a data directory (llmstate --data-dir <dir> backup restore --from <file>); --dry-run still shows what a whole restore would change';
 const KEY_ENV = 'LLMSTATE_BACKUP_KEY';
 
 /** Adds `backup create|list|verify|restore|prune|pin|unpin`. */
 export function registerBackupCommands(program: Command): void {
   const backup = program
     .command('backup')
-    .description('take, list, check, restore and prune backups of the store; backups go to <data-dir>/backups unless --backup-dir says');
+    .description('take, list, check, restore and prune backups of the store; backups go to <data-dir>/backups unless --backup-dir says (which a PostgreSQL store needs)');
 
   withKeyOption(withCommonOptions(backup.command('create')))
     .description('take a backup while writes go on: full, or --incremental on the newest backup of this store; prints its descriptor')
@@ -52,10 +62,10 @@ export function registerBackupCommands(program: Command): void {
     .option('--encrypt', `encrypt with AES-256-GCM, with the passphrase in --key-file or ${KEY_ENV}`)
     .addOption(new Option('--compression <codec>', 'how the records are compressed').choices(COMPRESSIONS).default('brotli'))
     .action(async (options: CreateOptions, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const created = await keyHinted((onProgress) =>
         withRuntime(
-          dataDir,
+          store,
           'existing',
           (rt) =>
             rt.backups.create({
@@ -64,7 +74,7 @@ export function registerBackupCommands(program: Command): void {
               ...(options.compression === undefined ? {} : { compression: options.compression }),
               ...keyAndProgress(options, onProgress),
             }),
-          { backups: runtimeBackupOptions(dataDir, options) },
+          { backups: runtimeBackupOptions(store, options) },
         ),
       );
       printResult(created, options, formatDescriptor);
@@ -73,22 +83,22 @@ export function registerBackupCommands(program: Command): void {
   withCommonOptions(backup.command('list'))
     .description('one line per backup, oldest first: id, time, kind, parent, sequence, records, size, pinned or encrypted, why it was taken')
     .action(async (options: CommonOptions, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const backups = await withRuntime(dataDir, 'existing', (rt) => rt.backups.list(), { backups: runtimeBackupOptions(dataDir, options), withoutStore: 'memory' });
-      printResult(backups, options, (found) => formatBackupList(found, stdoutStyles()), `no backups in ${escapeForDisplay(backupDirOf(dataDir, options))}`);
+      const { store } = globalOptions(command);
+      const backups = await withRuntime(store, 'existing', (rt) => rt.backups.list(), { backups: runtimeBackupOptions(store, options), withoutStore: 'memory' });
+      printResult(backups, options, (found) => formatBackupList(found, stdoutStyles()), `no backups in ${escapeForDisplay(backupDirOf(store, options))}`);
     });
 
   withKeyOption(withCommonOptions(backup.command('verify')))
     .description('read a backup and every backup its chain needs, and check checksums, decryption and structure; exit 1 on damage')
     .argument('<id>', ID_HELP)
     .action(async (id: string, options: KeyOptions, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const result = await keyHinted((onProgress) =>
         withRuntime(
-          dataDir,
+          store,
           'existing',
           (rt) => rt.backups.verify(id, keyAndProgress(options, onProgress)),
-          { backups: runtimeBackupOptions(dataDir, options), withoutStore: 'memory' },
+          { backups: runtimeBackupOptions(store, options), withoutStore: 'memory' },
         ),
       );
       printResult(result, options, formatVerified);
@@ -102,11 +112,12 @@ export function registerBackupCommands(program: Command): void {
     .option('--dry-run', 'print what would be added, changed and removed per scope, and change nothing')
     .option('--from <file>', 'restore this backup file (and the backups beside it that it builds on), which may be outside the backup directory; creates the store if there is none', parsePath('a backup file'))
     .action(async (id: string | undefined, options: RestoreCommandOptions, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const restore = restoreOptionsOf(id, options);
+      if (isPostgresStore(store) && restore.scopes === undefined && restore.dryRun !== true) throw new UsageError(WHOLE_RESTORE_ON_POSTGRES);
       const result = await keyHinted((onProgress) =>
-        withRuntime(dataDir, options.from === undefined ? 'existing' : 'create', (rt) => rt.backups.restore({ ...restore, ...keyAndProgress(options, onProgress) }), {
-          backups: { ...runtimeBackupOptions(dataDir, options), encrypt: keyAvailable(options) },
+        withRuntime(store, options.from === undefined ? 'existing' : 'create', (rt) => rt.backups.restore({ ...restore, ...keyAndProgress(options, onProgress) }), {
+          backups: { ...runtimeBackupOptions(store, options), encrypt: keyAvailable(options) },
         }),
       );
       printResult(result, options, formatRestore);
@@ -122,11 +133,11 @@ export function registerBackupCommands(program: Command): void {
     .option('--max-total-bytes <n>', 'then delete the oldest until the backups take at most n bytes', parseCount)
     .option('--dry-run', 'print the decisions and delete nothing')
     .action(async (options: PruneOptions, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const policy = retentionPolicyOf(options);
       const dryRun = options.dryRun === true;
       const { plan, backups, result } = await withRuntime(
-        dataDir,
+        store,
         'existing',
         async (rt) => {
           if (dryRun) {
@@ -136,7 +147,7 @@ export function registerBackupCommands(program: Command): void {
           const result = await rt.backups.prune(policy);
           return { plan: result.plan, backups: [...result.kept, ...result.deleted], result };
         },
-        { backups: runtimeBackupOptions(dataDir, options) },
+        { backups: runtimeBackupOptions(store, options) },
       );
       if (options.json === true) printJson(result === undefined ? { dryRun, plan } : { dryRun, ...result }, 2);
       else for (const line of formatPrune(plan, backups, dryRun, stdoutStyles())) printLine(line);
@@ -150,9 +161,9 @@ export function registerBackupCommands(program: Command): void {
       .description(pinned ? 'keep a backup whatever prune says' : 'let prune delete a backup again')
       .argument('<id>', ID_HELP)
       .action(async (id: string, options: CommonOptions, command: Command) => {
-        const { dataDir } = globalOptions(command);
-        const descriptor = await withRuntime(dataDir, 'existing', (rt) => (pinned ? rt.backups.pin(id) : rt.backups.unpin(id)), {
-          backups: runtimeBackupOptions(dataDir, options),
+        const { store } = globalOptions(command);
+        const descriptor = await withRuntime(store, 'existing', (rt) => (pinned ? rt.backups.pin(id) : rt.backups.unpin(id)), {
+          backups: runtimeBackupOptions(store, options),
         });
         printResult(descriptor, options, (found) => [`${pinned ? 'pinned' : 'unpinned'} ${escapeForDisplay(found.id)}`]);
       });
@@ -164,7 +175,7 @@ export function registerBackupCommands(program: Command): void {
 
 function withCommonOptions(command: Command): Command {
   return command
-    .option('--backup-dir <dir>', 'the directory of the backups (default: <data-dir>/backups)', parseBackupDir)
+    .option('--backup-dir <dir>', 'the directory of the backups (default: <data-dir>/backups; required with --postgres)', parseBackupDir)
     .option('--json', 'print the result as JSON');
 }
 
@@ -172,19 +183,13 @@ function withKeyOption(command: Command): Command {
   return command.option('--key-file <path>', `read the passphrase from this file (trailing newline dropped) instead of ${KEY_ENV}`, parseKeyFile);
 }
 
-function parseBackupDir(text: string): string {
-  const path = parsePath('the backup directory')(text);
-  const stats = statPath(path);
-  if (stats !== undefined && !stats.isDirectory()) throw new InvalidArgumentError(`${resolve(path)} is not a directory.`);
-  return path;
+/** @throws {UsageError} on a PostgreSQL store without `--backup-dir`. */
+function backupDirOf(store: StoreSource, options: CommonOptions): string {
+  return backupDirFor(store, options.backupDir, 'a PostgreSQL store has no data directory to keep its backups in: give --backup-dir <dir>');
 }
 
-function backupDirOf(dataDir: string, options: CommonOptions): string {
-  return resolve(options.backupDir ?? join(dataDir, 'backups'));
-}
-
-function runtimeBackupOptions(dataDir: string, options: CommonOptions): BackupRuntimeOptions {
-  return { dir: backupDirOf(dataDir, options) };
+function runtimeBackupOptions(store: StoreSource, options: CommonOptions): BackupRuntimeOptions {
+  return { dir: backupDirOf(store, options) };
 }
 
 /** The key from `--key-file` (else the API reads LLMSTATE_BACKUP_KEY), and the progress bar's callback. */

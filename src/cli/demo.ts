@@ -1,13 +1,15 @@
-import { STORE_POINTER } from '../storage/storeDirectory.js';
 import type { Command } from 'commander';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
+import type { RuntimeOptions } from '../runtimeOptions.js';
 import type { DemoContext, DemoStep } from './demoContext.js';
 import { DEMO_STEPS } from './demoSteps.js';
-import { globalOptions } from './globalOptions.js';
+import { DEFAULT_PG_SCHEMA, globalOptions } from './globalOptions.js';
+import { redactPostgresUrl } from './postgresUrl.js';
 import { ExitError, EXIT_FAILURE, printLine, shellQuote, stdoutStyles, type Styles } from './output.js';
+import { describeStore, isPostgresStore, storeOptions, type StoreSource } from './storeSource.js';
 
 /** Adds `demo`. */
 export function registerDemoCommand(program: Command): void {
@@ -15,24 +17,34 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('write state, watch a hook react and follow its timeline, crash an agent under a supervisor and watch it recover, restart, and verify it all survived')
     .action(async (_options: unknown, command: Command) => {
-      const { dataDir, dataDirGiven } = globalOptions(command);
-      await runDemo(dataDirGiven ? resolve(dataDir) : undefined);
+      const { store, storeGiven } = globalOptions(command);
+      await runDemo(storeGiven ? (isPostgresStore(store) ? store : { dataDir: resolve(store.dataDir) }) : undefined);
     });
 }
 
 /**
- * Runs every step in order against `dataDir`, or a new temporary directory that is kept afterwards.
+ * Runs every step in order against `store`, or a new temporary directory that is kept afterwards. A
+ * PostgreSQL store has no data directory for the demo's backup: it goes to a new temporary directory,
+ * kept too.
  *
  * @throws {ExitError} with exit code 1 when any check failed.
  */
-export async function runDemo(dataDir: string | undefined, steps: readonly DemoStep[] = DEMO_STEPS): Promise<void> {
+export async function runDemo(given: StoreSource | undefined, steps: readonly DemoStep[] = DEMO_STEPS): Promise<void> {
   const styles = stdoutStyles();
-  const directory = dataDir ?? mkdtempSync(join(tmpdir(), 'llmstate-demo-'));
-  const freshStore = !existsSync(join(directory, 'db')) && !existsSync(join(directory, STORE_POINTER));
+  const store = given ?? { dataDir: mkdtempSync(join(tmpdir(), 'llmstate-demo-')) };
+  const kept = styles.dim('(new temporary directory, kept after the demo)');
   printLine(styles.bold('llmstate demo'));
-  printLine(`data dir: ${escapeForDisplay(directory)} ${styles.dim(dataDir === undefined ? '(new temporary directory, kept after the demo)' : '(from --data-dir)')}`);
+  let runtimeOptions = storeOptions(store);
+  if (isPostgresStore(store)) {
+    const backupDir = mkdtempSync(join(tmpdir(), 'llmstate-demo-backups-'));
+    runtimeOptions = { ...runtimeOptions, backups: { dir: backupDir } };
+    printLine(`postgres: ${escapeForDisplay(describeStore(store))}`);
+    printLine(`backups: ${escapeForDisplay(backupDir)} ${kept}`);
+  } else {
+    printLine(`data dir: ${escapeForDisplay(store.dataDir)} ${given === undefined ? kept : styles.dim('(from --data-dir)')}`);
+  }
 
-  const ctx = createContext(directory, freshStore, styles);
+  const ctx = createContext(store, runtimeOptions, styles);
   try {
     for (const [index, step] of steps.entries()) {
       printLine();
@@ -47,20 +59,29 @@ export async function runDemo(dataDir: string | undefined, steps: readonly DemoS
   if (ctx.failures > 0) throw new ExitError(EXIT_FAILURE, `demo: ${ctx.failures} check(s) failed`);
   printLine(styles.green('Every check passed.'));
   printLine('Look around:');
-  const dir = escapeForDisplay(shellQuote(directory));
-  printLine(`  llmstate --data-dir ${dir} keys agent:researcher`);
-  printLine(`  llmstate --data-dir ${dir} get agent:researcher topic --pretty`);
-  printLine(`  llmstate --data-dir ${dir} stats`);
-  printLine(`  llmstate --data-dir ${dir} agents list`);
-  printLine(`  llmstate --data-dir ${dir} agents show ada`);
-  printLine(`  llmstate --data-dir ${dir} hooks history`);
-  if (ctx.hookCorrelationId !== undefined) printLine(`  llmstate --data-dir ${dir} timeline ${escapeForDisplay(shellQuote(ctx.hookCorrelationId))} --format mermaid`);
+  const llmstate = `llmstate ${escapeForDisplay(storeArguments(store))}`;
+  printLine(`  ${llmstate} keys agent:researcher`);
+  printLine(`  ${llmstate} get agent:researcher topic --pretty`);
+  printLine(`  ${llmstate} stats`);
+  printLine(`  ${llmstate} agents list`);
+  printLine(`  ${llmstate} agents show ada`);
+  printLine(`  ${llmstate} hooks history`);
+  if (ctx.hookCorrelationId !== undefined) printLine(`  ${llmstate} timeline ${escapeForDisplay(shellQuote(ctx.hookCorrelationId))} --format mermaid`);
+  if (isPostgresStore(store) && redactPostgresUrl(store.postgres) !== store.postgres) printLine(styles.dim('  (*** stands for the password, which llmstate never prints)'));
 }
 
-function createContext(dataDir: string, freshStore: boolean, styles: Styles): DemoContext {
+/** The global options that name `store`, as a user would type them. */
+function storeArguments(store: StoreSource): string {
+  if (!isPostgresStore(store)) return `--data-dir ${shellQuote(store.dataDir)}`;
+  const schema = store.schema === DEFAULT_PG_SCHEMA ? '' : ` --pg-schema ${store.schema}`;
+  return `--postgres ${shellQuote(redactPostgresUrl(store.postgres))}${schema}`;
+}
+
+function createContext(store: StoreSource, runtimeOptions: RuntimeOptions, styles: Styles): DemoContext {
   return {
-    dataDir,
-    freshStore,
+    store,
+    runtimeOptions,
+    freshStore: false,
     rt: undefined,
     written: new Map(),
     agents: new Map(),

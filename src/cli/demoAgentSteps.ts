@@ -181,7 +181,7 @@ export const SUPERVISION_STEPS: readonly DemoStep[] = [startTeam, talkToTeam, cr
 const restoreAda: DemoStep = {
   title: 'Reopen the store and restore ada',
   async run(ctx) {
-    ctx.rt = await createRuntime({ dataDir: ctx.dataDir });
+    ctx.rt = await createRuntime(ctx.runtimeOptions);
     const rt = ctx.rt;
     const stored = (await rt.agents.list()).filter((agent) => agent.id === ADA || agent.id === BOB);
     ctx.say('rt.agents.list():');

@@ -1,13 +1,20 @@
 import type { AgentHandle } from '../agents/Agents.js';
 import type { Runtime } from '../runtime.js';
+import type { RuntimeOptions } from '../runtimeOptions.js';
 import type { Scope } from '../state/Scope.js';
 import type { Styles } from './output.js';
+import type { StoreSource } from './storeSource.js';
 
 /** What the steps of the demo share. */
 export interface DemoContext {
-  readonly dataDir: string;
-  /** True when the store did not exist before the demo, so it must hold exactly what the demo wrote. */
-  readonly freshStore: boolean;
+  readonly store: StoreSource;
+  /** What the steps open the runtime with: the store, and on PostgreSQL the demo's backup directory. */
+  readonly runtimeOptions: RuntimeOptions;
+  /**
+   * True when the store had no commit before the demo, so that it must hold exactly what the demo wrote;
+   * found when the demo first opens it.
+   */
+  freshStore: boolean;
   /** The open runtime, or undefined between a close and a reopen. */
   rt: Runtime | undefined;
   /** Every value written, by scope text then key, as JSON round-tripped data: what a read must return. */

@@ -8,6 +8,7 @@ import { HOOK_STEPS } from './demoHookSteps.js';
 import { BACKUP_STEPS } from './demoBackupSteps.js';
 import { remember, write } from './demoWrites.js';
 import { previewJson } from './output.js';
+import { describeStore, isPostgresStore } from './storeSource.js';
 
 const RESEARCHER = Scope.agent('researcher');
 const WRITER = Scope.agent('writer');
@@ -18,8 +19,10 @@ const TOPIC = { name: 'solid-state batteries', question: 'Which electrolytes are
 const openStore: DemoStep = {
   title: 'Open the store',
   async run(ctx) {
-    ctx.rt = await createRuntime({ dataDir: ctx.dataDir });
-    ctx.say(`LevelDB at ${escapeForDisplay(ctx.rt.location)}${ctx.freshStore ? ' (new)' : ' (existing; the demo adds its keys)'}`);
+    ctx.rt = await createRuntime(ctx.runtimeOptions);
+    ctx.freshStore = (await ctx.rt.stats()).lastCommitSeq === 0;
+    const where = isPostgresStore(ctx.store) ? `PostgreSQL at ${describeStore(ctx.store)}` : `LevelDB at ${ctx.rt.location}`;
+    ctx.say(`${escapeForDisplay(where)}${ctx.freshStore ? ' (new)' : ' (existing; the demo adds its keys)'}`);
   },
 };
 
@@ -95,14 +98,14 @@ const closeStore: DemoStep = {
     ctx.rt = undefined;
     ctx.agents.clear();
     if (running.length > 0) ctx.say(`agents ${running.join(' and ')} saved with their machine snapshots, then stopped`);
-    ctx.say('mailboxes drained, store closed, LevelDB lock released');
+    ctx.say(`mailboxes drained, store closed, ${isPostgresStore(ctx.store) ? 'scope leases given up' : 'LevelDB lock released'}`);
   },
 };
 
 const reopenAndVerify: DemoStep = {
   title: 'Reopen the store and read everything back',
   async run(ctx) {
-    ctx.rt = await createRuntime({ dataDir: ctx.dataDir });
+    ctx.rt = await createRuntime(ctx.runtimeOptions);
     let compared = 0;
     for (const [text, { scope, values: expected }] of ctx.written) {
       const problems: string[] = [];

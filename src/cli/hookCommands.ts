@@ -1,5 +1,4 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
 import type { HookDeadLetter, HookInfo, ReplayResult } from '../hooks/Hooks.js';
 import type { HistoryFilter } from '../hooks/HookHistory.js';
@@ -9,6 +8,7 @@ import type { Runtime } from '../runtime.js';
 import { globalOptions } from './globalOptions.js';
 import { count, formatTable, isoTime, oneLine, printJson, printLine, printResult, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
+import { describeStore } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 /** How many executions `hooks history` prints unless `--limit` says otherwise. */
@@ -52,9 +52,9 @@ export function registerHookCommands(program: Command): void {
     .description('one line per registered hook: events, breaker, pending, recorded outcomes, p95, disabled')
     .option('--json', 'print the list as JSON, definitions included')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const listings = await withRuntime(dataDir, 'existing', collectHookListings);
-      printResult(listings, options, (found) => formatHookList(found, stdoutStyles()), `no hooks are registered in ${escapeForDisplay(resolve(dataDir))}`);
+      const { store } = globalOptions(command);
+      const listings = await withRuntime(store, 'existing', collectHookListings);
+      printResult(listings, options, (found) => formatHookList(found, stdoutStyles()), `no hooks are registered in ${escapeForDisplay(describeStore(store))}`);
     });
 
   hooks
@@ -66,7 +66,7 @@ export function registerHookCommands(program: Command): void {
     .option('--limit <n>', 'print at most n executions', parsePositive, DEFAULT_HISTORY_LIMIT)
     .option('--json', 'print the full records, with their redacted input and result')
     .action(async (options: { hook?: string; correlation?: string; status?: ExecutionStatus; limit: number; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const filter: HistoryFilter = {
         ...(options.hook === undefined ? {} : { hookName: options.hook }),
         ...(options.correlation === undefined ? {} : { correlationId: options.correlation }),
@@ -74,8 +74,8 @@ export function registerHookCommands(program: Command): void {
         limit: options.limit,
         newestFirst: true,
       };
-      const executions = await withRuntime(dataDir, 'existing', (rt) => rt.hooks.history(filter));
-      printResult(executions, options, (found) => formatHistory(found, stdoutStyles()), `no recorded hook executions match in ${escapeForDisplay(resolve(dataDir))}`);
+      const executions = await withRuntime(store, 'existing', (rt) => rt.hooks.history(filter));
+      printResult(executions, options, (found) => formatHistory(found, stdoutStyles()), `no recorded hook executions match in ${escapeForDisplay(describeStore(store))}`);
     });
 
   hooks
@@ -89,8 +89,8 @@ export function registerHookCommands(program: Command): void {
     )
     .option('--json', 'print the original, the replay, the diff and equal as JSON')
     .action(async (executionId: string, options: { patch?: unknown; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const result = await withRuntime(dataDir, 'existing', (rt) =>
+      const { store } = globalOptions(command);
+      const result = await withRuntime(store, 'existing', (rt) =>
         rt.hooks.replay(executionId, options.patch === undefined ? {} : { patch: options.patch }),
       );
       if (options.json === true) {
@@ -108,12 +108,12 @@ export function registerHookCommands(program: Command): void {
     .option('--hook <name>', 'only the dead letters of this hook', parseNonEmpty('a hook name'))
     .option('--json', 'print the dead letters as JSON, with their events')
     .action(async (options: { hook?: string; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const letters = await withRuntime(dataDir, 'existing', (rt) =>
+      const { store } = globalOptions(command);
+      const letters = await withRuntime(store, 'existing', (rt) =>
         rt.hooks.deadLetters({ ...(options.hook === undefined ? {} : { hookName: options.hook }), limit: Number.MAX_SAFE_INTEGER }),
       );
       const forHook = options.hook === undefined ? '' : ` for ${escapeForDisplay(options.hook)}`;
-      printResult(letters, options, (found) => formatDeadLetters(found, stdoutStyles()), `no hook dead letters${forHook} in ${escapeForDisplay(resolve(dataDir))}`);
+      printResult(letters, options, (found) => formatDeadLetters(found, stdoutStyles()), `no hook dead letters${forHook} in ${escapeForDisplay(describeStore(store))}`);
     });
 
   hooks
@@ -121,8 +121,8 @@ export function registerHookCommands(program: Command): void {
     .description("put a hook's dead letters back in its outbox, with fresh attempts; they run when the store's program next delivers hooks")
     .argument('<name>', 'the hook, which must be registered', parseNonEmpty('a hook name'))
     .action(async (name: string, _options: unknown, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const events = await withRuntime(dataDir, 'existing', (rt) => rt.hooks.redeliver(name));
+      const { store } = globalOptions(command);
+      const events = await withRuntime(store, 'existing', (rt) => rt.hooks.redeliver(name));
       printLine(`${count(events, 'event')} back in the outbox of ${escapeForDisplay(name)}`);
     });
 

@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeForDisplay } from '../displayText.js';
 import { LlmStateError } from '../errors.js';
@@ -8,6 +7,7 @@ import { parsePath } from './backupArguments.js';
 import { globalOptions } from './globalOptions.js';
 import { count, formatTable, printResult, stdoutStyles, type Styles } from './output.js';
 import { withProgressBar } from './progressBar.js';
+import { describeStore } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 type LangGraphModule = typeof import('../langgraph/index.js');
@@ -38,7 +38,7 @@ export function registerLangGraphCommands(program: Command): void {
     .option('--dry-run', 'read and check every checkpoint and write, print what would be imported, and write nothing')
     .option('--json', 'print the result as JSON')
     .action(async (options: ImportOptions, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const lg = await loadLangGraph();
       // The file and the threads are checked before the store is opened, so that a mistake creates no store.
       const source = lg.SqliteCheckpoints.open(options.sqlite, { resolveFrom: [process.cwd(), fileURLToPath(new URL('.', import.meta.url))] });
@@ -48,7 +48,7 @@ export function registerLangGraphCommands(program: Command): void {
         source.threads(options.threads);
         result = await withProgressBar(FORMATS, (bar) =>
           withRuntime(
-            dataDir,
+            store,
             dryRun ? 'existing' : 'create',
             (rt) =>
               lg.importSqliteCheckpoints(new lg.LlmStateSaver(rt), source, {
@@ -65,7 +65,7 @@ export function registerLangGraphCommands(program: Command): void {
       } finally {
         source.close();
       }
-      printResult(result, options, (found) => formatImport(found, resolve(dataDir), stdoutStyles()));
+      printResult(result, options, (found) => formatImport(found, describeStore(store), stdoutStyles()));
     });
 
   for (const sub of langgraph.commands) sub.showHelpAfterError(`(run llmstate langgraph ${sub.name()} --help for usage)`);
@@ -98,8 +98,8 @@ function collectThreads(text: string, previous: string[] = []): string[] {
 }
 
 /** What was imported (or would be, in a dry run): a summary line, then a line per thread. */
-function formatImport(result: SqliteImportResult, dataDir: string, styles: Styles): string[] {
-  const what = `${count(result.threads.length, 'thread')} from ${escapeForDisplay(result.file)} into ${escapeForDisplay(dataDir)}: ${count(result.checkpoints, 'checkpoint')}, ${count(result.writes, 'pending write')}`;
+function formatImport(result: SqliteImportResult, store: string, styles: Styles): string[] {
+  const what = `${count(result.threads.length, 'thread')} from ${escapeForDisplay(result.file)} into ${escapeForDisplay(store)}: ${count(result.checkpoints, 'checkpoint')}, ${count(result.writes, 'pending write')}`;
   const rows = result.threads.map((thread) => [thread.threadId, String(thread.namespaces), String(thread.checkpoints), String(thread.writes), thread.existed ? 'yes' : 'no']);
   return [
     result.dryRun ? `dry run: would import ${what}; nothing was written` : `imported ${what}`,

@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError, LlmStateError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { MigrationPlan, MigrationProgress } from '../schema/Migrations.js';
-import { parseCount } from './backupArguments.js';
+import { parseBackupDir, parseCount } from './backupArguments.js';
 import { globalOptions } from './globalOptions.js';
 import { parsePositive } from './hookCommands.js';
 import { ExitError, EXIT_FAILURE, formatError, printJson, printLine, printNote, printResult, stdoutStyles } from './output.js';
 import { withProgressBar } from './progressBar.js';
 import { parseSchemaName, parseVersion } from './schemaCommands.js';
 import { formatCheckReport, formatMigrationResult, formatPlan } from './schemaFormat.js';
+import { backupDirFor, describeStore, type StoreSource } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 /** What `migrate plan` without a schema finds: a plan per bound schema, or why there is none. */
@@ -25,6 +25,7 @@ interface RunOptions {
   dryRun?: boolean;
   samples?: number;
   backup: boolean;
+  backupDir?: string;
   json?: boolean;
 }
 
@@ -46,15 +47,15 @@ export function registerMigrateCommands(program: Command): void {
     .argument('[schema]', 'the schema name; every bound schema when omitted', parseSchemaName)
     .option('--json', 'print the plan as JSON')
     .action(async (schema: string | undefined, options: { json?: boolean }, command: Command) => {
-      const { dataDir, schemas: module } = globalOptions(command);
+      const { store, schemas: module } = globalOptions(command);
       if (schema !== undefined) {
-        const plan = await withRuntime(dataDir, 'existing', (rt) => rt.migrations.plan(schema), { schemas: module });
+        const plan = await withRuntime(store, 'existing', (rt) => rt.migrations.plan(schema), { schemas: module });
         printResult(plan, options, formatPlan);
         return;
       }
-      const report = await withRuntime(dataDir, 'existing', (rt) => planBoundSchemas(rt), { schemas: module });
+      const report = await withRuntime(store, 'existing', (rt) => planBoundSchemas(rt), { schemas: module });
       if (options.json === true) printJson({ plans: report.plans, failures: report.failures.map(({ code, message, details }) => ({ code, message, details })) }, 2);
-      else if (report.plans.length === 0 && report.failures.length === 0) printNote(`no schema is bound in ${escapeForDisplay(resolve(dataDir))}: there is nothing to migrate`);
+      else if (report.plans.length === 0 && report.failures.length === 0) printNote(`no schema is bound in ${escapeForDisplay(describeStore(store))}: there is nothing to migrate`);
       else for (const line of report.plans.flatMap(formatPlan)) printLine(line);
       if (report.failures.length > 0) {
         for (const failure of report.failures) printNote(formatError(failure));
@@ -69,9 +70,9 @@ export function registerMigrateCommands(program: Command): void {
     .option('--limit <n>', 'list at most n failures (default 100)', parsePositive)
     .option('--json', 'print the report as JSON')
     .action(async (schema: string | undefined, options: { limit?: number; json?: boolean }, command: Command) => {
-      const { dataDir, schemas: module } = globalOptions(command);
+      const { store, schemas: module } = globalOptions(command);
       const { report, lacking } = await withRuntime(
-        dataDir,
+        store,
         'existing',
         async (rt) => ({
           report: await rt.migrations.check({ ...(schema === undefined ? {} : { schema }), ...(options.limit === undefined ? {} : { limit: options.limit }) }),
@@ -93,12 +94,14 @@ export function registerMigrateCommands(program: Command): void {
     .option('--dry-run', 'print the counts per version and sample diffs, and write nothing')
     .option('--samples <n>', 'how many sample diffs a dry run prints (default 5)', parseCount)
     .option('--no-backup', 'skip the backup taken first (the migration is still all or nothing)')
+    .option('--backup-dir <dir>', 'where the backup taken first goes (default: <data-dir>/backups; with --postgres, needed unless --no-backup or --dry-run)', parseBackupDir)
     .option('--json', 'print the result as JSON')
     .action(async (schema: string, options: RunOptions, command: Command) => {
-      const { dataDir, schemas: module } = globalOptions(command);
+      const { store, schemas: module } = globalOptions(command);
+      const backups = migrationBackups(store, options);
       const result = await withMigrationProgress((onProgress) =>
         withRuntime(
-          dataDir,
+          store,
           'existing',
           async (rt) => {
             const lacking = module === undefined ? stepsWithoutCode(rt, schema) : [];
@@ -115,7 +118,7 @@ export function registerMigrateCommands(program: Command): void {
               throw lacking.length > 0 ? withSchemasHint(error) : error;
             }
           },
-          { schemas: module },
+          { schemas: module, ...(backups === undefined ? {} : { backups }) },
         ),
       );
       printResult(result, options, formatMigrationResult);
@@ -123,6 +126,17 @@ export function registerMigrateCommands(program: Command): void {
 
   // Subcommands copied the program's hint when they were created; name them instead.
   for (const sub of migrate.commands) sub.showHelpAfterError(`(run llmstate migrate ${sub.name()} --help for usage)`);
+}
+
+/**
+ * Where `migrate run` puts the backup it takes first, when it takes one: `--backup-dir`, or
+ * `<data-dir>/backups`, as the runtime would. On PostgreSQL, which has no data directory, a run without
+ * `--backup-dir` would migrate with no backup at all: that must be asked for, with `--no-backup`.
+ */
+function migrationBackups(store: StoreSource, options: RunOptions): { dir: string } | undefined {
+  if (!options.backup || options.dryRun === true) return undefined;
+  const refusal = 'migrate run takes a backup first, and a PostgreSQL store has no data directory to keep it in: give --backup-dir <dir>, or --no-backup to migrate without one';
+  return { dir: backupDirFor(store, options.backupDir, refusal) };
 }
 
 const SCHEMAS_HINT = 'run llmstate with --schemas <module>, the module that registers the schemas and defines the migrations';

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { registerAgentCommands } from './agentCommands.js';
 import { registerAuditCommand } from './auditCommand.js';
 import { registerBackupCommands } from './backupCommands.js';
 import { registerDemoCommand } from './demo.js';
-import { DEFAULT_DATA_DIR, parseDataDir } from './globalOptions.js';
+import { DEFAULT_DATA_DIR, DEFAULT_PG_SCHEMA, globalOptions, parseDataDir, PG_SCHEMA_ENV, POSTGRES_URL_ENV } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
 import { registerLangGraphCommands } from './langgraphCommands.js';
 import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles, UsageError } from './output.js';
@@ -31,6 +31,8 @@ Examples:
   llmstate get agent:a1 topic --pretty
   llmstate keys global --prefix cfg.
   llmstate --data-dir ./state stats
+  llmstate --postgres postgres://ada@db.example:5432/app keys agent:a1
+  LLMSTATE_POSTGRES_URL=postgres://ada@db.example/app llmstate --pg-schema team_b agents list
   llmstate agents list
   llmstate agents show a1 --json
   llmstate hooks history --hook summarise --status failed
@@ -57,15 +59,24 @@ Examples:
 /** The `llmstate` program, with every subcommand. Commander errors throw instead of exiting. */
 export function createProgram(): Command {
   const program = new Command('llmstate')
-    .description('Inspect and edit an llmstate store: persistent state for LLM agents over LevelDB')
+    .description('Inspect and edit an llmstate store: persistent state for LLM agents over LevelDB, or PostgreSQL with --postgres')
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--data-dir <dir>', 'directory of the store', parseDataDir, DEFAULT_DATA_DIR)
+    // Checked by globalOptions, not by a commander parser: commander's message would quote the password.
+    .addOption(
+      new Option('--postgres <url>', 'a PostgreSQL store instead, such as postgres://user:password@host:5432/db, which several processes may share').env(POSTGRES_URL_ENV),
+    )
+    .addOption(new Option('--pg-schema <name>', 'the schema of the PostgreSQL store, created when missing').env(PG_SCHEMA_ENV).default(DEFAULT_PG_SCHEMA))
     .option('--schemas <module>', "an ES module whose default export, (rt) => …, registers the application's schemas and migrations (read by schemas and migrate)", parseSchemasModule)
     // Commander's messages quote the arguments as typed: escape them like every other line printed.
     .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(escapeForDisplay(text.trimEnd(), { lines: 'keep' }))}\n`) })
     // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
     .showHelpAfterError('(run llmstate --help for usage)')
+    // Before any command does anything, such as reading its input: a usage error about the store.
+    .hook('preAction', (_program, command) => {
+      globalOptions(command);
+    })
     .addHelpText('after', EXAMPLES);
   registerStateCommands(program);
   registerStatsCommand(program);

@@ -7,6 +7,7 @@ import { checkSchemaName, isVersion } from '../schema/version.js';
 import { globalOptions } from './globalOptions.js';
 import { ExitError, EXIT_FAILURE, printJson, printLine, printNote, printResult, stdoutStyles, UsageError } from './output.js';
 import { formatSchemaDetails, formatSchemaList, type SchemaDetails } from './schemaFormat.js';
+import { describeStore } from './storeSource.js';
 import { parseOutputFile } from './timelineCommand.js';
 import { withRuntime } from './withRuntime.js';
 
@@ -23,9 +24,9 @@ export function registerSchemaCommands(program: Command): void {
     .description('one line per schema version: name, version, whether it is current, when it was registered, its hash, and whether the code supplied it')
     .option('--json', 'print the list as JSON, with each JSON Schema')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { dataDir, schemas: module } = globalOptions(command);
-      const found = await withRuntime(dataDir, 'existing', async (rt) => rt.schemas.list(), { schemas: module });
-      printResult(found, options, (list) => formatSchemaList(list, stdoutStyles()), `no schema is registered in ${escapeForDisplay(resolve(dataDir))}`);
+      const { store, schemas: module } = globalOptions(command);
+      const found = await withRuntime(store, 'existing', async (rt) => rt.schemas.list(), { schemas: module });
+      printResult(found, options, (list) => formatSchemaList(list, stdoutStyles()), `no schema is registered in ${escapeForDisplay(describeStore(store))}`);
     });
 
   schemas
@@ -34,12 +35,12 @@ export function registerSchemaCommands(program: Command): void {
     .argument('<name[@version]>', `${NAME_HELP}; the current version unless one is given, as in profile@1.0.0`, parseSchemaRef)
     .option('--json', 'print it as JSON')
     .action(async (ref: { name: string; version?: string }, options: { json?: boolean }, command: Command) => {
-      const { dataDir, schemas: module } = globalOptions(command);
-      const details = await withRuntime(dataDir, 'existing', async (rt) => collectSchemaDetails(rt, ref.name, ref.version), { schemas: module });
+      const { store, schemas: module } = globalOptions(command);
+      const details = await withRuntime(store, 'existing', async (rt) => collectSchemaDetails(rt, ref.name, ref.version), { schemas: module });
       if (details === undefined) {
         const name = escapeForDisplay(ref.name);
         const what = ref.version === undefined ? `no schema ${name} is registered` : `no version ${ref.version} of schema ${name} is registered`;
-        throw new ExitError(EXIT_FAILURE, `${what} in ${escapeForDisplay(resolve(dataDir))}; llmstate schemas list shows them`);
+        throw new ExitError(EXIT_FAILURE, `${what} in ${escapeForDisplay(describeStore(store))}; llmstate schemas list shows them`);
       }
       if (options.json === true) printJson(details, 2);
       else for (const line of formatSchemaDetails(details, stdoutStyles())) printLine(line);
@@ -50,8 +51,8 @@ export function registerSchemaCommands(program: Command): void {
     .description('Markdown documentation of every schema, its bindings and its versions, with a table of fields generated from each JSON Schema')
     .option('--out <file>', 'write it to this file instead of printing it', parseOutputFile)
     .action(async (options: { out?: string }, command: Command) => {
-      const { dataDir, schemas: module } = globalOptions(command);
-      const docs = await withRuntime(dataDir, 'existing', async (rt) => rt.schemas.docs(), { schemas: module });
+      const { store, schemas: module } = globalOptions(command);
+      const docs = await withRuntime(store, 'existing', async (rt) => rt.schemas.docs(), { schemas: module });
       if (options.out === undefined) {
         printLine(docs.replace(/\n$/, ''));
         return;

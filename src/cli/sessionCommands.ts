@@ -1,5 +1,4 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
 import type { Runtime } from '../runtime.js';
 import { checkArtifactId } from '../sessions/sessionChecks.js';
@@ -8,6 +7,7 @@ import { normalizeScopeId } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
 import { ExitError, EXIT_FAILURE, printLine, printResult, stdoutStyles } from './output.js';
 import { formatArtifactDetails, formatSessionDetails, formatSessionList, type ArtifactDetails, type SessionDetails } from './sessionFormat.js';
+import { describeStore, type StoreSource } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 const ID_HELP = 'the session id, as sessions list shows it';
@@ -26,10 +26,10 @@ export function registerSessionCommands(program: Command): void {
     .addOption(new Option('--status <status>', 'only sessions of this status').choices(['active', 'ended', 'expired']))
     .option('--json', 'print the list as JSON')
     .action(async (options: { status?: SessionInfo['status']; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const found = await withRuntime(dataDir, 'existing', (rt) => rt.sessions.list({ limit: EVERY, ...(options.status === undefined ? {} : { status: options.status }) }));
+      const { store } = globalOptions(command);
+      const found = await withRuntime(store, 'existing', (rt) => rt.sessions.list({ limit: EVERY, ...(options.status === undefined ? {} : { status: options.status }) }));
       const which = options.status === undefined ? 'no sessions' : `no ${options.status} sessions`;
-      printResult(found, options, (list) => formatSessionList(list, stdoutStyles()), `${which} in ${escapeForDisplay(resolve(dataDir))}`);
+      printResult(found, options, (list) => formatSessionList(list, stdoutStyles()), `${which} in ${escapeForDisplay(describeStore(store))}`);
     });
 
   sessions
@@ -38,10 +38,10 @@ export function registerSessionCommands(program: Command): void {
     .argument('<id>', ID_HELP)
     .option('--json', 'print { session, artifacts } as JSON')
     .action(async (idText: string, options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const id = normalizeScopeId(idText, 'session id');
-      const details = await withRuntime(dataDir, 'existing', (rt) => collectSessionDetails(rt, id));
-      if (details === undefined) throw notFound(id, dataDir);
+      const details = await withRuntime(store, 'existing', (rt) => collectSessionDetails(rt, id));
+      if (details === undefined) throw notFound(id, store);
       printResult(details, options, (found) => formatSessionDetails(found, stdoutStyles()));
     });
 
@@ -50,14 +50,14 @@ export function registerSessionCommands(program: Command): void {
     .description('end a session: its state is kept, read-only, until it is collected; exit 1 when it is unknown or has expired')
     .argument('<id>', ID_HELP)
     .action(async (idText: string, _options: unknown, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const id = normalizeScopeId(idText, 'session id');
-      const { before, after } = await withRuntime(dataDir, 'existing', async (rt) => {
+      const { before, after } = await withRuntime(store, 'existing', async (rt) => {
         const before = await rt.sessions.get(id);
         // The API refuses an expired session with a TypeError meant for programmers: say it here instead.
         return { before, after: before === undefined || before.status === 'expired' ? undefined : await rt.sessions.end(id) };
       });
-      if (before === undefined) throw notFound(id, dataDir);
+      if (before === undefined) throw notFound(id, store);
       if (after === undefined) {
         const when = before.collected === undefined ? `expired at ${new Date(before.expiresAt!).toISOString()}` : `was collected at ${new Date(before.collected.at).toISOString()}`;
         throw new ExitError(EXIT_FAILURE, `session ${escapeForDisplay(id)} ${when}; only an active session can be ended`);
@@ -71,9 +71,9 @@ export function registerSessionCommands(program: Command): void {
     .option('--ended', 'also collect the sessions that have ended, whatever their time to live')
     .option('--json', 'print { collected } as JSON')
     .action(async (options: { ended?: boolean; json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const { store } = globalOptions(command);
       const started = Date.now();
-      const collected = await withRuntime(dataDir, 'existing', async (rt) => {
+      const collected = await withRuntime(store, 'existing', async (rt) => {
         const { collected: now } = await rt.sessions.gc({ ended: options.ended === true });
         // The runtime collected those past their time to live when it opened the store, before gc() ran.
         const atOpen = (await rt.sessions.list({ status: 'expired', limit: EVERY })).filter((session) => session.collected !== undefined && session.collected.at >= started);
@@ -92,13 +92,13 @@ export function registerSessionCommands(program: Command): void {
     .argument('<id>', 'the artifact id, as given to rt.sessions.linkArtifact', parseArtifactId)
     .option('--json', 'print { artifactId, links, changes } as JSON')
     .action(async (artifactId: string, options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const details = await withRuntime(dataDir, 'existing', async (rt): Promise<ArtifactDetails> => ({
+      const { store } = globalOptions(command);
+      const details = await withRuntime(store, 'existing', async (rt): Promise<ArtifactDetails> => ({
         artifactId,
         links: await rt.sessions.linksOf(artifactId),
         changes: await rt.sessions.changesByArtifact(artifactId),
       }));
-      if (details.links.length === 0) throw new ExitError(EXIT_FAILURE, `no artifact ${escapeForDisplay(artifactId)} is linked in ${escapeForDisplay(resolve(dataDir))}`);
+      if (details.links.length === 0) throw new ExitError(EXIT_FAILURE, `no artifact ${escapeForDisplay(artifactId)} is linked in ${escapeForDisplay(describeStore(store))}`);
       printResult(details, options, (found) => formatArtifactDetails(found, stdoutStyles()));
     });
 
@@ -112,8 +112,8 @@ async function collectSessionDetails(rt: Runtime, id: string): Promise<SessionDe
   return { session, artifacts: await rt.sessions.artifactsOf({ sessionId: id }) };
 }
 
-function notFound(id: string, dataDir: string): ExitError {
-  return new ExitError(EXIT_FAILURE, `no session ${escapeForDisplay(id)} in ${escapeForDisplay(resolve(dataDir))}; llmstate sessions list shows them`);
+function notFound(id: string, store: StoreSource): ExitError {
+  return new ExitError(EXIT_FAILURE, `no session ${escapeForDisplay(id)} in ${escapeForDisplay(describeStore(store))}; llmstate sessions list shows them`);
 }
 
 function parseArtifactId(text: string): string {

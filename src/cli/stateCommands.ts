@@ -24,7 +24,7 @@ export function registerStateCommands(program: Command): void {
       const scope = Scope.parse(scopeText);
       const key = normalizeKey(keyText);
       const value = parseJsonValue(json === '-' ? await readStdin(process.stdin, DEFAULT_OPTIONS.maxValueBytes) : json);
-      await withRuntime(globalOptions(command).dataDir, 'create', (rt) =>
+      await withRuntime(globalOptions(command).store, 'create', (rt) =>
         rt.state.set(scope, key, value, options),
       );
     });
@@ -38,7 +38,7 @@ export function registerStateCommands(program: Command): void {
     .action(async (scopeText: string, keyText: string, options: { pretty?: boolean }, command: Command) => {
       const scope = Scope.parse(scopeText);
       const key = normalizeKey(keyText);
-      const value = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) => rt.state.get(scope, key));
+      const value = await withRuntime(globalOptions(command).store, 'existing', (rt) => rt.state.get(scope, key));
       if (value === undefined) throw new ExitError(EXIT_FAILURE, `no value at ${scope} ${key}`);
       printJson(value, options.pretty === true ? 2 : undefined);
     });
@@ -50,7 +50,7 @@ export function registerStateCommands(program: Command): void {
     .option('--prefix <prefix>', 'only keys that start with this')
     .action(async (scopeText: string, options: { prefix?: string }, command: Command) => {
       const scope = Scope.parse(scopeText);
-      const keys = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) =>
+      const keys = await withRuntime(globalOptions(command).store, 'existing', (rt) =>
         rt.state.listKeys(scope, { prefix: options.prefix ?? '' }),
       );
       // One key a line: a key may hold a bidi or zero-width character, which would make it look like another.
@@ -66,7 +66,7 @@ export function registerStateCommands(program: Command): void {
     .action(async (scopeText: string, keyText: string, options: { correlationId?: string }, command: Command) => {
       const scope = Scope.parse(scopeText);
       const key = normalizeKey(keyText);
-      const existed = await withRuntime(globalOptions(command).dataDir, 'existing', (rt) =>
+      const existed = await withRuntime(globalOptions(command).store, 'existing', (rt) =>
         rt.state.delete(scope, key, options),
       );
       printLine(existed ? 'deleted' : 'not found');

@@ -5,14 +5,22 @@ import type { Runtime } from '../runtime.js';
 import type { KindStats, StoreStats } from '../storeStats.js';
 import { globalOptions } from './globalOptions.js';
 import { formatBytes, printResult } from './output.js';
+import { redactPostgresUrl } from './postgresUrl.js';
+import { isPostgresStore, type StoreSource } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
-/** What `llmstate stats` prints: {@link StoreStats}, with the data directory and the creation time as ISO 8601. */
-export interface StatsReport extends Omit<StoreStats, 'createdAt'> {
-  dataDir: string;
-  /** ISO 8601 time the store was created. */
-  createdAt: string;
-}
+/** Where the store of a {@link StatsReport} is: its data directory, or its PostgreSQL URL (password hidden) and schema. */
+export type StatsLocation = { dataDir: string } | { postgres: string; schema: string };
+
+/**
+ * What `llmstate stats` prints: {@link StoreStats}, with where the store is and the creation time as ISO
+ * 8601. On PostgreSQL, `sizeOnDisk` is what the store's tables and their indexes take on disk.
+ */
+export type StatsReport = StatsLocation &
+  Omit<StoreStats, 'createdAt'> & {
+    /** ISO 8601 time the store was created. */
+    createdAt: string;
+  };
 
 /** Adds `stats`. */
 export function registerStatsCommand(program: Command): void {
@@ -21,26 +29,27 @@ export function registerStatsCommand(program: Command): void {
     .description('summarise the store: format, commit sequence, keys and scopes per kind, event log, size')
     .option('--json', 'print the figures as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const stats = await withRuntime(dataDir, 'existing', (rt) => collectStats(rt, dataDir));
+      const { store } = globalOptions(command);
+      const stats = await withRuntime(store, 'existing', (rt) => collectStats(rt, store));
       printResult(stats, options, formatStats);
     });
 }
 
 /** `rt.stats()`, in the form `llmstate stats` prints. */
-export async function collectStats(rt: Runtime, dataDir: string): Promise<StatsReport> {
+export async function collectStats(rt: Runtime, store: StoreSource): Promise<StatsReport> {
   const { storeFormat, createdAt, ...counts } = await rt.stats();
-  return { dataDir: resolve(dataDir), storeFormat, createdAt: new Date(createdAt).toISOString(), ...counts };
+  const location = isPostgresStore(store) ? { postgres: redactPostgresUrl(store.postgres), schema: store.schema } : { dataDir: resolve(store.dataDir) };
+  return { ...location, storeFormat, createdAt: new Date(createdAt).toISOString(), ...counts };
 }
 
 /** The text form of `llmstate stats`. */
 export function formatStats(stats: StatsReport): string[] {
   const lines = [
-    `data dir          ${escapeForDisplay(stats.dataDir)}`,
+    ...formatLocation(stats),
     `store format      ${stats.storeFormat} (created ${stats.createdAt})`,
     `last commit seq   ${stats.lastCommitSeq}`,
     `event-log records ${stats.eventLogRecords}`,
-    `size on disk      ${formatBytes(stats.sizeOnDisk)}`,
+    `size on disk      ${formatBytes(stats.sizeOnDisk)}${'postgres' in stats ? ' of tables and indexes' : ''}`,
     '',
     `${'kind'.padEnd(10)}${'scopes'.padStart(8)}${'keys'.padStart(10)}${'value bytes'.padStart(14)}`,
   ];
@@ -50,4 +59,9 @@ export function formatStats(stats: StatsReport): string[] {
   }
   if (stats.unrecognisedKeys > 0) lines.push('', `unrecognised state keys: ${stats.unrecognisedKeys}`);
   return lines;
+}
+
+function formatLocation(stats: StatsLocation): string[] {
+  if ('dataDir' in stats) return [`data dir          ${escapeForDisplay(stats.dataDir)}`];
+  return [`postgres          ${escapeForDisplay(stats.postgres)}`, `schema            ${escapeForDisplay(stats.schema)}`];
 }

@@ -6,6 +6,7 @@ import { renderTimeline, TIMELINE_FORMATS, type TimelineFormat } from '../events
 import { globalOptions, statPath } from './globalOptions.js';
 import { count, ExitError, EXIT_FAILURE, printLine, printNote, UsageError } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
+import { describeStore } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 /** Adds `timeline`. */
@@ -21,11 +22,11 @@ export function registerTimelineCommand(program: Command): void {
     )
     .option('--output <file>', 'write the export to this file instead of printing it', parseOutputFile)
     .action(async (correlationId: string, options: { format: TimelineFormat; output?: string }, command: Command) => {
-      const { dataDir } = globalOptions(command);
-      const timeline = await withRuntime(dataDir, 'existing', (rt) => rt.events.timeline(correlationId));
+      const { store } = globalOptions(command);
+      const timeline = await withRuntime(store, 'existing', (rt) => rt.events.timeline(correlationId));
       // An empty story is almost always a mistyped id: say so rather than print an empty tree.
       if (timeline.eventCount === 0 && timeline.executionCount === 0) {
-        throw new ExitError(EXIT_FAILURE, `nothing is recorded under correlation id ${escapeForDisplay(correlationId)} in ${escapeForDisplay(resolve(dataDir))}`);
+        throw new ExitError(EXIT_FAILURE, `nothing is recorded under correlation id ${escapeForDisplay(correlationId)} in ${escapeForDisplay(describeStore(store))}`);
       }
       // The text, Mermaid and HTML exports escape what they show; JSON keeps the characters, which are
       // escaped here as JSON escapes them, so that it stays the same JSON.

@@ -5,25 +5,38 @@ import { globalOptions } from './globalOptions.js';
 import { escapeForDisplay } from '../displayText.js';
 import { count, ExitError, EXIT_FAILURE, printResult } from './output.js';
 import { withProgressBar } from './progressBar.js';
+import { requireDataDir } from './storeSource.js';
+
+/**
+ * Why `verify` and `repair` refuse a PostgreSQL store: both work on LevelDB's own files, with no runtime
+ * open, and a PostgreSQL store has neither those files nor a time when no process has it open.
+ */
+const VERIFY_ON_POSTGRES =
+  'verify checks the files of a LevelDB data directory (write-ahead logs, tables), which a PostgreSQL store does not have: ' +
+  'PostgreSQL recovers its own write-ahead log, and the runtime checks the checksum of each record it reads. ' +
+  'To check a copy of the whole store, take a backup and verify it: backup create --backup-dir <dir>, then backup verify <id>';
+const REPAIR_ON_POSTGRES =
+  'repair reopens a LevelDB data directory whose write-ahead log is damaged, which a PostgreSQL store does not have: ' +
+  "PostgreSQL recovers its own write-ahead log. Mend a damaged PostgreSQL database with PostgreSQL's tools, or restore a backup (backup restore --backup-dir <dir>)";
 
 /** Adds `verify` and `repair`. */
 export function registerVerifyCommands(program: Command): void {
   program
     .command('verify')
-    .description('check every record: write-ahead logs, checksums, envelopes, the commit sequence and indexes; exit 1 on damage')
+    .description('check every record of a LevelDB store: write-ahead logs, checksums, envelopes, the commit sequence and indexes; exit 1 on damage')
     .option('--json', 'print the full report as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const dataDir = requireDataDir(globalOptions(command).store, VERIFY_ON_POSTGRES);
       const report = await withProgress((onProgress) => verifyStore({ dataDir, onProgress }));
       printResult(report, options, formatVerifyReport);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
     });
   program
     .command('repair')
-    .description('open a damaged store, keep what survives (damaged logs are copied first) and report what is missing')
+    .description('open a damaged LevelDB store, keep what survives (damaged logs are copied first) and report what is missing')
     .option('--json', 'print the full report as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { dataDir } = globalOptions(command);
+      const dataDir = requireDataDir(globalOptions(command).store, REPAIR_ON_POSTGRES);
       const report = await withProgress((onProgress) => repairStore({ dataDir, onProgress }));
       printResult(report, options, formatRepairReport);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');

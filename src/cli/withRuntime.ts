@@ -3,10 +3,11 @@ import { isLlmStateError } from '../errors.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
 import { loadSchemasModule, registerSchemas } from './schemasModule.js';
+import { storeOptions, type StoreSource } from './storeSource.js';
 
 /**
  * `create` makes the store when it is missing (`set`, `demo`, `backup restore --from`). `existing`
- * refuses a directory that holds no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`,
+ * refuses a directory (or a PostgreSQL schema) that holds no store (`get`, `keys`, `del`, `stats`, `agents`, `hooks`, `timeline`,
  * the other `backup` commands) and creates nothing in it, so that a mistyped `--data-dir` is reported
  * instead of silently creating an empty store there.
  */
@@ -24,7 +25,7 @@ export interface WithRuntimeOptions {
   /** The runtime's `backups` option: where backups go, and how the safety backup of a restore is encrypted. */
   backups?: BackupRuntimeOptions;
   /**
-   * When `access` is `existing` and the data directory holds no store: refuse, or run on an empty store in
+   * When `access` is `existing` and the data directory (or the PostgreSQL schema) holds no store: refuse, or run on an empty store in
    * memory. `memory` is for commands that only read the backup directory (`backup list`, `backup
    * verify`), which must work when the data directory is gone; it creates nothing on disk.
    * @default 'refuse'
@@ -38,21 +39,22 @@ export interface WithRuntimeOptions {
 }
 
 /**
- * Opens the runtime on `dataDir` (and registers the `--schemas` module's schemas), runs `fn`, and always closes the runtime, so the LevelDB lock is
- * released even when `fn` fails. A failure of `fn` wins over a failure to close.
+ * Opens the runtime on `store` (and registers the `--schemas` module's schemas), runs `fn`, and always
+ * closes the runtime, so that the LevelDB lock, or the PostgreSQL connections and leases, are released
+ * even when `fn` fails. A failure of `fn` wins over a failure to close.
  *
  * @throws {STORAGE_FAILED} when there is no store and `access` is `existing`, or the store cannot be opened
  * (a permission denied says so, with its EACCES or EPERM).
  */
 export async function withRuntime<T>(
-  dataDir: string,
+  store: StoreSource,
   access: StoreAccess,
   fn: (rt: Runtime) => Promise<T>,
   options: WithRuntimeOptions = {},
 ): Promise<T> {
   const given = { hooks: { autoStart: options.deliverHooks === true }, ...(options.backups === undefined ? {} : { backups: options.backups }) };
   const register = options.schemas === undefined ? undefined : await loadSchemasModule(options.schemas);
-  const rt = await openRuntime({ dataDir, ...given }, access).catch((error: unknown) => {
+  const rt = await openRuntime({ ...storeOptions(store), ...given }, access).catch((error: unknown) => {
     if (options.withoutStore !== 'memory' || !isLlmStateError(error, 'STORAGE_FAILED') || error.details?.reason !== 'no_store') throw error;
     return openRuntime({ memory: true, ...given }, 'create');
   });

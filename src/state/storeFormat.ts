@@ -43,7 +43,7 @@ export async function ensureStoreFormat(storage: StorageBackend, now: number, ac
   }
   if (found === undefined) {
     if (await holdsAnyKey(storage)) throw notAnLlmStateStore(storage, 'it holds keys, but no llmstate format record');
-    if (access === 'existing') throw noStore(dirname(storage.location));
+    if (access === 'existing') throw storage.shared ? noSharedStore(storage.location) : noStore(dirname(storage.location));
     const created: StoreFormat = { format: STORE_FORMAT, createdAt: now };
     await storage.batch([{ type: 'put', sublevel: 'meta', key: FORMAT_KEY, value: encodeRecord({ seq: 0, timestamp: now }, JSON.stringify(created)) }, newStoreIdOp(now)]);
     return created;
@@ -125,5 +125,17 @@ function notAnLlmStateStore(storage: StorageBackend, why: string): LlmStateError
     'STORAGE_FAILED',
     `The LevelDB at ${storage.location} is not an llmstate store: ${why}. It was left untouched; give llmstate a directory of its own`,
     { details: { location: storage.location, reason: 'not_llmstate' } },
+  );
+}
+
+/**
+ * {@link noStore} for a shared store, whose location is a database and schema rather than a directory.
+ * @throws {STORAGE_FAILED}
+ */
+function noSharedStore(location: string): LlmStateError {
+  return new LlmStateError(
+    'STORAGE_FAILED',
+    `There is no llmstate store in ${location}. Check the connection string and the schema (--postgres, --pg-schema), or write a value first (llmstate set)`,
+    { details: { location, reason: 'no_store' } },
   );
 }
