@@ -50,7 +50,7 @@ export interface LeaseHold {
 /** Options of a sequenced commit: those of a batch. */
 export type CommitOptions = BatchOptions;
 
-/** A commit that has taken its sequence and not yet written. @internal */
+/** A commit that has taken its sequence and not yet written: what a backend begins for {@link StorageBackend.commitNext}. */
 export interface SequencedCommit {
   readonly seq: number;
   /** Writes `ops` with the sequence taken, all or nothing. */
