@@ -61,7 +61,7 @@ export interface PostgresStagingOptions {
  * The store a full restore builds, in a staged schema, and the switch to it.
  *
  * Create it with {@link stagePostgresStore}. It holds one connection of its own (`control`), which holds
- * the staging lock until the store is activated or discarded.
+ * the staging lock until the store is activated or discarded. @internal
  */
 export class PostgresStaging {
   /** The staged store, open and empty at first. */
@@ -220,7 +220,7 @@ export class PostgresStaging {
  * Creates a staged store for a full restore of the store at `options`, in a new schema beside its own.
  * Drops first what restores that died left behind.
  *
- * @throws {STORAGE_FAILED} when the schema cannot be created or opened.
+ * @throws {STORAGE_FAILED} when the schema cannot be created or opened. @internal
  */
 export async function stagePostgresStore(options: PostgresOptions, staging: PostgresStagingOptions): Promise<PostgresStaging> {
   const resolved = resolvePostgresOptions(options);
@@ -248,7 +248,7 @@ export async function stagePostgresStore(options: PostgresOptions, staging: Post
 
 /**
  * Drops the staged schemas of restores of the store at `options` that died part way (their staging lock
- * is free), and returns their names. A restore under way elsewhere keeps its own.
+ * is free), and returns their names. A restore under way elsewhere keeps its own. @internal
  */
 export async function removeAbandonedStagings(options: PostgresOptions): Promise<string[]> {
   const resolved = resolvePostgresOptions(options);
