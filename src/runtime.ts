@@ -8,12 +8,14 @@ import type { Supervisors } from './agents/Supervisors.js';
 import { LlmStateError } from './errors.js';
 import { newCorrelationId, runCorrelated, currentCorrelation } from './events/correlation.js';
 import type { Events } from './events/Events.js';
-import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
+import { resolveRuntimeOptions, type PostgresStorageOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
 import { checkCorrelationId, type StateManager } from './state/StateManager.js';
 import type { StoreStats } from './storeStats.js';
 import { createDiskBackend, createMemoryBackend, createPostgresBackend, type StorageBackend } from './storage/index.js';
 import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
 import { activeStoreName, markStaging, newStoreName, removeInactiveStores, switchStore } from './storage/storeDirectory.js';
+import { removeAbandonedStagings, stagePostgresStore } from './storage/postgresStaging.js';
+import { readLastSeq } from './events/eventLog.js';
 import { Backups, type BackupsHost } from './backup/Backups.js';
 import type { StagedStore } from './backup/restore.js';
 import type { Hooks } from './hooks/Hooks.js';
@@ -155,6 +157,8 @@ async function openStorage(options: ResolvedRuntimeOptions, access: StoreAccess)
   if (options.postgres !== undefined) {
     const storage = createPostgresBackend(options.postgres);
     await storage.open();
+    // What a restore that died left behind: a staged schema that no restore holds any more.
+    await removeAbandonedStagings(options.postgres).catch(() => {});
     return storage;
   }
   const dataDir = resolve(options.dataDir!);
@@ -295,6 +299,7 @@ class LlmStateRuntime implements Runtime {
       clock: options.clock,
       timers: options.timers,
       dir: configured !== undefined ? resolve(configured) : dataDir === undefined ? undefined : join(dataDir, 'backups'),
+      store: options.postgres !== undefined ? 'postgres' : dataDir === undefined ? 'memory' : 'disk',
       options: options.backups,
       now: () => options.clock.now(),
       quiesce: async () => {
@@ -312,7 +317,10 @@ class LlmStateRuntime implements Runtime {
         this.#orphan = undefined;
         if (dataDir !== undefined) await removeInactiveStores(dataDir).catch((error: unknown) => this.#current.reportBackgroundError(error));
       },
-      newStore: (id) => (dataDir === undefined ? stagedInMemory() : stagedOnDisk(dataDir, `${id}_${STORE_TAIL()}`)),
+      newStore: (id) => {
+        if (options.postgres !== undefined) return stagedInPostgres(options.postgres, id, this.#current.actors.leases?.owner);
+        return dataDir === undefined ? stagedInMemory() : stagedOnDisk(dataDir, `${id}_${STORE_TAIL()}`);
+      },
     };
   }
 
@@ -552,6 +560,21 @@ async function stagedOnDisk(dataDir: string, tail: string): Promise<StagedStore>
       await rm(path, { recursive: true, force: true });
       await rm(`${path}.staging`, { force: true });
     },
+  };
+}
+
+/**
+ * A store for a restore, in a PostgreSQL schema of its own beside the active one. Activating it switches
+ * stores in one transaction (src/storage/postgresStaging.ts); it is refused while other processes hold
+ * live leases on the store.
+ */
+async function stagedInPostgres(options: PostgresStorageOptions, backupId: string, owner: string | undefined): Promise<StagedStore> {
+  const staging = await stagePostgresStore(options, { backupId, ...(owner === undefined ? {} : { owner }) });
+  return {
+    storage: staging.storage,
+    checkSwitchable: () => staging.checkAlone(),
+    activate: async () => staging.activate(await readLastSeq(staging.storage)),
+    discard: () => staging.discard(),
   };
 }
 

@@ -296,6 +296,11 @@ export function resolveRuntimeOptions(input: unknown): ResolvedRuntimeOptions {
   if (stores.length === 0) {
     throw new TypeError('Expected `dataDir` to be a non-empty directory path (or pass `memory: true`, or `storage: { postgres }`), got `undefined`');
   }
+  if (postgres !== undefined && options.backups?.every !== undefined && options.backups.dir === undefined) {
+    throw new TypeError(
+      'Expected `backups.dir` to be a directory path when `backups.every` is set on PostgreSQL (a runtime on PostgreSQL has no data directory to keep backups in), got `undefined`',
+    );
+  }
   return {
     dataDir,
     memory,

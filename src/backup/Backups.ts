@@ -70,8 +70,10 @@ export interface BackupsHost extends Omit<RestoreHost, 'safetyBackup'> {
   reportError(error: unknown): void;
   clock: Clock;
   timers: Timers;
-  /** Where backups go, or undefined (a memory runtime without `backups.dir`). */
+  /** Where backups go, or undefined (a memory or PostgreSQL runtime without `backups.dir`). */
   dir: string | undefined;
+  /** What the runtime keeps its store in, for the message when it has no backup directory. */
+  store: 'disk' | 'memory' | 'postgres';
   /** Throws when the store must not be backed up now (a migration committed but not fully applied). */
   checkBackupable(): Promise<void>;
   options: BackupRuntimeOptions;
@@ -118,7 +120,7 @@ export class Backups {
    *
    * @throws {BACKUP_KEY_REQUIRED} when encrypting without a key. @throws {BACKUP_FULL_REQUIRED} for an
    * increment with nothing to build on, or one the log cannot describe. @throws {BACKUP_NOT_FOUND} for a
-   * memory runtime without `backups.dir`.
+   * memory or PostgreSQL runtime without `backups.dir`.
    * @example const { id, file } = await rt.backups.create({ incremental: true })
    */
   async create(options?: CreateBackupOptions): Promise<BackupDescriptor> {
@@ -398,7 +400,8 @@ export class Backups {
 
   #catalog(): BackupCatalog {
     if (this.#host.dir === undefined) {
-      throw new LlmStateError('BACKUP_NOT_FOUND', 'This runtime keeps its store in memory and has no backup directory: pass `backups: { dir }` to createRuntime', {
+      const why = this.#host.store === 'postgres' ? 'keeps its store in PostgreSQL, so it has no data directory to keep backups in' : 'keeps its store in memory and has no backup directory';
+      throw new LlmStateError('BACKUP_NOT_FOUND', `This runtime ${why}: pass \`backups: { dir }\` to createRuntime`, {
         details: { reason: 'no_backup_dir' },
       });
     }

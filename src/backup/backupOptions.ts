@@ -3,7 +3,7 @@ import type { RetentionPolicy } from './retention.js';
 
 /** The `backups` option of `createRuntime`. */
 export interface BackupRuntimeOptions {
-  /** Where backup files go. @default `<dataDir>/backups`; a memory runtime has none unless given */
+  /** Where backup files go. @default `<dataDir>/backups`; a memory or PostgreSQL runtime has none unless given */
   dir?: string;
   /** Take a backup every this many ms (on the runtime's `timers`). @default never */
   every?: number;

@@ -1,7 +1,7 @@
 import { LlmStateError } from '../errors.js';
 import { scopeRange } from '../state/keyCodec.js';
 import type { Scope } from '../state/Scope.js';
-import { createMemoryBackend, type StorageBackend } from '../storage/index.js';
+import { createMemoryBackend, type LeaseHold, type StorageBackend } from '../storage/index.js';
 import type { BackupDescriptor } from './BackupCatalog.js';
 import { applyBackupRecords } from './applyRecords.js';
 import { stateDifferences, summarizeDifferences, type KeyRange, type ScopeChanges, type StateDifference } from './diffState.js';
@@ -10,12 +10,19 @@ import { checkLogReaches, checkNotInsideMigration } from './pointInTime.js';
 import type { BackupProgress } from './progress.js';
 import { chainProgress, progressCounter } from './progress.js';
 import { replayLog } from './replayLog.js';
-import { restoreCommitOps } from './restoreCommit.js';
+import { restoreCommitAt, restoreCommitOps } from './restoreCommit.js';
+import { giveBackScopeLeases, takeScopeLeases } from './restoreLeases.js';
+import { readLastSeq } from '../events/eventLog.js';
 
 /** A store to build a restore in, and the way to make it the runtime's. */
 export interface StagedStore {
   /** Open, empty. */
   readonly storage: StorageBackend;
+  /**
+   * Throws when the switch would be refused now (on PostgreSQL: other processes hold live leases on the
+   * store), so that a restore fails before it builds anything. `activate` checks again.
+   */
+  checkSwitchable?(): Promise<void>;
   /** Makes it the active store, atomically, and returns it open (the same object, or it reopened). */
   activate(): Promise<StorageBackend>;
   /** Closes and deletes it. */
@@ -82,6 +89,7 @@ export async function restoreChain(host: RestoreHost, plan: RestorePlan): Promis
   const mode = plan.scopes !== undefined ? 'scopes' : plan.toSeq !== undefined ? 'pointInTime' : 'full';
   const staged = plan.scopes !== undefined ? await scratchStore() : await host.newStore(target.id);
   try {
+    if (!plan.dryRun) await staged.checkSwitchable?.();
     const records = await readChainInto(staged.storage, plan);
     const ranges = plan.scopes?.map((scope) => scopeRange(scope));
     const replayedCommits = plan.toSeq === undefined ? 0 : await replayInto(host.storage(), staged.storage, target, plan.toSeq, ranges, plan.onProgress);
@@ -182,21 +190,27 @@ async function replaceScopes(
   onProgress?: (progress: BackupProgress) => void,
 ): Promise<RestoreBackupResult> {
   const current = await host.quiesce();
+  let fence: LeaseHold[] = [];
   try {
     const safety = await host.safetyBackup(current, relabelled('safety', onProgress));
     result.safetyBackupId = safety.id;
+    // Compared and replaced while no other process may serve these scopes.
+    fence = await takeScopeLeases(current, result.scopes!, result.id);
     const changes: StateDifference[] = [];
     for await (const difference of stateDifferences({ storage: current }, { storage: scratch }, ranges)) changes.push(difference);
     result.changes = await summarizeDifferences(listOf(changes));
     const data = { id: result.id, mode: result.mode, restoredSeq: result.restoredSeq, scopes: result.scopes!, safetyBackupId: safety.id };
-    const { ops, seq } = await restoreCommitOps({ current, restored: current }, host.now(), data, createdData(safety), changes);
+    const safetyData = createdData(safety);
     onProgress?.({ phase: 'switch', records: changes.length, bytes: 0 });
-    await current.batch(ops, { sync: true });
-    result.seq = seq;
+    // A sequenced commit: on a shared store, it takes its sequence from the store's one counter.
+    const now = host.now();
+    result.seq = await current.commitNext(await readLastSeq(current), (seq) => restoreCommitAt(seq, now, data, safetyData, changes), { sync: true, fence });
   } catch (error) {
+    await giveBackScopeLeases(current, fence);
     await resumeAfterFailure(host, current, result, error);
     throw restoreFailed(result, error);
   }
+  await giveBackScopeLeases(current, fence);
   await host.resume(current);
   return result;
 }

@@ -9,25 +9,29 @@ export type RestoredData = EventData<'backup.restored'>;
 export type CreatedData = EventData<'backup.created'>;
 
 /**
- * The commit that ends a restore: the `backup.restored` event, at the sequence after the higher of the
- * current store's and the restored one's, so that sequence numbers never go back (the gap before it, in
- * a full restore, is the replaced history, which `llmstate verify` knows from the event). For a restore of some
- * scopes, it also carries their changes, each re-stamped with this commit's sequence and logged as
- * `state.set` or `state.delete`: the log then tells incremental backups and later point-in-time restores
- * what the restore changed. The safety backup taken just before is logged here too (`backup.created`),
- * since the runtime's core is stopped while it is taken. Returns the ops and the sequence.
- *
- * The caller writes the ops in one batch, into the store that becomes the runtime's.
+ * The commit that ends a full restore, for the restored store: {@link restoreCommitAt} at the sequence
+ * after the higher of the current store's and the restored one's, so that sequence numbers never go back
+ * (the gap before it is the replaced history, which `llmstate verify` knows from the event). Returns the
+ * ops and the sequence. The caller writes the ops in one batch, into the store that becomes the runtime's.
  */
 export async function restoreCommitOps(
   stores: { current: StorageBackend; restored: StorageBackend },
   now: number,
   data: RestoredData,
   safety: CreatedData,
-  changes: readonly StateDifference[] = [],
 ): Promise<{ ops: BatchOp[]; seq: number }> {
-  const previous = Math.max(await readLastSeq(stores.current), await readLastSeq(stores.restored));
-  const seq = previous + 1;
+  const seq = Math.max(await readLastSeq(stores.current), await readLastSeq(stores.restored)) + 1;
+  return { ops: restoreCommitAt(seq, now, data, safety), seq };
+}
+
+/**
+ * The ops of the commit that ends a restore, at `seq`: the `backup.restored` event. For a restore of some
+ * scopes, it also carries their changes, each re-stamped with this commit's sequence and logged as
+ * `state.set` or `state.delete`: the log then tells incremental backups and later point-in-time restores
+ * what the restore changed. The safety backup taken just before is logged here too (`backup.created`),
+ * since the runtime's core is stopped while it is taken.
+ */
+export function restoreCommitAt(seq: number, now: number, data: RestoredData, safety: CreatedData, changes: readonly StateDifference[] = []): BatchOp[] {
   const causal = causalJson(eventId(seq, 0));
   const ops: BatchOp[] = [];
   const events: string[] = [];
@@ -47,5 +51,5 @@ export async function restoreCommitOps(
   events.push(eventJson({ kind: 'backup.restored', data }, causal));
   // This record also keeps the sequence from going back: a reopened store continues after it.
   ops.push({ type: 'put', sublevel: 'events', key: encodeSeqKey(seq), value: encodeCommitRecord(seq, now, events) });
-  return { ops, seq };
+  return ops;
 }

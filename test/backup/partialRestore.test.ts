@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Scope, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
 import { decodeStateKey, scopeRange } from '../../src/state/keyCodec.js';
 import { decodeRecord } from '../../src/storage/recordEnvelope.js';
 import { SUBLEVELS, type SublevelName } from '../../src/storage/index.js';
-import { oneScopeOfEachKind, RuntimeFixture } from '../helpers.js';
+import { describeEachStore, oneScopeOfEachKind, RuntimeFixture } from '../helpers.js';
 
 const SCOPES = [...oneScopeOfEachKind(), Scope.agent('a2'), Scope.agent('a10')];
 const TARGET = Scope.agent('a1');
@@ -42,7 +43,7 @@ async function fill(rt: Runtime, round: string): Promise<void> {
   }
 }
 
-describe('restoring some scopes', function () {
+describeEachStore('restoring some scopes', function (store) {
   this.timeout(60_000);
   let fixture: RuntimeFixture;
   let rt: Runtime;
@@ -50,8 +51,9 @@ describe('restoring some scopes', function () {
   let backedUp: Record<string, unknown>;
 
   beforeEach(async () => {
-    fixture = new RuntimeFixture('backup-props-partial');
-    rt = await fixture.open();
+    fixture = new RuntimeFixture('backup-props-partial', store);
+    // A runtime on PostgreSQL has no data directory to keep its backups in.
+    rt = await fixture.open({ backups: { dir: join(fixture.dir, 'backups') } });
     await fill(rt, 'before');
     await rt.state.set(TARGET, 'gone later', 'only in the backup');
     backedUp = await valuesOf(rt, TARGET);
