@@ -9,7 +9,7 @@ import { formatBackupList, formatDescriptor, formatPrune, formatRestore, formatV
 import { withBackupProgress } from './backupProgress.js';
 import { globalOptions, statPath } from './globalOptions.js';
 import { printJson, printLine, printResult, stdoutStyles, UsageError } from './output.js';
-import { backupDirFor, isPostgresStore, type StoreSource } from './storeSource.js';
+import { backupDirFor, type StoreSource } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
 
 interface CommonOptions {
@@ -40,14 +40,6 @@ interface PruneOptions extends CommonOptions, RetentionPolicy {
 
 const ID_HELP = 'the backup id, as backup list shows it';
 
-/**
- * The runtime restores a whole store (all of it, or as of a point in time) by building it beside the
- * current one and switching to it, which it can do in a data directory only: on PostgreSQL it would build
- * it in memory and leave the database as it was, while reporting success. Scopes are restored in place.
- */
-const WHOLE_RESTORE_ON_POSTGRES =
-  'a PostgreSQL store cannot be restored whole yet (a restore of everything, or --at, without --scope): name the scopes to restore with --scope, ' +
-  'or restore the backup into a data directory (llmstate --data-dir <dir> backup restore --from <file>); --dry-run still shows what a whole restore would change';
 const KEY_ENV = 'LLMSTATE_BACKUP_KEY';
 
 /** Adds `backup create|list|verify|restore|prune|pin|unpin`. */
@@ -114,7 +106,6 @@ export function registerBackupCommands(program: Command): void {
     .action(async (id: string | undefined, options: RestoreCommandOptions, command: Command) => {
       const { store } = globalOptions(command);
       const restore = restoreOptionsOf(id, options);
-      if (isPostgresStore(store) && restore.scopes === undefined && restore.dryRun !== true) throw new UsageError(WHOLE_RESTORE_ON_POSTGRES);
       const result = await keyHinted((onProgress) =>
         withRuntime(store, options.from === undefined ? 'existing' : 'create', (rt) => rt.backups.restore({ ...restore, ...keyAndProgress(options, onProgress) }), {
           backups: { ...runtimeBackupOptions(store, options), encrypt: keyAvailable(options) },

@@ -152,6 +152,24 @@ describePostgres('llmstate --postgres', function () {
     assert.equal((await onPostgres('get', 'agent:a1', 'topic')).stdout, '"rain"\n');
   });
 
+  it('backup restore brings a whole PostgreSQL store back, and a data directory\'s backup into PostgreSQL', async () => {
+    const backupDir = tempDir();
+    assertSucceeds(await onPostgres('set', 'agent:a1', 'topic', '"rain"'));
+    const backup = JSON.parse((await onPostgres('backup', 'create', '--backup-dir', backupDir, '--json')).stdout) as { id: string };
+    assertSucceeds(await onPostgres('set', 'agent:a1', 'topic', '"snow"'));
+    assertSucceeds(await onPostgres('set', 'agent:a2', 'topic', '"fog"'));
+    assertSucceeds(await onPostgres('backup', 'restore', backup.id, '--backup-dir', backupDir));
+    assert.equal((await onPostgres('get', 'agent:a1', 'topic')).stdout, '"rain"\n');
+    assert.equal((await onPostgres('keys', 'agent:a2')).stdout, '', 'what came after the backup is gone');
+
+    const dataDir = path.join(tempDir(), 'store');
+    assertSucceeds(await llmstate(['--data-dir', dataDir, 'set', 'agent:l1', 'from', '"leveldb"']));
+    const fromDisk = JSON.parse((await llmstate(['--data-dir', dataDir, 'backup', 'create', '--json'])).stdout) as { file: string };
+    assertSucceeds(await onPostgres('backup', 'restore', '--from', fromDisk.file, '--backup-dir', backupDir));
+    assert.equal((await onPostgres('get', 'agent:l1', 'from')).stdout, '"leveldb"\n');
+    assert.equal((await onPostgres('keys', 'agent:a1')).stdout, '', 'the store is the data directory\'s now');
+  });
+
   it('a connection the server refuses is STORAGE_FAILED, with the password hidden', async () => {
     const url = new URL(schema.connectionString);
     url.username = 'pgcli_nobody';

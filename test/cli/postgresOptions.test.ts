@@ -124,16 +124,6 @@ describe('llmstate --postgres: usage errors, found before anything connects', fu
     }
   });
 
-  it('backup restore of a whole PostgreSQL store is refused: it needs --scope (or --dry-run)', async () => {
-    const backupDir = tempDir();
-    const file = `${backupDir}/llmstate-20261201-100000-x1y2z3.backup`;
-    fs.writeFileSync(file, 'not read');
-    for (const args of [['some-id'], ['--at', '12'], ['--from', file]]) {
-      const result = await run(['--postgres', URL_WITH_PASSWORD, 'backup', 'restore', ...args, '--backup-dir', backupDir]);
-      assertFails(result, 2, 'error: a PostgreSQL store cannot be restored whole yet (a restore of everything, or --at, without --scope): name the scopes to restore with --scope');
-    }
-  });
-
   it('a store that cannot be reached is STORAGE_FAILED, with the password hidden', async () => {
     const result = await run(['--postgres', `${URL_WITH_PASSWORD}?password=${PASSWORD}`, 'get', 'global', 'k']);
     assertFails(result, 1, 'error[STORAGE_FAILED]: Cannot open the store at postgres://ada@127.0.0.1:1/app (schema llmstate): ');
