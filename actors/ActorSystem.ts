@@ -98,25 +98,29 @@ export class ActorSystem implements ActorHost {
   /**
    * Makes this process the owner of `scope` and keeps it so: resolves once the scope's actor holds its
    * lease (at once on a store of one process), and keeps that actor from passivating until the returned
-   * function is called. A live agent holds its own scope this way, so it is active in one process only.
+   * function is called. A live agent holds its own scope this way, so it is active in one process only;
+   * `onLost` is told when another process takes the scope over, so the agent stops too.
    *
    * @throws {SCOPE_LEASED} when another live process holds the scope.
    */
-  async claim(scope: Scope): Promise<() => void> {
+  async claim(scope: Scope, onLost?: (error: LlmStateError) => void): Promise<() => void> {
     const actor = this.ownerOf(scope);
     actor.pins++;
-    try {
-      await actor.leaseTaken();
-    } catch (error) {
-      actor.pins--;
-      throw error;
-    }
+    if (onLost !== undefined) actor.leaseLostListeners.add(onLost);
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       actor.pins--;
+      if (onLost !== undefined) actor.leaseLostListeners.delete(onLost);
     };
+    try {
+      await actor.leaseTaken();
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return release;
   }
 
   /**

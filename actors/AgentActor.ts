@@ -29,8 +29,8 @@ export interface AgentHost {
   readonly storage: StorageBackend;
   /** The actor of the agent's own scope: records commit through its mailbox, in order with its state. */
   ownerOf(scope: Scope): ScopeActor;
-  /** Holds the agent's scope in this process while it lives (see ActorSystem.claim). */
-  claim(scope: Scope): Promise<() => void>;
+  /** Holds the agent's scope in this process while it lives; `onLost` when another process takes it over (see ActorSystem.claim). */
+  claim(scope: Scope, onLost?: (error: LlmStateError) => void): Promise<() => void>;
   /** True once per crash armed for this agent by the fault injector. */
   takeInjectedCrash(agentId: string): boolean;
   /** A message that crashed its agent this many times is dead-lettered without being delivered again. */

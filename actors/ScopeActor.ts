@@ -126,6 +126,8 @@ export class ScopeActor implements CommitParticipant {
   lastUsed = 0;
   /** While above 0, the actor is not passivated: a live agent keeps its scope (and lease) here. */
   pins = 0;
+  /** Told when the scope's lease is lost: what claimed the scope (a live agent) must stop too. */
+  readonly leaseLostListeners = new Set<(error: LlmStateError) => void>();
   readonly #host: ActorHost;
   readonly #mailbox = new Mailbox<Message>();
   readonly #cache = new Map<string, CacheEntry>();
@@ -161,6 +163,16 @@ export class ScopeActor implements CommitParticipant {
     this.#lifecycle.send({ type: 'LOADED' });
   }
 
+  /**
+   * On a shared store, a lease that no renewal has confirmed for about its length may have been taken
+   * over unseen (this process was paused, or cut off from the database): the cache is dropped, so reads go
+   * to the store until a renewal confirms the lease again. Writes need no such care: the fence refuses them.
+   */
+  #distrustUnconfirmedCache(): void {
+    const lease = this.#lease;
+    if (lease !== undefined && this.#cache.size > 0 && !this.#host.leases!.confirmed(lease)) this.#cacheClear();
+  }
+
   /** Resolves once this actor owns its scope: at once on a store of one process, once its lease is taken on a shared one. */
   leaseTaken(): Promise<void> {
     return this.#leaseTaken;
@@ -193,6 +205,7 @@ export class ScopeActor implements CommitParticipant {
       const held = this.#host.guard.hold(this.scope, key, 'read');
       if (held !== undefined) return held.then(() => this.#host.ownerOf(this.scope).get(key));
     }
+    this.#distrustUnconfirmedCache();
     // A cached committed value is current when nothing is queued ahead of this read.
     if (this.#phase === 'idle' && this.#mailbox.size === 0 && this.state === 'ready') {
       const entry = this.#cache.get(key);
@@ -360,6 +373,7 @@ export class ScopeActor implements CommitParticipant {
 
   #process(): void {
     if (this.#awaitingLease) return;
+    this.#distrustUnconfirmedCache();
     while (this.#phase === 'idle') {
       const state = this.state;
       if (state !== 'ready' && state !== 'stopping') return;
@@ -560,6 +574,7 @@ export class ScopeActor implements CommitParticipant {
     if (this.#lease !== undefined) this.#host.leases?.forget(this.#lease);
     this.#leaseLost = true;
     this.#host.forget(this);
+    for (const listener of this.leaseLostListeners) listener(error);
     this.#cacheClear();
     if (this.#prepared !== undefined && this.#phase === 'idle') {
       this.#prepared.reject(error);
@@ -640,6 +655,7 @@ export class ScopeActor implements CommitParticipant {
 
   /** `abandoned`: a transaction's signal; once it aborts, a read still in flight must not fill the cache. */
   async #readCommitted(key: string, abandoned?: AbortSignal): Promise<unknown> {
+    this.#distrustUnconfirmedCache();
     const cached = this.#cache.get(key);
     if (cached !== undefined) return valueOf(cached);
     const raw = await this.#host.storage.get('state', encodeStateKey(this.scope, key));

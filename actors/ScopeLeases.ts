@@ -38,6 +38,11 @@ export class ScopeLeases {
   readonly owner: string;
   readonly #options: ScopeLeasesOptions;
   readonly #held = new Map<string, LeaseHold>();
+  /**
+   * Until when, by the local clock, each hold is known to be this process's: the time its last taking or
+   * renewal was sent, plus the lease's length. Past it, another process may have taken it over unseen.
+   */
+  readonly #confirmedUntil = new WeakMap<LeaseHold, number>();
   readonly #elsewhere = new Map<string, HeldElsewhere>();
   readonly #stopRenewing: () => void;
   #renewing: Promise<void> | undefined;
@@ -61,9 +66,11 @@ export class ScopeLeases {
     const { storage, ttlMs, waitMs, timers, clock } = this.#options;
     const deadline = clock.now() + waitMs;
     for (;;) {
+      const sentAt = clock.now();
       const attempt = await storage.acquireLease(resource, this.owner, ttlMs);
       if (attempt.acquired) {
         this.#held.set(resource, attempt.hold);
+        this.#confirmedUntil.set(attempt.hold, sentAt + ttlMs);
         this.#elsewhere.delete(resource);
         return attempt.hold;
       }
@@ -81,9 +88,11 @@ export class ScopeLeases {
    * live process holds it. It is renewed and given up with the others.
    */
   async tryAcquire(resource: string): Promise<LeaseHold | undefined> {
+    const sentAt = this.#options.clock.now();
     const attempt = await this.#options.storage.acquireLease(resource, this.owner, this.#options.ttlMs);
     if (!attempt.acquired) return undefined;
     this.#held.set(resource, attempt.hold);
+    this.#confirmedUntil.set(attempt.hold, sentAt + this.#options.ttlMs);
     return attempt.hold;
   }
 
@@ -136,6 +145,16 @@ export class ScopeLeases {
     }
   }
 
+  /**
+   * Whether `hold` is surely still this process's: its lease was taken or renewed less than a lease's
+   * length ago (less a margin for clocks that drift). A process that was paused, or could not renew, may
+   * have lost it unseen: what it cached under the lease must not be served until a renewal confirms it.
+   */
+  confirmed(hold: LeaseHold): boolean {
+    const until = this.#confirmedUntil.get(hold);
+    return until !== undefined && this.#options.clock.now() < until - this.#options.ttlMs / 10;
+  }
+
   get heldCount(): number {
     return this.#held.size;
   }
@@ -143,6 +162,7 @@ export class ScopeLeases {
   async #renew(): Promise<void> {
     const holds = [...this.#held.values()];
     if (holds.length === 0) return;
+    const sentAt = this.#options.clock.now();
     let lost: LeaseHold[];
     try {
       lost = await this.#options.storage.renewLeases(holds, this.#options.ttlMs);
@@ -151,6 +171,8 @@ export class ScopeLeases {
       this.#options.reportError(error);
       return;
     }
+    const lostSet = new Set(lost);
+    for (const hold of holds) if (!lostSet.has(hold)) this.#confirmedUntil.set(hold, sentAt + this.#options.ttlMs);
     for (const hold of lost) {
       if (this.#held.get(hold.resource) !== hold) continue;
       this.#held.delete(hold.resource);

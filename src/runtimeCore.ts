@@ -267,11 +267,12 @@ export class RuntimeCore {
       clock: options.clock,
       assertWritable,
       assertReadable,
+      reportError: (error) => this.#onBackgroundError(error),
       host: {
         clock: options.clock,
         storage,
         ownerOf: (scope) => actors.ownerOf(scope),
-        claim: (scope) => actors.claim(scope),
+        claim: (scope, onLost) => actors.claim(scope, onLost),
         takeInjectedCrash: (id) => this.faults.takeCrash(id) || internals.crashAgent?.(id) === true,
         poisonLimit: options.poisonLimit,
       },

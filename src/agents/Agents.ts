@@ -85,6 +85,8 @@ export interface AgentsDeps {
   host: Omit<AgentHost, 'takeInjectedCrash'> & { takeInjectedCrash(agentId: string): boolean };
   assertWritable(): void;
   assertReadable(): void;
+  /** A failure in the background, such as stopping an agent whose scope another process took over. */
+  reportError?(error: unknown): void;
   clock: { now(): number };
 }
 
@@ -151,7 +153,7 @@ export class Agents {
     this.#assertSupervisor(supervisor, id);
     if (this.#live.has(id)) throw new TypeError(`Agent ${id} is already running; use rt.agents.get('${id}')`);
     // On a shared store, another process may run the agent: this waits for its lease or refuses.
-    const release = await this.#deps.host.claim(Scope.agent(id));
+    const release = await this.#deps.host.claim(Scope.agent(id), (error) => this.#leaseLost(id, error));
     try {
       return await this.#spawnClaimed(id, supervisor, options, release);
     } catch (error) {
@@ -236,7 +238,7 @@ export class Agents {
     if (live !== undefined) return new AgentHandle(live.actor, this, live.supervisor);
     // Claimed before the record is read: on a shared store, the record is then the last its previous
     // process wrote, and that process can write no more.
-    const release = await this.#deps.host.claim(Scope.agent(id));
+    const release = await this.#deps.host.claim(Scope.agent(id), (error) => this.#leaseLost(id, error));
     try {
       return await this.#restoreClaimed(id, options, release);
     } catch (error) {
@@ -472,6 +474,24 @@ export class Agents {
     this.#forgetLive(actor.id);
     const error = new LlmStateError('ACTOR_STOPPED', `Agent ${actor.id} is temporary and its supervisor does not restart it`, { details: { agent: actor.id } });
     actor.retire(error, status).catch(() => {});
+  }
+
+  /**
+   * Another process took the agent's scope over (this one was paused past its lease): the agent stops here
+   * at once and saves nothing more, so that it never writes over its successor; what was queued for it is
+   * refused with LEASE_LOST. It runs on in the process that holds it now.
+   */
+  #leaseLost(id: string, error: LlmStateError): void {
+    const live = this.#live.get(id);
+    if (live === undefined) return;
+    this.#forgetLive(id);
+    live.actor.rejectQueued(error);
+    void this.#lifecycle
+      .run(id, async () => {
+        await live.actor.retire(error);
+        await this.#removeChild(live.supervisor, id);
+      })
+      .catch((failure: unknown) => this.#deps.reportError?.(failure));
   }
 
   #forgetLive(id: string): void {

@@ -95,6 +95,11 @@ export class Dispatcher implements OutboxPort {
     });
   }
 
+  /** Whether this process delivers `name` (always, on a store of one process). */
+  deliversHere(name: string): boolean {
+    return this.#shared === undefined || this.#shared.delivers(name);
+  }
+
   /** Whether other processes may deliver hooks too: what waited in the outbox is read when a hook's lease is taken. */
   get shared(): boolean {
     return this.#shared !== undefined;
@@ -158,7 +163,14 @@ export class Dispatcher implements OutboxPort {
     return {
       ops,
       committed: () => {
-        for (const [slot, indexes] of accepted) slot.enqueue(batchEntry(seq, timestamp, events, batch.eventsJson, indexes, batch.correlations));
+        for (const [slot, indexes] of accepted) {
+          // The delivery lease was lost while the batch committed: the new holder reads the entry.
+          if (shared !== undefined && !shared.delivers(slot.name)) {
+            slot.release(indexes.length);
+            continue;
+          }
+          slot.enqueue(batchEntry(seq, timestamp, events, batch.eventsJson, indexes, batch.correlations));
+        }
         for (const [slot, count] of overflowed) slot.overflowed(count);
         if (accepted.length > 0) this.#schedulePump();
       },
@@ -361,6 +373,7 @@ export class Dispatcher implements OutboxPort {
     let waitMs = Infinity;
     for (const slot of this.#byPriority) {
       if (this.#inFlight >= this.#deps.maxInFlight) break;
+      if (this.#shared !== undefined && !this.#shared.delivers(slot.name)) continue;
       while (this.#inFlight < this.#deps.maxInFlight && slot.canStart(now)) this.#start(slot);
       waitMs = Math.min(waitMs, slot.waitMs(now));
     }

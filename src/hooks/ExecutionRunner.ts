@@ -233,10 +233,13 @@ export class ExecutionRunner {
     return this.#deps.authorizeAction!(action, actingFor, triggeredBy);
   }
 
-  /** The batch options of an execution's record: fenced by the hook's delivery lease on a shared store. */
+  /**
+   * The batch options of an execution's record: fenced by the hook's delivery lease on a shared store. A
+   * shared store's execution without that lease must record nothing: its fence is one that cannot hold.
+   */
   #fence(hookName: string): BatchOptions {
-    const fence = this.#deps.fenceOf?.(hookName);
-    return fence === undefined ? {} : { fence };
+    if (this.#deps.fenceOf === undefined) return {};
+    return { fence: this.#deps.fenceOf(hookName) ?? [{ resource: `hook:${hookName}`, owner: '', epoch: -1 }] };
   }
 
   /**

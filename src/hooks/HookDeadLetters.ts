@@ -60,6 +60,8 @@ export class HookDeadLetters {
     if (letters.length === 0) return 0;
     const count = letters.reduce((sum, letter) => sum + letter.events.length, 0);
     await this.#deps.recordEvents([{ kind: 'hook.redelivered', data: { hook: hookName, events: count } }], ops);
+    // On a shared store, only the process that delivers the hook queues them; see docs/scale-out.md.
+    if (!dispatcher.deliversHere(hookName)) return count;
     for (const letter of letters) slot.restore(inlineEntry(letter.seq, letter.at, letter.events, 0));
     dispatcher.poke();
     return count;
