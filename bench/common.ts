@@ -29,3 +29,13 @@ export async function withRuntime<T>(dir: string, fn: (rt: Runtime) => Promise<T
     await rt.close();
   }
 }
+
+/** Opens a runtime on a PostgreSQL schema, runs `fn`, and always closes the runtime. */
+export async function withPostgresRuntime<T>(url: string, schema: string, fn: (rt: Runtime) => Promise<T>, owner?: string): Promise<T> {
+  const rt = await createRuntime({ storage: { postgres: { connectionString: url, schema } }, ...(owner === undefined ? {} : { leases: { owner } }) });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}

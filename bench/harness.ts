@@ -20,6 +20,8 @@ export interface BenchContext {
   readonly keys?: number;
   /** The records P7 migrates (`--records N`); its default when undefined. */
   readonly records?: number;
+  /** The PostgreSQL server PG runs against (`--postgres URL`); when undefined, PG looks for one itself. */
+  readonly postgres?: string;
   /** Progress lines go here (stderr), so stdout stays the report. */
   log(message: string): void;
 }
@@ -47,6 +49,8 @@ export interface BenchResult {
   notes: string[];
   /** Raw numbers, for --json. */
   data: Record<string, unknown>;
+  /** Why the benchmark did not run, when it could not (PG without a server). */
+  skipped?: string;
 }
 
 export type Benchmark = (ctx: BenchContext) => Promise<BenchResult>;
@@ -108,6 +112,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 
 export interface LatencySummary {
   p50: number;
+  p95: number;
   p99: number;
   mean: number;
   /** samples */
@@ -117,13 +122,14 @@ export interface LatencySummary {
 /** Summarises latencies given in nanoseconds. Sorts the array in place. */
 export function summarize(samplesNs: Float64Array): LatencySummary {
   samplesNs.sort();
-  return { p50: percentile(samplesNs, 50), p99: percentile(samplesNs, 99), mean: mean(samplesNs), n: samplesNs.length };
+  return { p50: percentile(samplesNs, 50), p95: percentile(samplesNs, 95), p99: percentile(samplesNs, 99), mean: mean(samplesNs), n: samplesNs.length };
 }
 
 /** The median of each field over several summaries. */
 export function medianSummary(summaries: readonly LatencySummary[]): LatencySummary {
   return {
     p50: median(summaries.map((s) => s.p50)),
+    p95: median(summaries.map((s) => s.p95)),
     p99: median(summaries.map((s) => s.p99)),
     mean: median(summaries.map((s) => s.mean)),
     n: median(summaries.map((s) => s.n)),
@@ -232,6 +238,10 @@ export function table(headers: string[], rows: string[][]): string {
 }
 
 export function printResult(result: BenchResult): void {
+  if (result.skipped !== undefined) {
+    console.log(`\n== ${result.id} skipped: ${result.skipped}`);
+    return;
+  }
   console.log(`\n== ${result.id}: ${result.title}`);
   console.log(
     table(

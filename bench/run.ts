@@ -7,7 +7,8 @@
  *   node --import tsx bench/run.ts --quick         # smaller sizes, a smoke run
  *   options: --reps N (measured repetitions, default 5; 3 with --quick), --json FILE (write raw results),
  *            --keys N (the store size of P6: default 1M, 100k with --quick),
- *            --records N (the records P7 migrates: default 1M, 100k with --quick)
+ *            --records N (the records P7 migrates: default 1M, 100k with --quick),
+ *            --postgres URL (the server PG runs against; see bench/postgresServer.ts for the others it tries)
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -24,6 +25,7 @@ import { agentSpawn } from './agentSpawn.js';
 import { agentRestart } from './agentRestart.js';
 import { accessCheck } from './accessCheck.js';
 import { p9LangGraph } from './p9LangGraph.js';
+import { p10Postgres } from './p10Postgres.js';
 
 const BENCHMARKS: Record<string, Benchmark> = {
   P1: p1AwaitedSet,
@@ -38,6 +40,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   RESTART: agentRestart,
   ACCESS: accessCheck,
   LG: p9LangGraph,
+  PG: p10Postgres,
 };
 
 interface Args {
@@ -47,10 +50,11 @@ interface Args {
   json: string | undefined;
   keys: number | undefined;
   records: number | undefined;
+  postgres: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { ids: [], quick: false, reps: undefined, json: undefined, keys: undefined, records: undefined };
+  const args: Args = { ids: [], quick: false, reps: undefined, json: undefined, keys: undefined, records: undefined, postgres: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') args.quick = true;
@@ -58,8 +62,9 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--json') args.json = argv[++i];
     else if (arg === '--keys') args.keys = Number(argv[++i]);
     else if (arg === '--records') args.records = Number(argv[++i]);
+    else if (arg === '--postgres') args.postgres = argv[++i];
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P7 P8 SPAWN RESTART ACCESS LG …] [--quick] [--reps N] [--keys N] [--records N] [--json FILE]');
+      console.log('usage: bench/run.ts [P1 P2 P3 P4 P5 P6 P7 P8 SPAWN RESTART ACCESS LG PG …] [--quick] [--reps N] [--keys N] [--records N] [--postgres URL] [--json FILE]');
       args.ids = ['--help'];
     } else if (arg.toUpperCase() in BENCHMARKS) args.ids.push(arg.toUpperCase());
     else throw new TypeError(`Unknown argument \`${arg}\`; the benchmarks are ${Object.keys(BENCHMARKS).join(', ')}`);
@@ -73,6 +78,9 @@ function parseArgs(argv: string[]): Args {
   if (args.records !== undefined && !(Number.isInteger(args.records) && args.records > 0)) {
     throw new TypeError(`Expected --records to be a positive integer, got \`${args.records}\``);
   }
+  if (args.postgres !== undefined && !/^postgres(ql)?:\/\//.test(args.postgres)) {
+    throw new TypeError(`Expected --postgres to be a URL such as postgres://user@host:5432/db, got \`${args.postgres}\``);
+  }
   return args;
 }
 
@@ -85,6 +93,7 @@ async function main(): Promise<void> {
     reps: args.reps ?? (args.quick ? 3 : 5),
     ...(args.keys === undefined ? {} : { keys: args.keys }),
     ...(args.records === undefined ? {} : { records: args.records }),
+    ...(args.postgres === undefined ? {} : { postgres: args.postgres }),
     log: (message) => process.stderr.write(`  … ${message}\n`),
   };
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ${process.platform}/${process.arch}`;
@@ -118,6 +127,8 @@ async function main(): Promise<void> {
     ),
   );
   console.log(`\nload average at end: ${load()}`);
+  const skipped = results.filter((r) => r.skipped !== undefined).map((r) => r.id);
+  if (skipped.length > 0) console.log(`\nSkipped: ${skipped.join(', ')} (see above)`);
   if (failures.length > 0) console.log(`\nFailed to run: ${failures.join(', ')}`);
   if (args.json !== undefined) {
     await writeFile(args.json, JSON.stringify({ machine, quick: args.quick, reps: ctx.reps, at: new Date().toISOString(), loadBefore, loadAfter: load(), results }, null, 2));

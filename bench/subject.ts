@@ -12,6 +12,9 @@ import type * as Index from '../src/index.js';
 import type * as Runtime from '../src/runtime.js';
 import type * as KeyCodec from '../src/state/keyCodec.js';
 import type * as RecordEnvelope from '../src/storage/recordEnvelope.js';
+import type * as EventLog from '../src/events/eventLog.js';
+import type * as Storage from '../src/storage/index.js';
+import type * as PostgresSql from '../src/storage/postgresSql.js';
 import type * as ScopeLifecycle from '../actors/scopeLifecycle.js';
 import type * as CommitSchedulerModule from '../actors/CommitScheduler.js';
 import type * as ScopeActorModule from '../actors/ScopeActor.js';
@@ -56,6 +59,10 @@ export const index = await load<typeof Index>('src/index.ts');
 export const runtimeInternals = await load<typeof Runtime>('src/runtime.ts');
 export const keyCodec = await load<typeof KeyCodec>('src/state/keyCodec.ts');
 export const recordEnvelope = await load<typeof RecordEnvelope>('src/storage/recordEnvelope.ts');
+export const eventLog = await load<typeof EventLog>('src/events/eventLog.ts');
+export const storage = await load<typeof Storage>('src/storage/index.ts');
+/** The statements the PostgreSQL backend sends, for a raw reference that sends them without the runtime. */
+export const postgresSql = await load<typeof PostgresSql>('src/storage/postgresSql.ts');
 export const scopeLifecycle = await load<typeof ScopeLifecycle>('actors/scopeLifecycle.ts');
 
 /** For probes that time the inside of a write. */

@@ -8,7 +8,19 @@
 #
 # The server's log, initdb's included, is <dir>/server.log. PostgreSQL refuses to run as root: as root,
 # the cluster belongs to the `postgres` OS user, created when missing.
+#
+# LLMSTATE_PG_FSYNC=on starts the cluster with fsync on, as a production server runs, for the benchmarks;
+# the default, off, is for the tests.
 set -euo pipefail
+
+FSYNC="${LLMSTATE_PG_FSYNC:-off}"
+case "$FSYNC" in
+  on | off) ;;
+  *)
+    echo "LLMSTATE_PG_FSYNC must be on or off, got '$FSYNC'." >&2
+    exit 2
+    ;;
+esac
 
 MARKER=.llmstate-throwaway-postgres
 OWNER=postgres
@@ -96,15 +108,16 @@ start() {
   as_owner "$bindir/initdb" --pgdata="$dir/data" --auth=trust --username=postgres --encoding=UTF8 \
     --locale=C --no-sync >>"$dir/server.log" 2>&1 || fail_with_log "initdb failed in $dir/data."
 
-  # fsync=off, and initdb --no-sync: this cluster lives for one test run and is deleted after it, so
-  # nothing in it needs to survive a crash of the machine, and the tests need not wait for the disk.
+  # fsync=off by default, and initdb --no-sync: this cluster lives for one test run and is deleted after
+  # it, so nothing in it needs to survive a crash of the machine, and the tests need not wait for the disk.
+  # A benchmark asks for fsync=on, so that each commit waits for the disk as it would in production.
   cat >>"$dir/data/postgresql.conf" <<EOF
 
 # Throwaway test cluster (scripts/postgres-throwaway.sh)
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 300
-fsync = off
+fsync = $FSYNC
 EOF
 
   # The kernel's free port can be taken by someone else before the server binds it: then try another.

@@ -476,7 +476,7 @@ async function syncMode(reps: number, count: number): Promise<void> {
     await wal?.caughtUp();
     const ns = elapsedNs(start);
     // For the table, mean = ns per write; p50 = writes per group.
-    return { p50: n / (group.groups - g), p99: 0, mean: ns / n, n, cpu: (cpuNs() - cpu) / n };
+    return { p50: n / (group.groups - g), p95: 0, p99: 0, mean: ns / n, n, cpu: (cpuNs() - cpu) / n };
   };
   const batch2 = (db: RawDb, i: number) => db.batch().put(rawKey, rawValue).put(prefixed(EVENTS_PREFIX, encodeSeqKey(i + 1)), eventValue).write(SYNC);
   const levelGroup = (db: RawDb) => (ops: BatchOp[]) => {
