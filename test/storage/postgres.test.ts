@@ -9,13 +9,7 @@ import { TestSchemas } from './postgresTestDatabase.js';
 import { describePostgres } from '../support/postgres.js';
 
 const schemas = new TestSchemas();
-const opened: PostgresBackend[] = [];
-
-async function open(backend: PostgresBackend): Promise<PostgresBackend> {
-  opened.push(backend);
-  await backend.open();
-  return backend;
-}
+const open = (backend: PostgresBackend) => schemas.open(backend);
 
 function put(sublevel: SublevelName, key: Buffer | string, value: Buffer | string): BatchOp {
   return { type: 'put', sublevel, key: Buffer.from(key), value: Buffer.from(value) };
@@ -36,7 +30,7 @@ function numbered(i: number): Buffer {
 describePostgres('backend', () => {
   after(() => schemas.dropAll());
   afterEach(async () => {
-    for (const backend of opened.splice(0)) await backend.close();
+    await schemas.closeOpened();
   });
 
   storageSuite({

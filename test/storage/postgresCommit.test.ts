@@ -9,13 +9,7 @@ import { testPostgresUrl, TestSchemas } from './postgresTestDatabase.js';
 import { describePostgres } from '../support/postgres.js';
 
 const schemas = new TestSchemas();
-const opened: PostgresBackend[] = [];
-
-async function open(backend: PostgresBackend): Promise<PostgresBackend> {
-  opened.push(backend);
-  await backend.open();
-  return backend;
-}
+const open = (backend: PostgresBackend) => schemas.open(backend);
 
 /** Two backends on one schema, as two processes sharing a database. */
 async function pair(): Promise<[PostgresBackend, PostgresBackend]> {
@@ -56,7 +50,7 @@ async function leaseLost(action: () => unknown): Promise<LlmStateError> {
 describePostgres('backend: commits across processes', () => {
   after(() => schemas.dropAll());
   afterEach(async () => {
-    for (const backend of opened.splice(0)) await backend.close();
+    await schemas.closeOpened();
   });
 
   describe('commit sequence', () => {
@@ -247,7 +241,7 @@ describePostgres('backend: commits across processes', () => {
         assert.equal((await backend.get('events', seqKey(1)))?.toString(), 'v');
         assert.equal(await backend.commitNext(0, (seq) => [put('events', seqKey(seq), 'v')]), 2);
       } finally {
-        for (const backend of opened.splice(0)) await backend.close();
+        await schemas.closeOpened();
         await proxy.close();
       }
     });

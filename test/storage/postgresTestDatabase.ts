@@ -17,6 +17,7 @@ export function testPostgresUrl(): string {
 export class TestSchemas {
   readonly #created = new Set<string>();
   readonly #schemaOf = new WeakMap<object, string>();
+  readonly #opened: PostgresBackend[] = [];
   #admin: pg.Client | undefined;
 
   /** A schema name no other test uses. */
@@ -39,6 +40,18 @@ export class TestSchemas {
     const schema = this.#schemaOf.get(backend);
     if (schema === undefined) throw new Error('Expected a backend made by these test schemas');
     return this.backend(schema, options);
+  }
+
+  /** Opens `backend`, to be closed by {@link closeOpened}. */
+  async open(backend: PostgresBackend): Promise<PostgresBackend> {
+    this.#opened.push(backend);
+    await backend.open();
+    return backend;
+  }
+
+  /** Closes every backend opened through {@link open}. */
+  async closeOpened(): Promise<void> {
+    for (const backend of this.#opened.splice(0)) await backend.close();
   }
 
   async admin(): Promise<pg.Client> {
