@@ -150,17 +150,22 @@ describePostgres('backend: commits across processes', () => {
       const hold = await held(a, 'scope:v', 'A', 100);
       await sleep(150);
       let takeover: Promise<unknown> | undefined;
-      let settledDuringCommit = false;
+      let settled = false;
+      let settledWhileCommitHeldTheLease: boolean | undefined;
       const stop = a.intercept({
+        // Runs after the commit has begun, and so holds the lease row: the takeover must still be waiting
+        // when the hold ends. (Whether it settles before commitNext returns, once COMMIT has released the
+        // row, is a race between two connections, not a property of the fence.)
         async beforeBatch() {
           takeover = b.acquireLease('scope:v', 'B', 60_000);
-          takeover.then(() => (settledDuringCommit = true));
+          takeover.then(() => (settled = true));
           await sleep(200);
+          settledWhileCommitHeldTheLease = settled;
         },
       });
       assert.equal(await a.commitNext(0, () => [put('state', 'in flight', 'x')], { fence: [hold] }), 1);
       stop();
-      assert.equal(settledDuringCommit, false, 'the takeover waited for the commit');
+      assert.equal(settledWhileCommitHeldTheLease, false, 'the takeover waited for the commit');
       assert.deepEqual(await takeover, { acquired: true, hold: { resource: 'scope:v', owner: 'B', epoch: 2 }, expiresAt: (await takeover as { expiresAt: number }).expiresAt });
       assert.equal(await text(b, 'state', 'in flight'), 'x');
     });
