@@ -117,3 +117,45 @@ export function beginSequencedCommit(schema: string, previous: number, fence: re
   const next = `UPDATE ${table(schema, 'commit_sequence')} SET seq = GREATEST(seq, ${integerLiteral(previous)}) + 1 RETURNING seq::text AS seq, pg_current_xact_id()::text AS xid`;
   return ['BEGIN', ...(fence.length > 0 ? [fenceCheck(schema, fence)] : []), next].join('; ');
 }
+
+/**
+ * The slots of commit_marks. A commit that predicted its sequence leaves its token in slot `seq % MARK_SLOTS`,
+ * so that, should its connection be lost, the token tells whether it committed; a slot is overwritten only
+ * after this many later commits.
+ */
+export const MARK_SLOTS = 1024;
+
+/**
+ * The SQLSTATE of the guards of a predicted commit (division by zero, the one error a plain statement can
+ * raise at will): the predicted sequence was taken, or a fenced lease changed hands. Either way the string
+ * stops before COMMIT and nothing is written.
+ */
+export const GUARD_FAILED = '22012';
+
+/**
+ * Locks the fenced leases as {@link fenceCheck} does, and stops the string unless every one is still held
+ * by its owner at its epoch.
+ */
+function fenceGuard(schema: string, fence: readonly LeaseHold[]): string {
+  const holds = new Map(fence.map((hold) => [hold.resource, hold]));
+  const rows = [...holds.values()].map((hold) => `(${textLiteral(hold.resource)}, ${textLiteral(hold.owner)}, ${integerLiteral(hold.epoch)}::bigint)`);
+  return (
+    `WITH held AS (SELECT 1 FROM ${table(schema, 'leases')} WHERE (resource, owner, epoch) IN (${rows.join(', ')}) ORDER BY resource FOR SHARE) ` +
+    `SELECT 1 / (count(*) = ${holds.size})::int FROM held`
+  );
+}
+
+/**
+ * A sequenced commit in one round trip, for a process that expects the store's sequence to be `seq - 1`:
+ * the fence, the sequence moved from `seq - 1` to `seq` with the commit's token in its mark, the writes and
+ * COMMIT. When another commit took `seq` first, or a lease changed hands, a guard fails with GUARD_FAILED.
+ */
+export function predictedCommit(schema: string, seq: number, token: Buffer, fence: readonly LeaseHold[], ops: readonly BatchOp[], sync: boolean): string {
+  const next = integerLiteral(seq);
+  const taken =
+    `WITH next AS (UPDATE ${table(schema, 'commit_sequence')} SET seq = ${next} WHERE seq = ${integerLiteral(seq - 1)} RETURNING seq), ` +
+    `mark AS (INSERT INTO ${table(schema, 'commit_marks')} (slot, seq, token) SELECT ${seq % MARK_SLOTS}, seq, ${byteaLiteral(token)} FROM next ` +
+    `ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, token = excluded.token RETURNING 1) ` +
+    `SELECT 1 / count(*)::int FROM mark`;
+  return ['BEGIN', ...(fence.length > 0 ? [fenceGuard(schema, fence)] : []), taken, ...writeStatements(schema, ops), ...(sync ? [SYNC_COMMIT] : []), 'COMMIT'].join('; ');
+}
