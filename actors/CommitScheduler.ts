@@ -220,9 +220,6 @@ export class CommitScheduler {
       seq = await this.#options.storage.commitNext(
         this.#seq,
         (next) => {
-          // Built again when a shared store's predicted sequence was taken: the first try's hook entries go.
-          (staged as StagedOutbox | undefined)?.aborted();
-          staged = undefined;
           attempted = next;
           const built = this.#build(taken, next, timestamp);
           staged = built.staged;

@@ -2,7 +2,6 @@
  * Raw `pg`, the reference of PG: the same rows written into a table like the backend's `records`, over a
  * pool like the backend's write pool, with no sequence, no leases and no runtime.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { LeaseHold } from '../src/storage/index.js';
 import { eventLog, postgresSql, storage } from './subject.js';
@@ -72,8 +71,8 @@ export class RawPg {
 }
 
 /**
- * Raw `pg` sending, for each commit, the very statements of the backend's predicted commit
- * (src/storage/postgresSql.ts) in its one round trip, with the leases of its scopes to check: the
+ * Raw `pg` sending, for each commit, the very statements of the backend's sequenced commit
+ * (src/storage/postgresSql.ts) in its two round trips, with the leases of its scopes to check: the
  * runtime's SQL without the runtime. The schema and the leases are made by the backend itself.
  */
 export class BackendStatements {
@@ -108,10 +107,18 @@ export class BackendStatements {
   /** `rows`, and `eventRecord` under the next sequence, as one commit fenced by the leases of `resources`. */
   async commit(rows: readonly Row[], eventRecord: Buffer, resources: Iterable<string>): Promise<void> {
     const fence = [...resources].map((resource) => this.#holds.get(resource)!);
-    // One commit at a time per process, as the runtime's scheduler commits, so the prediction always holds.
-    const seq = ++this.#seq;
-    const ops = [...rows, { sublevel: 'events' as const, key: eventLog.encodeSeqKey(seq), value: eventRecord }].map((row) => ({ type: 'put' as const, ...row }));
-    await this.#pool.query(postgresSql.predictedCommit(this.#schema, seq, randomBytes(16), fence, ops, false));
+    const client = await this.#pool.connect();
+    try {
+      await client.query(postgresSql.beginSequencedCommit(this.#schema, this.#seq, fence));
+      this.#seq++;
+      const ops = [...rows, { sublevel: 'events' as const, key: eventLog.encodeSeqKey(this.#seq), value: eventRecord }].map((row) => ({ type: 'put' as const, ...row }));
+      await client.query(postgresSql.writeAndCommit(this.#schema, ops, false));
+    } catch (error) {
+      // Not back into the pool in the middle of a transaction.
+      client.release(error as Error);
+      throw error;
+    }
+    client.release();
   }
 
   close(): Promise<void> {

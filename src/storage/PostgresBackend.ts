@@ -1,12 +1,11 @@
 import type pg from 'pg';
 import { createPool, HeldConnection, RAW_TYPES } from './postgresConnections.js';
 import { PostgresCommit, type CommitContext } from './PostgresCommit.js';
-import { PostgresPredictedCommit } from './PostgresPredictedCommit.js';
 import { acquireLease, releaseLeases, renewLeases } from './postgresLeases.js';
 import { applicationName, describePostgresLocation, resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from './postgresOptions.js';
 import { OUTCOME_DEADLINE_MS } from './postgresOutcome.js';
 import { keyRange, PAGE_SIZE, pageQuery, readPages } from './postgresPages.js';
-import { migrateSchema, TABLES } from './postgresSchema.js';
+import { migrateSchema } from './postgresSchema.js';
 import { beginReadSnapshot, PostgresSnapshot } from './PostgresSnapshot.js';
 import { table, writeAndCommit } from './postgresSql.js';
 import {
@@ -45,10 +44,6 @@ export class PostgresBackend extends StorageBackend {
   readonly #snapshots = new Set<PostgresSnapshot>();
   /** The connections of iterations under way, each in its own snapshot. */
   readonly #iterations = new Set<HeldConnection>();
-  /** The highest sequence this process has seen the store take. */
-  #lastSeq = 0;
-  /** Whether the next commit predicts its sequence (see _beginCommit). */
-  #predicting = true;
 
   constructor(options: PostgresOptions) {
     super();
@@ -129,26 +124,10 @@ export class PostgresBackend extends StorageBackend {
     await commit.commit(statements, ops.length);
   }
 
-  /**
-   * A commit predicts its sequence, and so takes one round trip, while no other process commits between
-   * this one's commits: when the last commit found the sequence where this process expected it. Otherwise,
-   * and after a prediction missed, it takes the sequence first, in a round trip of its own.
-   */
-  protected override async _beginCommit(previous: number, options: CommitOptions, attempt: number): Promise<PostgresCommit | PostgresPredictedCommit> {
+  protected override async _beginCommit(previous: number, options: CommitOptions): Promise<PostgresCommit> {
     await this.#afterStartingSnapshots();
-    const expected = Math.max(previous, this.#lastSeq) + 1;
-    if (attempt === 1 && this.#predicting) return new PostgresPredictedCommit(this.#open.write, this.#commitContext, expected, options, this.#predicted);
-    const commit = await PostgresCommit.begin(this.#open.write, this.#commitContext, previous, options);
-    this.#predicting = commit.seq === expected;
-    this.#lastSeq = Math.max(this.#lastSeq, commit.seq);
-    return commit;
+    return PostgresCommit.begin(this.#open.write, this.#commitContext, previous, options);
   }
-
-  /** What became of a predicted commit: written as `seq`, or missed. */
-  readonly #predicted = (seq: number | undefined): void => {
-    if (seq === undefined) this.#predicting = false;
-    else this.#lastSeq = Math.max(this.#lastSeq, seq);
-  };
 
   protected async *_iterator(sublevel: SublevelName, options: RangeOptions): AsyncGenerator<Entry> {
     const range = keyRange(sublevel, options);
@@ -185,7 +164,7 @@ export class PostgresBackend extends StorageBackend {
   }
 
   protected override async _approximateSize(): Promise<number> {
-    const sizes = TABLES.map((name) => `pg_total_relation_size('${table(this.#schema, name)}')`);
+    const sizes = ['records', 'commit_sequence', 'leases', 'migrations'].map((name) => `pg_total_relation_size('${table(this.#schema, name)}')`);
     const result = await this.#open.read.query<{ bytes: string }>(`SELECT (${sizes.join(' + ')})::text AS bytes`);
     return Number(result.rows[0].bytes);
   }

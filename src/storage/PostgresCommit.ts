@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { LlmStateError } from '../errors.js';
 import { HeldConnection } from './postgresConnections.js';
-import { abortedError, resolveOutcome, transactionStatus, unknownOutcomeError, type TransactionStatus } from './postgresOutcome.js';
+import { abortedError, resolveOutcome, transactionStatus, unknownOutcomeError } from './postgresOutcome.js';
 import { beginBatch, beginSequencedCommit, writeAndCommit } from './postgresSql.js';
 import type { BatchOp, CommitOptions, LeaseHold, SequencedCommit } from './StorageBackend.js';
 
@@ -91,41 +91,24 @@ export class PostgresCommit implements SequencedCommit {
     });
   }
 
-  /** After a failed second round trip: see {@link settleFailedCommit}. */
+  /**
+   * After a failed second round trip: a connection that still answers saw a statement fail, so the
+   * transaction is aborted and its COMMIT, later in the string, never ran. A connection that does not
+   * answer leaves the outcome to be asked of the server, by the transaction's id.
+   */
   async #settleFailure(err: unknown, count: number): Promise<void> {
     const pid = this.#held.pid;
-    const { outcomeConfig } = this.#context;
-    await settleFailedCommit(this.#held, err, count, this.#context, { xid: this.#xid }, () => transactionStatus(outcomeConfig, this.#xid, pid));
+    try {
+      await this.#held.finish('ROLLBACK');
+    } catch {
+      const { outcomeConfig, outcomeDeadlineMs, location } = this.#context;
+      const outcome = await resolveOutcome(() => transactionStatus(outcomeConfig, this.#xid, pid), { deadlineMs: outcomeDeadlineMs });
+      if (outcome === 'committed') return;
+      if (outcome === 'aborted') throw abortedError(location, err);
+      throw unknownOutcomeError(location, count, this.#xid, outcomeDeadlineMs, err);
+    }
+    throw err;
   }
-}
-
-/**
- * After the round trip with a commit's COMMIT failed: a connection that still answers saw a statement
- * fail, so the transaction is aborted and its COMMIT, later in the string, never ran. A connection that
- * does not answer leaves the outcome to be asked of the server with `status`. Returns when the commit is
- * known to have been written.
- *
- * @throws the failure when nothing was written; STORAGE_FAILED with `details.outcome: 'unknown'` when
- * that could not be learnt.
- */
-export async function settleFailedCommit(
-  held: HeldConnection,
-  err: unknown,
-  count: number,
-  context: CommitContext,
-  commit: { xid: string } | { seq: number },
-  status: () => Promise<TransactionStatus>,
-): Promise<void> {
-  try {
-    await held.finish('ROLLBACK');
-  } catch {
-    const { outcomeDeadlineMs, location } = context;
-    const outcome = await resolveOutcome(status, { deadlineMs: outcomeDeadlineMs });
-    if (outcome === 'committed') return;
-    if (outcome === 'aborted') throw abortedError(location, err);
-    throw unknownOutcomeError(location, count, commit, outcomeDeadlineMs, err);
-  }
-  throw err;
 }
 
 interface LeaseRow {

@@ -50,24 +50,11 @@ export interface LeaseHold {
 /** Options of a sequenced commit: those of a batch. */
 export type CommitOptions = BatchOptions;
 
-/**
- * What {@link SequencedCommit.write} says of a commit that wrote nothing because what it predicted did not
- * hold: another commit took its sequence first, or a lease it fenced changed hands. The caller begins again.
- */
-export const PREDICTION_MISSED = 'prediction missed';
-
-/**
- * A commit that has its sequence and has not yet written: what a backend begins for
- * {@link StorageBackend.commitNext}. The sequence is taken already, or (on a shared store) predicted, to
- * be taken in the same round trip as the writes.
- */
+/** A commit that has taken its sequence and not yet written: what a backend begins for {@link StorageBackend.commitNext}. */
 export interface SequencedCommit {
   readonly seq: number;
-  /**
-   * Writes `ops` with the sequence, all or nothing. Resolves to PREDICTION_MISSED, having written nothing,
-   * when the sequence was only predicted and another commit took it first (or a fenced lease moved).
-   */
-  write(ops: readonly BatchOp[]): Promise<void | typeof PREDICTION_MISSED>;
+  /** Writes `ops` with the sequence taken, all or nothing. */
+  write(ops: readonly BatchOp[]): Promise<void>;
   /** Gives the sequence back: nothing was written. */
   abandon(): Promise<void> | void;
 }
@@ -201,51 +188,44 @@ export abstract class StorageBackend {
    * undefined when `build` made no operations (nothing is written and no sequence is used). `previous`
    * is the last sequence the caller knows of. A store of one process takes `previous + 1`; a store that
    * several processes share takes the next sequence of the store, in commit order, so that sequences stay
-   * one counter consistent with the order of commits (DESIGN §4, §17).
-   *
-   * `build` runs synchronously, once per attempt: on a shared store, a commit that predicted its sequence
-   * and found it taken by another process's commit is built again with the next one. Only the operations
-   * of the last call are written.
+   * one counter consistent with the order of commits (DESIGN §4, §17). `build` runs once, synchronously.
    *
    * @throws {LEASE_LOST} when a lease in `options.fence` is no longer held; nothing is written.
    * @throws {STORAGE_FAILED} when the commit fails; nothing is written.
    */
   async commitNext(previous: number, build: (seq: number) => readonly BatchOp[], options: CommitOptions = {}): Promise<number | undefined> {
     this.#assertOpen();
-    for (let attempt = 1; ; attempt++) {
-      let begun: SequencedCommit;
-      try {
-        const beginning = this._beginCommit(previous, options, attempt);
-        // A store of one process begins at once: no await on the way of every commit.
-        begun = beginning instanceof Promise ? await beginning : beginning;
-      } catch (err) {
-        throw commitError(err);
-      }
-      let ops: readonly BatchOp[];
-      try {
-        ops = build(begun.seq);
-      } catch (err) {
-        await begun.abandon();
-        throw err;
-      }
-      try {
-        if (ops.length === 0) {
-          await begun.abandon();
-          return undefined;
-        }
-        for (const interceptor of this.#interceptors) await interceptor.beforeBatch?.(ops);
-      } catch (err) {
-        await abandonQuietly(begun);
-        throw commitError(err, ops.length);
-      }
-      let written: void | typeof PREDICTION_MISSED;
-      try {
-        written = await begun.write(ops);
-      } catch (err) {
-        throw commitError(err, ops.length);
-      }
-      if (written !== PREDICTION_MISSED) return begun.seq;
+    let begun: SequencedCommit;
+    try {
+      const beginning = this._beginCommit(previous, options);
+      // A store of one process begins at once: no await on the way of every commit.
+      begun = beginning instanceof Promise ? await beginning : beginning;
+    } catch (err) {
+      throw commitError(err);
     }
+    let ops: readonly BatchOp[];
+    try {
+      ops = build(begun.seq);
+    } catch (err) {
+      await begun.abandon();
+      throw err;
+    }
+    try {
+      if (ops.length === 0) {
+        await begun.abandon();
+        return undefined;
+      }
+      for (const interceptor of this.#interceptors) await interceptor.beforeBatch?.(ops);
+    } catch (err) {
+      await abandonQuietly(begun);
+      throw commitError(err, ops.length);
+    }
+    try {
+      await begun.write(ops);
+    } catch (err) {
+      throw commitError(err, ops.length);
+    }
+    return begun.seq;
   }
 
   /** Whether other processes may write this store at the same time, so that active scopes hold leases. */
@@ -335,12 +315,8 @@ export abstract class StorageBackend {
   protected async _approximateSize(): Promise<number | undefined> {
     return undefined;
   }
-  /**
-   * Begins the `attempt`th try of a sequenced commit (the first is 1). A store of one process takes
-   * `previous + 1` and has no leases to check. A backend whose commit may predict its sequence must not
-   * predict it again after PREDICTION_MISSED, so that a commit begins at most twice.
-   */
-  protected _beginCommit(previous: number, options: CommitOptions, _attempt: number): SequencedCommit | Promise<SequencedCommit> {
+  /** Begins a sequenced commit. A store of one process takes `previous + 1` and has no leases to check. */
+  protected _beginCommit(previous: number, options: CommitOptions): SequencedCommit | Promise<SequencedCommit> {
     return { seq: previous + 1, write: (ops) => this._batch(ops, options), abandon: () => {} };
   }
   protected async _acquireLease(_resource: string, _owner: string, _ttlMs: number): Promise<LeaseAttempt> {

@@ -1,4 +1,4 @@
-export { StorageBackend, SUBLEVELS, isUnknownOutcome, PREDICTION_MISSED, storageError } from './StorageBackend.js';
+export { StorageBackend, SUBLEVELS, isUnknownOutcome, storageError } from './StorageBackend.js';
 export type {
   BatchOp,
   BatchOptions,

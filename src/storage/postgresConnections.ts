@@ -56,19 +56,6 @@ export function resultsOf(result: pg.QueryResult | pg.QueryResult[]): pg.QueryRe
 }
 
 /**
- * Which server process serves a connection, and since when: the start time tells the process apart from a
- * later one that the server gave the same pid.
- */
-export interface ServerProcess {
-  readonly pid: number;
-  /** `extract(epoch FROM backend_start)` as the server writes it. */
-  readonly startedAt: string;
-}
-
-/** Each pooled connection's server process, asked once per connection. */
-const serverProcesses = new WeakMap<pg.PoolClient, ServerProcess>();
-
-/**
  * A connection checked out of a pool for several statements, such as a transaction. It goes back once:
  * healthy, or with the error that broke it, so that the pool discards it.
  */
@@ -90,19 +77,6 @@ export class HeldConnection {
   /** The server process of the connection, as `pg_stat_activity.pid` shows it. */
   get pid(): number | undefined {
     return (this.#client as unknown as { processID?: number }).processID ?? undefined;
-  }
-
-  /** The connection's server process, asked of the server the first time and remembered with the connection. */
-  async serverProcess(): Promise<ServerProcess> {
-    const known = serverProcesses.get(this.#client);
-    if (known !== undefined) return known;
-    const [result] = await this.query(
-      'SELECT pid::text AS pid, extract(epoch FROM backend_start)::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()',
-    );
-    const row = result.rows[0] as { pid: string; started: string };
-    const process = { pid: Number(row.pid), startedAt: row.started };
-    serverProcesses.set(this.#client, process);
-    return process;
   }
 
   get released(): boolean {

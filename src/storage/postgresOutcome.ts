@@ -1,7 +1,5 @@
 import pg from 'pg';
 import { LlmStateError } from '../errors.js';
-import type { ServerProcess } from './postgresConnections.js';
-import { MARK_SLOTS, table } from './postgresSql.js';
 
 /** What became of a transaction whose connection was lost during its writes or COMMIT. */
 export type CommitOutcome = 'committed' | 'aborted' | 'unknown';
@@ -70,66 +68,18 @@ export async function transactionStatus(config: pg.ClientConfig, xid: string, pi
   }
 }
 
-/**
- * One look at a commit that predicted its sequence, `seq`, and left `token` in its mark. First its server
- * process, if it still runs, is ended, so that the commit can happen no later than now; then the mark says
- * whether it did: the token in the slot of `seq`, another commit's token (that commit took `seq`), or an
- * earlier sequence (nothing took `seq`). A slot that a later commit has overwritten says nothing.
- */
-export async function markedCommitStatus(
-  config: pg.ClientConfig,
-  schema: string,
-  process: ServerProcess,
-  seq: number,
-  token: Buffer,
-): Promise<TransactionStatus> {
-  const client = new pg.Client({ ...config, connectionTimeoutMillis: 2_000 });
-  client.on('error', () => {
-    // A failure surfaces through connect() or query(); this keeps a late one from crashing the process.
-  });
-  try {
-    await client.connect();
-    const running = await client.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND extract(epoch FROM backend_start)::text = $2',
-      [process.pid, process.startedAt],
-    );
-    if (running.rows.length > 0) return 'in progress';
-    const marks = await client.query<{ seq: string; token: Buffer }>(`SELECT seq::text AS seq, token FROM ${table(schema, 'commit_marks')} WHERE slot = $1`, [
-      seq % MARK_SLOTS,
-    ]);
-    const mark = marks.rows[0];
-    if (mark === undefined || Number(mark.seq) < seq) return 'aborted';
-    if (Number(mark.seq) > seq) return null;
-    return Buffer.from(mark.token).equals(token) ? 'committed' : 'aborted';
-  } finally {
-    await client.end().catch(() => {
-      // The answer, or the failure to get one, is what matters.
-    });
-  }
-}
-
 /** The failure of a commit whose outcome is known to be a rollback. */
 export function abortedError(location: string, cause: unknown): Error {
   return new Error(`The connection to ${location} was lost during the commit, and PostgreSQL reports the transaction rolled back`, { cause });
 }
 
-/**
- * The failure of a commit that may or may not have been written. `commit` names it: by its transaction id
- * (`xid`), or by the sequence it predicted (`seq`).
- */
-export function unknownOutcomeError(
-  location: string,
-  count: number,
-  commit: { xid: string } | { seq: number },
-  deadlineMs: number,
-  cause: unknown,
-): LlmStateError {
-  const named = 'xid' in commit ? `transaction ${commit.xid}` : `the commit of sequence ${commit.seq}`;
+/** The failure of a commit that may or may not have been written. */
+export function unknownOutcomeError(location: string, count: number, xid: string, deadlineMs: number, cause: unknown): LlmStateError {
   return new LlmStateError(
     'STORAGE_FAILED',
     `Batch of ${count} operations may or may not have been written: the connection to ${location} was lost during the commit, ` +
-      `and whether ${named} committed could not be learnt within ${deadlineMs / 1000} s. ` +
+      `and whether transaction ${xid} committed could not be learnt within ${deadlineMs / 1000} s. ` +
       'Read the data back once the server is reachable before writing it again',
-    { cause, details: { outcome: 'unknown', location, ...commit } },
+    { cause, details: { outcome: 'unknown', location, xid } },
   );
 }

@@ -15,14 +15,9 @@ export const MIGRATIONS: ReadonlyArray<(schema: string) => string[]> = [
     `INSERT INTO ${table(schema, 'commit_sequence')} (seq) VALUES (0)`,
     `CREATE TABLE ${table(schema, 'leases')} (resource text COLLATE "C" PRIMARY KEY, owner text NOT NULL, epoch bigint NOT NULL, expires_at timestamptz NOT NULL)`,
   ],
-  // A commit that predicts its sequence leaves a token here, by which its outcome is known should its connection be lost.
-  (schema) => [`CREATE TABLE ${table(schema, 'commit_marks')} (slot int PRIMARY KEY, seq bigint NOT NULL, token bytea NOT NULL)`],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
-
-/** Every table of a store, as its migrations make them. */
-export const TABLES = ['records', 'commit_sequence', 'commit_marks', 'leases', 'migrations'] as const;
 
 /** Runs one statement on the connection of the migration. */
 export type RunStatement = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;

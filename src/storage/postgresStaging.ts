@@ -5,7 +5,7 @@ import { createPostgresBackend, type PostgresBackend } from './PostgresBackend.j
 import { RAW_TYPES, resultsOf } from './postgresConnections.js';
 import { applicationName, describePostgresLocation, resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from './postgresOptions.js';
 import { OUTCOME_DEADLINE_MS, resolveOutcome, transactionStatus } from './postgresOutcome.js';
-import { schemaLockKey, TABLES } from './postgresSchema.js';
+import { schemaLockKey } from './postgresSchema.js';
 import { integerLiteral, table } from './postgresSql.js';
 
 /**
@@ -19,6 +19,7 @@ import { integerLiteral, table } from './postgresSql.js';
 const SWITCH_LOCK_TIMEOUT_MS = 10_000;
 /** The staged store needs few connections: the restore writes its batches one at a time. */
 const STAGED_POOL_SIZE = 2;
+const TABLES = ['records', 'commit_sequence', 'leases', 'migrations'] as const;
 /** Leases named in a refusal, at most: the message says how many more there are. */
 const HOLDERS_NAMED = 10;
 

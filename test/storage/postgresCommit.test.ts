@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { LlmStateError } from '../../src/errors.js';
 import type { PostgresBackend } from '../../src/storage/PostgresBackend.js';
 import type { BatchOp, LeaseHold, SublevelName } from '../../src/storage/StorageBackend.js';
 import { storageFailure } from '../../src/storage/storageSuite.js';
-import { markedCommitStatus } from '../../src/storage/postgresOutcome.js';
-import { MARK_SLOTS } from '../../src/storage/postgresSql.js';
 import { CommitDroppingProxy } from './postgresProxy.js';
 import { testPostgresUrl, TestSchemas } from './postgresTestDatabase.js';
 import { describePostgres } from '../support/postgres.js';
@@ -48,16 +45,6 @@ async function leaseLost(action: () => unknown): Promise<LlmStateError> {
     return err;
   }
   assert.fail('expected LEASE_LOST');
-}
-
-/** Resolves once a connection of the backends over `schema` waits on a lock. */
-async function waitForLockWait(schema: string): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    const waiting = await schemas.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`llmstate:${schema}`]);
-    if (waiting.length > 0) return;
-    assert.ok(tries < 250, 'a connection of the store waits on the lock');
-    await sleep(20);
-  }
 }
 
 describePostgres('backend: commits across processes', () => {
@@ -158,64 +145,29 @@ describePostgres('backend: commits across processes', () => {
       assert.deepEqual(err.details, { scope: 'scope:w', owner: 'process-1', epoch: 2, heldEpoch: 1 });
     });
 
-    it('a takeover waits for a commit that took its sequence and lease row first, and the commit is written', async () => {
+    it('a takeover waits for a fenced commit under way, and the commit is written', async () => {
       const [a, b] = await pair();
       const hold = await held(a, 'scope:v', 'A', 100);
-      // Another process commits first: a's commit finds the sequence it predicted taken, and begins again
-      // by taking the sequence and locking the lease row in a round trip before its writes.
-      assert.equal(await b.commitNext(0, () => [put('state', 'other', 'x')]), 1);
       await sleep(150);
-      let attempts = 0;
       let takeover: Promise<unknown> | undefined;
       let settled = false;
       let settledWhileCommitHeldTheLease: boolean | undefined;
       const stop = a.intercept({
-        // Whether the takeover settles before commitNext returns, once COMMIT has released the row, is a
-        // race between two connections, not a property of the fence: what counts is the wait during the hold.
+        // Runs after the commit has begun, and so holds the lease row: the takeover must still be waiting
+        // when the hold ends. (Whether it settles before commitNext returns, once COMMIT has released the
+        // row, is a race between two connections, not a property of the fence.)
         async beforeBatch() {
-          if (++attempts === 1) return;
           takeover = b.acquireLease('scope:v', 'B', 60_000);
           takeover.then(() => (settled = true));
           await sleep(200);
           settledWhileCommitHeldTheLease = settled;
         },
       });
-      assert.equal(await a.commitNext(0, () => [put('state', 'in flight', 'x')], { fence: [hold] }), 2);
+      assert.equal(await a.commitNext(0, () => [put('state', 'in flight', 'x')], { fence: [hold] }), 1);
       stop();
-      assert.equal(attempts, 2, 'the predicted try missed, and the commit began again');
       assert.equal(settledWhileCommitHeldTheLease, false, 'the takeover waited for the commit');
       assert.deepEqual(await takeover, { acquired: true, hold: { resource: 'scope:v', owner: 'B', epoch: 2 }, expiresAt: (await takeover as { expiresAt: number }).expiresAt });
       assert.equal(await text(b, 'state', 'in flight'), 'x');
-    });
-
-    it('a takeover waits for a predicted commit under way, and the commit is written', async () => {
-      const schema = schemas.fresh();
-      const a = await open(schemas.backend(schema));
-      const b = await open(schemas.again(a));
-      const hold = await held(a, 'scope:u', 'A', 100);
-      await sleep(150);
-      const admin = await schemas.admin();
-      // An uncommitted row of the key the commit writes holds the commit up after its lease check.
-      await admin.query('BEGIN');
-      await admin.query(`INSERT INTO "${schema}".records VALUES ('state', 'in flight', 'blocker')`);
-      let takeover: Promise<unknown> | undefined;
-      let settled = false;
-      let commit: Promise<number | undefined> | undefined;
-      try {
-        commit = a.commitNext(0, () => [put('state', 'in flight', 'x')], { fence: [hold] });
-        await waitForLockWait(schema);
-        takeover = b.acquireLease('scope:u', 'B', 60_000);
-        takeover.then(() => (settled = true));
-        await sleep(200);
-        assert.equal(settled, false, 'the takeover waits for the commit under way');
-      } finally {
-        await admin.query('ROLLBACK');
-      }
-      assert.equal(await commit, 1);
-      assert.deepEqual(await takeover, { acquired: true, hold: { resource: 'scope:u', owner: 'B', epoch: 2 }, expiresAt: (await takeover as { expiresAt: number }).expiresAt });
-      assert.equal(await text(b, 'state', 'in flight'), 'x');
-      await leaseLost(() => a.commitNext(1, () => [put('state', 'stale', 'x')], { fence: [hold] }));
-      assert.equal(await text(b, 'state', 'stale'), undefined);
     });
 
     it('a plain batch is fenced the same way: refused with LEASE_LOST once the lease was taken over, written before', async () => {
@@ -236,80 +188,26 @@ describePostgres('backend: commits across processes', () => {
     });
   });
 
-  describe('round trips', () => {
-    it('a process that alone commits to its store commits in one round trip, and in three when another process committed since', async () => {
-      const proxy = await CommitDroppingProxy.start(testPostgresUrl());
-      try {
-        const schema = schemas.fresh();
-        const backend = await open(schemas.backend(schema, { connectionString: proxy.url }));
-        const other = await open(schemas.backend(schema));
-        const hold = await held(backend, 'scope:r', 'A', 60_000);
-        // The first commit on each connection asks which server process serves it, once.
-        await backend.commitNext(0, (seq) => [put('events', seqKey(seq), 'first')], { fence: [hold] });
-        const roundTrips = async (previous: number): Promise<number> => {
-          const before = proxy.queries;
-          await backend.commitNext(previous, (seq) => [put('events', seqKey(seq), 'v'), put('state', 'k', String(seq))], { fence: [hold] });
-          return proxy.queries - before;
-        };
-        assert.deepEqual([await roundTrips(1), await roundTrips(2), await roundTrips(3)], [1, 1, 1]);
-        assert.equal(await other.commitNext(4, (seq) => [put('events', seqKey(seq), 'other')]), 5);
-        // The prediction misses (one round trip, and one to roll it back), and the commit takes its sequence
-        // first (two more); the next commit, finding the sequence where it expected, predicts again.
-        assert.deepEqual([await roundTrips(4), await roundTrips(6)], [4, 2]);
-        assert.deepEqual([await roundTrips(7)], [1]);
-        assert.equal((await backend.get('state', Buffer.from('k')))?.toString(), '8');
-      } finally {
-        await schemas.closeOpened();
-        await proxy.close();
-      }
-    });
-  });
-
   describe('connection loss', () => {
     async function terminate(schema: string, where: string): Promise<number> {
       const rows = await schemas.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND ${where}`, [`llmstate:${schema}`]);
       return rows.length;
     }
 
-    it('a commit that took its sequence first, whose connection is terminated before COMMIT, is refused, wrote nothing and used no sequence', async () => {
+    it('a sequenced commit whose connection is terminated before COMMIT is refused, wrote nothing and used no sequence', async () => {
       const schema = schemas.fresh();
       const backend = await open(schemas.backend(schema));
-      // Another process's commit makes this one's predicted sequence miss, so that it takes its sequence first.
-      const other = await open(schemas.again(backend));
-      assert.equal(await other.commitNext(0, () => [put('state', 'other', 'v')]), 1);
-      let attempts = 0;
       const stop = backend.intercept({
         async beforeBatch() {
-          if (++attempts === 2) assert.equal(await terminate(schema, `state = 'idle in transaction'`), 1);
+          assert.equal(await terminate(schema, `state = 'idle in transaction'`), 1);
         },
       });
       const err = await storageFailure(() => backend.commitNext(0, () => [put('state', 'a', 'v'), put('audit', 'b', 'v')]));
       stop();
-      assert.equal(attempts, 2);
       assert.match(err.message, /^Batch of 2 operations failed; nothing was written: The connection to .* was lost during the commit, and PostgreSQL reports the transaction rolled back/);
       assert.equal(await text(backend, 'state', 'a'), undefined);
       assert.equal(await text(backend, 'audit', 'b'), undefined);
-      assert.equal(await backend.commitNext(0, () => [put('state', 'c', 'v')]), 2);
-    });
-
-    it('a predicted commit whose connection is terminated while it waits on a lock is refused, wrote nothing and used no sequence', async () => {
-      const schema = schemas.fresh();
-      const backend = await open(schemas.backend(schema));
-      const admin = await schemas.admin();
-      await admin.query('BEGIN');
-      await admin.query(`INSERT INTO "${schema}".records VALUES ('state', 'locked', 'x')`);
-      const commit = storageFailure(() => backend.commitNext(0, (seq) => [put('events', seqKey(seq), 'v'), put('state', 'locked', 'v')]));
-      try {
-        await waitForLockWait(schema);
-        assert.equal(await terminate(schema, `wait_event_type = 'Lock'`), 1);
-      } finally {
-        await admin.query('ROLLBACK');
-      }
-      assert.match((await commit).message, /^Batch of 2 operations failed; nothing was written: .*PostgreSQL reports the transaction rolled back/);
-      assert.equal(await backend.get('events', seqKey(1)), undefined);
-      assert.deepEqual(await schemas.query(`SELECT seq::int FROM "${schema}".commit_sequence`), [{ seq: 0 }]);
-      assert.equal(await backend.commitNext(0, (seq) => [put('events', seqKey(seq), 'again')]), 1);
-      assert.equal((await backend.get('events', seqKey(1)))?.toString(), 'again');
+      assert.equal(await backend.commitNext(0, () => [put('state', 'c', 'v')]), 1);
     });
 
     it('a batch whose connection is terminated while it waits on a lock is refused and wrote nothing', async () => {
@@ -331,59 +229,6 @@ describePostgres('backend: commits across processes', () => {
       assert.equal(await text(backend, 'state', 'a'), undefined);
       await backend.batch([put('state', 'a', 'again')]);
       assert.equal(await text(backend, 'state', 'a'), 'again', 'the broken connection was dropped from the pool');
-    });
-
-    it('a predicted commit whose COMMIT answer is lost, and that another process\'s commits then follow, is reported committed from its mark', async () => {
-      const proxy = await CommitDroppingProxy.start(testPostgresUrl());
-      try {
-        const schema = schemas.fresh();
-        const backend = await open(schemas.backend(schema, { connectionString: proxy.url }));
-        const other = await open(schemas.backend(schema));
-        const dropped = proxy.dropNextCommitAnswer();
-        const stop = other.intercept({});
-        const committing = backend.commitNext(0, (seq) => [put('events', seqKey(seq), 'mine')]);
-        await dropped;
-        stop();
-        // Commits of another process while this one learns the outcome: its mark, not the sequence, says.
-        assert.equal(await other.commitNext(1, (seq) => [put('events', seqKey(seq), 'other')]), 2);
-        assert.equal(await committing, 1);
-        assert.equal((await backend.get('events', seqKey(1)))?.toString(), 'mine');
-      } finally {
-        await schemas.closeOpened();
-        await proxy.close();
-      }
-    });
-
-    it('the mark of a predicted commit tells its outcome once its server process is gone, and nothing when a later commit overwrote it', async () => {
-      const schema = schemas.fresh();
-      await open(schemas.backend(schema));
-      const config = { connectionString: testPostgresUrl() };
-      const token = Buffer.from('a token of 16 b.');
-      const gone = { pid: 0, startedAt: '0' };
-      const mark = (seq: number, bytes: Buffer) =>
-        schemas.query(`INSERT INTO "${schema}".commit_marks VALUES ($1, $2, $3) ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, token = excluded.token`, [
-          seq % MARK_SLOTS,
-          seq,
-          bytes,
-        ]);
-      assert.equal(await markedCommitStatus(config, schema, gone, 7, token), 'aborted', 'no commit took the sequence');
-      await mark(6, Buffer.from('another'));
-      assert.equal(await markedCommitStatus(config, schema, gone, 6 + MARK_SLOTS, token), 'aborted', 'no commit took the sequence yet');
-      await mark(7, Buffer.from('another'));
-      assert.equal(await markedCommitStatus(config, schema, gone, 7, token), 'aborted', 'another commit took the sequence');
-      await mark(7, token);
-      assert.equal(await markedCommitStatus(config, schema, gone, 7, token), 'committed');
-      await mark(7 + MARK_SLOTS, Buffer.from('later'));
-      assert.equal(await markedCommitStatus(config, schema, gone, 7, token), null, 'a later commit overwrote the mark');
-
-      const running = new pg.Client(config);
-      running.on('error', () => {});
-      await running.connect();
-      const [row] = (await running.query('SELECT pid::text AS pid, extract(epoch FROM backend_start)::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()')).rows;
-      const process = { pid: Number(row.pid), startedAt: row.started as string };
-      assert.equal(await markedCommitStatus(config, schema, { ...process, startedAt: '1' }, 7, token), null, 'another process with the same pid is left alone');
-      assert.equal(await markedCommitStatus(config, schema, process, 7, token), 'in progress', 'the commit\'s process still runs: it is ended first');
-      await assert.rejects(() => running.query('SELECT 1'));
     });
 
     it('a batch and a sequenced commit whose COMMIT answer is lost are reported committed, as they were', async () => {

@@ -12,7 +12,6 @@ export class CommitDroppingProxy {
   readonly #upstream: URL;
   readonly #sockets = new Set<net.Socket>();
   #armed: (() => void) | undefined;
-  #queries = 0;
 
   private constructor(server: net.Server, upstream: URL) {
     this.#server = server;
@@ -37,11 +36,6 @@ export class CommitDroppingProxy {
     return url.toString();
   }
 
-  /** How many simple-protocol queries (round trips) clients have sent so far. */
-  get queries(): number {
-    return this.#queries;
-  }
-
   /** Drops the connection of the next COMMIT once the server has answered it; resolves when it has. */
   dropNextCommitAnswer(): Promise<void> {
     return new Promise((resolve) => {
@@ -64,9 +58,7 @@ export class CommitDroppingProxy {
       this.#sockets.delete(client);
       this.#sockets.delete(server);
     };
-    const messages = new MessageCounter();
     client.on('data', (chunk: Buffer) => {
-      this.#queries += messages.queriesIn(chunk);
       if (this.#armed !== undefined && chunk.includes(COMMIT)) committing = true;
       server.write(chunk);
     });
@@ -82,28 +74,5 @@ export class CommitDroppingProxy {
     });
     client.on('error', end).on('close', end);
     server.on('error', end).on('close', end);
-  }
-}
-
-/**
- * Counts the Query messages of one client's stream: after the startup message (a length and no type),
- * each message is a type byte and a length that counts itself but not the type.
- */
-class MessageCounter {
-  #pending = Buffer.alloc(0);
-  #started = false;
-
-  queriesIn(chunk: Buffer): number {
-    this.#pending = Buffer.concat([this.#pending, chunk]);
-    let queries = 0;
-    for (;;) {
-      const header = this.#started ? 5 : 4;
-      if (this.#pending.length < header) return queries;
-      const length = this.#started ? this.#pending.readInt32BE(1) + 1 : this.#pending.readInt32BE(0);
-      if (this.#pending.length < length) return queries;
-      if (this.#started && this.#pending[0] === 0x51 /* Q */) queries++;
-      this.#pending = this.#pending.subarray(length);
-      this.#started = true;
-    }
   }
 }

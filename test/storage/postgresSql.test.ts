@@ -136,7 +136,7 @@ describe('a commit that may or may not have been written', () => {
   it('reaches the caller as it is, not as a failure that wrote nothing', async () => {
     const backend = createMemoryBackend();
     await backend.open();
-    const unknown = unknownOutcomeError('postgres://db/x (schema s)', 1, { xid: '1234' }, 10_000, new Error('Connection terminated unexpectedly'));
+    const unknown = unknownOutcomeError('postgres://db/x (schema s)', 1, '1234', 10_000, new Error('Connection terminated unexpectedly'));
     backend.intercept({
       beforeBatch() {
         throw unknown;
