@@ -97,7 +97,7 @@ export async function pgAwaitedSet(ctx: BenchContext, url: string): Promise<Part
     rows: [row('p50', true), row('mean', true), row('p95', false), statementsRow('p50'), statementsRow('mean')],
     notes: [
       `P1: ${count} awaited sets after ${warmup} warm-up ones, per repetition. Each is one transaction in two round trips: ` +
-        'BEGIN, the lease check (SELECT … FOR SHARE) and UPDATE commit_sequence … RETURNING; then the upsert of the state record and the event-log record, and COMMIT.',
+        'BEGIN, UPDATE commit_sequence … RETURNING and the read of the lease; then the upsert of the state record and the event-log record, and COMMIT.',
       `P1 raw: the same two rows (${state.value.length} B state record, ${eventValue.length} B event-log record) in one prepared ` +
         "INSERT … VALUES ('state', $1, $2), ('events', $3, $4) ON CONFLICT … DO UPDATE, committed on its own: one round trip.",
       "P1 the backend's statements: raw pg sending, for each set, the two round trips the backend sends (src/storage/postgresSql.ts), " +

@@ -52,14 +52,16 @@ export class PostgresCommit implements SequencedCommit {
       held.release(err);
       throw err;
     }
-    const stale = fence.length === 0 ? undefined : staleHold(fence, results[1].rows);
+    // A plain batch's string is BEGIN, its fence, its id; a sequenced commit's is BEGIN, its sequence, its fence.
+    const [found, begun] = previous === undefined ? [results[1], results.at(-1)!] : [results[2], results[1]];
+    const stale = fence.length === 0 ? undefined : staleHold(fence, found.rows);
     if (stale !== undefined) {
       await held.finish('ROLLBACK').catch(() => {
         // A connection that fails here takes the transaction with it: nothing was written either way.
       });
       throw leaseLost(stale.hold, stale.current, context.location);
     }
-    const row = results.at(-1)!.rows[0] as { xid: string; seq?: string };
+    const row = begun.rows[0] as { xid: string; seq?: string };
     return new PostgresCommit(held, row.xid, row.seq === undefined ? 0 : Number(row.seq), context, options.sync === true);
   }
 

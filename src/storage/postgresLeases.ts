@@ -21,12 +21,18 @@ interface LeaseRow {
 /**
  * Takes the lease when it is free, expired or `owner`'s own, under the next epoch: a process restarted
  * under the same owner name fences its former incarnation too. Otherwise reads who holds it.
+ *
+ * It locks the commit_sequence row first, as every sequenced commit does until its COMMIT: so a lease
+ * changes hands only between commits, and a commit, which reads its leases after taking that row, sees
+ * every change of owner or epoch that committed before it, and none can commit before it does. (This
+ * fences a commit without locking its lease rows, which cost a WAL record per lease per commit.)
  */
 export async function acquireLease(pool: pg.Pool, schema: string, resource: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
   const leases = table(schema, 'leases');
   for (;;) {
     const taken = await pool.query<LeaseRow>(
-      `INSERT INTO ${leases} AS leases (resource, owner, epoch, expires_at) VALUES ($1, $2, 1, now() + ${TTL('$3')}) ` +
+      `WITH turn AS (SELECT 1 FROM ${table(schema, 'commit_sequence')} FOR NO KEY UPDATE) ` +
+        `INSERT INTO ${leases} AS leases (resource, owner, epoch, expires_at) SELECT $1, $2, 1, now() + ${TTL('$3')} FROM turn ` +
         'ON CONFLICT (resource) DO UPDATE SET owner = excluded.owner, epoch = leases.epoch + 1, expires_at = excluded.expires_at ' +
         `WHERE leases.owner = excluded.owner OR leases.expires_at < now() RETURNING owner, epoch::text AS epoch, ${EXPIRES_MS}`,
       [resource, owner, ttlMs],

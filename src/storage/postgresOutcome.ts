@@ -15,6 +15,11 @@ export interface OutcomeOptions {
 }
 
 export const OUTCOME_DEADLINE_MS = 10_000;
+/**
+ * One look that cannot connect, or is not answered, within this gives way to the next, so that a look
+ * queued behind a lock (a restore's switch, say) cannot outlast the deadline.
+ */
+const ASKING = { connectionTimeoutMillis: 2_000, statement_timeout: 2_000 } as const;
 const FIRST_RETRY_MS = 25;
 const LONGEST_RETRY_MS = 1_000;
 
@@ -49,7 +54,7 @@ export async function resolveOutcome(check: () => Promise<TransactionStatus>, op
  * The transaction id guards the process id, which the server may have given to another connection since.
  */
 export async function transactionStatus(config: pg.ClientConfig, xid: string, pid: number | undefined): Promise<TransactionStatus> {
-  const client = new pg.Client({ ...config, connectionTimeoutMillis: 2_000 });
+  const client = new pg.Client({ ...config, ...ASKING });
   client.on('error', () => {
     // A failure surfaces through connect() or query(); this keeps a late one from crashing the process.
   });

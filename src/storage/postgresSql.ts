@@ -101,19 +101,28 @@ export function beginBatch(schema: string, fence: readonly LeaseHold[]): string 
 }
 
 /**
- * Locks the fenced leases in a fixed order, so that a process taking one over waits for this commit, and
- * this commit sees the new epoch of a takeover that committed first.
+ * Locks the fenced leases in a fixed order, so that a process taking one over waits for this batch, and
+ * this batch sees the new epoch of a takeover that committed first. For a plain batch, which takes no
+ * sequence.
  */
 export function fenceCheck(schema: string, fence: readonly LeaseHold[]): string {
+  return `${fenceRead(schema, fence)} ORDER BY resource FOR SHARE`;
+}
+
+/** The fenced leases as they are now. */
+function fenceRead(schema: string, fence: readonly LeaseHold[]): string {
   const resources = [...new Set(fence.map((hold) => hold.resource))].map(textLiteral);
-  return `SELECT resource, owner, epoch::text AS epoch FROM ${table(schema, 'leases')} WHERE resource IN (${resources.join(', ')}) ORDER BY resource FOR SHARE`;
+  return `SELECT resource, owner, epoch::text AS epoch FROM ${table(schema, 'leases')} WHERE resource IN (${resources.join(', ')})`;
 }
 
 /**
- * The first round trip of a sequenced commit. The row lock on commit_sequence, held to COMMIT, orders the
- * commits of every process, so that sequence order is commit order.
+ * The first round trip of a sequenced commit: its number, then its leases. The row lock on
+ * commit_sequence, held to COMMIT, orders the commits of every process, so that sequence order is commit
+ * order. Every change of a lease's owner or epoch takes that row first (acquireLease), so the leases,
+ * read after it in a statement of their own (READ COMMITTED: a new snapshot), are as they will stay until
+ * COMMIT, with no lock on their rows.
  */
 export function beginSequencedCommit(schema: string, previous: number, fence: readonly LeaseHold[]): string {
   const next = `UPDATE ${table(schema, 'commit_sequence')} SET seq = GREATEST(seq, ${integerLiteral(previous)}) + 1 RETURNING seq::text AS seq, pg_current_xact_id()::text AS xid`;
-  return ['BEGIN', ...(fence.length > 0 ? [fenceCheck(schema, fence)] : []), next].join('; ');
+  return ['BEGIN ISOLATION LEVEL READ COMMITTED', next, ...(fence.length > 0 ? [fenceRead(schema, fence)] : [])].join('; ');
 }

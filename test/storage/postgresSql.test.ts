@@ -82,17 +82,20 @@ describe('PostgreSQL statements', () => {
     for (const op of bad) assert.throws(() => writeAndCommit('s', [op as unknown as BatchOp], false), TypeError);
   });
 
-  it('a sequenced commit checks its fence by hex-encoded names and takes the next sequence in one string', () => {
+  it('a sequenced commit takes the next sequence, then reads its fence by hex-encoded names with no row lock, in one string', () => {
     const fence = HOSTILE.map((text, i) => ({ resource: `scope ${text}`, owner: text, epoch: i + 1 }));
     const sql = beginSequencedCommit('s', 41, fence);
     const names = HOSTILE.map(() => "convert_from(B, 'UTF8')").join(', ');
     assert.equal(
       skeleton(sql),
-      `BEGIN; SELECT resource, owner, epoch::text AS epoch FROM "s".leases WHERE resource IN (${names}) ORDER BY resource FOR SHARE; ` +
-        'UPDATE "s".commit_sequence SET seq = GREATEST(seq, 41) + 1 RETURNING seq::text AS seq, pg_current_xact_id()::text AS xid',
+      'BEGIN ISOLATION LEVEL READ COMMITTED; UPDATE "s".commit_sequence SET seq = GREATEST(seq, 41) + 1 RETURNING seq::text AS seq, pg_current_xact_id()::text AS xid; ' +
+        `SELECT resource, owner, epoch::text AS epoch FROM "s".leases WHERE resource IN (${names})`,
     );
     assert.deepEqual(hexes(sql).map((hex) => Buffer.from(hex, 'hex').toString()), fence.map((hold) => hold.resource));
-    assert.equal(skeleton(beginSequencedCommit('s', 0, [])), 'BEGIN; UPDATE "s".commit_sequence SET seq = GREATEST(seq, 0) + 1 RETURNING seq::text AS seq, pg_current_xact_id()::text AS xid');
+    assert.equal(
+      skeleton(beginSequencedCommit('s', 0, [])),
+      'BEGIN ISOLATION LEVEL READ COMMITTED; UPDATE "s".commit_sequence SET seq = GREATEST(seq, 0) + 1 RETURNING seq::text AS seq, pg_current_xact_id()::text AS xid',
+    );
     for (const previous of [1.5, Number.NaN, 2 ** 60]) assert.throws(() => beginSequencedCommit('s', previous, []), TypeError);
   });
 
