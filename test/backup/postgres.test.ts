@@ -9,7 +9,7 @@ import { chatMachine } from '../fixtures/chatMachine.js';
 import { snapshotTexts } from '../agents/agentKit.js';
 import { registerScripted } from '../hooks/hookHelpers.js';
 import { rejection, RuntimeFixture, type StoreKind } from '../helpers.js';
-import { describePostgres, postgresTestUrl } from '../support/postgres.js';
+import { describePostgres, postgresQuery, postgresTestUrl, stagedRestoreSchemas } from '../support/postgres.js';
 
 const a1 = Scope.agent('a1');
 const b1 = Scope.agent('b1');
@@ -35,25 +35,8 @@ async function rawImage(rt: Runtime, seq: number): Promise<RawImage> {
   return image;
 }
 
-/** One statement on the test server, outside any runtime. */
-async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: postgresTestUrl() });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** The schemas of staged restores of `schema` that are still there. */
-async function stagedSchemas(schema: string): Promise<string[]> {
-  const rows = await sql<{ name: string }>("SELECT nspname::text AS name FROM pg_namespace WHERE nspname LIKE $1 || '\\_restore\\_%' ORDER BY 1", [schema]);
-  return rows.map((row) => row.name);
-}
-
 async function commitCounter(schema: string): Promise<number> {
-  const [row] = await sql<{ seq: string }>(`SELECT seq::text AS seq FROM "${schema}".commit_sequence`);
+  const [row] = await postgresQuery<{ seq: string }>(`SELECT seq::text AS seq FROM "${schema}".commit_sequence`);
   return Number(row.seq);
 }
 
@@ -77,7 +60,7 @@ class Side {
   async dispose(): Promise<void> {
     const schema = this.fixture.postgres?.schema;
     await this.fixture.dispose();
-    if (schema !== undefined) for (const name of await stagedSchemas(schema)) await sql(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    if (schema !== undefined) for (const name of await stagedRestoreSchemas(schema)) await postgresQuery(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
   }
 }
 
@@ -178,7 +161,7 @@ describePostgres('backups and restores on PostgreSQL', function () {
     assert.equal(first.mode, 'full');
     assert.ok(first.seq! > before, 'the restore commits after the highest sequence used');
     assert.deepEqual([await rt.state.get(a1, 'keep'), await rt.state.get(b1, 'gone'), await rt.state.get(b1, 'later')], ['v1', 'v1', undefined]);
-    assert.deepEqual(await stagedSchemas(schema()), [], 'the staged schema became the store');
+    assert.deepEqual(await stagedRestoreSchemas(schema()), [], 'the staged schema became the store');
     assert.equal(await commitCounter(schema()), first.seq, "the store's commit counter goes on from the restore's commit");
 
     const second = await rt.backups.restore({ id: inc.id });
@@ -255,7 +238,7 @@ describePostgres('backups and restores on PostgreSQL', function () {
     assert.deepEqual(refused.details?.leases, [{ owner: 'worker-7', resource: 'agent:b1', expiresAt: (refused.details!.leases as { expiresAt: number }[])[0].expiresAt }]);
     assert.equal(await rt.state.get(a1, 'k'), 'new');
     assert.deepEqual(await rt.backups.list(), backupsBefore, 'no safety backup was taken');
-    assert.deepEqual(await stagedSchemas(schema()), []);
+    assert.deepEqual(await stagedRestoreSchemas(schema()), []);
 
     await other.close();
     await rt.backups.restore({ id: backup.id });
@@ -289,7 +272,7 @@ describePostgres('backups and restores on PostgreSQL', function () {
     assert.deepEqual(result.changes?.map((change) => change.scope), ['agent:a1']);
     assert.equal(await rt.state.get(a1, 'k'), 'new');
     assert.equal(await commitCounter(schema()), seq);
-    assert.deepEqual(await stagedSchemas(schema()), []);
+    assert.deepEqual(await stagedRestoreSchemas(schema()), []);
   });
 
   it('drops the staged schema a restore that died left, at the next open, and keeps one a restore is building', async () => {
@@ -297,14 +280,14 @@ describePostgres('backups and restores on PostgreSQL', function () {
     const building = await stagePostgresStore(options, { backupId: 'b-live' });
     // What a restore killed part way leaves: a schema marked as its staging, whose session is gone.
     const dead = `${schema()}_restore_dead00dead`;
-    await sql(`CREATE SCHEMA "${dead}"; COMMENT ON SCHEMA "${dead}" IS 'llmstate restore staging of schema ${schema()}'`);
+    await postgresQuery(`CREATE SCHEMA "${dead}"; COMMENT ON SCHEMA "${dead}" IS 'llmstate restore staging of schema ${schema()}'`);
     const unmarked = `${schema()}_restore_unmarked`;
-    await sql(`CREATE SCHEMA "${unmarked}"`);
+    await postgresQuery(`CREATE SCHEMA "${unmarked}"`);
 
     const reopened = await side.fixture.open({ leases: { owner: 'second' } });
-    assert.deepEqual(await stagedSchemas(schema()), [building.schema, unmarked].sort(), 'only the abandoned staging is dropped; nothing unmarked is touched');
+    assert.deepEqual(await stagedRestoreSchemas(schema()), [building.schema, unmarked].sort(), 'only the abandoned staging is dropped; nothing unmarked is touched');
     await building.discard();
-    assert.deepEqual(await stagedSchemas(schema()), [unmarked]);
+    assert.deepEqual(await stagedRestoreSchemas(schema()), [unmarked]);
     await reopened.close();
   });
 
@@ -325,7 +308,7 @@ describePostgres('backups and restores on PostgreSQL', function () {
       await reader.end();
     }
     assert.equal(await rt.state.get(a1, 'k'), 'new');
-    assert.deepEqual(await stagedSchemas(schema()), []);
+    assert.deepEqual(await stagedRestoreSchemas(schema()), []);
     await rt.state.set(a1, 'k', 'newer');
     assert.equal(await rt.state.get(a1, 'k'), 'newer', 'the runtime goes on, on the store it had');
   });

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { Scope, type Runtime } from '../../src/index.js';
 import { readLastSeq } from '../../src/events/eventLog.js';
 import { storageOf } from '../../src/runtime.js';
 import { seededRandom } from '../../src/seededRandom.js';
 import { removeAbandonedStagings } from '../../src/storage/postgresStaging.js';
 import { RuntimeFixture } from '../helpers.js';
-import { describePostgres, postgresTestUrl } from '../support/postgres.js';
+import { describePostgres, postgresQuery, stagedRestoreSchemas } from '../support/postgres.js';
 import { runAndKill, type ChildRun, type KillPlan } from './crashChild.js';
 
 const child = fileURLToPath(new URL('../fixtures/postgresRestoreChild.ts', import.meta.url));
@@ -45,21 +44,6 @@ async function sideOf(rt: Runtime): Promise<string> {
   return sides.size === 1 ? [...sides][0]! : `a mix of ${[...sides].join(' and ')}`;
 }
 
-async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: postgresTestUrl() });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-async function stagedSchemas(schema: string): Promise<string[]> {
-  const rows = await sql<{ name: string }>("SELECT nspname::text AS name FROM pg_namespace WHERE nspname LIKE $1 || '\\_restore\\_%'", [schema]);
-  return rows.map((row) => row.name);
-}
-
 describePostgres('crash: a full restore on PostgreSQL killed with SIGKILL', function () {
   this.timeout(600_000);
   const fixture = new RuntimeFixture('backup-pg-crash', 'postgres');
@@ -79,7 +63,7 @@ describePostgres('crash: a full restore on PostgreSQL killed with SIGKILL', func
   });
   after(async () => {
     await fixture.dispose();
-    for (const name of await stagedSchemas(schema)) await sql(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    for (const name of await stagedRestoreSchemas(schema)) await postgresQuery(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
   });
 
   it('leaves entirely the old state or entirely the restored one, a counter that never goes back, and no staged schema once the dead session ends', async () => {
@@ -96,11 +80,11 @@ describePostgres('crash: a full restore on PostgreSQL killed with SIGKILL', func
       const run: ChildRun = await runAndKill({ connectionString: fixture.postgres!.connectionString, schema, backupDir, id: backupB }, plan, child);
       // A killed session's locks go when the server notices it is gone: until then its staging is in use.
       const deadline = Date.now() + 15_000;
-      while ((await stagedSchemas(schema)).length > 0 && Date.now() < deadline) {
+      while ((await stagedRestoreSchemas(schema)).length > 0 && Date.now() < deadline) {
         await removeAbandonedStagings({ connectionString: fixture.postgres!.connectionString, schema });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      assert.deepEqual(await stagedSchemas(schema), [], `killed ${label}: a staged schema is left`);
+      assert.deepEqual(await stagedRestoreSchemas(schema), [], `killed ${label}: a staged schema is left`);
 
       const rt = await open();
       try {
@@ -110,7 +94,7 @@ describePostgres('crash: a full restore on PostgreSQL killed with SIGKILL', func
         if (!run.points.includes('switch')) assert.equal(side, 'A', `killed ${label}: the store switched before the restore reached its switch`);
         outcomes.set(side, (outcomes.get(side) ?? 0) + 1);
         const logged = await readLastSeq(storageOf(rt));
-        const [counter] = await sql<{ seq: string }>(`SELECT seq::text AS seq FROM "${schema}".commit_sequence`);
+        const [counter] = await postgresQuery<{ seq: string }>(`SELECT seq::text AS seq FROM "${schema}".commit_sequence`);
         assert.ok(Number(counter.seq) >= logged, `killed ${label}: the commit counter is behind the log`);
         await rt.state.set(Scope.custom('after'), 'k', label);
         assert.equal(await readLastSeq(storageOf(rt)), Math.max(Number(counter.seq), logged) + 1, `killed ${label}: the next commit does not follow`);

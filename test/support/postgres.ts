@@ -148,3 +148,20 @@ async function runOn(url: string, sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** One statement on the test server, on a connection of its own, outside any runtime. */
+export async function postgresQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: postgresTestUrl() });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The schemas of staged restores of `schema` that are still there, by name. */
+export async function stagedRestoreSchemas(schema: string): Promise<string[]> {
+  const rows = await postgresQuery<{ name: string }>("SELECT nspname::text AS name FROM pg_namespace WHERE nspname LIKE $1 || '\\_restore\\_%' ORDER BY 1", [schema]);
+  return rows.map((row) => row.name);
+}
