@@ -1,7 +1,6 @@
-import cliProgress, { type Options, type Params } from 'cli-progress';
+import type { Options, Params } from 'cli-progress';
 
-// A CommonJS module: its named exports are only on the default one under ESM.
-const { Format, SingleBar } = cliProgress;
+type CliProgress = typeof import('cli-progress');
 
 /**
  * Values for the tokens of a bar's formats, beside cli-progress's own ({bar}, {percentage}, {value} …) and
@@ -30,7 +29,9 @@ export interface ProgressBar {
  */
 export async function withProgressBar<T>(formats: ProgressFormats, work: (bar: ProgressBar | undefined) => Promise<T>): Promise<T> {
   if (process.stderr.isTTY !== true) return work(undefined);
-  const bar = terminalBar(formats, process.stderr);
+  // Loaded only for a terminal: a command whose output is piped never needs it.
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = terminalBar(cliProgress, formats, process.stderr);
   try {
     return await work(bar);
   } finally {
@@ -38,7 +39,9 @@ export async function withProgressBar<T>(formats: ProgressFormats, work: (bar: P
   }
 }
 
-function terminalBar(formats: ProgressFormats, stream: NodeJS.WriteStream): ProgressBar {
+function terminalBar(cliProgress: CliProgress, formats: ProgressFormats, stream: NodeJS.WriteStream): ProgressBar {
+  // A CommonJS module: its named exports are only on the default one under ESM.
+  const { Format, SingleBar } = cliProgress;
   let known = false;
   const format = (options: Options, params: Params, payload: ProgressPayload) => {
     // cli-progress's own {eta_formatted} shows its placeholders 'NULL' and 'INF' cut to two letters.

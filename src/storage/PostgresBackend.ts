@@ -74,10 +74,10 @@ export class PostgresBackend extends StorageBackend {
 
   protected async _open(): Promise<void> {
     const pools: Pools = {
-      read: createPool({ ...this.#clientConfig, max: this.#options.poolSize }),
+      read: await createPool({ ...this.#clientConfig, max: this.#options.poolSize }),
       // A write transaction whose client vanished holds its row locks, commit_sequence's among them, until
       // the server ends it: this bounds how long.
-      write: createPool({ ...this.#clientConfig, max: WRITE_CONNECTIONS, idle_in_transaction_session_timeout: this.#options.idleInTransactionMs }),
+      write: await createPool({ ...this.#clientConfig, max: WRITE_CONNECTIONS, idle_in_transaction_session_timeout: this.#options.idleInTransactionMs }),
     };
     try {
       const held = await HeldConnection.take(pools.write);

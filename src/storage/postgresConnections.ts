@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './pgDriver.js';
 
 const BYTEA = 17;
 
@@ -35,8 +36,9 @@ export const RAW_TYPES: pg.CustomTypesConfig = {
 };
 
 /** A pool whose connections can be dropped by the server at any time without crashing the process. */
-export function createPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool({ ...config, types: RAW_TYPES });
+export async function createPool(config: pg.PoolConfig): Promise<pg.Pool> {
+  const { Pool } = await loadPg();
+  const pool = new Pool({ ...config, types: RAW_TYPES });
   pool.on('error', () => {
     // An idle connection was closed by the server (a restart, an idle timeout): the pool has dropped it
     // already, and the next checkout opens a new one. No operation was under way to report it to.

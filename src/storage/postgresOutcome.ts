@@ -1,5 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { LlmStateError } from '../errors.js';
+import { loadPg } from './pgDriver.js';
 
 /** What became of a transaction whose connection was lost during its writes or COMMIT. */
 export type CommitOutcome = 'committed' | 'aborted' | 'unknown';
@@ -54,7 +55,8 @@ export async function resolveOutcome(check: () => Promise<TransactionStatus>, op
  * The transaction id guards the process id, which the server may have given to another connection since.
  */
 export async function transactionStatus(config: pg.ClientConfig, xid: string, pid: number | undefined): Promise<TransactionStatus> {
-  const client = new pg.Client({ ...config, ...ASKING });
+  const { Client } = await loadPg();
+  const client = new Client({ ...config, ...ASKING });
   client.on('error', () => {
     // A failure surfaces through connect() or query(); this keeps a late one from crashing the process.
   });

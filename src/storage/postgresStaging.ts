@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { LlmStateError } from '../errors.js';
 import { createPostgresBackend, type PostgresBackend } from './PostgresBackend.js';
 import { RAW_TYPES, resultsOf } from './postgresConnections.js';
@@ -7,6 +7,7 @@ import { applicationName, describePostgresLocation, resolvePostgresOptions, type
 import { OUTCOME_DEADLINE_MS, resolveOutcome, transactionStatus } from './postgresOutcome.js';
 import { schemaLockKey } from './postgresSchema.js';
 import { integerLiteral, table } from './postgresSql.js';
+import { loadPg } from './pgDriver.js';
 
 /**
  * A full restore on PostgreSQL builds the restored store in a schema of its own beside the active one,
@@ -313,7 +314,8 @@ function othersLive(backupId: string, location: string, leases: readonly LiveLea
 }
 
 async function connect(options: ResolvedPostgresOptions): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: options.connectionString, application_name: applicationName(options.schema), types: RAW_TYPES });
+  const { Client } = await loadPg();
+  const client = new Client({ connectionString: options.connectionString, application_name: applicationName(options.schema), types: RAW_TYPES });
   client.on('error', () => {
     // A connection lost while held fails the next statement on it, which reports it.
   });
