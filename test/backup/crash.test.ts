@@ -13,15 +13,18 @@ type StateImage = Map<string, Map<string, string>>;
 const SEED = Number(process.env.LLMSTATE_CRASH_SEED ?? 1313);
 const RANDOM_ROUNDS = Number(process.env.LLMSTATE_CRASH_ROUNDS ?? 4);
 const BACKUP_SCOPES = Array.from({ length: 8 }, (_, i) => Scope.agent(`w${i}`));
-const BACKUP_KEYS_PER_SCOPE = 2500;
+const BACKUP_KEYS_PER_SCOPE = 1250;
 /** What the increment's template writes after its full backup. */
-const ADDED_KEYS_PER_SCOPE = 1250;
+const ADDED_KEYS_PER_SCOPE = 625;
 const RESTORE_SCOPES = Array.from({ length: 4 }, (_, i) => Scope.agent(`r${i}`));
-const RESTORE_KEYS_PER_SCOPE = 2000;
+const RESTORE_KEYS_PER_SCOPE = 1000;
 /** The scopes the restore of scopes replaces; the others keep state A. */
 const RESTORED_SCOPES = RESTORE_SCOPES.slice(0, 2).map(String);
 
-/** About 1 KiB that compresses little, so that backups and restores take a while. */
+/**
+ * About 1 KiB that compresses little, so that a backup or restore of these 10k values runs for more than a
+ * second: long enough for the random kills to land inside its stretches, and short enough for the rounds.
+ */
 const pad = () => randomBytes(768).toString('base64');
 
 async function writeAll(rt: Runtime, image: StateImage): Promise<void> {
@@ -121,7 +124,7 @@ describe('crash: backups and restores killed with SIGKILL', function () {
   const random = seededRandom(SEED);
 
   before(async () => {
-    // 20k values of about 1 KiB; the increment's template adds 10k more after a full backup.
+    // 10k values of about 1 KiB; the increment's template adds 5k more after a full backup.
     let rt = await createRuntime({ dataDir: backupTemplate });
     await writeAll(rt, backedUp);
     await rt.close();
