@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/backups.ts [dataDir]
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, Scope } from '../src/index.js';
@@ -36,7 +36,9 @@ await rt.backups.restore({ at: good });
 console.log(`bob as of seq ${good}:`, await rt.state.get(bob, 'draft'));
 await rt.close();
 
-const elsewhere = await createRuntime({ dataDir: mkdtempSync(join(tmpdir(), 'llmstate-recovered-')) });
+const recoveredDir = mkdtempSync(join(tmpdir(), 'llmstate-recovered-'));
+const elsewhere = await createRuntime({ dataDir: recoveredDir });
 await elsewhere.backups.restore({ from: inc.file });
 console.log('recovered from the file alone:', await elsewhere.state.get(bob, 'draft'));
 await elsewhere.close();
+rmSync(recoveredDir, { recursive: true });

@@ -5,7 +5,7 @@
  * read the members from a live runtime through {@link NAMESPACES}, so a method added later fails both
  * until it has a call here (or an exemption there).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -192,6 +192,19 @@ export function membersOf(target: object): string[] {
   return [...names].sort();
 }
 
+const backupDirs: string[] = [];
+// The tests close their subjects' runtimes in many ways (closing is one of the operations under test), and
+// no test reads a backup after that: the directories go when the process ends.
+process.once('exit', () => {
+  for (const dir of backupDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function backupsDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llmstate-traits-'));
+  backupDirs.push(dir);
+  return dir;
+}
+
 /**
  * Opens a runtime with something to address in every namespace. A recorded hook execution costs a
  * worker thread, so there is one only when `recorded` asks for it; a closed runtime refuses an unknown
@@ -199,7 +212,7 @@ export function membersOf(target: object): string[] {
  */
 export async function openSubject({ recorded = false } = {}): Promise<Subject> {
   // A long grace, so that a transaction holds close() open for as long as a test needs it to.
-  const rt = await createRuntime({ memory: true, closeGraceMs: 600_000, faultSeed: FAULT_SEED, backups: { dir: mkdtempSync(join(tmpdir(), 'llmstate-traits-')) } });
+  const rt = await createRuntime({ memory: true, closeGraceMs: 600_000, faultSeed: FAULT_SEED, backups: { dir: backupsDir() } });
   await rt.state.set(scope, 'k', 0);
   const { id: backupId } = await rt.backups.create();
   const agent = await rt.agents.spawn({ id: 'a1', type: 'chat', machine });
