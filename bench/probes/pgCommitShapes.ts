@@ -5,7 +5,8 @@
  *
  *   node --import tsx bench/probes/pgCommitShapes.ts URL [1|64]
  *
- * Shapes: the backend's two round trips (src/storage/postgresSql.ts); the same work as one string
+ * Shapes: the backend's two round trips (src/storage/postgresSql.ts), also without its lease read and with
+ * the lease read as one array of hex strings; the same work as one string
  * (BEGIN, a lease guard, the sequence moved from N-1 to N with a mark, the writes, COMMIT), with and
  * without its lease guard; the writes alone in one string; a PL/pgSQL function doing the same work,
  * called as one prepared statement with array parameters, with and without the lease check; and raw
@@ -99,9 +100,26 @@ function viaFunction(holdsToCheck: readonly LeaseHold[]): () => Promise<unknown>
   };
 }
 
+/** The backend's first round trip with its lease read written another way: one array of hex strings. */
+function beginWithHexArray(previous: number, holdsToRead: readonly LeaseHold[]): string {
+  const hex = [...new Set(holdsToRead.map((hold) => hold.resource))].map((resource) => `'${Buffer.from(resource, 'utf8').toString('hex')}'`);
+  const read =
+    `SELECT resource, owner, epoch::text AS epoch FROM ${t('leases')} ` +
+    `WHERE resource = ANY (ARRAY(SELECT convert_from(decode(h, 'hex'), 'UTF8') FROM unnest(ARRAY[${hex.join(', ')}]) AS h))`;
+  return [beginSequencedCommit(schema, previous, []), read].join('; ');
+}
+
 const shapes: Array<[string, () => Promise<unknown>]> = [
   ['two round trips (the backend)', async () => {
     await client.query(beginSequencedCommit(schema, seq, fence));
+    await client.query(writeAndCommit(schema, ops(++seq), false));
+  }],
+  ['two round trips, no lease read', async () => {
+    await client.query(beginSequencedCommit(schema, seq, []));
+    await client.query(writeAndCommit(schema, ops(++seq), false));
+  }],
+  ['two round trips, leases as a hex array', async () => {
+    await client.query(beginWithHexArray(seq, fence));
     await client.query(writeAndCommit(schema, ops(++seq), false));
   }],
   ['one string', () => client.query(oneString(++seq, fence, ops(seq)))],
