@@ -112,7 +112,7 @@ export class BackendStatements {
       await client.query(postgresSql.beginSequencedCommit(this.#schema, this.#seq, fence));
       this.#seq++;
       const ops = [...rows, { sublevel: 'events' as const, key: eventLog.encodeSeqKey(this.#seq), value: eventRecord }].map((row) => ({ type: 'put' as const, ...row }));
-      await client.query(postgresSql.writeAndCommit(this.#schema, ops, false));
+      await client.query(postgresSql.writeAndCommit(this.#schema, ops, false, 'raw'));
     } catch (error) {
       // Not back into the pool in the middle of a transaction.
       client.release(error as Error);

@@ -36,8 +36,8 @@ export type { EventKind, EventKindPattern, EventFamily, EventData, LangGraphEven
 export type { CorrelationContext } from './events/correlation.js';
 export type { Clock } from './clock.js';
 export type { Timers } from './timers.js';
-export { StorageBackend, SUBLEVELS } from './storage/StorageBackend.js';
-export type { SublevelName, BatchOp, StorageInterceptor } from './storage/StorageBackend.js';
+export { StorageBackend, SUBLEVELS, WATCHED_SUBLEVELS } from './storage/StorageBackend.js';
+export type { SublevelName, BatchOp, StorageInterceptor, ForeignChange, WatchedSublevel } from './storage/StorageBackend.js';
 export { Hooks } from './hooks/Hooks.js';
 export type { HookInfo, HookRegistrationInput, ReplayResult, ReplayOptions, HookDeadLetter } from './hooks/Hooks.js';
 export { BUILTIN_HOOKS, HOOK_DEFAULTS } from './hooks/hookDefinition.js';

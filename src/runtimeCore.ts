@@ -36,7 +36,7 @@ import { oldestReferencedSeq } from './hooks/loadOutbox.js';
 import { HookRedactionPaths } from './hooks/hookRedaction.js';
 import type { HookMetrics } from './hooks/hookMetrics.js';
 import { hookMetrics } from './hooks/hookMetrics.js';
-import { Access } from './access/Access.js';
+import { Access, quarantinedError } from './access/Access.js';
 import { AccessControl } from './access/AccessControl.js';
 import { AuditLog } from './access/AuditLog.js';
 import type { CheckedAction } from './hooks/hookActions.js';
@@ -158,6 +158,7 @@ export class RuntimeCore {
   #recordedSincePrune = 0;
   #pruning: Promise<unknown> | undefined;
   #stopRetention: (() => void) | undefined;
+  #stopWatching: (() => Promise<void>) | undefined;
   readonly #scheduler: CommitScheduler;
   readonly #systemLog: SystemEventLog;
   readonly #tree: SupervisorTree;
@@ -196,6 +197,11 @@ export class RuntimeCore {
     const history = new HookHistory(storage);
     const recordEvents = (events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext) =>
       systemLog.append(events, context ?? currentCorrelation(), extraOps);
+    const cutOff = async (agentId: string, error: LlmStateError) => {
+      actors.rejectQueued(Scope.agent(agentId), error);
+      actors.rejectQueuedBy(`agent:${agentId}`, error);
+      await this.agents.cutOff(agentId, error);
+    };
     this.accessControl = new AccessControl({
       storage,
       now: () => options.clock.now(),
@@ -203,6 +209,9 @@ export class RuntimeCore {
       recordEvents: (events, extraOps) => recordEvents(events, extraOps),
       sessionAccess: (id) => this.sessions.accessInfo(id),
       reportError: (error) => this.#onBackgroundError(error),
+      quarantinedElsewhere: (quarantine) => {
+        cutOff(quarantine.agentId, quarantinedError(quarantine)).catch((error: unknown) => this.#onBackgroundError(error));
+      },
     });
     this.#dispatcher = new Dispatcher({
       storage,
@@ -285,11 +294,7 @@ export class RuntimeCore {
       assertReadable,
       assertWritable,
       recordEvents: (events, extraOps) => recordEvents(events, extraOps),
-      cutOff: async (agentId, error) => {
-        actors.rejectQueued(Scope.agent(agentId), error);
-        actors.rejectQueuedBy(`agent:${agentId}`, error);
-        await agents!.cutOff(agentId, error);
-      },
+      cutOff,
     });
     this.sessions = new Sessions({
       storage,
@@ -357,6 +362,13 @@ export class RuntimeCore {
       await this.actors.close().catch(() => {});
       throw error;
     }
+    if (this.storage.shared) {
+      // Administration other processes change from now on reaches this one (docs/scale-out.md).
+      this.#stopWatching = await this.storage.watchForeignChanges((change) => {
+        const refreshed = change.sublevel === 'access' ? this.accessControl.refresh(change.keys) : this.sessions.refresh(change.keys);
+        refreshed.catch((error: unknown) => this.#onBackgroundError(error));
+      });
+    }
     await this.#tree.ready();
     if (this.#options.hooks.autoStart) this.#dispatcher.start();
     const { maxAgeMs, maxCount } = this.#options.eventRetention;
@@ -371,6 +383,7 @@ export class RuntimeCore {
   /** Undoes a start that failed part way. @internal */
   async abortStart(): Promise<void> {
     this.#stopRetention?.();
+    await this.#stopWatching?.();
     await this.sessions.stop();
     await this.#pool?.close();
   }
@@ -459,6 +472,7 @@ export class RuntimeCore {
     const endTransactions = timers.setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
     try {
       this.#stopRetention?.();
+      await this.#stopWatching?.();
       await this.sessions.stop();
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);

@@ -112,19 +112,19 @@ function beginWithHexArray(previous: number, holdsToRead: readonly LeaseHold[]):
 const shapes: Array<[string, () => Promise<unknown>]> = [
   ['two round trips (the backend)', async () => {
     await client.query(beginSequencedCommit(schema, seq, fence));
-    await client.query(writeAndCommit(schema, ops(++seq), false));
+    await client.query(writeAndCommit(schema, ops(++seq), false, 'probe'));
   }],
   ['two round trips, no lease read', async () => {
     await client.query(beginSequencedCommit(schema, seq, []));
-    await client.query(writeAndCommit(schema, ops(++seq), false));
+    await client.query(writeAndCommit(schema, ops(++seq), false, 'probe'));
   }],
   ['two round trips, leases as a hex array', async () => {
     await client.query(beginWithHexArray(seq, fence));
-    await client.query(writeAndCommit(schema, ops(++seq), false));
+    await client.query(writeAndCommit(schema, ops(++seq), false, 'probe'));
   }],
   ['one string', () => client.query(oneString(++seq, fence, ops(seq)))],
   ['one string, no lease guard', () => client.query(oneString(++seq, [], ops(seq)))],
-  ['one string, the writes alone', () => client.query(['BEGIN', writeAndCommit(schema, ops(++unsequenced), false)].join('; '))],
+  ['one string, the writes alone', () => client.query(['BEGIN', writeAndCommit(schema, ops(++unsequenced), false, 'probe')].join('; '))],
   ['a function, prepared', viaFunction(fence)],
   ['a function, prepared, no lease check', viaFunction([])],
   ['raw pg prepared two-row upsert', () => {

@@ -79,25 +79,20 @@ export class Access {
       grantedBy: grantor.name,
       createdAt: now,
     };
-    await this.#deps.recordEvents(
-      [
-        {
-          kind: 'access.granted',
-          ...(grant.scope === undefined ? {} : { scope: grant.scope }),
-          data: {
-            grantId: grant.id,
-            principal: grant.principal,
-            ...(grant.scopePattern === undefined ? {} : { scopePattern: grant.scopePattern }),
-            permissions: grant.permissions,
-            ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
-            ...(grant.includeSteps === undefined ? {} : { includeSteps: true }),
-            grantedBy: grant.grantedBy,
-          },
-        },
-      ],
-      [putGrant(grant)],
-    );
-    control.policy.grants.add(grant);
+    const granted: EventSpec = {
+      kind: 'access.granted',
+      ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+      data: {
+        grantId: grant.id,
+        principal: grant.principal,
+        ...(grant.scopePattern === undefined ? {} : { scopePattern: grant.scopePattern }),
+        permissions: grant.permissions,
+        ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
+        ...(grant.includeSteps === undefined ? {} : { includeSteps: true }),
+        grantedBy: grant.grantedBy,
+      },
+    };
+    await this.#commitChange([granted], [putGrant(grant)], () => control.policy.grants.add(grant));
     return structuredClone(grant);
   }
 
@@ -121,15 +116,17 @@ export class Access {
     }
     // What was passed on under it, and rests on nothing else, goes with it: or it could be handed back.
     const revoked = [grant, ...unbacked(control.policy.grants.all().filter((each) => each.id !== id), this.#deps.now())];
-    await this.#deps.recordEvents(
+    await this.#commitChange(
       revoked.map((each) => ({
         kind: 'access.revoked' as const,
         ...(each.scope === undefined ? {} : { scope: each.scope }),
         data: { grantId: each.id, principal: each.principal, ...(each.scopePattern === undefined ? {} : { scopePattern: each.scopePattern }), revokedBy: revoker.name },
       })),
       revoked.map((each) => ({ type: 'del' as const, sublevel: 'access' as const, key: grantKey(each.id) })),
+      () => {
+        for (const each of revoked) control.policy.grants.remove(each.id);
+      },
     );
-    for (const each of revoked) control.policy.grants.remove(each.id);
     return true;
   }
 
@@ -213,14 +210,18 @@ export class Access {
     if (acting().kind !== 'system') await this.#systemOnly('access.quarantine');
     const control = this.#deps.control();
     const quarantine: Quarantine = control.policy.quarantines.get(id) ?? { agentId: id, ...(options.reason === undefined ? {} : { reason: options.reason }), by: 'system', at: this.#deps.now() };
+    const settled = control.changes.begin();
     // In force before anything is awaited: no message of the agent is processed after this line.
     control.policy.quarantines.set(id, quarantine);
-    const error = new LlmStateError('AGENT_QUARANTINED', `Agent ${id} was quarantined${quarantine.reason === undefined ? '' : ` (${quarantine.reason})`}`, { details: { agent: id } });
-    const stopped = this.#deps.cutOff(id, error);
-    await this.#deps.recordEvents(
-      [{ kind: 'access.quarantined', agentId: id, scope: Scope.agent(id).toString(), data: { ...(quarantine.reason === undefined ? {} : { reason: quarantine.reason }), by: quarantine.by } }],
-      [putQuarantine(quarantine)],
-    );
+    const stopped = this.#deps.cutOff(id, quarantinedError(quarantine));
+    try {
+      await this.#deps.recordEvents(
+        [{ kind: 'access.quarantined', agentId: id, scope: Scope.agent(id).toString(), data: { ...(quarantine.reason === undefined ? {} : { reason: quarantine.reason }), by: quarantine.by } }],
+        [putQuarantine(quarantine)],
+      );
+    } finally {
+      settled();
+    }
     await stopped;
     return structuredClone(quarantine);
   }
@@ -232,11 +233,11 @@ export class Access {
     await this.#systemOnly('access.release');
     const control = this.#deps.control();
     if (!control.policy.quarantines.has(id)) return false;
-    await this.#deps.recordEvents(
+    await this.#commitChange(
       [{ kind: 'access.released', agentId: id, scope: Scope.agent(id).toString(), data: { by: 'system' } }],
       [{ type: 'del', sublevel: 'access', key: quarantineKey(id) }],
+      () => control.policy.quarantines.delete(id),
     );
-    control.policy.quarantines.delete(id);
     return true;
   }
 
@@ -244,6 +245,20 @@ export class Access {
   quarantined(): Quarantine[] {
     this.#deps.assertReadable();
     return [...this.#deps.control().policy.quarantines.values()].map((quarantine) => structuredClone(quarantine));
+  }
+
+  /**
+   * Commits a change of the grants or quarantines, then applies it in memory; marked as under way
+   * throughout, so that a refresh from the store cannot undo it (see AccessControl.refresh).
+   */
+  async #commitChange(events: EventSpec[], ops: BatchOp[], apply: () => void): Promise<void> {
+    const settled = this.#deps.control().changes.begin();
+    try {
+      await this.#deps.recordEvents(events, ops);
+      apply();
+    } finally {
+      settled();
+    }
   }
 
   async #systemOnly(method: string): Promise<void> {
@@ -290,6 +305,12 @@ function checkedOf(grant: Grant): CheckedGrant {
     ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
     includeSteps: grant.includeSteps === true,
   };
+}
+
+/** What the calls of a quarantined agent, and those queued for it, are refused with. */
+export function quarantinedError(quarantine: Quarantine): LlmStateError {
+  const { agentId, reason } = quarantine;
+  return new LlmStateError('AGENT_QUARANTINED', `Agent ${agentId} was quarantined${reason === undefined ? '' : ` (${reason})`}`, { details: { agent: agentId } });
 }
 
 /** Who is calling: the principal of the view the call came through. */

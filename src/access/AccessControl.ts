@@ -3,10 +3,12 @@ import { currentCorrelation } from '../events/correlation.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { Scope } from '../state/Scope.js';
+import { Serial } from '../Serial.js';
 import { AccessPolicy, type SessionAccess } from './AccessPolicy.js';
+import { ChangesInFlight } from './ChangesInFlight.js';
 import type { AuditEntry, AuditLog } from './AuditLog.js';
 import { isAudited, type AccessDecision } from './decision.js';
-import { decodeAccessRecord } from './grantRecords.js';
+import { decodeAccessRecord, parseAccessKey, type Grant, type Quarantine } from './grantRecords.js';
 import type { Operation } from './permissions.js';
 import type { ParsedPrincipal } from '../state/principal.js';
 
@@ -18,6 +20,8 @@ export interface AccessControlDeps {
   recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
   sessionAccess(id: string): SessionAccess | undefined;
   reportError(error: unknown): void;
+  /** Another process quarantined the agent: cut it off here too. */
+  quarantinedElsewhere(quarantine: Quarantine): void;
 }
 
 /** One decision to take: an operation by a principal on a scope, made through an API method. */
@@ -39,7 +43,10 @@ export interface AccessRequest {
 export class AccessControl {
   readonly policy: AccessPolicy;
   readonly audit: AuditLog;
+  /** The changes `rt.access` is making here; see {@link refresh}. */
+  readonly changes = new ChangesInFlight();
   readonly #deps: AccessControlDeps;
+  readonly #refreshes = new Serial();
 
   constructor(deps: AccessControlDeps) {
     this.#deps = deps;
@@ -49,10 +56,60 @@ export class AccessControl {
 
   /** Reads the grants and quarantines of the store. @throws {DATA_CORRUPT} */
   async load(): Promise<void> {
-    for await (const [key, value] of this.#deps.storage.iterate('access')) {
-      const record = decodeAccessRecord(key, value);
-      if (record?.type === 'grant') this.policy.grants.add(record.grant);
-      else if (record?.type === 'quarantine') this.policy.quarantines.set(record.quarantine.agentId, record.quarantine);
+    const { grants, quarantines } = await this.#readAll();
+    for (const grant of grants.values()) this.policy.grants.add(grant);
+    for (const quarantine of quarantines.values()) this.policy.quarantines.set(quarantine.agentId, quarantine);
+  }
+
+  /**
+   * Brings the grants and quarantines under `keys` (or all of them) in memory up to what the store holds:
+   * what another process sharing the store changed. A quarantine found this way cuts the agent off here
+   * too. The read is applied only if no change of this process ran while it was made (and is made again
+   * otherwise), so that it never undoes one in memory; refreshes run one at a time, in call order.
+   *
+   * @throws {DATA_CORRUPT} when a record fails its checksum.
+   */
+  refresh(keys: readonly Buffer[] | 'all'): Promise<void> {
+    return this.#refreshes.run(async () => {
+      for (;;) {
+        await this.changes.idle();
+        const started = this.changes.started;
+        const found = keys === 'all' ? await this.#readAll() : await this.#readKeys(keys);
+        if (this.changes.running || this.changes.started !== started) continue;
+        this.#apply(found, keys === 'all');
+        return;
+      }
+    });
+  }
+
+  async #readAll(): Promise<StoredAccess> {
+    const found: StoredAccess = { grants: new Map(), quarantines: new Map() };
+    for await (const [key, value] of this.#deps.storage.iterate('access')) addRecord(found, key, value);
+    return found;
+  }
+
+  /** The records under `keys`, with each key's id: a key with no record is an id in neither map. */
+  async #readKeys(keys: readonly Buffer[]): Promise<StoredAccess & { ids: ReturnType<typeof parseAccessKey>[] }> {
+    const found: StoredAccess & { ids: ReturnType<typeof parseAccessKey>[] } = { grants: new Map(), quarantines: new Map(), ids: [] };
+    for (const key of keys) {
+      found.ids.push(parseAccessKey(key));
+      const value = await this.#deps.storage.get('access', key);
+      if (value !== undefined) addRecord(found, key, value);
+    }
+    return found;
+  }
+
+  #apply(found: StoredAccess & { ids?: ReturnType<typeof parseAccessKey>[] }, whole: boolean): void {
+    const { grants, quarantines } = this.policy;
+    const grantIds = whole ? grants.all().map((grant) => grant.id) : found.ids!.flatMap((id) => (id?.type === 'grant' ? [id.id] : []));
+    const agentIds = whole ? [...quarantines.keys()] : found.ids!.flatMap((id) => (id?.type === 'quarantine' ? [id.agentId] : []));
+    for (const id of grantIds) if (!found.grants.has(id)) grants.remove(id);
+    for (const grant of found.grants.values()) grants.add(grant);
+    for (const agentId of agentIds) if (!found.quarantines.has(agentId)) quarantines.delete(agentId);
+    for (const quarantine of found.quarantines.values()) {
+      const known = quarantines.has(quarantine.agentId);
+      quarantines.set(quarantine.agentId, quarantine);
+      if (!known) this.#deps.quarantinedElsewhere(quarantine);
     }
   }
 
@@ -108,6 +165,18 @@ export class AccessControl {
     };
     return this.audit.append(entry);
   }
+}
+
+interface StoredAccess {
+  grants: Map<string, Grant>;
+  quarantines: Map<string, Quarantine>;
+}
+
+/** @throws {DATA_CORRUPT} */
+function addRecord(found: StoredAccess, key: Buffer, value: Buffer): void {
+  const record = decodeAccessRecord(key, value);
+  if (record?.type === 'grant') found.grants.set(record.grant.id, record.grant);
+  else if (record?.type === 'quarantine') found.quarantines.set(record.quarantine.agentId, record.quarantine);
 }
 
 /** A refused call: the error, and the promise that its record is durable. */

@@ -41,6 +41,14 @@ export function quarantineKey(agentId: string): Buffer {
   return Buffer.from(QUARANTINE + agentId, 'utf8');
 }
 
+/** What a key of the `access` namespace names. */
+export function parseAccessKey(key: Buffer): { type: 'grant'; id: string } | { type: 'quarantine'; agentId: string } | undefined {
+  const text = key.toString('utf8');
+  if (text.startsWith(GRANT)) return { type: 'grant', id: text.slice(GRANT.length) };
+  if (text.startsWith(QUARANTINE)) return { type: 'quarantine', agentId: text.slice(QUARANTINE.length) };
+  return undefined;
+}
+
 export function putGrant(grant: Grant): BatchOp {
   return { type: 'put', sublevel: 'access', key: grantKey(grant.id), value: encodeRecord({ seq: 0, timestamp: grant.createdAt }, JSON.stringify(grant)) };
 }

@@ -1,5 +1,6 @@
 import type { RecordWrite } from '../../actors/ScopeActor.js';
 import { checkOptions, checkOptionsArgument, describeOption } from '../checkOptions.js';
+import { LlmStateError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import { currentCorrelation, newCorrelationId, runUncorrelated, type CorrelationContext } from '../events/correlation.js';
 import type { EventSpec } from '../events/eventLog.js';
@@ -28,6 +29,7 @@ import {
   readLinksOf,
   readSession,
   readSessions,
+  sessionIdOfKey,
   sessionRecordOp,
   type StoredChange,
   type StoredLink,
@@ -109,6 +111,37 @@ export class Sessions {
     }
     await runUncorrelated(() => this.#collect(false, undefined)).catch((error: unknown) => this.#deps.reportError(error));
     this.#stopSchedule = repeatEvery(this.#deps.timers, this.#deps.gcIntervalMs, () => this.#runScheduledPass());
+  }
+
+  /**
+   * Brings the sessions whose records are under `keys` (or all of them) up to the store: what another
+   * process sharing it started, ended or collected. Each id is read in its turn with this process's calls
+   * on it, so a read never undoes one of them. @internal
+   *
+   * @throws {DATA_CORRUPT} when a record fails its checksum.
+   */
+  async refresh(keys: readonly Buffer[] | 'all'): Promise<void> {
+    const ids = new Set<string>();
+    if (keys === 'all') {
+      for (const id of this.#live.keys()) ids.add(id);
+      for await (const session of readSessions(this.#deps.storage)) if (session.collected === undefined) ids.add(session.id);
+    } else {
+      for (const key of keys) {
+        const id = sessionIdOfKey(key);
+        if (id !== undefined) ids.add(id);
+      }
+    }
+    await Promise.all([...ids].map((id) => this.#serial.run(id, () => this.#reread(id))));
+  }
+
+  async #reread(id: string): Promise<StoredSession | undefined> {
+    const stored = await readSession(this.#deps.storage, id);
+    if (stored === undefined || stored.collected !== undefined) {
+      this.#live.delete(id);
+      return undefined;
+    }
+    this.#live.set(id, stored);
+    return stored;
   }
 
   /** Stops the periodic collection and waits for a pass that is running. @internal */
@@ -413,7 +446,8 @@ export class Sessions {
       try {
         if (await this.#serial.run(id, () => this.#collectOne(id, ended, context))) collected.push(id);
       } catch (error) {
-        failure ??= error;
+        // On a shared store, the process whose actor holds the session's scope collects it.
+        if (!(error instanceof LlmStateError && error.code === 'SCOPE_LEASED')) failure ??= error;
       }
     }
     if (failure !== undefined) throw failure;
@@ -421,7 +455,8 @@ export class Sessions {
   }
 
   async #collectOne(id: string, ended: boolean, context: CorrelationContext | undefined): Promise<boolean> {
-    const session = this.#live.get(id);
+    // Another process sharing the store may have collected it (or ended it) since this one last heard.
+    const session = this.#deps.storage.shared ? await this.#reread(id) : this.#live.get(id);
     const now = this.#deps.clock.now();
     const reason = session === undefined ? undefined : reasonToCollect(session, now, ended);
     if (session === undefined || reason === undefined) return false;

@@ -55,6 +55,12 @@ export function sessionRecordKey(id: string): Buffer {
   return Buffer.from(SESSION + id, 'utf8');
 }
 
+/** The id of the session whose record `key` is, or undefined for a key of another kind (a link's). */
+export function sessionIdOfKey(key: Buffer): string | undefined {
+  const text = key.toString('utf8');
+  return text.startsWith(SESSION) ? text.slice(SESSION.length) : undefined;
+}
+
 export function sessionRecordOp(session: StoredSession): BatchOp {
   return put(sessionRecordKey(session.id), JSON.stringify(session), session.collected?.at ?? session.endedAt ?? session.startedAt);
 }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { AnnouncementListener } from './postgresAnnouncements.js';
 import { createPool, HeldConnection, RAW_TYPES } from './postgresConnections.js';
 import { PostgresCommit, type CommitContext } from './PostgresCommit.js';
 import { acquireLease, releaseLeases, renewLeases } from './postgresLeases.js';
@@ -14,6 +16,7 @@ import {
   type BatchOptions,
   type CommitOptions,
   type Entry,
+  type ForeignChange,
   type LeaseAttempt,
   type LeaseHold,
   type RangeOptions,
@@ -44,6 +47,9 @@ export class PostgresBackend extends StorageBackend {
   readonly #snapshots = new Set<PostgresSnapshot>();
   /** The connections of iterations under way, each in its own snapshot. */
   readonly #iterations = new Set<HeldConnection>();
+  /** Names this store in the announcements of its commits, so that its own watch skips them. */
+  readonly #announcedAs = randomUUID();
+  readonly #listeners = new Set<AnnouncementListener>();
 
   constructor(options: PostgresOptions) {
     super();
@@ -69,7 +75,7 @@ export class PostgresBackend extends StorageBackend {
   }
 
   get #commitContext(): CommitContext {
-    return { schema: this.#schema, location: this.location, outcomeConfig: this.#clientConfig, outcomeDeadlineMs: OUTCOME_DEADLINE_MS };
+    return { schema: this.#schema, location: this.location, outcomeConfig: this.#clientConfig, outcomeDeadlineMs: OUTCOME_DEADLINE_MS, announcedAs: this.#announcedAs };
   }
 
   protected async _open(): Promise<void> {
@@ -99,6 +105,8 @@ export class PostgresBackend extends StorageBackend {
   protected async _close(): Promise<void> {
     const pools = this.#open;
     this.#pools = undefined;
+    await Promise.all([...this.#listeners].map((listener) => listener.stop()));
+    this.#listeners.clear();
     await Promise.all([...this.#snapshots].map((snapshot) => snapshot.close()));
     // An iteration still under way fails at its next page, rather than keep the pools from ending.
     for (const held of this.#iterations) held.release(new Error(`The store at ${this.location} was closed`));
@@ -118,7 +126,7 @@ export class PostgresBackend extends StorageBackend {
 
   protected async _batch(ops: readonly BatchOp[], options: BatchOptions): Promise<void> {
     // Built first, so that a batch with a bad operation costs no round trip.
-    const statements = writeAndCommit(this.#schema, ops, options.sync === true);
+    const statements = writeAndCommit(this.#schema, ops, options.sync === true, this.#announcedAs);
     await this.#afterStartingSnapshots();
     const commit = await PostgresCommit.begin(this.#open.write, this.#commitContext, undefined, options);
     await commit.commit(statements, ops.length);
@@ -167,6 +175,16 @@ export class PostgresBackend extends StorageBackend {
     const sizes = ['records', 'commit_sequence', 'leases', 'migrations'].map((name) => `pg_total_relation_size('${table(this.#schema, name)}')`);
     const result = await this.#open.read.query<{ bytes: string }>(`SELECT (${sizes.join(' + ')})::text AS bytes`);
     return Number(result.rows[0].bytes);
+  }
+
+  protected override async _watchForeignChanges(listener: (change: ForeignChange) => void): Promise<() => Promise<void>> {
+    const watch = new AnnouncementListener(this.#clientConfig, this.#schema, this.#announcedAs, listener);
+    await watch.start();
+    this.#listeners.add(watch);
+    return async () => {
+      this.#listeners.delete(watch);
+      await watch.stop();
+    };
   }
 
   protected override async _acquireLease(resource: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {

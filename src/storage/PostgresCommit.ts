@@ -12,6 +12,8 @@ export interface CommitContext {
   /** How to reach the server on a fresh connection, to learn the outcome of a commit whose connection was lost. */
   readonly outcomeConfig: pg.ClientConfig;
   readonly outcomeDeadlineMs: number;
+  /** The store's id in the announcements of its commits, by which it knows its own. */
+  readonly announcedAs: string;
 }
 
 /**
@@ -68,7 +70,7 @@ export class PostgresCommit implements SequencedCommit {
   async write(ops: readonly BatchOp[]): Promise<void> {
     let statements: string;
     try {
-      statements = writeAndCommit(this.#context.schema, ops, this.#sync);
+      statements = writeAndCommit(this.#context.schema, ops, this.#sync, this.#context.announcedAs);
     } catch (err) {
       await this.abandon();
       throw err;

@@ -22,6 +22,23 @@ export const SUBLEVELS = [
 
 export type SublevelName = (typeof SUBLEVELS)[number];
 
+/**
+ * The namespaces of administration (grants, quarantines, sessions): rarely written, and held in memory by
+ * every runtime. A shared store tells each process of the changes other processes commit to them.
+ */
+export const WATCHED_SUBLEVELS = ['access', 'sessions'] as const satisfies readonly SublevelName[];
+
+export type WatchedSublevel = (typeof WATCHED_SUBLEVELS)[number];
+
+/**
+ * Keys of a watched namespace that another process's commit changed, or `'all'` when any key may have
+ * changed unseen (at the start of a watch, and after its connection was lost).
+ */
+export interface ForeignChange {
+  sublevel: WatchedSublevel;
+  keys: readonly Buffer[] | 'all';
+}
+
 export type BatchOp =
   | { type: 'put'; sublevel: SublevelName; key: Buffer; value: Buffer }
   | { type: 'del'; sublevel: SublevelName; key: Buffer };
@@ -268,6 +285,21 @@ export abstract class StorageBackend {
     }
   }
 
+  /**
+   * Calls `listener` with what other processes commit to {@link WATCHED_SUBLEVELS}, in commit order, until
+   * the returned function is called. The first call, once the watch is in place, is `'all'` for each
+   * namespace: what was committed before it is unknown. A store of one process has no other writers, and
+   * never calls it.
+   */
+  async watchForeignChanges(listener: (change: ForeignChange) => void): Promise<() => Promise<void>> {
+    this.#assertOpen();
+    try {
+      return await this._watchForeignChanges(listener);
+    } catch (err) {
+      throw storageError('Watching for changes made by other processes failed', err);
+    }
+  }
+
   /** Entries of one namespace in key order (bytewise), read from one consistent snapshot. */
   async *iterate(sublevel: SublevelName, options: RangeOptions = {}): AsyncGenerator<Entry> {
     this.#assertOpen();
@@ -318,6 +350,9 @@ export abstract class StorageBackend {
   /** Begins a sequenced commit. A store of one process takes `previous + 1` and has no leases to check. */
   protected _beginCommit(previous: number, options: CommitOptions): SequencedCommit | Promise<SequencedCommit> {
     return { seq: previous + 1, write: (ops) => this._batch(ops, options), abandon: () => {} };
+  }
+  protected async _watchForeignChanges(_listener: (change: ForeignChange) => void): Promise<() => Promise<void>> {
+    return async () => {};
   }
   protected async _acquireLease(_resource: string, _owner: string, _ttlMs: number): Promise<LeaseAttempt> {
     throw new TypeError(`The store at ${this.location} is not shared, so it has no leases`);

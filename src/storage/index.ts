@@ -1,4 +1,4 @@
-export { StorageBackend, SUBLEVELS, isUnknownOutcome, storageError } from './StorageBackend.js';
+export { StorageBackend, SUBLEVELS, WATCHED_SUBLEVELS, isUnknownOutcome, storageError } from './StorageBackend.js';
 export type {
   BatchOp,
   BatchOptions,
@@ -13,6 +13,8 @@ export type {
   StorageSnapshot,
   StorageStatus,
   SublevelName,
+  ForeignChange,
+  WatchedSublevel,
 } from './StorageBackend.js';
 export { LevelBackend, createDiskBackend, createMemoryBackend, createMemoryDatabase } from './LevelBackend.js';
 export { PostgresBackend, createPostgresBackend } from './PostgresBackend.js';

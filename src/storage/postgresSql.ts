@@ -1,3 +1,4 @@
+import { announcement } from './postgresAnnouncements.js';
 import { SUBLEVELS, type BatchOp, type LeaseHold, type SublevelName } from './StorageBackend.js';
 
 /**
@@ -87,11 +88,14 @@ export function writeStatements(schema: string, ops: readonly BatchOp[]): string
 export const SYNC_COMMIT = `SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off'`;
 
 /**
- * The second round trip of a batch: its writes and COMMIT, in one string. A statement that fails stops the
- * string there, so COMMIT never runs after a failed write.
+ * The second round trip of a batch: its writes and COMMIT, in one string, with the announcement of a change
+ * to a watched namespace (made as the store `announcedAs`). A statement that fails stops the string there,
+ * so COMMIT never runs after a failed write.
  */
-export function writeAndCommit(schema: string, ops: readonly BatchOp[], sync: boolean): string {
-  return [...writeStatements(schema, ops), ...(sync ? [SYNC_COMMIT] : []), 'COMMIT'].join('; ');
+export function writeAndCommit(schema: string, ops: readonly BatchOp[], sync: boolean, announcedAs: string): string {
+  const writes = writeStatements(schema, ops);
+  const announce = announcement(schema, announcedAs, ops);
+  return [...writes, ...(announce === undefined ? [] : [announce]), ...(sync ? [SYNC_COMMIT] : []), 'COMMIT'].join('; ');
 }
 
 /** The first round trip of a batch: the transaction and its id, to learn its outcome if the connection is lost. */

@@ -57,6 +57,7 @@ const MORE_CALLS: Record<string, (subject: ViewSubject) => unknown> = {
   'sessions.load': ({ rt }) => rt.sessions.load(),
   'sessions.stop': ({ rt }) => rt.sessions.stop(),
   'sessions.accessInfo': ({ rt }) => rt.sessions.accessInfo('s1'),
+  'sessions.refresh': ({ rt }) => rt.sessions.refresh('all'),
 };
 
 /**

@@ -3,6 +3,7 @@ import { LlmStateError } from '../../src/errors.js';
 import { createMemoryBackend } from '../../src/storage/LevelBackend.js';
 import { parseBytea } from '../../src/storage/postgresConnections.js';
 import { resolveOutcome, unknownOutcomeError, type TransactionStatus } from '../../src/storage/postgresOutcome.js';
+import { announcementChannel, parseAnnouncement } from '../../src/storage/postgresAnnouncements.js';
 import { beginSequencedCommit, lastOpPerKey, writeAndCommit } from '../../src/storage/postgresSql.js';
 import { SUBLEVELS, type BatchOp } from '../../src/storage/StorageBackend.js';
 
@@ -26,7 +27,7 @@ describe('PostgreSQL statements', () => {
       { type: 'put', sublevel: SUBLEVELS[i], key: Buffer.from(text), value: Buffer.from(`${text} value`) },
       { type: 'del', sublevel: SUBLEVELS[i + 1], key: Buffer.from(text) },
     ]);
-    const sql = writeAndCommit('tenant_1', ops, false);
+    const sql = writeAndCommit('tenant_1', ops, false, 'me');
     const values = HOSTILE.map(() => '(S, B, B)').join(', ');
     const keys = HOSTILE.map(() => '(S, B)').join(', ');
     assert.equal(
@@ -42,7 +43,7 @@ describe('PostgreSQL statements', () => {
   });
 
   it('a batch that asked for sync raises synchronous_commit only where the server turned it off', () => {
-    const sql = writeAndCommit('s', [{ type: 'put', sublevel: 'state', key: Buffer.from('k'), value: Buffer.alloc(0) }], true);
+    const sql = writeAndCommit('s', [{ type: 'put', sublevel: 'state', key: Buffer.from('k'), value: Buffer.alloc(0) }], true, 'me');
     assert.equal(
       skeleton(sql),
       'INSERT INTO "s".records (sublevel, key, value) VALUES (S, B, B) ON CONFLICT (sublevel, key) DO UPDATE SET value = excluded.value; ' +
@@ -63,12 +64,39 @@ describe('PostgreSQL statements', () => {
     ];
     const last = lastOpPerKey(ops).map((op) => `${op.type} ${op.sublevel} ${op.key} ${op.type === 'put' ? op.value : ''}`.trim());
     assert.deepEqual(last, ['put events b other sublevel', 'put state b second', 'put state a back', 'del state c']);
-    const sql = writeAndCommit('s', ops, false);
+    const sql = writeAndCommit('s', ops, false, 'me');
     assert.equal(skeleton(sql).match(/\(S, B, B\)/g)?.length, 3);
     assert.deepEqual(
       hexes(sql).map((hex) => Buffer.from(hex, 'hex').toString()),
       ['b', 'other sublevel', 'a', 'back', 'b', 'second', 'c'],
     );
+  });
+
+  it('a batch that changes access or sessions announces each key before COMMIT, and only such a batch', () => {
+    const ops: BatchOp[] = [
+      { type: 'put', sublevel: 'state', key: Buffer.from('s'), value: Buffer.from('v') },
+      { type: 'put', sublevel: 'access', key: Buffer.from("g\0'; --"), value: Buffer.from('v') },
+      { type: 'del', sublevel: 'sessions', key: Buffer.from('session\0x') },
+    ];
+    const sql = writeAndCommit('s', ops, false, 'store-a');
+    const notify = /SELECT pg_notify\('([a-z0-9_]+)', '([^']*)'\); COMMIT$/.exec(sql);
+    assert.ok(notify, sql);
+    assert.equal(notify[1], announcementChannel('s'));
+    assert.notEqual(announcementChannel('s'), announcementChannel('t'));
+    assert.equal(parseAnnouncement(notify[2], 'store-a'), undefined, 'a store skips its own');
+    assert.deepEqual(parseAnnouncement(notify[2], 'store-b'), [
+      { sublevel: 'access', keys: [Buffer.from("g\0'; --")] },
+      { sublevel: 'sessions', keys: [Buffer.from('session\0x')] },
+    ]);
+    assert.doesNotMatch(writeAndCommit('s', [ops[0]], false, 'store-a'), /pg_notify/);
+  });
+
+  it('a batch whose keys do not fit a NOTIFY announces its namespace whole', () => {
+    const ops: BatchOp[] = Array.from({ length: 200 }, (_, i) => ({ type: 'del', sublevel: 'sessions', key: Buffer.alloc(40, i) }));
+    const sql = writeAndCommit('s', ops, false, 'store-a');
+    const payload = /pg_notify\('[a-z0-9_]+', '([^']*)'\)/.exec(sql)![1];
+    assert.ok(payload.length < 8000);
+    assert.deepEqual(parseAnnouncement(payload, 'store-b'), [{ sublevel: 'sessions', keys: 'all' }]);
   });
 
   it('refuses an operation that is not a put or del of Buffers in a known sublevel, before any SQL is made', () => {
@@ -79,7 +107,7 @@ describe('PostgreSQL statements', () => {
       { type: 'put', sublevel: "state'; --", key: Buffer.from('k'), value: Buffer.alloc(0) },
       { type: 'merge', sublevel: 'state', key: Buffer.from('k') },
     ];
-    for (const op of bad) assert.throws(() => writeAndCommit('s', [op as unknown as BatchOp], false), TypeError);
+    for (const op of bad) assert.throws(() => writeAndCommit('s', [op as unknown as BatchOp], false, 'me'), TypeError);
   });
 
   it('a sequenced commit takes the next sequence, then reads its fence by hex-encoded names with no row lock, in one string', () => {

@@ -57,4 +57,5 @@ export const SESSIONS_RULES: Rules<Sessions> = {
   accessInfo: (gate, sessions, id) => gate.systemOnly('sessions.accessInfo', 'value', () => sessions.accessInfo(id)),
   load: (gate, sessions) => gate.systemOnly('sessions.load', 'promise', () => sessions.load()),
   stop: (gate, sessions) => gate.systemOnly('sessions.stop', 'promise', () => sessions.stop()),
+  refresh: (gate, sessions, keys) => gate.systemOnly('sessions.refresh', 'promise', () => sessions.refresh(keys)),
 };

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { createRuntime, Scope, type Runtime } from '../../src/index.js';
+import { rejection } from '../helpers.js';
+import { describePostgres, postgresTestUrl } from '../support/postgres.js';
+
+// Two runtimes on one schema stand for two processes: an operator's (B, like the command line) and the one
+// running the agents (A). What B changes in the administration must reach A while A runs (docs/scale-out.md).
+
+/** Waits until `holds` is true, however long that takes: the test's timeout is the only bound. */
+async function until(holds: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await holds())) await sleep(5);
+}
+
+describePostgres('scale-out: administration made in one process reaches the others while they run', function () {
+  this.timeout(60_000);
+  let schema: string;
+  let admin: pg.Client;
+  let runtimes: Runtime[];
+  let skew = 0;
+
+  beforeEach(async () => {
+    schema = `t_admin_${process.pid}_${randomBytes(6).toString('hex')}`;
+    admin = new pg.Client({ connectionString: postgresTestUrl() });
+    await admin.connect();
+    runtimes = [];
+    skew = 0;
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(runtimes.map((rt) => rt.close()));
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  });
+
+  async function start(owner: string): Promise<Runtime> {
+    const rt = await createRuntime({
+      storage: { postgres: { connectionString: postgresTestUrl()!, schema } },
+      leases: { owner, ttlMs: 60_000, waitMs: 0 },
+      clock: { now: () => Date.now() + skew },
+      sessions: { gcIntervalMs: 3_600_000 },
+    });
+    runtimes.push(rt);
+    return rt;
+  }
+
+  it('a quarantine made in B cuts the agent off in A: its queued messages are rejected, its actor stopped, its calls refused', async () => {
+    const { chatMachine } = await import('../fixtures/chatMachine.js');
+    const a = await start('a');
+    const b = await start('b');
+    const agent = await a.agents.spawn({ id: 'bob', type: 'chat', machine: chatMachine() });
+    await agent.send({ type: 'SAY', text: 'before' });
+    assert.deepEqual(b.access.quarantined(), []);
+
+    await b.access.quarantine('bob', { reason: 'prompt injection suspected' });
+    await until(() => a.access.quarantined().length === 1);
+    assert.equal(a.access.quarantined()[0].reason, 'prompt injection suspected');
+    await until(() => !a.agents.liveIds().includes('bob'));
+    assert.equal((await rejection(agent.send({ type: 'SAY', text: 'after' }))).code, 'AGENT_QUARANTINED');
+    assert.equal((await rejection(a.as('agent:bob').state.set(Scope.agent('bob'), 'k', 1))).code, 'AGENT_QUARANTINED');
+    assert.equal((await rejection(a.state.set(Scope.agent('bob'), 'k', 1))).code, 'AGENT_QUARANTINED', 'nothing may be done on its scope either');
+
+    await b.access.release('bob');
+    await until(() => a.access.quarantined().length === 0);
+    await a.as('agent:bob').state.set(Scope.agent('bob'), 'k', 'after release');
+    assert.equal(await b.state.get(Scope.agent('bob'), 'k'), 'after release');
+  });
+
+  it('a grant made in B is in force in A, and so is its revocation', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await a.state.set(Scope.agent('bob'), 'notes', 'for bob');
+    const ada = a.as('agent:ada');
+    assert.equal((await rejection(ada.state.get(Scope.agent('bob'), 'notes'))).code, 'ACCESS_DENIED');
+
+    const grant = await b.access.grant({ principal: 'agent:ada', scope: Scope.agent('bob'), permissions: ['read'] });
+    await until(() => a.access.check('agent:ada', Scope.agent('bob'), 'read').allowed);
+    assert.equal(a.access.check('agent:ada', Scope.agent('bob'), 'read').by, grant.id);
+    assert.equal(await ada.state.get(Scope.agent('bob'), 'notes'), 'for bob');
+
+    assert.equal(await b.access.revoke(grant.id), true);
+    await until(() => !a.access.check('agent:ada', Scope.agent('bob'), 'read').allowed);
+    assert.equal((await rejection(ada.state.get(Scope.agent('bob'), 'notes'))).code, 'ACCESS_DENIED');
+    assert.deepEqual(a.access.grants(), []);
+  });
+
+  it('a session started and ended in B is known to A, and only one process collects it', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    const session = await b.sessions.start({ ttlMs: 60_000, participants: ['agent:ada'] });
+    const scope = Scope.session(session.id);
+    assert.equal(a.access.check('agent:ada', scope, 'write').rule, 'no-grant', 'A has not heard of it yet');
+    await until(() => a.access.check('agent:ada', scope, 'write').allowed);
+    assert.equal(a.access.check('agent:ada', scope, 'write').rule, 'session-member');
+    // B's actor holds the session's scope (sticky routing): its members' writes go through B.
+    await b.as('agent:ada').state.set(scope, 'draft', 'v1');
+
+    await b.sessions.end(session.id);
+    await until(() => a.access.check('agent:ada', scope, 'write').rule === 'session-ended');
+
+    skew = 61_000;
+    // Both collect at once, as two schedulers may: the session is collected once, with one event.
+    const [fromA, fromB] = await Promise.all([a.sessions.gc(), b.sessions.gc()]);
+    assert.deepEqual([...fromA.collected, ...fromB.collected], [session.id]);
+    assert.deepEqual(await a.sessions.gc(), { collected: [] });
+    assert.equal((await a.events.query({ kinds: ['session.expired'] })).length, 1);
+    assert.equal(await b.state.get(scope, 'draft'), undefined);
+    assert.equal((await a.sessions.get(session.id))?.status, 'expired');
+  });
+
+  it('A hears of what B changed while A\'s listening connection was lost, once it is back', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    const listeners = async () =>
+      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name LIKE $1`, [`%${schema}%`])).rows;
+    // One listening connection per runtime.
+    await until(async () => (await listeners()).length === 2);
+    const before = new Set((await listeners()).map((row) => row.pid));
+    // Ends both: B's commits are then announced to no one.
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name LIKE $1`, [`%${schema}%`]);
+    await b.access.quarantine('eve');
+    const grant = await b.access.grant({ principal: 'agent:ada', scope: Scope.workflow('w1'), permissions: ['write'] });
+
+    await until(async () => (await listeners()).filter((row) => !before.has(row.pid)).length === 2);
+    await until(() => a.access.quarantined().length === 1 && a.access.check('agent:ada', Scope.workflow('w1'), 'write').by === grant.id);
+    assert.equal(a.access.quarantined()[0].agentId, 'eve');
+  });
+});
