@@ -198,4 +198,22 @@ describePostgres('llmstate --postgres', function () {
     assert.ok(fs.existsSync(path.join(backupDir, `llmstate-${backupId}.backup`)), 'the backup is in --backup-dir');
     assert.deepEqual(JSON.parse((await onPostgres('get', 'agent:a1', 'profile')).stdout), { fullName: 'Ada', age: 36, tags: ['adult'] });
   });
+
+  it('access quarantine cuts off an agent that a running program holds, and release lifts it there', async () => {
+    const rt = await createRuntime({ ...storeOptions(), leases: { waitMs: 0 } });
+    try {
+      const agent = await rt.agents.spawn({ id: 'bob', type: 'counter', machine: counter });
+      await agent.send({ type: 'TICK' });
+      assertSucceeds(await onPostgres('access', 'quarantine', 'bob', '--reason', 'prompt injection suspected'));
+      // The command's commit announces it: the program hears of it while it runs.
+      while (rt.access.quarantined().length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(rt.access.quarantined()[0].reason, 'prompt injection suspected');
+      const refused = await agent.send({ type: 'TICK' }).then(() => undefined, (error: { code?: string }) => error.code);
+      assert.equal(refused, 'AGENT_QUARANTINED');
+      assertSucceeds(await onPostgres('access', 'release', 'bob'));
+      while (rt.access.quarantined().length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    } finally {
+      await rt.close();
+    }
+  });
 });
