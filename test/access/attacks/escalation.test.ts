@@ -54,6 +54,29 @@ describe('access attacks: escalation by a principal holding a view', () => {
     assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false, 'eve granted herself agent:* through the prototype of her access view');
   });
 
+  it('refuses, from anyone but system, a pattern that matches every agent however it is written', async () => {
+    await rt.state.set(bob, 'notes', 'secret of bob');
+    // ada holds every agent with the right to pass on, as system may give; passing every agent on is still system's.
+    await rt.access.grant({ principal: 'agent:ada', scopePattern: 'a*', permissions: ['read', 'grant'] });
+    await rt.access.grant({ principal: 'agent:ada', scopePattern: '*', permissions: ['read', 'grant'] });
+    const ada = rt.as('agent:ada');
+    const everyAgent = ['a*:*', '*:*', '*gent:*', 'ag*:*', 'a*', 'a**', '*', 'agent:*', 'agent:**', 'a*t:*', '*a*', '*e*n*:*', 'ag*nt*:**'];
+    for (const scopePattern of everyAgent) {
+      const error = await rejection(ada.access.grant({ principal: 'agent:eve', scopePattern, permissions: ['read'] }));
+      assert.equal(error.code, 'ACCESS_DENIED', `agent:ada passed on ${scopePattern}, which matches every agent`);
+    }
+    assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false);
+    assert.equal((await rejection(rt.as('agent:eve').state.get(bob, 'notes'))).code, 'ACCESS_DENIED');
+    const refused = await rt.access.audit({ principal: 'agent:ada', outcome: 'denied' });
+    assert.equal(refused.filter((record) => record.method === 'access.grant').length, everyAgent.length);
+    // What matches only some agents, or none, she may pass on under what she holds.
+    for (const scopePattern of ['agent:team-*', 'a*:x*', '*:notes', 'agent:*-bot', 'workflow:*']) {
+      await ada.access.grant({ principal: 'agent:eve', scopePattern, permissions: ['read'] });
+    }
+    assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false);
+    assert.equal(rt.access.check('agent:eve', Scope.agent('team-1'), 'read').allowed, true);
+  });
+
   it('does not let a read grant on an agent send it messages through the handle\'s `actor` field', async () => {
     const bobAgent = await rt.agents.spawn({ id: 'bob', type: 'chat', machine: chatMachine() });
     await rt.access.grant({ principal: 'agent:eve', scope: bob, permissions: ['read'] });
