@@ -17,7 +17,8 @@ function sessionScope(id: unknown): Scope | string {
  * Anyone may start one (and is then a member of it), but only one who may already write its scope may
  * name its id; ending it is a write to it; reading it, or its
  * artifacts, needs `read`. Linking an artifact needs `read` on the scope it names and `write` on the
- * session it joins; an artifact's links show only those whose scope and session are readable.
+ * session it joins; linking a correlation id alone, `read` on every scope its changes touched. An
+ * artifact's links show only those whose scope and session are readable.
  * Listings show only what the principal can read. Collection is system's.
  */
 export const SESSIONS_RULES: Rules<Sessions> = {
@@ -31,12 +32,19 @@ export const SESSIONS_RULES: Rules<Sessions> = {
   list: (gate, sessions, options) =>
     gate.open('sessions.list', 'promise', async () => (await sessions.list(options)).filter((session) => gate.allows(sessionScope(session.id), 'read'))),
   gc: (gate, sessions, options) => gate.systemOnly('sessions.gc', 'promise', () => sessions.gc(options)),
-  linkArtifact: (gate, sessions, artifactId, options) => {
+  linkArtifact: (gate, sessions, artifactId, given) => {
+    // Read once: the fields checked here are the fields the link is made with, whatever getters return.
+    const options = typeof given === 'object' && given !== null && !Array.isArray(given) ? { ...given } : given;
     const needs: Need[] = [];
     if (options?.scope !== undefined) needs.push({ scope: options.scope, operation: 'read', ...(typeof options.key === 'string' ? { key: options.key } : {}) });
     if (options?.sessionId !== undefined) needs.push({ scope: sessionScope(options.sessionId), operation: 'write' });
-    return gate.async('sessions.linkArtifact', needs, () => sessions.linkArtifact(artifactId, options));
+    const byCorrelation = !gate.isSystem && options?.scope === undefined && options?.key === undefined && options?.correlationId !== undefined;
+    if (!byCorrelation) return gate.async('sessions.linkArtifact', needs, () => sessions.linkArtifact(artifactId, options));
+    // The link's event tells how many changes were made under the id: each scope they touched must be readable.
+    const mayLink = (scopes: string[]) => gate.async('sessions.linkArtifact', scopes.map((scope) => ({ scope, operation: 'read' as const })), async () => undefined);
+    return gate.async('sessions.linkArtifact', needs, () => sessions.linkArtifactChecked(artifactId, options, mayLink));
   },
+  linkArtifactChecked: (gate, sessions, artifactId, options, mayLink) => gate.systemOnly('sessions.linkArtifactChecked', 'promise', () => sessions.linkArtifactChecked(artifactId, options, mayLink)),
   changesByArtifact: (gate, sessions, artifactId) =>
     gate.open('sessions.changesByArtifact', 'promise', async () => (await sessions.changesByArtifact(artifactId)).filter((change) => gate.allows(change.scope, 'read'))),
   // A link shows the scope and session it names: each must be readable. A link to a correlation id
