@@ -7,6 +7,7 @@ import { createRuntime, Scope, type Runtime } from '../../../src/index.js';
 import { rejection } from '../../helpers.js';
 
 const bob = Scope.agent('bob');
+const ON_LINKED = new URL('../../fixtures/hooks/onLinked.mjs', import.meta.url);
 
 describe('access attacks: grants passed on, bindings and links', () => {
   let rt: Runtime;
@@ -78,5 +79,28 @@ describe('access attacks: grants passed on, bindings and links', () => {
     }
     const intoBob = (await rt.events.query({ kinds: ['artifact.linked'] })).filter((event) => event.scope === 'agent:bob');
     assert.deepEqual(intoBob, [], 'eve linked a key of agent:bob (and learned it exists) through a getter that changed after the check');
+  });
+
+  it('links the artifact of a view\'s correlate as its principal: the event is its, and a hook on it acts as it', async () => {
+    await rt.hooks.register({ name: 'on-linked', module: ON_LINKED, on: ['artifact.linked'], options: { scope: 'agent:bob', key: 'spilled' }, maxAttempts: 1 });
+    const ada = rt.as('agent:ada');
+    const { correlationId } = await ada.correlate(() => ada.state.set(Scope.agent('ada'), 'draft', 1), { artifactId: 'report.pdf' });
+    const [linked] = await rt.events.query({ kinds: ['artifact.linked'] });
+    assert.deepEqual([linked.principal, linked.correlationId], ['agent:ada', correlationId], 'the link made by agent:ada\'s correlate is on record as system\'s');
+    await rt.hooks.idle();
+    assert.equal(await rt.state.get(bob, 'spilled'), undefined, 'a hook action triggered by agent:ada\'s link wrote agent:bob as system');
+    const denied = await rt.access.audit({ principal: 'agent:ada', outcome: 'denied' });
+    assert.deepEqual(denied.map((record) => [record.scope, record.operation]), [['agent:bob', 'write']]);
+  });
+
+  it('checks the link of a view\'s correlate as its own linkArtifact: a correlation id whose changes it cannot read is refused before fn runs', async () => {
+    const asBob = rt.as('agent:bob');
+    await asBob.correlate(() => asBob.state.set(bob, 'plan', 1), 'bob-run');
+    let ran = false;
+    const error = await rejection(rt.as('agent:eve').correlate(() => (ran = true), { correlationId: 'bob-run', artifactId: 'spy.txt' }));
+    assert.equal(error.code, 'ACCESS_DENIED', 'eve linked bob\'s correlation through correlate');
+    assert.equal(ran, false);
+    assert.deepEqual(await rt.events.query({ kinds: ['artifact.linked'] }), []);
+    assert.equal((await rt.access.audit({ principal: 'agent:eve', outcome: 'denied' }))[0].method, 'sessions.linkArtifact');
   });
 });
