@@ -186,6 +186,11 @@ describe('access: granting needs authority, and cannot escalate', () => {
   it('keeps an agent to its own check and audit', async () => {
     assert.throws(() => rt.as('agent:ada').access.check('agent:bob', bob, 'read'), (error: LlmStateError) => error.code === 'ACCESS_DENIED');
     assert.equal(rt.as('agent:ada').access.check('agent:ada', bob, 'read').allowed, false);
+    // Asking about another is refused on record (docs/access.md, `check`); asking about oneself records nothing.
+    assert.deepEqual(
+      (await rt.access.audit({ principal: 'agent:ada' })).map((record) => [record.method, record.outcome, record.rule]),
+      [['access.check', 'denied', 'not-own']],
+    );
     assert.equal((await rejection(rt.as('agent:ada').access.audit({ principal: 'agent:bob' }))).code, 'ACCESS_DENIED');
   });
 
