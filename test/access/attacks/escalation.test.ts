@@ -77,6 +77,33 @@ describe('access attacks: escalation by a principal holding a view', () => {
     assert.equal(rt.access.check('agent:eve', Scope.agent('team-1'), 'read').allowed, true);
   });
 
+  it('makes a call with the fields it checked: a getter on the options cannot answer the check with eve\'s own id and the call with another\'s', async () => {
+    /** Options whose `field` reads as `honest` for the first `reads` reads, then as `other`. */
+    const swapping = <T>(rest: object, field: string, honest: T, other: T, reads: number) => {
+      let read = 0;
+      return Object.defineProperty({ ...rest }, field, { enumerable: true, get: () => (read++ < reads ? honest : other) });
+    };
+    const bobAgent = await rt.agents.spawn({ id: 'bob', type: 'chat', machine: chatMachine() });
+    rt.faults.crashActor('bob');
+    await rejection(bobAgent.send({ type: 'SAY', text: 'what bob was told' }));
+    assert.equal((await rt.agents.deadLetters({ agentId: 'bob' })).length, 1);
+    await bobAgent.stop();
+    await rt.state.set(Scope.session('support-42'), 'transcript', 'what the user told support');
+    const eve = rt.as('agent:eve');
+    // eve may name the id of a session she is a member of (she started it): the check passes for it.
+    const { id: hers } = await eve.sessions.start({});
+    const leaked: string[] = [];
+    for (let reads = 1; reads <= 4; reads++) {
+      await eve.agents.spawn(swapping({ type: 'chat', machine: chatMachine() }, 'id', 'eve', `mallory${reads}`, reads) as never).then(() => undefined, () => undefined);
+      if ((await rt.agents.list()).some((agent) => agent.id === `mallory${reads}`)) leaked.push(`spawn (${reads})`);
+      const letters = await eve.agents.deadLetters(swapping({}, 'agentId', 'eve', 'bob', reads) as never).catch(() => []);
+      if (letters.length > 0) leaked.push(`deadLetters (${reads})`);
+      await eve.sessions.start(swapping({}, 'id', hers, 'support-42', reads) as never).catch(() => undefined);
+      if ((await eve.state.get(Scope.session('support-42'), 'transcript').catch(() => undefined)) !== undefined) leaked.push(`sessions.start (${reads})`);
+    }
+    assert.deepEqual(leaked, [], 'a getter that changed after the check reached another agent or session:support-42');
+  });
+
   it('does not let a read grant on an agent send it messages through the handle\'s `actor` field', async () => {
     const bobAgent = await rt.agents.spawn({ id: 'bob', type: 'chat', machine: chatMachine() });
     await rt.access.grant({ principal: 'agent:eve', scope: bob, permissions: ['read'] });
