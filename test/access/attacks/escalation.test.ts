@@ -89,6 +89,8 @@ describe('access attacks: escalation by a principal holding a view', () => {
     assert.equal((await rt.agents.deadLetters({ agentId: 'bob' })).length, 1);
     await bobAgent.stop();
     await rt.state.set(Scope.session('support-42'), 'transcript', 'what the user told support');
+    await rt.sessions.start({ id: 'club', participants: ['agent:bob'] });
+    await rt.sessions.linkArtifact('plan.pdf', { sessionId: 'club', correlationId: 'c-club' });
     const eve = rt.as('agent:eve');
     // eve may name the id of a session she is a member of (she started it): the check passes for it.
     const { id: hers } = await eve.sessions.start({});
@@ -98,10 +100,12 @@ describe('access attacks: escalation by a principal holding a view', () => {
       if ((await rt.agents.list()).some((agent) => agent.id === `mallory${reads}`)) leaked.push(`spawn (${reads})`);
       const letters = await eve.agents.deadLetters(swapping({}, 'agentId', 'eve', 'bob', reads) as never).catch(() => []);
       if (letters.length > 0) leaked.push(`deadLetters (${reads})`);
+      const links = await eve.sessions.artifactsOf(swapping({}, 'sessionId', hers, 'club', reads) as never).catch(() => []);
+      if (links.length > 0) leaked.push(`artifactsOf (${reads})`);
       await eve.sessions.start(swapping({}, 'id', hers, 'support-42', reads) as never).catch(() => undefined);
       if ((await eve.state.get(Scope.session('support-42'), 'transcript').catch(() => undefined)) !== undefined) leaked.push(`sessions.start (${reads})`);
     }
-    assert.deepEqual(leaked, [], 'a getter that changed after the check reached another agent or session:support-42');
+    assert.deepEqual(leaked, [], 'a getter that changed after the check reached another agent or session');
   });
 
   it('does not let a read grant on an agent send it messages through the handle\'s `actor` field', async () => {
