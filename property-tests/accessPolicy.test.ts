@@ -35,7 +35,24 @@ const SCOPES = [
   'custom:notes',
 ] as const;
 
-const PATTERNS = ['agent:*', 'agent:a*', 'workflow:*', 'workflow:report-*', 'workflow:report-7*', 'workflow:*7', 'step:w1/*', 'step:*', 'session:*', 'custom:*', '*:notes'] as const;
+const PATTERNS = [
+  'agent:*',
+  'agent:a*',
+  'workflow:*',
+  'workflow:report-*',
+  'workflow:report-7*',
+  'workflow:*7',
+  'step:w1/*',
+  'step:*',
+  'session:*',
+  'custom:*',
+  '*:notes',
+  // Every agent, written otherwise: passed on only by system, even under `a*` or `*`.
+  'a*',
+  'a*:*',
+  '*:*',
+  '*gent:*',
+] as const;
 
 /** Who acts: `bound` is the session a principal is bound to (`rt.as(p, { sessionId })`). */
 interface Actor {
@@ -248,8 +265,8 @@ class PolicyModel {
   mayGrant(grantor: string, wanted: Omit<ModelGrant, 'id' | 'grantedBy'>, now: number, from?: readonly ModelGrant[]): Decision {
     if (grantor === 'system') return { allowed: true, rule: 'system' };
     if (wanted.scope !== undefined && grantor.startsWith('agent:') && wanted.scope === grantor) return { allowed: true, rule: 'own-scope' };
-    // "`agent:*` from anyone but system is refused."
-    if (wanted.pattern === 'agent:*') return { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
+    // "A pattern that matches every agent (`agent:*`, `*`, `a*:*` …) from anyone but system is refused."
+    if (wanted.pattern !== undefined && matchesEveryAgent(wanted.pattern)) return { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
     const held = from === undefined ? this.inForce(grantor, now) : from.filter((grant) => grant.principal === grantor && grant.expiresAt > now);
     const by = held
       .filter((held) => held.permissions.has('grant') && [...wanted.permissions].every((permission) => held.permissions.has(permission)))
@@ -259,6 +276,15 @@ class PolicyModel {
       .map((held) => held.id);
     return by.length > 0 ? { allowed: true, rule: 'grant', by } : { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
   }
+}
+
+/**
+ * Whether `pattern` matches `agent:<id>` whatever the id: then it matches one made of a character the
+ * pattern does not hold, which none of its literal parts can stand for.
+ */
+function matchesEveryAgent(pattern: string): boolean {
+  const fresh = [...'qxz~'].find((character) => !pattern.includes(character))!;
+  return globMatches(pattern, `agent:${fresh}`);
 }
 
 /** The same pattern, or a prefix pattern whose prefix starts the new one's literal prefix. */

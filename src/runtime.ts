@@ -262,7 +262,7 @@ class LlmStateRuntime implements Runtime {
     if (view === undefined) {
       const cache = new ViewCache(gate);
       // Built again for each new core: a restore replaces the namespaces.
-      view = new PrincipalRuntime(this, cache, () => cache.of(this.#current, () => this.#namespaces()));
+      view = new PrincipalRuntime(this, cache, () => cache.of(this.#current, () => this.#namespaces()), (sessions, fn, given) => this.#correlate(sessions, fn, given));
       // An application may call `as` per request: the views of the principals in use are kept, within bounds.
       if (this.#principalViews.size >= PRINCIPAL_VIEWS_KEPT) this.#principalViews.clear();
       this.#principalViews.set(name, view);
@@ -364,7 +364,12 @@ class LlmStateRuntime implements Runtime {
     return this.#closing !== undefined;
   }
 
-  async correlate<T>(fn: () => Promise<T> | T, options?: string | CorrelateOptions): Promise<CorrelateResult<T>> {
+  correlate<T>(fn: () => Promise<T> | T, options?: string | CorrelateOptions): Promise<CorrelateResult<T>> {
+    return this.#correlate(() => this.sessions, fn, options);
+  }
+
+  /** {@link correlate}, linking the artifact through `sessions()`: a view's, so that the link is its principal's. */
+  async #correlate<T>(sessions: () => Sessions, fn: () => Promise<T> | T, options: string | CorrelateOptions | undefined): Promise<CorrelateResult<T>> {
     this.#assertOpen();
     if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be a function, got ${typeof fn}`);
     if (options !== undefined && typeof options !== 'string' && (typeof options !== 'object' || options === null || Array.isArray(options))) {
@@ -375,9 +380,8 @@ class LlmStateRuntime implements Runtime {
     const id = correlationId ?? newCorrelationId();
     const parent = currentCorrelation();
     const context = parent === undefined ? { correlationId: id } : { ...parent, correlationId: id };
-    const sessions = this.sessions;
     const result = await runCorrelated(context, async () => {
-      if (artifactId !== undefined) await sessions.linkArtifact(artifactId, { correlationId: id });
+      if (artifactId !== undefined) await sessions().linkArtifact(artifactId, { correlationId: id });
       return fn();
     });
     return { correlationId: id, result };
@@ -416,15 +420,20 @@ class LlmStateRuntime implements Runtime {
  * What `rt.as(principal)` returns: the runtime's surface, each namespace behind the principal's checks
  * (src/access/rules/ says who may call what). Administration of the runtime itself is system's.
  */
+/** The runtime's `correlate`, linking its artifact through the sessions given. */
+type CorrelateThrough = <T>(sessions: () => Sessions, fn: () => Promise<T> | T, options: string | CorrelateOptions | undefined) => Promise<CorrelateResult<T>>;
+
 class PrincipalRuntime implements Runtime {
   readonly #runtime: LlmStateRuntime;
   readonly #cache: ViewCache;
   readonly #viewsNow: () => Namespaces;
+  readonly #correlate: CorrelateThrough;
 
-  constructor(runtime: LlmStateRuntime, cache: ViewCache, views: () => Namespaces) {
+  constructor(runtime: LlmStateRuntime, cache: ViewCache, views: () => Namespaces, correlate: CorrelateThrough) {
     this.#runtime = runtime;
     this.#cache = cache;
     this.#viewsNow = views;
+    this.#correlate = correlate;
   }
 
   get #views(): Namespaces {
@@ -489,7 +498,9 @@ class PrincipalRuntime implements Runtime {
 
   correlate<T>(fn: () => Promise<T> | T, options?: string | CorrelateOptions): Promise<CorrelateResult<T>> {
     const gate = this.#cache.gate;
-    return gate.open('runtime.correlate', 'promise', () => this.#runtime.correlate(() => gate.run(fn), options));
+    // The artifact is linked through this view's sessions, as this principal: checked as its own
+    // linkArtifact would be, and its event, and the hook actions it triggers, act as it.
+    return gate.open('runtime.correlate', 'promise', () => this.#correlate(() => this.sessions, () => gate.run(fn), options));
   }
 
   metrics(): RuntimeMetrics {

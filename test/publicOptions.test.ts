@@ -157,6 +157,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     list: optional('options'),
     gc: optional('options'),
     linkArtifact: required('options', () => ['report.pdf']),
+    linkArtifactChecked: INTERNAL,
     changesByArtifact: NONE,
     linksOf: NONE,
     // A Scope, a scope's string form or { sessionId }: checked in test/sessions/artifacts.test.ts.

@@ -150,8 +150,12 @@ export class Access {
   }
 
   /**
-   * Whether `principal` may do `operation` on `scope` now, and by which rule or grant. Asks, records
-   * nothing. A principal other than system may ask only about itself.
+   * Whether `principal` may do `operation` on `scope` now, and by which rule or grant. Asks, and records
+   * nothing, when system asks or a principal asks about itself. A principal other than system may ask
+   * only about itself: asking about another is refused, and the refusal is audited and logged as
+   * `access.denied`.
+   *
+   * @throws {ACCESS_DENIED} when a principal other than system asks about another (rule `not-own`).
    *
    * @example await rt.access.check('agent:ada', Scope.agent('bob'), 'read') // { allowed: true, by: 'g_…', rule: 'grant' }
    */
@@ -172,7 +176,8 @@ export class Access {
   }
 
   /**
-   * Access decisions on record, newest first: every cross-scope decision, allowed or denied. A principal
+   * Access decisions on record, newest first: every decision on a call's cross-scope operation, allowed
+   * or denied, and every refusal (filtered listings record none per item: docs/access.md). A principal
    * other than system sees only its own.
    *
    * @throws {ACCESS_DENIED} when a principal other than system asks for another's.

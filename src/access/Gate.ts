@@ -36,37 +36,39 @@ export class Gate {
    * `enter: false` the call runs as it is, for a target that records the principal itself (state).
    */
   async<T>(method: string, needs: readonly Need[], call: () => Promise<T>, enter = true): Promise<T> {
-    const control = this.#control();
-    // The hot path: system with nobody quarantined decides nothing.
-    if (this.isSystem && control.policy.quarantines.size === 0) return enter ? this.run(call) : call();
-    // A call that needs nothing of a scope (an unfiltered listing) is still an operation by the agent.
-    const quarantined = needs.length === 0 ? this.#quarantined(method) : undefined;
-    if (quarantined !== undefined) return quarantined.recorded.then(() => Promise.reject(quarantined.error));
-    for (const need of needs) {
-      let scope: Scope;
-      try {
-        scope = toScope(need.scope);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      const refusal = control.authorize({ principal: this.principal, scope, operation: need.operation, key: need.key, method, boundSession: this.boundSession });
-      if (refusal !== undefined) return refusal.recorded.then(() => Promise.reject(refusal.error));
+    let refusal: Refusal | undefined;
+    try {
+      refusal = this.refusal(method, needs);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (refusal !== undefined) return refusal.recorded.then(() => Promise.reject(refusal.error));
     return enter ? this.run(call) : call();
   }
 
   /** {@link async} for a call that returns at once: a refusal throws now, and is put on record in the background. */
   sync<T>(method: string, needs: readonly Need[], call: () => T): T {
-    const control = this.#control();
-    if (!(this.isSystem && control.policy.quarantines.size === 0)) {
-      const quarantined = needs.length === 0 ? this.#quarantined(method) : undefined;
-      if (quarantined !== undefined) throw quarantined.error;
-      for (const need of needs) {
-        const refusal = control.authorize({ principal: this.principal, scope: toScope(need.scope), operation: need.operation, key: need.key, method, boundSession: this.boundSession });
-        if (refusal !== undefined) throw refusal.error;
-      }
-    }
+    const refusal = this.refusal(method, needs);
+    if (refusal !== undefined) throw refusal.error;
     return this.run(call);
+  }
+
+  /**
+   * Checks `needs`, running nothing: undefined when every one is allowed, else the refusal, on record
+   * once its `recorded` settles. For a check made part way through a call, which the caller then fails.
+   * @throws {SCOPE_INVALID} for a need whose scope is no scope.
+   */
+  refusal(method: string, needs: readonly Need[]): Refusal | undefined {
+    const control = this.#control();
+    // The hot path: system with nobody quarantined decides nothing.
+    if (this.isSystem && control.policy.quarantines.size === 0) return undefined;
+    // A call that needs nothing of a scope (an unfiltered listing) is still an operation by the agent.
+    if (needs.length === 0) return this.#quarantined(method);
+    for (const need of needs) {
+      const refusal = control.authorize({ principal: this.principal, scope: toScope(need.scope), operation: need.operation, key: need.key, method, boundSession: this.boundSession });
+      if (refusal !== undefined) return refusal;
+    }
+    return undefined;
   }
 
   /**

@@ -10,7 +10,7 @@ import { patternCovers, type ScopePattern } from './scopePattern.js';
  * the right to pass on. That is its own agent scope (all of it), or one grant of its that carries
  * `grant` and every wanted permission, covers every scope wanted (for a pattern: a pattern that surely
  * includes it, see {@link patternCovers}), covers steps if steps are wanted, and lasts at least as long.
- * A pattern that matches every agent (`agent:*`) is system's to give, whatever the grantor holds.
+ * A pattern that matches every agent (`agent:*`, `a*:*` …) is system's to give, whatever the grantor holds.
  */
 export function mayGrant(grants: GrantIndex, grantor: ParsedPrincipal, wanted: CheckedGrant, now: number): AccessDecision {
   if (grantor.kind === 'system') return { allowed: true, rule: 'system' };
@@ -32,7 +32,12 @@ export function mayGrant(grants: GrantIndex, grantor: ParsedPrincipal, wanted: C
   return { allowed: false, rule: 'no-grant', code: 'ACCESS_DENIED' };
 }
 
-/** `agent:*`, and the patterns that match as much: `agent:**`, `*`, `a*`. */
+/**
+ * Whether the pattern matches every agent's scope, however it is written (`agent:*`, `*`, `a*:*`,
+ * `*gent:*`). It does exactly when it ends with `*` and matches `agent:` itself: its literal parts then
+ * all fall within `agent:`, and its last `*` takes any id. A pattern ending in a literal misses the ids
+ * that end otherwise, and one that needs a literal beyond `agent:` misses the ids without it.
+ */
 function matchesEveryAgent(pattern: ScopePattern): boolean {
-  return 'agent:'.startsWith(pattern.prefix) && /^\*+$/.test(pattern.text.slice(pattern.prefix.length));
+  return pattern.text.endsWith('*') && pattern.matches('agent:');
 }

@@ -298,7 +298,20 @@ export class Sessions {
    *   or an unknown or collected `sessionId`. @throws {SCOPE_INVALID} @throws {STATE_KEY_INVALID}
    * @example await rt.sessions.linkArtifact('report-7.pdf', { scope: Scope.agent('ada'), key: 'draft', kind: 'file' })
    */
-  async linkArtifact(artifactId: string, options: LinkArtifactOptions): Promise<ArtifactLink> {
+  linkArtifact(artifactId: string, options: LinkArtifactOptions): Promise<ArtifactLink> {
+    return this.#link(artifactId, options, undefined);
+  }
+
+  /**
+   * {@link linkArtifact}, where a link by correlation id alone is made only once `mayLink` has resolved
+   * for the scopes that the changes under it touched, as read for the link (its event tells how many
+   * there are). An access view checks with it that its principal may read them. @internal
+   */
+  linkArtifactChecked(artifactId: string, options: LinkArtifactOptions, mayLink: (scopes: string[]) => Promise<unknown>): Promise<ArtifactLink> {
+    return this.#link(artifactId, options, mayLink);
+  }
+
+  async #link(artifactId: string, options: LinkArtifactOptions, mayLink: ((scopes: string[]) => Promise<unknown>) | undefined): Promise<ArtifactLink> {
     this.#deps.assertWritable();
     checkArtifactId(artifactId);
     checkOptionsArgument(options, 'options', 'required');
@@ -341,7 +354,9 @@ export class Sessions {
       await owner.commitRecord({ extraOps: linkRecordOps(link), events }, context);
     } else {
       link.correlationId = given.correlationId as string;
-      const changes = (await changesUnder(this.#deps.storage, link.correlationId)).length;
+      const under = await changesUnder(this.#deps.storage, link.correlationId);
+      if (mayLink !== undefined) await mayLink([...new Set(under.map((change) => change.scope))]);
+      const changes = under.length;
       const eventData = { ...data, changes, linkedCorrelationId: link.correlationId };
       if (sessionId !== undefined) {
         const sessionScope = Scope.session(sessionId);

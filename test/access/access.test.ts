@@ -177,6 +177,25 @@ describe('access: granting needs authority, and cannot escalate', () => {
     assert.equal((await rejection(rt.as('agent:ada').access.grant({ principal: 'agent:eve', scopePattern: 'workflow:*-report-*', permissions: ['read'] }))).code, 'ACCESS_DENIED');
   });
 
+  it('records on each audit record the correlation id of the context a view\'s call runs in', async () => {
+    await rt.state.set(bob, 'k', 1);
+    await rt.access.grant({ principal: 'agent:ada', scope: bob, permissions: ['read'] });
+    const asAda = rt.as('agent:ada');
+    await rt.correlate(() => asAda.state.get(bob, 'k'), 'c-read');
+    await rt.correlate(async () => assert.equal((await rejection(asAda.state.set(bob, 'k', 2))).code, 'ACCESS_DENIED'), 'c-write');
+    await asAda.correlate(() => asAda.state.listKeys(bob).catch(() => undefined), 'c-own-correlate');
+    const records = await rt.access.audit({ principal: 'agent:ada', order: 'oldest' });
+    assert.deepEqual(
+      records.map((record) => [record.operation, record.outcome, record.correlationId]),
+      [
+        ['read', 'allowed', 'c-read'],
+        ['write', 'denied', 'c-write'],
+        ['list', 'denied', 'c-own-correlate'],
+      ],
+    );
+    assert.deepEqual((await rt.access.audit({ principal: 'agent:ada', correlationId: 'c-write' })).map((record) => record.operation), ['write']);
+  });
+
   it('lets only the grantor, or system, revoke', async () => {
     const grant = await rt.as('agent:bob').access.grant({ principal: 'agent:ada', scope: bob, permissions: ['read'] });
     assert.equal((await rejection(rt.as('agent:ada').access.revoke(grant.id))).code, 'ACCESS_DENIED');
@@ -186,6 +205,11 @@ describe('access: granting needs authority, and cannot escalate', () => {
   it('keeps an agent to its own check and audit', async () => {
     assert.throws(() => rt.as('agent:ada').access.check('agent:bob', bob, 'read'), (error: LlmStateError) => error.code === 'ACCESS_DENIED');
     assert.equal(rt.as('agent:ada').access.check('agent:ada', bob, 'read').allowed, false);
+    // Asking about another is refused on record (docs/access.md, `check`); asking about oneself records nothing.
+    assert.deepEqual(
+      (await rt.access.audit({ principal: 'agent:ada' })).map((record) => [record.method, record.outcome, record.rule]),
+      [['access.check', 'denied', 'not-own']],
+    );
     assert.equal((await rejection(rt.as('agent:ada').access.audit({ principal: 'agent:bob' }))).code, 'ACCESS_DENIED');
   });
 

@@ -5,7 +5,8 @@ import { auditSink } from '../../src/hooks/builtinSinks.js';
 import { checkRecords } from '../../src/integrity/checkRecords.js';
 import { createDiskBackend, createMemoryBackend } from '../../src/storage/LevelBackend.js';
 import type { BatchOp, StorageBackend } from '../../src/storage/index.js';
-import { rejection, tempDir } from '../helpers.js';
+import { Scope, type Runtime, type RuntimeOptions } from '../../src/index.js';
+import { ManualClock, rejection, RuntimeFixture, tempDir } from '../helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -457,6 +458,45 @@ describe('AuditLog', () => {
       assert.equal(error.message, 'Expected `maxCount` to be a positive integer, got `0` (number)');
       assert.match((await rejection(log.prune({ keep: 3 } as never))).message, /^Unknown retention field `keep`/);
     });
+  });
+});
+
+describe('audit retention through createRuntime({ audit })', () => {
+  let fixture: RuntimeFixture;
+
+  beforeEach(() => {
+    fixture = new RuntimeFixture('audit-retention');
+  });
+  afterEach(() => fixture.dispose());
+
+  /** Four refusals of agent:ada, one record each: the fourth starts the pass of `pruneEvery: 4`. */
+  async function refuseFour(rt: Runtime, between?: () => void): Promise<void> {
+    const ada = rt.as('agent:ada');
+    for (let i = 0; i < 4; i++) {
+      if (i === 2) between?.();
+      assert.equal((await rejection(ada.state.get(Scope.agent(`b${i}`), 'k'))).code, 'ACCESS_DENIED');
+    }
+  }
+
+  /** The scopes of agent:ada's audit records, oldest first, once close() has waited for the pass. */
+  async function keptAfterReopen(rt: Runtime, options: Omit<RuntimeOptions, 'dataDir' | 'memory' | 'storage'>): Promise<Array<string | undefined>> {
+    const reopened = await fixture.reopen(rt, options);
+    return (await reopened.access.audit({ principal: 'agent:ada', order: 'oldest' })).map((record) => record.scope);
+  }
+
+  it('keeps the newest maxCount records', async () => {
+    const options = { audit: { maxCount: 2, pruneEvery: 4 } };
+    const rt = await fixture.open(options);
+    await refuseFour(rt);
+    assert.deepEqual(await keptAfterReopen(rt, options), ['agent:b2', 'agent:b3']);
+  });
+
+  it('removes records older than maxAgeMs by the injected clock', async () => {
+    const clock = new ManualClock();
+    const options = { clock, audit: { maxAgeMs: 60_000, pruneEvery: 4 } };
+    const rt = await fixture.open(options);
+    await refuseFour(rt, () => clock.advance(60_001));
+    assert.deepEqual(await keptAfterReopen(rt, options), ['agent:b2', 'agent:b3']);
   });
 });
 

@@ -159,6 +159,7 @@ export const VALID_CALLS: Record<string, (subject: Subject) => unknown> = {
   'sessions.list': ({ rt }) => rt.sessions.list(),
   'sessions.gc': ({ rt }) => rt.sessions.gc({ ended: true }),
   'sessions.linkArtifact': ({ rt }) => rt.sessions.linkArtifact('report.pdf', { scope, key: 'k', sessionId: 's1' }),
+  'sessions.linkArtifactChecked': ({ rt }) => rt.sessions.linkArtifactChecked('report.pdf', { correlationId: 'c1' }, async () => undefined),
   'sessions.changesByArtifact': ({ rt }) => rt.sessions.changesByArtifact('report.pdf'),
   'sessions.linksOf': ({ rt }) => rt.sessions.linksOf('report.pdf'),
   'sessions.artifactsOf': ({ rt }) => rt.sessions.artifactsOf({ sessionId: 's1' }),

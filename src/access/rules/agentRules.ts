@@ -3,6 +3,7 @@ import { Scope } from '../../state/Scope.js';
 import type { Gate } from '../Gate.js';
 import { guarded, type Rules } from '../guarded.js';
 import { agentScope } from './agentScope.js';
+import { readOnce } from './readOnce.js';
 
 
 /**
@@ -12,8 +13,10 @@ import { agentScope } from './agentScope.js';
  */
 export const AGENTS_RULES: Rules<Agents> = {
   define: (gate, agents, type, machine) => gate.systemOnly('agents.define', 'value', () => agents.define(type, machine)),
-  spawn: (gate, agents, options) =>
-    gate.async('agents.spawn', [{ scope: agentScope(options?.id), operation: 'write' }], async () => guardHandle(gate, await agents.spawn(options))),
+  spawn: (gate, agents, given) => {
+    const options = readOnce(given);
+    return gate.async('agents.spawn', [{ scope: agentScope(options?.id), operation: 'write' }], async () => guardHandle(gate, await agents.spawn(options)));
+  },
   get: (gate, agents, id) => gate.sync('agents.get', [{ scope: agentScope(id), operation: 'read' }], () => guardHandle(gate, agents.get(id))),
   save: (gate, agents, id) => gate.async('agents.save', [{ scope: agentScope(id), operation: 'write' }], () => agents.save(id)),
   restore: (gate, agents, id, options) =>
@@ -22,10 +25,12 @@ export const AGENTS_RULES: Rules<Agents> = {
   show: (gate, agents, id) => gate.async('agents.show', [{ scope: agentScope(id), operation: 'read' }], () => agents.show(id)),
   // The context argument is the runtime's own: a view records its principal, whatever a caller passes.
   delete: (gate, agents, id) => gate.async('agents.delete', [{ scope: agentScope(id), operation: 'delete' }], () => agents.delete(id)),
-  deadLetters: (gate, agents, filter) =>
-    filter?.agentId !== undefined
+  deadLetters: (gate, agents, given) => {
+    const filter = readOnce(given);
+    return filter?.agentId !== undefined
       ? gate.async('agents.deadLetters', [{ scope: agentScope(filter.agentId), operation: 'read' }], () => agents.deadLetters(filter))
-      : gate.open('agents.deadLetters', 'promise', async () => (await agents.deadLetters(filter)).filter((letter) => gate.allows(Scope.agent(letter.agentId), 'read'))),
+      : gate.open('agents.deadLetters', 'promise', async () => (await agents.deadLetters(filter)).filter((letter) => gate.allows(Scope.agent(letter.agentId), 'read')));
+  },
   liveIds: (gate, agents) => gate.open('agents.liveIds', 'value', () => agents.liveIds().filter((id) => gate.allows(Scope.agent(id), 'read'))),
   assertWritable: (gate, agents) => gate.systemOnly('agents.assertWritable', 'value', () => agents.assertWritable()),
   isLive: (gate, agents, id) => gate.systemOnly('agents.isLive', 'value', () => agents.isLive(id)),

@@ -54,6 +54,60 @@ describe('access attacks: escalation by a principal holding a view', () => {
     assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false, 'eve granted herself agent:* through the prototype of her access view');
   });
 
+  it('refuses, from anyone but system, a pattern that matches every agent however it is written', async () => {
+    await rt.state.set(bob, 'notes', 'secret of bob');
+    // ada holds every agent with the right to pass on, as system may give; passing every agent on is still system's.
+    await rt.access.grant({ principal: 'agent:ada', scopePattern: 'a*', permissions: ['read', 'grant'] });
+    await rt.access.grant({ principal: 'agent:ada', scopePattern: '*', permissions: ['read', 'grant'] });
+    const ada = rt.as('agent:ada');
+    const everyAgent = ['a*:*', '*:*', '*gent:*', 'ag*:*', 'a*', 'a**', '*', 'agent:*', 'agent:**', 'a*t:*', '*a*', '*e*n*:*', 'ag*nt*:**'];
+    for (const scopePattern of everyAgent) {
+      const error = await rejection(ada.access.grant({ principal: 'agent:eve', scopePattern, permissions: ['read'] }));
+      assert.equal(error.code, 'ACCESS_DENIED', `agent:ada passed on ${scopePattern}, which matches every agent`);
+    }
+    assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false);
+    assert.equal((await rejection(rt.as('agent:eve').state.get(bob, 'notes'))).code, 'ACCESS_DENIED');
+    const refused = await rt.access.audit({ principal: 'agent:ada', outcome: 'denied' });
+    assert.equal(refused.filter((record) => record.method === 'access.grant').length, everyAgent.length);
+    // What matches only some agents, or none, she may pass on under what she holds.
+    for (const scopePattern of ['agent:team-*', 'a*:x*', '*:notes', 'agent:*-bot', 'workflow:*']) {
+      await ada.access.grant({ principal: 'agent:eve', scopePattern, permissions: ['read'] });
+    }
+    assert.equal(rt.access.check('agent:eve', bob, 'read').allowed, false);
+    assert.equal(rt.access.check('agent:eve', Scope.agent('team-1'), 'read').allowed, true);
+  });
+
+  it('makes a call with the fields it checked: a getter on the options cannot answer the check with eve\'s own id and the call with another\'s', async () => {
+    /** Options whose `field` reads as `honest` for the first `reads` reads, then as `other`. */
+    const swapping = <T>(rest: object, field: string, honest: T, other: T, reads: number) => {
+      let read = 0;
+      return Object.defineProperty({ ...rest }, field, { enumerable: true, get: () => (read++ < reads ? honest : other) });
+    };
+    const bobAgent = await rt.agents.spawn({ id: 'bob', type: 'chat', machine: chatMachine() });
+    rt.faults.crashActor('bob');
+    await rejection(bobAgent.send({ type: 'SAY', text: 'what bob was told' }));
+    assert.equal((await rt.agents.deadLetters({ agentId: 'bob' })).length, 1);
+    await bobAgent.stop();
+    await rt.state.set(Scope.session('support-42'), 'transcript', 'what the user told support');
+    await rt.sessions.start({ id: 'club', participants: ['agent:bob'] });
+    await rt.sessions.linkArtifact('plan.pdf', { sessionId: 'club', correlationId: 'c-club' });
+    const eve = rt.as('agent:eve');
+    // eve may name the id of a session she is a member of (she started it): the check passes for it.
+    const { id: hers } = await eve.sessions.start({});
+    const leaked: string[] = [];
+    for (let reads = 1; reads <= 4; reads++) {
+      await eve.agents.spawn(swapping({ type: 'chat', machine: chatMachine() }, 'id', 'eve', `mallory${reads}`, reads) as never).then(() => undefined, () => undefined);
+      if ((await rt.agents.list()).some((agent) => agent.id === `mallory${reads}`)) leaked.push(`spawn (${reads})`);
+      const letters = await eve.agents.deadLetters(swapping({}, 'agentId', 'eve', 'bob', reads) as never).catch(() => []);
+      if (letters.length > 0) leaked.push(`deadLetters (${reads})`);
+      const links = await eve.sessions.artifactsOf(swapping({}, 'sessionId', hers, 'club', reads) as never).catch(() => []);
+      if (links.length > 0) leaked.push(`artifactsOf (${reads})`);
+      await eve.sessions.start(swapping({}, 'id', hers, 'support-42', reads) as never).catch(() => undefined);
+      if ((await eve.state.get(Scope.session('support-42'), 'transcript').catch(() => undefined)) !== undefined) leaked.push(`sessions.start (${reads})`);
+    }
+    assert.deepEqual(leaked, [], 'a getter that changed after the check reached another agent or session');
+  });
+
   it('does not let a read grant on an agent send it messages through the handle\'s `actor` field', async () => {
     const bobAgent = await rt.agents.spawn({ id: 'bob', type: 'chat', machine: chatMachine() });
     await rt.access.grant({ principal: 'agent:eve', scope: bob, permissions: ['read'] });
