@@ -416,13 +416,13 @@ class LlmStateRuntime implements Runtime {
   }
 }
 
+/** The runtime's `correlate`, linking its artifact through the sessions given. */
+type CorrelateThrough = <T>(sessions: () => Sessions, fn: () => Promise<T> | T, options: string | CorrelateOptions | undefined) => Promise<CorrelateResult<T>>;
+
 /**
  * What `rt.as(principal)` returns: the runtime's surface, each namespace behind the principal's checks
  * (src/access/rules/ says who may call what). Administration of the runtime itself is system's.
  */
-/** The runtime's `correlate`, linking its artifact through the sessions given. */
-type CorrelateThrough = <T>(sessions: () => Sessions, fn: () => Promise<T> | T, options: string | CorrelateOptions | undefined) => Promise<CorrelateResult<T>>;
-
 class PrincipalRuntime implements Runtime {
   readonly #runtime: LlmStateRuntime;
   readonly #cache: ViewCache;
