@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { rejection } from '../helpers.js';
-import { describePostgres, postgresTestUrl } from '../support/postgres.js';
+import { describePostgres, freshPostgresSchema, postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
 
 // Two runtimes on one schema stand for two processes: an operator's (B, like the command line) and the one
 // running the agents (A). What B changes in the administration must reach A while A runs (docs/scale-out.md).
@@ -16,28 +14,24 @@ async function until(holds: () => boolean | Promise<boolean>): Promise<void> {
 
 describePostgres('scale-out: administration made in one process reaches the others while they run', function () {
   this.timeout(60_000);
-  let schema: string;
-  let admin: pg.Client;
+  let schema: PostgresTestSchema;
   let runtimes: Runtime[];
   let skew = 0;
 
-  beforeEach(async () => {
-    schema = `t_admin_${process.pid}_${randomBytes(6).toString('hex')}`;
-    admin = new pg.Client({ connectionString: postgresTestUrl() });
-    await admin.connect();
+  beforeEach(() => {
+    schema = freshPostgresSchema();
     runtimes = [];
     skew = 0;
   });
 
   afterEach(async () => {
     await Promise.allSettled(runtimes.map((rt) => rt.close()));
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
+    await schema.drop();
   });
 
   async function start(owner: string): Promise<Runtime> {
     const rt = await createRuntime({
-      storage: { postgres: { connectionString: postgresTestUrl()!, schema } },
+      storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
       leases: { owner, ttlMs: 60_000, waitMs: 0 },
       clock: { now: () => Date.now() + skew },
       sessions: { gcIntervalMs: 3_600_000 },
@@ -113,13 +107,13 @@ describePostgres('scale-out: administration made in one process reaches the othe
   it('A hears of what B changed while A\'s listening connection was lost, once it is back', async () => {
     const a = await start('a');
     const b = await start('b');
-    const listeners = async () =>
-      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name LIKE $1`, [`%${schema}%`])).rows;
+    const listening = `SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name = $1`;
+    const listeners = () => postgresQuery<{ pid: number }>(listening, [`llmstate:${schema.schema}`]);
     // One listening connection per runtime.
     await until(async () => (await listeners()).length === 2);
     const before = new Set((await listeners()).map((row) => row.pid));
     // Ends both: B's commits are then announced to no one.
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name LIKE $1`, [`%${schema}%`]);
+    await postgresQuery(`SELECT pg_terminate_backend(pid) FROM (${listening}) AS listening`, [`llmstate:${schema.schema}`]);
     await b.access.quarantine('eve');
     const grant = await b.access.grant({ principal: 'agent:ada', scope: Scope.workflow('w1'), permissions: ['write'] });
 
