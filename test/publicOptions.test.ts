@@ -165,6 +165,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     accessInfo: INTERNAL,
     load: INTERNAL,
     stop: INTERNAL,
+    refresh: INTERNAL,
   },
   faults: {
     crashActor: NONE,

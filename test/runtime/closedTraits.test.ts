@@ -135,6 +135,7 @@ const INTERNAL: Record<string, string> = {
   'sessions.load': 'createRuntime reads the sessions with it',
   'sessions.stop': 'close() stops the collection of expired sessions with it',
   'sessions.accessInfo': 'the access policy reads it synchronously, from memory, also while close() drains the mailboxes',
+  'sessions.refresh': 'the runtime reads what other processes changed with it; close() ends the watch before it stops the sessions',
 };
 
 /** Every member of every namespace, as `namespace.member`, read from a live runtime. */
