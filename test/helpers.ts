@@ -26,10 +26,24 @@ export function storeOptions(store: StoreKind, dataDir: string, postgres: Postgr
   return { storage: { postgres: { connectionString: postgres!.connectionString, schema: postgres!.schema } } };
 }
 
-/** A fresh directory, removed by the returned cleanup. */
+const leftOver = new Set<string>();
+// A suite may make its directory as it is declared, and a run filtered by --grep then never runs the
+// suite's after hook: whatever was not cleaned up goes when the process ends.
+process.once('exit', () => {
+  for (const dir of leftOver) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed by the returned cleanup, or when the process ends. */
 export function tempDir(label = 'llmstate-test'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `${label}-`));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  leftOver.add(dir);
+  return {
+    dir,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      leftOver.delete(dir);
+    },
+  };
 }
 
 /**

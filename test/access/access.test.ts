@@ -358,10 +358,11 @@ describe('access: session scopes', () => {
 
 describe('access: views', () => {
   it('rt.as gives the same view for the same principal and session, and follows a full restore', async () => {
-    const { mkdtempSync } = await import('node:fs');
+    const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const rt = await createRuntime({ memory: true, backups: { dir: mkdtempSync(join(tmpdir(), 'llmstate-views-')) } });
+    const backupDir = mkdtempSync(join(tmpdir(), 'llmstate-views-'));
+    const rt = await createRuntime({ memory: true, backups: { dir: backupDir } });
     try {
       assert.equal(rt.as('agent:ada'), rt.as('agent:ada'));
       assert.notEqual(rt.as('agent:ada'), rt.as('agent:ada', { sessionId: 's1' }));
@@ -375,6 +376,7 @@ describe('access: views', () => {
       assert.equal((await rejection(ada.state.get(Scope.agent('bob'), 'k'))).code, 'ACCESS_DENIED');
     } finally {
       await rt.close();
+      rmSync(backupDir, { recursive: true, force: true });
     }
   });
 });

@@ -4,7 +4,7 @@
  * step of the mailbox.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, LlmStateError, Scope, type Runtime } from '../../src/index.js';
@@ -195,6 +195,7 @@ describe('rt.state.commitUnit, entries and scopes', () => {
       assert.equal(await reopened.state.get(thread, 'count'), 42);
     } finally {
       await reopened.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BackupHeaderInput, BackupRecord, ReadBackupOptions } from '../../../src/backup/file/index.js';
 import { readBackupRecords } from '../../../src/backup/file/index.js';
 import { LlmStateError, type ErrorCode } from '../../../src/errors.js';
+import { tempDir as sharedTempDir } from '../../helpers.js';
 
 export const KEY = Buffer.alloc(32, 0x5a);
 export const OTHER_KEY = Buffer.alloc(32, 0xa5);
@@ -27,8 +25,7 @@ export function headerInput(overrides: Partial<BackupHeaderInput> = {}): BackupH
 
 /** A fresh directory for one suite, removed by `cleanup`. */
 export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'backup-file-test-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return sharedTempDir('backup-file-test');
 }
 
 export async function* fromArray(records: BackupRecord[]): AsyncGenerator<BackupRecord> {
