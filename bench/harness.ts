@@ -41,6 +41,13 @@ export interface ResultRow {
   pass?: boolean;
 }
 
+/** What one part of a benchmark adds to its result: rows, notes and data. */
+export interface Part {
+  rows: ResultRow[];
+  notes: string[];
+  data: Record<string, unknown>;
+}
+
 export interface BenchResult {
   id: string;
   title: string;

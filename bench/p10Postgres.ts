@@ -15,12 +15,6 @@ import { pgProcesses } from './pgProcesses.js';
 import { benchServer, NO_SERVER, serverSettings } from './postgresServer.js';
 
 /** What each of the three parts gives the table. */
-export interface Part {
-  rows: ResultRow[];
-  notes: string[];
-  data: Record<string, unknown>;
-}
-
 export async function p10Postgres(ctx: BenchContext): Promise<BenchResult> {
   const server = await benchServer(ctx.postgres, ctx.log);
   if (server === undefined) return { id: 'PG', title: '', rows: [], notes: [], data: {}, skipped: NO_SERVER };

@@ -5,8 +5,7 @@
  * the runtime, which tells the cost of the SQL from the cost of the code around it.
  */
 import { Scope, storedValue, withPostgresRuntime } from './common.js';
-import { elapsedNs, fmtNs, fmtRatio, gc, inAlternatingOrder, medianSummary, now, sampleValue, summarize, type BenchContext, type LatencySummary, type ResultRow } from './harness.js';
-import type { Part } from './p10Postgres.js';
+import { elapsedNs, fmtNs, fmtRatio, gc, inAlternatingOrder, medianSummary, now, sampleValue, summarize, type BenchContext, type LatencySummary, type Part, type ResultRow } from './harness.js';
 import { BackendStatements, RawPg, type Row } from './pgRaw.js';
 import { withClient, withSchema } from './postgresServer.js';
 import { eventLog, keyCodec } from './subject.js';

@@ -6,8 +6,7 @@
  */
 import { storedValue, withPostgresRuntime, type Runtime } from './common.js';
 import { AGENTS, concurrentSets, IN_FLIGHT, KEYS_PER_AGENT } from './concurrentSets.js';
-import { cpuNs, elapsedNs, fmtNs, fmtRate, fmtRatio, gc, inAlternatingOrder, inFlight, median, now, rng, type BenchContext } from './harness.js';
-import type { Part } from './p10Postgres.js';
+import { cpuNs, elapsedNs, fmtNs, fmtRate, fmtRatio, gc, inAlternatingOrder, inFlight, median, now, rng, type BenchContext, type Part } from './harness.js';
 import { BackendStatements, RawPg, type Row } from './pgRaw.js';
 import { withClient, withSchema } from './postgresServer.js';
 import { eventLog, keyCodec } from './subject.js';

@@ -7,8 +7,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { IN_FLIGHT } from './concurrentSets.js';
-import { fmtRate, fmtRatio, inAlternatingOrder, median, type BenchContext } from './harness.js';
-import type { Part } from './p10Postgres.js';
+import { fmtRate, fmtRatio, inAlternatingOrder, median, type BenchContext, type Part } from './harness.js';
 import type { WriterOptions, WriterRun } from './pgWriter.js';
 import { withClient, withSchema } from './postgresServer.js';
 
