@@ -16,7 +16,7 @@ import { Sessions } from './sessions/Sessions.js';
 import { LlmStateError } from './errors.js';
 import { currentCorrelation, type CorrelationContext } from './events/correlation.js';
 import type { EventSpec } from './events/eventLog.js';
-import type { BatchOp } from './storage/index.js';
+import type { BatchOp, ForeignChange } from './storage/index.js';
 import { readLastSeq } from './events/eventLog.js';
 import { Events } from './events/Events.js';
 import type { ResolvedRuntimeOptions } from './runtimeOptions.js';
@@ -44,6 +44,7 @@ import { parsePrincipal } from './state/principal.js';
 import { Scope } from './state/Scope.js';
 
 const EVENT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+const FOREIGN_REFRESH_RETRY_MS = 1000;
 
 export interface RuntimeMetrics {
   actors: ActorMetrics;
@@ -159,6 +160,7 @@ export class RuntimeCore {
   #pruning: Promise<unknown> | undefined;
   #stopRetention: (() => void) | undefined;
   #stopWatching: (() => Promise<void>) | undefined;
+  readonly #refreshRetries = new Set<unknown>();
   readonly #scheduler: CommitScheduler;
   readonly #systemLog: SystemEventLog;
   readonly #tree: SupervisorTree;
@@ -364,10 +366,7 @@ export class RuntimeCore {
     }
     if (this.storage.shared) {
       // Administration other processes change from now on reaches this one (docs/scale-out.md).
-      this.#stopWatching = await this.storage.watchForeignChanges((change) => {
-        const refreshed = change.sublevel === 'access' ? this.accessControl.refresh(change.keys) : this.sessions.refresh(change.keys);
-        refreshed.catch((error: unknown) => this.#onBackgroundError(error));
-      });
+      this.#stopWatching = await this.storage.watchForeignChanges((change) => this.#refreshForeign(change));
     }
     await this.#tree.ready();
     if (this.#options.hooks.autoStart) this.#dispatcher.start();
@@ -378,6 +377,24 @@ export class RuntimeCore {
         this.events.prune().catch((error: unknown) => this.#onBackgroundError(error));
       });
     }
+  }
+
+  /**
+   * Reads again what another process changed. A read that fails leaves memory behind the store with no
+   * announcement to come for it: it is reported, and the whole namespace is read again a second later.
+   */
+  #refreshForeign(change: ForeignChange): void {
+    const refreshed = change.sublevel === 'access' ? this.accessControl.refresh(change.keys) : this.sessions.refresh(change.keys);
+    refreshed.catch((error: unknown) => {
+      if (this.#stopping !== undefined) return;
+      this.#onBackgroundError(error);
+      const { timers } = this.#options;
+      const retry = timers.setTimeout(() => {
+        this.#refreshRetries.delete(retry);
+        if (this.#stopping === undefined) this.#refreshForeign({ sublevel: change.sublevel, keys: 'all' });
+      }, FOREIGN_REFRESH_RETRY_MS);
+      this.#refreshRetries.add(retry);
+    });
   }
 
   /** Undoes a start that failed part way. @internal */
@@ -473,6 +490,8 @@ export class RuntimeCore {
     try {
       this.#stopRetention?.();
       await this.#stopWatching?.();
+      for (const retry of this.#refreshRetries) timers.clearTimeout(retry);
+      await this.accessControl.refreshed();
       await this.sessions.stop();
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);

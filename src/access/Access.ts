@@ -6,6 +6,7 @@ import { normalizeScopeId } from '../state/keyRules.js';
 import { Scope } from '../state/Scope.js';
 import type { BatchOp } from '../storage/index.js';
 import type { AccessControl } from './AccessControl.js';
+import { grantChange, quarantineChange } from './ChangesInFlight.js';
 import type { AuditFilter, AuditRecord } from './AuditLog.js';
 import type { AccessDecision } from './decision.js';
 import { mayGrant } from './grantAuthority.js';
@@ -92,7 +93,7 @@ export class Access {
         grantedBy: grant.grantedBy,
       },
     };
-    await this.#commitChange([granted], [putGrant(grant)], () => control.policy.grants.add(grant));
+    await this.#commitChange([grantChange(grant.id)], [granted], [putGrant(grant)], () => control.policy.grants.add(grant));
     return structuredClone(grant);
   }
 
@@ -117,6 +118,7 @@ export class Access {
     // What was passed on under it, and rests on nothing else, goes with it: or it could be handed back.
     const revoked = [grant, ...unbacked(control.policy.grants.all().filter((each) => each.id !== id), this.#deps.now())];
     await this.#commitChange(
+      revoked.map((each) => grantChange(each.id)),
       revoked.map((each) => ({
         kind: 'access.revoked' as const,
         ...(each.scope === undefined ? {} : { scope: each.scope }),
@@ -215,7 +217,7 @@ export class Access {
     if (acting().kind !== 'system') await this.#systemOnly('access.quarantine');
     const control = this.#deps.control();
     const quarantine: Quarantine = control.policy.quarantines.get(id) ?? { agentId: id, ...(options.reason === undefined ? {} : { reason: options.reason }), by: 'system', at: this.#deps.now() };
-    const settled = control.changes.begin();
+    const settled = control.changes.begin([quarantineChange(id)]);
     // In force before anything is awaited: no message of the agent is processed after this line.
     control.policy.quarantines.set(id, quarantine);
     const stopped = this.#deps.cutOff(id, quarantinedError(quarantine));
@@ -224,6 +226,10 @@ export class Access {
         [{ kind: 'access.quarantined', agentId: id, scope: Scope.agent(id).toString(), data: { ...(quarantine.reason === undefined ? {} : { reason: quarantine.reason }), by: quarantine.by } }],
         [putQuarantine(quarantine)],
       );
+      control.unrecordedQuarantines.delete(id);
+    } catch (error) {
+      control.unrecordedQuarantines.add(id);
+      throw error;
     } finally {
       settled();
     }
@@ -239,9 +245,13 @@ export class Access {
     const control = this.#deps.control();
     if (!control.policy.quarantines.has(id)) return false;
     await this.#commitChange(
+      [quarantineChange(id)],
       [{ kind: 'access.released', agentId: id, scope: Scope.agent(id).toString(), data: { by: 'system' } }],
       [{ type: 'del', sublevel: 'access', key: quarantineKey(id) }],
-      () => control.policy.quarantines.delete(id),
+      () => {
+        control.policy.quarantines.delete(id);
+        control.unrecordedQuarantines.delete(id);
+      },
     );
     return true;
   }
@@ -256,8 +266,8 @@ export class Access {
    * Commits a change of the grants or quarantines, then applies it in memory; marked as under way
    * throughout, so that a refresh from the store cannot undo it (see AccessControl.refresh).
    */
-  async #commitChange(events: EventSpec[], ops: BatchOp[], apply: () => void): Promise<void> {
-    const settled = this.#deps.control().changes.begin();
+  async #commitChange(changing: string[], events: EventSpec[], ops: BatchOp[], apply: () => void): Promise<void> {
+    const settled = this.#deps.control().changes.begin(changing);
     try {
       await this.#deps.recordEvents(events, ops);
       apply();

@@ -5,7 +5,7 @@ import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { Scope } from '../state/Scope.js';
 import { Serial } from '../Serial.js';
 import { AccessPolicy, type SessionAccess } from './AccessPolicy.js';
-import { ChangesInFlight } from './ChangesInFlight.js';
+import { ChangesInFlight, grantChange, quarantineChange } from './ChangesInFlight.js';
 import type { AuditEntry, AuditLog } from './AuditLog.js';
 import { isAudited, type AccessDecision } from './decision.js';
 import { decodeAccessRecord, parseAccessKey, type Grant, type Quarantine } from './grantRecords.js';
@@ -45,8 +45,14 @@ export class AccessControl {
   readonly audit: AuditLog;
   /** The changes `rt.access` is making here; see {@link refresh}. */
   readonly changes = new ChangesInFlight();
+  /**
+   * Agents quarantined here whose quarantine the store failed to record: in force in this process all the
+   * same (docs/access.md), so a refresh that finds no record of it keeps it.
+   */
+  readonly unrecordedQuarantines = new Set<string>();
   readonly #deps: AccessControlDeps;
   readonly #refreshes = new Serial();
+  #lastRefresh: Promise<void> = Promise.resolve();
 
   constructor(deps: AccessControlDeps) {
     this.#deps = deps;
@@ -64,22 +70,26 @@ export class AccessControl {
   /**
    * Brings the grants and quarantines under `keys` (or all of them) in memory up to what the store holds:
    * what another process sharing the store changed. A quarantine found this way cuts the agent off here
-   * too. The read is applied only if no change of this process ran while it was made (and is made again
-   * otherwise), so that it never undoes one in memory; refreshes run one at a time, in call order.
+   * too. What it read of a grant or quarantine that a change of this process touched meanwhile is left
+   * alone, so that it never undoes one in memory (and a quarantine this process could not record stays
+   * in force); refreshes run one at a time, in call order.
    *
    * @throws {DATA_CORRUPT} when a record fails its checksum.
    */
   refresh(keys: readonly Buffer[] | 'all'): Promise<void> {
-    return this.#refreshes.run(async () => {
-      for (;;) {
-        await this.changes.idle();
-        const started = this.changes.started;
-        const found = keys === 'all' ? await this.#readAll() : await this.#readKeys(keys);
-        if (this.changes.running || this.changes.started !== started) continue;
-        this.#apply(found, keys === 'all');
-        return;
-      }
-    });
+    const refreshed = this.#refreshes.run(() =>
+      this.changes.read(
+        () => (keys === 'all' ? this.#readAll() : this.#readKeys(keys)),
+        (found, untouched) => this.#apply(found, keys === 'all', untouched),
+      ),
+    );
+    this.#lastRefresh = refreshed.catch(() => {});
+    return refreshed;
+  }
+
+  /** Resolves once the refreshes asked for so far have run. */
+  refreshed(): Promise<void> {
+    return this.#lastRefresh;
   }
 
   async #readAll(): Promise<StoredAccess> {
@@ -99,16 +109,26 @@ export class AccessControl {
     return found;
   }
 
-  #apply(found: StoredAccess & { ids?: ReturnType<typeof parseAccessKey>[] }, whole: boolean): void {
+  #apply(found: StoredAccess & { ids?: ReturnType<typeof parseAccessKey>[] }, whole: boolean, untouched: (key: string) => boolean): void {
     const { grants, quarantines } = this.policy;
-    const grantIds = whole ? grants.all().map((grant) => grant.id) : found.ids!.flatMap((id) => (id?.type === 'grant' ? [id.id] : []));
-    const agentIds = whole ? [...quarantines.keys()] : found.ids!.flatMap((id) => (id?.type === 'quarantine' ? [id.agentId] : []));
-    for (const id of grantIds) if (!found.grants.has(id)) grants.remove(id);
-    for (const grant of found.grants.values()) grants.add(grant);
-    for (const agentId of agentIds) if (!found.quarantines.has(agentId)) quarantines.delete(agentId);
-    for (const quarantine of found.quarantines.values()) {
-      const known = quarantines.has(quarantine.agentId);
-      quarantines.set(quarantine.agentId, quarantine);
+    const grantIds = whole ? [...grants.all().map((grant) => grant.id), ...found.grants.keys()] : found.ids!.flatMap((id) => (id?.type === 'grant' ? [id.id] : []));
+    const agentIds = whole ? [...quarantines.keys(), ...found.quarantines.keys()] : found.ids!.flatMap((id) => (id?.type === 'quarantine' ? [id.agentId] : []));
+    for (const id of new Set(grantIds)) {
+      if (!untouched(grantChange(id))) continue;
+      const grant = found.grants.get(id);
+      if (grant === undefined) grants.remove(id);
+      else grants.add(grant);
+    }
+    for (const agentId of new Set(agentIds)) {
+      if (!untouched(quarantineChange(agentId))) continue;
+      const quarantine = found.quarantines.get(agentId);
+      if (quarantine === undefined) {
+        if (!this.unrecordedQuarantines.has(agentId)) quarantines.delete(agentId);
+        continue;
+      }
+      this.unrecordedQuarantines.delete(agentId);
+      const known = quarantines.has(agentId);
+      quarantines.set(agentId, quarantine);
       if (!known) this.#deps.quarantinedElsewhere(quarantine);
     }
   }

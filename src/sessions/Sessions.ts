@@ -109,7 +109,7 @@ export class Sessions {
     for await (const session of readSessions(this.#deps.storage)) {
       if (session.collected === undefined) this.#live.set(session.id, session);
     }
-    await runUncorrelated(() => this.#collect(false, undefined)).catch((error: unknown) => this.#deps.reportError(error));
+    await runUncorrelated(() => this.#collect(false, undefined, true)).catch((error: unknown) => this.#deps.reportError(error));
     this.#stopSchedule = repeatEvery(this.#deps.timers, this.#deps.gcIntervalMs, () => this.#runScheduledPass());
   }
 
@@ -435,6 +435,11 @@ export class Sessions {
     if (session !== undefined) return session;
     const stored = await readSession(this.#deps.storage, id);
     if (stored === undefined) throw new TypeError(`Cannot ${action} session ${JSON.stringify(id)}: no session has this id. rt.sessions.list() shows the sessions`);
+    if (stored.collected === undefined) {
+      // Started by another process sharing the store, before this one heard of it.
+      this.#live.set(id, stored);
+      return stored;
+    }
     throw new TypeError(
       `Cannot ${action} session ${JSON.stringify(id)}: it was collected at ${new Date(stored.collected!.at).toISOString()} (${stored.collected!.reason === 'ttl' ? 'its time to live passed' : 'it had ended'})`,
     );
@@ -447,12 +452,12 @@ export class Sessions {
     } catch {
       return;
     }
-    this.#scheduledPass = runUncorrelated(() => this.#collect(false, undefined))
+    this.#scheduledPass = runUncorrelated(() => this.#collect(false, undefined, true))
       .catch((error: unknown) => this.#deps.reportError(error))
       .finally(() => (this.#scheduledPass = undefined));
   }
 
-  async #collect(ended: boolean, context: CorrelationContext | undefined): Promise<{ collected: string[] }> {
+  async #collect(ended: boolean, context: CorrelationContext | undefined, scheduled = false): Promise<{ collected: string[] }> {
     const now = this.#deps.clock.now();
     const due = [...this.#live.values()].filter((session) => reasonToCollect(session, now, ended) !== undefined).map((session) => session.id);
     const collected: string[] = [];
@@ -461,8 +466,9 @@ export class Sessions {
       try {
         if (await this.#serial.run(id, () => this.#collectOne(id, ended, context))) collected.push(id);
       } catch (error) {
-        // On a shared store, the process whose actor holds the session's scope collects it.
-        if (!(error instanceof LlmStateError && error.code === 'SCOPE_LEASED')) failure ??= error;
+        // On a shared store, the process whose actor holds the session's scope collects it: a scheduled
+        // pass leaves it to that process, and a call is told.
+        if (!(scheduled && error instanceof LlmStateError && error.code === 'SCOPE_LEASED')) failure ??= error;
       }
     }
     if (failure !== undefined) throw failure;

@@ -15,6 +15,12 @@ const WATCHED: ReadonlySet<string> = new Set(WATCHED_SUBLEVELS);
 const MAX_PAYLOAD = 7_900;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
+/**
+ * A listening connection only receives, so one that died without closing (a NAT or a balancer dropped
+ * it) would go unnoticed: it is asked `SELECT 1` this often, and taken for lost when no answer comes in time.
+ */
+const HEARTBEAT_MS = 2_000;
+const HEARTBEAT_TIMEOUT_MS = 3_000;
 
 /** The channel of a store: one per schema, named by a digest so that any schema name makes a valid one. */
 export function announcementChannel(schema: string): string {
@@ -64,8 +70,8 @@ export function parseAnnouncement(payload: string, self: string): ForeignChange[
 
 /**
  * A connection of its own that LISTENs on the store's channel, and passes on what other stores announce.
- * When the connection is lost it reconnects (backing off up to 5 s), and reports `'all'` once listening
- * again: announcements sent meanwhile were lost with it.
+ * When the connection is lost (or stops answering its heartbeat) it reconnects, backing off up to 5 s,
+ * and reports `'all'` once listening again: announcements sent meanwhile were lost with it.
  */
 export class AnnouncementListener {
   readonly #config: pg.ClientConfig;
@@ -75,6 +81,7 @@ export class AnnouncementListener {
   #client: pg.Client | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #backoffMs = RECONNECT_MIN_MS;
 
   constructor(config: pg.ClientConfig, schema: string, self: string, listener: (change: ForeignChange) => void) {
@@ -92,6 +99,7 @@ export class AnnouncementListener {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retry);
+    clearInterval(this.#heartbeat);
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {
@@ -101,7 +109,7 @@ export class AnnouncementListener {
 
   async #connect(): Promise<void> {
     const { Client } = await loadPg();
-    const client = new Client(this.#config);
+    const client = new Client({ ...this.#config, keepAlive: true, connectionTimeoutMillis: HEARTBEAT_TIMEOUT_MS * 2 });
     client.on('notification', (message) => {
       if (message.channel !== this.#channel || message.payload === undefined) return;
       for (const change of parseAnnouncement(message.payload, this.#self) ?? []) this.#listener(change);
@@ -121,12 +129,27 @@ export class AnnouncementListener {
     }
     this.#client = client;
     this.#backoffMs = RECONNECT_MIN_MS;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => this.#beat(client), HEARTBEAT_MS);
+    this.#heartbeat.unref();
     for (const sublevel of WATCHED_SUBLEVELS) this.#listener({ sublevel, keys: 'all' });
+  }
+
+  #beat(client: pg.Client): void {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer to the heartbeat')), HEARTBEAT_TIMEOUT_MS);
+      timer.unref();
+    });
+    Promise.race([client.query('SELECT 1'), late])
+      .catch(() => this.#lost(client))
+      .finally(() => clearTimeout(timer));
   }
 
   #lost(client: pg.Client): void {
     if (this.#client !== client || this.#stopped) return;
     this.#client = undefined;
+    clearInterval(this.#heartbeat);
     client.end().catch(() => {});
     this.#scheduleReconnect();
   }
