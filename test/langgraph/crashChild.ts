@@ -22,11 +22,12 @@ import type { Checkpoint, CheckpointMetadata, PendingWrite } from '@langchain/la
 import { createRuntime } from '../../src/index.js';
 import { LlmStateSaver } from '../../src/langgraph/index.js';
 import { crashGraph, INPUT, ROUNDS, THREAD, WORKERS } from './crashGraph.js';
+import { printNow } from '../fixtures/printNow.js';
 
 const request = JSON.parse(process.argv[2]) as { dataDir: string; durability: 'async' | 'sync'; pauseAt?: string };
 
 function mark(name: string): void {
-  process.stdout.write(`phase ${name}\n`);
+  printNow(`phase ${name}`);
   if (name === request.pauseAt) {
     // Blocks this thread; the parent kills it. If the parent is gone, give up after a while.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120_000);
@@ -49,9 +50,9 @@ const workerWrites = new Map<string, number>();
 
 saver.put = async (config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions) => {
   const line = JSON.stringify({ op: 'put', id: checkpoint.id, parent: config.configurable?.checkpoint_id, step: metadata.step });
-  process.stdout.write(`call ${line}\n`);
+  printNow(`call ${line}`);
   const result = await put(config, checkpoint, metadata, newVersions);
-  process.stdout.write(`ack ${line}\n`);
+  printNow(`ack ${line}`);
   if (metadata.step === -1) once('input');
   if (metadata.step === 2) once('put');
   return result;
@@ -60,9 +61,9 @@ saver.put = async (config: RunnableConfig, checkpoint: Checkpoint, metadata: Che
 saver.putWrites = async (config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string) => {
   const checkpointId = config.configurable?.checkpoint_id as string;
   const line = JSON.stringify({ op: 'writes', checkpointId, taskId, writes: writes.map(([channel, value]) => [channel, JSON.stringify(value)]) });
-  process.stdout.write(`call ${line}\n`);
+  printNow(`call ${line}`);
   await putWrites(config, writes, taskId, taskPath);
-  process.stdout.write(`ack ${line}\n`);
+  printNow(`ack ${line}`);
   if (writes.some(([channel]) => channel.startsWith('join:'))) {
     // A worker's writes; their checkpoint's put may not even have been called yet (see docs/langgraph.md), so rounds are counted here.
     const count = (workerWrites.get(checkpointId) ?? 0) + 1;
