@@ -8,7 +8,7 @@ import { AccessPolicy, type SessionAccess } from './AccessPolicy.js';
 import { ChangesInFlight, grantChange, quarantineChange } from './ChangesInFlight.js';
 import type { AuditEntry, AuditLog } from './AuditLog.js';
 import { isAudited, type AccessDecision } from './decision.js';
-import { decodeAccessRecord, parseAccessKey, type Grant, type Quarantine } from './grantRecords.js';
+import { decodeAccessRecord, parseAccessKey, type AccessKey, type Grant, type Quarantine } from './grantRecords.js';
 import type { Operation } from './permissions.js';
 import type { ParsedPrincipal } from '../state/principal.js';
 
@@ -99,17 +99,18 @@ export class AccessControl {
   }
 
   /** The records under `keys`, with each key's id: a key with no record is an id in neither map. */
-  async #readKeys(keys: readonly Buffer[]): Promise<StoredAccess & { ids: ReturnType<typeof parseAccessKey>[] }> {
-    const found: StoredAccess & { ids: ReturnType<typeof parseAccessKey>[] } = { grants: new Map(), quarantines: new Map(), ids: [] };
+  async #readKeys(keys: readonly Buffer[]): Promise<StoredAccess> {
+    const ids: (AccessKey | undefined)[] = [];
+    const found: StoredAccess = { grants: new Map(), quarantines: new Map(), ids };
     for (const key of keys) {
-      found.ids.push(parseAccessKey(key));
+      ids.push(parseAccessKey(key));
       const value = await this.#deps.storage.get('access', key);
       if (value !== undefined) addRecord(found, key, value);
     }
     return found;
   }
 
-  #apply(found: StoredAccess & { ids?: ReturnType<typeof parseAccessKey>[] }, whole: boolean, untouched: (key: string) => boolean): void {
+  #apply(found: StoredAccess, whole: boolean, untouched: (key: string) => boolean): void {
     const { grants, quarantines } = this.policy;
     const grantIds = whole ? [...grants.all().map((grant) => grant.id), ...found.grants.keys()] : found.ids!.flatMap((id) => (id?.type === 'grant' ? [id.id] : []));
     const agentIds = whole ? [...quarantines.keys(), ...found.quarantines.keys()] : found.ids!.flatMap((id) => (id?.type === 'quarantine' ? [id.agentId] : []));
@@ -190,6 +191,8 @@ export class AccessControl {
 interface StoredAccess {
   grants: Map<string, Grant>;
   quarantines: Map<string, Quarantine>;
+  /** For a read of announced keys: what each key names, with or without a record. */
+  ids?: (AccessKey | undefined)[];
 }
 
 /** @throws {DATA_CORRUPT} */

@@ -42,7 +42,9 @@ export function quarantineKey(agentId: string): Buffer {
 }
 
 /** What a key of the `access` namespace names. */
-export function parseAccessKey(key: Buffer): { type: 'grant'; id: string } | { type: 'quarantine'; agentId: string } | undefined {
+export type AccessKey = { type: 'grant'; id: string } | { type: 'quarantine'; agentId: string };
+
+export function parseAccessKey(key: Buffer): AccessKey | undefined {
   const text = key.toString('utf8');
   if (text.startsWith(GRANT)) return { type: 'grant', id: text.slice(GRANT.length) };
   if (text.startsWith(QUARANTINE)) return { type: 'quarantine', agentId: text.slice(QUARANTINE.length) };

@@ -9,7 +9,7 @@ import { createRuntime, Scope, type Runtime } from '../../../src/index.js';
 const MIRROR = new URL('../../fixtures/hooks/mirror.mjs', import.meta.url);
 const WRITES_TO = new URL('../../fixtures/hooks/writesTo.mjs', import.meta.url);
 
-describe('access attacks: hook actions of a batch with several principals', () => {
+describe('access attacks: hook actions and the principals they act as', () => {
   let rt: Runtime;
 
   beforeEach(async () => {
@@ -31,15 +31,6 @@ describe('access attacks: hook actions of a batch with several principals', () =
     const denied = await rt.access.audit({ principal: 'agent:eve', outcome: 'denied' });
     assert.equal(denied.length, 1);
   });
-});
-
-describe('access attacks: hook actions of a hook registered with a principal', () => {
-  let rt: Runtime;
-
-  beforeEach(async () => {
-    rt = await createRuntime({ memory: true });
-  });
-  afterEach(() => rt.close());
 
   it('refuses an action of a hook registered with a principal that writes outside that principal\'s rights, on record, even when system\'s write triggered it', async () => {
     await rt.hooks.register({ name: 'indexer', module: WRITES_TO, on: ['state.set'], filter: { scopeKinds: ['workflow'] }, options: { scope: 'agent:bob', key: 'index' }, maxAttempts: 1, principal: 'service:indexer' });
