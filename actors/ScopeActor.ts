@@ -592,6 +592,10 @@ export class ScopeActor implements CommitParticipant {
       } catch (error) {
         refused = error instanceof LlmStateError ? error : new LlmStateError('STORAGE_FAILED', `Taking the lease on ${this.scope} failed`, { cause: error });
       }
+    } else {
+      // Decided inside the constructor, before the system has registered this actor: forgetting it now
+      // would leave it registered, refusing the scope long after its owner has let it go.
+      await Promise.resolve();
     }
     if (refused === undefined) {
       this.#awaitingLease = false;

@@ -206,6 +206,7 @@ class LlmStateRuntime implements Runtime {
       record: (events, extraOps) => this.#current.recordEvents(events, extraOps),
       drain: (matches) => this.#current.actors.drain(matches),
       ownerOf: (scope) => this.#current.actors.ownerOf(scope),
+      claim: (scope) => this.#current.actors.claim(scope),
       lastSeq: () => this.#current.lastSeq,
       beforeUnscopedBatch: () => this.#current.faults.beforeUnscopedBatch(),
       exclusive: (work) => this.backups.exclusive(work),

@@ -154,11 +154,13 @@ const EVENT_FIELDS = {
   /** `rt.migrations.run` began, after the backup it took first. `records`, counted when progress is reported, is how many its schema is bound to. */
   'migration.started': {} as { data: { id: string; schema: string; to: string; records?: number; backupId?: string } },
   /**
-   * Every record of the migration was written. Its records were changed by the commits after
-   * `committedSeq` up to this event; a point in time between them is refused.
+   * Every record of the migration was written, but for `skipped` ones: on a store that several processes
+   * share, records another process wrote after the migration read them, left as that process wrote them.
+   * Its records were changed by the commits after `committedSeq` up to this event; a point in time
+   * between them is refused.
    */
   'migration.completed': {} as {
-    data: { id: string; schema: string; to: string; migrated: number; byVersion: Record<string, number>; committedSeq: number; durationMs: number; resumed?: boolean };
+    data: { id: string; schema: string; to: string; migrated: number; skipped?: number; byVersion: Record<string, number>; committedSeq: number; durationMs: number; resumed?: boolean };
   },
   /** The migration stopped before its commit; the store is as it was. `key` and `scope` name the first bad record. */
   'migration.failed': {} as { data: { id: string; schema: string; to: string; message: string; code?: string; scope?: string; key?: string } },

@@ -20,6 +20,8 @@ export interface SchemaRuntimeHost {
   /** Resolves once every live actor whose scope `matches` has committed what was queued before. */
   drain(matches: (scope: Scope) => boolean): Promise<void>;
   ownerOf(scope: Scope): { commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> };
+  /** Makes this process the owner of `scope` until the returned function is called (see ActorSystem.claim). */
+  claim(scope: Scope): Promise<() => void>;
   lastSeq(): number;
   /** Resolves, or rejects with an injected fault, before a batch written outside the commit path. */
   beforeUnscopedBatch(): Promise<void> | undefined;
@@ -97,7 +99,7 @@ export class SchemaRuntime {
       storage: () => host.storage(),
       drain: (schema: string) => host.drain((scope) => this.guard.mayHold(schema, scope)),
       record: (events: readonly EventSpec[], extraOps?: BatchOp[]) => host.record(events, extraOps),
-      journalTarget: { ownerOf: (scope: Scope) => host.ownerOf(scope) },
+      journalTarget: { ownerOf: (scope: Scope) => host.ownerOf(scope), claim: (scope: Scope) => host.claim(scope) },
       writeBatch: async (ops: BatchOp[], sync = false) => {
         await host.beforeUnscopedBatch();
         await host.storage().batch(ops, { sync });

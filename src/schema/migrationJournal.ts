@@ -47,9 +47,13 @@ export async function readMarker(storage: StorageBackend): Promise<MigrationMark
   return JSON.parse(decodeRecord(raw, { record: 'migration marker (meta migration)' }).payload.toString('utf8')) as MigrationMarker;
 }
 
-/** A migrated record waiting in the journal, under its state key. */
-export function journalOp(stateKey: Buffer, json: string, schemaRef: string, now: number): BatchOp {
-  return { type: 'put', sublevel: 'migrations', key: stateKey, value: encodeRecord({ seq: 0, timestamp: now, schema: schemaRef }, json) };
+/**
+ * A migrated record waiting in the journal, under its state key. Its envelope's sequence is that of the
+ * record it was migrated from, so that applying it can tell whether that record is still the one stored
+ * (journals written before this carry 0, and apply as they did).
+ */
+export function journalOp(stateKey: Buffer, json: string, schemaRef: string, now: number, migratedFrom: number): BatchOp {
+  return { type: 'put', sublevel: 'migrations', key: stateKey, value: encodeRecord({ seq: migratedFrom, timestamp: now, schema: schemaRef }, json) };
 }
 
 /** Empties the journal and removes the marker: the store is as it was before the migration began. */
@@ -69,39 +73,75 @@ export async function discardJournal(storage: StorageBackend): Promise<void> {
 /** The way into a scope's mailbox for the journal's records. */
 export interface JournalTarget {
   ownerOf(scope: Scope): { commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> };
+  /**
+   * Makes this process the owner of `scope` until the returned function is called: resolves once its
+   * actor holds the scope's lease, on a store that several processes share.
+   */
+  claim(scope: Scope): Promise<() => void>;
+}
+
+/** What applying a journal did. */
+export interface Applied {
+  /** Records written into their scopes. */
+  applied: number;
+  /** Records left as they are: another process wrote or deleted them after the migration read them. */
+  skipped: number;
+}
+
+/** One scope's records to apply, and what removes them from the journal. */
+interface Unit {
+  scope: Scope;
+  writes: KeyWrite[];
+  /** The state key and the sequence of the record each write was migrated from. */
+  sources: Array<{ stateKey: Buffer; seq: number }>;
+  removals: BatchOp[];
 }
 
 /**
  * Writes the journal's records into their scopes, through each scope's actor, so that every record is
  * logged as a `state.set` under the migration's correlation id and every cache sees it. Each unit
  * removes its records from the journal in the same batch, so applying again after a failure (or after a
- * reopen) takes up where it stopped. Resolves with the records applied.
+ * reopen) takes up where it stopped. Counts into `done`, which a caller applying again may carry over.
+ *
+ * On a store that several processes share, each unit first makes this process the owner of its scope,
+ * then writes only the records still stored as the migration read them: a record another process wrote
+ * (or deleted) since is newer than the migration, and is left as it is. On a store of one process the
+ * migration's hold on the schema's keys keeps every other write out, and nothing needs checking.
  */
-export async function applyJournal(storage: StorageBackend, target: JournalTarget, context: CorrelationContext, onApplied?: (count: number) => void): Promise<number> {
-  let applied = 0;
+export async function applyJournal(
+  storage: StorageBackend,
+  target: JournalTarget,
+  context: CorrelationContext,
+  done: Applied = { applied: 0, skipped: 0 },
+  onApplied?: (applied: number) => void,
+): Promise<Applied> {
   // Each unit's outcome is taken as it settles, so that one failing while the journal is still being
   // read is never an unhandled rejection; the first failure is thrown once every unit has settled.
   let failure: { error: unknown } | undefined;
   let inFlight: Promise<void>[] = [];
-  let scope: Scope | undefined;
+  let unit: Unit | undefined;
   let scopeText = '';
-  let writes: KeyWrite[] = [];
-  let removals: BatchOp[] = [];
   let bytes = 0;
+  const apply = async ({ scope, writes, sources, removals }: Unit): Promise<void> => {
+    let kept = writes;
+    let release: (() => void) | undefined;
+    if (storage.shared) {
+      release = await target.claim(scope);
+      kept = await stillStored(storage, writes, sources);
+    }
+    try {
+      if (kept.length > 0) await target.ownerOf(scope).commitRecord({ writes: kept, extraOps: removals }, context);
+      else await storage.batch(removals);
+    } finally {
+      release?.();
+    }
+    done.skipped += writes.length - kept.length;
+    onApplied?.((done.applied += kept.length));
+  };
   const flush = async () => {
-    if (writes.length === 0) return;
-    const count = writes.length;
-    inFlight.push(
-      target
-        .ownerOf(scope!)
-        .commitRecord({ writes, extraOps: removals }, context)
-        .then(
-          () => onApplied?.((applied += count)),
-          (error: unknown) => void (failure ??= { error }),
-        ),
-    );
-    writes = [];
-    removals = [];
+    if (unit === undefined || unit.writes.length === 0) return;
+    inFlight.push(apply(unit).catch((error: unknown) => void (failure ??= { error })));
+    unit = { scope: unit.scope, writes: [], sources: [], removals: [] };
     bytes = 0;
     if (inFlight.length >= APPLY_WINDOW) {
       const waiting = inFlight;
@@ -114,18 +154,34 @@ export async function applyJournal(storage: StorageBackend, target: JournalTarge
     const decoded = decodeStateKey(stateKey);
     if (decoded === undefined) continue;
     const text = decoded.scope.toString();
-    if (text !== scopeText || writes.length >= APPLY_UNIT || bytes >= APPLY_UNIT_BYTES) {
+    if (unit === undefined || text !== scopeText || unit.writes.length >= APPLY_UNIT || bytes >= APPLY_UNIT_BYTES) {
       await flush();
-      scope = decoded.scope;
+      if (text !== scopeText) unit = { scope: decoded.scope, writes: [], sources: [], removals: [] };
       scopeText = text;
     }
-    const { payload, schema } = decodeRecord(value, { 'migrated record': `${text} ${decoded.key}` });
-    writes.push({ key: decoded.key, json: payload.toString('utf8'), ...(schema === undefined ? {} : { schema }) });
-    removals.push({ type: 'del', sublevel: 'migrations', key: stateKey });
+    const { payload, schema, seq } = decodeRecord(value, { 'migrated record': `${text} ${decoded.key}` });
+    unit!.writes.push({ key: decoded.key, json: payload.toString('utf8'), ...(schema === undefined ? {} : { schema }) });
+    unit!.sources.push({ stateKey, seq });
+    unit!.removals.push({ type: 'del', sublevel: 'migrations', key: stateKey });
     bytes += payload.length;
   }
   await flush();
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure.error;
-  return applied;
+  return done;
+}
+
+/** The writes whose record is still the one they were migrated from (all of a journal written before sources were kept). */
+async function stillStored(storage: StorageBackend, writes: KeyWrite[], sources: Unit['sources']): Promise<KeyWrite[]> {
+  const kept: KeyWrite[] = [];
+  for (let i = 0; i < writes.length; i++) {
+    const { stateKey, seq } = sources[i];
+    if (seq === 0) {
+      kept.push(writes[i]);
+      continue;
+    }
+    const stored = await storage.get('state', stateKey);
+    if (stored !== undefined && decodeRecord(stored, { record: `state ${writes[i].key}` }).seq === seq) kept.push(writes[i]);
+  }
+  return kept;
 }

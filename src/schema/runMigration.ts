@@ -3,9 +3,10 @@ import type { EventSpec } from '../events/eventLog.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { BackupDescriptor } from '../backup/BackupCatalog.js';
 import { boundRecords, countBoundRecords } from './boundRecords.js';
-import { applyJournal, discardJournal, journalOp, MARKER_DELETE, markerOp, readMarker, type JournalTarget, type MigrationMarker } from './migrationJournal.js';
+import { applyJournal, discardJournal, journalOp, MARKER_DELETE, markerOp, readMarker, type Applied, type JournalTarget, type MigrationMarker } from './migrationJournal.js';
+import type { SchemaGuard, SchemaHold } from './SchemaGuard.js';
+import { ScopeClaims } from './scopeClaims.js';
 import type { RecordMigrator } from './RecordMigrator.js';
-import type { SchemaGuard } from './SchemaGuard.js';
 import type { SchemaRegistry } from './SchemaRegistry.js';
 
 export interface MigrationProgress {
@@ -43,6 +44,11 @@ export interface MigrationResult {
   backupId?: string;
   /** The last commit before the migration's records; they follow it. */
   committedSeq?: number;
+  /**
+   * Records left as they were, on a store that several processes share: another process wrote or deleted
+   * them after the migration read them, before it held their scope. Present when there are any.
+   */
+  skipped?: number;
   durationMs: number;
 }
 
@@ -102,9 +108,27 @@ export async function runMigration(host: MigrationRunHost, request: MigrationReq
     if (taken !== undefined) result.backupId = taken.id;
   }
   const hold = request.dryRun ? undefined : host.guard.holdSchema(migrator.schema);
+  const claims = new ScopeClaims(hold !== undefined && host.storage().shared ? host.journalTarget : undefined, result);
   try {
-    if (hold !== undefined) await host.drain(migrator.schema);
-    await migrateIntoJournal(host, { ...request, ...(report === undefined ? {} : { onProgress: report }) }, result);
+    return await migrateAndApply(host, request, result, hold, claims, started, report);
+  } finally {
+    claims.releaseAll();
+  }
+}
+
+async function migrateAndApply(
+  host: MigrationRunHost,
+  request: MigrationRequest,
+  result: MigrationResult,
+  hold: SchemaHold | undefined,
+  claims: ScopeClaims,
+  started: number,
+  report: ((progress: MigrationProgress) => void) | undefined,
+): Promise<MigrationResult> {
+  const { id } = request;
+  try {
+    if (hold !== undefined) await host.drain(request.migrator.schema);
+    await migrateIntoJournal(host, { ...request, ...(report === undefined ? {} : { onProgress: report }) }, result, claims);
   } catch (error) {
     hold?.release();
     if (!request.dryRun) await failed(host, result, error);
@@ -123,7 +147,11 @@ export async function runMigration(host: MigrationRunHost, request: MigrationReq
   }
   hold.holdReads();
   try {
-    await applyCommitted(host, { id, schema: result.schema, to: result.to, state: 'committed', startedAt: started, migrated: result.migrated, committedSeq: result.committedSeq, byVersion: result.byVersion }, false, report);
+    const { skipped } = await applyCommitted(host, { id, schema: result.schema, to: result.to, state: 'committed', startedAt: started, migrated: result.migrated, committedSeq: result.committedSeq, byVersion: result.byVersion }, false, report);
+    if (skipped > 0) {
+      result.migrated -= skipped;
+      result.skipped = skipped;
+    }
   } catch (error) {
     hold.fail(unapplied(result, error));
     throw unapplied(result, error);
@@ -133,7 +161,7 @@ export async function runMigration(host: MigrationRunHost, request: MigrationReq
   return result;
 }
 
-async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequest, result: MigrationResult): Promise<void> {
+async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequest, result: MigrationResult, claims: ScopeClaims): Promise<void> {
   const { migrator } = request;
   const storage = host.storage();
   const snapshot = storage.snapshot();
@@ -158,7 +186,9 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
           result.samples.push({ scope: record.scope.toString(), key: record.key, from: outcome.version, before: outcome.before, after: outcome.after });
         }
         if (!request.dryRun) {
-          ops.push(journalOp(record.stateKey, outcome.json, target, host.now()));
+          const claiming = claims.hold(record.scope);
+          if (claiming !== undefined) await claiming;
+          ops.push(journalOp(record.stateKey, outcome.json, target, host.now(), record.seq));
           bytes += outcome.json.length;
           if (ops.length >= JOURNAL_BATCH || bytes >= JOURNAL_BATCH_BYTES) {
             await host.writeBatch(ops);
@@ -201,21 +231,24 @@ export async function resumeMigration(host: MigrationRunHost): Promise<void> {
   await applyCommitted(host, marker, true, undefined);
 }
 
-async function applyCommitted(host: MigrationRunHost, marker: MigrationMarker, resumed: boolean, report: ((progress: MigrationProgress) => void) | undefined): Promise<void> {
+async function applyCommitted(host: MigrationRunHost, marker: MigrationMarker, resumed: boolean, report: ((progress: MigrationProgress) => void) | undefined): Promise<Applied> {
   const context = { correlationId: marker.id };
   const total = marker.migrated ?? 0;
   let lastError: unknown;
+  // Across attempts: each one applies what the journal still holds.
+  const done: Applied = { applied: 0, skipped: 0 };
   for (let attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
     try {
-      await applyJournal(host.storage(), host.journalTarget, context, (done) => {
-        if (done % PROGRESS_EVERY === 0) report?.({ phase: 'apply', done, total });
+      await applyJournal(host.storage(), host.journalTarget, context, done, (count) => {
+        if (count % PROGRESS_EVERY === 0) report?.({ phase: 'apply', done: count, total });
       });
       report?.({ phase: 'apply', done: total, total });
       const data = {
         id: marker.id,
         schema: marker.schema,
         to: marker.to,
-        migrated: total,
+        migrated: total - done.skipped,
+        ...(done.skipped > 0 ? { skipped: done.skipped } : {}),
         byVersion: marker.byVersion ?? {},
         committedSeq: marker.committedSeq ?? 0,
         durationMs: host.now() - marker.startedAt,
@@ -223,7 +256,7 @@ async function applyCommitted(host: MigrationRunHost, marker: MigrationMarker, r
       };
       await host.record([{ kind: 'migration.completed', data }], [MARKER_DELETE]);
       host.guard.releaseFailed(marker.schema);
-      return;
+      return done;
     } catch (error) {
       lastError = error;
     }

@@ -199,6 +199,25 @@ describePostgres('llmstate --postgres', function () {
     assert.deepEqual(JSON.parse((await onPostgres('get', 'agent:a1', 'profile')).stdout), { fullName: 'Ada', age: 36, tags: ['adult'] });
   });
 
+  it('migrate run is refused while a running program holds a scope it would change, and nothing changes', async () => {
+    const rt = await createRuntime({ ...storeOptions(), leases: { waitMs: 0 } });
+    try {
+      await rt.schemas.register({ name: 'profile', version: '1.0.0', schema: PROFILE_1 });
+      await rt.schemas.bind('profile', { scopeKind: 'agent', keyPrefix: 'profile' });
+      await rt.state.set(Scope.agent('a1'), 'profile', { name: 'Ada', age: '36' });
+      await rt.schemas.register({ name: 'profile', version: '2.0.0', schema: PROFILE_2 });
+      await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [steps.renameField('name', 'fullName'), steps.convert('age', 'number'), steps.custom(tagAdults)] });
+      const refused = await onPostgres('--schemas', PROFILE_MODULE, 'migrate', 'run', 'profile', '--no-backup');
+      assertFails(refused, 1, 'error[MIGRATION_FAILED]: ');
+      assert.match(refused.stderr, /agent:a1 is active in another process/);
+      assert.deepEqual(await rt.state.get(Scope.agent('a1'), 'profile'), { name: 'Ada', age: '36' });
+    } finally {
+      await rt.close();
+    }
+    assertSucceeds(await onPostgres('--schemas', PROFILE_MODULE, 'migrate', 'run', 'profile', '--no-backup'));
+    assert.deepEqual(JSON.parse((await onPostgres('get', 'agent:a1', 'profile')).stdout), { fullName: 'Ada', age: 36, tags: ['adult'] });
+  });
+
   it('access quarantine cuts off an agent that a running program holds, and release lifts it there', async () => {
     const rt = await createRuntime({ ...storeOptions(), leases: { waitMs: 0 } });
     try {

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { createRuntime, LlmStateError, Scope, steps, type MigrationResult, type Runtime } from '../../src/index.js';
+import { storageOf } from '../../src/runtime.js';
+import { describePostgres, freshPostgresSchema, postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
+
+// Two runtimes on one schema stand for two processes. A migration run in one of them changes records
+// of scopes the other may hold: it must never write over what the other wrote (docs/scale-out.md).
+
+const ADA = Scope.agent('ada');
+const BOB = Scope.agent('bob');
+
+describePostgres('scale-out: a migration and the processes that write its records', function () {
+  this.timeout(60_000);
+  let schema: PostgresTestSchema;
+  let runtimes: Runtime[];
+
+  beforeEach(() => {
+    schema = freshPostgresSchema();
+    runtimes = [];
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(runtimes.map((rt) => rt.close()));
+    await schema.drop();
+  });
+
+  /** A runtime whose code knows profile@1.0.0, bound to agents' `profile` keys. */
+  async function start(owner: string): Promise<Runtime> {
+    const rt = await createRuntime({
+      storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
+      leases: { owner, ttlMs: 60_000, waitMs: 0 },
+      sessions: { gcIntervalMs: 3_600_000 },
+    });
+    runtimes.push(rt);
+    await rt.schemas.register({ name: 'profile', version: '1.0.0', schema: z.object({ name: z.string() }) });
+    await rt.schemas.bind('profile', { scopeKind: 'agent', keyPrefix: 'profile' });
+    return rt;
+  }
+
+  /** The new version and its migration, as the code of the process that migrates knows them. */
+  async function upgrade(rt: Runtime): Promise<void> {
+    await rt.schemas.register({ name: 'profile', version: '2.0.0', schema: z.object({ fullName: z.string() }) });
+    await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [steps.renameField('name', 'fullName')] });
+  }
+
+  async function close(rt: Runtime): Promise<void> {
+    await rt.close();
+    runtimes = runtimes.filter((one) => one !== rt);
+  }
+
+  it('is refused while another process holds a scope it would change, changes nothing, and runs once that scope is let go', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await a.state.set(ADA, 'profile', { name: 'Ada' });
+    await b.state.set(BOB, 'profile', { name: 'Bob' });
+    await upgrade(b);
+
+    const refused = await b.migrations.run({ schema: 'profile', backup: false }).then(
+      () => assert.fail('the migration ran while a held agent:ada'),
+      (error: unknown) => error,
+    );
+    assert.ok(refused instanceof LlmStateError && refused.code === 'MIGRATION_FAILED', String(refused));
+    assert.deepEqual(refused.details, { schema: 'profile', to: '2.0.0', scope: 'agent:ada', owner: 'a', reason: 'scope_in_use' });
+    assert.match(refused.message, /agent:ada is active in another process \(a\).*nothing was changed/);
+
+    // Nothing changed, nothing is left half done: both processes write on.
+    assert.deepEqual(await a.state.get(ADA, 'profile'), { name: 'Ada' });
+    assert.deepEqual(await b.state.get(BOB, 'profile'), { name: 'Bob' });
+    await a.state.set(ADA, 'profile', { name: 'Ada Lovelace' });
+    await b.state.set(BOB, 'profile', { fullName: 'Bob Kahn' });
+
+    await close(a);
+    // B remembers for up to a second that another process held agent:ada, and is refused meanwhile.
+    let result: MigrationResult | undefined;
+    while (result === undefined) {
+      result = await b.migrations.run({ schema: 'profile', backup: false }).catch(async (error: unknown) => {
+        if (!(error instanceof LlmStateError && (error.details as { reason?: string }).reason === 'scope_in_use')) throw error;
+        await sleep(50);
+        return undefined;
+      });
+    }
+    assert.equal(result.migrated, 1);
+    assert.equal(result.skipped, undefined);
+    const c = await start('c');
+    assert.deepEqual(await c.state.get(ADA, 'profile'), { fullName: 'Ada Lovelace' });
+    assert.deepEqual(await c.state.get(BOB, 'profile'), { fullName: 'Bob Kahn' });
+    assert.equal((await c.migrations.check()).ok, true);
+  });
+
+  it('leaves a record that another process wrote after the migration read it as that process wrote it', async () => {
+    const a = await start('a');
+    await a.state.set(ADA, 'profile', { name: 'Ada' });
+    await a.state.set(BOB, 'profile', { name: 'Bob' });
+    await close(a);
+    const b = await start('b');
+    await upgrade(b);
+
+    // The migration has read the store; it has not yet claimed agent:ada when another process writes it.
+    let resume!: () => void;
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    let reached!: () => void;
+    const reading = new Promise<void>((resolve) => (reached = resolve));
+    const stop = storageOf(b).intercept({
+      beforeBatch: async (ops) => {
+        if (!ops.some((op) => op.sublevel === 'meta' && op.key.toString() === 'migration')) return;
+        stop();
+        reached();
+        await paused;
+      },
+    });
+    const running = b.migrations.run({ schema: 'profile', backup: false });
+    await reading;
+    const a2 = await start('a2');
+    await a2.state.set(ADA, 'profile', { fullName: 'Ada, written meanwhile' });
+    await close(a2);
+    resume();
+
+    const result = await running;
+    assert.equal(result.migrated, 1);
+    assert.equal(result.skipped, 1);
+    const completed = (await b.events.query({ kinds: ['migration.completed'] })).at(-1);
+    const data = completed?.data as { migrated?: number; skipped?: number } | undefined;
+    assert.deepEqual({ migrated: data?.migrated, skipped: data?.skipped }, { migrated: 1, skipped: 1 });
+    const c = await start('c');
+    assert.deepEqual(await c.state.get(ADA, 'profile'), { fullName: 'Ada, written meanwhile' });
+    assert.deepEqual(await c.state.get(BOB, 'profile'), { fullName: 'Bob' });
+  });
+});
