@@ -52,6 +52,15 @@ export function announcement(schema: string, from: string, ops: readonly BatchOp
   return `SELECT pg_notify('${announcementChannel(schema)}', '${payload}')`;
 }
 
+/**
+ * The NOTIFY that has every listener read every watched namespace again, for a commit that replaced the
+ * store whole (a full restore's switch).
+ */
+export function announcementOfEverything(schema: string): string {
+  const payload = ['replaced', ...WATCHED_SUBLEVELS.map((sublevel) => `${sublevel} *`)].join('\n');
+  return `SELECT pg_notify('${announcementChannel(schema)}', '${payload}')`;
+}
+
 /** The changes a payload announces, or undefined for one this store sent itself (or that is not ours). */
 export function parseAnnouncement(payload: string, self: string): ForeignChange[] | undefined {
   const [from, ...lines] = payload.split('\n');

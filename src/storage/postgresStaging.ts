@@ -6,6 +6,7 @@ import { RAW_TYPES, resultsOf } from './postgresConnections.js';
 import { applicationName, describePostgresLocation, resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from './postgresOptions.js';
 import { OUTCOME_DEADLINE_MS, resolveOutcome, transactionStatus } from './postgresOutcome.js';
 import { schemaLockKey } from './postgresSchema.js';
+import { announcementOfEverything } from './postgresAnnouncements.js';
 import { integerLiteral, table } from './postgresSql.js';
 import { loadPg } from './pgDriver.js';
 
@@ -172,6 +173,8 @@ export class PostgresStaging {
       `DROP TABLE ${TABLES.map((name) => table(schema, name)).join(', ')}`,
       ...TABLES.map((name) => `ALTER TABLE ${table(staged, name)} SET SCHEMA "${schema}"`),
       `DROP SCHEMA "${staged}"`,
+      // The other processes' grants, quarantines and sessions are those of the store replaced.
+      announcementOfEverything(schema),
       'COMMIT',
     ];
     const pid = (control as unknown as { processID?: number }).processID;

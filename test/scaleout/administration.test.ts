@@ -3,7 +3,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { rejection } from '../helpers.js';
+import { rejection, tempDir } from '../helpers.js';
 import { describePostgres, freshPostgresSchema, postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
 
 // Two runtimes on one schema stand for two processes: an operator's (B, like the command line) and the one
@@ -31,9 +31,10 @@ describePostgres('scale-out: administration made in one process reaches the othe
     await schema.drop();
   });
 
-  async function start(owner: string): Promise<Runtime> {
+  async function start(owner: string, backupDir?: string): Promise<Runtime> {
     const rt = await createRuntime({
       storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
+      ...(backupDir === undefined ? {} : { backups: { dir: backupDir } }),
       leases: { owner, ttlMs: 60_000, waitMs: 0 },
       clock: { now: () => Date.now() + skew },
       sessions: { gcIntervalMs: 3_600_000 },
@@ -107,6 +108,27 @@ describePostgres('scale-out: administration made in one process reaches the othe
     assert.equal((await a.events.query({ kinds: ['session.expired'] })).length, 1);
     assert.equal(await b.state.get(scope, 'draft'), undefined);
     assert.equal((await a.sessions.get(session.id))?.status, 'expired');
+  });
+
+  it('after a full restore made in B, A decides by the grants, quarantines and sessions of the restored store', async () => {
+    const a = await start('a');
+    const b = await start('b', tempDir().dir);
+    const kept = await b.access.grant({ principal: 'agent:ada', scope: Scope.agent('bob'), permissions: ['read'] });
+    const backup = await b.backups.create();
+    await b.access.revoke(kept.id);
+    const added = await b.access.grant({ principal: 'agent:ada', scope: Scope.agent('cy'), permissions: ['read'] });
+    await b.access.quarantine('eve');
+    const session = await b.sessions.start({ ttlMs: 60_000, participants: ['agent:ada'] });
+    await until(() => a.access.check('agent:ada', Scope.session(session.id), 'write').allowed && a.access.quarantined().length === 1);
+    assert.deepEqual(a.access.grants().map((grant) => grant.id), [added.id]);
+
+    await b.backups.restore({ id: backup.id });
+    // A holds no lease, so the restore went ahead; the switch announced that the store was replaced.
+    await until(() => a.access.quarantined().length === 0);
+    await until(() => a.access.grants().length === 1 && a.access.grants()[0].id === kept.id);
+    await until(() => !a.access.check('agent:ada', Scope.session(session.id), 'write').allowed);
+    assert.equal(a.access.check('agent:ada', Scope.agent('bob'), 'read').by, kept.id);
+    assert.equal(a.access.check('agent:ada', Scope.agent('cy'), 'read').allowed, false);
   });
 
   it('a refresh that fails is reported, and the whole namespace is read again', async () => {

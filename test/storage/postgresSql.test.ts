@@ -3,9 +3,9 @@ import { LlmStateError } from '../../src/errors.js';
 import { createMemoryBackend } from '../../src/storage/LevelBackend.js';
 import { parseBytea } from '../../src/storage/postgresConnections.js';
 import { resolveOutcome, unknownOutcomeError, type TransactionStatus } from '../../src/storage/postgresOutcome.js';
-import { announcementChannel, parseAnnouncement } from '../../src/storage/postgresAnnouncements.js';
+import { announcementChannel, announcementOfEverything, parseAnnouncement } from '../../src/storage/postgresAnnouncements.js';
 import { beginSequencedCommit, lastOpPerKey, writeAndCommit } from '../../src/storage/postgresSql.js';
-import { SUBLEVELS, type BatchOp } from '../../src/storage/StorageBackend.js';
+import { SUBLEVELS, WATCHED_SUBLEVELS, type BatchOp } from '../../src/storage/StorageBackend.js';
 
 const HEX = /E'\\\\x([0-9a-f]*)'::bytea/g;
 const SUBLEVEL = new RegExp(`'(${SUBLEVELS.join('|')})'`, 'g');
@@ -97,6 +97,13 @@ describe('PostgreSQL statements', () => {
     const payload = /pg_notify\('[a-z0-9_]+', '([^']*)'\)/.exec(sql)![1];
     assert.ok(payload.length < 8000);
     assert.deepEqual(parseAnnouncement(payload, 'store-b'), [{ sublevel: 'sessions', keys: 'all' }]);
+  });
+
+  it('a store replaced whole announces every watched namespace whole, to every store', () => {
+    const payload = /^SELECT pg_notify\('([a-z0-9_]+)', '([^']*)'\)$/.exec(announcementOfEverything('s'));
+    assert.ok(payload);
+    assert.equal(payload[1], announcementChannel('s'));
+    assert.deepEqual(parseAnnouncement(payload[2], 'store-a'), WATCHED_SUBLEVELS.map((sublevel) => ({ sublevel, keys: 'all' })));
   });
 
   it('refuses an operation that is not a put or del of Buffers in a known sublevel, before any SQL is made', () => {
