@@ -10,7 +10,12 @@
  * (BEGIN, a lease guard, the sequence moved from N-1 to N with a mark, the writes, COMMIT), with and
  * without its lease guard; the writes alone in one string; a PL/pgSQL function doing the same work,
  * called as one prepared statement with array parameters, with and without the lease check; and raw
- * `pg`'s prepared two-row upsert. See docs/performance.md, "A commit in one round trip".
+ * `pg`'s prepared two-row upsert. Then (first, and alone with SHAPES=few beside the backend's and raw's):
+ * the backend's first round trip as one call of a function that takes the sequence and checks the leases
+ * (`resource = f.resource`, an index lookup each), the writes and COMMIT after it; and one prepared call of
+ * a function that moves the sequence, reads the leases by `resource = ANY (…)`, marks and writes, and of
+ * one that only moves the sequence and writes: the least a sequenced commit can be. See
+ * docs/performance.md, "A commit in one round trip" and "The least a sequenced commit costs".
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -55,6 +60,39 @@ await client.query(`CREATE FUNCTION ${t('commit_at')}(p_seq bigint, p_token byte
     RETURN 1;
   END $f$`);
 
+await client.query(`CREATE FUNCTION ${t('commit_any')}(p_seq bigint, p_token bytea, f_resource text[], f_owner text[], f_epoch bigint[],
+    put_sublevel text[], put_key bytea[], put_value bytea[]) RETURNS int LANGUAGE plpgsql AS $f$
+  DECLARE held int;
+  BEGIN
+    UPDATE ${t('commit_sequence')} SET seq = p_seq WHERE seq = p_seq - 1;
+    IF NOT FOUND THEN RAISE EXCEPTION 'sequence' USING ERRCODE = 'P0001'; END IF;
+    IF cardinality(f_resource) > 0 THEN
+      SELECT count(*) INTO held FROM ${t('leases')} l WHERE l.resource = ANY (f_resource)
+        AND (l.owner, l.epoch) = (f_owner[array_position(f_resource, l.resource::text)], f_epoch[array_position(f_resource, l.resource::text)]);
+      IF held <> cardinality(f_resource) THEN RAISE EXCEPTION 'lease' USING ERRCODE = 'P0001'; END IF;
+    END IF;
+    INSERT INTO ${t('commit_marks')} VALUES (p_seq % 65536, p_seq, p_token) ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, token = excluded.token;
+    INSERT INTO ${t('records')} (sublevel, key, value) SELECT * FROM unnest(put_sublevel, put_key, put_value)
+      ON CONFLICT (sublevel, key) DO UPDATE SET value = excluded.value;
+    RETURN 1;
+  END $f$`);
+await client.query(`CREATE FUNCTION ${t('commit_bare')}(p_seq bigint, p_token bytea, f_resource text[], f_owner text[], f_epoch bigint[],
+    put_sublevel text[], put_key bytea[], put_value bytea[]) RETURNS int LANGUAGE plpgsql AS $f$
+  BEGIN
+    UPDATE ${t('commit_sequence')} SET seq = p_seq WHERE seq = p_seq - 1;
+    IF NOT FOUND THEN RAISE EXCEPTION 'sequence' USING ERRCODE = 'P0001'; END IF;
+    INSERT INTO ${t('records')} (sublevel, key, value) SELECT * FROM unnest(put_sublevel, put_key, put_value)
+      ON CONFLICT (sublevel, key) DO UPDATE SET value = excluded.value;
+    RETURN 1;
+  END $f$`);
+
+await client.query(`CREATE FUNCTION ${t('begin_any')}(previous bigint, f_resource text[], f_owner text[], f_epoch bigint[], OUT seq text, OUT stale text) LANGUAGE plpgsql AS $f$
+  BEGIN
+    UPDATE ${t('commit_sequence')} c SET seq = GREATEST(c.seq, previous) + 1 RETURNING c.seq::text INTO seq;
+    SELECT f.resource INTO stale FROM unnest(f_resource, f_owner, f_epoch) AS f(resource, owner, epoch)
+      WHERE NOT EXISTS (SELECT FROM ${t('leases')} l WHERE l.resource = f.resource COLLATE "C" AND l.owner = f.owner AND l.epoch = f.epoch) LIMIT 1;
+  END $f$`);
+
 let seq = 0;
 /** Event keys of the shapes that take no sequence, apart from the sequenced ones'. */
 let unsequenced = 1e12;
@@ -80,12 +118,12 @@ function oneString(n: number, holdsToCheck: readonly LeaseHold[], batch: readonl
   return ['BEGIN', ...(rows.length > 0 ? [guard] : []), taken, ...writeStatements(schema, batch), 'COMMIT'].join('; ');
 }
 
-function viaFunction(holdsToCheck: readonly LeaseHold[]): () => Promise<unknown> {
+function viaFunction(holdsToCheck: readonly LeaseHold[], fn = 'commit_at'): () => Promise<unknown> {
   return () => {
     const batch = ops(++seq) as Array<BatchOp & { value: Buffer }>;
     return client.query({
-      name: `commit_at_${holdsToCheck.length}`,
-      text: `SELECT ${t('commit_at')}($1, $2, $3, $4, $5, $6, $7, $8)`,
+      name: `${fn}_${holdsToCheck.length}`,
+      text: `SELECT ${t(fn)}($1, $2, $3, $4, $5, $6, $7, $8)`,
       values: [
         seq,
         randomBytes(16),
@@ -109,7 +147,23 @@ function beginWithHexArray(previous: number, holdsToRead: readonly LeaseHold[]):
   return [beginSequencedCommit(schema, previous, []), read].join('; ');
 }
 
+/** The backend's first round trip as a call of a function that takes the sequence and checks the leases. */
+function beginViaFunction(previous: number, holdsToRead: readonly LeaseHold[]): string {
+  const arr = (items: string[], type: string) => `ARRAY[${items.join(', ')}]::${type}[]`;
+  return `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT b.*, pg_current_xact_id()::text AS xid FROM ${t('begin_any')}(${previous}, ${arr(holdsToRead.map((h) => textLiteral(h.resource)), 'text')}, ${arr(holdsToRead.map((h) => textLiteral(h.owner)), 'text')}, ${arr(holdsToRead.map((h) => integerLiteral(h.epoch)), 'bigint')}) b`;
+}
+
+/** SHAPES=few: the shapes that call a function, the backend's, and raw's only. */
+const only = process.env.SHAPES === 'few';
 const shapes: Array<[string, () => Promise<unknown>]> = [
+  ['two round trips, the first a function call', async () => {
+    const [, begun] = (await client.query(beginViaFunction(seq, fence))) as unknown as pg.QueryResult[];
+    if (begun.rows[0].stale !== null) throw new Error('stale');
+    seq = Number(begun.rows[0].seq);
+    await client.query(writeAndCommit(schema, ops(seq), false, 'probe'));
+  }],
+  ['function: sequence, ANY lease read, mark, writes', viaFunction(fence, 'commit_any')],
+  ['function: sequence, writes (no lease, no mark)', viaFunction(fence, 'commit_bare')],
   ['two round trips (the backend)', async () => {
     await client.query(beginSequencedCommit(schema, seq, fence));
     await client.query(writeAndCommit(schema, ops(++seq), false, 'probe'));
@@ -137,6 +191,7 @@ const shapes: Array<[string, () => Promise<unknown>]> = [
   }],
 ];
 
+if (only) shapes.splice(4, shapes.length - 5);
 const p50s = new Map<string, number[]>();
 try {
   for (let round = 0; round < 3; round++) {
