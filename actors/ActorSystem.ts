@@ -132,6 +132,15 @@ export class ActorSystem implements ActorHost {
     return this.#actors.get(scope.toString()) ?? new StoreReader(this.storage, scope);
   }
 
+  /**
+   * Passivates `scope`'s actor at once when it is idle and nothing pins it: on a shared store its lease is
+   * given back now, not when the actor would have been found idle.
+   */
+  letGo(scope: Scope): void {
+    const actor = this.#actors.get(scope.toString());
+    if (actor !== undefined && actor.isIdle && actor.pins === 0) this.#passivate(actor);
+  }
+
   /** The live actor for `scope`, without activating one. */
   peek(scope: Scope): ScopeActor | undefined {
     return this.#actors.get(scope.toString());

@@ -88,12 +88,18 @@ export class ScopeLeases {
    * live process holds it. It is renewed and given up with the others.
    */
   async tryAcquire(resource: string): Promise<LeaseHold | undefined> {
+    const taken = await this.take(resource);
+    return 'hold' in taken ? taken.hold : undefined;
+  }
+
+  /** As {@link tryAcquire}, saying who holds the lease when it is not taken. */
+  async take(resource: string): Promise<{ hold: LeaseHold } | { owner: string; expiresAt: number }> {
     const sentAt = this.#options.clock.now();
     const attempt = await this.#options.storage.acquireLease(resource, this.owner, this.#options.ttlMs);
-    if (!attempt.acquired) return undefined;
+    if (!attempt.acquired) return { owner: attempt.owner, expiresAt: attempt.expiresAt };
     this.#held.set(resource, attempt.hold);
     this.#confirmedUntil.set(attempt.hold, sentAt + this.#options.ttlMs);
-    return attempt.hold;
+    return { hold: attempt.hold };
   }
 
   /**

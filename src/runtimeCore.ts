@@ -161,6 +161,7 @@ export class RuntimeCore {
   #stopRetention: (() => void) | undefined;
   #stopWatching: (() => Promise<void>) | undefined;
   readonly #refreshRetries = new Set<unknown>();
+  readonly #hookRefreshes = new Set<Promise<void>>();
   readonly #scheduler: CommitScheduler;
   readonly #systemLog: SystemEventLog;
   readonly #tree: SupervisorTree;
@@ -384,7 +385,7 @@ export class RuntimeCore {
    * announcement to come for it: it is reported, and the whole namespace is read again a second later.
    */
   #refreshForeign(change: ForeignChange): void {
-    const refreshed = change.sublevel === 'access' ? this.accessControl.refresh(change.keys) : this.sessions.refresh(change.keys);
+    const refreshed = this.#refreshOf(change);
     refreshed.catch((error: unknown) => {
       if (this.#stopping !== undefined) return;
       this.#onBackgroundError(error);
@@ -395,6 +396,22 @@ export class RuntimeCore {
       }, FOREIGN_REFRESH_RETRY_MS);
       this.#refreshRetries.add(retry);
     });
+  }
+
+  #refreshOf({ sublevel, keys }: ForeignChange): Promise<void> {
+    switch (sublevel) {
+      case 'access':
+        return this.accessControl.refresh(keys);
+      case 'sessions':
+        return this.sessions.refresh(keys);
+      case 'hooks': {
+        const refreshing = this.hooks.refresh(keys);
+        this.#hookRefreshes.add(refreshing);
+        const done = () => void this.#hookRefreshes.delete(refreshing);
+        refreshing.then(done, done);
+        return refreshing;
+      }
+    }
   }
 
   /** Undoes a start that failed part way. @internal */
@@ -492,6 +509,8 @@ export class RuntimeCore {
       await this.#stopWatching?.();
       for (const retry of this.#refreshRetries) timers.clearTimeout(retry);
       await this.accessControl.refreshed();
+      // A refresh of the hooks under way finishes before the dispatcher it changes closes.
+      await Promise.allSettled(this.#hookRefreshes);
       await this.sessions.stop();
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);

@@ -70,6 +70,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
   },
   hooks: {
     load: INTERNAL,
+    refresh: INTERNAL,
     register: required('registration'),
     unregister: NONE,
     list: NONE,

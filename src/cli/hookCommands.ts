@@ -6,7 +6,7 @@ import type { DiffOp } from '../hooks/replayDiff.js';
 import type { ExecutionStatus, HookExecution, HookExecutionMetadata } from '../hooks/types.js';
 import type { Runtime } from '../runtime.js';
 import { globalOptions } from './globalOptions.js';
-import { count, formatTable, isoTime, oneLine, printJson, printLine, printResult, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
+import { count, ExitError, EXIT_FAILURE, formatTable, isoTime, oneLine, printJson, printLine, printResult, printNote, previewJson, stdoutStyles, type Styles } from './output.js';
 import { parseCorrelationId } from './stateCommands.js';
 import { describeStore } from './storeSource.js';
 import { withRuntime } from './withRuntime.js';
@@ -41,11 +41,11 @@ export interface HookListing extends Pick<HookInfo, 'name' | 'definition' | 'bre
   deadLettered: number;
 }
 
-/** Adds `hooks list`, `hooks history`, `hooks replay`, `hooks dead-letters` and `hooks redeliver`. */
+/** Adds `hooks list`, `hooks history`, `hooks replay`, `hooks dead-letters`, `hooks redeliver`, `hooks disable` and `hooks enable`. */
 export function registerHookCommands(program: Command): void {
   const hooks = program
     .command('hooks')
-    .description("inspect registered hooks and their history, replay executions, redeliver dead letters (no hook's pending work runs)");
+    .description("inspect registered hooks and their history, replay executions, redeliver dead letters, disable and enable hooks (no hook's pending work runs)");
 
   hooks
     .command('list')
@@ -126,8 +126,35 @@ export function registerHookCommands(program: Command): void {
       printLine(`${count(events, 'event')} back in the outbox of ${escapeForDisplay(name)}`);
     });
 
+  hooks
+    .command('disable')
+    .description('stop running a hook: what arrives for it waits in the outbox until it is enabled; exit 1 when no hook has that name')
+    .argument('<name>', 'the hook, as hooks list shows it', parseNonEmpty('a hook name'))
+    .option('--reason <text>', 'why, as hooks list shows it', parseNonEmpty('a reason'), 'disabled by hand')
+    .action(async (name: string, options: { reason: string }, command: Command) => {
+      const { store } = globalOptions(command);
+      const found = await withRuntime(store, 'existing', (rt) => rt.hooks.disable(name, options.reason));
+      if (!found) throw noSuchHook(name, store);
+      printLine(`disabled ${escapeForDisplay(name)}`);
+    });
+
+  hooks
+    .command('enable')
+    .description('run a disabled hook again, what waited for it first; exit 1 when no hook has that name')
+    .argument('<name>', 'the hook, as hooks list shows it', parseNonEmpty('a hook name'))
+    .action(async (name: string, _options: unknown, command: Command) => {
+      const { store } = globalOptions(command);
+      const found = await withRuntime(store, 'existing', (rt) => rt.hooks.enable(name));
+      if (!found) throw noSuchHook(name, store);
+      printLine(`enabled ${escapeForDisplay(name)}`);
+    });
+
   // Subcommands copied the program's hint when they were created; name them instead.
   for (const sub of hooks.commands) sub.showHelpAfterError(`(run llmstate hooks ${sub.name()} --help for usage)`);
+}
+
+function noSuchHook(name: string, store: Parameters<typeof describeStore>[0]): ExitError {
+  return new ExitError(EXIT_FAILURE, `no hook ${escapeForDisplay(name)} is registered in ${escapeForDisplay(describeStore(store))}; llmstate hooks list lists them`);
 }
 
 /**

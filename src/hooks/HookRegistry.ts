@@ -6,11 +6,11 @@ import type { BatchOp, StorageBackend } from '../storage/index.js';
 import { auditSink, cacheInvalidationSink, metricsSink, type BuiltinSink, type InvalidationKeyspace, type ObservedMetrics } from './builtinSinks.js';
 import type { Dispatcher, HookStatus } from './Dispatcher.js';
 import type { HookDefinition } from './hookDefinition.js';
-import { definitionPut, readDefinitions } from './hookRegistryRecords.js';
+import { definitionPut, readDefinition, readDefinitions, type StoredHookDefinition } from './hookRegistryRecords.js';
 import type { HookRedactionPaths } from './hookRedaction.js';
 import type { HookSlot } from './HookSlot.js';
 import { loadOutbox } from './loadOutbox.js';
-import { deliveredTexts, eventCount } from './pendingEntry.js';
+import { deliveredTexts, eventCount, type PendingEntry } from './pendingEntry.js';
 import { encodeDeadLetter, hookSeqKey } from './outboxRecords.js';
 
 /** A registered hook: its definition (its `options` shown redacted) and how it is doing. */
@@ -96,15 +96,62 @@ export class HookRegistry {
     // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
     const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
     const now = this.#deps.clock.now();
-    const ops: BatchOp[] = [definitionPut({ ...definition, unregisteredAt: now })];
-    for (const entry of waiting) {
-      const key = hookSeqKey(name, entry.seq);
-      ops.push({ type: 'del', sublevel: 'outbox', key });
-      ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter({ hookName: name, seq: entry.seq, reason: 'unregistered', attempts: entry.attempts, at: now, events: deliveredTexts(entry) }) });
-    }
+    const ops: BatchOp[] = [definitionPut({ ...definition, unregisteredAt: now }), ...deadLettered(name, waiting, now)];
     const count = waiting.reduce((sum, entry) => sum + eventCount(entry), 0);
     await this.#deps.recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], ops);
     return true;
+  }
+
+  /**
+   * Takes in what another process changed of the registrations named (or of all), on a store that several
+   * share: a hook registered there is registered here too, so that this process's commits stage its
+   * deliveries and this process may take its delivery over; a changed registration (disabled, enabled,
+   * registered again with other options) applies here; a hook unregistered there is removed here, and what
+   * this process had queued for it is dead-lettered, as the unregistering process did with its own.
+   * Reads the store, so a change of this process's that committed since is what it finds.
+   */
+  async refresh(names: readonly string[] | 'all'): Promise<void> {
+    const { storage, dispatcher } = this.#deps;
+    const stored = new Map<string, StoredHookDefinition>();
+    if (names === 'all') {
+      for (const definition of await readDefinitions(storage)) stored.set(definition.name, definition);
+    } else {
+      for (const name of names) {
+        const definition = await readDefinition(storage, name);
+        if (definition !== undefined) stored.set(name, definition);
+      }
+    }
+    const affected = names === 'all' ? new Set([...stored.keys(), ...dispatcher.slots.map((slot) => slot.name)]) : new Set(names);
+    for (const name of affected) {
+      const found = stored.get(name);
+      if (found === undefined || found.unregisteredAt !== undefined) await this.#removeHere(name);
+      else await this.#takeIn(found);
+    }
+  }
+
+  async #takeIn(definition: HookDefinition): Promise<void> {
+    const { dispatcher, redaction } = this.#deps;
+    const slot = dispatcher.slot(definition.name);
+    if (slot !== undefined && JSON.stringify(slot.definition) === JSON.stringify(definition)) return;
+    const wasDisabled = slot?.definition.disabled !== undefined;
+    const taken = dispatcher.upsert(definition);
+    if (slot === undefined) {
+      redaction.revive(definition.name);
+      dispatcher.setSink(definition.name, this.#sinkFor(definition, undefined), definition.builtin === 'cacheInvalidation');
+      await dispatcher.claimDelivery(definition.name);
+      return;
+    }
+    // Enabled again: it starts afresh, as enable() does where it is called.
+    if (wasDisabled && definition.disabled === undefined) taken.enable();
+    dispatcher.poke();
+  }
+
+  async #removeHere(name: string): Promise<void> {
+    const definition = this.#deps.dispatcher.slot(name)?.definition;
+    if (definition === undefined) return;
+    this.#deps.redaction.retire(definition);
+    const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
+    if (waiting.length > 0) await this.#deps.storage.batch(deadLettered(name, waiting, this.#deps.clock.now()));
   }
 
   /** Disables a hook (with `disabled`) or enables it again (without). False for an unknown name. */
@@ -154,4 +201,15 @@ export class HookRegistry {
         return undefined;
     }
   }
+}
+
+/** What moves `waiting` entries of an unregistered hook from the outbox to its dead letters. */
+function deadLettered(name: string, waiting: readonly PendingEntry[], now: number): BatchOp[] {
+  const ops: BatchOp[] = [];
+  for (const entry of waiting) {
+    const key = hookSeqKey(name, entry.seq);
+    ops.push({ type: 'del', sublevel: 'outbox', key });
+    ops.push({ type: 'put', sublevel: 'hookDeadLetters', key, value: encodeDeadLetter({ hookName: name, seq: entry.seq, reason: 'unregistered', attempts: entry.attempts, at: now, events: deliveredTexts(entry) }) });
+  }
+  return ops;
 }

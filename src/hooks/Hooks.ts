@@ -64,6 +64,15 @@ export class Hooks {
   }
 
   /**
+   * Takes in what another process changed of the registrations named by `keys` (their names as stored),
+   * or of all, in turn with this process's own changes (see {@link HookRegistry.refresh}). @internal
+   */
+  refresh(keys: readonly Buffer[] | 'all'): Promise<void> {
+    const names = keys === 'all' ? 'all' : keys.map((key) => key.toString('utf8'));
+    return this.#changes.run(() => this.#registry.refresh(names));
+  }
+
+  /**
    * Registers a hook, or replaces the registration of the same name (what waits for it is kept). The
    * module is loaded in a worker first, so a missing file or a missing default export fails here.
    *

@@ -22,8 +22,17 @@ export function definitionPut(definition: StoredHookDefinition): BatchOp {
 export async function readDefinitions(storage: StorageBackend): Promise<StoredHookDefinition[]> {
   const definitions: StoredHookDefinition[] = [];
   for await (const [key, record] of storage.iterate('hooks')) {
-    const name = key.toString('utf8');
-    definitions.push(JSON.parse(decodeRecord(record, { 'hook registration': name }).payload.toString('utf8')) as StoredHookDefinition);
+    definitions.push(parseDefinition(record, key.toString('utf8')));
   }
   return definitions;
+}
+
+/** The stored registration of `name`, or undefined. @throws {DATA_CORRUPT} */
+export async function readDefinition(storage: StorageBackend, name: string): Promise<StoredHookDefinition | undefined> {
+  const record = await storage.get('hooks', Buffer.from(name, 'utf8'));
+  return record === undefined ? undefined : parseDefinition(record, name);
+}
+
+function parseDefinition(record: Buffer, name: string): StoredHookDefinition {
+  return JSON.parse(decodeRecord(record, { 'hook registration': name }).payload.toString('utf8')) as StoredHookDefinition;
 }

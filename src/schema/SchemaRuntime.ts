@@ -1,16 +1,23 @@
 import type { CorrelationContext } from '../events/correlation.js';
 import type { EventSpec } from '../events/eventLog.js';
 import type { Scope } from '../state/Scope.js';
-import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BatchOp, LeaseHold, StorageBackend } from '../storage/index.js';
 import type { RecordWrite } from '../../actors/ScopeActor.js';
 import { Migrations, type MigrationsHost } from './Migrations.js';
 import { bindingId, bindingRecordOp, migrationRecordOp, readStoredRegistry, schemaRecordOp } from './registryRecords.js';
-import { resumeMigration } from './runMigration.js';
+import { resumeMigrationAtOpen } from './runMigration.js';
+import { MIGRATION_LEASE } from './migrationLease.js';
 import { readMarker } from './migrationJournal.js';
 import { LlmStateError } from '../errors.js';
 import { SchemaGuard } from './SchemaGuard.js';
 import { SchemaRegistry } from './SchemaRegistry.js';
 import { Schemas } from './Schemas.js';
+
+/** The part of a process's leases a migration takes and gives back (actors/ScopeLeases.ts). */
+export interface ProcessLeases {
+  take(resource: string): Promise<{ hold: LeaseHold } | { owner: string }>;
+  release(hold: LeaseHold): Promise<void>;
+}
 
 /** What schemas and migrations need from the runtime, whichever store it runs on. */
 export interface SchemaRuntimeHost {
@@ -22,7 +29,13 @@ export interface SchemaRuntimeHost {
   ownerOf(scope: Scope): { commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> };
   /** Makes this process the owner of `scope` until the returned function is called (see ActorSystem.claim). */
   claim(scope: Scope): Promise<() => void>;
+  /** Whether `scope`'s actor is live in this process. */
+  isLive(scope: Scope): boolean;
+  /** Passivates `scope`'s actor now if it is idle and unclaimed (see ActorSystem.letGo). */
+  letGo(scope: Scope): void;
   lastSeq(): number;
+  /** The leases of this process, on a store that several processes share; undefined otherwise. */
+  leases(): ProcessLeases | undefined;
   /** Resolves, or rejects with an injected fault, before a batch written outside the commit path. */
   beforeUnscopedBatch(): Promise<void> | undefined;
   exclusive: MigrationsHost['exclusive'];
@@ -71,7 +84,7 @@ export class SchemaRuntime {
       ...supplied.migrations.filter((migration) => !has.migrations.has(`${migration.schema}@${migration.from}>${migration.to}`)).map(migrationRecordOp),
     ];
     if (missing.length > 0) await storage.batch(missing);
-    await resumeMigration(this.#runHost());
+    await resumeMigrationAtOpen(this.#runHost());
   }
 
   /**
@@ -99,10 +112,20 @@ export class SchemaRuntime {
       storage: () => host.storage(),
       drain: (schema: string) => host.drain((scope) => this.guard.mayHold(schema, scope)),
       record: (events: readonly EventSpec[], extraOps?: BatchOp[]) => host.record(events, extraOps),
-      journalTarget: { ownerOf: (scope: Scope) => host.ownerOf(scope), claim: (scope: Scope) => host.claim(scope) },
-      writeBatch: async (ops: BatchOp[], sync = false) => {
+      journalTarget: {
+        ownerOf: (scope: Scope) => host.ownerOf(scope),
+        claim: (scope: Scope) => host.claim(scope),
+        isLive: (scope: Scope) => host.isLive(scope),
+        letGo: (scope: Scope) => host.letGo(scope),
+      },
+      writeBatch: async (ops: BatchOp[], sync = false, fence?: readonly LeaseHold[]) => {
         await host.beforeUnscopedBatch();
-        await host.storage().batch(ops, { sync });
+        await host.storage().batch(ops, { sync, ...(fence === undefined ? {} : { fence }) });
+      },
+      migrationLease: () => {
+        const leases = host.leases();
+        if (leases === undefined) return undefined;
+        return { take: () => leases.take(MIGRATION_LEASE), give: (hold: LeaseHold) => leases.release(hold) };
       },
       lastSeq: () => host.lastSeq(),
       now: () => host.now(),

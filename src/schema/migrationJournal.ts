@@ -2,7 +2,7 @@ import type { CorrelationContext } from '../events/correlation.js';
 import { decodeStateKey } from '../state/keyCodec.js';
 import type { Scope } from '../state/Scope.js';
 import { decodeRecord, encodeRecord } from '../storage/recordEnvelope.js';
-import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BatchOp, LeaseHold, StorageBackend } from '../storage/index.js';
 import type { KeyWrite } from '../../actors/WriteUnit.js';
 import type { RecordWrite } from '../../actors/ScopeActor.js';
 
@@ -56,18 +56,22 @@ export function journalOp(stateKey: Buffer, json: string, schemaRef: string, now
   return { type: 'put', sublevel: 'migrations', key: stateKey, value: encodeRecord({ seq: migratedFrom, timestamp: now, schema: schemaRef }, json) };
 }
 
-/** Empties the journal and removes the marker: the store is as it was before the migration began. */
-export async function discardJournal(storage: StorageBackend): Promise<void> {
+/**
+ * Empties the journal and removes the marker: the store is as it was before the migration began. Fenced
+ * by the migration lease, where there is one, so that a process that lost it discards nothing.
+ */
+export async function discardJournal(storage: StorageBackend, fence?: readonly LeaseHold[]): Promise<void> {
+  const fenced = fence === undefined ? {} : { fence };
   let ops: BatchOp[] = [];
   for await (const [key] of storage.iterate('migrations')) {
     ops.push({ type: 'del', sublevel: 'migrations', key });
     if (ops.length >= DISCARD_BATCH) {
-      await storage.batch(ops);
+      await storage.batch(ops, fenced);
       ops = [];
     }
   }
   ops.push(MARKER_DELETE);
-  await storage.batch(ops, { sync: true });
+  await storage.batch(ops, { sync: true, ...fenced });
 }
 
 /** The way into a scope's mailbox for the journal's records. */
@@ -78,6 +82,10 @@ export interface JournalTarget {
    * actor holds the scope's lease, on a store that several processes share.
    */
   claim(scope: Scope): Promise<() => void>;
+  /** Whether `scope`'s actor is live in this process. */
+  isLive(scope: Scope): boolean;
+  /** Passivates `scope`'s actor now if it is idle and unclaimed, giving its lease back at once. */
+  letGo(scope: Scope): void;
 }
 
 /** What applying a journal did. */
@@ -124,12 +132,9 @@ export async function applyJournal(
   let bytes = 0;
   const apply = async ({ scope, writes, sources, removals }: Unit): Promise<void> => {
     let kept = writes;
-    let release: (() => void) | undefined;
-    if (storage.shared) {
-      release = await target.claim(scope);
-      kept = await stillStored(storage, writes, sources);
-    }
+    const release = storage.shared ? await target.claim(scope) : undefined;
     try {
+      if (storage.shared) kept = await stillStored(storage, writes, sources);
       if (kept.length > 0) await target.ownerOf(scope).commitRecord({ writes: kept, extraOps: removals }, context);
       else await storage.batch(removals);
     } finally {

@@ -1,10 +1,11 @@
 import { LlmStateError } from '../errors.js';
 import type { EventSpec } from '../events/eventLog.js';
-import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BatchOp, LeaseHold, StorageBackend } from '../storage/index.js';
 import type { BackupDescriptor } from '../backup/BackupCatalog.js';
 import { boundRecords, countBoundRecords } from './boundRecords.js';
 import { applyJournal, discardJournal, journalOp, MARKER_DELETE, markerOp, readMarker, type Applied, type JournalTarget, type MigrationMarker } from './migrationJournal.js';
 import type { SchemaGuard, SchemaHold } from './SchemaGuard.js';
+import { migrationInProgress, underMigrationLease, type MigrationLease } from './migrationLease.js';
 import { ScopeClaims } from './scopeClaims.js';
 import type { RecordMigrator } from './RecordMigrator.js';
 import type { SchemaRegistry } from './SchemaRegistry.js';
@@ -63,7 +64,11 @@ export interface MigrationRunHost {
   record(events: readonly EventSpec[], extraOps?: BatchOp[]): Promise<void>;
   journalTarget: JournalTarget;
   /** Writes a batch outside the commit path, where the fault injector can fail it too. */
-  writeBatch(ops: BatchOp[], sync?: boolean): Promise<void>;
+  writeBatch(ops: BatchOp[], sync?: boolean, fence?: readonly LeaseHold[]): Promise<void>;
+  /** On a store that several processes share, the lease of one migration at a time; undefined otherwise. */
+  migrationLease(): MigrationLease | undefined;
+  /** The migration lease this run holds: what it writes outside the commit path is fenced by it. */
+  fence?: readonly LeaseHold[];
   /** The sequence of the last commit. */
   lastSeq(): number;
   now(): number;
@@ -98,6 +103,32 @@ type TakeBackup = (reason: string, onProgress?: (done: number) => void) => Promi
  * 5. Reads of the held keys wait too, while the journal's records are applied through the actors.
  */
 export async function runMigration(host: MigrationRunHost, request: MigrationRequest, backup: TakeBackup | undefined): Promise<MigrationResult> {
+  if (request.dryRun) return migrate(host, request, backup);
+  const { schema, target } = request.migrator;
+  return underMigrationLease(
+    host.migrationLease(),
+    (fence) => migrate({ ...host, ...(fence === undefined ? {} : { fence }) }, request, backup),
+    (owner) => {
+      throw migrationInProgress(schema, target, owner);
+    },
+  );
+}
+
+/**
+ * Finishes what a migration left in the store, when a store is opened: on a store that several processes
+ * share, only when no other process is running one (that process finishes its own).
+ */
+export async function resumeMigrationAtOpen(host: MigrationRunHost): Promise<void> {
+  // Most opens find nothing to finish, and need no lease for it.
+  if ((await readMarker(host.storage())) === undefined) return resumeMigration(host);
+  return underMigrationLease(
+    host.migrationLease(),
+    (fence) => resumeMigration({ ...host, ...(fence === undefined ? {} : { fence }) }),
+    () => undefined,
+  );
+}
+
+async function migrate(host: MigrationRunHost, request: MigrationRequest, backup: TakeBackup | undefined): Promise<MigrationResult> {
   const started = host.now();
   const { migrator, id } = request;
   const report = progressReporter(host, request.onProgress);
@@ -139,7 +170,7 @@ async function migrateAndApply(
   try {
     result.committedSeq = host.lastSeq();
     const marker: MigrationMarker = { id, schema: result.schema, to: result.to, state: 'committed', startedAt: started, migrated: result.migrated, committedSeq: result.committedSeq, byVersion: result.byVersion };
-    await host.writeBatch([markerOp(marker, host.now())], true);
+    await host.writeBatch([markerOp(marker, host.now())], true, host.fence);
   } catch (error) {
     hold.release();
     await failed(host, result, error);
@@ -168,7 +199,7 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
   try {
     const total = request.onProgress === undefined ? 0 : await countBoundRecords(storage, snapshot, host.registry, migrator.schema);
     if (!request.dryRun) {
-      await host.writeBatch([markerOp({ id: result.id, schema: result.schema, to: result.to, state: 'prepared', startedAt: host.now() }, host.now())]);
+      await host.writeBatch([markerOp({ id: result.id, schema: result.schema, to: result.to, state: 'prepared', startedAt: host.now() }, host.now())], false, host.fence);
       await host.record([{ kind: 'migration.started', data: { id: result.id, schema: result.schema, to: result.to, ...(request.onProgress === undefined ? {} : { records: total }), ...(result.backupId === undefined ? {} : { backupId: result.backupId }) } }]);
     }
     const target = `${migrator.schema}@${migrator.target}`;
@@ -191,7 +222,7 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
           ops.push(journalOp(record.stateKey, outcome.json, target, host.now(), record.seq));
           bytes += outcome.json.length;
           if (ops.length >= JOURNAL_BATCH || bytes >= JOURNAL_BATCH_BYTES) {
-            await host.writeBatch(ops);
+            await host.writeBatch(ops, false, host.fence);
             ops = [];
             bytes = 0;
           }
@@ -199,7 +230,7 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
       }
       if (result.records % PROGRESS_EVERY === 0) request.onProgress?.({ phase: 'migrate', done: result.records, total: Math.max(total, result.records) });
     }
-    if (ops.length > 0) await host.writeBatch(ops);
+    if (ops.length > 0) await host.writeBatch(ops, false, host.fence);
     request.onProgress?.({ phase: 'migrate', done: result.records, total: result.records });
   } finally {
     await snapshot.close();
@@ -219,7 +250,7 @@ export async function resumeMigration(host: MigrationRunHost): Promise<void> {
     return;
   }
   if (marker.state === 'prepared') {
-    await discardJournal(storage);
+    await discardJournal(storage, host.fence);
     await host.record([
       {
         kind: 'migration.failed',
@@ -265,7 +296,7 @@ async function applyCommitted(host: MigrationRunHost, marker: MigrationMarker, r
 }
 
 async function failed(host: MigrationRunHost, result: MigrationResult, error: unknown): Promise<void> {
-  await discardJournal(host.storage()).catch(() => {});
+  await discardJournal(host.storage(), host.fence).catch(() => {});
   const details = error instanceof LlmStateError ? (error.details as Record<string, unknown> | undefined) : undefined;
   const data = {
     id: result.id,

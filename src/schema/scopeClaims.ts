@@ -5,7 +5,7 @@ import type { JournalTarget } from './migrationJournal.js';
 /**
  * The scopes a migration makes this process's own, on a store that several processes share: each scope
  * whose records go into the journal is claimed (its actor takes the scope's lease, and stays active)
- * before the journal commits, and given back once the journal is applied. No other process can then
+ * before the journal commits, and given back once the journal is applied (or the run failed). No other process can then
  * write those records between the migration's commit and their apply; a record written before the claim
  * is found changed when applied, and left as that process wrote it.
  */
@@ -14,6 +14,8 @@ export class ScopeClaims {
   readonly #target: JournalTarget | undefined;
   readonly #migration: { schema: string; to: string };
   readonly #releases = new Map<string, () => void>();
+  /** The scopes whose actors the claims activated: given back at the end, so that their owners have them again at once. */
+  readonly #activated: Scope[] = [];
 
   constructor(target: JournalTarget | undefined, migration: { schema: string; to: string }) {
     this.#target = target;
@@ -33,8 +35,10 @@ export class ScopeClaims {
   }
 
   async #claim(target: JournalTarget, scope: Scope, name: string): Promise<void> {
+    const activates = !target.isLive(scope);
     try {
       this.#releases.set(name, await target.claim(scope));
+      if (activates) this.#activated.push(scope);
     } catch (error) {
       if (!(error instanceof LlmStateError && error.code === 'SCOPE_LEASED')) throw error;
       const owner = (error.details as { owner?: string } | undefined)?.owner;
@@ -48,8 +52,10 @@ export class ScopeClaims {
     }
   }
 
+  /** Ends every claim, and passivates the actors the claims activated, giving their leases back. */
   releaseAll(): void {
     for (const release of this.#releases.values()) release();
     this.#releases.clear();
+    for (const scope of this.#activated.splice(0)) this.#target?.letGo(scope);
   }
 }

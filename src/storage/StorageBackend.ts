@@ -23,10 +23,11 @@ export const SUBLEVELS = [
 export type SublevelName = (typeof SUBLEVELS)[number];
 
 /**
- * The namespaces of administration (grants, quarantines, sessions): rarely written, and held in memory by
- * every runtime. A shared store tells each process of the changes other processes commit to them.
+ * The namespaces of administration (grants, quarantines, sessions, hook registrations): rarely written,
+ * and held in memory by every runtime. A shared store tells each process of the changes other processes
+ * commit to them.
  */
-export const WATCHED_SUBLEVELS = ['access', 'sessions'] as const satisfies readonly SublevelName[];
+export const WATCHED_SUBLEVELS = ['access', 'sessions', 'hooks'] as const satisfies readonly SublevelName[];
 
 export type WatchedSublevel = (typeof WATCHED_SUBLEVELS)[number];
 

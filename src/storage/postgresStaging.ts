@@ -173,7 +173,7 @@ export class PostgresStaging {
       `DROP TABLE ${TABLES.map((name) => table(schema, name)).join(', ')}`,
       ...TABLES.map((name) => `ALTER TABLE ${table(staged, name)} SET SCHEMA "${schema}"`),
       `DROP SCHEMA "${staged}"`,
-      // The other processes' grants, quarantines and sessions are those of the store replaced.
+      // The other processes' grants, quarantines, sessions and hook registrations are those of the store replaced.
       announcementOfEverything(schema),
       'COMMIT',
     ];

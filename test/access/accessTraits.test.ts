@@ -45,6 +45,7 @@ const MORE_CALLS: Record<string, (subject: ViewSubject) => unknown> = {
   'agents.stopAgent': ({ rt }) => rt.agents.stopAgent(undefined as never, 'agents'),
   'agents.cutOff': ({ rt }) => rt.agents.cutOff('a1', new LlmStateError('AGENT_QUARANTINED', 'Agent a1 was quarantined')),
   'hooks.load': ({ rt }) => rt.hooks.load(),
+  'hooks.refresh': ({ rt }) => rt.hooks.refresh('all'),
   'hooks.pruneIfDue': ({ rt }) => rt.hooks.pruneIfDue(),
   'faults.detach': ({ rt }) => rt.faults.detach(),
   'faults.takeCrash': ({ rt }) => rt.faults.takeCrash('a1'),

@@ -445,6 +445,26 @@ describe('llmstate hooks and timeline', function () {
       assert.equal((await inDir(dataDir, 'hooks', 'redeliver', 'fails')).stdout, '0 events back in the outbox of fails\n');
       assertFails(await inDir(dataDir, 'hooks', 'redeliver', 'nope'), 1, 'error[HOOK_FAILED]: The hook nope is not registered');
     });
+
+    it('disable stops a hook with its reason, enable runs it again, and an unknown name exits 1', async () => {
+      const dataDir = copyOfStore();
+      const disabled = await inDir(dataDir, 'hooks', 'disable', 'summarise', '--reason', 'too costly tonight');
+      assertSucceeds(disabled);
+      assert.equal(disabled.stdout, 'disabled summarise\n');
+      assert.equal(await inspect(dataDir, async (rt) => rt.hooks.get('summarise')?.disabled?.reason), 'too costly tonight');
+      assert.match((await inDir(dataDir, 'hooks', 'list')).stdout, /summarise .*too costly tonight/);
+
+      const enabled = await inDir(dataDir, 'hooks', 'enable', 'summarise');
+      assertSucceeds(enabled);
+      assert.equal(enabled.stdout, 'enabled summarise\n');
+      assert.equal(await inspect(dataDir, async (rt) => rt.hooks.get('summarise')?.disabled), undefined);
+
+      for (const verb of ['disable', 'enable']) {
+        const refused = await inDir(dataDir, 'hooks', verb, 'nope');
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /no hook nope is registered in .*llmstate hooks list lists them/);
+      }
+    });
   });
 
   describe('timeline', () => {

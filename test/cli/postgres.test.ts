@@ -7,6 +7,7 @@ import { steps } from '../../src/index.js';
 import { createRuntime } from '../../src/runtime.js';
 import { Scope } from '../../src/state/Scope.js';
 import { PROFILE_1, PROFILE_2, tagAdults } from '../fixtures/schemas/profileSchemas.mjs';
+import { registerScripted } from '../hooks/hookHelpers.js';
 import { describePostgres, freshPostgresSchema, type PostgresTestSchema } from '../support/postgres.js';
 import { assertBuilt, assertFails, assertSucceeds, llmstate, removeTempDirs, tempDir, type CliResult } from './runCli.js';
 
@@ -216,6 +217,22 @@ describePostgres('llmstate --postgres', function () {
     }
     assertSucceeds(await onPostgres('--schemas', PROFILE_MODULE, 'migrate', 'run', 'profile', '--no-backup'));
     assert.deepEqual(JSON.parse((await onPostgres('get', 'agent:a1', 'profile')).stdout), { fullName: 'Ada', age: 36, tags: ['adult'] });
+  });
+
+  it('hooks disable stops a hook in the running program that delivers it, and hooks enable runs it again there', async () => {
+    const rt = await createRuntime({ ...storeOptions(), leases: { waitMs: 0 } });
+    try {
+      await registerScripted(rt, 'h');
+      assertSucceeds(await onPostgres('hooks', 'disable', 'h', '--reason', 'an operator stops it'));
+      while (rt.hooks.get('h')?.disabled === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(rt.hooks.get('h')?.disabled?.reason, 'an operator stops it');
+      await rt.state.set(Scope.agent('a1'), 'k', 1);
+      while (rt.hooks.get('h')?.pending !== 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      assertSucceeds(await onPostgres('hooks', 'enable', 'h'));
+      while ((await rt.hooks.history({ hookName: 'h', status: 'succeeded' })).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    } finally {
+      await rt.close();
+    }
   });
 
   it('access quarantine cuts off an agent that a running program holds, and release lifts it there', async () => {

@@ -128,6 +128,7 @@ const INTERNAL: Record<string, string> = {
   'state.withPrincipal': 'builds the state of an rt.as view; it reads and writes nothing itself',
   'hooks.load': 'createRuntime reads the registry with it',
   'hooks.pruneIfDue': 'history retention runs it in the background; close() waits for it',
+  'hooks.refresh': 'the runtime reads the registrations other processes changed with it; close() waits for it before the dispatcher closes',
   'faults.takeCrash': 'an agent consumes an armed crash with it, also while close() drains its mailbox',
   'faults.detach': 'the core that owns the injector calls it as it stops',
   'faults.beforeGroup': 'the commit path runs it for every group, also while close() drains the mailboxes',

@@ -89,6 +89,97 @@ describePostgres('scale-out: a migration and the processes that write its record
     assert.equal((await c.migrations.check()).ok, true);
   });
 
+  it('refused, gives back the scopes it had taken, at once', async () => {
+    const w = await start('w');
+    await w.state.set(ADA, 'profile', { name: 'Ada' });
+    await close(w);
+    const a = await start('a');
+    await a.state.set(BOB, 'profile', { name: 'Bob' });
+    const b = await start('b');
+    await upgrade(b);
+
+    // agent:ada comes first, and is taken; agent:bob, which A holds, refuses the run.
+    const refused = await b.migrations.run({ schema: 'profile', backup: false }).then(
+      () => assert.fail('the migration ran while a held agent:bob'),
+      (error: unknown) => error,
+    );
+    assert.equal((refused as LlmStateError).code, 'MIGRATION_FAILED');
+    assert.equal(((refused as LlmStateError).details as { scope?: string }).scope, 'agent:bob');
+    await a.state.set(ADA, 'profile', { name: 'Ada, written by a at once' });
+    assert.deepEqual(await a.state.get(ADA, 'profile'), { name: 'Ada, written by a at once' });
+  });
+
+  it('gives a scope back when a read of its records fails while they are applied, and applies them on the next attempt', async () => {
+    const a = await start('a');
+    await a.state.set(ADA, 'profile', { name: 'Ada' });
+    await close(a);
+    const b = await start('b');
+    await upgrade(b);
+    let committed = false;
+    let failures = 0;
+    storageOf(b).intercept({
+      beforeBatch: (ops) => {
+        if (ops.some((op) => op.sublevel === 'meta' && op.key.toString() === 'migration' && op.type === 'put' && op.value.includes('"committed"'))) committed = true;
+      },
+      beforeGet: (sublevel) => {
+        if (committed && sublevel === 'state' && failures === 0) {
+          failures++;
+          throw new Error('injected: a read of a record being applied fails');
+        }
+      },
+      interceptsReads: () => committed && failures === 0,
+    });
+    const result = await b.migrations.run({ schema: 'profile', backup: false });
+    assert.equal(failures, 1);
+    assert.equal(result.migrated, 1);
+    // B holds agent:ada no more: another process writes it at once.
+    const c = await start('c');
+    await c.state.set(ADA, 'profile', { fullName: 'Ada, written by c' });
+    assert.deepEqual(await c.state.get(ADA, 'profile'), { fullName: 'Ada, written by c' });
+  });
+
+  it('runs one at a time: a process that opens meanwhile leaves it be, and one that runs its own is refused', async () => {
+    const a = await start('a');
+    await a.state.set(ADA, 'profile', { name: 'Ada' });
+    await a.state.set(BOB, 'profile', { name: 'Bob' });
+    await close(a);
+    const b = await start('b');
+    await upgrade(b);
+
+    // B's migration stops just before its commit, its journal written and marked prepared.
+    let resume!: () => void;
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    let reached!: () => void;
+    const atCommit = new Promise<void>((resolve) => (reached = resolve));
+    const stop = storageOf(b).intercept({
+      beforeBatch: async (ops) => {
+        if (!ops.some((op) => op.sublevel === 'meta' && op.key.toString() === 'migration' && op.type === 'put' && op.value.includes('"committed"'))) return;
+        stop();
+        reached();
+        await paused;
+      },
+    });
+    const running = b.migrations.run({ schema: 'profile', backup: false });
+    await atCommit;
+    try {
+      const c = await start('c');
+      await upgrade(c);
+      const refused = await c.migrations.run({ schema: 'profile', backup: false }).then(
+        () => assert.fail('a second migration ran while B ran one'),
+        (error: unknown) => error as LlmStateError,
+      );
+      assert.deepEqual(refused.details, { schema: 'profile', to: '2.0.0', owner: 'b', reason: 'migration_in_progress' });
+      await close(c);
+    } finally {
+      resume();
+    }
+
+    assert.equal((await running).migrated, 2);
+    const d = await start('d');
+    assert.deepEqual(await d.state.get(ADA, 'profile'), { fullName: 'Ada' });
+    assert.deepEqual(await d.state.get(BOB, 'profile'), { fullName: 'Bob' });
+  });
+
   it('leaves a record that another process wrote after the migration read it as that process wrote it', async () => {
     const a = await start('a');
     await a.state.set(ADA, 'profile', { name: 'Ada' });
@@ -112,10 +203,13 @@ describePostgres('scale-out: a migration and the processes that write its record
     });
     const running = b.migrations.run({ schema: 'profile', backup: false });
     await reading;
-    const a2 = await start('a2');
-    await a2.state.set(ADA, 'profile', { fullName: 'Ada, written meanwhile' });
-    await close(a2);
-    resume();
+    try {
+      const a2 = await start('a2');
+      await a2.state.set(ADA, 'profile', { fullName: 'Ada, written meanwhile' });
+      await close(a2);
+    } finally {
+      resume();
+    }
 
     const result = await running;
     assert.equal(result.migrated, 1);

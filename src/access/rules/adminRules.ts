@@ -39,6 +39,7 @@ export const FAULTS_RULES: Rules<FaultInjector> = {
 
 export const HOOKS_RULES: Rules<Hooks> = {
   load: (gate, h) => gate.systemOnly('hooks.load', 'promise', () => h.load()),
+  refresh: (gate, h, keys) => gate.systemOnly('hooks.refresh', 'promise', () => h.refresh(keys)),
   register: (gate, h, registration) => gate.systemOnly('hooks.register', 'promise', () => h.register(registration)),
   unregister: (gate, h, name) => gate.systemOnly('hooks.unregister', 'promise', () => h.unregister(name)),
   list: (gate, h) => gate.systemOnly('hooks.list', 'value', () => h.list()),

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createRuntime, Scope, type Runtime } from '../../src/index.js';
+import { registerScripted } from '../hooks/hookHelpers.js';
+import { describePostgres, freshPostgresSchema, type PostgresTestSchema } from '../support/postgres.js';
+
+// Two runtimes on one schema stand for two processes: what one changes of the hook registrations reaches
+// the other while it runs (docs/scale-out.md, "Hooks across processes").
+
+/** Waits until `holds` is true, however long that takes: the test's timeout is the only bound. */
+async function until(holds: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await holds())) await sleep(5);
+}
+
+describePostgres('scale-out: hook registrations made in one process reach the others while they run', function () {
+  this.timeout(60_000);
+  let schema: PostgresTestSchema;
+  let runtimes: Runtime[];
+
+  beforeEach(() => {
+    schema = freshPostgresSchema();
+    runtimes = [];
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(runtimes.map((rt) => rt.close()));
+    await schema.drop();
+  });
+
+  async function start(owner: string): Promise<Runtime> {
+    const rt = await createRuntime({
+      storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
+      leases: { owner, ttlMs: 60_000, waitMs: 0 },
+      sessions: { gcIntervalMs: 3_600_000 },
+    });
+    runtimes.push(rt);
+    return rt;
+  }
+
+  /** The ids of the events of `rt`'s sets of `key`. */
+  async function setEventIds(rt: Runtime, key: string): Promise<string[]> {
+    return (await rt.events.query({ kinds: ['state.set'] })).filter((event) => event.key === key).map((event) => event.id);
+  }
+
+  async function succeededFor(rt: Runtime, hookName: string, eventId: string): Promise<boolean> {
+    return (await rt.hooks.history({ hookName, eventId, status: 'succeeded' })).length > 0;
+  }
+
+  it('a hook registered in B stages the deliveries of A\'s commits too, and B runs them', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await registerScripted(b, 'h');
+    await until(() => a.hooks.get('h') !== undefined);
+
+    await a.state.set(Scope.agent('ada'), 'from-a', 1);
+    const [eventId] = await setEventIds(a, 'from-a');
+    // B holds the hook's delivery, and reads what A's commits staged from the outbox.
+    await until(() => succeededFor(b, 'h', eventId));
+  });
+
+  it('disabled through B, the hook stops in A, which delivers it; enabled again, what waited runs', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await registerScripted(a, 'h');
+    await until(() => b.hooks.get('h') !== undefined);
+
+    assert.equal(await b.hooks.disable('h', 'an operator stops it'), true);
+    await until(() => a.hooks.get('h')?.disabled !== undefined);
+    assert.equal(a.hooks.get('h')?.disabled?.reason, 'an operator stops it');
+    await a.state.set(Scope.agent('ada'), 'while-disabled', 1);
+    const [eventId] = await setEventIds(a, 'while-disabled');
+    await until(() => a.hooks.get('h')?.pending === 1);
+    assert.equal(await succeededFor(a, 'h', eventId), false, 'a disabled hook runs nothing');
+
+    assert.equal(await b.hooks.enable('h'), true);
+    await until(() => succeededFor(a, 'h', eventId));
+    assert.equal(a.hooks.get('h')?.disabled, undefined);
+  });
+
+  it('unregistered through B, the hook is removed from A, and what A had queued for it is dead-lettered', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await registerScripted(a, 'h');
+    await a.hooks.disable('h');
+    await a.state.set(Scope.agent('ada'), 'one', 1);
+    await a.state.set(Scope.agent('ada'), 'two', 2);
+    await until(() => a.hooks.get('h')?.pending === 2);
+    await until(() => b.hooks.get('h') !== undefined);
+
+    assert.equal(await b.hooks.unregister('h'), true);
+    await until(() => a.hooks.get('h') === undefined);
+    await until(async () => (await a.hooks.deadLetters({ hookName: 'h' })).length === 2);
+    const letters = await b.hooks.deadLetters({ hookName: 'h' });
+    assert.deepEqual(letters.map((letter) => letter.reason), ['unregistered', 'unregistered']);
+    // A's commits stage nothing for it any more.
+    await a.state.set(Scope.agent('ada'), 'three', 3);
+    assert.equal((await a.hooks.deadLetters({ hookName: 'h' })).length, 2);
+  });
+});
