@@ -16,7 +16,7 @@ import { Sessions } from './sessions/Sessions.js';
 import { LlmStateError } from './errors.js';
 import { currentCorrelation, type CorrelationContext } from './events/correlation.js';
 import type { EventSpec } from './events/eventLog.js';
-import type { BatchOp, ForeignChange } from './storage/index.js';
+import type { BatchOp, ForeignChange, WatchedSublevel } from './storage/index.js';
 import { readLastSeq } from './events/eventLog.js';
 import { Events } from './events/Events.js';
 import type { ResolvedRuntimeOptions } from './runtimeOptions.js';
@@ -45,6 +45,7 @@ import { Scope } from './state/Scope.js';
 
 const EVENT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const FOREIGN_REFRESH_RETRY_MS = 1000;
+const FOREIGN_REFRESH_RETRY_MAX_MS = 60_000;
 
 export interface RuntimeMetrics {
   actors: ActorMetrics;
@@ -160,7 +161,9 @@ export class RuntimeCore {
   #pruning: Promise<unknown> | undefined;
   #stopRetention: (() => void) | undefined;
   #stopWatching: (() => Promise<void>) | undefined;
-  readonly #refreshRetries = new Set<unknown>();
+  /** The whole read to come of each namespace whose refresh failed, and how many failed in a row. */
+  readonly #refreshRetries = new Map<WatchedSublevel, unknown>();
+  readonly #refreshFailures = new Map<WatchedSublevel, number>();
   readonly #hookRefreshes = new Set<Promise<void>>();
   readonly #scheduler: CommitScheduler;
   readonly #systemLog: SystemEventLog;
@@ -385,17 +388,29 @@ export class RuntimeCore {
    * announcement to come for it: it is reported, and the whole namespace is read again a second later.
    */
   #refreshForeign(change: ForeignChange): void {
-    const refreshed = this.#refreshOf(change);
-    refreshed.catch((error: unknown) => {
-      if (this.#stopping !== undefined) return;
-      this.#onBackgroundError(error);
-      const { timers } = this.#options;
-      const retry = timers.setTimeout(() => {
-        this.#refreshRetries.delete(retry);
-        if (this.#stopping === undefined) this.#refreshForeign({ sublevel: change.sublevel, keys: 'all' });
-      }, FOREIGN_REFRESH_RETRY_MS);
-      this.#refreshRetries.add(retry);
-    });
+    const { sublevel } = change;
+    this.#refreshOf(change).then(
+      () => {
+        if (change.keys === 'all') this.#refreshFailures.delete(sublevel);
+      },
+      (error: unknown) => {
+        if (this.#stopping !== undefined) return;
+        this.#onBackgroundError(error);
+        // A record that fails every read (a damaged one) is read again less and less often.
+        const failures = (this.#refreshFailures.get(sublevel) ?? 0) + 1;
+        this.#refreshFailures.set(sublevel, failures);
+        if (this.#refreshRetries.has(sublevel)) return;
+        const { timers } = this.#options;
+        const retry = timers.setTimeout(
+          () => {
+            this.#refreshRetries.delete(sublevel);
+            if (this.#stopping === undefined) this.#refreshForeign({ sublevel, keys: 'all' });
+          },
+          Math.min(FOREIGN_REFRESH_RETRY_MS * 2 ** (failures - 1), FOREIGN_REFRESH_RETRY_MAX_MS),
+        );
+        this.#refreshRetries.set(sublevel, retry);
+      },
+    );
   }
 
   #refreshOf({ sublevel, keys }: ForeignChange): Promise<void> {
@@ -412,6 +427,14 @@ export class RuntimeCore {
         return refreshing;
       }
     }
+  }
+
+  async #hookRefreshesSettled(withinMs: number): Promise<void> {
+    if (this.#hookRefreshes.size === 0) return;
+    const { timers } = this.#options;
+    let timer: unknown;
+    await Promise.race([Promise.allSettled(this.#hookRefreshes), new Promise<void>((resolve) => (timer = timers.setTimeout(resolve, withinMs)))]);
+    timers.clearTimeout(timer);
   }
 
   /** Undoes a start that failed part way. @internal */
@@ -507,15 +530,17 @@ export class RuntimeCore {
     try {
       this.#stopRetention?.();
       await this.#stopWatching?.();
-      for (const retry of this.#refreshRetries) timers.clearTimeout(retry);
+      for (const retry of this.#refreshRetries.values()) timers.clearTimeout(retry);
       await this.accessControl.refreshed();
-      // A refresh of the hooks under way finishes before the dispatcher it changes closes.
-      await Promise.allSettled(this.#hookRefreshes);
+      // A refresh of the hooks under way finishes before the dispatcher it changes closes, or within the
+      // grace period: removing a hook waits for its running executions, which closing cuts short.
+      await this.#hookRefreshesSettled(this.#options.hooks.closeGraceMs);
       await this.sessions.stop();
       // Hooks stop first: running executions may still apply their actions through the actors.
       await this.#dispatcher.close(this.#options.hooks.closeGraceMs);
       await this.#pool?.close();
       await this.#dispatcher.settled();
+      await Promise.allSettled(this.#hookRefreshes);
       await this.#pruning;
       if (this.#fatal === undefined) await this.agents.saveAll();
       await this.#tree.stop();

@@ -38,6 +38,8 @@ export interface HookRegistryDeps {
  */
 export class HookRegistry {
   readonly #deps: HookRegistryDeps;
+  /** The keyspaces of the cacheInvalidation hooks registered here: a registration read from the store has none. */
+  readonly #keyspaces = new Map<string, InvalidationKeyspace>();
 
   constructor(deps: HookRegistryDeps) {
     this.#deps = deps;
@@ -83,6 +85,8 @@ export class HookRegistry {
     await this.#deps.recordEvents([{ kind: 'hook.registered', data: { hook: definition.name, module: definition.module, on: definition.on } }], [definitionPut(definition)]);
     const slot = this.#deps.dispatcher.upsert(definition);
     this.#deps.redaction.revive(definition.name);
+    if (keyspace === undefined) this.#keyspaces.delete(definition.name);
+    else this.#keyspaces.set(definition.name, keyspace);
     this.#deps.dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), false);
     await this.#deps.dispatcher.claimDelivery(definition.name);
     return this.#info(slot);
@@ -93,12 +97,12 @@ export class HookRegistry {
     const definition = this.#deps.dispatcher.slot(name)?.definition;
     if (definition === undefined) return false;
     this.#deps.redaction.retire(definition);
+    this.#keyspaces.delete(name);
     // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
     const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
     const now = this.#deps.clock.now();
-    const ops: BatchOp[] = [definitionPut({ ...definition, unregisteredAt: now }), ...deadLettered(name, waiting, now)];
-    const count = waiting.reduce((sum, entry) => sum + eventCount(entry), 0);
-    await this.#deps.recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], ops);
+    const { ops, count } = await this.#deadLetterAll(name, waiting, now);
+    await this.#deps.recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], [definitionPut({ ...definition, unregisteredAt: now }), ...ops]);
     return true;
   }
 
@@ -131,18 +135,25 @@ export class HookRegistry {
 
   async #takeIn(definition: HookDefinition): Promise<void> {
     const { dispatcher, redaction } = this.#deps;
-    const slot = dispatcher.slot(definition.name);
+    const { name } = definition;
+    const slot = dispatcher.slot(name);
     if (slot !== undefined && JSON.stringify(slot.definition) === JSON.stringify(definition)) return;
-    const wasDisabled = slot?.definition.disabled !== undefined;
+    const before = slot?.definition;
     const taken = dispatcher.upsert(definition);
-    if (slot === undefined) {
-      redaction.revive(definition.name);
-      dispatcher.setSink(definition.name, this.#sinkFor(definition, undefined), definition.builtin === 'cacheInvalidation');
-      await dispatcher.claimDelivery(definition.name);
+    // A built-in's main-thread half follows what the hook is now; a keyspace given here is kept.
+    const keyspace = definition.builtin === 'cacheInvalidation' ? this.#keyspaces.get(name) : undefined;
+    const parked = definition.builtin === 'cacheInvalidation' && keyspace === undefined;
+    if (before === undefined || before.builtin !== definition.builtin || JSON.stringify(before.options) !== JSON.stringify(definition.options)) {
+      dispatcher.setSink(name, this.#sinkFor(definition, keyspace), parked);
+    }
+    if (before === undefined) {
+      redaction.revive(name);
+      // A hook parked here could not run what it took: its delivery is left to a process that can.
+      if (!parked) await dispatcher.claimDelivery(name);
       return;
     }
     // Enabled again: it starts afresh, as enable() does where it is called.
-    if (wasDisabled && definition.disabled === undefined) taken.enable();
+    if (before.disabled !== undefined && definition.disabled === undefined) taken.enable();
     dispatcher.poke();
   }
 
@@ -150,8 +161,22 @@ export class HookRegistry {
     const definition = this.#deps.dispatcher.slot(name)?.definition;
     if (definition === undefined) return;
     this.#deps.redaction.retire(definition);
+    this.#keyspaces.delete(name);
     const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
-    if (waiting.length > 0) await this.#deps.storage.batch(deadLettered(name, waiting, this.#deps.clock.now()));
+    const { ops } = await this.#deadLetterAll(name, waiting, this.#deps.clock.now());
+    if (ops.length > 0) await this.#deps.storage.batch(ops);
+  }
+
+  /**
+   * What moves every entry of an unregistered hook to its dead letters. On a store of one process they
+   * are all in its queue here. On a shared store the queue holds only what this process staged or read,
+   * so the outbox itself is swept: what another process staged, and the deliverer had not read yet,
+   * would otherwise wait there for good.
+   */
+  async #deadLetterAll(name: string, waiting: readonly PendingEntry[], now: number): Promise<{ ops: BatchOp[]; count: number }> {
+    if (!this.#deps.dispatcher.shared) return { ops: deadLettered(name, waiting, now), count: waiting.reduce((sum, entry) => sum + eventCount(entry), 0) };
+    const swept = await loadOutbox(this.#deps.storage, new Map(), now, { hookName: name, after: 0, skip: () => false });
+    return { ops: swept.ops, count: swept.deadLettered };
   }
 
   /** Disables a hook (with `disabled`) or enables it again (without). False for an unknown name. */

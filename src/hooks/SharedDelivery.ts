@@ -160,8 +160,15 @@ export class SharedDelivery {
     if (this.#closed) return false;
     let delivery = this.#deliveries.get(slot.name);
     if (delivery === undefined) {
+      // A parked hook (a cacheInvalidation built-in without its keyspace here) could not run what it took.
+      if (slot.detached) return false;
       const hold = await this.#deps.leases.tryAcquire(deliveryResource(slot.name));
       if (hold === undefined) return false;
+      // Removed while the lease was being taken: nothing here would run what it took, or give it back.
+      if (!this.#deps.slots().includes(slot)) {
+        await this.#deps.leases.release(hold);
+        return false;
+      }
       delivery = { hold, through: 0, staged: new Set() };
       this.#deliveries.set(slot.name, delivery);
     }

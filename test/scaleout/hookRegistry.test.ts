@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRuntime, Scope, type Runtime } from '../../src/index.js';
 import { registerScripted } from '../hooks/hookHelpers.js';
-import { describePostgres, freshPostgresSchema, type PostgresTestSchema } from '../support/postgres.js';
+import { tempDir } from '../helpers.js';
+import { describePostgres, freshPostgresSchema, postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
 
 // Two runtimes on one schema stand for two processes: what one changes of the hook registrations reaches
 // the other while it runs (docs/scale-out.md, "Hooks across processes").
@@ -27,14 +29,20 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
     await schema.drop();
   });
 
-  async function start(owner: string): Promise<Runtime> {
+  async function start(owner: string, hooks: { autoStart?: boolean; closeGraceMs?: number } = {}): Promise<Runtime> {
     const rt = await createRuntime({
       storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
       leases: { owner, ttlMs: 60_000, waitMs: 0 },
       sessions: { gcIntervalMs: 3_600_000 },
+      hooks,
     });
     runtimes.push(rt);
     return rt;
+  }
+
+  async function outboxKeys(): Promise<string[]> {
+    const rows = await postgresQuery<{ key: Buffer }>(`SELECT key FROM "${schema.schema}".records WHERE sublevel = 'outbox'`);
+    return rows.map((row) => row.key.toString('hex'));
   }
 
   /** The ids of the events of `rt`'s sets of `key`. */
@@ -95,5 +103,46 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
     // A's commits stage nothing for it any more.
     await a.state.set(Scope.agent('ada'), 'three', 3);
     assert.equal((await a.hooks.deadLetters({ hookName: 'h' })).length, 2);
+  });
+
+  it('unregistered, the hook leaves nothing in the outbox: what another process staged, not yet read, is dead-lettered too', async () => {
+    const a = await start('a');
+    const b = await start('b', { autoStart: false });
+    await registerScripted(a, 'h');
+    await a.hooks.disable('h');
+    await until(() => b.hooks.get('h')?.disabled !== undefined);
+    // Staged by B's commit; A, which delivers the hook, may not have read it yet.
+    await b.state.set(Scope.agent('ada'), 'k', 1);
+    const [eventId] = await setEventIds(b, 'k');
+    assert.equal(await b.hooks.unregister('h'), true);
+    await until(() => a.hooks.get('h') === undefined);
+    assert.deepEqual(await outboxKeys(), []);
+    const letters = await a.hooks.deadLetters({ hookName: 'h' });
+    assert.deepEqual(letters.map((letter) => [letter.reason, letter.events.map((event) => (event as { id: string }).id)]), [['unregistered', [eventId]]]);
+  });
+
+  it('registered again elsewhere as a module hook, a cacheInvalidation hook parked here runs here', async () => {
+    const a = await start('a');
+    const b = await start('b');
+    await b.hooks.register({ name: 'inv', builtin: 'cacheInvalidation', on: ['state.set'], keyspace: { invalidate: () => {} } });
+    // A has no keyspace for it: parked, and leaving its delivery to B.
+    await until(() => a.hooks.get('inv')?.detached === true);
+    await registerScripted(b, 'inv');
+    await until(() => a.hooks.get('inv')?.definition.builtin === undefined);
+    assert.equal(a.hooks.get('inv')?.detached, false);
+  });
+
+  it('closes within its grace period while a refresh removes a hook whose execution runs', async () => {
+    const gate = join(tempDir().dir, 'gate');
+    const a = await start('a', { closeGraceMs: 200 });
+    const b = await start('b', { autoStart: false });
+    await registerScripted(a, 'slow', { gate }, { timeoutMs: 600_000 });
+    await until(() => b.hooks.get('slow') !== undefined);
+    await a.state.set(Scope.agent('ada'), 'k', 1);
+    await until(() => a.hooks.get('slow')?.inFlight === 1);
+    await b.hooks.unregister('slow');
+    // The execution waits on a gate this test never opens: close() ends only by cutting it short.
+    await a.close();
+    runtimes = runtimes.filter((rt) => rt !== a);
   });
 });

@@ -20,12 +20,14 @@ function hexes(sql: string): string[] {
 }
 
 const HOSTILE = ["'; DROP TABLE records; --", '\\x41\\', "E'\\\\'", '\0', '$1', '😀', '"quoted"'];
+/** Namespaces whose batches announce nothing: the announcement of the others has tests of its own. */
+const UNWATCHED = SUBLEVELS.filter((sublevel) => !(WATCHED_SUBLEVELS as readonly string[]).includes(sublevel));
 
 describe('PostgreSQL statements', () => {
   it('a batch becomes one upsert, one delete and COMMIT, whose only varying text is hex digits and sublevel names', () => {
     const ops: BatchOp[] = HOSTILE.flatMap((text, i): BatchOp[] => [
-      { type: 'put', sublevel: SUBLEVELS[i], key: Buffer.from(text), value: Buffer.from(`${text} value`) },
-      { type: 'del', sublevel: SUBLEVELS[i + 1], key: Buffer.from(text) },
+      { type: 'put', sublevel: UNWATCHED[i], key: Buffer.from(text), value: Buffer.from(`${text} value`) },
+      { type: 'del', sublevel: UNWATCHED[i + 1], key: Buffer.from(text) },
     ]);
     const sql = writeAndCommit('tenant_1', ops, false, 'me');
     const values = HOSTILE.map(() => '(S, B, B)').join(', ');
