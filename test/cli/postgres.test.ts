@@ -4,7 +4,7 @@ import path from 'node:path';
 import { assign, setup } from 'xstate';
 import { fileURLToPath } from 'node:url';
 import { steps } from '../../src/index.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { Scope } from '../../src/state/Scope.js';
 import { PROFILE_1, PROFILE_2, tagAdults } from '../fixtures/schemas/profileSchemas.mjs';
 import { registerScripted } from '../hooks/hookHelpers.js';
@@ -36,6 +36,15 @@ describePostgres('llmstate --postgres', function () {
     return llmstate(['--postgres', schema.connectionString, '--pg-schema', schema.schema, ...args], {
       env: { LLMSTATE_POSTGRES_URL: undefined, LLMSTATE_PG_SCHEMA: undefined },
     });
+  }
+
+  /** A profile@1.0.0 record of agent a1, and profile@2.0.0 with a migration to it: a migration to run. */
+  async function profileToMigrate(rt: Runtime): Promise<void> {
+      await rt.schemas.register({ name: 'profile', version: '1.0.0', schema: PROFILE_1 });
+      await rt.schemas.bind('profile', { scopeKind: 'agent', keyPrefix: 'profile' });
+      await rt.state.set(Scope.agent('a1'), 'profile', { name: 'Ada', age: '36' });
+      await rt.schemas.register({ name: 'profile', version: '2.0.0', schema: PROFILE_2 });
+      await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [steps.renameField('name', 'fullName'), steps.convert('age', 'number'), steps.custom(tagAdults)] });
   }
 
   function storeOptions() {
@@ -183,11 +192,7 @@ describePostgres('llmstate --postgres', function () {
   it('migrate run takes its backup into --backup-dir, then migrates the records in the schema', async () => {
     const rt = await createRuntime(storeOptions());
     try {
-      await rt.schemas.register({ name: 'profile', version: '1.0.0', schema: PROFILE_1 });
-      await rt.schemas.bind('profile', { scopeKind: 'agent', keyPrefix: 'profile' });
-      await rt.state.set(Scope.agent('a1'), 'profile', { name: 'Ada', age: '36' });
-      await rt.schemas.register({ name: 'profile', version: '2.0.0', schema: PROFILE_2 });
-      await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [steps.renameField('name', 'fullName'), steps.convert('age', 'number'), steps.custom(tagAdults)] });
+      await profileToMigrate(rt);
     } finally {
       await rt.close();
     }
@@ -203,11 +208,7 @@ describePostgres('llmstate --postgres', function () {
   it('migrate run is refused while a running program holds a scope it would change, and nothing changes', async () => {
     const rt = await createRuntime({ ...storeOptions(), leases: { waitMs: 0 } });
     try {
-      await rt.schemas.register({ name: 'profile', version: '1.0.0', schema: PROFILE_1 });
-      await rt.schemas.bind('profile', { scopeKind: 'agent', keyPrefix: 'profile' });
-      await rt.state.set(Scope.agent('a1'), 'profile', { name: 'Ada', age: '36' });
-      await rt.schemas.register({ name: 'profile', version: '2.0.0', schema: PROFILE_2 });
-      await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [steps.renameField('name', 'fullName'), steps.convert('age', 'number'), steps.custom(tagAdults)] });
+      await profileToMigrate(rt);
       const refused = await onPostgres('--schemas', PROFILE_MODULE, 'migrate', 'run', 'profile', '--no-backup');
       assertFails(refused, 1, 'error[MIGRATION_FAILED]: ');
       assert.match(refused.stderr, /agent:a1 is active in another process/);

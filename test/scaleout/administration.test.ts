@@ -1,47 +1,18 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createRuntime, Scope, type Runtime } from '../../src/index.js';
+import { Scope } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
 import { rejection, tempDir } from '../helpers.js';
-import { describePostgres, freshPostgresSchema, postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
+import { describePostgres, postgresQuery } from '../support/postgres.js';
+import { SharedSchema, until } from './sharedSchema.js';
 
 // Two runtimes on one schema stand for two processes: an operator's (B, like the command line) and the one
 // running the agents (A). What B changes in the administration must reach A while A runs (docs/scale-out.md).
 
-/** Waits until `holds` is true, however long that takes: the test's timeout is the only bound. */
-async function until(holds: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await holds())) await sleep(5);
-}
-
 describePostgres('scale-out: administration made in one process reaches the others while they run', function () {
   this.timeout(60_000);
-  let schema: PostgresTestSchema;
-  let runtimes: Runtime[];
-  let skew = 0;
-
-  beforeEach(() => {
-    schema = freshPostgresSchema();
-    runtimes = [];
-    skew = 0;
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(runtimes.map((rt) => rt.close()));
-    await schema.drop();
-  });
-
-  async function start(owner: string, backupDir?: string): Promise<Runtime> {
-    const rt = await createRuntime({
-      storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
-      ...(backupDir === undefined ? {} : { backups: { dir: backupDir } }),
-      leases: { owner, ttlMs: 60_000, waitMs: 0 },
-      clock: { now: () => Date.now() + skew },
-      sessions: { gcIntervalMs: 3_600_000 },
-    });
-    runtimes.push(rt);
-    return rt;
-  }
+  const shared = new SharedSchema();
+  const start = (owner: string, backupDir?: string) => shared.start(owner, backupDir === undefined ? {} : { backups: { dir: backupDir } });
 
   it('a quarantine made in B cuts the agent off in A: its queued messages are rejected, its actor stopped, its calls refused', async () => {
     const { chatMachine } = await import('../fixtures/chatMachine.js');
@@ -97,7 +68,7 @@ describePostgres('scale-out: administration made in one process reaches the othe
     await b.sessions.end(session.id);
     await until(() => a.access.check('agent:ada', scope, 'write').rule === 'session-ended');
 
-    skew = 61_000;
+    shared.skew = 61_000;
     // Both collect at once: B, whose actor holds the session's scope, collects it; A finds it collected,
     // or is told that B holds it. Once, with one event.
     const [fromA, fromB] = await Promise.allSettled([a.sessions.gc(), b.sessions.gc()]);
@@ -154,7 +125,7 @@ describePostgres('scale-out: administration made in one process reaches the othe
     const a = await start('a');
     const b = await start('b');
     // A listens no more, so it hears of nothing B does.
-    await postgresQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name = $1`, [`llmstate:${schema.schema}`]);
+    await postgresQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name = $1`, [`llmstate:${shared.schema.schema}`]);
     const session = await b.sessions.start({ ttlMs: 60_000 });
     await b.close();
     assert.equal((await a.sessions.end(session.id)).status, 'ended');
@@ -164,12 +135,12 @@ describePostgres('scale-out: administration made in one process reaches the othe
     const a = await start('a');
     const b = await start('b');
     const listening = `SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name = $1`;
-    const listeners = () => postgresQuery<{ pid: number }>(listening, [`llmstate:${schema.schema}`]);
+    const listeners = () => postgresQuery<{ pid: number }>(listening, [`llmstate:${shared.schema.schema}`]);
     // One listening connection per runtime.
     await until(async () => (await listeners()).length === 2);
     const before = new Set((await listeners()).map((row) => row.pid));
     // Ends both: B's commits are then announced to no one.
-    await postgresQuery(`SELECT pg_terminate_backend(pid) FROM (${listening}) AS listening`, [`llmstate:${schema.schema}`]);
+    await postgresQuery(`SELECT pg_terminate_backend(pid) FROM (${listening}) AS listening`, [`llmstate:${shared.schema.schema}`]);
     await b.access.quarantine('eve');
     const grant = await b.access.grant({ principal: 'agent:ada', scope: Scope.workflow('w1'), permissions: ['write'] });
 
@@ -181,7 +152,7 @@ describePostgres('scale-out: administration made in one process reaches the othe
   it('A notices a listening connection that died without closing (its heartbeat goes unanswered), and catches up', async () => {
     // A proxy in front of the server for A, which can stop forwarding one connection without closing it:
     // what a NAT or a balancer that drops an idle connection leaves behind.
-    const server = new URL(schema.connectionString);
+    const server = new URL(shared.schema.connectionString);
     const links = new Map<number, { silent: boolean; sockets: net.Socket[] }>();
     const proxy = net.createServer((client) => {
       const upstream = net.connect(Number(server.port || 5432), server.hostname);
@@ -196,15 +167,14 @@ describePostgres('scale-out: administration made in one process reaches the othe
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const viaProxy = new URL(schema.connectionString);
+      const viaProxy = new URL(shared.schema.connectionString);
       viaProxy.hostname = '127.0.0.1';
       viaProxy.port = String((proxy.address() as net.AddressInfo).port);
-      const a = await createRuntime({ storage: { postgres: { connectionString: viaProxy.toString(), schema: schema.schema } }, leases: { owner: 'a', waitMs: 0 } });
-      runtimes.push(a);
+      const a = await shared.start('a', { storage: { postgres: { connectionString: viaProxy.toString(), schema: shared.schema.schema } } });
       const b = await start('b');
       const listening = await postgresQuery<{ client_port: number }>(
         `SELECT client_port FROM pg_stat_activity WHERE query LIKE 'LISTEN llmstate_%' AND application_name = $1`,
-        [`llmstate:${schema.schema}`],
+        [`llmstate:${shared.schema.schema}`],
       );
       const silenced = listening.map((row) => links.get(row.client_port)).filter((link) => link !== undefined);
       assert.equal(silenced.length, 1, "A's listening connection goes through the proxy");

@@ -1,47 +1,21 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createRuntime, Scope, type Runtime } from '../../src/index.js';
+import { Scope, type Runtime } from '../../src/index.js';
 import { registerScripted } from '../hooks/hookHelpers.js';
 import { tempDir } from '../helpers.js';
-import { describePostgres, freshPostgresSchema, postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
+import { describePostgres, postgresQuery } from '../support/postgres.js';
+import { SharedSchema, until } from './sharedSchema.js';
 
 // Two runtimes on one schema stand for two processes: what one changes of the hook registrations reaches
 // the other while it runs (docs/scale-out.md, "Hooks across processes").
 
-/** Waits until `holds` is true, however long that takes: the test's timeout is the only bound. */
-async function until(holds: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await holds())) await sleep(5);
-}
-
 describePostgres('scale-out: hook registrations made in one process reach the others while they run', function () {
   this.timeout(60_000);
-  let schema: PostgresTestSchema;
-  let runtimes: Runtime[];
-
-  beforeEach(() => {
-    schema = freshPostgresSchema();
-    runtimes = [];
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(runtimes.map((rt) => rt.close()));
-    await schema.drop();
-  });
-
-  async function start(owner: string, hooks: { autoStart?: boolean; closeGraceMs?: number } = {}): Promise<Runtime> {
-    const rt = await createRuntime({
-      storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
-      leases: { owner, ttlMs: 60_000, waitMs: 0 },
-      sessions: { gcIntervalMs: 3_600_000 },
-      hooks,
-    });
-    runtimes.push(rt);
-    return rt;
-  }
+  const shared = new SharedSchema();
+  const start = (owner: string, hooks: { autoStart?: boolean; closeGraceMs?: number } = {}) => shared.start(owner, { hooks });
 
   async function outboxKeys(): Promise<string[]> {
-    const rows = await postgresQuery<{ key: Buffer }>(`SELECT key FROM "${schema.schema}".records WHERE sublevel = 'outbox'`);
+    const rows = await postgresQuery<{ key: Buffer }>(`SELECT key FROM "${shared.schema.schema}".records WHERE sublevel = 'outbox'`);
     return rows.map((row) => row.key.toString('hex'));
   }
 
@@ -142,7 +116,6 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
     await until(() => a.hooks.get('slow')?.inFlight === 1);
     await b.hooks.unregister('slow');
     // The execution waits on a gate this test never opens: close() ends only by cutting it short.
-    await a.close();
-    runtimes = runtimes.filter((rt) => rt !== a);
+    await shared.close(a);
   });
 });

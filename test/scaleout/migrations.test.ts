@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { createRuntime, LlmStateError, Scope, steps, type MigrationResult, type Runtime } from '../../src/index.js';
+import { LlmStateError, Scope, steps, type MigrationResult, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { describePostgres, freshPostgresSchema, postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
+import { describePostgres } from '../support/postgres.js';
+import { holdBatch, SharedSchema, writesMarker } from './sharedSchema.js';
 
 // Two runtimes on one schema stand for two processes. A migration run in one of them changes records
 // of scopes the other may hold: it must never write over what the other wrote (docs/scale-out.md).
@@ -13,27 +14,12 @@ const BOB = Scope.agent('bob');
 
 describePostgres('scale-out: a migration and the processes that write its records', function () {
   this.timeout(60_000);
-  let schema: PostgresTestSchema;
-  let runtimes: Runtime[];
-
-  beforeEach(() => {
-    schema = freshPostgresSchema();
-    runtimes = [];
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(runtimes.map((rt) => rt.close()));
-    await schema.drop();
-  });
+  const shared = new SharedSchema();
+  const close = (rt: Runtime) => shared.close(rt);
 
   /** A runtime whose code knows profile@1.0.0, bound to agents' `profile` keys. */
   async function start(owner: string): Promise<Runtime> {
-    const rt = await createRuntime({
-      storage: { postgres: { connectionString: schema.connectionString, schema: schema.schema } },
-      leases: { owner, ttlMs: 60_000, waitMs: 0 },
-      sessions: { gcIntervalMs: 3_600_000 },
-    });
-    runtimes.push(rt);
+    const rt = await shared.start(owner);
     await rt.schemas.register({ name: 'profile', version: '1.0.0', schema: z.object({ name: z.string() }) });
     await rt.schemas.bind('profile', { scopeKind: 'agent', keyPrefix: 'profile' });
     return rt;
@@ -45,9 +31,15 @@ describePostgres('scale-out: a migration and the processes that write its record
     await rt.migrations.define({ schema: 'profile', from: '1.0.0', to: '2.0.0', steps: [steps.renameField('name', 'fullName')] });
   }
 
-  async function close(rt: Runtime): Promise<void> {
-    await rt.close();
-    runtimes = runtimes.filter((one) => one !== rt);
+  /** B, ready to migrate both agents' profiles, which a process that has stopped wrote at 1.0.0. */
+  async function migratorOfStoppedWriters(): Promise<Runtime> {
+    const a = await start('a');
+    await a.state.set(ADA, 'profile', { name: 'Ada' });
+    await a.state.set(BOB, 'profile', { name: 'Bob' });
+    await close(a);
+    const b = await start('b');
+    await upgrade(b);
+    return b;
   }
 
   it('is refused while another process holds a scope it would change, changes nothing, and runs once that scope is let go', async () => {
@@ -119,7 +111,7 @@ describePostgres('scale-out: a migration and the processes that write its record
     let failures = 0;
     storageOf(b).intercept({
       beforeBatch: (ops) => {
-        if (ops.some((op) => op.sublevel === 'meta' && op.key.toString() === 'migration' && op.type === 'put' && op.value.includes('"committed"'))) committed = true;
+        if (writesMarker(ops, 'committed')) committed = true;
       },
       beforeGet: (sublevel) => {
         if (committed && sublevel === 'state' && failures === 0) {
@@ -139,28 +131,12 @@ describePostgres('scale-out: a migration and the processes that write its record
   });
 
   it('runs one at a time: a process that opens meanwhile leaves it be, and one that runs its own is refused', async () => {
-    const a = await start('a');
-    await a.state.set(ADA, 'profile', { name: 'Ada' });
-    await a.state.set(BOB, 'profile', { name: 'Bob' });
-    await close(a);
-    const b = await start('b');
-    await upgrade(b);
+    const b = await migratorOfStoppedWriters();
 
     // B's migration stops just before its commit, its journal written and marked prepared.
-    let resume!: () => void;
-    const paused = new Promise<void>((resolve) => (resume = resolve));
-    let reached!: () => void;
-    const atCommit = new Promise<void>((resolve) => (reached = resolve));
-    const stop = storageOf(b).intercept({
-      beforeBatch: async (ops) => {
-        if (!ops.some((op) => op.sublevel === 'meta' && op.key.toString() === 'migration' && op.type === 'put' && op.value.includes('"committed"'))) return;
-        stop();
-        reached();
-        await paused;
-      },
-    });
+    const { reached, resume } = holdBatch(b, (ops) => writesMarker(ops, 'committed'));
     const running = b.migrations.run({ schema: 'profile', backup: false });
-    await atCommit;
+    await reached;
     try {
       const c = await start('c');
       await upgrade(c);
@@ -181,28 +157,12 @@ describePostgres('scale-out: a migration and the processes that write its record
   });
 
   it('leaves a record that another process wrote after the migration read it as that process wrote it', async () => {
-    const a = await start('a');
-    await a.state.set(ADA, 'profile', { name: 'Ada' });
-    await a.state.set(BOB, 'profile', { name: 'Bob' });
-    await close(a);
-    const b = await start('b');
-    await upgrade(b);
+    const b = await migratorOfStoppedWriters();
 
     // The migration has read the store; it has not yet claimed agent:ada when another process writes it.
-    let resume!: () => void;
-    const paused = new Promise<void>((resolve) => (resume = resolve));
-    let reached!: () => void;
-    const reading = new Promise<void>((resolve) => (reached = resolve));
-    const stop = storageOf(b).intercept({
-      beforeBatch: async (ops) => {
-        if (!ops.some((op) => op.sublevel === 'meta' && op.key.toString() === 'migration')) return;
-        stop();
-        reached();
-        await paused;
-      },
-    });
+    const { reached, resume } = holdBatch(b, (ops) => writesMarker(ops));
     const running = b.migrations.run({ schema: 'profile', backup: false });
-    await reading;
+    await reached;
     try {
       const a2 = await start('a2');
       await a2.state.set(ADA, 'profile', { fullName: 'Ada, written meanwhile' });
