@@ -42,7 +42,8 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
 
   it('disabled through B, the hook stops in A, which delivers it; enabled again, what waited runs', async () => {
     const a = await start('a');
-    const b = await start('b');
+    // B delivers no hook (as the command line): A, which registers the hook, is the one that delivers it.
+    const b = await start('b', { autoStart: false });
     await registerScripted(a, 'h');
     await until(() => b.hooks.get('h') !== undefined);
 
@@ -61,7 +62,7 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
 
   it('unregistered through B, the hook is removed from A, and what A had queued for it is dead-lettered', async () => {
     const a = await start('a');
-    const b = await start('b');
+    const b = await start('b', { autoStart: false });
     await registerScripted(a, 'h');
     await a.hooks.disable('h');
     await a.state.set(Scope.agent('ada'), 'one', 1);
