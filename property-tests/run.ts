@@ -5,7 +5,6 @@
  *   npm run test:props -- --runs 2000  # longer
  *   npm run test:props -- --seed 42    # replay a failure (fast-check prints the seed and path)
  */
-import fc from 'fast-check';
 import Mocha from 'mocha';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,17 +25,12 @@ function flag(name: string): number | undefined {
 const runs = flag('runs');
 const seed = flag('seed');
 if (runs !== undefined) process.env.LLMSTATE_PROP_RUNS = String(runs);
-fc.configureGlobal({
-  ...(runs === undefined ? {} : { numRuns: runs }),
-  ...(seed === undefined ? {} : { seed }),
-  // Print the seed and the shrunk counterexample on failure, so a failure can be replayed.
-  verbose: 1,
-});
+if (seed !== undefined) process.env.LLMSTATE_PROP_SEED = String(seed);
 
+// Two files at a time, as the mocha tests run: each in a worker process that loads setup.ts first.
 const here = dirname(fileURLToPath(import.meta.url));
-const mocha = new Mocha({ timeout: 300_000, reporter: 'spec' });
+const mocha = new Mocha({ timeout: 300_000, reporter: 'spec', parallel: true, jobs: 2, require: [join(here, 'setup.ts')] });
 for (const file of readdirSync(here).filter((name) => name.endsWith('.test.ts')).sort()) mocha.addFile(join(here, file));
-await mocha.loadFilesAsync();
 mocha.run((failures) => {
   process.exitCode = failures > 0 ? 1 : 0;
 });

@@ -87,10 +87,12 @@ describeEachStore('an agent whose process is killed with SIGKILL', function (sto
 
   it('is killed even after its very first acknowledged message, and keeps it', async () => {
     const run = await runAndKill(where(), 'every-message', 1);
-    assert.deepEqual(run.acks, [0]);
+    // The kill lands after the first acknowledgement, but the child may have printed more before it did.
+    assert.equal(run.acks[0], 0);
+    const acknowledged = run.acks.at(-1)!;
     const rt = await fixture.open({ leases: { owner: 'agent-writer' } });
     const agent = await rt.agents.restore('a1', { machine });
-    assert.deepEqual(snapshotTexts(agent.record().machineSnapshot).slice(0, 1), ['m0']);
+    assert.deepEqual(snapshotTexts(agent.record().machineSnapshot).slice(0, acknowledged + 1), messages(acknowledged + 1));
   });
 
   it("with persist 'lifecycle', is restored as of its last save: the unsaved tail is lost, every saved message is kept", async () => {
