@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { escapeForDisplay } from '../displayText.js';
 import type { RuntimeOptions } from '../runtimeOptions.js';
 import type { DemoContext, DemoStep } from './demoContext.js';
-import { DEMO_STEPS } from './demoSteps.js';
 import { DEFAULT_PG_SCHEMA, globalOptions } from './globalOptions.js';
 import { redactPostgresUrl } from './postgresUrl.js';
 import { ExitError, EXIT_FAILURE, printLine, shellQuote, stdoutStyles, type Styles } from './output.js';
@@ -29,7 +28,9 @@ export function registerDemoCommand(program: Command): void {
  *
  * @throws {ExitError} with exit code 1 when any check failed.
  */
-export async function runDemo(given: StoreSource | undefined, steps: readonly DemoStep[] = DEMO_STEPS): Promise<void> {
+export async function runDemo(given: StoreSource | undefined, steps?: readonly DemoStep[]): Promise<void> {
+  // Loaded here, with the runtime they open, rather than by every command's start.
+  steps ??= (await import('./demoSteps.js')).DEMO_STEPS;
   const styles = stdoutStyles();
   const store = given ?? { dataDir: mkdtempSync(join(tmpdir(), 'llmstate-demo-')) };
   const kept = styles.dim('(new temporary directory, kept after the demo)');

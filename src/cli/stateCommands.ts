@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { escapeForDisplay } from '../displayText.js';
 import { LlmStateError } from '../errors.js';
-import { DEFAULT_OPTIONS } from '../runtimeOptions.js';
-import { checkCorrelationId } from '../state/StateManager.js';
+import { DEFAULT_MAX_VALUE_BYTES } from '../state/values.js';
+import { checkCorrelationId } from '../events/correlation.js';
 import { Scope } from '../state/Scope.js';
 import { normalizeKey } from '../state/keyRules.js';
 import { globalOptions } from './globalOptions.js';
@@ -23,7 +23,7 @@ export function registerStateCommands(program: Command): void {
     .action(async (scopeText: string, keyText: string, json: string, options: { correlationId?: string }, command: Command) => {
       const scope = Scope.parse(scopeText);
       const key = normalizeKey(keyText);
-      const value = parseJsonValue(json === '-' ? await readStdin(process.stdin, DEFAULT_OPTIONS.maxValueBytes) : json);
+      const value = parseJsonValue(json === '-' ? await readStdin(process.stdin, DEFAULT_MAX_VALUE_BYTES) : json);
       await withRuntime(globalOptions(command).store, 'create', (rt) =>
         rt.state.set(scope, key, value, options),
       );

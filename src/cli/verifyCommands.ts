@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { repairStore, verifyStore, type RepairReport, type VerifyOptions } from '../integrity/verifyStore.js';
+import type { RepairReport, VerifyOptions } from '../integrity/verifyStore.js';
 import type { VerifyReport } from '../integrity/verifyReport.js';
 import { globalOptions } from './globalOptions.js';
 import { escapeForDisplay } from '../displayText.js';
@@ -27,6 +27,7 @@ export function registerVerifyCommands(program: Command): void {
     .option('--json', 'print the full report as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const dataDir = requireDataDir(globalOptions(command).store, VERIFY_ON_POSTGRES);
+      const { verifyStore } = await import('../integrity/verifyStore.js');
       const report = await withProgress((onProgress) => verifyStore({ dataDir, onProgress }));
       printResult(report, options, formatVerifyReport);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');
@@ -37,6 +38,7 @@ export function registerVerifyCommands(program: Command): void {
     .option('--json', 'print the full report as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const dataDir = requireDataDir(globalOptions(command).store, REPAIR_ON_POSTGRES);
+      const { repairStore } = await import('../integrity/verifyStore.js');
       const report = await withProgress((onProgress) => repairStore({ dataDir, onProgress }));
       printResult(report, options, formatRepairReport);
       if (!report.ok) throw new ExitError(EXIT_FAILURE, '');

@@ -1,6 +1,6 @@
 import type { BackupRuntimeOptions } from '../backup/Backups.js';
 import { isLlmStateError } from '../errors.js';
-import { openRuntime, type Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime.js';
 import { formatError, printNote } from './output.js';
 import { loadSchemasModule, registerSchemas } from './schemasModule.js';
 import { storeOptions, type StoreSource } from './storeSource.js';
@@ -54,6 +54,8 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const given = { hooks: { autoStart: options.deliverHooks === true }, ...(options.backups === undefined ? {} : { backups: options.backups }) };
   const register = options.schemas === undefined ? undefined : await loadSchemasModule(options.schemas);
+  // Loaded only once a command opens a store, so that --help and usage errors do not load the runtime.
+  const { openRuntime } = await import('../runtime.js');
   const rt = await openRuntime({ ...storeOptions(store), ...given }, access).catch((error: unknown) => {
     if (options.withoutStore !== 'memory' || !isLlmStateError(error, 'STORAGE_FAILED') || error.details?.reason !== 'no_store') throw error;
     return openRuntime({ memory: true, ...given }, 'create');

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { customAlphabet } from 'nanoid';
+import { describeOption } from '../checkOptions.js';
 
 /** What every operation carries across awaits, mailboxes and (later) workers. */
 export interface CorrelationContext {
@@ -49,4 +50,14 @@ export function correlationForWrite(explicitId: string | undefined): Correlation
 /** Runs `fn` outside any correlation context, for background work that belongs to no caller. */
 export function runUncorrelated<T>(fn: () => T): T {
   return storage.exit(fn);
+}
+
+const CORRELATION_ID = /^[^\x00-\x1f\x7f-\x9f]{1,128}$/;
+
+export function checkCorrelationId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !CORRELATION_ID.test(id)) {
+    throw new TypeError(
+      `Expected \`correlationId\` to be 1–128 characters without control characters, got ${describeOption(id)}`,
+    );
+  }
 }

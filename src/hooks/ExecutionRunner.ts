@@ -75,6 +75,9 @@ export interface RunResult {
 export class ExecutionRunner {
   readonly #deps: RunnerDeps;
   readonly #sinks = new Map<string, BuiltinSink>();
+  /** Latency-budget disables still being written, and how many were begun (see {@link budgetDisablesBegun}). */
+  readonly #budgetDisables = new Set<Promise<void>>();
+  #budgetDisablesBegun = 0;
   #closing = false;
   #abandoning = false;
 
@@ -93,6 +96,19 @@ export class ExecutionRunner {
   /** The close's grace is over: executions that settle from now on record nothing and stay in the outbox. */
   abandon(): void {
     this.#abandoning = true;
+  }
+
+  /**
+   * How many latency-budget disables were begun. Such a disable changes a registration here before the
+   * store has it, so a refresh from the store that saw this count move while it read must read again,
+   * once {@link budgetDisablesSettled}: else it would enable in memory a hook the store has disabled.
+   */
+  get budgetDisablesBegun(): number {
+    return this.#budgetDisablesBegun;
+  }
+
+  async budgetDisablesSettled(): Promise<void> {
+    await Promise.all(this.#budgetDisables);
   }
 
   setSink(hookName: string, sink: BuiltinSink | undefined): void {
@@ -329,9 +345,16 @@ export class ExecutionRunner {
     if (p95 === undefined || slot.definition.disabled !== undefined) return;
     const { budgetMs } = slot.definition;
     const definition = slot.disable({ reason: `p95 ${p95.toFixed(1)} ms is over the ${budgetMs} ms budget`, at: this.#deps.clock.now() });
-    await this.#deps
+    this.#budgetDisablesBegun++;
+    const written = this.#deps
       .recordEvents([{ kind: 'hook.disabled', data: { hook: slot.name, reason: 'latency', p95Ms: p95, budgetMs } }], [definitionPut(definition)])
       .catch((error: unknown) => this.#deps.onBackgroundError(error));
+    this.#budgetDisables.add(written);
+    try {
+      await written;
+    } finally {
+      this.#budgetDisables.delete(written);
+    }
   }
 }
 

@@ -115,21 +115,36 @@ export class HookRegistry {
    * Reads the store, so a change of this process's that committed since is what it finds.
    */
   async refresh(names: readonly string[] | 'all'): Promise<void> {
-    const { storage, dispatcher } = this.#deps;
-    const stored = new Map<string, StoredHookDefinition>();
-    if (names === 'all') {
-      for (const definition of await readDefinitions(storage)) stored.set(definition.name, definition);
-    } else {
-      for (const name of names) {
-        const definition = await readDefinition(storage, name);
-        if (definition !== undefined) stored.set(name, definition);
-      }
-    }
-    const affected = names === 'all' ? new Set([...stored.keys(), ...dispatcher.slots.map((slot) => slot.name)]) : new Set(names);
+    const { dispatcher } = this.#deps;
+    let read = await this.#readPastBudgetDisables(names);
+    const affected = names === 'all' ? new Set([...read.stored.keys(), ...dispatcher.slots.map((slot) => slot.name)]) : new Set(names);
     for (const name of affected) {
-      const found = stored.get(name);
+      if (dispatcher.runner.budgetDisablesBegun !== read.mark) read = await this.#readPastBudgetDisables(names);
+      const found = read.stored.get(name);
       if (found === undefined || found.unregisteredAt !== undefined) await this.#removeHere(name);
       else await this.#takeIn(found);
+    }
+  }
+
+  /**
+   * The stored registrations named (or all), read once every latency-budget disable begun before the read
+   * is written. Such a disable runs outside the registry's turn, and changes memory before the store.
+   */
+  async #readPastBudgetDisables(names: readonly string[] | 'all'): Promise<{ stored: Map<string, StoredHookDefinition>; mark: number }> {
+    const { storage, dispatcher } = this.#deps;
+    for (;;) {
+      const mark = dispatcher.runner.budgetDisablesBegun;
+      await dispatcher.runner.budgetDisablesSettled();
+      const stored = new Map<string, StoredHookDefinition>();
+      if (names === 'all') {
+        for (const definition of await readDefinitions(storage)) stored.set(definition.name, definition);
+      } else {
+        for (const name of names) {
+          const definition = await readDefinition(storage, name);
+          if (definition !== undefined) stored.set(name, definition);
+        }
+      }
+      if (dispatcher.runner.budgetDisablesBegun === mark) return { stored, mark };
     }
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Scope, type Runtime } from '../../src/index.js';
+import { storageOf } from '../../src/runtime.js';
 import { MAX_HOOK_HOPS } from '../../src/hooks/hookActions.js';
 import { RuntimeFixture } from '../helpers.js';
 import { ManualTimers } from '../ManualTimers.js';
@@ -155,6 +156,47 @@ describe('hooks: protection', () => {
     assert.equal(rt.hooks.get('slowish')!.disabled, undefined);
   });
 
+  it('a refresh from the store while a latency disable is being written leaves the hook disabled, as the store has it', async () => {
+    await registerScripted(rt, 'slowish', { sleepMs: 15 }, { budgetMs: 5, batchSize: 1 });
+    // Hold the batch that records the disable, and note when the refresh reads the registration.
+    let resume!: () => void;
+    const held = new Promise<void>((resolve) => (resume = resolve));
+    let reachedDisable!: () => void;
+    const disableReached = new Promise<void>((resolve) => (reachedDisable = resolve));
+    let readRegistration!: () => void;
+    const registrationRead = new Promise<void>((resolve) => (readRegistration = resolve));
+    const stop = storageOf(rt).intercept({
+      beforeBatch: async (ops) => {
+        if (!ops.some((op) => op.sublevel === 'hooks' && op.type === 'put')) return;
+        reachedDisable();
+        await held;
+      },
+      beforeGet: (sublevel) => {
+        if (sublevel === 'hooks') readRegistration();
+      },
+    });
+    try {
+      for (let i = 0; i < 30; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
+      const driving = driveHooks(rt, timers);
+      await disableReached;
+      assert.ok(rt.hooks.get('slowish')!.disabled, 'disabled here, before the store has it');
+      // What another process's change to the hook would start (Hooks.refresh is internal).
+      const refreshing = (rt.hooks as unknown as { refresh(names: readonly string[]): Promise<void> }).refresh(['slowish']);
+      // The refresh reads the store at once, or (as it should) waits for the disable to be written.
+      await Promise.race([registrationRead, eventLoopTurns(20)]);
+      resume();
+      await refreshing;
+      await driving;
+    } finally {
+      resume();
+      stop();
+    }
+    assert.match(rt.hooks.get('slowish')!.disabled?.reason ?? 'enabled', /over the 5 ms budget/);
+    assert.equal(rt.hooks.get('slowish')!.pending, 10, 'its executions wait');
+    rt = await fixture.reopen(rt, options());
+    assert.ok(rt.hooks.get('slowish')!.disabled, 'the store has it disabled too');
+  });
+
   it('bounds each hook outbox: overflow is dead-lettered and counted, never dropped', async () => {
     await registerScripted(rt, 'bounded', {}, { maxPending: 3 });
     await rt.hooks.disable('bounded');
@@ -172,3 +214,7 @@ describe('hooks: protection', () => {
     assert.equal(new Set(delivered).size, 5);
   });
 });
+
+async function eventLoopTurns(count: number): Promise<void> {
+  for (let turn = 0; turn < count; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
