@@ -212,8 +212,9 @@ export class CommitScheduler {
     let attempted: number | undefined;
     let staged: StagedOutbox | undefined;
     let fence: LeaseHold[] | undefined;
-    for (const [participant] of taken) {
+    for (const [participant, group] of taken) {
       if (participant.lease !== undefined) (fence ??= []).push(participant.lease);
+      if (group.fence !== undefined) (fence ??= []).push(...group.fence);
     }
     let seq: number | undefined;
     try {

@@ -1,7 +1,7 @@
 import type { CorrelationContext } from '../src/events/correlation.js';
 import { currentCorrelation } from '../src/events/correlation.js';
 import type { EventSpec } from '../src/events/eventLog.js';
-import type { BatchOp } from '../src/storage/index.js';
+import type { BatchOp, LeaseHold } from '../src/storage/index.js';
 import type { CommitParticipant, CommitScheduler } from './CommitScheduler.js';
 import type { CommitGroup, WriteUnit } from './WriteUnit.js';
 
@@ -21,22 +21,28 @@ export class SystemEventLog implements CommitParticipant {
 
   /**
    * Resolves once the events are durable. Runs in the caller's correlation context unless given one.
-   * `extraOps` commit in the same batch, as a record the events describe (a hook registration).
+   * `extraOps` commit in the same batch, as a record the events describe (a hook registration). With a
+   * `fence`, on a store several processes share, the batch is refused (LEASE_LOST) unless its leases are
+   * still this process's.
    */
-  append(events: readonly EventSpec[], context: CorrelationContext | undefined = currentCorrelation(), extraOps?: readonly BatchOp[]): Promise<void> {
+  append(events: readonly EventSpec[], context: CorrelationContext | undefined = currentCorrelation(), extraOps?: readonly BatchOp[], fence?: readonly LeaseHold[]): Promise<void> {
     return new Promise((resolve, reject) => {
       const wasEmpty = this.#queue.length === 0;
-      this.#queue.push({ kind: 'record', writes: [], events, extraOps, context, result: undefined, resolve, reject });
+      this.#queue.push({ kind: 'record', writes: [], events, extraOps, context, ...(fence === undefined ? {} : { fence }), result: undefined, resolve, reject });
       if (wasEmpty && !this.#committing) this.#scheduler.enqueue(this);
     });
   }
 
+  /** The queued units up to the first with another fence: a lost lease must not refuse another's events. */
   takeGroup(): CommitGroup | undefined {
     if (this.#committing || this.#queue.length === 0) return undefined;
-    const units = this.#queue;
-    this.#queue = [];
+    const { fence } = this.#queue[0];
+    let end = 1;
+    while (end < this.#queue.length && this.#queue[end].fence === fence) end++;
+    const units = end === this.#queue.length ? this.#queue : this.#queue.slice(0, end);
+    this.#queue = end === this.#queue.length ? [] : this.#queue.slice(end);
     this.#committing = true;
-    return { units, bytes: 0 };
+    return fence === undefined ? { units, bytes: 0 } : { units, bytes: 0, fence };
   }
 
   groupCommitted(group: CommitGroup): void {

@@ -1,6 +1,6 @@
 import type { CorrelationContext } from '../src/events/correlation.js';
 import type { EventSpec } from '../src/events/eventLog.js';
-import type { BatchOp } from '../src/storage/index.js';
+import type { BatchOp, LeaseHold } from '../src/storage/index.js';
 
 /** One key's new state: JSON text, or null for deleted. */
 export interface KeyWrite {
@@ -25,6 +25,11 @@ export interface WriteUnit {
   readonly context: CorrelationContext | undefined;
   /** Keys removed by a clear; a clear logs one `scope.clear` event instead of one per key. */
   readonly cleared?: number;
+  /**
+   * Leases the unit's writes depend on beyond its participant's, on a store that several processes share:
+   * a migration's events and marker, by the lease of one migration at a time.
+   */
+  readonly fence?: readonly LeaseHold[];
   /** What the caller's promise resolves with once the unit is durable. */
   readonly result: unknown;
   resolve(result: unknown): void;
@@ -36,4 +41,6 @@ export interface CommitGroup {
   readonly units: WriteUnit[];
   /** Rough payload bytes, for the batch byte bound. */
   readonly bytes: number;
+  /** The units' own fence (see {@link WriteUnit.fence}): every unit of a group has the same. */
+  readonly fence?: readonly LeaseHold[];
 }

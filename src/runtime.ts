@@ -203,7 +203,7 @@ class LlmStateRuntime implements Runtime {
     this.#schema = new SchemaRuntime({
       assertOpen: () => this.#assertOpen(),
       storage: () => this.#current.storage,
-      record: (events, extraOps) => this.#current.recordEvents(events, extraOps),
+      record: (events, extraOps, fence) => this.#current.recordEvents(events, extraOps, fence),
       drain: (matches) => this.#current.actors.drain(matches),
       ownerOf: (scope) => this.#current.actors.ownerOf(scope),
       claim: (scope) => this.#current.actors.claim(scope),

@@ -16,7 +16,7 @@ import { Sessions } from './sessions/Sessions.js';
 import { LlmStateError } from './errors.js';
 import { currentCorrelation, type CorrelationContext } from './events/correlation.js';
 import type { EventSpec } from './events/eventLog.js';
-import type { BatchOp, ForeignChange, WatchedSublevel } from './storage/index.js';
+import type { BatchOp, ForeignChange, LeaseHold, WatchedSublevel } from './storage/index.js';
 import { readLastSeq } from './events/eventLog.js';
 import { Events } from './events/Events.js';
 import type { ResolvedRuntimeOptions } from './runtimeOptions.js';
@@ -484,8 +484,8 @@ export class RuntimeCore {
   }
 
   /** Logs events that belong to no scope (backups, for one) through the commit path, with `extraOps` in the same batch. */
-  recordEvents(events: readonly EventSpec[], extraOps?: readonly BatchOp[]): Promise<void> {
-    return this.#systemLog.append(events, undefined, extraOps);
+  recordEvents(events: readonly EventSpec[], extraOps?: readonly BatchOp[], fence?: readonly LeaseHold[]): Promise<void> {
+    return this.#systemLog.append(events, undefined, extraOps, fence);
   }
 
   /** The sequence of the last commit. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { extname } from 'node:path';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { Timers } from '../src/timers.js';
 import { invalidResultMessage } from './hookResult.js';
 import type { HookTask, ProbeOutcome, ProbeTask, RejectedOutcome, RunOutcome, RunTask, StartedMessage } from './protocol.js';
@@ -80,7 +80,9 @@ const WORKER = new URL(`./hookWorker${ownExtension}`, import.meta.url);
  */
 export class HookPool implements HookRunner {
   readonly threads: number;
-  readonly #pool: Piscina;
+  /** Set once piscina is loaded and the pool made; until then, {@link #starting}. */
+  #pool: Piscina | undefined;
+  readonly #starting: Promise<Piscina>;
   readonly #resourceLimits: HookPoolOptions['resourceLimits'];
   readonly #timers: Timers;
   #closed = false;
@@ -94,27 +96,34 @@ export class HookPool implements HookRunner {
     this.threads = options.threads;
     this.#resourceLimits = options.resourceLimits;
     this.#timers = options.timers;
-    this.#pool = new Piscina({
-      filename: WORKER.href,
-      minThreads: options.threads,
-      maxThreads: options.threads,
-      idleTimeout: 2 ** 31 - 1,
-      maxQueue: options.threads * 4,
-      // piscina replaces a worker that died this way, as it does one that exited.
-      resourceLimits: options.resourceLimits,
-      // Compiled workers inherit the process's flags. Sources run under tsx in development, and need
-      // its loader; an explicit execArgv may not carry V8 flags such as --expose-gc, so pass only that.
-      ...(ownExtension === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
-      // Hooks may keep async work going after they return; blocking Atomics waits would starve it.
-      atomics: 'disabled',
+    // piscina is loaded with the first pool, not by every program that imports the runtime (the command line).
+    this.#starting = import('piscina').then(({ Piscina }) => {
+      const pool = new Piscina({
+        filename: WORKER.href,
+        minThreads: options.threads,
+        maxThreads: options.threads,
+        idleTimeout: 2 ** 31 - 1,
+        maxQueue: options.threads * 4,
+        // piscina replaces a worker that died this way, as it does one that exited.
+        resourceLimits: options.resourceLimits,
+        // Compiled workers inherit the process's flags. Sources run under tsx in development, and need
+        // its loader; an explicit execArgv may not carry V8 flags such as --expose-gc, so pass only that.
+        ...(ownExtension === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
+        // Hooks may keep async work going after they return; blocking Atomics waits would starve it.
+        atomics: 'disabled',
+      });
+      pool.on('error', options.onError);
+      // A worker's own messages (not task results) arrive here: a token, rather than a MessagePort per
+      // task, because transferring a port costs more than the rest of a small task's hand-off.
+      pool.on('message', (message: unknown) => {
+        const token = (message as Partial<StartedMessage> | null)?.hookStarted;
+        if (typeof token === 'string') this.#onStarted.get(token)?.();
+      });
+      this.#pool = pool;
+      return pool;
     });
-    this.#pool.on('error', options.onError);
-    // A worker's own messages (not task results) arrive here: a token, rather than a MessagePort per
-    // task, because transferring a port costs more than the rest of a small task's hand-off.
-    this.#pool.on('message', (message: unknown) => {
-      const token = (message as Partial<StartedMessage> | null)?.hookStarted;
-      if (typeof token === 'string') this.#onStarted.get(token)?.();
-    });
+    // A failure to load it is the first task's to report.
+    this.#starting.catch(() => {});
   }
 
   /**
@@ -134,7 +143,8 @@ export class HookPool implements HookRunner {
     });
     let outcome: RunOutcome | RejectedOutcome;
     try {
-      outcome = (await this.#pool.run({ ...task, startToken }, { signal: controller.signal })) as RunOutcome | RejectedOutcome;
+      const pool = this.#pool ?? (await this.#starting);
+      outcome = (await pool.run({ ...task, startToken }, { signal: controller.signal })) as RunOutcome | RejectedOutcome;
     } catch (error) {
       if (controller.signal.aborted) {
         throw new TaskFailure('timeout', timeoutMessage(task.context.hookName, timeoutMs), { cause: error });
@@ -166,7 +176,8 @@ export class HookPool implements HookRunner {
     const controller = new AbortController();
     const timer = this.#timers.setTimeout(() => controller.abort(), timeoutMs);
     try {
-      (await this.#pool.run(task satisfies HookTask, { signal: controller.signal })) as ProbeOutcome;
+      const pool = this.#pool ?? (await this.#starting);
+      (await pool.run(task satisfies HookTask, { signal: controller.signal })) as ProbeOutcome;
     } catch (error) {
       if (controller.signal.aborted) throw new TaskFailure('timeout', `Loading ${module} took longer than ${timeoutMs} ms`, { cause: error });
       throw new TaskFailure('error', (error as Error).message, { cause: error });
@@ -179,7 +190,8 @@ export class HookPool implements HookRunner {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pool.destroy();
+    const pool = this.#pool ?? (await this.#starting.catch(() => undefined));
+    await pool?.destroy();
   }
 }
 

@@ -23,7 +23,8 @@ export interface ProcessLeases {
 export interface SchemaRuntimeHost {
   assertOpen(): void;
   storage(): StorageBackend;
-  record(events: readonly EventSpec[], extraOps?: readonly BatchOp[]): Promise<void>;
+  /** Logs events through the commit path; with a `fence`, refused (LEASE_LOST) once one of its leases is lost. */
+  record(events: readonly EventSpec[], extraOps?: readonly BatchOp[], fence?: readonly LeaseHold[]): Promise<void>;
   /** Resolves once every live actor whose scope `matches` has committed what was queued before. */
   drain(matches: (scope: Scope) => boolean): Promise<void>;
   ownerOf(scope: Scope): { commitRecord(record: RecordWrite, context: CorrelationContext | undefined): Promise<void> };
@@ -111,7 +112,7 @@ export class SchemaRuntime {
       guard: this.guard,
       storage: () => host.storage(),
       drain: (schema: string) => host.drain((scope) => this.guard.mayHold(schema, scope)),
-      record: (events: readonly EventSpec[], extraOps?: BatchOp[]) => host.record(events, extraOps),
+      record: (events: readonly EventSpec[], extraOps?: BatchOp[], fence?: readonly LeaseHold[]) => host.record(events, extraOps, fence),
       journalTarget: {
         ownerOf: (scope: Scope) => host.ownerOf(scope),
         claim: (scope: Scope) => host.claim(scope),

@@ -1,4 +1,4 @@
-import { LlmStateError } from '../errors.js';
+import { isLlmStateError, LlmStateError } from '../errors.js';
 import type { LeaseHold } from '../storage/index.js';
 
 /**
@@ -39,4 +39,26 @@ export function migrationInProgress(schema: string, to: string, owner: string): 
       'Run it again once that one has finished; nothing was changed',
     { details: { schema, to, owner, reason: 'migration_in_progress' } },
   );
+}
+
+/** Whether `error` is the store refusing a write fenced by the migration lease, which another process took over. */
+export function isMigrationLeaseLost(error: unknown): error is LlmStateError {
+  return isLlmStateError(error, 'LEASE_LOST') && error.details?.scope === MIGRATION_LEASE;
+}
+
+/**
+ * This process's migration lease was taken over by another process (this one was paused, or cut off,
+ * past the lease's time to live), so the store refused what it went on to write. When the migration had
+ * committed, the process that took the lease over finishes applying it; otherwise that process discards
+ * its journal, and the store is as it was.
+ */
+export function migrationLeaseLost(migration: { id: string; schema: string; to: string }, committed: boolean, cause: LlmStateError): LlmStateError {
+  const { id, schema, to } = migration;
+  const outcome = committed
+    ? 'It had committed: the process that took the lease over finishes applying it'
+    : 'It had not committed: the process that took the lease over discards its journal, and nothing is changed';
+  return new LlmStateError('MIGRATION_FAILED', `Migration ${id} of ${schema} to ${to} lost its lease to another process, which took the store's migration over. ${outcome}`, {
+    cause,
+    details: { id, schema, to, committed, reason: 'lease_lost' },
+  });
 }

@@ -5,7 +5,7 @@ import type { BackupDescriptor } from '../backup/BackupCatalog.js';
 import { boundRecords, countBoundRecords } from './boundRecords.js';
 import { applyJournal, discardJournal, journalOp, MARKER_DELETE, markerOp, readMarker, type Applied, type JournalTarget, type MigrationMarker } from './migrationJournal.js';
 import type { SchemaGuard, SchemaHold } from './SchemaGuard.js';
-import { migrationInProgress, underMigrationLease, type MigrationLease } from './migrationLease.js';
+import { isMigrationLeaseLost, migrationInProgress, migrationLeaseLost, underMigrationLease, type MigrationLease } from './migrationLease.js';
 import { ScopeClaims } from './scopeClaims.js';
 import type { RecordMigrator } from './RecordMigrator.js';
 import type { SchemaRegistry } from './SchemaRegistry.js';
@@ -60,14 +60,14 @@ export interface MigrationRunHost {
   storage(): StorageBackend;
   /** Resolves once every write already queued for the schema's keys is durable. */
   drain(schema: string): Promise<void>;
-  /** Logs events (and commits `extraOps` with them) through the commit path. */
-  record(events: readonly EventSpec[], extraOps?: BatchOp[]): Promise<void>;
+  /** Logs events (and commits `extraOps` with them) through the commit path, fenced by `fence` when given. */
+  record(events: readonly EventSpec[], extraOps?: BatchOp[], fence?: readonly LeaseHold[]): Promise<void>;
   journalTarget: JournalTarget;
   /** Writes a batch outside the commit path, where the fault injector can fail it too. */
   writeBatch(ops: BatchOp[], sync?: boolean, fence?: readonly LeaseHold[]): Promise<void>;
   /** On a store that several processes share, the lease of one migration at a time; undefined otherwise. */
   migrationLease(): MigrationLease | undefined;
-  /** The migration lease this run holds: what it writes outside the commit path is fenced by it. */
+  /** The migration lease this run holds: what it writes, its events included, is fenced by it. */
   fence?: readonly LeaseHold[];
   /** The sequence of the last commit. */
   lastSeq(): number;
@@ -163,7 +163,7 @@ async function migrateAndApply(
   } catch (error) {
     hold?.release();
     if (!request.dryRun) await failed(host, result, error);
-    throw error;
+    throw isMigrationLeaseLost(error) ? migrationLeaseLost(result, false, error) : error;
   }
   result.durationMs = host.now() - started;
   if (hold === undefined) return result;
@@ -174,7 +174,7 @@ async function migrateAndApply(
   } catch (error) {
     hold.release();
     await failed(host, result, error);
-    throw error;
+    throw isMigrationLeaseLost(error) ? migrationLeaseLost(result, false, error) : error;
   }
   hold.holdReads();
   try {
@@ -184,6 +184,10 @@ async function migrateAndApply(
       result.skipped = skipped;
     }
   } catch (error) {
+    if (isMigrationLeaseLost(error)) {
+      hold.release();
+      throw migrationLeaseLost(result, true, error);
+    }
     hold.fail(unapplied(result, error));
     throw unapplied(result, error);
   }
@@ -200,7 +204,7 @@ async function migrateIntoJournal(host: MigrationRunHost, request: MigrationRequ
     const total = request.onProgress === undefined ? 0 : await countBoundRecords(storage, snapshot, host.registry, migrator.schema);
     if (!request.dryRun) {
       await host.writeBatch([markerOp({ id: result.id, schema: result.schema, to: result.to, state: 'prepared', startedAt: host.now() }, host.now())], false, host.fence);
-      await host.record([{ kind: 'migration.started', data: { id: result.id, schema: result.schema, to: result.to, ...(request.onProgress === undefined ? {} : { records: total }), ...(result.backupId === undefined ? {} : { backupId: result.backupId }) } }]);
+      await host.record([{ kind: 'migration.started', data: { id: result.id, schema: result.schema, to: result.to, ...(request.onProgress === undefined ? {} : { records: total }), ...(result.backupId === undefined ? {} : { backupId: result.backupId }) } }], undefined, host.fence);
     }
     const target = `${migrator.schema}@${migrator.target}`;
     let ops: BatchOp[] = [];
@@ -256,7 +260,7 @@ export async function resumeMigration(host: MigrationRunHost): Promise<void> {
         kind: 'migration.failed',
         data: { id: marker.id, schema: marker.schema, to: marker.to, message: 'The process stopped before the migration committed; the store is as it was before it', code: 'MIGRATION_FAILED' },
       },
-    ]);
+    ], undefined, host.fence);
     return;
   }
   await applyCommitted(host, marker, true, undefined);
@@ -285,11 +289,15 @@ async function applyCommitted(host: MigrationRunHost, marker: MigrationMarker, r
         durationMs: host.now() - marker.startedAt,
         ...(resumed ? { resumed: true } : {}),
       };
-      await host.record([{ kind: 'migration.completed', data }], [MARKER_DELETE]);
+      // Fenced: a process that lost the lease (paused past it) must not log a second completion, nor
+      // delete the marker of a migration that another process started since.
+      await host.record([{ kind: 'migration.completed', data }], [MARKER_DELETE], host.fence);
       host.guard.releaseFailed(marker.schema);
       return done;
     } catch (error) {
       lastError = error;
+      // Another process took the migration over: it finishes the journal, and trying again cannot help.
+      if (isMigrationLeaseLost(error)) break;
     }
   }
   throw lastError;
@@ -307,7 +315,8 @@ async function failed(host: MigrationRunHost, result: MigrationResult, error: un
     ...(typeof details?.scope === 'string' ? { scope: details.scope } : {}),
     ...(typeof details?.key === 'string' ? { key: details.key } : {}),
   };
-  await host.record([{ kind: 'migration.failed', data }]).catch(() => {});
+  // Refused when the lease was lost: the process that took it over logs the failure as it discards the journal.
+  await host.record([{ kind: 'migration.failed', data }], undefined, host.fence).catch(() => {});
 }
 
 function unapplied(result: MigrationResult, error: unknown): LlmStateError {

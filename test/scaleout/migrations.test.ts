@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { LlmStateError, Scope, steps, type MigrationResult, type Runtime } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
-import { describePostgres } from '../support/postgres.js';
+import { describePostgres, postgresQuery } from '../support/postgres.js';
 import { holdBatch, SharedSchema, writesMarker } from './sharedSchema.js';
 
 // Two runtimes on one schema stand for two processes. A migration run in one of them changes records
@@ -181,4 +181,82 @@ describePostgres('scale-out: a migration and the processes that write its record
     assert.deepEqual(await c.state.get(ADA, 'profile'), { fullName: 'Ada, written meanwhile' });
     assert.deepEqual(await c.state.get(BOB, 'profile'), { fullName: 'Bob' });
   });
+
+  it('that lost its lease to another process after its commit logs nothing more, and leaves the journal to that process, which finishes it once', async () => {
+    const b = await migratorOfStoppedWriters();
+    const leases = `"${shared.schema.schema}".leases`;
+
+    // Once the migration has committed, and before it applies its records, another process takes its
+    // lease over: what a pause past the lease's time to live comes to.
+    let committed = false;
+    let resume!: () => void;
+    const held = new Promise<void>((resolve) => (resume = resolve));
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    const stop = storageOf(b).intercept({
+      beforeBatch: (ops) => {
+        if (writesMarker(ops, 'committed')) committed = true;
+      },
+      beforeGet: async (sublevel) => {
+        if (!committed || sublevel !== 'state') return;
+        committed = false;
+        reach();
+        await held;
+      },
+    });
+    const running = b.migrations.run({ schema: 'profile', backup: false }).then(
+      () => assert.fail('the migration succeeded with its lease lost'),
+      (error: unknown) => error as LlmStateError,
+    );
+    try {
+      await reached;
+      await postgresQuery(`UPDATE ${leases} SET owner = 'thief', epoch = epoch + 1 WHERE resource = 'llmstate:migration'`);
+    } finally {
+      resume();
+      stop();
+    }
+    const refused = await running;
+    assert.equal(refused.code, 'MIGRATION_FAILED', refused.message);
+    assert.deepEqual(refused.details, { id: refused.details?.id, schema: 'profile', to: '2.0.0', committed: true, reason: 'lease_lost' });
+    assert.deepEqual(await migrationEvents(b), ['started'], 'B logs no completion');
+    assert.ok(await storageOf(b).get('meta', Buffer.from('migration')), 'the marker is left for the process that took the lease');
+
+    // The lease's new holder stops; a process that opens then finishes the journal, and logs it once.
+    await postgresQuery(`UPDATE ${leases} SET expires_at = now() - interval '1 second' WHERE resource = 'llmstate:migration'`);
+    const c = await start('c');
+    assert.deepEqual(await migrationEvents(c), ['started', 'completed']);
+    assert.equal(await storageOf(c).get('meta', Buffer.from('migration')), undefined);
+    assert.deepEqual(await c.state.get(ADA, 'profile'), { fullName: 'Ada' });
+    assert.deepEqual(await c.state.get(BOB, 'profile'), { fullName: 'Bob' });
+  });
+
+  it('that lost its lease to another process before its commit changes nothing, and that process logs the failure once', async () => {
+    const b = await migratorOfStoppedWriters();
+    const { reached, resume } = holdBatch(b, (ops) => writesMarker(ops, 'committed'));
+    const running = b.migrations.run({ schema: 'profile', backup: false }).then(
+      () => assert.fail('the migration succeeded with its lease lost'),
+      (error: unknown) => error as LlmStateError,
+    );
+    try {
+      await reached;
+      await postgresQuery(`UPDATE "${shared.schema.schema}".leases SET owner = 'thief', epoch = epoch + 1, expires_at = now() - interval '1 second' WHERE resource = 'llmstate:migration'`);
+    } finally {
+      resume();
+    }
+    const refused = await running;
+    assert.equal(refused.details?.reason, 'lease_lost', refused.message);
+    assert.equal(refused.details?.committed, false);
+    assert.deepEqual(await migrationEvents(b), ['started'], 'B logs no failure: the process that takes the lease over does');
+
+    const c = await start('c');
+    assert.deepEqual(await migrationEvents(c), ['started', 'failed']);
+    assert.deepEqual(await c.state.get(ADA, 'profile'), { name: 'Ada' });
+    assert.deepEqual(await c.state.get(BOB, 'profile'), { name: 'Bob' });
+  });
 });
+
+/** The kinds of the migration events on record, in order, without their `migration.` prefix. */
+async function migrationEvents(rt: Runtime): Promise<string[]> {
+  const events = await rt.events.query({ kinds: ['migration.started', 'migration.completed', 'migration.failed'] });
+  return events.map((event) => event.kind.slice('migration.'.length));
+}
