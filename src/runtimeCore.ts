@@ -201,8 +201,8 @@ export class RuntimeCore {
     const systemLog = new SystemEventLog(scheduler);
     this.#systemLog = systemLog;
     const history = new HookHistory(storage);
-    const recordEvents = (events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext) =>
-      systemLog.append(events, context ?? currentCorrelation(), extraOps);
+    const recordEvents = (events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext, fence?: readonly LeaseHold[]) =>
+      systemLog.append(events, context ?? currentCorrelation(), extraOps, fence);
     const cutOff = async (agentId: string, error: LlmStateError) => {
       actors.rejectQueued(Scope.agent(agentId), error);
       actors.rejectQueuedBy(`agent:${agentId}`, error);

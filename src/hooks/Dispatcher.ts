@@ -4,13 +4,14 @@ import type { HookRunner } from '../../workers/HookPool.js';
 import type { Clock } from '../clock.js';
 import { runUncorrelated } from '../events/correlation.js';
 import { deliveredEventJson } from '../events/eventLog.js';
-import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BatchOp, LeaseHold, StorageBackend } from '../storage/index.js';
 import type { BuiltinSink } from './builtinSinks.js';
 import type { CircuitState } from './CircuitBreaker.js';
 import { ExecutionRunner, type RunnerDeps } from './ExecutionRunner.js';
 import type { HookDefinition } from './hookDefinition.js';
 import { HookSlot, type SlotCounters } from './HookSlot.js';
 import { batchEntry, type PendingEntry } from './pendingEntry.js';
+import type { LoadedOutbox } from './loadOutbox.js';
 import { SharedDelivery, type DeliveryLeases } from './SharedDelivery.js';
 import { encodeDeadLetter, encodeOutboxValue, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
 
@@ -214,7 +215,8 @@ export class Dispatcher implements OutboxPort {
 
   /**
    * Stops routing to a hook, waits for the batches already routed to it to commit (`commitsSettled`)
-   * and for its running executions; returns what was waiting.
+   * and for its running executions; returns what was waiting. On a shared store the hook's delivery lease
+   * is kept, so that its running executions record under it, for {@link sweepUnregistered}.
    */
   async remove(name: string, commitsSettled: () => Promise<void>): Promise<PendingEntry[]> {
     const slot = this.slot(name);
@@ -222,10 +224,15 @@ export class Dispatcher implements OutboxPort {
     this.#slots.delete(slot.id);
     this.#sortSlots();
     await commitsSettled();
-    await this.#shared?.release(name);
     while (slot.inFlight > 0) await this.#nextSettled();
     this.#runner.setSink(name, undefined);
     return slot.drain();
+  }
+
+  /** On a shared store: see {@link SharedDelivery.sweepUnregistered}. */
+  sweepUnregistered(name: string, commit: (swept: LoadedOutbox, fence: LeaseHold[]) => Promise<void>): Promise<LoadedOutbox | undefined> {
+    if (this.#shared === undefined) throw new Error('sweepUnregistered is for a store that several processes share');
+    return this.#shared.sweepUnregistered(name, commit);
   }
 
   slot(name: string): HookSlot | undefined {

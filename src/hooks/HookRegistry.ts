@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { LlmStateError } from '../errors.js';
 import { redactError, redactView } from '../redaction/index.js';
 import type { EventSpec } from '../events/eventLog.js';
-import type { BatchOp, StorageBackend } from '../storage/index.js';
+import type { BatchOp, LeaseHold, StorageBackend } from '../storage/index.js';
+import type { CorrelationContext } from '../events/correlation.js';
 import { auditSink, cacheInvalidationSink, metricsSink, type BuiltinSink, type InvalidationKeyspace, type ObservedMetrics } from './builtinSinks.js';
 import type { Dispatcher, HookStatus } from './Dispatcher.js';
 import type { HookDefinition } from './hookDefinition.js';
@@ -24,7 +25,8 @@ export interface HookRegistryDeps {
   dispatcher: Dispatcher;
   redaction: HookRedactionPaths;
   observed: ObservedMetrics;
-  recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
+  /** Logs events through the commit path; with a `fence`, refused (LEASE_LOST) once one of its leases is lost. */
+  recordEvents(events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext, fence?: readonly LeaseHold[]): Promise<void>;
   /** Loads a module in the pool and checks its default export. */
   probe(module: string, timeoutMs: number): Promise<void>;
   /** Waits for acknowledged writes to reach the outbox. */
@@ -99,10 +101,19 @@ export class HookRegistry {
     this.#deps.redaction.retire(definition);
     this.#keyspaces.delete(name);
     // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
-    const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
+    const { dispatcher, recordEvents } = this.#deps;
+    const waiting = await dispatcher.remove(name, this.#deps.commitsIdle);
     const now = this.#deps.clock.now();
-    const { ops, count } = await this.#deadLetterAll(name, waiting, now);
-    await this.#deps.recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], [definitionPut({ ...definition, unregisteredAt: now }), ...ops]);
+    const unregistered = (count: number, ops: BatchOp[] = [], fence?: readonly LeaseHold[]) =>
+      recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], [definitionPut({ ...definition, unregisteredAt: now }), ...ops], undefined, fence);
+    if (!dispatcher.shared) {
+      await unregistered(waiting.reduce((sum, entry) => sum + eventCount(entry), 0), deadLettered(name, waiting, now));
+      return true;
+    }
+    // The outbox is swept with the registration, under the hook's delivery lease (see sweepUnregistered):
+    // what another process staged, and the deliverer had not read yet, would otherwise wait there for good.
+    const swept = await dispatcher.sweepUnregistered(name, (outbox, fence) => unregistered(outbox.deadLettered, outbox.ops, fence));
+    if (swept === undefined) await unregistered(0);
     return true;
   }
 
@@ -177,21 +188,12 @@ export class HookRegistry {
     if (definition === undefined) return;
     this.#deps.redaction.retire(definition);
     this.#keyspaces.delete(name);
-    const waiting = await this.#deps.dispatcher.remove(name, this.#deps.commitsIdle);
-    const { ops } = await this.#deadLetterAll(name, waiting, this.#deps.clock.now());
-    if (ops.length > 0) await this.#deps.storage.batch(ops);
-  }
-
-  /**
-   * What moves every entry of an unregistered hook to its dead letters. On a store of one process they
-   * are all in its queue here. On a shared store the queue holds only what this process staged or read,
-   * so the outbox itself is swept: what another process staged, and the deliverer had not read yet,
-   * would otherwise wait there for good.
-   */
-  async #deadLetterAll(name: string, waiting: readonly PendingEntry[], now: number): Promise<{ ops: BatchOp[]; count: number }> {
-    if (!this.#deps.dispatcher.shared) return { ops: deadLettered(name, waiting, now), count: waiting.reduce((sum, entry) => sum + eventCount(entry), 0) };
-    const swept = await loadOutbox(this.#deps.storage, new Map(), now, { hookName: name, after: 0, skip: () => false });
-    return { ops: swept.ops, count: swept.deadLettered };
+    const { dispatcher, storage } = this.#deps;
+    // What this process queued is in the outbox, which is swept (a refresh happens only on a shared store).
+    await dispatcher.remove(name, this.#deps.commitsIdle);
+    await dispatcher.sweepUnregistered(name, async (outbox, fence) => {
+      if (outbox.ops.length > 0) await storage.batch(outbox.ops, { fence });
+    });
   }
 
   /** Disables a hook (with `disabled`) or enables it again (without). False for an unknown name. */

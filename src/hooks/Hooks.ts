@@ -1,6 +1,7 @@
 import { checkOptionsArgument } from '../checkOptions.js';
 import { Serial } from '../Serial.js';
-import type { StorageBackend, BatchOp } from '../storage/index.js';
+import type { StorageBackend, BatchOp, LeaseHold } from '../storage/index.js';
+import type { CorrelationContext } from '../events/correlation.js';
 import type { Clock } from '../clock.js';
 import type { EventSpec } from '../events/eventLog.js';
 import { ObservedMetrics, type InvalidationKeyspace } from './builtinSinks.js';
@@ -25,7 +26,8 @@ export interface HooksDeps {
   redaction: HookRedactionPaths;
   history: HookHistory;
   historyRetention: Required<HistoryRetention>;
-  recordEvents(events: EventSpec[], extraOps?: BatchOp[]): Promise<void>;
+  /** Logs events through the commit path; with a `fence`, refused (LEASE_LOST) once one of its leases is lost. */
+  recordEvents(events: EventSpec[], extraOps?: BatchOp[], context?: CorrelationContext, fence?: readonly LeaseHold[]): Promise<void>;
   /** Loads a module in the pool and checks its default export. */
   probe(module: string, timeoutMs: number): Promise<void>;
   assertWritable(): void;

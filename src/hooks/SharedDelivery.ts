@@ -1,8 +1,10 @@
 import type { Clock } from '../clock.js';
+import { isLlmStateError } from '../errors.js';
 import type { LeaseHold, StorageBackend } from '../storage/index.js';
 import { repeatEvery, type Timers } from '../timers.js';
+import { readDefinition } from './hookRegistryRecords.js';
 import type { HookSlot } from './HookSlot.js';
-import { loadOutbox } from './loadOutbox.js';
+import { loadOutbox, type LoadedOutbox } from './loadOutbox.js';
 
 /** The leases of a store several processes share, as hook delivery needs them. */
 export interface DeliveryLeases {
@@ -57,6 +59,8 @@ export function hookOfDeliveryResource(resource: string): string | undefined {
 export class SharedDelivery {
   readonly #deps: SharedDeliveryDeps;
   readonly #deliveries = new Map<string, Delivery>();
+  /** Hooks unregistered here whose outbox another live process delivered: swept once their lease is free. */
+  readonly #unswept = new Set<string>();
   #stopPolling: (() => void) | undefined;
   #round: Promise<void> | undefined;
   #closed = false;
@@ -107,12 +111,39 @@ export class SharedDelivery {
     slot?.abandonQueued();
   }
 
-  /** Gives up delivering `hookName` (it was unregistered here). */
-  async release(hookName: string): Promise<void> {
-    const delivery = this.#deliveries.get(hookName);
-    if (delivery === undefined) return;
+  /**
+   * Moves every outbox entry of `hookName`, which was unregistered here, to its dead letters, under the
+   * hook's delivery lease: the one this process held, or one taken now. Holding it, no process runs an
+   * entry while it is swept, so none is both run and dead-lettered. `commit` writes the sweep, fenced.
+   *
+   * While another live process delivers the hook, the sweep is left to it: it sweeps as it hears of the
+   * unregistration. In case it dies first, this process sweeps once the lease is free (each round).
+   *
+   * @returns what was swept, or undefined when it was left to another process.
+   */
+  async sweepUnregistered(hookName: string, commit: (swept: LoadedOutbox, fence: LeaseHold[]) => Promise<void>): Promise<LoadedOutbox | undefined> {
+    const held = this.#deliveries.get(hookName)?.hold;
     this.#deliveries.delete(hookName);
-    await this.#deps.leases.release(delivery.hold);
+    // Closing: the lease is given up with the others, and a process that heard sweeps once it is free.
+    if (this.#closed) return undefined;
+    const hold = held ?? (await this.#deps.leases.tryAcquire(deliveryResource(hookName)));
+    if (hold === undefined) {
+      this.#unswept.add(hookName);
+      return undefined;
+    }
+    this.#unswept.delete(hookName);
+    try {
+      const swept = await this.#sweep(hookName);
+      await commit(swept, [hold]);
+      return swept;
+    } catch (error) {
+      // Taken over meanwhile (this process was paused past the lease): the new holder sweeps.
+      if (!isLlmStateError(error, 'LEASE_LOST')) throw error;
+      this.#unswept.add(hookName);
+      return undefined;
+    } finally {
+      await this.#deps.leases.release(hold);
+    }
   }
 
   async close(): Promise<void> {
@@ -140,6 +171,10 @@ export class SharedDelivery {
         queued = (await this.#takeAndRead(slot)) || queued;
       }
       if (queued) this.#deps.poke();
+      for (const hookName of this.#unswept) {
+        if (this.#closed) return;
+        await this.#sweepOnceFree(hookName);
+      }
     });
   }
 
@@ -173,6 +208,33 @@ export class SharedDelivery {
       this.#deliveries.set(slot.name, delivery);
     }
     return this.#read(slot, delivery);
+  }
+
+  /** What {@link sweepUnregistered} left to another process, done once its delivery lease is free. */
+  async #sweepOnceFree(hookName: string): Promise<void> {
+    // Registered here again: its entries are to be delivered.
+    if (this.#deps.slots().some((slot) => slot.name === hookName)) {
+      this.#unswept.delete(hookName);
+      return;
+    }
+    const hold = await this.#deps.leases.tryAcquire(deliveryResource(hookName));
+    if (hold === undefined) return;
+    try {
+      // Registered again elsewhere meanwhile: its entries are to be delivered there.
+      const stored = await readDefinition(this.#deps.storage, hookName);
+      if (stored === undefined || stored.unregisteredAt !== undefined) {
+        const swept = await this.#sweep(hookName);
+        if (swept.ops.length > 0) await this.#deps.storage.batch(swept.ops, { fence: [hold] });
+      }
+      this.#unswept.delete(hookName);
+    } finally {
+      await this.#deps.leases.release(hold);
+    }
+  }
+
+  /** Every outbox entry of `hookName`, as dead letters (reason `unregistered`). */
+  #sweep(hookName: string): Promise<LoadedOutbox> {
+    return loadOutbox(this.#deps.storage, new Map(), this.#deps.clock.now(), { hookName, after: 0, skip: () => false });
   }
 
   /** Queues the entries of `slot`'s hook that other processes committed since the last read. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Scope, type Runtime } from '../../src/index.js';
-import { registerScripted } from '../hooks/hookHelpers.js';
+import { openGate, registerScripted } from '../hooks/hookHelpers.js';
 import { tempDir } from '../helpers.js';
 import { describePostgres, postgresQuery } from '../support/postgres.js';
 import { SharedSchema, until } from './sharedSchema.js';
@@ -94,6 +94,47 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
     assert.deepEqual(await outboxKeys(), []);
     const letters = await a.hooks.deadLetters({ hookName: 'h' });
     assert.deepEqual(letters.map((letter) => [letter.reason, letter.events.map((event) => (event as { id: string }).id)]), [['unregistered', [eventId]]]);
+  });
+
+  it('unregistered through B while A runs an execution of it, the execution is recorded as a success and not dead-lettered too', async () => {
+    const gate = join(tempDir().dir, 'gate');
+    const a = await start('a');
+    const b = await start('b', { autoStart: false });
+    await registerScripted(a, 'h', { gate }, { timeoutMs: 600_000 });
+    await until(() => b.hooks.get('h') !== undefined);
+    await a.state.set(Scope.agent('ada'), 'k', 1);
+    const [eventId] = await setEventIds(a, 'k');
+    await until(() => a.hooks.get('h')?.inFlight === 1);
+
+    // B does not deliver the hook: it leaves the outbox to A, which sweeps it under its delivery lease.
+    assert.equal(await b.hooks.unregister('h'), true);
+    await until(() => a.hooks.get('h') === undefined);
+    openGate(gate);
+    await until(async () => (await outboxKeys()).length === 0);
+    assert.equal(await succeededFor(a, 'h', eventId), true, 'the execution under way is recorded');
+    assert.deepEqual(await a.hooks.deadLetters({ hookName: 'h' }), [], 'and nothing of it is dead-lettered');
+    const [unregistered] = await b.events.query({ kinds: ['hook.unregistered'] });
+    assert.deepEqual(unregistered.data, { hook: 'h', deadLettered: 0 });
+  });
+
+  it('unregistered while a process that has died still holds its delivery lease, its outbox is swept once that lease expires', async () => {
+    const a = await start('a');
+    await registerScripted(a, 'h');
+    await a.hooks.disable('h');
+    await a.state.set(Scope.agent('ada'), 'one', 1);
+    await a.state.set(Scope.agent('ada'), 'two', 2);
+    await until(async () => (await outboxKeys()).length === 2);
+    // A dies holding the hook's delivery lease: its row is left, to expire in a second.
+    await postgresQuery(`UPDATE "${shared.schema.schema}".leases SET owner = 'dead', epoch = epoch + 1, expires_at = now() + interval '1 second' WHERE resource = 'hook:h'`);
+    await shared.close(a);
+
+    const c = await start('c');
+    assert.equal(await c.hooks.unregister('h'), true);
+    const [unregistered] = await c.events.query({ kinds: ['hook.unregistered'] });
+    assert.deepEqual(unregistered.data, { hook: 'h', deadLettered: 0 }, 'the lease was not free: nothing swept yet');
+    await until(async () => (await outboxKeys()).length === 0);
+    const letters = await c.hooks.deadLetters({ hookName: 'h' });
+    assert.deepEqual(letters.map((letter) => letter.reason), ['unregistered', 'unregistered']);
   });
 
   it('registered again elsewhere as a module hook, a cacheInvalidation hook parked here runs here', async () => {
