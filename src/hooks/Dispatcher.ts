@@ -230,9 +230,9 @@ export class Dispatcher implements OutboxPort {
   }
 
   /** On a shared store: see {@link SharedDelivery.sweepUnregistered}. */
-  sweepUnregistered(name: string, commit: (swept: LoadedOutbox, fence: LeaseHold[]) => Promise<void>): Promise<LoadedOutbox | undefined> {
+  sweepUnregistered(name: string, unregistering: boolean, commit: (swept: LoadedOutbox, fence: LeaseHold[]) => Promise<void>): Promise<LoadedOutbox | undefined> {
     if (this.#shared === undefined) throw new Error('sweepUnregistered is for a store that several processes share');
-    return this.#shared.sweepUnregistered(name, commit);
+    return this.#shared.sweepUnregistered(name, unregistering, commit);
   }
 
   slot(name: string): HookSlot | undefined {

@@ -112,7 +112,7 @@ export class HookRegistry {
     }
     // The outbox is swept with the registration, under the hook's delivery lease (see sweepUnregistered):
     // what another process staged, and the deliverer had not read yet, would otherwise wait there for good.
-    const swept = await dispatcher.sweepUnregistered(name, (outbox, fence) => unregistered(outbox.deadLettered, outbox.ops, fence));
+    const swept = await dispatcher.sweepUnregistered(name, true, (outbox, fence) => unregistered(outbox.deadLettered, outbox.ops, fence));
     if (swept === undefined) await unregistered(0);
     return true;
   }
@@ -191,7 +191,7 @@ export class HookRegistry {
     const { dispatcher, storage } = this.#deps;
     // What this process queued is in the outbox, which is swept (a refresh happens only on a shared store).
     await dispatcher.remove(name, this.#deps.commitsIdle);
-    await dispatcher.sweepUnregistered(name, async (outbox, fence) => {
+    await dispatcher.sweepUnregistered(name, false, async (outbox, fence) => {
       if (outbox.ops.length > 0) await storage.batch(outbox.ops, { fence });
     });
   }

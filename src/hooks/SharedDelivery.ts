@@ -2,9 +2,9 @@ import type { Clock } from '../clock.js';
 import { isLlmStateError } from '../errors.js';
 import type { LeaseHold, StorageBackend } from '../storage/index.js';
 import { repeatEvery, type Timers } from '../timers.js';
-import { readDefinition } from './hookRegistryRecords.js';
+import { readDefinition, readDefinitions } from './hookRegistryRecords.js';
 import type { HookSlot } from './HookSlot.js';
-import { loadOutbox, type LoadedOutbox } from './loadOutbox.js';
+import { hasOutboxEntries, loadOutbox, type LoadedOutbox } from './loadOutbox.js';
 
 /** The leases of a store several processes share, as hook delivery needs them. */
 export interface DeliveryLeases {
@@ -61,6 +61,8 @@ export class SharedDelivery {
   readonly #deliveries = new Map<string, Delivery>();
   /** Hooks unregistered here whose outbox another live process delivered: swept once their lease is free. */
   readonly #unswept = new Set<string>();
+  /** Whether the first round has looked for them in the store: those of processes that stopped first. */
+  #lookedForUnswept = false;
   #stopPolling: (() => void) | undefined;
   #round: Promise<void> | undefined;
   #closed = false;
@@ -90,7 +92,11 @@ export class SharedDelivery {
     this.#deliveries.get(hookName)?.staged.delete(seq);
   }
 
-  /** Starts taking hooks over and reading the outbox; the first round runs at once. */
+  /**
+   * Starts taking hooks over and reading the outbox; the first round runs at once. Hooks unregistered
+   * while no process could sweep their entries (their deliverer died, and those that heard stopped) are
+   * swept by the rounds, once their lease is free.
+   */
   start(): void {
     if (this.#stopPolling !== undefined || this.#closed) return;
     this.#stopPolling = repeatEvery(this.#deps.timers, this.#deps.pollMs, () => this.#startRound());
@@ -112,38 +118,48 @@ export class SharedDelivery {
   }
 
   /**
-   * Moves every outbox entry of `hookName`, which was unregistered here, to its dead letters, under the
-   * hook's delivery lease: the one this process held, or one taken now. Holding it, no process runs an
-   * entry while it is swept, so none is both run and dead-lettered. `commit` writes the sweep, fenced.
+   * Moves every outbox entry of `hookName`, which was unregistered, to its dead letters, under the hook's
+   * delivery lease: the one this process held, or one taken now. Holding it, no process runs an entry
+   * while it is swept, so none is both run and dead-lettered. `commit` writes the sweep, fenced. Runs in
+   * turn with the rounds, so that no round takes the lease again meanwhile.
    *
    * While another live process delivers the hook, the sweep is left to it: it sweeps as it hears of the
-   * unregistration. In case it dies first, this process sweeps once the lease is free (each round).
+   * unregistration. In case it dies first, this process sweeps once the lease is free (each round), and a
+   * process that starts delivering sweeps every unregistered hook's entries (see {@link start}).
    *
-   * @returns what was swept, or undefined when it was left to another process.
+   * @param unregistering The caller writes the unregistration with the sweep. Otherwise the stored
+   * registration is read again under the lease: a hook registered again meanwhile is not swept.
+   * @returns what was swept, or undefined when it was left to another process (or to a later round).
    */
-  async sweepUnregistered(hookName: string, commit: (swept: LoadedOutbox, fence: LeaseHold[]) => Promise<void>): Promise<LoadedOutbox | undefined> {
-    const held = this.#deliveries.get(hookName)?.hold;
-    this.#deliveries.delete(hookName);
-    // Closing: the lease is given up with the others, and a process that heard sweeps once it is free.
-    if (this.#closed) return undefined;
-    const hold = held ?? (await this.#deps.leases.tryAcquire(deliveryResource(hookName)));
-    if (hold === undefined) {
-      this.#unswept.add(hookName);
-      return undefined;
-    }
-    this.#unswept.delete(hookName);
-    try {
-      const swept = await this.#sweep(hookName);
-      await commit(swept, [hold]);
-      return swept;
-    } catch (error) {
-      // Taken over meanwhile (this process was paused past the lease): the new holder sweeps.
-      if (!isLlmStateError(error, 'LEASE_LOST')) throw error;
-      this.#unswept.add(hookName);
-      return undefined;
-    } finally {
-      await this.#deps.leases.release(hold);
-    }
+  sweepUnregistered(hookName: string, unregistering: boolean, commit: (swept: LoadedOutbox, fence: LeaseHold[]) => Promise<void>): Promise<LoadedOutbox | undefined> {
+    return this.#inTurn(async () => {
+      const held = this.#deliveries.get(hookName)?.hold;
+      this.#deliveries.delete(hookName);
+      // Closing without the lease: a process that delivers hooks sweeps once it is free, or as it starts.
+      if (this.#closed && held === undefined) return undefined;
+      const hold = held ?? (await this.#deps.leases.tryAcquire(deliveryResource(hookName)));
+      if (hold === undefined) {
+        this.#unswept.add(hookName);
+        return undefined;
+      }
+      try {
+        if (!unregistering && !(await this.#stillUnregistered(hookName))) {
+          this.#unswept.delete(hookName);
+          return undefined;
+        }
+        const swept = await this.#sweep(hookName);
+        await commit(swept, [hold]);
+        this.#unswept.delete(hookName);
+        return swept;
+      } catch (error) {
+        this.#unswept.add(hookName);
+        // Taken over meanwhile (this process was paused past the lease): the new holder sweeps.
+        if (isLlmStateError(error, 'LEASE_LOST')) return undefined;
+        throw error;
+      } finally {
+        await this.#deps.leases.release(hold);
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -171,6 +187,12 @@ export class SharedDelivery {
         queued = (await this.#takeAndRead(slot)) || queued;
       }
       if (queued) this.#deps.poke();
+      if (!this.#lookedForUnswept) {
+        this.#lookedForUnswept = true;
+        for (const definition of await readDefinitions(this.#deps.storage)) {
+          if (definition.unregisteredAt !== undefined && (await hasOutboxEntries(this.#deps.storage, definition.name))) this.#unswept.add(definition.name);
+        }
+      }
       for (const hookName of this.#unswept) {
         if (this.#closed) return;
         await this.#sweepOnceFree(hookName);
@@ -180,14 +202,21 @@ export class SharedDelivery {
 
   /** Runs `work` after the round under way; one at a time, so a hook is never read twice at once. */
   #serially(work: () => Promise<void>): Promise<void> {
-    const round = (this.#round ?? Promise.resolve())
-      .then(work)
-      .catch((error: unknown) => this.#deps.reportError(error))
-      .finally(() => {
-        if (this.#round === round) this.#round = undefined;
-      });
+    return this.#inTurn(work).catch((error: unknown) => this.#deps.reportError(error));
+  }
+
+  /** As {@link #serially}, for work whose caller is told how it went. */
+  #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = (this.#round ?? Promise.resolve()).then(work);
+    const round: Promise<void> = run.then(
+      () => {},
+      () => {},
+    );
     this.#round = round;
-    return round;
+    void round.finally(() => {
+      if (this.#round === round) this.#round = undefined;
+    });
+    return run;
   }
 
   /** Takes the lease of `slot`'s hook if it is free, and reads its outbox if this process delivers it. */
@@ -221,8 +250,7 @@ export class SharedDelivery {
     if (hold === undefined) return;
     try {
       // Registered again elsewhere meanwhile: its entries are to be delivered there.
-      const stored = await readDefinition(this.#deps.storage, hookName);
-      if (stored === undefined || stored.unregisteredAt !== undefined) {
+      if (await this.#stillUnregistered(hookName)) {
         const swept = await this.#sweep(hookName);
         if (swept.ops.length > 0) await this.#deps.storage.batch(swept.ops, { fence: [hold] });
       }
@@ -230,6 +258,11 @@ export class SharedDelivery {
     } finally {
       await this.#deps.leases.release(hold);
     }
+  }
+
+  async #stillUnregistered(hookName: string): Promise<boolean> {
+    const stored = await readDefinition(this.#deps.storage, hookName);
+    return stored === undefined || stored.unregisteredAt !== undefined;
   }
 
   /** Every outbox entry of `hookName`, as dead letters (reason `unregistered`). */

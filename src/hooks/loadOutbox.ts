@@ -103,3 +103,9 @@ export async function oldestReferencedSeq(storage: StorageBackend): Promise<numb
   }
   return oldest;
 }
+
+/** Whether the outbox holds any entry of `hookName`. */
+export async function hasOutboxEntries(storage: StorageBackend, hookName: string): Promise<boolean> {
+  for await (const _ of storage.iterate('outbox', { ...hookRange(hookName), limit: 1 })) return true;
+  return false;
+}

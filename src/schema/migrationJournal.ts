@@ -57,8 +57,10 @@ export function journalOp(stateKey: Buffer, json: string, schemaRef: string, now
 }
 
 /**
- * Empties the journal and removes the marker: the store is as it was before the migration began. Fenced
- * by the migration lease, where there is one, so that a process that lost it discards nothing.
+ * Empties the journal: the store's records are as they were before the migration began. The caller removes
+ * the marker with the event that ends the migration (`migration.failed`), so that a process stopped in
+ * between leaves the marker for the next to finish. Fenced by the migration lease, where there is one, so
+ * that a process that lost it discards nothing.
  */
 export async function discardJournal(storage: StorageBackend, fence?: readonly LeaseHold[]): Promise<void> {
   const fenced = fence === undefined ? {} : { fence };
@@ -70,8 +72,7 @@ export async function discardJournal(storage: StorageBackend, fence?: readonly L
       ops = [];
     }
   }
-  ops.push(MARKER_DELETE);
-  await storage.batch(ops, { sync: true, ...fenced });
+  if (ops.length > 0) await storage.batch(ops, { sync: true, ...fenced });
 }
 
 /** The way into a scope's mailbox for the journal's records. */

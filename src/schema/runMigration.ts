@@ -119,11 +119,22 @@ export async function runMigration(host: MigrationRunHost, request: MigrationReq
  * share, only when no other process is running one (that process finishes its own).
  */
 export async function resumeMigrationAtOpen(host: MigrationRunHost): Promise<void> {
-  // Most opens find nothing to finish, and need no lease for it.
-  if ((await readMarker(host.storage())) === undefined) return resumeMigration(host);
+  // Most opens find nothing to finish, and need no lease for it; a marker written after this read is a
+  // run's that has just begun, and its own.
+  if ((await readMarker(host.storage())) === undefined) {
+    host.guard.releaseFailed();
+    return;
+  }
   return underMigrationLease(
     host.migrationLease(),
-    (fence) => resumeMigration({ ...host, ...(fence === undefined ? {} : { fence }) }),
+    async (fence) => {
+      try {
+        await resumeMigration({ ...host, ...(fence === undefined ? {} : { fence }) });
+      } catch (error) {
+        // Another process took the lease over, and finishes or discards the journal itself.
+        if (!isMigrationLeaseLost(error)) throw error;
+      }
+    },
     () => undefined,
   );
 }
@@ -134,7 +145,9 @@ async function migrate(host: MigrationRunHost, request: MigrationRequest, backup
   const report = progressReporter(host, request.onProgress);
   const result: MigrationResult = { id, schema: migrator.schema, to: migrator.target, dryRun: request.dryRun, records: 0, migrated: 0, current: 0, byVersion: {}, samples: [], durationMs: 0 };
   if (!request.dryRun) {
-    await resumeMigration(host);
+    await resumeMigration(host).catch((error: unknown) => {
+      throw isMigrationLeaseLost(error) ? migrationLeaseLost(result, false, error) : error;
+    });
     const taken = await backup?.(`before migration ${id} of ${migrator.schema} to ${migrator.target}`, (done) => report?.({ phase: 'backup', done, total: 0 }));
     if (taken !== undefined) result.backupId = taken.id;
   }
@@ -255,12 +268,13 @@ export async function resumeMigration(host: MigrationRunHost): Promise<void> {
   }
   if (marker.state === 'prepared') {
     await discardJournal(storage, host.fence);
+    // The marker goes with the event that ends the migration: a lease lost between the two leaves both.
     await host.record([
       {
         kind: 'migration.failed',
         data: { id: marker.id, schema: marker.schema, to: marker.to, message: 'The process stopped before the migration committed; the store is as it was before it', code: 'MIGRATION_FAILED' },
       },
-    ], undefined, host.fence);
+    ], [MARKER_DELETE], host.fence);
     return;
   }
   await applyCommitted(host, marker, true, undefined);
@@ -315,8 +329,9 @@ async function failed(host: MigrationRunHost, result: MigrationResult, error: un
     ...(typeof details?.scope === 'string' ? { scope: details.scope } : {}),
     ...(typeof details?.key === 'string' ? { key: details.key } : {}),
   };
-  // Refused when the lease was lost: the process that took it over logs the failure as it discards the journal.
-  await host.record([{ kind: 'migration.failed', data }], undefined, host.fence).catch(() => {});
+  // Refused when the lease was lost: the process that took it over logs the failure as it discards the
+  // journal, which the marker, removed only with this event, tells it to do.
+  await host.record([{ kind: 'migration.failed', data }], [MARKER_DELETE], host.fence).catch(() => {});
 }
 
 function unapplied(result: MigrationResult, error: unknown): LlmStateError {

@@ -137,6 +137,60 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
     assert.deepEqual(letters.map((letter) => letter.reason), ['unregistered', 'unregistered']);
   });
 
+  it('unregistered while the process that delivers it closes with an execution of it running, its outbox is swept', async () => {
+    const gate = join(tempDir().dir, 'gate');
+    const a = await start('a', { closeGraceMs: 200 });
+    // As the command line: it delivers no hook, and leaves the sweep to A.
+    const b = await start('b', { autoStart: false });
+    await registerScripted(a, 'slow', { gate }, { timeoutMs: 600_000 });
+    await until(() => b.hooks.get('slow') !== undefined);
+    await a.state.set(Scope.agent('ada'), 'k', 1);
+    await until(() => a.hooks.get('slow')?.inFlight === 1);
+    await b.hooks.unregister('slow');
+    await until(() => a.hooks.get('slow') === undefined);
+    // A closes while its execution still runs, and cuts it short: it sweeps as it closes, holding the
+    // lease, or leaves the sweep to the next process that delivers hooks.
+    await shared.close(a);
+    await start('c');
+    await until(async () => (await outboxKeys()).length === 0);
+  });
+
+  it('unregistered by a process that stops while a dead one still holds the delivery lease, its outbox is swept once that lease is free', async () => {
+    const a = await start('a');
+    await registerScripted(a, 'h');
+    await a.hooks.disable('h');
+    await a.state.set(Scope.agent('ada'), 'k', 1);
+    await until(async () => (await outboxKeys()).length === 1);
+    await postgresQuery(`UPDATE "${shared.schema.schema}".leases SET owner = 'dead', epoch = epoch + 1 WHERE resource = 'hook:h'`);
+    assert.equal(await a.hooks.unregister('h'), true);
+    await shared.close(a);
+    await postgresQuery(`UPDATE "${shared.schema.schema}".leases SET expires_at = now() - interval '1 second' WHERE resource = 'hook:h'`);
+    const c = await start('c');
+    await until(async () => (await outboxKeys()).length === 0);
+    const letters = await c.hooks.deadLetters({ hookName: 'h' });
+    assert.deepEqual(letters.map((letter) => letter.reason), ['unregistered']);
+  });
+
+  it('registered again through B while A removes it, what the new registration staged is delivered, not dead-lettered', async () => {
+    const gate = join(tempDir().dir, 'gate');
+    const a = await start('a');
+    const b = await start('b', { autoStart: false });
+    await registerScripted(a, 'h', { gate }, { timeoutMs: 600_000 });
+    await until(() => b.hooks.get('h') !== undefined);
+    await a.state.set(Scope.agent('ada'), 'first', 1);
+    await until(() => a.hooks.get('h')?.inFlight === 1);
+    await b.hooks.unregister('h');
+    // A's refresh removes it, waiting for its running execution under its delivery lease.
+    await until(() => a.hooks.get('h') === undefined);
+    await registerScripted(b, 'h', { gate }, { timeoutMs: 600_000 });
+    await b.state.set(Scope.agent('bob'), 'after', 2);
+    const [afterId] = await setEventIds(b, 'after');
+    openGate(gate);
+    await until(() => succeededFor(a, 'h', afterId));
+    const letters = await a.hooks.deadLetters({ hookName: 'h' });
+    assert.ok(!letters.some((letter) => letter.events.some((event) => (event as { id: string }).id === afterId)), 'dead-lettered too');
+  });
+
   it('registered again elsewhere as a module hook, a cacheInvalidation hook parked here runs here', async () => {
     const a = await start('a');
     const b = await start('b');
