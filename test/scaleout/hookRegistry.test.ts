@@ -28,6 +28,22 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
     return (await rt.hooks.history({ hookName, eventId, status: 'succeeded' })).length > 0;
   }
 
+  /**
+   * A runs an execution of gated hook `name`, held at its gate, for a set of `agent:ada`'s `k`; B, which
+   * delivers no hook (as the command line), has heard of the hook.
+   */
+  async function runningInA(name: string, hooks: { closeGraceMs?: number } = {}): Promise<{ a: Runtime; b: Runtime; gate: string; eventId: string }> {
+    const gate = join(tempDir().dir, 'gate');
+    const a = await start('a', hooks);
+    const b = await start('b', { autoStart: false });
+    await registerScripted(a, name, { gate }, { timeoutMs: 600_000 });
+    await until(() => b.hooks.get(name) !== undefined);
+    await a.state.set(Scope.agent('ada'), 'k', 1);
+    const [eventId] = await setEventIds(a, 'k');
+    await until(() => a.hooks.get(name)?.inFlight === 1);
+    return { a, b, gate, eventId };
+  }
+
   it('a hook registered in B stages the deliveries of A\'s commits too, and B runs them', async () => {
     const a = await start('a');
     const b = await start('b');
@@ -97,14 +113,7 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
   });
 
   it('unregistered through B while A runs an execution of it, the execution is recorded as a success and not dead-lettered too', async () => {
-    const gate = join(tempDir().dir, 'gate');
-    const a = await start('a');
-    const b = await start('b', { autoStart: false });
-    await registerScripted(a, 'h', { gate }, { timeoutMs: 600_000 });
-    await until(() => b.hooks.get('h') !== undefined);
-    await a.state.set(Scope.agent('ada'), 'k', 1);
-    const [eventId] = await setEventIds(a, 'k');
-    await until(() => a.hooks.get('h')?.inFlight === 1);
+    const { a, b, gate, eventId } = await runningInA('h');
 
     // B does not deliver the hook: it leaves the outbox to A, which sweeps it under its delivery lease.
     assert.equal(await b.hooks.unregister('h'), true);
@@ -138,14 +147,8 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
   });
 
   it('unregistered while the process that delivers it closes with an execution of it running, its outbox is swept', async () => {
-    const gate = join(tempDir().dir, 'gate');
-    const a = await start('a', { closeGraceMs: 200 });
-    // As the command line: it delivers no hook, and leaves the sweep to A.
-    const b = await start('b', { autoStart: false });
-    await registerScripted(a, 'slow', { gate }, { timeoutMs: 600_000 });
-    await until(() => b.hooks.get('slow') !== undefined);
-    await a.state.set(Scope.agent('ada'), 'k', 1);
-    await until(() => a.hooks.get('slow')?.inFlight === 1);
+    // B leaves the sweep to A.
+    const { a, b } = await runningInA('slow', { closeGraceMs: 200 });
     await b.hooks.unregister('slow');
     await until(() => a.hooks.get('slow') === undefined);
     // A closes while its execution still runs, and cuts it short: it sweeps as it closes, holding the
@@ -172,13 +175,7 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
   });
 
   it('registered again through B while A removes it, what the new registration staged is delivered, not dead-lettered', async () => {
-    const gate = join(tempDir().dir, 'gate');
-    const a = await start('a');
-    const b = await start('b', { autoStart: false });
-    await registerScripted(a, 'h', { gate }, { timeoutMs: 600_000 });
-    await until(() => b.hooks.get('h') !== undefined);
-    await a.state.set(Scope.agent('ada'), 'first', 1);
-    await until(() => a.hooks.get('h')?.inFlight === 1);
+    const { a, b, gate } = await runningInA('h');
     await b.hooks.unregister('h');
     // A's refresh removes it, waiting for its running execution under its delivery lease.
     await until(() => a.hooks.get('h') === undefined);
@@ -203,13 +200,7 @@ describePostgres('scale-out: hook registrations made in one process reach the ot
   });
 
   it('closes within its grace period while a refresh removes a hook whose execution runs', async () => {
-    const gate = join(tempDir().dir, 'gate');
-    const a = await start('a', { closeGraceMs: 200 });
-    const b = await start('b', { autoStart: false });
-    await registerScripted(a, 'slow', { gate }, { timeoutMs: 600_000 });
-    await until(() => b.hooks.get('slow') !== undefined);
-    await a.state.set(Scope.agent('ada'), 'k', 1);
-    await until(() => a.hooks.get('slow')?.inFlight === 1);
+    const { a, b } = await runningInA('slow', { closeGraceMs: 200 });
     await b.hooks.unregister('slow');
     // The execution waits on a gate this test never opens: close() ends only by cutting it short.
     await shared.close(a);
