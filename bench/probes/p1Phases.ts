@@ -1,11 +1,11 @@
 /**
  * Probe: splits one awaited rt.state.set (P1's loop) into its phases, by wrapping the scheduler's
- * `enqueue`, the actor's `takeGroup` and the store's `batch`:
+ * `enqueue`, the actor's `takeGroup` and the store's `commitNext` (and the batch builder it is given):
  *
  *   set called → actor enqueued at the scheduler   (argument checks, validation, JSON, mailbox)
  *   → group taken at the flush                      (the nextTick deferral)
- *   → storage.batch called                          (encoding: keys, envelopes, CRC, the event record)
- *   → batch resolved                                (LevelDB: the native call and its thread)
+ *   → batch built                                   (encoding: keys, envelopes, CRC, the event record)
+ *   → commit resolved                               (LevelDB: the native call and its thread)
  *   → caller resumes                                (cache update, promise settling)
  *
  * Usage: node --import tsx bench/probes/p1Phases.ts [count]
@@ -38,14 +38,21 @@ actor.takeGroup = function (maxOps, maxBytes) {
 await withTempDir('phases', (dir) =>
   withRuntime(dir, async (rt) => {
     const storage = runtimeInternals.storageOf(rt);
-    const batch = storage.batch.bind(storage);
-    storage.batch = (ops, options) => {
-      batchCalled = now();
-      return batch(ops, options).then(() => {
+    const commitNext = storage.commitNext.bind(storage);
+    storage.commitNext = (after, build, options) =>
+      commitNext(
+        after,
+        (seq) => {
+          const ops = build(seq);
+          batchCalled = now();
+          return ops;
+        },
+        options,
+      ).then((seq) => {
         batchDone = now();
+        return seq;
       });
-    };
-    const phases = ['set → enqueued', 'enqueued → group taken', 'taken → storage.batch', 'storage.batch', 'resolved → caller resumes', 'total'];
+    const phases = ['set → enqueued', 'enqueued → group taken', 'taken → batch built', 'built → commit resolved', 'resolved → caller resumes', 'total'];
     for (let rep = 0; rep < 3; rep++) {
       const samples = phases.map(() => new Float64Array(N));
       for (let i = 0; i < 3000; i++) await rt.state.set(scope, 'topic', value);
