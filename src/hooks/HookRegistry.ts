@@ -81,10 +81,7 @@ export class HookRegistry {
         });
       }
     }
-    // A hook disabled by its latency budget (or by hand) stays disabled until enable() says otherwise.
-    const disabled = this.#deps.dispatcher.slot(definition.name)?.definition.disabled;
-    if (disabled !== undefined) definition = { ...definition, disabled };
-    await this.#deps.recordEvents([{ kind: 'hook.registered', data: { hook: definition.name, module: definition.module, on: definition.on } }], [definitionPut(definition)]);
+    definition = await this.#writeRegistration(definition);
     const slot = this.#deps.dispatcher.upsert(definition);
     this.#deps.redaction.revive(definition.name);
     if (keyspace === undefined) this.#keyspaces.delete(definition.name);
@@ -92,6 +89,28 @@ export class HookRegistry {
     this.#deps.dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), false);
     await this.#deps.dispatcher.claimDelivery(definition.name);
     return this.#info(slot);
+  }
+
+  /**
+   * Writes a registration, keeping the hook disabled if it is (by its latency budget, or by hand) until
+   * enable() says otherwise; returns the definition as written last. A latency-budget disable runs outside
+   * the registry's turn: one that begins during the write changed the definition it had in memory, and
+   * wrote it after this one, so the registration is written again, disabled.
+   */
+  async #writeRegistration(resolved: HookDefinition): Promise<HookDefinition> {
+    const { dispatcher, recordEvents } = this.#deps;
+    const event: EventSpec = { kind: 'hook.registered', data: { hook: resolved.name, module: resolved.module, on: resolved.on } };
+    let events = [event];
+    for (;;) {
+      const mark = dispatcher.runner.budgetDisablesBegun;
+      const disabled = dispatcher.slot(resolved.name)?.definition.disabled;
+      const definition = disabled === undefined ? resolved : { ...resolved, disabled };
+      await recordEvents(events, [definitionPut(definition)]);
+      if (dispatcher.runner.budgetDisablesBegun === mark) return definition;
+      await dispatcher.runner.budgetDisablesSettled();
+      if (dispatcher.slot(resolved.name)?.definition.disabled === disabled) return definition;
+      events = [];
+    }
   }
 
   /** Removes a hook; what still waited for it is dead-lettered (reason `unregistered`). False for an unknown name. */

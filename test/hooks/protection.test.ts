@@ -197,6 +197,53 @@ describe('hooks: protection', () => {
     assert.ok(rt.hooks.get('slowish')!.disabled, 'the store has it disabled too');
   });
 
+  it('registering a hook again while its latency disable begins leaves it disabled, with the new registration, here and in the store', async () => {
+    await registerScripted(rt, 'slowish', { sleepMs: 15 }, { budgetMs: 5, batchSize: 1 });
+    for (let i = 0; i < 30; i++) await rt.state.set(Scope.agent('a1'), `k${i}`, i);
+    // Hold the batch that writes the new registration until the disable has begun here.
+    let resume!: () => void;
+    const held = new Promise<void>((resolve) => (resume = resolve));
+    let reachedRegistration!: () => void;
+    const registrationReached = new Promise<void>((resolve) => (reachedRegistration = resolve));
+    let holding = true;
+    const stop = storageOf(rt).intercept({
+      beforeBatch: async (ops) => {
+        if (!holding || !ops.some((op) => op.sublevel === 'hooks' && op.type === 'put')) return;
+        holding = false;
+        reachedRegistration();
+        await held;
+      },
+    });
+    let registering: Promise<unknown> | undefined;
+    try {
+      registering = registerScripted(rt, 'slowish', { sleepMs: 15 }, { budgetMs: 5, batchSize: 1, priority: 7 });
+      await registrationReached;
+      // The disable changes memory, then waits to write behind the held registration, so the hooks never
+      // idle: step them until it has begun.
+      const disabled = () => rt.hooks.get('slowish')!.disabled !== undefined;
+      for (let step = 0; step < 10_000 && !disabled(); step++) {
+        if (rt.metrics().hooks.inFlight === 0 && timers.pending > 0) await timers.advance(timers.delays()[0]);
+        else await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      assert.ok(disabled(), 'disabled here while the registration is being written');
+      resume();
+      await registering;
+      await driveHooks(rt, timers);
+    } finally {
+      resume();
+      stop();
+      await registering?.catch(() => undefined);
+    }
+    const here = rt.hooks.get('slowish')!;
+    assert.match(here.disabled?.reason ?? 'enabled', /over the 5 ms budget/);
+    assert.equal(here.definition.priority, 7, 'the new registration');
+    assert.equal(here.pending, 10, 'its executions wait');
+    rt = await fixture.reopen(rt, options());
+    const stored = rt.hooks.get('slowish')!;
+    assert.ok(stored.disabled, 'the store has it disabled too');
+    assert.equal(stored.definition.priority, 7, 'the store has the new registration');
+  });
+
   it('bounds each hook outbox: overflow is dead-lettered and counted, never dropped', async () => {
     await registerScripted(rt, 'bounded', {}, { maxPending: 3 });
     await rt.hooks.disable('bounded');
