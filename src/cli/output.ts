@@ -1,5 +1,6 @@
 import { escapeForDisplay } from '../displayText.js';
 import { isLlmStateError } from '../errors.js';
+import { cliStreams, type CliOutput } from './cliStreams.js';
 
 /** A way to decorate text on one stream: ANSI colour on a terminal that supports it, identity elsewhere. */
 export interface Styles {
@@ -25,12 +26,16 @@ function same(text: string): string {
 }
 
 /** Colour only on a terminal; `hasColors()` also honours NO_COLOR, FORCE_COLOR and TERM=dumb. */
-export function stylesFor(stream: NodeJS.WriteStream): Styles {
-  return stream.isTTY === true && stream.hasColors?.() === true ? ANSI : PLAIN;
+export function stylesFor(stream: CliOutput): Styles {
+  return hasColors(stream) ? ANSI : PLAIN;
 }
 
-export const stdoutStyles = (): Styles => stylesFor(process.stdout);
-export const stderrStyles = (): Styles => stylesFor(process.stderr);
+export function hasColors(stream: CliOutput): boolean {
+  return stream.isTTY === true && stream.hasColors?.() === true;
+}
+
+export const stdoutStyles = (): Styles => stylesFor(cliStreams().stdout);
+export const stderrStyles = (): Styles => stylesFor(cliStreams().stderr);
 
 let stdoutClosed = false;
 
@@ -46,7 +51,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
  * text from the store or the caller in it has passed {@link escapeForDisplay}.
  */
 export function printLine(text = ''): void {
-  if (!stdoutClosed) process.stdout.write(`${text}\n`);
+  const { stdout } = cliStreams();
+  if (stdout !== process.stdout || !stdoutClosed) stdout.write(`${text}\n`);
 }
 
 /**
@@ -54,7 +60,7 @@ export function printLine(text = ''): void {
  * so a name, id or path in it is escaped on its own first, line breaks included, to forge none.
  */
 export function printNote(text: string): void {
-  process.stderr.write(`${escapeForDisplay(text, { lines: 'keep' })}\n`);
+  cliStreams().stderr.write(`${escapeForDisplay(text, { lines: 'keep' })}\n`);
 }
 
 /**
@@ -110,12 +116,12 @@ export function reportFailure(error: unknown): number {
   }
   // Escaped before it is coloured: the colour's own escape sequences must reach the terminal.
   if (error instanceof UsageError) {
-    process.stderr.write(`${stderrStyles().red(`error: ${escapeForDisplay(error.message)}`)}\n`);
+    cliStreams().stderr.write(`${stderrStyles().red(`error: ${escapeForDisplay(error.message)}`)}\n`);
     return EXIT_USAGE;
   }
   const text = formatError(error);
   const colon = text.indexOf(':');
-  process.stderr.write(`${stderrStyles().red(text.slice(0, colon + 1))}${text.slice(colon + 1)}\n`);
+  cliStreams().stderr.write(`${stderrStyles().red(text.slice(0, colon + 1))}${text.slice(colon + 1)}\n`);
   return EXIT_FAILURE;
 }
 

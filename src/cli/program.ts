@@ -11,7 +11,8 @@ import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, DEFAULT_PG_SCHEMA, globalOptions, parseDataDir, PG_SCHEMA_ENV, POSTGRES_URL_ENV } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
 import { registerLangGraphCommands } from './langgraphCommands.js';
-import { EXIT_OK, EXIT_USAGE, reportFailure, stderrStyles, UsageError } from './output.js';
+import { cliStreams, withCliStreams, type CliOutput, type CliStreams } from './cliStreams.js';
+import { EXIT_OK, EXIT_USAGE, hasColors, reportFailure, stderrStyles, UsageError } from './output.js';
 import { registerMigrateCommands } from './migrateCommands.js';
 import { firstInvalidUtf8 } from './rawArguments.js';
 import { registerSchemaCommands } from './schemaCommands.js';
@@ -69,7 +70,15 @@ export function createProgram(): Command {
     .addOption(new Option('--pg-schema <name>', 'the schema of the PostgreSQL store, created when missing').env(PG_SCHEMA_ENV).default(DEFAULT_PG_SCHEMA))
     .option('--schemas <module>', "an ES module whose default export, (rt) => …, registers the application's schemas and migrations (read by schemas and migrate)", parseSchemasModule)
     // Commander's messages quote the arguments as typed: escape them like every other line printed.
-    .configureOutput({ outputError: (text, write) => write(`${stderrStyles().red(escapeForDisplay(text.trimEnd(), { lines: 'keep' }))}\n`) })
+    .configureOutput({
+      writeOut: (text) => cliStreams().stdout.write(text),
+      writeErr: (text) => cliStreams().stderr.write(text),
+      getOutHelpWidth: () => terminalColumns(cliStreams().stdout),
+      getErrHelpWidth: () => terminalColumns(cliStreams().stderr),
+      getOutHasColors: () => hasColors(cliStreams().stdout),
+      getErrHasColors: () => hasColors(cliStreams().stderr),
+      outputError: (text, write) => write(`${stderrStyles().red(escapeForDisplay(text.trimEnd(), { lines: 'keep' }))}\n`),
+    })
     // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
     .showHelpAfterError('(run llmstate --help for usage)')
@@ -102,8 +111,10 @@ export function createProgram(): Command {
  *
  * @param raw The user's arguments as bytes (see {@link rawArguments}), when known: an argument that is
  * not valid UTF-8 is then a usage error, rather than text with U+FFFD in place of its bad bytes.
+ * @param streams What the run reads and writes instead of the process's stdin, stdout and stderr.
  */
-export async function runCli(argv: readonly string[], raw?: readonly Buffer[]): Promise<number> {
+export async function runCli(argv: readonly string[], raw?: readonly Buffer[], streams?: CliStreams): Promise<number> {
+  if (streams !== undefined) return withCliStreams(streams, () => runCli(argv, raw));
   try {
     const invalid = raw === undefined ? 0 : firstInvalidUtf8(raw);
     if (invalid > 0) {
@@ -118,6 +129,11 @@ export async function runCli(argv: readonly string[], raw?: readonly Buffer[]): 
     if (error instanceof CommanderError) return error.exitCode === EXIT_OK ? EXIT_OK : EXIT_USAGE;
     return reportFailure(error);
   }
+}
+
+/** A terminal's width; undefined elsewhere, as commander's own default, which then wraps help at 80 (its types say number). */
+function terminalColumns(stream: CliOutput): number {
+  return (stream.isTTY === true ? stream.columns : undefined) as number;
 }
 
 /** The version in package.json, found by walking up from this file (in src/cli or dist/src/cli). */

@@ -1,4 +1,5 @@
 import type { Options, Params } from 'cli-progress';
+import { cliStreams } from './cliStreams.js';
 
 type CliProgress = typeof import('cli-progress');
 
@@ -28,10 +29,12 @@ export interface ProgressBar {
  * piped or redirected output stays quiet. The bar is cleared when `work` settles.
  */
 export async function withProgressBar<T>(formats: ProgressFormats, work: (bar: ProgressBar | undefined) => Promise<T>): Promise<T> {
-  if (process.stderr.isTTY !== true) return work(undefined);
+  const { stderr } = cliStreams();
+  if (stderr.isTTY !== true) return work(undefined);
   // Loaded only for a terminal: a command whose output is piped never needs it.
   const { default: cliProgress } = await import('cli-progress');
-  const bar = terminalBar(cliProgress, formats, process.stderr);
+  // A stream that says it is a terminal is one (a tty.WriteStream), which the bar moves the cursor on.
+  const bar = terminalBar(cliProgress, formats, stderr as NodeJS.WriteStream);
   try {
     return await work(bar);
   } finally {

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_VALUE_BYTES } from '../state/values.js';
 import { checkCorrelationId } from '../events/correlation.js';
 import { Scope } from '../state/Scope.js';
 import { normalizeKey } from '../state/keyRules.js';
+import { cliStreams } from './cliStreams.js';
 import { globalOptions } from './globalOptions.js';
 import { ExitError, EXIT_FAILURE, printJson, printLine } from './output.js';
 import { withRuntime } from './withRuntime.js';
@@ -23,7 +24,7 @@ export function registerStateCommands(program: Command): void {
     .action(async (scopeText: string, keyText: string, json: string, options: { correlationId?: string }, command: Command) => {
       const scope = Scope.parse(scopeText);
       const key = normalizeKey(keyText);
-      const value = parseJsonValue(json === '-' ? await readStdin(process.stdin, DEFAULT_MAX_VALUE_BYTES) : json);
+      const value = parseJsonValue(json === '-' ? await readStdin(cliStreams().stdin, DEFAULT_MAX_VALUE_BYTES) : json);
       await withRuntime(globalOptions(command).store, 'create', (rt) =>
         rt.state.set(scope, key, value, options),
       );

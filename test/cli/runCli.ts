@@ -4,13 +4,23 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { runCli } from '../../src/cli/program.js';
+import { watchResources } from './resourceWatch.js';
 
-/** Helpers for tests that run the real, built `llmstate` binary in a child process. */
+/**
+ * Helpers for tests that run the real, built `llmstate` command line: in this process through its
+ * `runCli` (most tests), or as the binary in a child process (what needs the process itself: its
+ * arguments as bytes, its start, its exit with stdin left open).
+ */
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = path.join(PROJECT_ROOT, 'dist/src/cli/main.js');
+const PROGRAM_MODULE = pathToFileURL(path.join(PROJECT_ROOT, 'dist/src/cli/program.js')).href;
 const RUNTIME_MODULE = pathToFileURL(path.join(PROJECT_ROOT, 'dist/src/index.js')).href;
+/** Where a command run in this process, given no --data-dir, would make its store. */
+const PROJECT_STORE = path.join(PROJECT_ROOT, '.llmstate');
 
 export interface CliResult {
   code: number;
@@ -33,8 +43,64 @@ export function assertBuilt(): void {
   }
 }
 
-/** Runs `node dist/src/cli/main.js …args` and resolves with its exit code and output, whatever the code. */
+let turn: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs the built command line with `args` in this process, as the binary would run them, and resolves
+ * with its exit code and output, whatever the code. One run at a time, each with the environment changes
+ * it was given; given a `cwd`, it runs in a child process instead. A run resolves once every timer and
+ * handle it started has ended: a command that would never exit never resolves here either.
+ *
+ * Loading the runtime is most of what a run of the binary costs (about 0.4 s of its 0.5 s): a child
+ * process for each would make the command-line tests several minutes longer.
+ */
 export function llmstate(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  // Hook workers inherit this process's tsx loader, which they find only from the project's directory.
+  if (options.cwd !== undefined) return llmstateProcess(args, options);
+  const run = turn.then(() => runHere(args, options));
+  turn = run.catch(() => undefined);
+  return run;
+}
+
+async function runHere(args: readonly string[], options: RunOptions): Promise<CliResult> {
+  assertBuilt();
+  const { runCli: run } = (await import(PROGRAM_MODULE)) as { runCli: typeof runCli };
+  let stdout = '';
+  let stderr = '';
+  const streams = {
+    stdin: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]),
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  };
+  const restoreEnv = changeEnv(options.env ?? {});
+  const storeBefore = fs.existsSync(PROJECT_STORE);
+  try {
+    const code = await watchResources(() => run([process.execPath, CLI, ...args], undefined, streams));
+    if (!storeBefore && fs.existsSync(PROJECT_STORE)) {
+      throw new Error(`llmstate ${args.join(' ')} made a store in the project (${PROJECT_STORE}): give it --data-dir, or a cwd (to run it in a child process)`);
+    }
+    return { code, stdout, stderr };
+  } finally {
+    restoreEnv();
+  }
+}
+
+/** Applies `changes` to this process's environment (undefined removes), and returns what undoes them. */
+function changeEnv(changes: Record<string, string | undefined>): () => void {
+  const before = Object.entries(changes).map(([name]) => [name, process.env[name]] as const);
+  for (const [name, value] of Object.entries(changes)) setEnv(name, value);
+  return () => {
+    for (const [name, value] of before) setEnv(name, value);
+  };
+}
+
+function setEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+/** Runs `node dist/src/cli/main.js …args` in a child process, and resolves with its exit code and output, whatever the code. */
+export function llmstateProcess(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
