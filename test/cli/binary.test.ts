@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { assertBuilt, holdOpen, inDir, llmstate, llmstateProcess, removeTempDirs, tempDir, type RunOptions } from './runCli.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { assertBuilt, type CliResult, holdOpen, inDir, llmstate, llmstateProcess, removeTempDirs, tempDir, type RunOptions } from './runCli.js';
 
 // Most command-line tests run the command line in their own process (see llmstate in runCli.ts). The
 // binary must do exactly what they see: the same output and exit code, and an exit once it is done.
@@ -38,6 +40,18 @@ describe('llmstate binary and llmstate in this process', function () {
       assert.deepEqual(comparable(binary), comparable(here));
     });
   }
+
+  it('what code the command runs writes to the process’s stdout and stderr', async () => {
+    const module = path.join(tempDir(), 'schemas.mjs');
+    fs.writeFileSync(module, "export default () => { console.log('said on stdout'); console.error('said on stderr'); process.emitWarning('a warning'); };\n");
+    const args = ['--data-dir', dataDir, '--schemas', module, 'schemas', 'list'];
+    const here = await llmstate(args);
+    // Node names the process in a warning, and points to --trace-warnings after its first one only.
+    const warned = (result: CliResult) => ({ ...result, stderr: result.stderr.replace(/\(node:\d+\) /, '').replace(/\(Use `node --trace-warnings[^\n]*\n/, '') });
+    assert.deepEqual(warned(await llmstateProcess(args)), warned(here));
+    assert.match(here.stdout, /^said on stdout\n/);
+    assert.match(here.stderr, /said on stderr\n[^]*Warning: a warning/);
+  });
 
   it('help and the version', async () => {
     for (const args of [['--help'], ['backup', '--help'], ['--version']]) {

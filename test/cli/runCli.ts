@@ -3,6 +3,7 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,8 +20,6 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = path.join(PROJECT_ROOT, 'dist/src/cli/main.js');
 const PROGRAM_MODULE = pathToFileURL(path.join(PROJECT_ROOT, 'dist/src/cli/program.js')).href;
 const RUNTIME_MODULE = pathToFileURL(path.join(PROJECT_ROOT, 'dist/src/index.js')).href;
-/** Where a command run in this process, given no --data-dir, would make its store. */
-const PROJECT_STORE = path.join(PROJECT_ROOT, '.llmstate');
 
 export interface CliResult {
   code: number;
@@ -43,46 +42,85 @@ export function assertBuilt(): void {
   }
 }
 
-let turn: Promise<unknown> = Promise.resolve();
-
 /**
  * Runs the built command line with `args` in this process, as the binary would run them, and resolves
- * with its exit code and output, whatever the code. One run at a time, each with the environment changes
- * it was given; given a `cwd`, it runs in a child process instead. A run resolves once every timer and
- * handle it started has ended: a command that would never exit never resolves here either.
+ * with its exit code and output, whatever the code. Output includes what anything run on its behalf
+ * writes to this process's stdout or stderr (a warning, a stray console.log), as the binary's would. A
+ * run resolves once every timer and handle it started has ended: a command that would never exit never
+ * resolves here either.
+ *
+ * In a child process instead (as {@link llmstateProcess}), a run given a `cwd`, or naming no store
+ * (`--data-dir`, `--postgres` or LLMSTATE_POSTGRES_URL): the binary's working directory is the system's
+ * temporary one, where a default `./.llmstate` may go, and this process's is the project's.
  *
  * Loading the runtime is most of what a run of the binary costs (about 0.4 s of its 0.5 s): a child
  * process for each would make the command-line tests several minutes longer.
  */
 export function llmstate(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
-  // Hook workers inherit this process's tsx loader, which they find only from the project's directory.
-  if (options.cwd !== undefined) return llmstateProcess(args, options);
-  const run = turn.then(() => runHere(args, options));
-  turn = run.catch(() => undefined);
-  return run;
+  const namesStore = args.some((arg) => /^--(?:data-dir|postgres)(?:=|$)/.test(arg)) || (options.env ?? process.env).LLMSTATE_POSTGRES_URL !== undefined;
+  if (options.cwd !== undefined || !namesStore) return llmstateProcess(args, options);
+  return runHere(args, options);
 }
+
+/** The runs under way in this process, and whether each changed the environment. */
+const running = new Set<{ changesEnv: boolean }>();
 
 async function runHere(args: readonly string[], options: RunOptions): Promise<CliResult> {
   assertBuilt();
   const { runCli: run } = (await import(PROGRAM_MODULE)) as { runCli: typeof runCli };
+  const self = { changesEnv: options.env !== undefined && Object.keys(options.env).length > 0 };
+  // The environment is the process's: runs that change it must not overlap (after a run that never
+  // ended, every later one fails at once rather than waiting for it).
+  if ([...running, self].some((one) => one.changesEnv) && running.size > 0) {
+    throw new Error('An in-process llmstate run that changes the environment overlaps another (or one that never ended): use llmstateProcess');
+  }
   let stdout = '';
   let stderr = '';
+  const output: RunOutput = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  };
   const streams = {
     stdin: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]),
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
+    stdout: { write: output.stdout },
+    stderr: { write: output.stderr },
   };
+  running.add(self);
   const restoreEnv = changeEnv(options.env ?? {});
-  const storeBefore = fs.existsSync(PROJECT_STORE);
+  const before = new Set(fs.readdirSync(PROJECT_ROOT));
   try {
-    const code = await watchResources(() => run([process.execPath, CLI, ...args], undefined, streams));
-    if (!storeBefore && fs.existsSync(PROJECT_STORE)) {
-      throw new Error(`llmstate ${args.join(' ')} made a store in the project (${PROJECT_STORE}): give it --data-dir, or a cwd (to run it in a child process)`);
-    }
+    const code = await watchResources(() => processOutput.run(output, () => run([process.execPath, CLI, ...args], undefined, streams)));
+    const made = fs.readdirSync(PROJECT_ROOT).filter((name) => !before.has(name));
+    // Relative paths are the project's here, not the temporary directory as for the binary.
+    if (made.length > 0) throw new Error(`llmstate ${args.join(' ')} made ${made.join(', ')} in the project's directory: give it absolute paths`);
     return { code, stdout, stderr };
   } finally {
     restoreEnv();
+    running.delete(self);
   }
+}
+
+interface RunOutput {
+  stdout(text: string): unknown;
+  stderr(text: string): unknown;
+}
+
+/**
+ * What is written to this process's stdout or stderr on behalf of a run (a warning, a console.log in
+ * code the command calls) goes to the run's output, as the binary's would; the rest goes on as before.
+ */
+const processOutput = new AsyncLocalStorage<RunOutput>();
+for (const name of ['stdout', 'stderr'] as const) {
+  const stream = process[name];
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const run = processOutput.getStore();
+    if (run === undefined) return write(chunk, ...rest);
+    run[name](typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString());
+    const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (callback !== undefined) process.nextTick(callback);
+    return true;
+  }) as typeof stream.write;
 }
 
 /** Applies `changes` to this process's environment (undefined removes), and returns what undoes them. */
