@@ -64,6 +64,8 @@ export interface RuntimeInternals {
   hookRunner?: (options: HookPoolOptions) => HookRunner;
   /** Asked as each message reaches an agent, beside `rt.faults`: true crashes the agent on it. */
   crashAgent?: (agentId: string) => boolean;
+  /** What hooks print to stdout goes to stderr (the command line, whose stdout carries results). */
+  hookPrintsToStderr?: boolean;
 }
 
 /**
@@ -451,6 +453,7 @@ export class RuntimeCore {
       resourceLimits: this.#options.hooks.resourceLimits,
       onError: (error) => this.#onBackgroundError(error),
       timers: this.#options.timers,
+      printToStderr: this.#internals.hookPrintsToStderr,
     };
     this.#pool ??= this.#internals.hookRunner?.(options) ?? new HookPool(options);
     return this.#pool;

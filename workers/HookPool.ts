@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import type { Piscina } from 'piscina';
 import type { Timers } from '../src/timers.js';
 import { invalidResultMessage } from './hookResult.js';
-import type { HookTask, ProbeOutcome, ProbeTask, RejectedOutcome, RunOutcome, RunTask, StartedMessage } from './protocol.js';
+import type { HookTask, HookWorkerData, ProbeOutcome, ProbeTask, RejectedOutcome, RunOutcome, RunTask, StartedMessage } from './protocol.js';
 
 export interface HookPoolOptions {
   /** Worker threads, started up front and kept. */
@@ -20,6 +20,11 @@ export interface HookPoolOptions {
   onError(error: unknown): void;
   /** Time limits run on these. */
   timers: Timers;
+  /**
+   * What hooks print to stdout goes to the process's stderr instead: for a program whose stdout carries
+   * its results (the command line's JSON), which a hook's console.log would corrupt.
+   */
+  printToStderr?: boolean;
 }
 
 /**
@@ -111,6 +116,7 @@ export class HookPool implements HookRunner {
         ...(ownExtension === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
         // Hooks may keep async work going after they return; blocking Atomics waits would starve it.
         atomics: 'disabled',
+        ...(options.printToStderr === true ? { workerData: { printToStderr: true } satisfies HookWorkerData } : {}),
       });
       pool.on('error', options.onError);
       // A worker's own messages (not task results) arrive here: a token, rather than a MessagePort per

@@ -4,8 +4,8 @@ import metrics from './builtins/metrics.js';
 import schemaReport from './builtins/schemaReport.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { parentPort } from 'node:worker_threads';
-import type { HookTask, ProbeOutcome, RejectedOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { HookTask, HookWorkerData, ProbeOutcome, RejectedOutcome, RunOutcome, RunTask, StartedMessage, TaskBatch } from './protocol.js';
 import { describe, hookResultJson, InvalidHookResult, mergeHookResults, type MergedResult } from './hookResult.js';
 import { mightRedactParsed, redactJson, resultPaths } from '../src/redaction/index.js';
 import { batchEvents } from './taskEvents.js';
@@ -19,6 +19,11 @@ const BUILTINS: Record<string, HookFunction> = {
   metrics: metrics as HookFunction,
   schemaReport: schemaReport as HookFunction,
 };
+
+// Before any hook module loads, so that what it prints as it loads goes the same way.
+if ((workerData as HookWorkerData | null)?.printToStderr === true) {
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+}
 
 const loaded = new Map<string, Promise<HookFunction>>();
 const require = createRequire(import.meta.url);

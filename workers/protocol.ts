@@ -89,3 +89,9 @@ export interface StartedMessage {
 export interface ProbeOutcome {
   ok: true;
 }
+
+/** What every worker of a pool is started with (piscina's `workerData`). */
+export interface HookWorkerData {
+  /** Sends what the worker writes to stdout (a hook's console.log) to stderr. */
+  printToStderr?: boolean;
+}

@@ -56,9 +56,11 @@ export async function withRuntime<T>(
   const register = options.schemas === undefined ? undefined : await loadSchemasModule(options.schemas);
   // Loaded only once a command opens a store, so that --help and usage errors do not load the runtime.
   const { openRuntime } = await import('../runtime.js');
-  const rt = await openRuntime({ ...storeOptions(store), ...given }, access).catch((error: unknown) => {
+  // stdout carries the command's results, which a hook's console.log (in a replay, say) would corrupt.
+  const internals = { hookPrintsToStderr: true };
+  const rt = await openRuntime({ ...storeOptions(store), ...given }, access, internals).catch((error: unknown) => {
     if (options.withoutStore !== 'memory' || !isLlmStateError(error, 'STORAGE_FAILED') || error.details?.reason !== 'no_store') throw error;
-    return openRuntime({ memory: true, ...given }, 'create');
+    return openRuntime({ memory: true, ...given }, 'create', internals);
   });
   let result: T;
   try {

@@ -7,10 +7,11 @@ import { Scope } from '../../src/state/Scope.js';
 import type { HookDeadLetter, HookExecution, ReplayResult } from '../../src/index.js';
 import { formatDiffOp, formatHistory } from '../../src/cli/hookCommands.js';
 import { stylesFor } from '../../src/cli/output.js';
-import { assertBuilt, assertFails, assertSucceeds, inDir, removeTempDirs, tempDir } from './runCli.js';
+import { assertBuilt, assertFails, assertSucceeds, inDir, llmstateProcess, removeTempDirs, tempDir } from './runCli.js';
 
 const SUMMARISE = new URL('../fixtures/hooks/summarise.mjs', import.meta.url);
 const FAILS = new URL('../fixtures/hooks/fails.mjs', import.meta.url);
+const PRINTS = new URL('../fixtures/hooks/prints.mjs', import.meta.url);
 
 /** Correlation ids of the prepared store's writes, and what the store holds, read back through the API. */
 interface Prepared {
@@ -345,6 +346,24 @@ describe('llmstate hooks and timeline', function () {
     });
   });
 
+  it('what a hook prints goes to stderr, so that the JSON on stdout stays whole (the binary itself)', async () => {
+    const dir = tempDir();
+    const rt = await createRuntime({ dataDir: dir });
+    try {
+      await rt.hooks.register({ name: 'prints', module: PRINTS, on: ['state.set'] });
+      await rt.state.set(Scope.agent('a1'), 'k', 1);
+      await rt.hooks.idle();
+    } finally {
+      await rt.close();
+    }
+    const [execution] = await historyOf(dir);
+    // The worker's output reaches a child's own stdout and stderr, which is what this test reads.
+    const result = await llmstateProcess(['--data-dir', dir, 'hooks', 'replay', execution, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as ReplayResult).equal, true);
+    assert.match(result.stderr, /prints\.mjs loaded\n[^]*prints\.mjs ran on 1 event\(s\)\n/);
+  });
+
   describe('arguments and stored text', () => {
     it('an empty execution id or hook name is a usage error, exit 2, checked before the store is opened', async () => {
       const missing = path.join(tempDir(), 'no-store-here');
@@ -598,3 +617,12 @@ describe('llmstate hooks and timeline', function () {
     });
   });
 });
+
+async function historyOf(dataDir: string): Promise<string[]> {
+  const rt = await createRuntime({ dataDir });
+  try {
+    return (await rt.hooks.history()).map((execution) => execution.executionId);
+  } finally {
+    await rt.close();
+  }
+}
