@@ -143,21 +143,12 @@ export class SharedDelivery {
         return undefined;
       }
       try {
-        if (!unregistering && !(await this.#stillUnregistered(hookName))) {
-          this.#unswept.delete(hookName);
-          return undefined;
-        }
-        const swept = await this.#sweep(hookName);
-        await commit(swept, [hold]);
-        this.#unswept.delete(hookName);
-        return swept;
+        return await this.#sweepHolding(hold, hookName, unregistering, commit);
       } catch (error) {
         this.#unswept.add(hookName);
         // Taken over meanwhile (this process was paused past the lease): the new holder sweeps.
         if (isLlmStateError(error, 'LEASE_LOST')) return undefined;
         throw error;
-      } finally {
-        await this.#deps.leases.release(hold);
       }
     });
   }
@@ -248,13 +239,26 @@ export class SharedDelivery {
     }
     const hold = await this.#deps.leases.tryAcquire(deliveryResource(hookName));
     if (hold === undefined) return;
+    await this.#sweepHolding(hold, hookName, false, async (swept, fence) => {
+      if (swept.ops.length > 0) await this.#deps.storage.batch(swept.ops, { fence });
+    });
+  }
+
+  /**
+   * The sweep, under `hold` (released at the end); undefined when the hook was registered again meanwhile
+   * (read again unless `unregistering`), whose entries are then to be delivered. A hook swept, or found
+   * registered again, is no longer left to sweep.
+   */
+  async #sweepHolding(hold: LeaseHold, hookName: string, unregistering: boolean, commit: (swept: LoadedOutbox, fence: LeaseHold[]) => Promise<void>): Promise<LoadedOutbox | undefined> {
     try {
-      // Registered again elsewhere meanwhile: its entries are to be delivered there.
-      if (await this.#stillUnregistered(hookName)) {
-        const swept = await this.#sweep(hookName);
-        if (swept.ops.length > 0) await this.#deps.storage.batch(swept.ops, { fence: [hold] });
+      if (!unregistering && !(await this.#stillUnregistered(hookName))) {
+        this.#unswept.delete(hookName);
+        return undefined;
       }
+      const swept = await this.#sweep(hookName);
+      await commit(swept, [hold]);
       this.#unswept.delete(hookName);
+      return swept;
     } finally {
       await this.#deps.leases.release(hold);
     }
