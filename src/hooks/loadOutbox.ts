@@ -25,9 +25,13 @@ export interface OutboxSlice {
  * Reads what was waiting in the outbox when the runtime last stopped into each hook's queue, in commit
  * order, so it is delivered after a restart. Entries that cannot be delivered are dead-lettered rather
  * than dropped: those of hooks that are gone, and those whose log record is missing or damaged.
+ *
+ * @throws {STORAGE_FAILED} when a read fails (a dropped connection, say). Nothing is queued then, and
+ * nothing is to be dead-lettered: a failed read says nothing about the entries, and reading again is safe.
  */
 export async function loadOutbox(storage: StorageBackend, slots: Map<string, HookSlot>, now: number, slice?: OutboxSlice): Promise<LoadedOutbox> {
   const ops: BatchOp[] = [];
+  const restored: Array<[HookSlot, PendingEntry]> = [];
   const records = new Map<number, LoggedEvent[] | Error>();
   let loaded = 0;
   let deadLettered = 0;
@@ -70,17 +74,18 @@ export async function loadOutbox(storage: StorageBackend, slots: Map<string, Hoo
       deadLettered += events.length;
       continue;
     }
-    slot.restore(entry);
+    restored.push([slot, entry]);
     loaded += events.length;
   }
+  for (const [slot, entry] of restored) slot.restore(entry);
   return { ops, loaded, deadLettered, through };
 }
 
 async function readRecord(storage: StorageBackend, seq: number, cache: Map<number, LoggedEvent[] | Error>): Promise<LoggedEvent[] | Error> {
   let found = cache.get(seq);
   if (found !== undefined) return found;
+  const record = await storage.get('events', encodeSeqKey(seq));
   try {
-    const record = await storage.get('events', encodeSeqKey(seq));
     found = record === undefined ? new Error(`The event log record ${seq} is missing`) : decodeCommitRecord(record, seq);
   } catch (error) {
     found = error as Error;
