@@ -15,7 +15,16 @@ export interface ProcessOptions {
 }
 
 /** What a call in the child settled with. */
-export type Answer = { ok: true; value: unknown } | { ok: false; code: string | undefined; message: string };
+export type Answer = { ok: true; value: unknown } | { ok: false; code: string | undefined; message: string; details?: Record<string, unknown> };
+
+/** A `state.set` event as the log has it. */
+export interface LoggedSet {
+  id: string;
+  seq: number;
+  scope: string;
+  key: string;
+  value: unknown;
+}
 
 /**
  * A runtime in a child process on a shared PostgreSQL store. Calls go over stdin as JSON lines; an answer
@@ -97,6 +106,13 @@ export class RuntimeProcess {
   /** The ids of every `state.set` event on record. */
   setEventIds(): Promise<Answer> {
     return this.call('events');
+  }
+
+  /** Every `state.set` event on record, oldest first. */
+  async setEvents(): Promise<LoggedSet[]> {
+    const answer = await this.call('setEvents');
+    if (!answer.ok) throw new Error(`${this.owner} could not read the event log: ${answer.code} ${answer.message}`);
+    return answer.value as LoggedSet[];
   }
 
   signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void {

@@ -1,0 +1,304 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '../../src/seededRandom.js';
+import { postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
+import { readChaosAudit, startChaosAudit } from './chaosAudit.js';
+import { keyName, type ChaosRecord, type ReadRecord, type WriteRecord } from './chaosCheck.js';
+import { RuntimeProcess, type Answer } from './runtimeProcess.js';
+
+export interface ChaosOptions {
+  seed: number;
+  /** How long the calls and the faults go on. */
+  durationMs: number;
+  ttlMs: number;
+  processes: number;
+  agents: number;
+  keysPerAgent: number;
+  readers: number;
+  faults: number;
+  /** The share of calls sent to a process chosen at random instead of the agent's. */
+  misrouted: number;
+  /** How long a caller waits for an answer before it stops waiting and sends the key's next write elsewhere. */
+  patienceMs: number;
+}
+
+/**
+ * One fault of a plan. `pick` chooses the victim among the processes that are running when it comes due
+ * (that set depends on the faults before it, not on timing, except for a replacement still starting).
+ */
+export type Fault =
+  | { at: number; kind: 'kill'; pick: number }
+  | { at: number; kind: 'pause'; pick: number; forMs: number }
+  | { at: number; kind: 'dropConnections'; pick: number };
+
+/** The faults of a run, from its seed alone: kills, pauses past the lease or within it, dropped connections. */
+export function chaosFaults(options: ChaosOptions): Fault[] {
+  const random = seededRandom(options.seed);
+  const faults: Fault[] = [];
+  for (let i = 0; i < options.faults; i++) {
+    const at = Math.round(options.durationMs * (0.1 + 0.75 * random()));
+    const roll = random();
+    const pick = random();
+    if (roll < 0.3) faults.push({ at, kind: 'kill', pick });
+    else if (roll < 0.55) faults.push({ at, kind: 'pause', pick, forMs: Math.round(options.ttlMs * 2.5) });
+    else if (roll < 0.75) faults.push({ at, kind: 'pause', pick, forMs: Math.round(options.ttlMs * 0.3) });
+    else faults.push({ at, kind: 'dropConnections', pick });
+  }
+  return faults.sort((a, b) => a.at - b.at);
+}
+
+interface Member {
+  /** In start order: the order faults pick their victims by. */
+  index: number;
+  process: RuntimeProcess;
+  dead: boolean;
+  paused: boolean;
+  /** A call to it went unanswered past the caller's patience, and none was answered since. */
+  suspected: boolean;
+}
+
+/** What a run did besides its record: for the test's report. */
+export interface ChaosSummary {
+  faults: string[];
+  outcomes: Record<string, number>;
+  reads: number;
+}
+
+/**
+ * Runs several runtime processes on one PostgreSQL schema while seeded faults happen, and calls them the way
+ * an application's router would: each agent's calls go to one process (by agent id, or to the owner that
+ * SCOPE_LEASED named), a few go elsewhere, and a call that goes unanswered too long is given up on and the
+ * key's next write sent to another process. Every call's outcome is kept, given up on or not. Then everything
+ * settles and is read back. The timing of the calls is the machine's; the seed fixes the keys, the routing
+ * choices and the faults.
+ */
+export class ChaosRun {
+  readonly #options: ChaosOptions;
+  readonly #store: PostgresTestSchema;
+  readonly #members: Member[] = [];
+  /** Where SCOPE_LEASED last said each agent's scope is held. */
+  readonly #owners = new Map<number, string>();
+  readonly #starting = new Set<Promise<void>>();
+  readonly #resumes = new Map<Member, NodeJS.Timeout>();
+  readonly #calls = new Set<Promise<void>>();
+  readonly #writes: WriteRecord[] = [];
+  readonly #reads: ReadRecord[] = [];
+  readonly #faultLog: string[] = [];
+  #started = 0;
+
+  constructor(store: PostgresTestSchema, options: ChaosOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  get processes(): RuntimeProcess[] {
+    return this.#members.map((member) => member.process);
+  }
+
+  async run(): Promise<{ record: ChaosRecord; summary: ChaosSummary }> {
+    await Promise.all(Array.from({ length: this.#options.processes }, () => this.#startOne()));
+    await startChaosAudit(this.#store.schema);
+    const registered = await this.#members[0]!.process.registerHook('chaos', {});
+    if (!registered.ok) throw new Error(`registering the hook: ${registered.code} ${registered.message}`);
+
+    const began = Date.now();
+    const until = began + this.#options.durationMs;
+    const faults = this.#injectFaults(began, chaosFaults(this.#options));
+    const { agents, keysPerAgent, readers } = this.#options;
+    const loops = [
+      ...Array.from({ length: agents * keysPerAgent }, (_, k) => this.#writer(k, until)),
+      ...Array.from({ length: readers }, (_, i) => this.#reader(i, until)),
+    ];
+    await faults;
+    await Promise.all(loops);
+    for (const [member, timer] of this.#resumes) {
+      clearTimeout(timer);
+      this.#resume(member);
+    }
+    await Promise.all(this.#starting);
+    while (this.#calls.size > 0) await Promise.all(this.#calls);
+    return { record: await this.#collect(), summary: this.#summary() };
+  }
+
+  async #startOne(): Promise<void> {
+    const index = this.#started++;
+    const starting = RuntimeProcess.start({
+      connectionString: this.#store.connectionString,
+      schema: this.#store.schema,
+      owner: `p${index}`,
+      ttlMs: this.#options.ttlMs,
+      // Half the processes wait for a scope held elsewhere, half refuse at once.
+      waitMs: index % 2 === 0 ? 0 : this.#options.ttlMs * 2,
+    }).then((process) => {
+      this.#members.push({ index, process, dead: false, paused: false, suspected: false });
+      this.#members.sort((x, y) => x.index - y.index);
+    });
+    this.#starting.add(starting);
+    await starting.finally(() => this.#starting.delete(starting));
+  }
+
+  #route(agent: number, random: () => number): Member {
+    const alive = this.#members.filter((member) => !member.dead);
+    if (random() < this.#options.misrouted) return alive[Math.floor(random() * alive.length)]!;
+    const trusted = alive.filter((member) => !member.suspected);
+    const candidates = trusted.length > 0 ? trusted : alive;
+    const owner = candidates.find((member) => member.process.owner === this.#owners.get(agent));
+    return owner ?? candidates[agent % candidates.length]!;
+  }
+
+  /**
+   * Sends `call` to `member` and waits for its answer, but no longer than the caller's patience: then the
+   * member is suspected, and undefined returned. The answer is handed to `settle` whenever it comes.
+   */
+  async #send(member: Member, call: () => Promise<Answer>, settle: (answer: Answer, sentAt: number, settledAt: number) => void): Promise<Answer | undefined> {
+    const sentAt = performance.now();
+    const answered = call().then((answer) => {
+      settle(answer, sentAt, performance.now());
+      member.suspected = false;
+      return answer;
+    });
+    const done = answered.then(() => {});
+    this.#calls.add(done);
+    void done.finally(() => this.#calls.delete(done));
+    const answer = await Promise.race([answered, sleep(this.#options.patienceMs).then(() => undefined)]);
+    if (answer === undefined) member.suspected = true;
+    return answer;
+  }
+
+  /** Writes key `k` over and over, one write at a time unless it gives up on one. */
+  async #writer(k: number, until: number): Promise<void> {
+    const random = seededRandom(this.#options.seed * 1000 + 1 + k);
+    const agent = Math.floor(k / this.#options.keysPerAgent);
+    const scope = `agent:a${agent}`;
+    const key = `k${k % this.#options.keysPerAgent}`;
+    for (let n = 0; Date.now() < until; n++) {
+      const member = this.#route(agent, random);
+      const value = `${scope}/${key}#${n}`;
+      const answer = await this.#send(member, () => member.process.set(scope, key, value), (answer, sentAt, settledAt) => {
+        this.#writes.push({ scope, key, value, by: member.process.owner, sentAt, settledAt, ...outcomeOf(answer) });
+      });
+      if (answer !== undefined && !answer.ok) {
+        const owner = answer.details?.owner;
+        if (answer.code === 'SCOPE_LEASED' && typeof owner === 'string') this.#owners.set(agent, owner);
+        await sleep(20);
+      }
+      await sleep(Math.floor(random() * 4));
+    }
+  }
+
+  async #reader(index: number, until: number): Promise<void> {
+    const random = seededRandom(this.#options.seed * 1000 + 900 + index);
+    const { agents, keysPerAgent } = this.#options;
+    while (Date.now() < until) {
+      const alive = this.#members.filter((member) => !member.dead && !member.suspected);
+      if (alive.length === 0) {
+        await sleep(20);
+        continue;
+      }
+      const member = alive[Math.floor(random() * alive.length)]!;
+      const scope = `agent:a${Math.floor(random() * agents)}`;
+      const key = `k${Math.floor(random() * keysPerAgent)}`;
+      await this.#send(member, () => member.process.get(scope, key), (answer, sentAt, settledAt) => {
+        if (answer.ok) this.#reads.push({ scope, key, by: member.process.owner, sentAt, settledAt, value: answer.value as string | null });
+      });
+      await sleep(2);
+    }
+  }
+
+  async #injectFaults(began: number, faults: Fault[]): Promise<void> {
+    for (const fault of faults) {
+      await sleep(Math.max(0, began + fault.at - Date.now()));
+      if (fault.kind === 'dropConnections') {
+        const connections = await postgresQuery<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`llmstate:${this.#store.schema}`]);
+        const random = seededRandom(Math.floor(fault.pick * 2 ** 31));
+        const chosen = connections.filter(() => random() < 0.5).map((row) => row.pid);
+        await postgresQuery('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [chosen]);
+        this.#faultLog.push(`${fault.at} ms: ended ${chosen.length} of ${connections.length} connections`);
+        continue;
+      }
+      const running = this.#members.filter((member) => !member.dead && !member.paused);
+      // One process keeps running, so that the run goes on.
+      if (running.length < 2) {
+        this.#faultLog.push(`${fault.at} ms: ${fault.kind} skipped, one process runs`);
+        continue;
+      }
+      const victim = running[Math.floor(fault.pick * running.length)]!;
+      if (fault.kind === 'kill') {
+        this.#faultLog.push(`${fault.at} ms: SIGKILL ${victim.process.owner}`);
+        victim.dead = true;
+        await victim.process.kill();
+        void this.#startOne();
+      } else {
+        this.#faultLog.push(`${fault.at} ms: SIGSTOP ${victim.process.owner} for ${fault.forMs} ms`);
+        victim.paused = true;
+        victim.process.signal('SIGSTOP');
+        this.#resumes.set(victim, setTimeout(() => this.#resume(victim), fault.forMs));
+      }
+    }
+  }
+
+  #resume(member: Member): void {
+    this.#resumes.delete(member);
+    member.paused = false;
+    member.process.signal('SIGCONT');
+  }
+
+  /** Lets every hook delivery finish (up to a minute), then reads back the values, the log, the records and the deliveries. */
+  async #collect(): Promise<ChaosRecord> {
+    const alive = this.#members.filter((member) => !member.dead);
+    const reader = alive[0]!.process;
+    const events = await reader.setEvents();
+    const deliveries = new Map<string, number>();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      deliveries.clear();
+      const history = await reader.hookHistory('chaos');
+      if (!history.ok) throw new Error(`reading the hook's history: ${history.code} ${history.message}`);
+      for (const execution of history.value as Array<{ status: string; eventIds: string[] }>) {
+        if (execution.status !== 'succeeded') continue;
+        for (const id of execution.eventIds) deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
+      }
+      if (events.every((event) => deliveries.has(event.id)) || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    const keys = this.#keys();
+    const finalValues = new Map<string, Map<string, string | null>>();
+    for (const member of alive) {
+      const values = new Map<string, string | null>();
+      for (const { scope, key, name } of keys) {
+        const answer = await member.process.get(scope, key);
+        if (!answer.ok) throw new Error(`${member.process.owner} reading ${name} at the end: ${answer.code} ${answer.message}`);
+        values.set(name, answer.value as string | null);
+      }
+      finalValues.set(member.process.owner, values);
+    }
+    const audit = await readChaosAudit(this.#store.schema, keys);
+    return { writes: this.#writes, reads: this.#reads, finalValues, events, audit, deliveries };
+  }
+
+  #keys(): Array<{ scope: string; key: string; name: string }> {
+    const { agents, keysPerAgent } = this.#options;
+    return Array.from({ length: agents * keysPerAgent }, (_, k) => {
+      const scope = `agent:a${Math.floor(k / keysPerAgent)}`;
+      const key = `k${k % keysPerAgent}`;
+      return { scope, key, name: keyName(scope, key) };
+    });
+  }
+
+  #summary(): ChaosSummary {
+    const outcomes: Record<string, number> = {};
+    for (const write of this.#writes) {
+      const label = write.outcome === 'acked' ? 'acked' : `${write.outcome} ${write.code ?? 'with no code'}`;
+      outcomes[label] = (outcomes[label] ?? 0) + 1;
+    }
+    return { faults: this.#faultLog, outcomes, reads: this.#reads.length };
+  }
+}
+
+/** Reads an answer as what its caller may conclude about the write. */
+function outcomeOf(answer: Answer): Pick<WriteRecord, 'outcome' | 'code' | 'message'> {
+  if (answer.ok) return { outcome: 'acked' };
+  const told = { code: answer.code, message: answer.message };
+  if (answer.code === 'PROCESS_EXITED' || answer.details?.outcome === 'unknown') return { outcome: 'unknown', ...told };
+  return { outcome: 'refused', ...told };
+}
