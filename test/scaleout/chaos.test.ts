@@ -19,6 +19,7 @@ const OPTIONS: Omit<ChaosOptions, 'seed'> = {
   agents: 12,
   keysPerAgent: 3,
   readers: 3,
+  transactions: 4,
   faults: 5,
   misrouted: 0.05,
   patienceMs: 500,

@@ -81,6 +81,17 @@ describe('the checker of the seeded-fault runs across processes', () => {
     assert.match(found, /a is the key's last write in commit 1, and has its record in 7/);
   });
 
+  it('finds a transaction logged in part, or across two commits', () => {
+    const inTransaction = (value: string, key: string): WriteRecord => ({ ...write(value, 40, 50), key, transaction: 't1' });
+    const [x, y] = [inTransaction('x', 'k'), inTransaction('y', 'j')];
+    const record = recordOf([a, x, y], ['a', 'x']);
+    assert.match(chaosViolations(record).join('\n'), /transaction t1 was not committed whole: x in 2, y in none/);
+    record.events.push({ id: '3.0', seq: 3, scope: SCOPE, key: 'j', value: 'y' });
+    assert.match(chaosViolations(record).join('\n'), /transaction t1 was not committed whole: x in 2, y in 3/);
+    record.events[2] = { id: '2.1', seq: 2, scope: SCOPE, key: 'j', value: 'y' };
+    assert.doesNotMatch(chaosViolations(record).join('\n'), /transaction t1/);
+  });
+
   it('finds an event delivered twice or never', () => {
     const twice = recordOf([a, b], ['a', 'b']);
     twice.deliveries.set('1.0', 2);

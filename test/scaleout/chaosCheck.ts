@@ -27,6 +27,8 @@ export interface WriteRecord extends Call {
   /** The error, when it was not acknowledged. */
   code?: string;
   message?: string;
+  /** The transaction it was one of the writes of, if any: they commit together or not at all. */
+  transaction?: string;
 }
 
 export interface ReadRecord extends Call {
@@ -72,6 +74,7 @@ export function keyName(scope: string, key: string): string {
  * - every process reads the key's last logged value at the end;
  * - each state record was written by the process that held its scope's lease in that commit (the fence),
  *   and the records written are the last logged write of each key in each commit, in that commit;
+ * - the writes of a transaction are logged all in one commit, or none of them;
  * - every event has exactly one successful hook execution on record;
  * - every write that failed was told why by a stable error code.
  */
@@ -165,6 +168,19 @@ export function chaosViolations(record: ChaosRecord): string[] {
   }
   if (audited.size !== lastOfCommits) {
     violations.push(`${audited.size} state records were written, for the last writes of a key in ${lastOfCommits} commits`);
+  }
+
+  const transactions = new Map<string, WriteRecord[]>();
+  for (const write of record.writes) {
+    if (write.transaction !== undefined) transactions.set(write.transaction, [...(transactions.get(write.transaction) ?? []), write]);
+  }
+  const seqOf = new Map(record.events.map((event) => [event.value, event.seq]));
+  for (const [transaction, writes] of transactions) {
+    const seqs = new Set(writes.map((write) => seqOf.get(write.value)));
+    if (seqs.size > 1) {
+      const where = writes.map((write) => `${write.value} in ${seqOf.get(write.value) ?? 'none'}`).join(', ');
+      violations.push(`transaction ${transaction} was not committed whole: ${where}`);
+    }
   }
 
   for (const event of record.events) {

@@ -15,6 +15,8 @@ export interface ChaosOptions {
   agents: number;
   keysPerAgent: number;
   readers: number;
+  /** Callers that set every key of an agent in one transaction, over and over. */
+  transactions: number;
   faults: number;
   /** The share of calls sent to a process chosen at random instead of the agent's. */
   misrouted: number;
@@ -66,7 +68,7 @@ export interface ChaosSummary {
 
 /**
  * Runs several runtime processes on one PostgreSQL schema while seeded faults happen, and calls them the way
- * an application's router would: each agent's calls go to one process (by agent id, or to the owner that
+ * an application's router would (single writes of each key, transactions over an agent's keys, reads): each agent's calls go to one process (by agent id, or to the owner that
  * SCOPE_LEASED named), a few go elsewhere, and a call that goes unanswered too long is given up on and the
  * key's next write sent to another process. Every call's outcome is kept, given up on or not. Then everything
  * settles and is read back. The timing of the calls is the machine's; the seed fixes the keys, the routing
@@ -104,9 +106,10 @@ export class ChaosRun {
     const began = Date.now();
     const until = began + this.#options.durationMs;
     const faults = this.#injectFaults(began, chaosFaults(this.#options));
-    const { agents, keysPerAgent, readers } = this.#options;
+    const { agents, keysPerAgent, readers, transactions } = this.#options;
     const loops = [
       ...Array.from({ length: agents * keysPerAgent }, (_, k) => this.#writer(k, until)),
+      ...Array.from({ length: transactions }, (_, i) => this.#transactor(i, until)),
       ...Array.from({ length: readers }, (_, i) => this.#reader(i, until)),
     ];
     await faults;
@@ -169,21 +172,40 @@ export class ChaosRun {
   async #writer(k: number, until: number): Promise<void> {
     const random = seededRandom(this.#options.seed * 1000 + 1 + k);
     const agent = Math.floor(k / this.#options.keysPerAgent);
-    const scope = `agent:a${agent}`;
     const key = `k${k % this.#options.keysPerAgent}`;
     for (let n = 0; Date.now() < until; n++) {
-      const member = this.#route(agent, random);
-      const value = `${scope}/${key}#${n}`;
-      const answer = await this.#send(member, () => member.process.set(scope, key, value), (answer, sentAt, settledAt) => {
-        this.#writes.push({ scope, key, value, by: member.process.owner, sentAt, settledAt, ...outcomeOf(answer) });
-      });
-      if (answer !== undefined && !answer.ok) {
-        const owner = answer.details?.owner;
-        if (answer.code === 'SCOPE_LEASED' && typeof owner === 'string') this.#owners.set(agent, owner);
-        await sleep(20);
-      }
-      await sleep(Math.floor(random() * 4));
+      await this.#write(agent, [[key, `agent:a${agent}/${key}#${n}`]], undefined, random);
     }
+  }
+
+  /** Sets every key of a random agent in one transaction, over and over. */
+  async #transactor(index: number, until: number): Promise<void> {
+    const random = seededRandom(this.#options.seed * 1000 + 700 + index);
+    const { agents, keysPerAgent } = this.#options;
+    for (let n = 0; Date.now() < until; n++) {
+      const agent = Math.floor(random() * agents);
+      const transaction = `t${index}.${n}`;
+      const entries = Array.from({ length: keysPerAgent }, (_, i): [string, string] => [`k${i}`, `agent:a${agent}/k${i}#${transaction}`]);
+      await this.#write(agent, entries, transaction, random);
+    }
+  }
+
+  /** One write of `entries` to an agent's scope (a transaction when there are several), and what follows its answer. */
+  async #write(agent: number, entries: Array<[string, string]>, transaction: string | undefined, random: () => number): Promise<void> {
+    const scope = `agent:a${agent}`;
+    const member = this.#route(agent, random);
+    const call = () => (entries.length === 1 ? member.process.set(scope, entries[0]![0], entries[0]![1]) : member.process.txSet(scope, entries));
+    const answer = await this.#send(member, call, (answer, sentAt, settledAt) => {
+      for (const [key, value] of entries) {
+        this.#writes.push({ scope, key, value, by: member.process.owner, sentAt, settledAt, ...outcomeOf(answer), ...(transaction === undefined ? {} : { transaction }) });
+      }
+    });
+    if (answer !== undefined && !answer.ok) {
+      const owner = answer.details?.owner;
+      if (answer.code === 'SCOPE_LEASED' && typeof owner === 'string') this.#owners.set(agent, owner);
+      await sleep(20);
+    }
+    await sleep(Math.floor(random() * 4));
   }
 
   async #reader(index: number, until: number): Promise<void> {

@@ -79,6 +79,11 @@ export class RuntimeProcess {
     return this.call('set', { scope, key, value });
   }
 
+  /** Sets every one of `entries` in one transaction of `scope`. */
+  txSet(scope: string, entries: Array<[string, unknown]>): Promise<Answer> {
+    return this.call('txSet', { scope, entries });
+  }
+
   get(scope: string, key: string): Promise<Answer> {
     return this.call('get', { scope, key });
   }
