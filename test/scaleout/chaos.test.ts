@@ -35,13 +35,13 @@ describePostgres('scale-out: seeded faults across processes', function () {
   });
 
   afterEach(async () => {
-    await Promise.all((run?.processes ?? []).map((one) => one.close()));
+    await run?.close();
     run = undefined;
     await store.drop();
   });
 
   for (const seed of SEEDS) {
-    it(`seed ${seed}: through kills, pauses and dropped connections, writes keep their order, no acknowledged one is lost, no stale or refused one applied, and each event is delivered once`, async () => {
+    it(`seed ${seed}: through kills, pauses, partitions and dropped connections, writes keep their order, no acknowledged one is lost, no stale or refused one applied, and each event is delivered once`, async () => {
       const options = { ...OPTIONS, seed };
       run = new ChaosRun(store, options);
       const { record, summary } = await run.run();

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom } from '../../src/seededRandom.js';
+import { PostgresProxy } from '../storage/postgresProxy.js';
 import { postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
 import { readChaosAudit, startChaosAudit } from './chaosAudit.js';
 import { keyName, type ChaosRecord, type ReadRecord, type WriteRecord } from './chaosCheck.js';
@@ -31,9 +32,13 @@ export interface ChaosOptions {
 export type Fault =
   | { at: number; kind: 'kill'; pick: number }
   | { at: number; kind: 'pause'; pick: number; forMs: number }
+  | { at: number; kind: 'partition'; pick: number; forMs: number }
   | { at: number; kind: 'dropConnections'; pick: number };
 
-/** The faults of a run, from its seed alone: kills, pauses past the lease or within it, dropped connections. */
+/**
+ * The faults of a run, from its seed alone: kills, pauses past the lease or within it, a process cut off
+ * from the database past the lease, dropped connections.
+ */
 export function chaosFaults(options: ChaosOptions): Fault[] {
   const random = seededRandom(options.seed);
   const faults: Fault[] = [];
@@ -41,9 +46,10 @@ export function chaosFaults(options: ChaosOptions): Fault[] {
     const at = Math.round(options.durationMs * (0.1 + 0.75 * random()));
     const roll = random();
     const pick = random();
-    if (roll < 0.3) faults.push({ at, kind: 'kill', pick });
-    else if (roll < 0.55) faults.push({ at, kind: 'pause', pick, forMs: Math.round(options.ttlMs * 2.5) });
-    else if (roll < 0.75) faults.push({ at, kind: 'pause', pick, forMs: Math.round(options.ttlMs * 0.3) });
+    if (roll < 0.25) faults.push({ at, kind: 'kill', pick });
+    else if (roll < 0.45) faults.push({ at, kind: 'pause', pick, forMs: Math.round(options.ttlMs * 2.5) });
+    else if (roll < 0.6) faults.push({ at, kind: 'pause', pick, forMs: Math.round(options.ttlMs * 0.3) });
+    else if (roll < 0.8) faults.push({ at, kind: 'partition', pick, forMs: Math.round(options.ttlMs * 2.5) });
     else faults.push({ at, kind: 'dropConnections', pick });
   }
   return faults.sort((a, b) => a.at - b.at);
@@ -53,7 +59,10 @@ interface Member {
   /** In start order: the order faults pick their victims by. */
   index: number;
   process: RuntimeProcess;
+  /** What it reaches the database through. */
+  proxy: PostgresProxy;
   dead: boolean;
+  /** Stopped, or cut off from the database. */
   paused: boolean;
   /** A call to it went unanswered past the caller's patience, and none was answered since. */
   suspected: boolean;
@@ -78,6 +87,7 @@ export class ChaosRun {
   readonly #options: ChaosOptions;
   readonly #store: PostgresTestSchema;
   readonly #members: Member[] = [];
+  readonly #proxies: PostgresProxy[] = [];
   /** Where SCOPE_LEASED last said each agent's scope is held. */
   readonly #owners = new Map<number, string>();
   readonly #starting = new Set<Promise<void>>();
@@ -93,8 +103,15 @@ export class ChaosRun {
     this.#options = options;
   }
 
-  get processes(): RuntimeProcess[] {
-    return this.#members.map((member) => member.process);
+  /** Stops every process and proxy the run started. */
+  async close(): Promise<void> {
+    for (const [member, timer] of this.#resumes) {
+      clearTimeout(timer);
+      this.#resume(member);
+    }
+    await Promise.allSettled(this.#starting);
+    await Promise.all(this.#members.map((member) => member.process.close()));
+    await Promise.all(this.#proxies.map((proxy) => proxy.close()));
   }
 
   async run(): Promise<{ record: ChaosRecord; summary: ChaosSummary }> {
@@ -125,15 +142,17 @@ export class ChaosRun {
 
   async #startOne(): Promise<void> {
     const index = this.#started++;
+    const proxy = await PostgresProxy.start(this.#store.connectionString);
+    this.#proxies.push(proxy);
     const starting = RuntimeProcess.start({
-      connectionString: this.#store.connectionString,
+      connectionString: proxy.url,
       schema: this.#store.schema,
       owner: `p${index}`,
       ttlMs: this.#options.ttlMs,
       // Half the processes wait for a scope held elsewhere, half refuse at once.
       waitMs: index % 2 === 0 ? 0 : this.#options.ttlMs * 2,
     }).then((process) => {
-      this.#members.push({ index, process, dead: false, paused: false, suspected: false });
+      this.#members.push({ index, process, proxy, dead: false, paused: false, suspected: false });
       this.#members.sort((x, y) => x.index - y.index);
     });
     this.#starting.add(starting);
@@ -157,7 +176,8 @@ export class ChaosRun {
     const sentAt = performance.now();
     const answered = call().then((answer) => {
       settle(answer, sentAt, performance.now());
-      member.suspected = false;
+      // A router sends what failed on the store elsewhere next, as it does what went unanswered.
+      member.suspected = !answer.ok && answer.code === 'STORAGE_FAILED';
       return answer;
     });
     const done = answered.then(() => {});
@@ -245,23 +265,31 @@ export class ChaosRun {
         continue;
       }
       const victim = running[Math.floor(fault.pick * running.length)]!;
+      const { owner } = victim.process;
       if (fault.kind === 'kill') {
-        this.#faultLog.push(`${fault.at} ms: SIGKILL ${victim.process.owner}`);
+        this.#faultLog.push(`${fault.at} ms: SIGKILL ${owner}`);
         victim.dead = true;
         await victim.process.kill();
         void this.#startOne();
-      } else {
-        this.#faultLog.push(`${fault.at} ms: SIGSTOP ${victim.process.owner} for ${fault.forMs} ms`);
+      } else if (fault.kind === 'pause') {
+        this.#faultLog.push(`${fault.at} ms: SIGSTOP ${owner} for ${fault.forMs} ms`);
         victim.paused = true;
         victim.process.signal('SIGSTOP');
+        this.#resumes.set(victim, setTimeout(() => this.#resume(victim), fault.forMs));
+      } else {
+        this.#faultLog.push(`${fault.at} ms: ${owner} cut off from the database for ${fault.forMs} ms`);
+        victim.paused = true;
+        victim.proxy.cut();
         this.#resumes.set(victim, setTimeout(() => this.#resume(victim), fault.forMs));
       }
     }
   }
 
+  /** Ends a pause or a partition (either way, both are ended: it is never in the other). */
   #resume(member: Member): void {
     this.#resumes.delete(member);
     member.paused = false;
+    member.proxy.heal();
     member.process.signal('SIGCONT');
   }
 

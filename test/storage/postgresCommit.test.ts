@@ -4,7 +4,7 @@ import { LlmStateError } from '../../src/errors.js';
 import type { PostgresBackend } from '../../src/storage/PostgresBackend.js';
 import type { BatchOp, LeaseHold, SublevelName } from '../../src/storage/StorageBackend.js';
 import { storageFailure } from '../../src/storage/storageSuite.js';
-import { CommitDroppingProxy } from './postgresProxy.js';
+import { PostgresProxy } from './postgresProxy.js';
 import { testPostgresUrl, TestSchemas } from './postgresTestDatabase.js';
 import { describePostgres } from '../support/postgres.js';
 
@@ -232,7 +232,7 @@ describePostgres('backend: commits across processes', () => {
     });
 
     it('a batch and a sequenced commit whose COMMIT answer is lost are reported committed, as they were', async () => {
-      const proxy = await CommitDroppingProxy.start(testPostgresUrl());
+      const proxy = await PostgresProxy.start(testPostgresUrl());
       try {
         const schema = schemas.fresh();
         const backend = await open(schemas.backend(schema, { connectionString: proxy.url }));
