@@ -33,6 +33,12 @@ interface Delivery {
   through: number;
   /** Entries above `through` that this process queued itself as it staged them. */
   staged: Set<number>;
+  /**
+   * Sequences of staged commits that failed, to be read again even at or below `through`: a read may have
+   * skipped the sequence while it was staged, and it may hold an entry after all, another process's
+   * commit that took the sequence once this one rolled back, or this one's, when its outcome is unknown.
+   */
+  failed: Set<number>;
 }
 
 const DELIVERY_PREFIX = 'hook:';
@@ -87,9 +93,15 @@ export class SharedDelivery {
     this.#deliveries.get(hookName)?.staged.add(seq);
   }
 
-  /** A staged entry's batch failed: its sequence may be taken by another process's commit, which must be read. */
+  /**
+   * A staged entry's batch failed: its sequence may be taken by another process's commit, or (its outcome
+   * unknown) be this one's after all. Either way the entry is read from the outbox.
+   */
   unstaged(hookName: string, seq: number): void {
-    this.#deliveries.get(hookName)?.staged.delete(seq);
+    const delivery = this.#deliveries.get(hookName);
+    if (delivery === undefined) return;
+    delivery.staged.delete(seq);
+    delivery.failed.add(seq);
   }
 
   /**
@@ -224,7 +236,7 @@ export class SharedDelivery {
         await this.#deps.leases.release(hold);
         return false;
       }
-      delivery = { hold, through: 0, staged: new Set() };
+      delivery = { hold, through: 0, staged: new Set(), failed: new Set() };
       this.#deliveries.set(slot.name, delivery);
     }
     return this.#read(slot, delivery);
@@ -274,18 +286,28 @@ export class SharedDelivery {
     return loadOutbox(this.#deps.storage, new Map(), this.#deps.clock.now(), { hookName, after: 0, skip: () => false });
   }
 
-  /** Queues the entries of `slot`'s hook that other processes committed since the last read. */
+  /**
+   * Queues the entries of `slot`'s hook that other processes committed since the last read, and those of
+   * failed staged commits that a read may have skipped.
+   */
   async #read(slot: HookSlot, delivery: Delivery): Promise<boolean> {
     const { storage, clock } = this.#deps;
     const slots = new Map([[slot.name, slot]]);
-    const read = await loadOutbox(storage, slots, clock.now(), { hookName: slot.name, after: delivery.through, skip: (seq) => delivery.staged.has(seq) });
+    const { through } = delivery;
+    const failed = [...delivery.failed].filter((seq) => seq <= through);
+    const after = Math.min(through, ...failed.map((seq) => seq - 1));
+    const again = new Set(failed);
+    const skip = (seq: number) => delivery.staged.has(seq) || (seq <= through && !again.has(seq));
+    const read = await loadOutbox(storage, slots, clock.now(), { hookName: slot.name, after, skip });
     // Lost while reading: the new holder delivers them.
     if (this.#deliveries.get(slot.name) !== delivery) {
       if (read.loaded > 0) slot.abandonQueued();
       return false;
     }
-    delivery.through = read.through;
-    for (const seq of delivery.staged) if (seq <= read.through) delivery.staged.delete(seq);
+    delivery.through = Math.max(through, read.through);
+    for (const seq of delivery.staged) if (seq <= delivery.through) delivery.staged.delete(seq);
+    // A commit that failed during this read, after it passed the sequence, is read again next time.
+    for (const seq of delivery.failed) if (again.has(seq) || seq > delivery.through) delivery.failed.delete(seq);
     if (read.ops.length > 0) await storage.batch(read.ops, { fence: [delivery.hold] });
     return read.loaded > 0;
   }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { Scope } from '../../src/index.js';
 import { storageOf } from '../../src/runtime.js';
+import { decodeHookSeqKey } from '../../src/hooks/outboxRecords.js';
 import { registerScripted } from '../hooks/hookHelpers.js';
-import { describePostgres } from '../support/postgres.js';
+import { describePostgres, postgresQuery } from '../support/postgres.js';
 import { SharedSchema, until } from './sharedSchema.js';
 
 // Two runtimes on one schema stand for two processes: B commits, A delivers the hook and reads B's
@@ -61,4 +62,57 @@ describePostgres('scale-out: reading the outbox of a hook delivered here', funct
       }
     });
   }
+
+  it('delivers the entry of a commit that took the sequence of one of its own that failed, though a read passed that sequence meanwhile', async () => {
+    const a = await shared.start('a');
+    const b = await shared.start('b', { hooks: { autoStart: false } });
+    await registerScripted(a, 'h');
+    await until(() => b.hooks.get('h') !== undefined);
+
+    // Counts the reads of the outbox A finishes: a read begun after B's commit sees it.
+    let outboxReads = 0;
+    const iterating = storageOf(a).iterate.bind(storageOf(a));
+    storageOf(a).iterate = (sublevel, options) => {
+      const entries = iterating(sublevel, options);
+      if (sublevel !== 'outbox') return entries;
+      return (async function* () {
+        yield* entries;
+        outboxReads += 1;
+      })();
+    };
+    let failedSeq: number | undefined;
+    let bEventId: string | undefined;
+    const stop = storageOf(a).intercept({
+      beforeBatch: async (ops) => {
+        const staged = ops.find((op) => op.sublevel === 'outbox' && op.type === 'put');
+        if (staged === undefined || failedSeq !== undefined) return;
+        // A has taken its sequence and staged its entry, which it would queue itself. Its transaction is
+        // ended under it (the server rolls it back, as when its connection dies)...
+        failedSeq = decodeHookSeqKey(staged.key).seq;
+        await postgresQuery(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND backend_xid IS NOT NULL',
+          [`llmstate:${shared.schema.schema}`],
+        );
+        // ...B's commit takes the sequence given back, and stages an entry of its own under it...
+        await b.state.set(Scope.agent('bea'), 'k', 1);
+        [bEventId] = (await b.events.query({ kinds: ['state.set'] })).map((event) => event.id);
+        // ...and A reads the outbox before it learns that its commit failed.
+        const reads = outboxReads;
+        await until(() => outboxReads >= reads + 2);
+      },
+    });
+    try {
+      const failed = await a.state.set(Scope.agent('ada'), 'k', 1).then(
+        () => undefined,
+        (error: { code?: string }) => error,
+      );
+      assert.equal(failed?.code, 'STORAGE_FAILED', 'A\'s commit failed');
+      assert.equal(bEventId, `${failedSeq}.0`, 'B committed under the sequence A had staged');
+      await until(async () => (await a.hooks.history({ hookName: 'h', eventId: bEventId, status: 'succeeded' })).length === 1);
+      assert.deepEqual(await a.hooks.deadLetters({ hookName: 'h' }), []);
+    } finally {
+      stop();
+      storageOf(a).iterate = iterating;
+    }
+  });
 });
