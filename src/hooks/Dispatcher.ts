@@ -12,7 +12,7 @@ import type { HookDefinition } from './hookDefinition.js';
 import { HookSlot, type SlotCounters } from './HookSlot.js';
 import { batchEntry, type PendingEntry } from './pendingEntry.js';
 import type { LoadedOutbox } from './loadOutbox.js';
-import { SharedDelivery, type DeliveryLeases } from './SharedDelivery.js';
+import { SharedDelivery, type DeliveryLeases, type DeliveryTenure } from './SharedDelivery.js';
 import { encodeDeadLetter, encodeOutboxValue, hookSeqKey, type DeadLetterValue } from './outboxRecords.js';
 
 export interface DispatcherDeps extends Omit<RunnerDeps, 'pool'> {
@@ -127,10 +127,11 @@ export class Dispatcher implements OutboxPort {
     const { seq, timestamp, events } = batch;
     const ops: BatchOp[] = [];
     const reserved: [HookSlot, number][] = [];
-    const accepted: [HookSlot, number[]][] = [];
+    /** With the delivery tenure each was staged under, on a shared store. */
+    const accepted: [HookSlot, number[], DeliveryTenure | undefined][] = [];
     const overflowed: [HookSlot, number][] = [];
     const shared = this.#shared;
-    const stagedHere: string[] = [];
+    const stagedHere: [string, DeliveryTenure][] = [];
     for (const [slotId, indexes] of matches) {
       const slot = this.#slots.get(slotId);
       if (slot === undefined) continue;
@@ -154,19 +155,18 @@ export class Dispatcher implements OutboxPort {
         continue;
       }
       reserved.push([slot, indexes.length]);
-      accepted.push([slot, indexes]);
-      if (shared !== undefined) {
-        shared.staging(slot.name, seq);
-        stagedHere.push(slot.name);
-      }
+      const tenure = shared?.staging(slot.name, seq);
+      accepted.push([slot, indexes, tenure]);
+      if (tenure !== undefined) stagedHere.push([slot.name, tenure]);
       ops.push({ type: 'put', sublevel: 'outbox', key, value: encodeOutboxValue(seq, timestamp, { indexes, attempts: 0 }) });
     }
     return {
       ops,
       committed: () => {
-        for (const [slot, indexes] of accepted) {
-          // The delivery lease was lost while the batch committed: the new holder reads the entry.
-          if (shared !== undefined && !shared.delivers(slot.name)) {
+        for (const [slot, indexes, tenure] of accepted) {
+          // The delivery lease was lost while the batch committed (and perhaps taken again): whoever holds
+          // it now reads the entry.
+          if (shared !== undefined && (tenure === undefined || !shared.stillDelivers(slot.name, tenure))) {
             slot.release(indexes.length);
             continue;
           }
@@ -177,7 +177,7 @@ export class Dispatcher implements OutboxPort {
       },
       aborted: () => {
         for (const [slot, count] of reserved) slot.release(count);
-        for (const name of stagedHere) shared!.unstaged(name, seq);
+        for (const [name, tenure] of stagedHere) shared!.unstaged(name, seq, tenure);
       },
     };
   }

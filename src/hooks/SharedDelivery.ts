@@ -26,6 +26,9 @@ export interface SharedDeliveryDeps {
   reportError(error: unknown): void;
 }
 
+/** One holding of a hook's delivery lease by this process, as the commit path knows it: opaque. */
+export type DeliveryTenure = object;
+
 /** A hook this process delivers: its lease, and how far it has read the hook's outbox. */
 interface Delivery {
   hold: LeaseHold;
@@ -88,20 +91,36 @@ export class SharedDelivery {
     return delivery === undefined ? undefined : [delivery.hold];
   }
 
-  /** This process staged an entry of a hook it delivers: it queues it itself, so reading the outbox skips it. */
-  staging(hookName: string, seq: number): void {
-    this.#deliveries.get(hookName)?.staged.add(seq);
+  /**
+   * This process staged an entry of a hook it delivers: it queues it itself once the batch commits, so
+   * reading the outbox skips it. Returns the tenure it was staged under: the entry is this process's to
+   * queue only while that tenure lasts ({@link stillDelivers}).
+   */
+  staging(hookName: string, seq: number): DeliveryTenure | undefined {
+    const delivery = this.#deliveries.get(hookName);
+    delivery?.staged.add(seq);
+    return delivery;
+  }
+
+  /**
+   * Whether `tenure` is still this process's delivery of `hookName`. The lease lost (and perhaps taken
+   * again) since an entry was staged, the entry is read from the outbox like any other.
+   */
+  stillDelivers(hookName: string, tenure: DeliveryTenure): boolean {
+    return this.#deliveries.get(hookName) === tenure;
   }
 
   /**
    * A staged entry's batch failed: its sequence may be taken by another process's commit, or (its outcome
-   * unknown) be this one's after all. Either way the entry is read from the outbox.
+   * unknown) be this one's after all. Either way the entry is read from the outbox: by the next read as any
+   * other, or, when a read passed the sequence while it was staged, read again.
    */
-  unstaged(hookName: string, seq: number): void {
+  unstaged(hookName: string, seq: number, tenure: DeliveryTenure): void {
     const delivery = this.#deliveries.get(hookName);
-    if (delivery === undefined) return;
+    if (delivery !== tenure || delivery === undefined) return;
     delivery.staged.delete(seq);
-    delivery.failed.add(seq);
+    // A read under way that skipped it is seen to by that read (see #read).
+    if (seq <= delivery.through) delivery.failed.add(seq);
   }
 
   /**
@@ -294,20 +313,28 @@ export class SharedDelivery {
     const { storage, clock } = this.#deps;
     const slots = new Map([[slot.name, slot]]);
     const { through } = delivery;
-    const failed = [...delivery.failed].filter((seq) => seq <= through);
-    const after = Math.min(through, ...failed.map((seq) => seq - 1));
-    const again = new Set(failed);
-    const skip = (seq: number) => delivery.staged.has(seq) || (seq <= through && !again.has(seq));
+    const again = new Set([...delivery.failed].filter((seq) => seq <= through));
+    let after = through;
+    for (const seq of again) after = Math.min(after, seq - 1);
+    const skippedStaged = new Set<number>();
+    const skip = (seq: number) => {
+      if (delivery.staged.has(seq)) {
+        skippedStaged.add(seq);
+        return true;
+      }
+      return seq <= through && !again.has(seq);
+    };
     const read = await loadOutbox(storage, slots, clock.now(), { hookName: slot.name, after, skip });
     // Lost while reading: the new holder delivers them.
     if (this.#deliveries.get(slot.name) !== delivery) {
       if (read.loaded > 0) slot.abandonQueued();
       return false;
     }
+    for (const seq of again) delivery.failed.delete(seq);
+    // Skipped as staged, and its batch failed while this read went on: read it again next time.
+    for (const seq of skippedStaged) if (!delivery.staged.has(seq)) delivery.failed.add(seq);
     delivery.through = Math.max(through, read.through);
     for (const seq of delivery.staged) if (seq <= delivery.through) delivery.staged.delete(seq);
-    // A commit that failed during this read, after it passed the sequence, is read again next time.
-    for (const seq of delivery.failed) if (again.has(seq) || seq > delivery.through) delivery.failed.delete(seq);
     if (read.ops.length > 0) await storage.batch(read.ops, { fence: [delivery.hold] });
     return read.loaded > 0;
   }

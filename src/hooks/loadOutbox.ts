@@ -1,4 +1,5 @@
 import { decodeCommitRecord, encodeSeqKey, type LoggedEvent } from '../events/eventLog.js';
+import { isLlmStateError } from '../errors.js';
 import type { BatchOp, StorageBackend } from '../storage/index.js';
 import type { HookSlot } from './HookSlot.js';
 import { inlineEntry, loggedEntry, type PendingEntry } from './pendingEntry.js';
@@ -28,6 +29,7 @@ export interface OutboxSlice {
  *
  * @throws {STORAGE_FAILED} when a read fails (a dropped connection, say). Nothing is queued then, and
  * nothing is to be dead-lettered: a failed read says nothing about the entries, and reading again is safe.
+ * A read that finds the store damaged (DATA_CORRUPT) dead-letters the entry it was for, as before.
  */
 export async function loadOutbox(storage: StorageBackend, slots: Map<string, HookSlot>, now: number, slice?: OutboxSlice): Promise<LoadedOutbox> {
   const ops: BatchOp[] = [];
@@ -83,15 +85,30 @@ export async function loadOutbox(storage: StorageBackend, slots: Map<string, Hoo
 
 async function readRecord(storage: StorageBackend, seq: number, cache: Map<number, LoggedEvent[] | Error>): Promise<LoggedEvent[] | Error> {
   let found = cache.get(seq);
-  if (found !== undefined) return found;
-  const record = await storage.get('events', encodeSeqKey(seq));
-  try {
-    found = record === undefined ? new Error(`The event log record ${seq} is missing`) : decodeCommitRecord(record, seq);
-  } catch (error) {
-    found = error as Error;
+  if (found === undefined) {
+    found = await readRecordOnce(storage, seq);
+    cache.set(seq, found);
   }
-  cache.set(seq, found);
   return found;
+}
+
+/** The events of commit `seq`, or why they cannot be delivered: a missing or damaged record. */
+async function readRecordOnce(storage: StorageBackend, seq: number): Promise<LoggedEvent[] | Error> {
+  let record: Buffer | undefined;
+  try {
+    record = await storage.get('events', encodeSeqKey(seq));
+  } catch (error) {
+    // A damaged block of the store stays damaged, as a damaged record does. Any other failure of the read
+    // says nothing about the record: it is thrown, and the read is made again later.
+    if (isLlmStateError(error, 'DATA_CORRUPT')) return error;
+    throw error;
+  }
+  if (record === undefined) return new Error(`The event log record ${seq} is missing`);
+  try {
+    return decodeCommitRecord(record, seq);
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describePostgres, freshPostgresSchema, type PostgresTestSchema } from '../support/postgres.js';
 import { chaosViolations } from './chaosCheck.js';
-import { ChaosRun, chaosFaults, type ChaosOptions } from './chaosRun.js';
+import { ChaosRun, type ChaosOptions } from './chaosRun.js';
 
 /**
  * The seeds CI runs. LLMSTATE_CHAOS_SEEDS (`7,8,9`) runs others; a failure names its seed, its faults and
@@ -20,6 +20,7 @@ const OPTIONS: Omit<ChaosOptions, 'seed'> = {
   keysPerAgent: 3,
   readers: 3,
   transactions: 4,
+  chatAgents: 3,
   faults: 5,
   misrouted: 0.05,
   patienceMs: 500,
@@ -35,9 +36,12 @@ describePostgres('scale-out: seeded faults across processes', function () {
   });
 
   afterEach(async () => {
-    await run?.close();
-    run = undefined;
-    await store.drop();
+    try {
+      await run?.close();
+    } finally {
+      run = undefined;
+      await store.drop();
+    }
   });
 
   for (const seed of SEEDS) {
@@ -50,7 +54,6 @@ describePostgres('scale-out: seeded faults across processes', function () {
       const violations = chaosViolations(record);
       assert.equal(violations.length, 0, `${violations.length} violations; ${report}:\n${violations.slice(0, 30).join('\n')}`);
       assert.ok((summary.outcomes.acked ?? 0) >= 200, `the run did too little to tell anything: ${report}`);
-      assert.equal(summary.faults.length, chaosFaults(options).length, 'every fault of the plan came due');
     });
   }
 });

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { chaosViolations, type AuditedWrite, type ChaosRecord, type ReadRecord, type WriteRecord } from './chaosCheck.js';
+import { chaosViolations, type AuditedWrite, type Delivered, type ChaosRecord, type ReadRecord, type WriteRecord } from './chaosCheck.js';
 import type { LoggedSet } from './runtimeProcess.js';
 
 const SCOPE = 'agent:a0';
 
 function write(value: string, sentAt: number, settledAt: number, outcome: WriteRecord['outcome'] = 'acked', by = 'p0'): WriteRecord {
   return { scope: SCOPE, key: 'k', value, by, sentAt, settledAt, outcome, ...(outcome === 'acked' ? {} : { code: outcome === 'refused' ? 'LEASE_LOST' : 'PROCESS_EXITED' }) };
+}
+
+function delivered(id: string): Delivered {
+  return { executionId: `x${id}`, attempt: 1, startedAt: 0, durationMs: 1, by: 'p0' };
 }
 
 function read(value: string | null, sentAt: number, settledAt: number): ReadRecord {
@@ -23,7 +27,9 @@ function recordOf(writes: WriteRecord[], logged: string[], extra: Partial<ChaosR
     finalValues: new Map([['p0', new Map([[`${SCOPE} k`, last]])]]),
     events,
     audit,
-    deliveries: new Map(events.map((event) => [event.id, 1])),
+    deliveries: new Map(events.map((event) => [event.id, [delivered(event.id)]])),
+    says: [],
+    chatTexts: new Map(),
     ...extra,
   };
 }
@@ -66,6 +72,12 @@ describe('the checker of the seeded-fault runs across processes', () => {
     assert.match(found, /read by p1: lost, which is not in the log/);
   });
 
+  it('does not hold a read to a write whose process died, answered before the read was sent', () => {
+    // c's process was found dead at 41; its COMMIT, already sent, landed after the read of b was served.
+    const record = recordOf([a, b, write('c', 35, 41, 'unknown')], ['a', 'b', 'c'], { reads: [read('b', 42, 45)] });
+    assert.deepEqual(chaosViolations(record), []);
+  });
+
   it('finds a process that reads another value at the end than the log\'s last', () => {
     const record = recordOf([a, b], ['a', 'b']);
     record.finalValues.set('p1', new Map([[`${SCOPE} k`, 'a']]));
@@ -94,11 +106,25 @@ describe('the checker of the seeded-fault runs across processes', () => {
 
   it('finds an event delivered twice or never', () => {
     const twice = recordOf([a, b], ['a', 'b']);
-    twice.deliveries.set('1.0', 2);
+    twice.deliveries.set('1.0', [delivered('1.0'), delivered('1.0')]);
     twice.deliveries.delete('2.0');
     const found = chaosViolations(twice).join('\n');
     assert.match(found, /event 1\.0: 2 successful hook executions/);
     assert.match(found, /event 2\.0: 0 successful hook executions/);
+  });
+
+  it('holds a chat agent\'s texts to the rules of a key\'s log', () => {
+    const say = (value: string, sentAt: number, settledAt: number, outcome: WriteRecord['outcome'] = 'acked'): WriteRecord => ({ ...write(value, sentAt, settledAt, outcome), scope: 'agent:c0', key: '(machine)' });
+    const says = [say('s0', 0, 10), say('s1', 20, 30), say('s2', 40, 50, 'refused'), say('s3', 60, 70, 'unknown')];
+    const texts = (by: Record<string, string[]>) => new Map(Object.entries(by).map(([owner, list]) => [owner, new Map([['agent:c0', list]])]));
+    const check = (by: Record<string, string[]>) => chaosViolations(recordOf([a], ['a'], { says, chatTexts: texts(by) })).join('\n');
+    assert.equal(check({ p0: ['s0', 's1'], p1: ['s0', 's1'] }), '');
+    assert.equal(check({ p0: ['s0', 's1', 's3'] }), '');
+    assert.match(check({ p0: ['s0'] }), /acknowledged message s1 \(by p0\) is not in the machine's context/);
+    assert.match(check({ p0: ['s0', 's1', 's2'] }), /s2 was refused \(LEASE_LOST\) by p0, and the machine holds it/);
+    assert.match(check({ p0: ['s1', 's0'] }), /s0 was answered before s1 was sent, and is held after it/);
+    assert.match(check({ p0: ['s0', 's0', 's1'] }), /holds s0 twice/);
+    assert.match(check({ p0: ['s0', 's1'], p1: ['s0'] }), /the processes read different texts at the end/);
   });
 
   it('finds a failure told with no error code', () => {

@@ -47,6 +47,16 @@ export interface AuditedWrite {
   leaseOwner: string | undefined;
 }
 
+/** A successful hook execution, as its record has it. */
+export interface Delivered {
+  executionId: string;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  /** The process that ran it. */
+  by: string | undefined;
+}
+
 export interface ChaosRecord {
   writes: WriteRecord[];
   reads: ReadRecord[];
@@ -54,8 +64,12 @@ export interface ChaosRecord {
   finalValues: Map<string, Map<string, string | null>>;
   events: LoggedSet[];
   audit: AuditedWrite[];
-  /** For each `state.set` event id, how many hook executions that succeeded carried it. */
-  deliveries: Map<string, number>;
+  /** For each `state.set` event id, the hook executions that succeeded with it. */
+  deliveries: Map<string, Delivered[]>;
+  /** Messages sent to chat agents (test/fixtures/chatMachine.ts): `scope` is the agent's, `value` the text. */
+  says: WriteRecord[];
+  /** The texts each chat agent's machine holds, as each process still running reads its record at the end. */
+  chatTexts: Map<string, Map<string, string[]>>;
 }
 
 /** `scope key`, the name of one key of one scope in these records. */
@@ -76,6 +90,8 @@ export function keyName(scope: string, key: string): string {
  *   and the records written are the last logged write of each key in each commit, in that commit;
  * - the writes of a transaction are logged all in one commit, or none of them;
  * - every event has exactly one successful hook execution on record;
+ * - a chat agent's machine holds every acknowledged message, no refused one, none twice, in real-time
+ *   order, and every process reads the same;
  * - every write that failed was told why by a stable error code.
  */
 export function chaosViolations(record: ChaosRecord): string[] {
@@ -137,7 +153,9 @@ export function chaosViolations(record: ChaosRecord): string[] {
       continue;
     }
     if (position >= 0 && log.writes[position]!.sentAt > read.settledAt) violations.push(`${where}: ${read.value}, sent after the read was answered`);
-    const later = log.firstSettledAfter(position);
+    // Only acknowledged writes: a write whose process died was answered when the death was seen, and its
+    // COMMIT, already sent, may land after that.
+    const later = log.firstSettledAfter(position, true);
     if (later !== undefined && later.settledAt < read.sentAt) {
       violations.push(`${where}: ${JSON.stringify(read.value)}, though ${later.value}, logged after it, was answered before the read was sent`);
     }
@@ -184,8 +202,44 @@ export function chaosViolations(record: ChaosRecord): string[] {
   }
 
   for (const event of record.events) {
-    const times = record.deliveries.get(event.id) ?? 0;
-    if (times !== 1) violations.push(`event ${event.id}: ${times} successful hook executions on record`);
+    const executions = record.deliveries.get(event.id) ?? [];
+    if (executions.length !== 1) violations.push(`event ${event.id}: ${executions.length} successful hook executions on record ${JSON.stringify(executions)}`);
+  }
+  violations.push(...chatViolations(record.says, record.chatTexts));
+  return violations;
+}
+
+/** What breaks the rules for chat agents: their texts are a log, as the event log is for keys. */
+function chatViolations(says: WriteRecord[], chatTexts: Map<string, Map<string, string[]>>): string[] {
+  const violations: string[] = [];
+  const byText = new Map(says.map((say) => [say.value, say]));
+  for (const say of says) {
+    if (say.outcome !== 'acked' && say.code === undefined) violations.push(`${say.value} to ${say.scope} failed with no error code: ${say.message}`);
+  }
+  const agents = new Set(says.map((say) => say.scope));
+  for (const scope of agents) {
+    const views = [...chatTexts].map(([by, texts]) => [by, texts.get(scope) ?? []] as const);
+    const distinct = new Set(views.map(([, texts]) => JSON.stringify(texts)));
+    if (distinct.size > 1) violations.push(`${scope}: the processes read different texts at the end: ${JSON.stringify(Object.fromEntries(views))}`);
+    const log = new KeyLog();
+    for (const text of views[0]?.[1] ?? []) {
+      const say = byText.get(text);
+      if (say === undefined || say.scope !== scope) violations.push(`${scope}: ${JSON.stringify(text)} is no message sent to it`);
+      else if (say.outcome === 'refused') violations.push(`${scope}: ${text} was refused (${say.code}) by ${say.by}, and the machine holds it`);
+      else if (log.position.has(text)) violations.push(`${scope}: the machine holds ${text} twice`);
+      else log.append(say, 0);
+    }
+    for (const say of says) {
+      if (say.scope === scope && say.outcome === 'acked' && !log.position.has(say.value)) {
+        violations.push(`${scope}: acknowledged message ${say.value} (by ${say.by}) is not in the machine's context`);
+      }
+    }
+    for (let i = 0; i < log.writes.length; i++) {
+      const later = log.firstSettledAfter(i);
+      if (later !== undefined && later.settledAt < log.writes[i]!.sentAt) {
+        violations.push(`${scope}: ${later.value} was answered before ${log.writes[i]!.value} was sent, and is held after it`);
+      }
+    }
   }
   return violations;
 }
@@ -195,7 +249,7 @@ class KeyLog {
   readonly writes: WriteRecord[] = [];
   readonly seqs: number[] = [];
   readonly position = new Map<string, number>();
-  #firstSettled: Array<WriteRecord | undefined> | undefined;
+  readonly #firstSettled = new Map<boolean, Array<WriteRecord | undefined>>();
 
   append(write: WriteRecord, seq: number): void {
     this.position.set(write.value, this.writes.length);
@@ -203,16 +257,19 @@ class KeyLog {
     this.seqs.push(seq);
   }
 
-  /** Of the writes logged after position `i`, the one whose answer came first. */
-  firstSettledAfter(i: number): WriteRecord | undefined {
-    if (this.#firstSettled === undefined) {
-      this.#firstSettled = new Array<WriteRecord | undefined>(this.writes.length + 1);
+  /** Of the writes logged after position `i` (only the acknowledged ones, with `acked`), the one answered first. */
+  firstSettledAfter(i: number, acked = false): WriteRecord | undefined {
+    let first = this.#firstSettled.get(acked);
+    if (first === undefined) {
+      first = new Array<WriteRecord | undefined>(this.writes.length + 1);
       for (let j = this.writes.length - 1; j >= 0; j--) {
-        const next = this.#firstSettled[j + 1];
+        const next = first[j + 1];
         const here = this.writes[j]!;
-        this.#firstSettled[j] = next === undefined || here.settledAt < next.settledAt ? here : next;
+        const counts = !acked || here.outcome === 'acked';
+        first[j] = counts && (next === undefined || here.settledAt < next.settledAt) ? here : next;
       }
+      this.#firstSettled.set(acked, first);
     }
-    return this.#firstSettled[i + 1];
+    return first[i + 1];
   }
 }

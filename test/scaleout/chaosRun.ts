@@ -4,7 +4,7 @@ import { seededRandom } from '../../src/seededRandom.js';
 import { PostgresProxy } from '../storage/postgresProxy.js';
 import { postgresQuery, type PostgresTestSchema } from '../support/postgres.js';
 import { readChaosAudit, startChaosAudit } from './chaosAudit.js';
-import { keyName, type ChaosRecord, type ReadRecord, type WriteRecord } from './chaosCheck.js';
+import { keyName, type ChaosRecord, type Delivered, type ReadRecord, type WriteRecord } from './chaosCheck.js';
 import { RuntimeProcess, type Answer } from './runtimeProcess.js';
 
 export interface ChaosOptions {
@@ -18,6 +18,8 @@ export interface ChaosOptions {
   readers: number;
   /** Callers that set every key of an agent in one transaction, over and over. */
   transactions: number;
+  /** Chat agents (test/fixtures/chatMachine.ts), each sent messages over and over by a caller of its own. */
+  chatAgents: number;
   faults: number;
   /** The share of calls sent to a process chosen at random instead of the agent's. */
   misrouted: number;
@@ -68,6 +70,13 @@ interface Member {
   suspected: boolean;
 }
 
+/** An execution as the child's `history` answers it. */
+interface ExecutionLine extends Omit<Delivered, 'by'> {
+  status: string;
+  eventIds: string[];
+  pid: number | undefined;
+}
+
 /** What a run did besides its record: for the test's report. */
 export interface ChaosSummary {
   faults: string[];
@@ -94,9 +103,12 @@ export class ChaosRun {
   readonly #resumes = new Map<Member, NodeJS.Timeout>();
   readonly #calls = new Set<Promise<void>>();
   readonly #writes: WriteRecord[] = [];
+  readonly #says: WriteRecord[] = [];
   readonly #reads: ReadRecord[] = [];
   readonly #faultLog: string[] = [];
   #started = 0;
+  /** Set once the run has ended: processes exit then, and are not replaced. */
+  #closing = false;
 
   constructor(store: PostgresTestSchema, options: ChaosOptions) {
     this.#store = store;
@@ -105,6 +117,7 @@ export class ChaosRun {
 
   /** Stops every process and proxy the run started. */
   async close(): Promise<void> {
+    this.#closing = true;
     for (const [member, timer] of this.#resumes) {
       clearTimeout(timer);
       this.#resume(member);
@@ -117,16 +130,20 @@ export class ChaosRun {
   async run(): Promise<{ record: ChaosRecord; summary: ChaosSummary }> {
     await Promise.all(Array.from({ length: this.#options.processes }, () => this.#startOne()));
     await startChaosAudit(this.#store.schema);
-    const registered = await this.#members[0]!.process.registerHook('chaos', {});
+    // Slow enough that an entry queued twice would run twice before the end, and be seen.
+    const registered = await this.#members[0]!.process.registerHook('chaos', { delayMs: 50 });
     if (!registered.ok) throw new Error(`registering the hook: ${registered.code} ${registered.message}`);
+    // A commit made before its process has heard of the hook stages nothing for it.
+    for (const member of this.#members) while (!(await member.process.knowsHook('chaos'))) await sleep(5);
 
     const began = Date.now();
     const until = began + this.#options.durationMs;
     const faults = this.#injectFaults(began, chaosFaults(this.#options));
-    const { agents, keysPerAgent, readers, transactions } = this.#options;
+    const { agents, keysPerAgent, readers, transactions, chatAgents } = this.#options;
     const loops = [
       ...Array.from({ length: agents * keysPerAgent }, (_, k) => this.#writer(k, until)),
       ...Array.from({ length: transactions }, (_, i) => this.#transactor(i, until)),
+      ...Array.from({ length: chatAgents }, (_, i) => this.#chatter(i, until)),
       ...Array.from({ length: readers }, (_, i) => this.#reader(i, until)),
     ];
     await faults;
@@ -152,8 +169,17 @@ export class ChaosRun {
       // Half the processes wait for a scope held elsewhere, half refuse at once.
       waitMs: index % 2 === 0 ? 0 : this.#options.ttlMs * 2,
     }).then((process) => {
-      this.#members.push({ index, process, proxy, dead: false, paused: false, suspected: false });
+      const member: Member = { index, process, proxy, dead: false, paused: false, suspected: false };
+      this.#members.push(member);
       this.#members.sort((x, y) => x.index - y.index);
+      // A process that exits on its own (its runtime went fatal, and it closed it) is replaced, as a
+      // process manager would.
+      void process.exited.then(() => {
+        if (member.dead || this.#closing) return;
+        member.dead = true;
+        this.#faultLog.push(`${process.owner} exited; replaced`);
+        this.#startOne().catch((error: unknown) => this.#faultLog.push(`the replacement of ${process.owner} did not start: ${String(error)}`));
+      });
     });
     this.#starting.add(starting);
     await starting.finally(() => this.#starting.delete(starting));
@@ -210,6 +236,24 @@ export class ChaosRun {
     }
   }
 
+  /**
+   * Sends chat agent `c<index>` messages over and over; the process a message goes to restores the agent
+   * (or spawns it, the first time) unless it runs there. Routed as agent `agents + index`.
+   */
+  async #chatter(index: number, until: number): Promise<void> {
+    const random = seededRandom(this.#options.seed * 1000 + 800 + index);
+    const agent = `c${index}`;
+    const route = this.#options.agents + index;
+    for (let n = 0; Date.now() < until; n++) {
+      const member = this.#route(route, random);
+      const text = `${agent}#${n}`;
+      const answer = await this.#send(member, () => member.process.say(agent, text), (answer, sentAt, settledAt) => {
+        this.#says.push({ scope: `agent:${agent}`, key: '(machine)', value: text, by: member.process.owner, sentAt, settledAt, ...outcomeOf(answer) });
+      });
+      await this.#afterAnswer(route, answer, random);
+    }
+  }
+
   /** One write of `entries` to an agent's scope (a transaction when there are several), and what follows its answer. */
   async #write(agent: number, entries: Array<[string, string]>, transaction: string | undefined, random: () => number): Promise<void> {
     const scope = `agent:a${agent}`;
@@ -220,6 +264,11 @@ export class ChaosRun {
         this.#writes.push({ scope, key, value, by: member.process.owner, sentAt, settledAt, ...outcomeOf(answer), ...(transaction === undefined ? {} : { transaction }) });
       }
     });
+    await this.#afterAnswer(agent, answer, random);
+  }
+
+  /** Where the next call goes after `answer`: to the owner SCOPE_LEASED named; a failure backs off a little. */
+  async #afterAnswer(agent: number, answer: Answer | undefined, random: () => number): Promise<void> {
     if (answer !== undefined && !answer.ok) {
       const owner = answer.details?.owner;
       if (answer.code === 'SCOPE_LEASED' && typeof owner === 'string') this.#owners.set(agent, owner);
@@ -270,7 +319,8 @@ export class ChaosRun {
         this.#faultLog.push(`${fault.at} ms: SIGKILL ${owner}`);
         victim.dead = true;
         await victim.process.kill();
-        void this.#startOne();
+        // A replacement that cannot open (a fault ended its connections) leaves the run one process short.
+        this.#startOne().catch((error: unknown) => this.#faultLog.push(`the replacement of ${owner} did not start: ${String(error)}`));
       } else if (fault.kind === 'pause') {
         this.#faultLog.push(`${fault.at} ms: SIGSTOP ${owner} for ${fault.forMs} ms`);
         victim.paused = true;
@@ -298,19 +348,15 @@ export class ChaosRun {
     const alive = this.#members.filter((member) => !member.dead);
     const reader = alive[0]!.process;
     const events = await reader.setEvents();
-    const deliveries = new Map<string, number>();
     const deadline = Date.now() + 60_000;
-    for (;;) {
-      deliveries.clear();
-      const history = await reader.hookHistory('chaos');
-      if (!history.ok) throw new Error(`reading the hook's history: ${history.code} ${history.message}`);
-      for (const execution of history.value as Array<{ status: string; eventIds: string[] }>) {
-        if (execution.status !== 'succeeded') continue;
-        for (const id of execution.eventIds) deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-      }
-      if (events.every((event) => deliveries.has(event.id)) || Date.now() > deadline) break;
+    let deliveries = await this.#deliveries(reader);
+    while (!events.every((event) => deliveries.has(event.id)) && Date.now() < deadline) {
       await sleep(200);
+      deliveries = await this.#deliveries(reader);
     }
+    // An entry queued twice runs again after its first success: once every process is idle, read again.
+    await Promise.all(alive.map((member) => member.process.call('idle')));
+    deliveries = await this.#deliveries(reader);
     const keys = this.#keys();
     const finalValues = new Map<string, Map<string, string | null>>();
     for (const member of alive) {
@@ -323,7 +369,33 @@ export class ChaosRun {
       finalValues.set(member.process.owner, values);
     }
     const audit = await readChaosAudit(this.#store.schema, keys);
-    return { writes: this.#writes, reads: this.#reads, finalValues, events, audit, deliveries };
+    const chatTexts = new Map<string, Map<string, string[]>>();
+    const chatting = [...new Set(this.#says.map((say) => say.scope))];
+    for (const member of alive) {
+      const texts = new Map<string, string[]>();
+      for (const scope of chatting) {
+        const answer = await member.process.agentTexts(scope.slice('agent:'.length));
+        // An agent no process ever spawned has no record.
+        if (!answer.ok && answer.code !== 'AGENT_NOT_FOUND') throw new Error(`${member.process.owner} reading ${scope} at the end: ${answer.code} ${answer.message}`);
+        texts.set(scope, answer.ok ? (answer.value as string[]) : []);
+      }
+      chatTexts.set(member.process.owner, texts);
+    }
+    return { writes: this.#writes, reads: this.#reads, finalValues, events, audit, deliveries, says: this.#says, chatTexts };
+  }
+
+  /** The successful executions of the run's hook, by event id, as `reader` reads the history. */
+  async #deliveries(reader: RuntimeProcess): Promise<Map<string, Delivered[]>> {
+    const history = await reader.hookHistory('chaos');
+    if (!history.ok) throw new Error(`reading the hook's history: ${history.code} ${history.message}`);
+    const owners = new Map(this.#members.map((member) => [member.process.pid, member.process.owner]));
+    const deliveries = new Map<string, Delivered[]>();
+    for (const { status, eventIds, pid, executionId, attempt, startedAt, durationMs } of history.value as ExecutionLine[]) {
+      if (status !== 'succeeded') continue;
+      const delivered = { executionId, attempt, startedAt, durationMs, by: owners.get(pid) };
+      for (const id of eventIds) deliveries.set(id, [...(deliveries.get(id) ?? []), delivered]);
+    }
+    return deliveries;
   }
 
   #keys(): Array<{ scope: string; key: string; name: string }> {
@@ -337,7 +409,7 @@ export class ChaosRun {
 
   #summary(): ChaosSummary {
     const outcomes: Record<string, number> = {};
-    for (const write of this.#writes) {
+    for (const write of [...this.#writes, ...this.#says]) {
       const label = write.outcome === 'acked' ? 'acked' : `${write.outcome} ${write.code ?? 'with no code'}`;
       outcomes[label] = (outcomes[label] ?? 0) + 1;
     }

@@ -115,4 +115,38 @@ describePostgres('scale-out: reading the outbox of a hook delivered here', funct
       storageOf(a).iterate = iterating;
     }
   });
+
+  it('queues once the entry of a commit that took the sequence of one of its own that failed', async () => {
+    const a = await shared.start('a');
+    const b = await shared.start('b', { hooks: { autoStart: false } });
+    // Slow enough that the entry is still in the outbox at the next reads.
+    await registerScripted(a, 'h', { sleepMs: 1500 });
+    await until(() => b.hooks.get('h') !== undefined);
+    let failedSeq: number | undefined;
+    const stop = storageOf(a).intercept({
+      beforeBatch: (ops) => {
+        const staged = ops.find((op) => op.sublevel === 'outbox' && op.type === 'put');
+        if (staged === undefined || failedSeq !== undefined) return;
+        failedSeq = decodeHookSeqKey(staged.key).seq;
+        // A plain failure: the transaction is rolled back, and the sequence given back.
+        throw new Error('connection reset');
+      },
+    });
+    try {
+      const failed = await a.state.set(Scope.agent('ada'), 'k', 1).then(
+        () => undefined,
+        (error: { code?: string }) => error,
+      );
+      assert.equal(failed?.code, 'STORAGE_FAILED');
+      await b.state.set(Scope.agent('bea'), 'k', 1);
+      const [bEventId] = (await b.events.query({ kinds: ['state.set'] })).map((event) => event.id);
+      assert.equal(bEventId, `${failedSeq}.0`, 'B committed under the sequence A had staged');
+      await until(async () => (await a.hooks.history({ hookName: 'h', eventId: bEventId, status: 'succeeded' })).length === 1);
+      // Reads go on every 250 ms while the execution runs: a second queuing would run before idle resolves.
+      await a.hooks.idle();
+      assert.equal((await a.hooks.history({ hookName: 'h', eventId: bEventId })).length, 1, 'one execution');
+    } finally {
+      stop();
+    }
+  });
 });

@@ -84,6 +84,16 @@ export class RuntimeProcess {
     return this.call('txSet', { scope, entries });
   }
 
+  /** Sends `SAY text` to chat agent `agent` (test/fixtures/chatMachine.ts), restoring or spawning it here first. */
+  say(agent: string, text: string): Promise<Answer> {
+    return this.call('say', { agent, value: text });
+  }
+
+  /** The texts chat agent `agent` has said, as this process sees its record. */
+  agentTexts(agent: string): Promise<Answer> {
+    return this.call('agentTexts', { agent });
+  }
+
   get(scope: string, key: string): Promise<Answer> {
     return this.call('get', { scope, key });
   }
@@ -103,6 +113,12 @@ export class RuntimeProcess {
     return this.call('hook', { name, options });
   }
 
+  /** Whether this process has heard of hook `name`. */
+  async knowsHook(name: string): Promise<boolean> {
+    const answer = await this.call('knowsHook', { name });
+    return answer.ok && answer.value === true;
+  }
+
   /** The executions of a hook on record: `[{ status, eventIds }]`. */
   hookHistory(name: string): Promise<Answer> {
     return this.call('history', { name });
@@ -118,6 +134,15 @@ export class RuntimeProcess {
     const answer = await this.call('setEvents');
     if (!answer.ok) throw new Error(`${this.owner} could not read the event log: ${answer.code} ${answer.message}`);
     return answer.value as LoggedSet[];
+  }
+
+  /** Resolves when the process has exited, whatever the reason. */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
   }
 
   signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void {
