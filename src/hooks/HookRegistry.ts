@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { LlmStateError } from '../errors.js';
 import { redactError, redactView } from '../redaction/index.js';
 import type { EventSpec } from '../events/eventLog.js';
-import type { BatchOp, LeaseHold, StorageBackend } from '../storage/index.js';
+import { isUnknownOutcome, type BatchOp, type LeaseHold, type StorageBackend } from '../storage/index.js';
 import type { CorrelationContext } from '../events/correlation.js';
 import { auditSink, cacheInvalidationSink, metricsSink, type BuiltinSink, type InvalidationKeyspace, type ObservedMetrics } from './builtinSinks.js';
 import type { Dispatcher, HookStatus } from './Dispatcher.js';
@@ -117,6 +117,7 @@ export class HookRegistry {
   async unregister(name: string): Promise<boolean> {
     const definition = this.#deps.dispatcher.slot(name)?.definition;
     if (definition === undefined) return false;
+    const keyspace = this.#keyspaces.get(name);
     this.#deps.redaction.retire(definition);
     this.#keyspaces.delete(name);
     // Batches already routed to the hook commit into its queue first, so they are dead-lettered too.
@@ -125,15 +126,42 @@ export class HookRegistry {
     const now = this.#deps.clock.now();
     const unregistered = (count: number, ops: BatchOp[] = [], fence?: readonly LeaseHold[]) =>
       recordEvents([{ kind: 'hook.unregistered', data: { hook: name, deadLettered: count } }], [definitionPut({ ...definition, unregisteredAt: now }), ...ops], undefined, fence);
-    if (!dispatcher.shared) {
-      await unregistered(waiting.reduce((sum, entry) => sum + eventCount(entry), 0), deadLettered(name, waiting, now));
+    try {
+      if (!dispatcher.shared) {
+        await unregistered(waiting.reduce((sum, entry) => sum + eventCount(entry), 0), deadLettered(name, waiting, now));
+        return true;
+      }
+      // The outbox is swept with the registration, under the hook's delivery lease (see sweepUnregistered):
+      // what another process staged, and the deliverer had not read yet, would otherwise wait there for good.
+      const swept = await dispatcher.sweepUnregistered(name, true, (outbox, fence) => unregistered(outbox.deadLettered, outbox.ops, fence));
+      if (swept === undefined) await unregistered(0);
       return true;
+    } catch (error) {
+      await this.#afterFailedUnregister(definition, keyspace, waiting, error);
+      throw error;
     }
-    // The outbox is swept with the registration, under the hook's delivery lease (see sweepUnregistered):
-    // what another process staged, and the deliverer had not read yet, would otherwise wait there for good.
-    const swept = await dispatcher.sweepUnregistered(name, true, (outbox, fence) => unregistered(outbox.deadLettered, outbox.ops, fence));
-    if (swept === undefined) await unregistered(0);
-    return true;
+  }
+
+  /**
+   * An unregistration that failed wrote nothing (its batch is all or nothing): the hook is put back as it
+   * was, with what waited for it, so that this process goes on routing to it and a retry finds it. On a
+   * shared store what waited is in the outbox, and taking the delivery back reads it; there, a commit
+   * whose outcome is unknown may have landed, and the stored registration decides.
+   */
+  async #afterFailedUnregister(definition: HookDefinition, keyspace: InvalidationKeyspace | undefined, waiting: PendingEntry[], error: unknown): Promise<void> {
+    const { dispatcher, redaction } = this.#deps;
+    if (isUnknownOutcome(error)) {
+      // Should this read fail too, the announcement of the commit, if it landed, makes the same read.
+      await this.refresh([definition.name]).catch(() => {});
+      return;
+    }
+    const slot = dispatcher.upsert(definition);
+    redaction.revive(definition.name);
+    if (keyspace !== undefined) this.#keyspaces.set(definition.name, keyspace);
+    dispatcher.setSink(definition.name, this.#sinkFor(definition, keyspace), definition.builtin === 'cacheInvalidation' && keyspace === undefined);
+    if (dispatcher.shared) await dispatcher.claimDelivery(definition.name);
+    else for (const entry of waiting) slot.restore(entry);
+    dispatcher.poke();
   }
 
   /**
