@@ -2,6 +2,7 @@ import audit from './builtins/audit.js';
 import cacheInvalidation from './builtins/cacheInvalidation.js';
 import metrics from './builtins/metrics.js';
 import schemaReport from './builtins/schemaReport.js';
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -20,9 +21,23 @@ const BUILTINS: Record<string, HookFunction> = {
   schemaReport: schemaReport as HookFunction,
 };
 
-// Before any hook module loads, so that what it prints as it loads goes the same way.
+// Before any hook module loads, so that what it prints as it loads goes the same way. Written at once to
+// file descriptor 2: a worker's own stdio reaches the process through the main thread, and what is still
+// on its way when the command ends and its pool stops the workers is lost.
 if ((workerData as HookWorkerData | null)?.printToStderr === true) {
-  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  process.stdout.write = writeToStderrNow as typeof process.stdout.write;
+  process.stderr.write = writeToStderrNow as typeof process.stderr.write;
+}
+
+function writeToStderrNow(chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), done?: (error?: Error | null) => void): boolean {
+  const callback = typeof encoding === 'function' ? encoding : done;
+  try {
+    writeSync(2, typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk);
+    callback?.(null);
+  } catch (error) {
+    callback?.(error as Error);
+  }
+  return true;
 }
 
 const loaded = new Map<string, Promise<HookFunction>>();
