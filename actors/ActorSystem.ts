@@ -213,6 +213,17 @@ export class ActorSystem implements ActorHost {
     };
   }
 
+  /**
+   * Passivates every actor, pinned or busy ones too, once what is queued on it is done; the system stays
+   * open, and later calls activate actors again. On a shared store each actor gives its lease back as it
+   * stops.
+   */
+  async passivateAll(): Promise<void> {
+    const actors = [...this.#actors.values()];
+    for (const actor of actors) this.#passivate(actor);
+    await Promise.all(actors.map((actor) => actor.stop()));
+  }
+
   /** Drains every mailbox and stops every actor, then waits for the last batch. */
   async close(): Promise<void> {
     this.#stopSweep();

@@ -47,6 +47,8 @@ export class ScopeLeases {
   readonly #stopRenewing: () => void;
   #renewing: Promise<void> | undefined;
   readonly #releasing = new Set<Promise<void>>();
+  /** Why no lease is taken any more (see {@link refuseNew}). */
+  #refusal: LlmStateError | undefined;
 
   constructor(options: ScopeLeasesOptions) {
     this.#options = options;
@@ -66,11 +68,11 @@ export class ScopeLeases {
     const { storage, ttlMs, waitMs, timers, clock } = this.#options;
     const deadline = clock.now() + waitMs;
     for (;;) {
+      if (this.#refusal !== undefined) throw this.#refusal;
       const sentAt = clock.now();
       const attempt = await storage.acquireLease(resource, this.owner, ttlMs);
       if (attempt.acquired) {
-        this.#held.set(resource, attempt.hold);
-        this.#confirmedUntil.set(attempt.hold, sentAt + ttlMs);
+        await this.#keep(attempt.hold, sentAt);
         this.#elsewhere.delete(resource);
         return attempt.hold;
       }
@@ -94,12 +96,31 @@ export class ScopeLeases {
 
   /** As {@link tryAcquire}, saying who holds the lease when it is not taken. */
   async take(resource: string): Promise<{ hold: LeaseHold } | { owner: string; expiresAt: number }> {
+    if (this.#refusal !== undefined) throw this.#refusal;
     const sentAt = this.#options.clock.now();
     const attempt = await this.#options.storage.acquireLease(resource, this.owner, this.#options.ttlMs);
     if (!attempt.acquired) return { owner: attempt.owner, expiresAt: attempt.expiresAt };
-    this.#held.set(resource, attempt.hold);
-    this.#confirmedUntil.set(attempt.hold, sentAt + this.#options.ttlMs);
+    await this.#keep(attempt.hold, sentAt);
     return { hold: attempt.hold };
+  }
+
+  /**
+   * Takes no lease from now on: every later {@link acquire} or {@link take} throws `reason`, and one under
+   * way gives back what it took. A runtime that refuses writes (runtime.fatal) stops taking leases before it
+   * gives up those it holds, so that nothing it starts meanwhile holds one again.
+   */
+  refuseNew(reason: LlmStateError): void {
+    this.#refusal ??= reason;
+  }
+
+  /** Keeps a lease just taken, sent for at `sentAt`: or gives it back at once, when no lease is to be kept. */
+  async #keep(hold: LeaseHold, sentAt: number): Promise<void> {
+    if (this.#refusal !== undefined) {
+      await this.#options.storage.releaseLeases([hold]).catch((error: unknown) => this.#options.reportError(error));
+      throw this.#refusal;
+    }
+    this.#held.set(hold.resource, hold);
+    this.#confirmedUntil.set(hold, sentAt + this.#options.ttlMs);
   }
 
   /**

@@ -173,6 +173,8 @@ export class RuntimeCore {
   #stopping: Promise<void> | undefined;
   #stoppedBecause = 'is closed';
   #fatal: LlmStateError | undefined;
+  /** On a shared store, after runtime.fatal: the leases being given up (see {@link #handOver}). */
+  #handingOver: Promise<void> | undefined;
   readonly #reportFatal: (error: LlmStateError) => void;
 
   constructor(
@@ -531,6 +533,7 @@ export class RuntimeCore {
     const { timers } = this.#options;
     const endTransactions = timers.setTimeout(() => this.#endTransactions(), this.#options.closeGraceMs);
     try {
+      await this.#handingOver;
       this.#stopRetention?.();
       await this.#stopWatching?.();
       for (const retry of this.#refreshRetries.values()) timers.clearTimeout(retry);
@@ -574,7 +577,27 @@ export class RuntimeCore {
     });
     this.#systemLog.append([{ kind: 'runtime.fatal', data: { reason: error.message } }]).catch(() => {});
     this.agents.rejectAllQueued(this.#fatal);
+    const leases = this.actors.leases;
+    if (leases !== undefined) this.#handingOver = this.#handOver(leases, this.#fatal);
     this.#reportFatal(this.#fatal);
+  }
+
+  /**
+   * On a store several processes share, a runtime that refuses writes gives up at once what it holds: its
+   * scopes, so that their agents can be restored elsewhere, and its hook deliveries. Kept until it is
+   * closed, they would keep every other process waiting on a runtime that can do nothing with them. Its
+   * reads go on, to the store, as for scopes another process holds.
+   */
+  async #handOver(leases: ScopeLeases, reason: LlmStateError): Promise<void> {
+    leases.refuseNew(reason);
+    try {
+      await this.#dispatcher.stopDelivering(this.#options.hooks.closeGraceMs);
+      await this.actors.passivateAll();
+      await leases.close();
+    } catch (error) {
+      // What could not be given back expires by itself: nothing renews it any more.
+      this.reportBackgroundError(error);
+    }
   }
 
   #assertWritable(): void {

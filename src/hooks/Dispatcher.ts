@@ -327,13 +327,26 @@ export class Dispatcher implements OutboxPort {
     await this.#shared?.close();
     if (this.#wakeTimer !== undefined) this.#deps.timers.clearTimeout(this.#wakeTimer);
     this.#runner.close();
-    if (this.#executions.size > 0) {
-      let timer: unknown;
-      const grace = new Promise((resolve) => (timer = this.#deps.timers.setTimeout(() => resolve(undefined), graceMs)));
-      await Promise.race([this.settled(), grace]);
-      this.#deps.timers.clearTimeout(timer);
-    }
+    await this.#settledWithin(graceMs);
     this.#runner.abandon();
+  }
+
+  /**
+   * On a shared store, after runtime.fatal: takes no more hooks over and reads no more of the outbox, and
+   * waits up to `graceMs` for the executions still running to record how they went, so that their delivery
+   * leases can be given up without another process running their entries a second time.
+   */
+  async stopDelivering(graceMs: number): Promise<void> {
+    await this.#shared?.close();
+    await this.#settledWithin(graceMs);
+  }
+
+  async #settledWithin(graceMs: number): Promise<void> {
+    if (this.#executions.size === 0) return;
+    let timer: unknown;
+    const grace = new Promise((resolve) => (timer = this.#deps.timers.setTimeout(() => resolve(undefined), graceMs)));
+    await Promise.race([this.settled(), grace]);
+    this.#deps.timers.clearTimeout(timer);
   }
 
   /** Every execution started (and not abandoned) has settled. */
