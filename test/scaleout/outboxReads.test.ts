@@ -149,4 +149,48 @@ describePostgres('scale-out: reading the outbox of a hook delivered here', funct
       stop();
     }
   });
+
+  it('queues once the entry staged under a holding of the delivery that was lost and taken again before the commit returned', async () => {
+    // Leases of 900 ms, renewed every 300 ms: A hears of the loss, and takes the delivery again, quickly.
+    const a = await shared.start('a', { leases: { owner: 'a', ttlMs: 900, waitMs: 0 } });
+    await registerScripted(a, 'h');
+    const leases = `"${shared.schema.schema}".leases`;
+    const epoch = async () => Number((await postgresQuery<{ epoch: string }>(`SELECT epoch::text AS epoch FROM ${leases} WHERE resource = 'hook:h' AND owner = 'a'`))[0]?.epoch ?? 0);
+    await until(async () => (await epoch()) > 0);
+    const firstEpoch = await epoch();
+
+    const storage = storageOf(a);
+    const committing = storage.commitNext.bind(storage);
+    let stagedSeq: number | undefined;
+    storage.commitNext = async (previous, build, options) => {
+      let staging = false;
+      const seq = await committing(
+        previous,
+        (taken) => {
+          const ops = build(taken);
+          staging = stagedSeq === undefined && ops.some((op) => op.sublevel === 'outbox' && op.type === 'put');
+          return ops;
+        },
+        options,
+      );
+      if (!staging) return seq;
+      stagedSeq = seq;
+      // The batch has committed, with the entry A staged to queue itself. Before A hears of it, another
+      // process takes the delivery over (its lease expired) and gives it up, and A takes it again.
+      await postgresQuery(`UPDATE ${leases} SET owner = 'b', epoch = epoch + 1, expires_at = '-infinity' WHERE resource = 'hook:h'`);
+      await until(async () => (await epoch()) > firstEpoch);
+      return seq;
+    };
+    try {
+      await a.state.set(Scope.agent('ada'), 'k', 1);
+      const [eventId] = (await a.events.query({ kinds: ['state.set'] })).map((event) => event.id);
+      assert.equal(eventId, `${stagedSeq}.0`);
+      assert.equal(await epoch(), firstEpoch + 2, 'A delivers the hook under a new holding');
+      await until(async () => (await a.hooks.history({ hookName: 'h', eventId, status: 'succeeded' })).length > 0);
+      await a.hooks.idle();
+      assert.equal((await a.hooks.history({ hookName: 'h', eventId })).length, 1, 'one execution: queued by the new holding only');
+    } finally {
+      storage.commitNext = committing;
+    }
+  });
 });
