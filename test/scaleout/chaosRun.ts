@@ -139,6 +139,9 @@ export class ChaosRun {
       ttlMs: this.#options.ttlMs,
       // Half the processes wait for a scope held elsewhere, half refuse at once.
       waitMs: index % 2 === 0 ? 0 : this.#options.ttlMs * 2,
+      // A process whose runtime went fatal answers for a lease's length before it exits: other processes
+      // take its scopes and hooks over meanwhile, since it gives its leases up at once.
+      fatalLingerMs: this.#options.ttlMs,
     }).then((process) => {
       const member: Member = { index, process, proxy, dead: false, paused: false, suspected: false };
       this.#members.push(member);
@@ -173,8 +176,9 @@ export class ChaosRun {
     const sentAt = performance.now();
     const answered = call().then((answer) => {
       settle(answer, sentAt, performance.now());
-      // A router sends what failed on the store elsewhere next, as it does what went unanswered.
-      member.suspected = !answer.ok && answer.code === 'STORAGE_FAILED';
+      // A router sends what failed on the store, or what a runtime that went fatal refused, elsewhere next,
+      // as it does what went unanswered.
+      member.suspected = !answer.ok && (answer.code === 'STORAGE_FAILED' || answer.code === 'SUPERVISOR_SHUTDOWN');
       return answer;
     });
     const done = answered.then(() => {});

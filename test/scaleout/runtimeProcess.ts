@@ -12,6 +12,8 @@ export interface ProcessOptions {
   owner: string;
   ttlMs: number;
   waitMs?: number;
+  /** How long a process whose runtime went fatal goes on answering (reads, and refusals) before it closes it and exits. */
+  fatalLingerMs?: number;
 }
 
 /** What a call in the child settled with. */
