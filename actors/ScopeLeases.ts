@@ -116,7 +116,7 @@ export class ScopeLeases {
   /** Keeps a lease just taken, sent for at `sentAt`: or gives it back at once, when no lease is to be kept. */
   async #keep(hold: LeaseHold, sentAt: number): Promise<void> {
     if (this.#refusal !== undefined) {
-      await this.#options.storage.releaseLeases([hold]).catch((error: unknown) => this.#options.reportError(error));
+      await this.#giveBack([hold]);
       throw this.#refusal;
     }
     this.#held.set(hold.resource, hold);
@@ -142,7 +142,12 @@ export class ScopeLeases {
   release(hold: LeaseHold): Promise<void> {
     if (this.#held.get(hold.resource) !== hold) return Promise.resolve();
     this.#held.delete(hold.resource);
-    const releasing = this.#options.storage.releaseLeases([hold]).then(
+    return this.#giveBack([hold]);
+  }
+
+  /** Ends `holds` in the store; {@link close} waits for it. Never rejects. */
+  #giveBack(holds: LeaseHold[]): Promise<void> {
+    const releasing = this.#options.storage.releaseLeases(holds).then(
       () => {},
       // It expires by itself; until then another process waits for it, or is told who holds it.
       (error: unknown) => this.#options.reportError(error),
@@ -200,6 +205,10 @@ export class ScopeLeases {
     }
     const lostSet = new Set(lost);
     for (const hold of holds) if (!lostSet.has(hold)) this.#confirmedUntil.set(hold, sentAt + this.#options.ttlMs);
+    // Released while the renewal was on its way, which may have reached the row after the release and
+    // extended it again: end them again, or they would stand for a whole lease with nobody using them.
+    const releasedMeanwhile = holds.filter((hold) => !lostSet.has(hold) && this.#held.get(hold.resource) !== hold);
+    if (releasedMeanwhile.length > 0) await this.#giveBack(releasedMeanwhile);
     for (const hold of lost) {
       if (this.#held.get(hold.resource) !== hold) continue;
       this.#held.delete(hold.resource);

@@ -578,21 +578,25 @@ export class RuntimeCore {
     this.#systemLog.append([{ kind: 'runtime.fatal', data: { reason: error.message } }]).catch(() => {});
     this.agents.rejectAllQueued(this.#fatal);
     const leases = this.actors.leases;
-    if (leases !== undefined) this.#handingOver = this.#handOver(leases, this.#fatal);
+    // Failed while closing: the close gives everything up.
+    if (leases !== undefined && this.#stopping === undefined) this.#handingOver = this.#handOver(leases, this.#fatal);
     this.#reportFatal(this.#fatal);
   }
 
   /**
-   * On a store several processes share, a runtime that refuses writes gives up at once what it holds: its
-   * scopes, so that their agents can be restored elsewhere, and its hook deliveries. Kept until it is
-   * closed, they would keep every other process waiting on a runtime that can do nothing with them. Its
-   * reads go on, to the store, as for scopes another process holds.
+   * On a store several processes share, a runtime that refuses writes gives up what it holds: its hook
+   * deliveries, its agents and its scopes, so that other processes deliver, restore and write them. Kept
+   * until it is closed, they would keep every other process waiting on a runtime that can do nothing with
+   * them. Its reads go on, to the store, as for scopes another process holds.
    */
   async #handOver(leases: ScopeLeases, reason: LlmStateError): Promise<void> {
     leases.refuseNew(reason);
     try {
       await this.#dispatcher.stopDelivering(this.#options.hooks.closeGraceMs);
+      await this.agents.letGoAll(reason);
+      // Each scope actor finishes what it accepted before the failure, then gives its lease back.
       await this.actors.passivateAll();
+      // What is left: a migration's lease, say.
       await leases.close();
     } catch (error) {
       // What could not be given back expires by itself: nothing renews it any more.

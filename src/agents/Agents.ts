@@ -371,6 +371,20 @@ export class Agents {
   }
 
   /**
+   * Forgets every running agent, once what is under way (a spawn, a restore) is done: on a shared store,
+   * after runtime.fatal, where another process may restore and run them, nothing of them is answered from
+   * memory here any more; reads of them go to the store, and their handles refuse everything with `error`.
+   * Nothing is saved. @internal
+   */
+  async letGoAll(error: LlmStateError): Promise<void> {
+    await this.#lifecycle.idle();
+    for (const [id, { actor }] of [...this.#live]) {
+      this.#forgetLive(id);
+      await actor.retire(error);
+    }
+  }
+
+  /**
    * Cuts a running agent off (quarantine): rejects its queued messages with `error` at once, so none is
    * processed, then stops it (saved as stopped) and takes it out of its supervisor. @internal
    */

@@ -332,13 +332,16 @@ export class Dispatcher implements OutboxPort {
   }
 
   /**
-   * On a shared store, after runtime.fatal: takes no more hooks over and reads no more of the outbox, and
-   * waits up to `graceMs` for the executions still running to record how they went, so that their delivery
-   * leases can be given up without another process running their entries a second time.
+   * On a shared store, after runtime.fatal: takes no more hooks over and reads no more of the outbox, waits
+   * up to `graceMs` for the executions still running to record how they went (so that another process does
+   * not run their entries a second time), then gives up every delivery and its lease.
    */
   async stopDelivering(graceMs: number): Promise<void> {
-    await this.#shared?.close();
+    const shared = this.#shared;
+    if (shared === undefined) return;
+    await shared.close();
     await this.#settledWithin(graceMs);
+    await shared.relinquish();
   }
 
   async #settledWithin(graceMs: number): Promise<void> {

@@ -191,6 +191,18 @@ export class SharedDelivery {
   }
 
   /**
+   * Gives up the delivery of every hook delivered here, and its lease, once {@link close}d: what is queued
+   * here is left in the outbox, and an execution still running records nothing, for the process that takes
+   * the lease next. For a runtime that refuses writes (runtime.fatal).
+   */
+  async relinquish(): Promise<void> {
+    const deliveries = [...this.#deliveries];
+    this.#deliveries.clear();
+    for (const [hookName] of deliveries) this.#deps.slots().find((slot) => slot.name === hookName)?.abandonQueued();
+    await Promise.all(deliveries.map(([, delivery]) => this.#deps.leases.release(delivery.hold)));
+  }
+
+  /**
    * Takes `slot`'s hook over now if its lease is free, and queues what waits for it: a hook registered
    * while the process runs delivers at once, as on a store of one process.
    */

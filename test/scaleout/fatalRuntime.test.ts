@@ -29,6 +29,10 @@ describePostgres('scale-out: a runtime whose root supervisor failed', function (
     return rows.map((row) => row.resource);
   }
 
+  async function texts(rt: Runtime, id: string): Promise<string[]> {
+    return ((await rt.agents.show(id)).machineSnapshot as { context: ChatContext }).context.texts;
+  }
+
   /** Makes `rt`'s root supervisor fail, with injected crashes of agent `id`: its team gives up on every crash, 4 times. */
   async function failTheRoot(rt: Runtime, id: string): Promise<LlmStateError> {
     const fatal = new Promise<LlmStateError>((resolve) => onRuntimeFatal(rt, resolve));
@@ -63,14 +67,18 @@ describePostgres('scale-out: a runtime whose root supervisor failed', function (
 
     // Past the moment b remembers a's refusal for.
     shared.skew = 2_000;
-    await b.agents.restore('c1', { machine: chatMachine() });
-    const restored = (await b.agents.show('c1')).machineSnapshot as { context: ChatContext };
-    assert.deepEqual(restored.context.texts, ['hello'], 'restored with what a acknowledged');
+    const restored = await b.agents.restore('c1', { machine: chatMachine() });
+    assert.deepEqual(await texts(b, 'c1'), ['hello'], 'restored with what a acknowledged');
+    await restored.send({ type: 'SAY', text: 'world' });
     await b.state.set(scope, 'k', 2);
     await until(async () => (await b.state.get(scope, 'seen:k')) === 2);
     assert.deepEqual(await leasesHeldBy('b'), ['agent:c1', 'agent:u1', 'hook:marks']);
 
     assert.equal(await a.state.get(scope, 'k'), 2, 'a reads what b acknowledged, from the store');
+    assert.deepEqual(await texts(a, 'c1'), ['hello', 'world'], 'and the agent as b saved it');
+    assert.equal((await a.agents.list()).find((one) => one.id === 'c1')?.live, false);
+    assert.equal((await rejection(Promise.resolve().then(() => a.agents.get('c1')))).code, 'AGENT_NOT_FOUND', 'a runs it no more');
+    assert.equal((await rejection(agent.send({ type: 'SAY', text: 'late' }))).code, 'SUPERVISOR_SHUTDOWN');
     assert.equal((await rejection(a.state.set(scope, 'k', 3))).code, 'SUPERVISOR_SHUTDOWN');
     assert.deepEqual(await leasesHeldBy('a'), [], 'a takes nothing again');
     await shared.close(a);

@@ -36,6 +36,7 @@ export const AGENTS_RULES: Rules<Agents> = {
   isLive: (gate, agents, id) => gate.systemOnly('agents.isLive', 'value', () => agents.isLive(id)),
   saveAll: (gate, agents) => gate.systemOnly('agents.saveAll', 'promise', () => agents.saveAll()),
   rejectAllQueued: (gate, agents, error) => gate.systemOnly('agents.rejectAllQueued', 'value', () => agents.rejectAllQueued(error)),
+  letGoAll: (gate, agents, error) => gate.systemOnly('agents.letGoAll', 'promise', () => agents.letGoAll(error)),
   cutOff: (gate, agents, id, error) => gate.systemOnly('agents.cutOff', 'promise', () => agents.cutOff(id, error)),
   stopAgent: (gate, agents, actor, supervisor) => gate.systemOnly('agents.stopAgent', 'promise', () => agents.stopAgent(actor, supervisor)),
 };
