@@ -159,8 +159,13 @@ export class ChaosRun {
     await starting.finally(() => this.#starting.delete(starting));
   }
 
-  #route(agent: number, random: () => number): Member {
-    const alive = this.#members.filter((member) => !member.dead);
+  /** The process a call for `agent` goes to; while none is alive (their replacements start), it waits. */
+  async #route(agent: number, random: () => number): Promise<Member> {
+    let alive = this.#members.filter((member) => !member.dead);
+    while (alive.length === 0) {
+      await sleep(20);
+      alive = this.#members.filter((member) => !member.dead);
+    }
     if (random() < this.#options.misrouted) return alive[Math.floor(random() * alive.length)]!;
     const trusted = alive.filter((member) => !member.suspected);
     const candidates = trusted.length > 0 ? trusted : alive;
@@ -220,7 +225,7 @@ export class ChaosRun {
     const agent = `c${index}`;
     const route = this.#options.agents + index;
     for (let n = 0; Date.now() < until; n++) {
-      const member = this.#route(route, random);
+      const member = await this.#route(route, random);
       const text = `${agent}#${n}`;
       const answer = await this.#send(member, () => member.process.say(agent, text), (answer, sentAt, settledAt) => {
         this.#says.push({ scope: `agent:${agent}`, key: '(machine)', value: text, by: member.process.owner, sentAt, settledAt, ...outcomeOf(answer) });
@@ -232,7 +237,7 @@ export class ChaosRun {
   /** One write of `entries` to an agent's scope (a transaction when there are several), and what follows its answer. */
   async #write(agent: number, entries: Array<[string, string]>, transaction: string | undefined, random: () => number): Promise<void> {
     const scope = `agent:a${agent}`;
-    const member = this.#route(agent, random);
+    const member = await this.#route(agent, random);
     const call = () => (entries.length === 1 ? member.process.set(scope, entries[0]![0], entries[0]![1]) : member.process.txSet(scope, entries));
     const answer = await this.#send(member, call, (answer, sentAt, settledAt) => {
       for (const [key, value] of entries) {

@@ -39,12 +39,20 @@ export class RuntimeProcess {
   #next = 0;
   #stderr = '';
   readonly #exited: Promise<void>;
+  #gone = false;
 
   private constructor(child: ChildProcessWithoutNullStreams, owner: string) {
     this.#child = child;
     this.owner = owner;
     child.stderr.on('data', (chunk: Buffer) => (this.#stderr += chunk.toString()));
-    this.#exited = new Promise((resolve) => child.once('close', () => resolve()));
+    // A call written as the process dies fails on the pipe (EPIPE); it is answered PROCESS_EXITED on close.
+    child.stdin.on('error', () => {});
+    this.#exited = new Promise((resolve) =>
+      child.once('close', () => {
+        this.#gone = true;
+        resolve();
+      }),
+    );
   }
 
   /** Starts the child and resolves once its runtime is open. */
@@ -70,6 +78,7 @@ export class RuntimeProcess {
   }
 
   call(op: string, args: Record<string, unknown> = {}): Promise<Answer> {
+    if (this.#gone) return Promise.resolve({ ok: false, code: 'PROCESS_EXITED', message: `${this.owner} has exited` });
     const id = this.#next++;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
