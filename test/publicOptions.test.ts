@@ -65,6 +65,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     liveIds: INTERNAL,
     saveAll: INTERNAL,
     rejectAllQueued: INTERNAL,
+    letGoAll: INTERNAL,
     stopAgent: INTERNAL,
     cutOff: INTERNAL,
   },

@@ -41,6 +41,7 @@ const MORE_CALLS: Record<string, (subject: ViewSubject) => unknown> = {
   'agents.isLive': ({ rt }) => rt.agents.isLive('a1'),
   'agents.saveAll': ({ rt }) => rt.agents.saveAll(),
   'agents.rejectAllQueued': ({ rt }) => rt.agents.rejectAllQueued(new LlmStateError('RUNTIME_CLOSED', 'The runtime is closed')),
+  'agents.letGoAll': ({ rt }) => rt.agents.letGoAll(new LlmStateError('SUPERVISOR_SHUTDOWN', 'The root supervisor failed')),
   // Refused before its arguments matter: no principal holds an agent's actor.
   'agents.stopAgent': ({ rt }) => rt.agents.stopAgent(undefined as never, 'agents'),
   'agents.cutOff': ({ rt }) => rt.agents.cutOff('a1', new LlmStateError('AGENT_QUARANTINED', 'Agent a1 was quarantined')),

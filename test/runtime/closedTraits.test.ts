@@ -123,6 +123,7 @@ const INTERNAL: Record<string, string> = {
   'agents.isLive': 'the supervisor tree asks it while it logs events, also while closing',
   'agents.saveAll': 'close() saves the running agents with it',
   'agents.rejectAllQueued': 'close() and runtime.fatal refuse queued messages with it',
+  'agents.letGoAll': 'runtime.fatal forgets the running agents with it, on a shared store; close() waits for that',
   'agents.stopAgent': 'the handle’s stop() runs it after its own check',
   'agents.cutOff': 'rt.access.quarantine stops the agent with it, after its own check',
   'state.withPrincipal': 'builds the state of an rt.as view; it reads and writes nothing itself',
