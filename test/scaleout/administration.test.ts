@@ -57,9 +57,10 @@ describePostgres('scale-out: administration made in one process reaches the othe
   it('a session started and ended in B is known to A, and only one process collects it', async () => {
     const a = await start('a');
     const b = await start('b');
-    const session = await b.sessions.start({ ttlMs: 60_000, participants: ['agent:ada'] });
-    const scope = Scope.session(session.id);
-    assert.equal(a.access.check('agent:ada', scope, 'write').rule, 'no-grant', 'A has not heard of it yet');
+    const scope = Scope.session('planning');
+    // Checked before the start: B's announcement can reach A before the line after the start runs.
+    assert.equal(a.access.check('agent:ada', scope, 'write').rule, 'no-grant');
+    const session = await b.sessions.start({ id: 'planning', ttlMs: 60_000, participants: ['agent:ada'] });
     await until(() => a.access.check('agent:ada', scope, 'write').allowed);
     assert.equal(a.access.check('agent:ada', scope, 'write').rule, 'session-member');
     // B's actor holds the session's scope (sticky routing): its members' writes go through B.
