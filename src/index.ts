@@ -1,6 +1,7 @@
 export { createRuntime, onRuntimeFatal } from './runtime.js';
 export type { Runtime, RuntimeMetrics, CorrelateResult, CorrelateOptions } from './runtime.js';
 export type { StoreStats, KindStats } from './storeStats.js';
+export type { LeaseInfo, LeaseListOptions } from './leaseReport.js';
 export { Agents, AgentHandle } from './agents/Agents.js';
 export type { SpawnOptions, RestoreOptions, AgentSummary, DeadLetterFilter } from './agents/Agents.js';
 export type { AgentReply } from '../actors/AgentActor.js';

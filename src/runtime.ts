@@ -11,6 +11,7 @@ import type { Events } from './events/Events.js';
 import { resolveRuntimeOptions, type PostgresStorageOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtimeOptions.js';
 import type { StateManager } from './state/StateManager.js';
 import type { StoreStats } from './storeStats.js';
+import type { LeaseInfo, LeaseListOptions } from './leaseReport.js';
 import { createDiskBackend, createMemoryBackend, createPostgresBackend, type StorageBackend } from './storage/index.js';
 import { prepareDataDirectory, type StoreAccess } from './storage/dataDirectory.js';
 import { activeStoreName, markStaging, newStoreName, removeInactiveStores, switchStore } from './storage/storeDirectory.js';
@@ -111,6 +112,15 @@ export interface Runtime {
    * @example const { total, lastCommitSeq } = await rt.stats()
    */
   stats(): Promise<StoreStats>;
+  /**
+   * The leases of a store that several processes share (PostgreSQL), by resource: who holds each scope,
+   * hook delivery and the migration lock, under which epoch, and until when; what `llmstate leases`
+   * prints. A store of one process has none.
+   *
+   * @throws {RUNTIME_CLOSED} @throws {STORAGE_FAILED} @throws {TypeError} for bad options.
+   * @example const owners = (await rt.leases({ prefix: 'agent:' })).filter((lease) => lease.state === 'held')
+   */
+  leases(options?: LeaseListOptions): Promise<LeaseInfo[]>;
   /** Drains every mailbox, waits for the last commit and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -400,6 +410,11 @@ class LlmStateRuntime implements Runtime {
     return this.#current.stats();
   }
 
+  async leases(options?: LeaseListOptions): Promise<LeaseInfo[]> {
+    this.#assertOpen();
+    return this.#current.leases(options);
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.backups.stopSchedule();
@@ -513,6 +528,10 @@ class PrincipalRuntime implements Runtime {
 
   stats(): Promise<StoreStats> {
     return this.#cache.gate.systemOnly('runtime.stats', 'promise', () => this.#runtime.stats());
+  }
+
+  leases(options?: LeaseListOptions): Promise<LeaseInfo[]> {
+    return this.#cache.gate.systemOnly('runtime.leases', 'promise', () => this.#runtime.leases(options));
   }
 
   as(principal: string, options?: AsOptions): Runtime {

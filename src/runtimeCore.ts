@@ -24,6 +24,7 @@ import { listScopes } from './state/listScopes.js';
 import { StateManager } from './state/StateManager.js';
 import { ensureStoreFormat } from './state/storeFormat.js';
 import { readStoreStats, type StoreStats } from './storeStats.js';
+import { readLeases, type LeaseInfo, type LeaseListOptions } from './leaseReport.js';
 import type { StorageBackend } from './storage/index.js';
 import type { StoreAccess } from './storage/dataDirectory.js';
 import { HookPool, type HookPoolOptions, type HookRunner } from '../workers/HookPool.js';
@@ -509,6 +510,11 @@ export class RuntimeCore {
   async stats(): Promise<StoreStats> {
     this.assertOpen();
     return readStoreStats(this.storage, this.#options.dataDir === undefined ? undefined : resolve(this.#options.dataDir));
+  }
+
+  async leases(options?: LeaseListOptions): Promise<LeaseInfo[]> {
+    this.assertOpen();
+    return readLeases(this.storage, this.actors.leases?.owner, options);
   }
 
   /**

@@ -34,6 +34,7 @@ const TABLE: Record<string, Record<string, Entry>> = {
     correlate: NONE,
     metrics: NONE,
     stats: NONE,
+    leases: optional('options'),
     close: NONE,
     start: INTERNAL,
     as: optional('options', () => ['agent:a1']),

@@ -11,6 +11,7 @@ import { registerDemoCommand } from './demo.js';
 import { DEFAULT_DATA_DIR, DEFAULT_PG_SCHEMA, globalOptions, parseDataDir, PG_SCHEMA_ENV, POSTGRES_URL_ENV } from './globalOptions.js';
 import { registerHookCommands } from './hookCommands.js';
 import { registerLangGraphCommands } from './langgraphCommands.js';
+import { registerLeasesCommand } from './leasesCommand.js';
 import { cliStreams, withCliStreams, type CliOutput, type CliStreams } from './cliStreams.js';
 import { EXIT_OK, EXIT_USAGE, hasColors, reportFailure, stderrStyles, UsageError } from './output.js';
 import { registerMigrateCommands } from './migrateCommands.js';
@@ -34,6 +35,7 @@ Examples:
   llmstate --data-dir ./state stats
   llmstate --postgres postgres://ada@db.example:5432/app keys agent:a1
   LLMSTATE_POSTGRES_URL=postgres://ada@db.example/app llmstate --pg-schema team_b agents list
+  llmstate --postgres postgres://ada@db.example/app leases --prefix agent:
   llmstate agents list
   llmstate agents show a1 --json
   llmstate hooks history --hook summarise --status failed
@@ -89,6 +91,7 @@ export function createProgram(): Command {
     .addHelpText('after', EXAMPLES);
   registerStateCommands(program);
   registerStatsCommand(program);
+  registerLeasesCommand(program);
   registerAgentCommands(program);
   registerHookCommands(program);
   registerTimelineCommand(program);

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { AnnouncementListener } from './postgresAnnouncements.js';
 import { createPool, HeldConnection, RAW_TYPES } from './postgresConnections.js';
 import { PostgresCommit, type CommitContext } from './PostgresCommit.js';
-import { acquireLease, releaseLeases, renewLeases } from './postgresLeases.js';
+import { acquireLease, listLeases, releaseLeases, renewLeases } from './postgresLeases.js';
 import { applicationName, describePostgresLocation, resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from './postgresOptions.js';
 import { OUTCOME_DEADLINE_MS } from './postgresOutcome.js';
 import { keyRange, PAGE_SIZE, pageQuery, readPages } from './postgresPages.js';
@@ -19,6 +19,7 @@ import {
   type ForeignChange,
   type LeaseAttempt,
   type LeaseHold,
+  type LeaseRecord,
   type RangeOptions,
   type ReadOptions,
   type StorageSnapshot,
@@ -199,6 +200,10 @@ export class PostgresBackend extends StorageBackend {
 
   protected override async _releaseLeases(holds: readonly LeaseHold[]): Promise<void> {
     await releaseLeases(this.#open.write, this.#schema, holds);
+  }
+
+  protected override async _listLeases(prefix: string): Promise<{ leases: LeaseRecord[]; readAt: number }> {
+    return listLeases(this.#open.write, this.#schema, prefix);
   }
 
   /** Runs a read on the connection of a snapshot of this store. */

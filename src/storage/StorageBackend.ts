@@ -82,6 +82,15 @@ export type LeaseAttempt =
   | { readonly acquired: true; readonly hold: LeaseHold; readonly expiresAt: number }
   | { readonly acquired: false; readonly owner: string; readonly epoch: number; readonly expiresAt: number };
 
+/** A lease as the store keeps it (see {@link StorageBackend.listLeases}). */
+export interface LeaseRecord {
+  readonly resource: string;
+  readonly owner: string;
+  readonly epoch: number;
+  /** By the server's clock, in ms since the epoch; `-Infinity` once released. */
+  readonly expiresAt: number;
+}
+
 /** A point-in-time view of the store. Reads through it ignore every later write. Close it when done. */
 export interface StorageSnapshot {
   close(): Promise<void>;
@@ -287,6 +296,20 @@ export abstract class StorageBackend {
   }
 
   /**
+   * The leases whose resource starts with `prefix`, by resource, with the server's time they were read
+   * at; a store of one process has none.
+   */
+  async listLeases(prefix = ''): Promise<{ leases: LeaseRecord[]; readAt: number }> {
+    this.#assertOpen();
+    if (!this.shared) return { leases: [], readAt: Date.now() };
+    try {
+      return await this._listLeases(prefix);
+    } catch (err) {
+      throw storageError('Reading the leases failed', err);
+    }
+  }
+
+  /**
    * Calls `listener` with what other processes commit to {@link WATCHED_SUBLEVELS}, in commit order, until
    * the returned function is called. The first call, once the watch is in place, is `'all'` for each
    * namespace: what was committed before it is unknown. A store of one process has no other writers, and
@@ -362,6 +385,9 @@ export abstract class StorageBackend {
     throw new TypeError(`The store at ${this.location} is not shared, so it has no leases`);
   }
   protected async _releaseLeases(_holds: readonly LeaseHold[]): Promise<void> {
+    throw new TypeError(`The store at ${this.location} is not shared, so it has no leases`);
+  }
+  protected async _listLeases(_prefix: string): Promise<{ leases: LeaseRecord[]; readAt: number }> {
     throw new TypeError(`The store at ${this.location} is not shared, so it has no leases`);
   }
 }

@@ -5,6 +5,7 @@ export type {
   CommitOptions,
   LeaseAttempt,
   LeaseHold,
+  LeaseRecord,
   SequencedCommit,
   Entry,
   RangeOptions,

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { table } from './postgresSql.js';
-import type { LeaseAttempt, LeaseHold } from './StorageBackend.js';
+import type { LeaseAttempt, LeaseHold, LeaseRecord } from './StorageBackend.js';
 
 /**
  * Scope leases in the `leases` table, timed by the server's clock only: the clocks of the processes that
@@ -82,4 +82,20 @@ export async function releaseLeases(pool: pg.Pool, schema: string, holds: readon
     `WITH ${matchingHolds(schema)} UPDATE ${table(schema, 'leases')} AS l SET expires_at = '-infinity' FROM held WHERE l.resource = held.resource`,
     holdArrays(holds),
   );
+}
+
+/** The leases whose resource starts with `prefix`, by resource, and the server's time they were read at. */
+export async function listLeases(pool: pg.Pool, schema: string, prefix: string): Promise<{ leases: LeaseRecord[]; readAt: number }> {
+  // Joined to the time of the read, so that it comes back when no lease matches.
+  const found = await pool.query<{ read_ms: string; resource: string | null; owner: string; epoch: string; expires_ms: string }>(
+    'SELECT (extract(epoch FROM n.t) * 1000)::float8::text AS read_ms, l.resource, l.owner, l.epoch::text AS epoch, ' +
+      '(extract(epoch FROM l.expires_at) * 1000)::float8::text AS expires_ms ' +
+      `FROM (SELECT now() AS t) AS n LEFT JOIN ${table(schema, 'leases')} AS l ON starts_with(l.resource, $1) ORDER BY l.resource`,
+    [prefix],
+  );
+  const leases: LeaseRecord[] = [];
+  for (const row of found.rows) {
+    if (row.resource !== null) leases.push({ resource: row.resource, owner: row.owner, epoch: Number(row.epoch), expiresAt: Number(row.expires_ms) });
+  }
+  return { leases, readAt: Number(found.rows[0]!.read_ms) };
 }

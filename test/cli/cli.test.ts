@@ -11,6 +11,16 @@ describe('llmstate command', function () {
   before(assertBuilt);
   afterEach(() => removeTempDirs());
 
+  it('leases on a LevelDB store says that it has none, and prints nothing', async () => {
+    const dir = tempDir();
+    assertSucceeds(await inDir(dir, 'set', 'agent:a1', 'k', '1'));
+    const result = await inDir(dir, 'leases');
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^no leases: a LevelDB store \(.+\) is used by one process at a time; leases are for a PostgreSQL store \(--postgres\)\n$/);
+    assert.deepEqual(await inDir(dir, 'leases', '--json'), { code: 0, stdout: '[]\n', stderr: result.stderr });
+  });
+
   describe('set and get', () => {
     it('get prints what set stored, as compact JSON, equal after a JSON round trip', async () => {
       const dir = tempDir();

@@ -67,10 +67,42 @@ describePostgres('llmstate --postgres', function () {
     }
   });
 
+  it('leases lists who holds each lease; --prefix narrows the list, --json prints it whole', async () => {
+    const rt = await createRuntime({ ...storeOptions(), leases: { owner: 'worker-1' } });
+    try {
+      await rt.state.set(Scope.agent('a1'), 'k', 1);
+      const text = await onPostgres('leases', '--prefix', 'agent:');
+      assertSucceeds(text);
+      const [header, line, ...more] = text.stdout.trimEnd().split('\n');
+      assert.match(header!, /^RESOURCE +OWNER +EPOCH +STATE +EXPIRES$/);
+      assert.match(line!, /^agent:a1 +worker-1 +1 +held +in \d+\.\d s$/);
+      assert.deepEqual(more, []);
+
+      const json = await onPostgres('leases', '--json');
+      assertSucceeds(json);
+      const leases = JSON.parse(json.stdout) as { resource: string; owner: string; state: string; mine: boolean }[];
+      assert.deepEqual(
+        leases.map(({ resource, state, mine }) => [resource, state, mine]),
+        [
+          ['agent:a1', 'held', false],
+          ['llmstate:store-format', 'released', false],
+        ],
+        'the command line holds none of them',
+      );
+
+      const none = await onPostgres('leases', '--prefix', 'hook:');
+      assert.equal(none.code, 0);
+      assert.equal(none.stdout, '');
+      assert.match(none.stderr, /^no leases starting with hook: in postgres:\/\/postgres@/);
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('reading commands refuse a schema that holds no store, and create no store in it', async () => {
     const noStore = `error[STORAGE_FAILED]: There is no llmstate store in postgres://postgres@`;
     // The same read last: the reads before it stamped no store.
-    for (const args of [['get', 'global', 'k'], ['keys', 'global'], ['stats'], ['agents', 'list'], ['get', 'global', 'k']]) {
+    for (const args of [['get', 'global', 'k'], ['keys', 'global'], ['stats'], ['agents', 'list'], ['leases'], ['get', 'global', 'k']]) {
       const result = await onPostgres(...args);
       assertFails(result, 1, noStore);
       assert.ok(result.stderr.includes(`(schema ${schema.schema}). Check the connection string and the schema (--postgres, --pg-schema)`), result.stderr);

@@ -58,6 +58,7 @@ export const NAMESPACES: Record<string, (subject: Subject) => object> = {
 export const VALID_CALLS: Record<string, (subject: Subject) => unknown> = {
   'runtime.correlate': ({ rt }) => rt.correlate(() => 1),
   'runtime.stats': ({ rt }) => rt.stats(),
+  'runtime.leases': ({ rt }) => rt.leases(),
   'runtime.as': ({ rt }) => rt.as('agent:a1'),
 
   'state.set': ({ rt }) => rt.state.set(scope, 'k', 1),
